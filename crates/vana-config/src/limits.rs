@@ -1,0 +1,38 @@
+//! Caps on what a configuration may ask for: each keeps a hostile or mistaken file from costing unbounded
+//! memory or time, or from overflowing a duration.
+
+/// Largest configuration file the loader reads, in bytes.
+pub const MAX_DOCUMENT_BYTES: usize = 1024 * 1024;
+/// Deepest nesting of mappings and sequences in a document.
+pub const MAX_NESTING_DEPTH: usize = 32;
+/// Most nodes a document may expand to once its aliases are followed ("billion laughs" guard).
+pub const MAX_EXPANDED_NODES: u64 = 100_000;
+/// Most problems reported for one document; a file with more is reported up to here.
+pub const MAX_PROBLEMS_PER_DOCUMENT: usize = 100;
+
+/// Largest `input_validation.max_input_length`, in bytes.
+pub const MAX_INPUT_LENGTH: u64 = 64 * 1024 * 1024;
+/// Most entries in `input_validation.forbidden_patterns`.
+pub const MAX_FORBIDDEN_PATTERNS: usize = 256;
+/// Largest compiled size of one forbidden pattern (the `regex` crate's size limit), in bytes.
+pub const MAX_PATTERN_COMPILED_BYTES: usize = 1024 * 1024;
+/// Longest window or age in seconds (`window_seconds`, `token_max_age`, `collection_interval`): 30 days.
+pub const MAX_SECONDS: u64 = 30 * 24 * 3600;
+/// Longest `ip_blocking.block_duration_hours`: ten years.
+pub const MAX_BLOCK_HOURS: u64 = 10 * 365 * 24;
+/// Longest `performance_monitoring.retention_minutes`: 30 days.
+pub const MAX_RETENTION_MINUTES: u64 = 30 * 24 * 60;
+/// Most entries in `ip_blocking.whitelist`.
+pub const MAX_WHITELIST_ENTRIES: usize = 10_000;
+/// Most entries in `headers.security_headers`.
+pub const MAX_SECURITY_HEADERS: usize = 64;
+/// Most thresholds in `thresholds`.
+pub const MAX_THRESHOLDS: usize = 256;
+/// Most alerting channels.
+pub const MAX_CHANNELS: usize = 32;
+/// Most recipients of one email channel.
+pub const MAX_RECIPIENTS: usize = 100;
+/// Most entries in `logging.components`.
+pub const MAX_LOG_COMPONENTS: usize = 256;
+/// Longest name (metric glob, component name) accepted, in bytes.
+pub const MAX_NAME_LENGTH: usize = 200;

@@ -1,0 +1,381 @@
+//! `monitoring.yaml`: performance monitoring, alert thresholds, alerting channels and logging.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::checks::{Checker, is_email_address};
+use crate::key_path::KeyPath;
+use crate::keywords::{AlertLevel, ChannelKind, Comparison, LogFormat, LogLevel};
+use crate::limits;
+use crate::metric_names::{DEFAULT_THRESHOLD_METRICS, default_metric_for_threshold};
+
+/// The whole monitoring document.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
+pub struct MonitoringConfig {
+    /// Sample retention and the system collector's interval.
+    pub performance_monitoring: PerformanceMonitoring,
+    /// Alert thresholds by name.
+    pub thresholds: BTreeMap<String, Threshold>,
+    /// Where alerts go.
+    pub alerting: Alerting,
+    /// Log level, format and correlation ids.
+    pub logging: Logging,
+}
+
+impl Default for MonitoringConfig {
+    fn default() -> Self {
+        let lines = [(2.0, 5.0), (80.0, 90.0), (70.0, 85.0), (5.0, 10.0)];
+        let thresholds = DEFAULT_THRESHOLD_METRICS
+            .iter()
+            .zip(lines)
+            .map(|(&(key, glob), (warning, critical))| {
+                let threshold = Threshold {
+                    metric: Some(glob.to_owned()),
+                    warning,
+                    critical,
+                    comparison: Comparison::Greater,
+                };
+                (key.to_owned(), threshold)
+            })
+            .collect();
+        Self {
+            performance_monitoring: PerformanceMonitoring::default(),
+            thresholds,
+            alerting: Alerting::default(),
+            logging: Logging::default(),
+        }
+    }
+}
+
+/// `performance_monitoring`: how long samples live and how often the system is sampled.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
+pub struct PerformanceMonitoring {
+    /// Samples older than this many minutes are dropped.
+    pub retention_minutes: u64,
+    /// Seconds between two samples of the system collector.
+    pub collection_interval: u64,
+}
+
+impl PerformanceMonitoring {
+    /// The retention as a duration.
+    pub fn retention(&self) -> Duration {
+        Duration::from_secs(self.retention_minutes.saturating_mul(60))
+    }
+
+    /// The collection interval as a duration.
+    pub fn collection_interval(&self) -> Duration {
+        Duration::from_secs(self.collection_interval)
+    }
+}
+
+impl Default for PerformanceMonitoring {
+    fn default() -> Self {
+        Self {
+            retention_minutes: 60,
+            collection_interval: 30,
+        }
+    }
+}
+
+/// One alert threshold: the metrics it watches and its warning and critical lines.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct Threshold {
+    /// Glob over recorded metric names (`*` matches any run of characters). Optional for the four keys
+    /// of the specification, which default to what the monitor records (see
+    /// [`metric_names`](crate::metric_names)); required for any other key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metric: Option<String>,
+    /// The warning line.
+    pub warning: f64,
+    /// The critical line.
+    pub critical: f64,
+    /// Which side of the lines is bad.
+    #[serde(default = "default_comparison")]
+    pub comparison: Comparison,
+}
+
+fn default_comparison() -> Comparison {
+    Comparison::Greater
+}
+
+impl Threshold {
+    /// A threshold on `metric` alerting at `warning` and `critical`.
+    pub fn new(metric: impl Into<String>, warning: f64, critical: f64, comparison: Comparison) -> Self {
+        Self {
+            metric: Some(metric.into()),
+            warning,
+            critical,
+            comparison,
+        }
+    }
+
+    /// The glob this threshold watches, given its key in `thresholds`: its own `metric`, or the default
+    /// for the specification's keys.
+    pub fn metric_glob<'a>(&'a self, key: &str) -> Option<&'a str> {
+        self.metric
+            .as_deref()
+            .or_else(|| default_metric_for_threshold(key))
+    }
+
+    fn check(&self, key: &str, at: &KeyPath, check: &mut Checker) {
+        match self.metric_glob(key) {
+            Some(glob) => check.name(at.key("metric"), glob, b"*", "a metric glob"),
+            None => check.fail(
+                at.clone(),
+                format!("`{key}` is not one of the built-in thresholds, so it needs `metric`: the glob of the metric names it watches"),
+            ),
+        }
+        for (name, value) in [("warning", self.warning), ("critical", self.critical)] {
+            if !value.is_finite() {
+                check.fail(at.key(name), format!("must be a finite number, not {value}"));
+            }
+        }
+        let ordered = match self.comparison {
+            Comparison::Greater => self.warning < self.critical,
+            Comparison::Less => self.warning > self.critical,
+        };
+        if self.warning.is_finite() && self.critical.is_finite() && !ordered {
+            let should = match self.comparison {
+                Comparison::Greater => "below",
+                Comparison::Less => "above",
+            };
+            check.fail(
+                at.key("warning"),
+                format!(
+                    "warning ({}) must be {should} critical ({}) when comparison is `{}`",
+                    self.warning, self.critical, self.comparison
+                ),
+            );
+        }
+    }
+}
+
+/// `alerting`: whether alerts are delivered, and where.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
+pub struct Alerting {
+    /// Deliver alerts at all.
+    pub enabled: bool,
+    /// The delivery channels.
+    pub channels: Vec<AlertChannel>,
+}
+
+impl Default for Alerting {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            channels: vec![
+                AlertChannel {
+                    kind: ChannelKind::Log,
+                    level: AlertLevel::Warning,
+                    recipients: Vec::new(),
+                },
+                AlertChannel {
+                    kind: ChannelKind::Email,
+                    level: AlertLevel::Critical,
+                    recipients: vec!["admin@example.com".into()],
+                },
+            ],
+        }
+    }
+}
+
+/// One alerting channel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct AlertChannel {
+    /// Where the channel delivers.
+    #[serde(rename = "type")]
+    pub kind: ChannelKind,
+    /// The lowest alert level the channel receives.
+    #[serde(default = "default_alert_level")]
+    pub level: AlertLevel,
+    /// Email addresses (email channels only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recipients: Vec<String>,
+}
+
+fn default_alert_level() -> AlertLevel {
+    AlertLevel::Warning
+}
+
+impl AlertChannel {
+    /// A channel of `kind` receiving alerts from `level` up.
+    pub fn new(kind: ChannelKind, level: AlertLevel) -> Self {
+        Self {
+            kind,
+            level,
+            recipients: Vec::new(),
+        }
+    }
+
+    fn check(&self, at: &KeyPath, check: &mut Checker) {
+        let recipients = at.key("recipients");
+        match self.kind {
+            ChannelKind::Email => {
+                if self.recipients.is_empty() {
+                    check.fail(
+                        recipients.clone(),
+                        "an email channel needs at least one recipient",
+                    );
+                }
+                check.at_most_entries(recipients.clone(), self.recipients.len(), limits::MAX_RECIPIENTS);
+                for (index, address) in self.recipients.iter().enumerate().take(limits::MAX_RECIPIENTS) {
+                    if !is_email_address(address) {
+                        check.fail(
+                            recipients.index(index),
+                            format!("`{}` is not an email address", address.escape_debug()),
+                        );
+                    }
+                }
+            }
+            ChannelKind::Log => {
+                if !self.recipients.is_empty() {
+                    check.fail(recipients, "only email channels have recipients");
+                }
+            }
+        }
+    }
+}
+
+/// `logging`: levels, format and the correlation id header.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
+pub struct Logging {
+    /// The global level.
+    pub level: LogLevel,
+    /// JSON lines or readable text.
+    pub format: LogFormat,
+    /// The request header that carries the correlation id.
+    pub correlation_id_header: String,
+    /// Levels of single components, overriding the global one.
+    pub components: Vec<ComponentLevel>,
+}
+
+impl Default for Logging {
+    fn default() -> Self {
+        let components = [
+            ("agent_execution", LogLevel::Debug),
+            ("security", LogLevel::Warning),
+            ("performance", LogLevel::Info),
+        ];
+        Self {
+            level: LogLevel::Info,
+            format: LogFormat::Json,
+            correlation_id_header: "X-Correlation-ID".into(),
+            components: components
+                .into_iter()
+                .map(|(name, level)| ComponentLevel {
+                    name: name.into(),
+                    level,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The level of one named component.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct ComponentLevel {
+    /// The component (a log target such as `security` or `agent_execution`).
+    pub name: String,
+    /// Its level.
+    pub level: LogLevel,
+}
+
+impl ComponentLevel {
+    /// Component `name` at `level`.
+    pub fn new(name: impl Into<String>, level: LogLevel) -> Self {
+        Self {
+            name: name.into(),
+            level,
+        }
+    }
+}
+
+impl MonitoringConfig {
+    pub(crate) fn check(&self, check: &mut Checker) {
+        let root = KeyPath::root();
+        let monitoring = root.key("performance_monitoring");
+        let performance = &self.performance_monitoring;
+        check.positive_at_most(
+            monitoring.key("retention_minutes"),
+            performance.retention_minutes,
+            limits::MAX_RETENTION_MINUTES,
+            "minutes",
+        );
+        check.positive_at_most(
+            monitoring.key("collection_interval"),
+            performance.collection_interval,
+            limits::MAX_SECONDS,
+            "seconds",
+        );
+
+        let thresholds = root.key("thresholds");
+        check.at_most_entries(thresholds.clone(), self.thresholds.len(), limits::MAX_THRESHOLDS);
+        for (key, threshold) in self.thresholds.iter().take(limits::MAX_THRESHOLDS) {
+            threshold.check(key, &thresholds.key(key.as_str()), check);
+        }
+
+        let channels = root.key("alerting").key("channels");
+        check.at_most_entries(
+            channels.clone(),
+            self.alerting.channels.len(),
+            limits::MAX_CHANNELS,
+        );
+        for (index, channel) in self
+            .alerting
+            .channels
+            .iter()
+            .enumerate()
+            .take(limits::MAX_CHANNELS)
+        {
+            channel.check(&channels.index(index), check);
+        }
+
+        let logging = root.key("logging");
+        let header = &self.logging.correlation_id_header;
+        if http::HeaderName::from_bytes(header.as_bytes()).is_err() {
+            check.fail(
+                logging.key("correlation_id_header"),
+                format!("`{}` is not a valid HTTP header name", header.escape_debug()),
+            );
+        }
+        let components = logging.key("components");
+        check.at_most_entries(
+            components.clone(),
+            self.logging.components.len(),
+            limits::MAX_LOG_COMPONENTS,
+        );
+        let mut seen = BTreeSet::new();
+        for (index, component) in self
+            .logging
+            .components
+            .iter()
+            .enumerate()
+            .take(limits::MAX_LOG_COMPONENTS)
+        {
+            let path = components.index(index).key("name");
+            check.name(path.clone(), &component.name, b"", "a component name");
+            if !seen.insert(component.name.as_str()) {
+                check.fail(
+                    path,
+                    format!("component `{}` is listed twice", component.name.escape_debug()),
+                );
+            }
+        }
+    }
+}

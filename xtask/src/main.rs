@@ -1,1 +1,68 @@
-fn main() {}
+//! Project tasks for vana-ops, run as `cargo xtask <task>` (the alias lives in `.cargo/config.toml`).
+//!
+//! - `validate-config [PATH...]`: load and validate configuration directories or files, print every
+//!   problem as `file:line:col: key.path: message`, exit 1 if there is any.
+//! - `ci`: everything CI checks, in order: system tools, rustfmt, clippy, tests, rustdoc, config.
+//! - `release VERSION`: bump the workspace version, check the changelog, run `ci`, package every crate.
+
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod ci;
+mod release;
+mod system_tools;
+mod validate;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "cargo xtask", about = "Project tasks for vana-ops")]
+struct Cli {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Subcommand)]
+enum Task {
+    /// Validate configuration directories or files (default: `config/`) and print every problem.
+    ValidateConfig {
+        /// Directories (holding security/ and monitoring/) or single YAML files.
+        paths: Vec<PathBuf>,
+        /// Also apply `VANA_*` overrides from this process's environment.
+        #[arg(long)]
+        env: bool,
+    },
+    /// Run every check CI runs; installs missing system tools with apt-get when run as root.
+    Ci,
+    /// Bump the workspace version, check CHANGELOG.md, run `ci` and `cargo package` every crate.
+    Release {
+        /// The new version, e.g. 0.2.0.
+        version: String,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.task {
+        Task::ValidateConfig { paths, env } => validate::run(&paths, env),
+        Task::Ci => ci::run(),
+        Task::Release { version } => release::run(&version),
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root (the parent of this crate's directory).
+fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(PathBuf::from)
+        .unwrap_or_default()
+}

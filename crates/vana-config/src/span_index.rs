@@ -21,6 +21,8 @@ pub(crate) type Position = (usize, usize);
 struct Entry {
     key: Option<Position>,
     value: Position,
+    /// Whether the value is a mapping or sequence (whose own position is its first item's).
+    collection: bool,
 }
 
 /// Positions of the keys and values of one document.
@@ -80,9 +82,14 @@ impl SpanIndex {
         Ok(walker.index)
     }
 
-    /// The position of the value at `path`, or of its nearest ancestor that is in the document.
+    /// The position of the value at `path`, or of its nearest ancestor that is in the document. For a
+    /// mapping or sequence under a key, that is the key: the block's first line is already its first item.
     pub(crate) fn value_position(&self, path: &KeyPath) -> Option<Position> {
-        self.nearest(path).map(|entry| entry.value)
+        self.nearest(path)
+            .map(|entry| match (entry.collection, entry.key) {
+                (true, Some(key)) => key,
+                _ => entry.value,
+            })
     }
 
     /// The position of the key that leads to `path` (its value's position for sequence items), or of its
@@ -116,17 +123,18 @@ struct Walker {
     path: KeyPath,
     anchor_sizes: HashMap<usize, u64>,
     root_nodes: u64,
+    documents: usize,
 }
 
 impl Walker {
     fn event(&mut self, event: Event<'_>, span: &Span) -> Result<(), Problem> {
         match event {
             Event::Scalar(text, _, anchor, _) => {
-                let role = self.begin_node(span, Some(&text));
+                let role = self.begin_node(span, Some(&text), false);
                 self.finish_node(role, anchor, 1, span)
             }
             Event::Alias(anchor) => {
-                let role = self.begin_node(span, None);
+                let role = self.begin_node(span, None, false);
                 let size = self.anchor_sizes.get(&anchor).copied().unwrap_or(1);
                 self.finish_node(role, 0, size, span)
             }
@@ -140,7 +148,7 @@ impl Walker {
                         self.too_complex(span, format!("nesting deeper than {MAX_NESTING_DEPTH} levels"))
                     );
                 }
-                let role = self.begin_node(span, None);
+                let role = self.begin_node(span, None, true);
                 let addressable = self.addressable() && !matches!(role, Role::Key);
                 if let Role::Value(segment) = &role {
                     self.path.push(segment.clone());
@@ -163,6 +171,15 @@ impl Walker {
                 }
                 self.finish_node(frame.role, frame.anchor, frame.nodes.saturating_add(1), span)
             }
+            Event::DocumentStart(_) => {
+                self.documents += 1;
+                if self.documents > 1 {
+                    let message = "a configuration file holds one YAML document; this is a second (`---`)";
+                    return Err(Problem::new(ProblemKind::Syntax, KeyPath::root(), message)
+                        .with_position(position(span)));
+                }
+                Ok(())
+            }
             _ => Ok(()),
         }
     }
@@ -172,7 +189,7 @@ impl Walker {
     }
 
     /// Records where a node starts and says what it is to its parent; `text` is a scalar's text.
-    fn begin_node(&mut self, span: &Span, text: Option<&str>) -> Role {
+    fn begin_node(&mut self, span: &Span, text: Option<&str>, collection: bool) -> Role {
         let here = position(span);
         let addressable = self.addressable();
         let role = match self.stack.last().map(|frame| &frame.container) {
@@ -196,7 +213,14 @@ impl Walker {
                 Role::Key => Some(here),
                 _ => self.index.entries.get(&path).and_then(|entry| entry.key),
             };
-            self.index.entries.insert(path, Entry { key, value: here });
+            self.index.entries.insert(
+                path,
+                Entry {
+                    key,
+                    value: here,
+                    collection,
+                },
+            );
         }
         if let (Role::Key, Some(frame)) = (&role, self.stack.last_mut()) {
             if text.is_some() {

@@ -1,0 +1,116 @@
+//! System tools that integration tests need, and the Debian packages that provide them.
+//!
+//! `cargo xtask ci` checks each tool and installs missing packages with apt-get when it runs as root
+//! (as CI does), saying so; otherwise it stops with a message naming the package to install. Tests that
+//! need a tool fail with the same message when it is absent: they never skip silently.
+
+use std::path::Path;
+use std::process::Command;
+
+use anyhow::{Result, bail};
+
+/// A command-line tool and the Debian package that provides it.
+pub(crate) struct SystemTool {
+    /// The executable looked up on `PATH`.
+    pub(crate) binary: &'static str,
+    /// The Debian package to install.
+    pub(crate) package: &'static str,
+    /// What needs it.
+    pub(crate) used_by: &'static str,
+}
+
+/// Every tool the test suite needs. Issues that add tests against real components (Prometheus,
+/// Alertmanager, Redis, SMTP) add their tools here.
+pub(crate) const SYSTEM_TOOLS: &[SystemTool] = &[];
+
+fn on_path(binary: &str) -> bool {
+    std::env::var_os("PATH")
+        .map(|paths| std::env::split_paths(&paths).any(|dir| dir.join(binary).is_file()))
+        .unwrap_or(false)
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|out| out.stdout.starts_with(b"0"))
+        .unwrap_or(false)
+}
+
+/// Makes sure every tool in `tools` is on `PATH`, installing the missing packages when possible.
+pub(crate) fn ensure(tools: &[SystemTool]) -> Result<()> {
+    let missing: Vec<&SystemTool> = tools.iter().filter(|tool| !on_path(tool.binary)).collect();
+    if missing.is_empty() {
+        println!("system tools: all {} present", tools.len());
+        return Ok(());
+    }
+    let mut packages: Vec<&str> = missing.iter().map(|tool| tool.package).collect();
+    packages.dedup();
+    for tool in &missing {
+        println!(
+            "system tools: `{}` (for {}) is missing; it comes with Debian's `{}`",
+            tool.binary, tool.used_by, tool.package
+        );
+    }
+    if !(is_root() && Path::new("/usr/bin/apt-get").exists()) {
+        bail!(
+            "install the missing packages first: apt-get install {}",
+            packages.join(" ")
+        );
+    }
+    println!("system tools: installing {} with apt-get", packages.join(" "));
+    let apt = |args: &[&str]| -> Result<()> {
+        let status = Command::new("apt-get")
+            .args(args)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status()?;
+        if !status.success() {
+            bail!("apt-get {} failed ({status})", args.join(" "));
+        }
+        Ok(())
+    };
+    apt(&["update", "-qq"])?;
+    let mut install = vec!["install", "-y", "-qq", "--no-install-recommends"];
+    install.extend(&packages);
+    apt(&install)?;
+    let still_missing: Vec<&str> = missing
+        .iter()
+        .filter(|tool| !on_path(tool.binary))
+        .map(|tool| tool.binary)
+        .collect();
+    if !still_missing.is_empty() {
+        bail!("still missing after installing: {}", still_missing.join(", "));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_tool_names_its_package() {
+        let tools = [SystemTool {
+            binary: "vana-no-such-tool",
+            package: "vana-no-such-package",
+            used_by: "this test",
+        }];
+        if is_root() {
+            // As root ensure() would try apt-get; only check the lookup here.
+            assert!(!on_path(tools[0].binary));
+        } else {
+            let error = ensure(&tools).unwrap_err().to_string();
+            assert!(error.contains("apt-get install vana-no-such-package"), "{error}");
+        }
+    }
+
+    #[test]
+    fn present_tools_pass() {
+        ensure(&[SystemTool {
+            binary: "sh",
+            package: "dash",
+            used_by: "this test",
+        }])
+        .unwrap();
+    }
+}

@@ -122,6 +122,32 @@ keyword_enum! {
 }
 
 keyword_enum! {
+    /// Where log lines go.
+    LogOutput, "log output", {
+        /// Standard output.
+        Stdout = "stdout",
+        /// Standard error.
+        Stderr = "stderr",
+        /// A rotated file (`logging.file`).
+        File = "file",
+    }
+}
+
+keyword_enum! {
+    /// When a log file is rotated.
+    LogRotation, "log rotation", {
+        /// Every minute (for tests and very busy services).
+        Minutely = "minutely",
+        /// Every hour.
+        Hourly = "hourly",
+        /// Every day.
+        Daily = "daily",
+        /// Never: one file.
+        Never = "never",
+    }
+}
+
+keyword_enum! {
     /// The severity of an alert; `Critical` is above `Warning`.
     #[derive(PartialOrd, Ord)]
     AlertLevel, "alert level", {

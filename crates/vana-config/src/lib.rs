@@ -73,11 +73,12 @@ mod suggest;
 
 pub use document::{Document, EMBEDDED_MONITORING_YAML, EMBEDDED_SECURITY_YAML};
 pub use key_path::{KeyPath, Segment};
-pub use keywords::{AlertLevel, ChannelKind, Comparison, LogFormat, LogLevel};
+pub use keywords::{AlertLevel, ChannelKind, Comparison, LogFormat, LogLevel, LogOutput, LogRotation};
 pub use limits::MAX_DOCUMENT_BYTES;
 pub use loader::{Config, ConfigLoader, ConfigSource, LoadedConfig};
 pub use monitoring::{
-    AlertChannel, Alerting, ComponentLevel, Logging, MonitoringConfig, PerformanceMonitoring, Threshold,
+    AlertChannel, Alerting, ComponentLevel, DEFAULT_REDACT_KEYS, LogFile, Logging, MonitoringConfig,
+    PerformanceMonitoring, Threshold,
 };
 pub use problem::{ConfigError, Origin, Problem, ProblemKind, Problems};
 pub use security::{

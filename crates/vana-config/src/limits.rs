@@ -36,3 +36,11 @@ pub const MAX_RECIPIENTS: usize = 100;
 pub const MAX_LOG_COMPONENTS: usize = 256;
 /// Longest name (metric glob, component name) accepted, in bytes.
 pub const MAX_NAME_LENGTH: usize = 200;
+/// Largest `logging.buffer_lines`.
+pub const MAX_LOG_BUFFER_LINES: u64 = 10_000_000;
+/// Largest `logging.max_message_bytes` and `logging.max_field_bytes`.
+pub const MAX_LOG_VALUE_BYTES: u64 = 1024 * 1024;
+/// Most entries in `logging.redact_keys`.
+pub const MAX_REDACT_KEYS: usize = 256;
+/// Largest `logging.file.max_files`.
+pub const MAX_LOG_FILES: u64 = 10_000;

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::checks::{Checker, is_email_address};
 use crate::key_path::KeyPath;
-use crate::keywords::{AlertLevel, ChannelKind, Comparison, LogFormat, LogLevel};
+use crate::keywords::{AlertLevel, ChannelKind, Comparison, LogFormat, LogLevel, LogOutput, LogRotation};
 use crate::limits;
 use crate::metric_names::{DEFAULT_THRESHOLD_METRICS, default_metric_for_threshold};
 
@@ -259,9 +259,68 @@ pub struct Logging {
     pub format: LogFormat,
     /// The request header that carries the correlation id.
     pub correlation_id_header: String,
+    /// Where lines go.
+    pub output: LogOutput,
+    /// The log file and its rotation, when `output` is `file`.
+    pub file: LogFile,
+    /// Lines the non-blocking writer buffers; when it is full, further lines are dropped and counted.
+    pub buffer_lines: u64,
+    /// Keys whose values are written as `"[REDACTED]"`: a key matches when these words appear in it, in
+    /// order (`api_key` matches `x-api-key` and `apiKey`; `token` matches `access_token`, not `tokens`).
+    pub redact_keys: Vec<String>,
+    /// Longest message written, in bytes; longer ones are cut with a marker.
+    pub max_message_bytes: u64,
+    /// Longest field value written, in bytes; longer ones are cut with a marker.
+    pub max_field_bytes: u64,
     /// Levels of single components, overriding the global one.
     pub components: Vec<ComponentLevel>,
 }
+
+/// `logging.file`: a log file rotated by time, with a cap on the files kept.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
+pub struct LogFile {
+    /// The directory of the log files.
+    pub directory: String,
+    /// The file name; rotated files get a date suffix.
+    pub prefix: String,
+    /// When a new file starts.
+    pub rotation: LogRotation,
+    /// Most files kept; the oldest are deleted.
+    pub max_files: u64,
+}
+
+impl Default for LogFile {
+    fn default() -> Self {
+        Self {
+            directory: "logs".into(),
+            prefix: "vana.log".into(),
+            rotation: LogRotation::Daily,
+            max_files: 7,
+        }
+    }
+}
+
+/// The words of the default `logging.redact_keys`.
+pub const DEFAULT_REDACT_KEYS: [&str; 16] = [
+    "password",
+    "passwords",
+    "passwd",
+    "secret",
+    "secrets",
+    "token",
+    "authorization",
+    "cookie",
+    "cookies",
+    "api_key",
+    "apikey",
+    "csrf",
+    "session",
+    "private_key",
+    "credential",
+    "credentials",
+];
 
 impl Default for Logging {
     fn default() -> Self {
@@ -274,6 +333,12 @@ impl Default for Logging {
             level: LogLevel::Info,
             format: LogFormat::Json,
             correlation_id_header: "X-Correlation-ID".into(),
+            output: LogOutput::Stdout,
+            file: LogFile::default(),
+            buffer_lines: 10_000,
+            redact_keys: DEFAULT_REDACT_KEYS.iter().map(|key| (*key).to_owned()).collect(),
+            max_message_bytes: 8192,
+            max_field_bytes: 2048,
             components: components
                 .into_iter()
                 .map(|(name, level)| ComponentLevel {
@@ -354,6 +419,55 @@ impl MonitoringConfig {
                 format!("`{}` is not a valid HTTP header name", header.escape_debug()),
             );
         }
+        let logging_config = &self.logging;
+        check.positive_at_most(
+            logging.key("buffer_lines"),
+            logging_config.buffer_lines,
+            limits::MAX_LOG_BUFFER_LINES,
+            "lines",
+        );
+        check.positive_at_most(
+            logging.key("max_message_bytes"),
+            logging_config.max_message_bytes,
+            limits::MAX_LOG_VALUE_BYTES,
+            "bytes",
+        );
+        check.positive_at_most(
+            logging.key("max_field_bytes"),
+            logging_config.max_field_bytes,
+            limits::MAX_LOG_VALUE_BYTES,
+            "bytes",
+        );
+        let redact = logging.key("redact_keys");
+        check.at_most_entries(
+            redact.clone(),
+            logging_config.redact_keys.len(),
+            limits::MAX_REDACT_KEYS,
+        );
+        for (index, key) in logging_config
+            .redact_keys
+            .iter()
+            .enumerate()
+            .take(limits::MAX_REDACT_KEYS)
+        {
+            check.name(redact.index(index), key, b"", "a redacted key");
+        }
+        let file = logging.key("file");
+        if logging_config.file.directory.is_empty() {
+            check.fail(file.key("directory"), "must not be empty");
+        }
+        check.name(
+            file.key("prefix"),
+            &logging_config.file.prefix,
+            b"",
+            "a log file name",
+        );
+        check.positive_at_most(
+            file.key("max_files"),
+            logging_config.file.max_files,
+            limits::MAX_LOG_FILES,
+            "files",
+        );
         let components = logging.key("components");
         check.at_most_entries(
             components.clone(),

@@ -1,0 +1,379 @@
+//! The `tracing_subscriber::Layer` that writes every event as one line of the schema.
+
+use std::cell::RefCell;
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use parking_lot::RwLock;
+use tracing::{Event, Level, Subscriber, span};
+use tracing_appender::non_blocking::ErrorCounter;
+use tracing_subscriber::Layer;
+use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::layer::Context;
+use tracing_subscriber::registry::LookupSpan;
+use vana_config::{LogFormat, Logging};
+
+use crate::escape::{json_str, text_str};
+use crate::fields::{FieldVisitor, Sink, Special, Style, push_json_value};
+use crate::levels::{ComponentFilter, LOGGER_TARGET, LevelHandle, LevelRules};
+use crate::redact::Redactor;
+
+/// What a span carries for the events inside it.
+#[derive(Default)]
+struct SpanData {
+    fields: Vec<(&'static str, String)>,
+    correlation_id: Option<String>,
+    component: Option<String>,
+}
+
+/// Per-thread buffers, reused so that formatting an event does not allocate once warm.
+#[derive(Default)]
+struct Scratch {
+    line: String,
+    metadata: String,
+    names: Vec<&'static str>,
+    special: Special,
+    value: String,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+/// Seconds between two warnings about dropped lines.
+const DROP_REPORT_INTERVAL_SECS: u64 = 10;
+
+/// Reports lines that the non-blocking writer dropped, at most every ten seconds.
+struct DropReporter {
+    counter: ErrorCounter,
+    reported: AtomicUsize,
+    last_report_secs: AtomicU64,
+}
+
+/// Writes every event as one line of the vana log schema (JSON or text). Build it with
+/// [`LogLayer::new`], or let [`LoggingBuilder`](crate::LoggingBuilder) set everything up.
+pub struct LogLayer<W> {
+    make_writer: W,
+    style: Style,
+    rules: Arc<RwLock<LevelRules>>,
+    drops: Option<DropReporter>,
+}
+
+impl<W> LogLayer<W>
+where
+    W: for<'w> MakeWriter<'w> + 'static,
+{
+    /// A layer configured by the `logging` section, writing through `make_writer`.
+    pub fn new(config: &Logging, make_writer: W) -> Self {
+        let style = Style {
+            format: config.format,
+            redactor: Redactor::new(&config.redact_keys),
+            max_message: usize::try_from(config.max_message_bytes).unwrap_or(usize::MAX),
+            max_field: usize::try_from(config.max_field_bytes).unwrap_or(usize::MAX),
+        };
+        Self {
+            make_writer,
+            style,
+            rules: Arc::new(RwLock::new(LevelRules::from_config(config))),
+            drops: None,
+        }
+    }
+
+    /// Reports the lines dropped by a non-blocking writer as a warning line, at most every ten seconds.
+    pub fn report_drops(mut self, counter: ErrorCounter) -> Self {
+        self.drops = Some(DropReporter {
+            counter,
+            reported: AtomicUsize::new(0),
+            last_report_secs: AtomicU64::new(0),
+        });
+        self
+    }
+
+    /// A handle that changes this layer's levels at run time.
+    pub fn level_handle(&self) -> LevelHandle {
+        LevelHandle {
+            rules: Arc::clone(&self.rules),
+        }
+    }
+
+    /// This layer behind its level filter: the form to add to a subscriber, so disabled events cost a
+    /// cached per-callsite check.
+    pub fn with_level_filter<S>(self) -> tracing_subscriber::filter::Filtered<Self, ComponentFilter, S>
+    where
+        S: Subscriber + for<'a> LookupSpan<'a>,
+    {
+        let filter = ComponentFilter {
+            rules: Arc::clone(&self.rules),
+        };
+        tracing_subscriber::Layer::with_filter(self, filter)
+    }
+
+    fn write_line(&self, line: &str, metadata: &tracing::Metadata<'_>) {
+        let mut writer = self.make_writer.make_writer_for(metadata);
+        // A log line that cannot be written has nowhere to be reported; the drop counter covers overload.
+        let _ = writer.write_all(line.as_bytes());
+    }
+
+    fn format_event<S>(&self, event: &Event<'_>, ctx: &Context<'_, S>, scratch: &mut Scratch) -> bool
+    where
+        S: Subscriber + for<'a> LookupSpan<'a>,
+    {
+        let Scratch {
+            line,
+            metadata,
+            names,
+            special,
+            value,
+        } = scratch;
+        line.clear();
+        metadata.clear();
+        names.clear();
+        special.clear();
+        let style = &self.style;
+        event.record(&mut FieldVisitor {
+            style,
+            sink: Sink::Buffer { out: metadata, names },
+            special,
+            scratch: value,
+        });
+
+        let target = event.metadata().target();
+        let level = *event.metadata().level();
+        let from_logger = target == LOGGER_TARGET;
+        let component_field = special.component.as_deref().filter(|_| from_logger);
+        let rules = self.rules.read();
+        if !rules.event_passes(target, component_field, &level, special.critical) {
+            return false;
+        }
+        let mut logger_keys = Vec::new();
+        if let Some(json) = special.metadata_json.take().filter(|_| from_logger) {
+            logger_keys = self.push_logger_metadata(&json, metadata, names);
+        }
+
+        // Correlation id and component: the event's own, else the nearest span's.
+        let mut correlation_id = special.correlation_id.take();
+        let mut component = special.component.take();
+        if let Some(scope) = ctx.event_scope(event) {
+            for span in scope {
+                let extensions = span.extensions();
+                let Some(data) = extensions.get::<SpanData>() else {
+                    continue;
+                };
+                if correlation_id.is_none() {
+                    correlation_id.clone_from(&data.correlation_id);
+                }
+                if component.is_none() {
+                    component.clone_from(&data.component);
+                }
+                for (name, rendered) in &data.fields {
+                    if !names.contains(name) && !logger_keys.iter().any(|key| key == name) {
+                        style.push_key(metadata, name, names.is_empty());
+                        names.push(name);
+                        metadata.push_str(rendered);
+                    }
+                }
+            }
+        }
+        let component = component
+            .as_deref()
+            .or_else(|| rules.component_for_target(target))
+            .unwrap_or_else(|| target.split("::").next().unwrap_or(target));
+        let level_name = level_name(&level, special.critical);
+        match style.format {
+            LogFormat::Json => {
+                line.push_str("{\"timestamp\":");
+                push_timestamp(line);
+                let _ = write!(line, ",\"level\":\"{level_name}\",\"message\":\"");
+                json_str(line, &special.message, style.max_message);
+                line.push_str("\",\"correlation_id\":");
+                match &correlation_id {
+                    Some(id) => {
+                        line.push('"');
+                        json_str(line, id, style.max_field);
+                        line.push('"');
+                    }
+                    None => line.push_str("null"),
+                }
+                line.push_str(",\"component\":\"");
+                json_str(line, component, style.max_field);
+                line.push_str("\",\"metadata\":{");
+                line.push_str(metadata);
+                line.push_str("}}\n");
+            }
+            _ => {
+                let now = SystemTime::now();
+                let _ = write!(
+                    line,
+                    "{} {level_name:<8} {component}",
+                    humantime::format_rfc3339_micros(now)
+                );
+                if let Some(id) = &correlation_id {
+                    line.push_str(" [");
+                    text_str(line, id, style.max_field, false);
+                    line.push(']');
+                }
+                line.push(' ');
+                text_str(line, &special.message, style.max_message, false);
+                line.push_str(metadata);
+                line.push('\n');
+            }
+        }
+        true
+    }
+
+    /// Adds a structured logger's metadata (JSON text from this crate) to the event's fields; returns its
+    /// keys.
+    fn push_logger_metadata(&self, json: &str, metadata: &mut String, names: &[&'static str]) -> Vec<String> {
+        let Ok(serde_json::Value::Object(entries)) = serde_json::from_str::<serde_json::Value>(json) else {
+            return Vec::new();
+        };
+        for (key, value) in &entries {
+            if names.contains(&key.as_str()) {
+                continue;
+            }
+            let first = metadata.is_empty();
+            self.style.push_key(metadata, key, first);
+            if self.style.redactor.is_secret(key) {
+                self.style.push_str_value(metadata, crate::redact::REDACTED);
+            } else {
+                push_json_value(&self.style, metadata, value, 0);
+            }
+        }
+        entries.into_iter().map(|(key, _)| key).collect()
+    }
+
+    fn report_drops_if_due(&self) {
+        let Some(drops) = &self.drops else { return };
+        let dropped = drops.counter.dropped_lines();
+        let reported = drops.reported.load(Ordering::Relaxed);
+        if dropped <= reported {
+            return;
+        }
+        let now = unix_now().as_secs();
+        let last = drops.last_report_secs.load(Ordering::Relaxed);
+        if now < last + DROP_REPORT_INTERVAL_SECS
+            || drops
+                .last_report_secs
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_err()
+        {
+            return;
+        }
+        drops.reported.store(dropped, Ordering::Relaxed);
+        let mut line = String::with_capacity(256);
+        match self.style.format {
+            LogFormat::Json => {
+                line.push_str("{\"timestamp\":");
+                push_timestamp(&mut line);
+                let _ = writeln!(
+                    line,
+                    ",\"level\":\"WARNING\",\"message\":\"log lines dropped: the writer's buffer was full\",\"correlation_id\":null,\"component\":\"logging\",\"metadata\":{{\"dropped_lines\":{dropped},\"dropped_since_last_report\":{}}}}}",
+                    dropped - reported
+                );
+            }
+            _ => {
+                let _ = writeln!(
+                    line,
+                    "{} WARNING  logging log lines dropped: the writer's buffer was full dropped_lines={dropped} dropped_since_last_report={}",
+                    humantime::format_rfc3339_micros(SystemTime::now()),
+                    dropped - reported
+                );
+            }
+        }
+        let mut writer = self.make_writer.make_writer();
+        let _ = writer.write_all(line.as_bytes());
+    }
+}
+
+fn unix_now() -> std::time::Duration {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default()
+}
+
+/// Appends the current time as epoch seconds with microseconds: `1764303600.123456`.
+fn push_timestamp(line: &mut String) {
+    let now = unix_now();
+    line.push_str(itoa::Buffer::new().format(now.as_secs()));
+    line.push('.');
+    let micros = now.subsec_micros();
+    let digits = itoa::Buffer::new().format(micros).len();
+    for _ in digits..6 {
+        line.push('0');
+    }
+    line.push_str(itoa::Buffer::new().format(micros));
+}
+
+/// The specification's level names; CRITICAL is an ERROR event marked `critical = true`.
+fn level_name(level: &Level, critical: bool) -> &'static str {
+    match *level {
+        Level::ERROR if critical => "CRITICAL",
+        Level::ERROR => "ERROR",
+        Level::WARN => "WARNING",
+        Level::INFO => "INFO",
+        _ => "DEBUG",
+    }
+}
+
+impl<S, W> Layer<S> for LogLayer<W>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    W: for<'w> MakeWriter<'w> + 'static,
+{
+    fn on_new_span(&self, attrs: &span::Attributes<'_>, id: &span::Id, ctx: Context<'_, S>) {
+        let Some(span) = ctx.span(id) else { return };
+        let mut data = SpanData::default();
+        let mut special = Special::default();
+        let mut scratch = String::new();
+        attrs.record(&mut FieldVisitor {
+            style: &self.style,
+            sink: Sink::Fields(&mut data.fields),
+            special: &mut special,
+            scratch: &mut scratch,
+        });
+        data.correlation_id = special.correlation_id;
+        data.component = special.component;
+        span.extensions_mut().insert(data);
+    }
+
+    fn on_record(&self, id: &span::Id, values: &span::Record<'_>, ctx: Context<'_, S>) {
+        let Some(span) = ctx.span(id) else { return };
+        let mut extensions = span.extensions_mut();
+        let Some(data) = extensions.get_mut::<SpanData>() else {
+            return;
+        };
+        let mut special = Special::default();
+        let mut scratch = String::new();
+        values.record(&mut FieldVisitor {
+            style: &self.style,
+            sink: Sink::Fields(&mut data.fields),
+            special: &mut special,
+            scratch: &mut scratch,
+        });
+        if special.correlation_id.is_some() {
+            data.correlation_id = special.correlation_id;
+        }
+        if special.component.is_some() {
+            data.component = special.component;
+        }
+    }
+
+    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+        SCRATCH.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut scratch) => {
+                if self.format_event(event, &ctx, &mut scratch) {
+                    self.write_line(&scratch.line, event.metadata());
+                }
+            }
+            // An event logged while formatting another on this thread (a writer that logs): fresh buffers.
+            Err(_) => {
+                let mut scratch = Scratch::default();
+                if self.format_event(event, &ctx, &mut scratch) {
+                    self.write_line(&scratch.line, event.metadata());
+                }
+            }
+        });
+        self.report_drops_if_due();
+    }
+}

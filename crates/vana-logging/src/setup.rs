@@ -1,0 +1,180 @@
+//! Building the subscriber: outputs, the non-blocking writer, extra layers, and the guard that flushes.
+
+use std::path::PathBuf;
+
+use tracing::Dispatch;
+use tracing_appender::non_blocking::{ErrorCounter, NonBlocking, NonBlockingBuilder, WorkerGuard};
+use tracing_appender::rolling::{RollingFileAppender, Rotation};
+use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::fmt::writer::BoxMakeWriter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::{Layer, Registry};
+use vana_config::{LogOutput, LogRotation, Logging};
+
+use crate::error::LoggingError;
+use crate::layer::LogLayer;
+use crate::levels::LevelHandle;
+
+/// A layer to install next to the log layer (an APM layer, an OpenTelemetry exporter, ...).
+pub type ExtraLayer = Box<dyn Layer<Registry> + Send + Sync>;
+
+/// Sets up logging from the `logging` section: the log layer with its levels, the output (stdout, stderr
+/// or a rotated file) behind a bounded non-blocking writer, and any extra layers.
+///
+/// ```
+/// use vana_logging::{LoggingBuilder, MemoryWriter};
+///
+/// let config = vana_config::Logging::default();
+/// let memory = MemoryWriter::default();
+/// let (dispatch, _guard) = LoggingBuilder::new(&config).writer(memory.clone()).build()?;
+/// tracing::dispatcher::with_default(&dispatch, || tracing::info!(user = "ada", "signed in"));
+/// let entry = vana_logging::LogEntry::parse(&memory.lines()[0]).unwrap();
+/// assert_eq!(entry.message, "signed in");
+/// assert_eq!(entry.metadata["user"], "ada");
+/// # Ok::<(), vana_logging::LoggingError>(())
+/// ```
+pub struct LoggingBuilder {
+    config: Logging,
+    writer: Option<BoxMakeWriter>,
+    extra_layers: Vec<ExtraLayer>,
+}
+
+/// Keeps logging running: flushes buffered lines when dropped, and gives access to the levels and the
+/// count of dropped lines. Keep it alive for the life of the program.
+pub struct LoggingGuard {
+    worker: Option<WorkerGuard>,
+    levels: LevelHandle,
+    dropped: Option<ErrorCounter>,
+}
+
+impl LoggingGuard {
+    /// Changes levels at run time.
+    pub fn levels(&self) -> &LevelHandle {
+        &self.levels
+    }
+
+    /// Lines dropped so far because the non-blocking buffer was full (0 with a custom writer).
+    pub fn dropped_lines(&self) -> usize {
+        self.dropped.as_ref().map_or(0, ErrorCounter::dropped_lines)
+    }
+
+    /// Flushes what is buffered and stops the writer thread (as dropping the guard does).
+    pub fn shutdown(mut self) {
+        drop(self.worker.take());
+    }
+}
+
+impl std::fmt::Debug for LoggingGuard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoggingGuard")
+            .field("dropped_lines", &self.dropped_lines())
+            .finish_non_exhaustive()
+    }
+}
+
+impl LoggingBuilder {
+    /// Logging as `config` says.
+    pub fn new(config: &Logging) -> Self {
+        Self {
+            config: config.clone(),
+            writer: None,
+            extra_layers: Vec::new(),
+        }
+    }
+
+    /// Writes to `writer` as is (synchronously) instead of the configured output: for tests, or an output
+    /// of your own.
+    pub fn writer<W>(mut self, writer: W) -> Self
+    where
+        W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+    {
+        self.writer = Some(BoxMakeWriter::new(writer));
+        self
+    }
+
+    /// Installs `layer` next to the log layer.
+    pub fn with_layer(mut self, layer: ExtraLayer) -> Self {
+        self.extra_layers.push(layer);
+        self
+    }
+
+    /// Builds the subscriber without installing it.
+    pub fn build(self) -> Result<(Dispatch, LoggingGuard), LoggingError> {
+        let (writer, worker, dropped) = match self.writer {
+            Some(writer) => (writer, None, None),
+            None => {
+                let (writer, worker) = open_output(&self.config)?;
+                let counter = writer.error_counter();
+                (BoxMakeWriter::new(writer), Some(worker), Some(counter))
+            }
+        };
+        let mut layer = LogLayer::new(&self.config, writer);
+        if let Some(counter) = &dropped {
+            layer = layer.report_drops(counter.clone());
+        }
+        let levels = layer.level_handle();
+        // An empty Vec of layers answers "never" for every callsite, so no extras means no layer at all.
+        let extras = (!self.extra_layers.is_empty()).then_some(self.extra_layers);
+        let subscriber = Registry::default().with(extras).with(layer.with_level_filter());
+        Ok((
+            Dispatch::new(subscriber),
+            LoggingGuard {
+                worker,
+                levels,
+                dropped,
+            },
+        ))
+    }
+
+    /// Builds the subscriber and installs it as the global default; with the `log` feature, records of the
+    /// `log` crate are routed into it too.
+    pub fn init(self) -> Result<LoggingGuard, LoggingError> {
+        let (dispatch, guard) = self.build()?;
+        tracing::dispatcher::set_global_default(dispatch).map_err(|_| LoggingError::AlreadyInitialized)?;
+        #[cfg(feature = "log")]
+        {
+            // Another `log` logger may be installed already; tracing events still flow, so go on.
+            let _ = tracing_log::LogTracer::init();
+        }
+        Ok(guard)
+    }
+}
+
+/// Sets up logging from `config` and installs it globally: the one call a binary needs.
+pub fn init(config: &Logging) -> Result<LoggingGuard, LoggingError> {
+    LoggingBuilder::new(config).init()
+}
+
+fn open_output(config: &Logging) -> Result<(NonBlocking, WorkerGuard), LoggingError> {
+    let builder = NonBlockingBuilder::default()
+        .lossy(true)
+        .buffered_lines_limit(usize::try_from(config.buffer_lines).unwrap_or(usize::MAX))
+        .thread_name("vana-logging");
+    Ok(match config.output {
+        LogOutput::Stdout => builder.finish(std::io::stdout()),
+        LogOutput::Stderr => builder.finish(std::io::stderr()),
+        LogOutput::File => {
+            let directory = PathBuf::from(&config.file.directory);
+            let rotation = match config.file.rotation {
+                LogRotation::Minutely => Rotation::MINUTELY,
+                LogRotation::Hourly => Rotation::HOURLY,
+                LogRotation::Daily => Rotation::DAILY,
+                LogRotation::Never => Rotation::NEVER,
+            };
+            std::fs::create_dir_all(&directory).map_err(|source| LoggingError::Io {
+                directory: directory.clone(),
+                source,
+            })?;
+            let appender = RollingFileAppender::builder()
+                .rotation(rotation)
+                .filename_prefix(&config.file.prefix)
+                .max_log_files(usize::try_from(config.file.max_files).unwrap_or(usize::MAX))
+                .build(&directory)
+                .map_err(|error| LoggingError::Io {
+                    directory,
+                    source: std::io::Error::other(error.to_string()),
+                })?;
+            builder.finish(appender)
+        }
+    })
+}

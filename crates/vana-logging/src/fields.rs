@@ -123,7 +123,7 @@ impl FieldVisitor<'_> {
                 if names.contains(&name) {
                     return;
                 }
-                style.push_key(out, name, names.is_empty());
+                style.push_key(out, name, out.is_empty());
                 names.push(name);
                 render_into(out);
             }

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use parking_lot::RwLock;
 use tracing::{Event, Level, Subscriber, span};
@@ -43,14 +43,16 @@ thread_local! {
     static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
 }
 
-/// Seconds between two warnings about dropped lines.
-const DROP_REPORT_INTERVAL_SECS: u64 = 10;
+/// Time between two warnings about dropped lines, by default.
+const DROP_REPORT_INTERVAL: Duration = Duration::from_secs(10);
 
-/// Reports lines that the non-blocking writer dropped, at most every ten seconds.
+/// Reports lines that the non-blocking writer dropped, at most once per interval.
 struct DropReporter {
     counter: ErrorCounter,
+    interval_micros: u64,
     reported: AtomicUsize,
-    last_report_secs: AtomicU64,
+    /// When the last report was written, in microseconds since the epoch (0: never).
+    last_report_micros: AtomicU64,
 }
 
 /// Writes every event as one line of the vana log schema (JSON or text). Build it with
@@ -82,13 +84,25 @@ where
         }
     }
 
-    /// Reports the lines dropped by a non-blocking writer as a warning line, at most every ten seconds.
+    /// Reports the lines dropped by a non-blocking writer as a warning line, at most every ten seconds
+    /// (see [`drop_report_interval`](Self::drop_report_interval)). Under overload the report itself may be
+    /// dropped; it is written again while the count grows.
     pub fn report_drops(mut self, counter: ErrorCounter) -> Self {
+        let interval_micros = u64::try_from(DROP_REPORT_INTERVAL.as_micros()).unwrap_or(u64::MAX);
         self.drops = Some(DropReporter {
             counter,
+            interval_micros,
             reported: AtomicUsize::new(0),
-            last_report_secs: AtomicU64::new(0),
+            last_report_micros: AtomicU64::new(0),
         });
+        self
+    }
+
+    /// Sets the least time between two drop reports.
+    pub fn drop_report_interval(mut self, interval: Duration) -> Self {
+        if let Some(drops) = &mut self.drops {
+            drops.interval_micros = u64::try_from(interval.as_micros()).unwrap_or(u64::MAX);
+        }
         self
     }
 
@@ -170,7 +184,7 @@ where
                 }
                 for (name, rendered) in &data.fields {
                     if !names.contains(name) && !logger_keys.iter().any(|key| key == name) {
-                        style.push_key(metadata, name, names.is_empty());
+                        style.push_key(metadata, name, metadata.is_empty());
                         names.push(name);
                         metadata.push_str(rendered);
                     }
@@ -252,11 +266,12 @@ where
         if dropped <= reported {
             return;
         }
-        let now = unix_now().as_secs();
-        let last = drops.last_report_secs.load(Ordering::Relaxed);
-        if now < last + DROP_REPORT_INTERVAL_SECS
+        let now = u64::try_from(unix_now().as_micros()).unwrap_or(u64::MAX);
+        let last = drops.last_report_micros.load(Ordering::Relaxed);
+        let too_soon = last != 0 && now < last.saturating_add(drops.interval_micros);
+        if too_soon
             || drops
-                .last_report_secs
+                .last_report_micros
                 .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
                 .is_err()
         {

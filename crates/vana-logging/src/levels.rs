@@ -64,7 +64,8 @@ impl LevelRules {
                 level,
             });
         }
-        self.rules.sort_by_key(|rule| std::cmp::Reverse(rule.prefix.len()));
+        self.rules
+            .sort_by_key(|rule| std::cmp::Reverse(rule.prefix.len()));
     }
 
     fn rule_for_target(&self, target: &str) -> Option<&ComponentRule> {

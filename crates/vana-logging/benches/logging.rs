@@ -53,7 +53,12 @@ fn event_in_spans(c: &mut Criterion) {
             let _tool = tracing::info_span!("tool_call", tool = "search").entered();
             group.bench_function(name, |b| {
                 b.iter(|| {
-                    tracing::info!(user = "ada", attempt = black_box(3u64), latency_ms = black_box(12.5), "tool call finished")
+                    tracing::info!(
+                        user = "ada",
+                        attempt = black_box(3u64),
+                        latency_ms = black_box(12.5),
+                        "tool call finished"
+                    )
                 })
             });
         });
@@ -66,7 +71,9 @@ fn disabled_event(c: &mut Criterion) {
     let mut group = c.benchmark_group("event_below_level");
     for (name, dispatch) in [("vana_logging", ours()), ("tracing_subscriber_json", anchor())] {
         tracing::dispatcher::with_default(&dispatch, || {
-            group.bench_function(name, |b| b.iter(|| tracing::debug!(user = "ada", n = black_box(1u64), "hidden")));
+            group.bench_function(name, |b| {
+                b.iter(|| tracing::debug!(user = "ada", n = black_box(1u64), "hidden"))
+            });
         });
     }
     group.finish();

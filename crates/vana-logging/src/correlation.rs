@@ -39,6 +39,12 @@ impl CorrelationId {
             .unwrap_or_default()
     }
 
+    /// The id from the header named by `logging.correlation_id_header` when well-formed, else a fresh
+    /// id. Only the first value of a repeated header is considered.
+    pub fn from_headers(headers: &http::HeaderMap, header_name: &str) -> Self {
+        Self::from_header_or_new(headers.get(header_name).map(http::HeaderValue::as_bytes))
+    }
+
     /// The id as text.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -104,5 +110,26 @@ mod tests {
         assert_ne!(CorrelationId::new(), CorrelationId::new());
         assert_eq!(CorrelationId::from_header_or_new(Some(b"ok-1")).as_str(), "ok-1");
         assert_eq!(CorrelationId::from_header_or_new(None).as_str().len(), 36);
+    }
+
+    #[test]
+    fn reads_the_configured_header() {
+        let mut headers = http::HeaderMap::new();
+        headers.insert("x-correlation-id", http::HeaderValue::from_static("edge-7"));
+        assert_eq!(
+            CorrelationId::from_headers(&headers, "X-Correlation-ID").as_str(),
+            "edge-7"
+        );
+        headers.insert("x-correlation-id", http::HeaderValue::from_static("bad value"));
+        assert_ne!(
+            CorrelationId::from_headers(&headers, "X-Correlation-ID").as_str(),
+            "bad value"
+        );
+        assert_eq!(
+            CorrelationId::from_headers(&headers, "X-Request-ID")
+                .as_str()
+                .len(),
+            36
+        );
     }
 }

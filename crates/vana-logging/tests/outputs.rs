@@ -41,7 +41,9 @@ fn lines_reach_the_file_and_the_guard_flushes() {
 fn a_log_directory_that_cannot_be_created_is_an_error() {
     let mut config = file_config(std::path::Path::new("/proc/vana-cannot-exist"));
     config.file.rotation = LogRotation::Daily;
-    let error = LoggingBuilder::new(&config).build().err().expect("must fail");
+    let Err(error) = LoggingBuilder::new(&config).build() else {
+        panic!("must fail")
+    };
     assert!(
         error
             .to_string()

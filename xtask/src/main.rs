@@ -3,11 +3,13 @@
 //! - `validate-config [PATH...]`: load and validate configuration directories or files, print every
 //!   problem as `file:line:col: key.path: message`, exit 1 if there is any.
 //! - `ci`: everything CI checks, in order: system tools, rustfmt, clippy, tests, rustdoc, config.
+//! - `detection-report [--corpus DIR]`: the share of each corpus file that input validation flags.
 //! - `release VERSION`: bump the workspace version, check the changelog, run `ci`, package every crate.
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod ci;
+mod detection;
 mod release;
 mod system_tools;
 mod validate;
@@ -36,6 +38,15 @@ enum Task {
     },
     /// Run every check CI runs; installs missing system tools with apt-get when run as root.
     Ci,
+    /// Measure input validation on a corpus: the share flagged of each attack and benign file.
+    DetectionReport {
+        /// The corpus directory (with attacks/ and benign/).
+        #[arg(long, default_value = "../shared/corpus")]
+        corpus: PathBuf,
+        /// Also print the attack lines missed and the benign lines flagged, to stderr.
+        #[arg(long)]
+        show: bool,
+    },
     /// Bump the workspace version, check CHANGELOG.md, run `ci` and `cargo package` every crate.
     Release {
         /// The new version, e.g. 0.2.0.
@@ -48,6 +59,7 @@ fn main() -> ExitCode {
     let result = match cli.task {
         Task::ValidateConfig { paths, env } => validate::run(&paths, env),
         Task::Ci => ci::run(),
+        Task::DetectionReport { corpus, show } => detection::run(&corpus, show),
         Task::Release { version } => release::run(&version),
     };
     match result {

@@ -44,10 +44,10 @@ impl Default for InputValidation {
             max_input_length: 10_000,
             forbidden_patterns: vec![
                 r"<script[^>]*>.*?</script>".into(),
-                r"union\s+select".into(),
+                r"(?-u:\b)union\s+select(?-u:\b)".into(),
                 r"\.\.\/".into(),
-                r"eval\s*\(".into(),
-                r"exec\s*\(".into(),
+                r"(?-u:\b)eval\s*\(".into(),
+                r"(?-u:\b)exec\s*\(".into(),
             ],
         }
     }

@@ -1,0 +1,10 @@
+//! Input validation: normalization, the built-in rules and the configured patterns, in one pass.
+
+mod normalize;
+mod rules;
+mod validator;
+mod verdict;
+
+pub use rules::{BUILT_IN_RULES, Rule};
+pub use validator::InputValidator;
+pub use verdict::{Category, Rejection, Severity, Verdict};

@@ -1,0 +1,376 @@
+//! Undoing the encodings attackers use to slip past pattern matching, as the OWASP Core Rule Set's
+//! transformations do: URL decoding (repeated, for double encoding; `%uXXXX`; overlong UTF-8 dots and
+//! slashes), HTML entities, JavaScript and hex escapes, fullwidth ASCII, NULs and control characters, and
+//! SQL/C comments. Rules match both the raw input and this normalized form, case-insensitively.
+//!
+//! Every step first checks cheaply whether it has anything to do, and allocates only when it changes
+//! the text, so ordinary prose costs one scan. Decoding only shrinks the text and the loop is bounded, so
+//! the time is linear in the input whatever it holds.
+
+use std::borrow::Cow;
+
+/// Rounds of decoding: enough for triple encoding (`%25252e`), bounded against crafted inputs.
+const MAX_ROUNDS: usize = 4;
+
+/// The normalized form of `input`: borrowed when nothing changed.
+pub(crate) fn normalize(input: &str) -> Cow<'_, str> {
+    if !needs_work(input.as_bytes()) {
+        return Cow::Borrowed(input);
+    }
+    let mut text = Cow::Borrowed(input);
+    for _ in 0..MAX_ROUNDS {
+        let mut changed = false;
+        for step in [url_decode, html_decode, escape_decode, fullwidth_to_ascii, strip_controls, strip_comments] {
+            if let Cow::Owned(next) = step(&text) {
+                text = Cow::Owned(next);
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    text
+}
+
+/// Whether any step could change `bytes`: one pass over a byte table.
+fn needs_work(bytes: &[u8]) -> bool {
+    const fn table() -> [bool; 256] {
+        let mut table = [false; 256];
+        let mut byte = 0;
+        while byte < 0x20 {
+            table[byte] = byte != b'\n' as usize && byte != b' ' as usize;
+            byte += 1;
+        }
+        table[b'%' as usize] = true;
+        table[b'&' as usize] = true;
+        table[b'\\' as usize] = true;
+        table[b'*' as usize] = true;
+        table[b'+' as usize] = true;
+        table[0x7f] = true;
+        table[0xef] = true; // fullwidth forms start with 0xEF 0xBC / 0xBD
+        table[0xc2] = true; // C1 controls
+        table
+    }
+    static TABLE: [bool; 256] = table();
+    bytes.iter().enumerate().any(|(at, &b)| {
+        TABLE[b as usize] || (b == b'0' && matches!(bytes.get(at + 1), Some(b'x' | b'X')))
+    })
+}
+
+fn hex_value(byte: u8) -> Option<u8> {
+    match byte {
+        b'0'..=b'9' => Some(byte - b'0'),
+        b'a'..=b'f' => Some(byte - b'a' + 10),
+        b'A'..=b'F' => Some(byte - b'A' + 10),
+        _ => None,
+    }
+}
+
+fn hex_number(digits: &[u8]) -> Option<u32> {
+    digits.iter().try_fold(0u32, |acc, &d| Some(acc.checked_mul(16)? + u32::from(hex_value(d)?)))
+}
+
+/// Appends a code point, or U+FFFD when it is not a character.
+fn push_code_point(out: &mut Vec<u8>, code: u32) {
+    let c = char::from_u32(code).unwrap_or('\u{fffd}');
+    let mut buffer = [0; 4];
+    out.extend_from_slice(c.encode_utf8(&mut buffer).as_bytes());
+}
+
+/// `%XX`, `%uXXXX`, `+` as space; overlong UTF-8 encodings of `.`, `/` and `\` as those characters
+/// (servers that decode them leniently have been walked out of their roots with them).
+fn url_decode(text: &str) -> Cow<'_, str> {
+    let bytes = text.as_bytes();
+    if !bytes.iter().any(|&b| b == b'%' || b == b'+') {
+        return Cow::Borrowed(text);
+    }
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut at = 0;
+    let mut changed = false;
+    while at < bytes.len() {
+        let byte = bytes[at];
+        if byte == b'+' {
+            out.push(b' ');
+            at += 1;
+            changed = true;
+            continue;
+        }
+        if byte == b'%' {
+            if let Some(decoded) = overlong_at(bytes, at) {
+                out.push(decoded.1);
+                at += decoded.0;
+                changed = true;
+                continue;
+            }
+            if let (Some(b'u' | b'U'), Some(code)) = (bytes.get(at + 1), bytes.get(at + 2..at + 6).and_then(hex_number)) {
+                push_code_point(&mut out, code);
+                at += 6;
+                changed = true;
+                continue;
+            }
+            if let Some(code) = bytes.get(at + 1..at + 3).and_then(hex_number) {
+                out.push(code as u8);
+                at += 3;
+                changed = true;
+                continue;
+            }
+        }
+        out.push(byte);
+        at += 1;
+    }
+    if changed { Cow::Owned(String::from_utf8_lossy(&out).into_owned()) } else { Cow::Borrowed(text) }
+}
+
+/// Overlong UTF-8 sequences for `.`, `/`, `\` written as `%c0%ae` and friends: (length, byte).
+fn overlong_at(bytes: &[u8], at: usize) -> Option<(usize, u8)> {
+    const OVERLONG: [(&[u8], u8); 8] = [
+        (b"%c0%ae", b'.'),
+        (b"%c0%2e", b'.'),
+        (b"%e0%80%ae", b'.'),
+        (b"%c0%af", b'/'),
+        (b"%c0%2f", b'/'),
+        (b"%e0%80%af", b'/'),
+        (b"%c1%9c", b'\\'),
+        (b"%c1%1c", b'\\'),
+    ];
+    OVERLONG.iter().find_map(|(pattern, byte)| {
+        let candidate = bytes.get(at..at + pattern.len())?;
+        candidate.eq_ignore_ascii_case(pattern).then_some((pattern.len(), *byte))
+    })
+}
+
+/// HTML character references: `&#60;`, `&#x3c;` (the `;` optional, as browsers accept), and the named
+/// references that matter for markup and scripts.
+fn html_decode(text: &str) -> Cow<'_, str> {
+    if !text.contains('&') {
+        return Cow::Borrowed(text);
+    }
+    const NAMED: [(&str, char); 20] = [
+        ("lt", '<'),
+        ("gt", '>'),
+        ("amp", '&'),
+        ("quot", '"'),
+        ("apos", '\''),
+        ("nbsp", ' '),
+        ("tab", '\t'),
+        ("newline", '\n'),
+        ("colon", ':'),
+        ("semi", ';'),
+        ("lpar", '('),
+        ("rpar", ')'),
+        ("lsqb", '['),
+        ("rsqb", ']'),
+        ("sol", '/'),
+        ("bsol", '\\'),
+        ("period", '.'),
+        ("comma", ','),
+        ("equals", '='),
+        ("grave", '`'),
+    ];
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut at = 0;
+    let mut changed = false;
+    while at < bytes.len() {
+        if bytes[at] == b'&' {
+            if let Some((length, code)) = numeric_reference(&bytes[at..]) {
+                push_code_point(&mut out, code);
+                at += length;
+                changed = true;
+                continue;
+            }
+            let rest = &text[at + 1..];
+            if let Some((name, c)) = NAMED.iter().find(|(name, _)| {
+                rest.len() >= name.len() && rest.as_bytes()[..name.len()].eq_ignore_ascii_case(name.as_bytes())
+            }) {
+                let mut length = 1 + name.len();
+                if bytes.get(at + length) == Some(&b';') {
+                    length += 1;
+                }
+                push_code_point(&mut out, *c as u32);
+                at += length;
+                changed = true;
+                continue;
+            }
+        }
+        out.push(bytes[at]);
+        at += 1;
+    }
+    if changed { Cow::Owned(String::from_utf8_lossy(&out).into_owned()) } else { Cow::Borrowed(text) }
+}
+
+/// `&#DDD;` or `&#xHHH;` at the start of `bytes` (leading zeros allowed, `;` optional): (length, code).
+fn numeric_reference(bytes: &[u8]) -> Option<(usize, u32)> {
+    if bytes.get(1) != Some(&b'#') {
+        return None;
+    }
+    let hex = matches!(bytes.get(2), Some(b'x' | b'X'));
+    let start = if hex { 3 } else { 2 };
+    let digits = bytes[start..].iter().take_while(|b| if hex { b.is_ascii_hexdigit() } else { b.is_ascii_digit() }).count();
+    if digits == 0 {
+        return None;
+    }
+    let significant = &bytes[start..start + digits];
+    let significant = &significant[significant.iter().take_while(|&&b| b == b'0').count().min(digits - 1)..];
+    let code = if significant.len() > 7 {
+        0xfffd
+    } else if hex {
+        hex_number(significant)?
+    } else {
+        std::str::from_utf8(significant).ok()?.parse().ok()?
+    };
+    let mut length = start + digits;
+    if bytes.get(length) == Some(&b';') {
+        length += 1;
+    }
+    Some((length, code))
+}
+
+/// JavaScript and C escapes: `\xHH`, `\uHHHH`, `\u{H..}`, octal `\NNN`; and `0xHH` runs of dots and
+/// slashes (`0x2e0x2e0x2f`).
+fn escape_decode(text: &str) -> Cow<'_, str> {
+    let has_backslash = text.contains('\\');
+    let has_hex_dots = text.contains("0x2") || text.contains("0x5");
+    if !has_backslash && !has_hex_dots {
+        return Cow::Borrowed(text);
+    }
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut at = 0;
+    let mut changed = false;
+    while at < bytes.len() {
+        let rest = &bytes[at..];
+        let decoded: Option<(usize, u32)> = match rest {
+            [b'\\', b'x' | b'X', a, b, ..] => hex_number(&[*a, *b]).map(|code| (4, code)),
+            [b'\\', b'u' | b'U', b'{', ..] => {
+                let digits = rest[3..].iter().take_while(|b| b.is_ascii_hexdigit()).count();
+                (digits > 0 && digits <= 6 && rest.get(3 + digits) == Some(&b'}'))
+                    .then(|| hex_number(&rest[3..3 + digits]).map(|code| (4 + digits, code)))
+                    .flatten()
+            }
+            [b'\\', b'u' | b'U', a, b, c, d, ..] => hex_number(&[*a, *b, *c, *d]).map(|code| (6, code)),
+            [b'\\', a @ b'0'..=b'3', b @ b'0'..=b'7', c @ b'0'..=b'7', ..] => {
+                Some((4, u32::from(a - b'0') * 64 + u32::from(b - b'0') * 8 + u32::from(c - b'0')))
+            }
+            [b'0', b'x' | b'X', b'2', b'e' | b'E' | b'f' | b'F', ..] | [b'0', b'x' | b'X', b'5', b'c' | b'C', ..] => {
+                hex_number(&rest[2..4]).map(|code| (4, code))
+            }
+            _ => None,
+        };
+        match decoded {
+            Some((length, code)) => {
+                push_code_point(&mut out, code);
+                at += length;
+                changed = true;
+            }
+            None => {
+                out.push(bytes[at]);
+                at += 1;
+            }
+        }
+    }
+    if changed { Cow::Owned(String::from_utf8_lossy(&out).into_owned()) } else { Cow::Borrowed(text) }
+}
+
+/// Fullwidth forms U+FF01..U+FF5E as their ASCII twins (`＜script＞`).
+fn fullwidth_to_ascii(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(|c| ('\u{ff01}'..='\u{ff5e}').contains(&c)) {
+        return Cow::Borrowed(text);
+    }
+    Cow::Owned(
+        text.chars()
+            .map(|c| if ('\u{ff01}'..='\u{ff5e}').contains(&c) { char::from_u32(c as u32 - 0xfee0).unwrap_or(c) } else { c })
+            .collect(),
+    )
+}
+
+/// NULs and control characters removed (browsers and many parsers skip them inside keywords and URL
+/// schemes); tabs, carriage returns and vertical whitespace become spaces.
+fn strip_controls(text: &str) -> Cow<'_, str> {
+    let is_control = |c: char| (c.is_control() && c != '\n' && c != ' ') || c == '\u{fffd}';
+    if !text.chars().any(is_control) {
+        return Cow::Borrowed(text);
+    }
+    Cow::Owned(
+        text.chars()
+            .filter_map(|c| match c {
+                '\t' | '\r' | '\x0b' | '\x0c' => Some(' '),
+                c if is_control(c) => None,
+                c => Some(c),
+            })
+            .collect(),
+    )
+}
+
+/// `/* ... */` comments become a space (`UNION/**/SELECT`); MySQL's executable comments `/*!50000 ... */`
+/// keep their content, which MySQL runs.
+fn strip_comments(text: &str) -> Cow<'_, str> {
+    if !text.contains("/*") {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("/*") {
+        out.push_str(&rest[..start]);
+        let body = &rest[start + 2..];
+        let (inside, after) = match body.find("*/") {
+            Some(end) => (&body[..end], &body[end + 2..]),
+            None => (body, ""),
+        };
+        match inside.strip_prefix('!') {
+            Some(executable) => {
+                out.push(' ');
+                out.push_str(executable.trim_start_matches(|c: char| c.is_ascii_digit()));
+                out.push(' ');
+            }
+            None => out.push(' '),
+        }
+        rest = after;
+    }
+    out.push_str(rest);
+    Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_encodings_are_undone_repeatedly() {
+        assert_eq!(normalize("%2e%2e%2f"), "../");
+        assert_eq!(normalize("%252e%252e%255c"), "..\\");
+        assert_eq!(normalize("%25252e"), ".");
+        assert_eq!(normalize("%%32%65%%32%65%%35%63"), "..\\");
+        assert_eq!(normalize("%u003cscript%u003e"), "<script>");
+        assert_eq!(normalize("%c0%ae%c0%ae%c0%af"), "../");
+        assert_eq!(normalize("a+b"), "a b");
+        assert_eq!(normalize("100%"), "100%");
+        assert_eq!(normalize("%zz%"), "%zz%");
+    }
+
+    #[test]
+    fn html_and_script_escapes_are_undone() {
+        assert_eq!(normalize("&lt;script&gt;"), "<script>");
+        assert_eq!(normalize("&#106;&#x61;&#0000118;a"), "java");
+        assert_eq!(normalize("alert&lpar;1&rpar;"), "alert(1)");
+        assert_eq!(normalize("al\\u0065rt \\x3c \\u{3e} \\145"), "alert < > e");
+        assert_eq!(normalize("0x2e0x2e0x2f"), "../");
+        assert_eq!(normalize("＜ｓｃｒｉｐｔ＞"), "<script>");
+        assert_eq!(normalize("&#99999999999;"), "");
+    }
+
+    #[test]
+    fn controls_and_comments_are_removed() {
+        assert_eq!(normalize("java\x00scr\x01ipt:"), "javascript:");
+        assert_eq!(normalize("union/**/select"), "union select");
+        assert_eq!(normalize("/*!50000union*/ select"), " union  select");
+        assert_eq!(normalize("a\tb\r\nc"), "a b \nc");
+    }
+
+    #[test]
+    fn plain_text_is_borrowed() {
+        assert!(matches!(normalize("It was the best of times, it was the worst of times."), Cow::Borrowed(_)));
+        assert!(matches!(normalize("1/26/11 — naïve café"), Cow::Borrowed(_)));
+    }
+}

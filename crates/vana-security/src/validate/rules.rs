@@ -1,0 +1,134 @@
+//! The built-in detection rules. Each recognises the *structure* of an attack (a quote that closes a
+//! string and continues as SQL, a tag with an event handler, a path that climbs out of its directory, a
+//! shell separator followed by a command), not a list of known payloads. All run in one pass as a
+//! `RegexSet`, case-insensitively, with ASCII-only word boundaries: Unicode `\b` would send the regex
+//! engine to a path about 100x slower on non-ASCII text.
+
+use super::verdict::{Category, Severity};
+
+/// One detection rule.
+#[derive(Debug, Clone, Copy)]
+pub struct Rule {
+    /// Stable identifier, reported in verdicts and events.
+    pub id: u16,
+    /// What it detects.
+    pub category: Category,
+    /// How bad a match is.
+    pub severity: Severity,
+    /// What the pattern means, for people.
+    pub description: &'static str,
+    /// The regular expression (compiled case-insensitively).
+    pub pattern: &'static str,
+}
+
+use Category::{CodeInjection as Code, CommandInjection as Cmd, PathTraversal as Path, SqlInjection as Sql, Xss};
+use Severity::{Critical, High, Medium};
+
+macro_rules! rules {
+    ($( $id:literal $category:ident $severity:ident $description:literal $pattern:expr; )+) => {
+        /// The built-in rules.
+        pub const BUILT_IN_RULES: &[Rule] = &[
+            $( Rule { id: $id, category: $category, severity: $severity, description: $description, pattern: $pattern }, )+
+        ];
+    };
+}
+
+rules! {
+    // --- SQL injection -------------------------------------------------------------------------------
+    101 Sql Critical "UNION-based query extension"
+        r"(?-u:\b)union(?:\s|\(|/\*.*?\*/)+(?:all(?:\s|\()+|distinct(?:\s|\()+)?select(?-u:\b)";
+    102 Sql High "a quote that closes a string, then a boolean operator and a condition"
+        r#"['"`´’‘′]\s*\)*\s*(?:or|and|xor|\|\||&&)[\s(]*(?:[\w'"`.]+\s*\)*\s*(?:=|<>|!=|<=>|>=|<=|<|>|(?-u:\b)(?:like\s+['"]|rlike|regexp|in\s*\(|is\s+(?:not\s+)?null|between\s+\S+\s+and|sounds\s+like)(?-u:\b))|(?:true|false|null|\d+)\s*(?:--|#|/\*|;|$)|\w+\s*\(|['"`]{2})"#;
+    103 Sql High "a quote that closes a string, then a comment or statement end"
+        r#"['"`´’‘′]\s*\)*\s*(?:--(?:\s|$)|#\s*$|/\*|;\s*(?:--|#|select|drop|insert|update|delete|exec|shutdown|declare|waitfor|union|create|alter|truncate))"#;
+    104 Sql High "a tautology or contradiction: value = value after OR / AND"
+        r#"(?-u:\b)(?:or|and|xor|where|having|when)\s+\(*\s*(?:['‘’′][^'‘’′]*['‘’′]|"[^"]*"|[\w.]+)\s*\)*\s*(?:=|<=>|!=|<>|<|>|<=|>=)\s*\(*\s*(?:['‘’′][^'‘’′]*|"[^"]*|[\w.]+)"#;
+    105 Sql High "a bare boolean after OR / AND, ended by a comment"
+        r"(?-u:\b)(?:or|and)\s+(?:true|false|\d+)\s*(?:--|#|/\*|;)";
+    106 Sql Critical "time-based or out-of-band SQL functions"
+        r"(?-u:\b)(?:sleep|benchmark|pg_sleep|randomblob|dbms_lock\.sleep|dbms_pipe\.receive_message|utl_inaddr\.get_host_\w+|utl_http\.request|load_file|extractvalue|updatexml|exp|json_keys|gtid_subset)\s*\(\s*(?:\d|'|\(|select|md5|concat|char|0x|@@)";
+    107 Sql Critical "WAITFOR DELAY / TIME"
+        r"(?-u:\b)waitfor\s+(?:delay|time)\s*'";
+    108 Sql High "SQL catalogue or system objects"
+        r"(?-u:\b)(?:information_schema|mysql\.(?:user|db)|pg_(?:catalog|shadow|user|database)|sqlite_master|sys\.(?:objects|tables|columns|databases|all_\w+|user\$|sysobjects|syscolumns)|all_tables|all_tab_columns|user_tables|v\$version|msysaccessobjects|msysobjects|sysobjects|syscolumns|master\.\.)(?-u:\b)";
+    109 Sql High "server variables and fingerprinting functions"
+        r"@@[a-z_]{3,}|(?-u:\b)select\s+(?:current_user|session_user|system_user|user|current_database|database|version)(?:\s*\(\s*\))?\s*(?:;|--|#|$)|(?-u:\b)(?:version|database|current_user|user|system_user|session_user|schema|current_setting|current_database|pg_backend_pid|connection_id|last_insert_id|row_count)\s*\(\s*(?:\)|')";
+    110 Sql Critical "stacked query with a destructive or executing statement"
+        r"(?:;|\)|'|\x22)\s*(?:drop\s+(?:table|database|schema|user|view)|truncate\s+table|alter\s+(?:table|user|database)|delete\s+from|insert\s+into|update\s+\w+\s+set|exec(?:ute)?\s+(?:xp_|sp_|master\.)|shutdown(?:\s+with\s+nowait)?\s*(?:--|;|#|$)|declare\s+@|create\s+(?:table|user|function|procedure)|grant\s+\w+\s+(?:on|to))|(?-u:\b)(?:exec(?:ute)?\s+(?:xp_|sp_|master\.\.)|create\s+table\s+[\w.]+\s*\(|backup\s+database\s+\w+\s+to|grant\s+(?:connect|resource|dba|all)\s+to)";
+    111 Sql High "SELECT with SQL punctuation in its column list, then FROM"
+        r"(?-u:\b)select(?:\s|\(|/\*.*?\*/)+(?:[\w.]*[*,(@'`\x22][^;]{0,200}?|\*)(?:\s|\)|\*/)from(?:\s|\()+[\w.$`\x22\[]+";
+    112 Sql High "ORDER BY / GROUP BY a column number, ended like an injection"
+        r"(?-u:\b)(?:order|group)\s+by\s+\d+\s*(?:--|#|/\*|,|;|\)|$)";
+    113 Sql High "string building and type juggling used in injections"
+        r"(?-u:\b)(?:char|chr|nchar|concat|concat_ws|group_concat|ascii|substring|substr|mid|hex|unhex|cast|convert)\s*\(\s*(?:\d+\s*(?:\)|,|\+)|select|@@|0x|\(|'[^']*'\s*,|[\w.]+\s*\(|\w+\s+as\s+\w+|[\w.]+\s*,\s*\d)";
+    114 Sql High "INTO OUTFILE / DUMPFILE"
+        r"(?-u:\b)into\s+(?:out|dump)file(?-u:\b)";
+    116 Sql High "a closing quote followed by string concatenation into a query"
+        r#"['"`]\s*(?:\|\||\+)\s*\(?\s*(?:select|char|chr|concat|if)(?-u:\b)|['"`]\s*\|\|\s*(?:['"`]|[\w.]+\s*\()|['"`]\s*\)*\s*,\s*null\s*[,)]|/\*!?\d*[^*]*['"][^*]*\*/"#;
+    117 Sql High "a numeric or string comparison opened by a quote or parenthesis"
+        r#"['")]\s*(?:and|or|&&|\|\|)\s+['"(]?[\w.]+['")]?\s*(?:=|<>|!=|>|<|like)\s*['"(]?[\w.]*"#;
+    118 Sql High "procedure and aggregate calls typical of probing"
+        r"(?-u:\b)(?:procedure\s+analyse|row_count\s*\(|if\s*\(\s*(?:\d|\(|select|ascii|substr|count|length|benchmark|sleep)|case\s+when\s+.{1,100}\s+then|count\s*\(\s*\*\s*\)|randomblob|dbms_\w+\.\w+\s*\()";
+    119 Sql High "the operator and value of a tautology without the keyword"
+        r#"(?:^|\s|\()(?:'(?:[^'\s]{0,8})'\s*=\s*'|"(?:[^"\s]{0,8})"\s*=\s*"|\d+\s*=\s*\d+\s*(?:--|#|/\*|$))|['"]\s*=\s*\d+\s*(?:--|#)|^\s*(?:or|and)\s+(?:true|false|\d+)\s*$|^\s*['"`]+\s*[-=&^|]{1,2}\s*['"`]+\s*$|^\s*\d+['"]\d*\s*$"#;
+    120 Sql High "AS INJECTX / WHERE 1=1 style clauses"
+        r"(?-u:\b)(?:where|and|or)\s+\d+\s*(?:=|<|>)\s*\d+(?-u:\b)";
+
+    // --- Cross-site scripting ------------------------------------------------------------------------
+    201 Xss Critical "a script, style or active-content element"
+        r"<\s*/?\s*(?:script|iframe|frame|frameset|object|embed|applet|meta|base|link|style|svg|math|xml|xss|import|layer|ilayer|bgsound|isindex|template|noscript|portal|vmlframe|set|animate|handler|listener)(?:[\s/>+]|$)";
+    202 Xss Critical "an event-handler attribute"
+        r#"(?:^|[\s'"/;`=(>])on[a-z]{3,40}\s*="#;
+    203 Xss Critical "a script-capable URL scheme"
+        r"(?-u:\b)(?:java|vb|live|mocha|ecma)\s*s\s*c\s*r\s*i\s*p\s*t\s*:|(?-u:\b)data\s*:\s*(?:text/html|image/svg\+xml|application/(?:x-)?(?:javascript|ecmascript|xhtml))|(?-u:\b)(?:javascript|vbscript)\s*(?:&colon;|%3a|\\x3a)";
+    204 Xss High "a tag with a URL, style or handler attribute"
+        r#"<\s*[a-z][a-z0-9:-]*(?:[\s/+]|\x00)[^>]*?(?:src|href|dynsrc|lowsrc|background|action|formaction|poster|data|style|xlink:href|srcdoc|code|codebase|values|from|to|by|attributename)\s*=\s*['"`]?\s*(?:[^\s'"`>]*(?:javascript|vbscript|data|expression|alert|\(|&#|\\u|\\x)|[^'"`>]*(?:javascript|expression))"#;
+    205 Xss High "calls to dialog, eval and string-to-code functions"
+        r#"(?-u:\b)(?:alert|prompt|confirm|eval|settimeout|setinterval|execscript|msgbox)\s*(?:\(|`|&#|\))|(?-u:\b)(?:alert|prompt|confirm|eval)\s*\]|\[\s*['"]?(?:al|ale|pro|con)\S*['"]?\s*\+|string\.fromcharcode|\.constructor\s*\(|function\s*\(\s*\)\s*\{|document\s*\.\s*(?:cookie|domain|write|location|body)|window\s*\.\s*(?:location|open|name)|location\s*\.\s*(?:hash|href|search|replace)|(?:top|self|parent|window|this)\s*\[\s*['"/\d]"#;
+    206 Xss High "CSS expressions and script-bearing CSS"
+        r"(?-u:\b)expression\s*\(|(?-u:\b)url\s*\(\s*['\x22]?\s*(?:javascript|vbscript|data):|-moz-binding|behavior\s*:|@import|@font-face";
+    207 Xss High "markup that breaks out of an attribute or element"
+        r#"['"`]\s*/?\s*>\s*<\s*/?\s*(?:script|svg|iframe|style|title|textarea|!--|/)|</\s*(?:title|textarea|style|script|noscript|xmp|iframe|noembed|noframes|plaintext)\s*>|<!\[cdata\[|<!--.*?-->|-->\s*<|<\s*!\s*(?:doctype|entity|element|attlist)"#;
+    208 Xss Medium "an event-handler name on its own, as probes send it"
+        r"^\s*(?:fs)?on(?:abort|activate|after\w+|animation\w+|before\w+|begin|blur|bounce|cell\w+|change|click|context\w+|control\w+|copy|cut|data\w+|dbl\w+|deactivate|drag\w*|drop|durationchange|emptied|end|ended|error\w*|filterchange|finish|focus\w*|formchange|forminput|hashchange|help|input|invalid|key\w+|layoutcomplete|load\w*|lose\w+|media\w+|message|mouse\w+|move\w*|outofsync|page\w+|paste|pause|play\w*|pointer\w+|popstate|progress|property\w+|ratechange|readystatechange|redo|repeat|reset|resize\w*|resume|reverse|row\w+|scroll|search|seek\w*|select\w*|show|stalled|start|stop|storage|submit|suspend|sync\w+|time\w+|toggle|touch\w+|track\w+|transition\w+|undo|unload|url\w+|volumechange|waiting|wheel)\s*$|^\s*fscommand\s*$|^\s*seeksegmenttime\s*$";
+    209 Xss High "a tag opened with a quote or angle bracket break"
+        r#"^\s*['"`]?\s*>?\s*<\s*[a-z]+[^>]*>?.*(?:alert|prompt|confirm|javascript|on[a-z]+\s*=)"#;
+    210 Xss Medium "base64 or entity-encoded markup"
+        r"(?-u:\b)(?:phn2zy|phnjcmlwd|pgltz|pgzyyw1|pgjvzhk|pgrpdi|phn0eWxl|pgetag)|&#x?0*(?:3c|60);?\s*/?\s*[a-z]";
+
+    // --- Path traversal and file inclusion -------------------------------------------------------------
+    301 Path Critical "a path that climbs out of its directory"
+        r"(?:^|[/\\=:;,'\x22\s])\.{2,}[/\\]|[/\\]\.{2,}[/\\;]|[/\\]\.\.$|\.{2,}(?:;|%00|\x00)|^\.{3,}";
+    302 Path Critical "sensitive system files"
+        r"(?:^|[/\\])(?:etc[/\\](?:passwd|shadow|group|hosts|issue|motd|fstab|vfstab|crontab|sudoers|profile|bashrc|httpd|apache\w*|nginx|php\w*|my\.cnf|mysql|ssh|ssl|security|inetd|syslog|resolv\.conf|network|sysconfig|default|rc\.d|init\.d|\w+\.conf)|proc[/\\](?:self|version|cmdline|\d+)|windows[/\\](?:win\.ini|system\.ini|system32|repair|debug|panther)|winnt[/\\]|boot\.ini|win\.ini|system32[/\\]|(?:var|usr|opt|home|root|private|srv|tmp)[/\\][\w.${}/\\-]*(?:log|conf|config|passwd|htpasswd|history|ssh|\.ini|\.cnf)|\.ssh[/\\]|\.bash_history|\.htpasswd|\.htaccess|web\.config|wp-config\.php|(?:access|error)[._]log)";
+    303 Path Critical "stream wrappers and file URLs"
+        r"(?-u:\b)(?:php|file|zip|phar|glob|data|expect|input|zlib|compress\.\w+|ogg|rar|ssh2|gopher|dict|jar|netdoc)://";
+    304 Path High "a NUL byte that truncates a path"
+        r"%00|\x00|\\0(?:[^\d]|$)";
+    305 Path High "Windows drive, UNC and environment paths"
+        r"(?:^|[\s'\x22=])[a-z]:[\\/](?:windows|winnt|boot\.ini|inetpub|program|users|documents|system32)|^\\\\[\w.$-]+\\|%systemroot%|%windir%";
+    306 Path High "dot-segments written with encodings the decoder does not know"
+        r"(?:\.|%2e|0x2e|%c0%ae|%uff0e|\\u002e){2}(?:/|\\|%2f|%5c|0x2f|0x5c|%c0%af|%c1%9c|%uff0f|\\u002f)|\.\.(?:%|0x|\\x|\\u)";
+
+    // --- OS command injection --------------------------------------------------------------------------
+    401 Cmd Critical "a shell separator followed by a command"
+        r"(?:[;&|`\n]|\$\(|\|\||&&|\\n|\\r|%0a|%0d)\s*(?:\{|\(|!)?\s*(?:/(?:usr/)?(?:s?bin)/)?(?:(?:id|whoami|uname|pwd|ls|ping|nc|ncat|netcat|curl|wget|bash|sh|zsh|ksh|dash|cmd|powershell|pwsh|echo|sleep|nslookup|dig|ifconfig|ipconfig|netstat|dir|rm|chmod|chown|python\d?|perl|ruby|php|node|lua|telnet|ssh|scp|systeminfo|sysinfo|tasklist|taskkill|hostname|ps|killall|crontab|nohup|xterm|base64|sudo|mkfifo|mknod|tftp|wmic|certutil|bitsadmin|xcopy|attrib|arp|tracert|traceroute|useradd|passwd|cat|netsh|phpinfo|phpversion)(?:\s|$|\(|;|&|\||`|\)|\$\{ifs\}|<|>|\.exe|\\n)|(?:type|set|find|more|less|head|tail|copy|del|start|kill|env|export|who|net|ver|sh|grep|awk|sed|reg|sc|cp|mv|touch|shutdown|reboot)\s+(?:-|/|\\|%|[a-z]:\\|\$)|net\s+(?:user|localgroup|view|share|use|group|accounts|session)(?-u:\b)|reg\s+(?:add|query|delete|save|export)\s|which\s+(?:curl|wget|gcc|cc|nc|netcat|ncat|perl|python\d?|ruby|php|bash|sh|node))|['\x22]\s*(?:whoami|uname|ifconfig|ipconfig|netstat|nslookup|systeminfo|tasklist|phpinfo|netsh)(?-u:\b)";
+    402 Cmd Critical "command substitution"
+        r"\$\(\s*[a-z/][^)]*\)|`\s*[a-z/][^`]*`";
+    403 Cmd High "shell tricks: IFS, brace expansion, shellshock, redirection to devices"
+        r"\$\{?ifs\}?|\{\s*[a-z/]+\s*,[^}]*\}|\(\)\s*\{\s*:;\s*\}|/dev/(?:tcp|udp)/|>\s*/(?:tmp|dev|var|etc)/|(?-u:\b)(?:ba)?sh\s+-c\s|(?-u:\b)cmd(?:\.exe)?\s*/[ck](?-u:\b)|powershell(?:\.exe)?\s+-";
+    404 Cmd High "a command with options on its own"
+        r"^\s*(?:[&;|]\s*)?(?:(?:uname|ifconfig|ipconfig|netstat|whoami|pwd|sysinfo|systeminfo|tasklist|phpinfo\(\);?|ls|dir|route|hostname)(?:\s+(?:-|/)\w+)*|(?:ls|dir|cat|type|ping|nc|ncat|netcat|curl|wget|perl|python\d?|ruby|php|node|bash|sh|powershell|cmd|netsh|net|reg|ipconfig|ifconfig|netstat|nslookup|uname|rm|chmod|tftp|ftp|telnet|ssh|sleep)\s+(?:(?:-|/)[a-z]+\s*|[a-z]:\\|/[\w.*/-]*|https?://\S+|\d[\d.]*\s*|\w+\s+){1,8}.*)\s*[;&|]?\s*$";
+    405 Cmd High "a shell separator around a command with a path argument"
+        r"[;&|`]\s*[a-z]+\s+(?:-\w+\s+)*(?:/(?:etc|bin|usr|var|home|tmp|dev|proc)|[a-z]:\\|%\w+%)";
+    406 Cmd Medium "escaped line breaks around a command"
+        r"(?:\\n|\\r|%0a|%0d)\s*/?(?:bin/)?\w+\s*(?:-\w+\s*)?(?:\\n|\\r|%0a|%0d|$)|^\s*(?:[;&|]{1,2}|\\[nr]|%0[ad])+\s*$|[|;]\s*[\w/]*/?(?:id|whoami|uname)\\n";
+
+    // --- Code injection ----------------------------------------------------------------------------------
+    501 Code Critical "server-side code execution calls"
+        r"(?-u:\b)(?:system|exec|shell_exec|passthru|popen|proc_open|pcntl_exec|assert|create_function|call_user_func|preg_replace|include|require|include_once|require_once|file_get_contents|file_put_contents|fopen|readfile|base64_decode|gzinflate|str_rot13|eval|__import__|subprocess\.\w+|os\.system|os\.popen|runtime\.getruntime|processbuilder)\s*\(\s*(?:\$|'|\x22|`|\w+\s*\(|_|\[|\$_)";
+    502 Code Critical "PHP and server-side template tags"
+        r"<\?(?:php|=)?\s|\{\{.*?(?:__|\.\w+\(|config|self|request|import|\[|\d+\s*[*+]\s*\d+).*?\}\}|\{%\s*(?:import|include|extends|set|for|if|macro|call|debug|load|block|print)(?-u:\b).*?%\}|\$\{.*?(?:runtime|\.exec|class|getclass|forname|java\.lang|\d+\s*[*+]\s*\d+).*?\}|#\{\s*(?:\d+\s*[*+]\s*\d+|[\w.]+\s*[.(]|`)|<%.*?%>";
+    503 Code High "superglobals and interpreter internals"
+        r"\$\{@?\w+\s*\(|\{\$\{|(?-u:\b)(?:phpinfo|phpversion)\s*\(|\{\{\s*[\w.\[\]'\x22]{1,100}\s*\}\}|\$_(?:get|post|request|cookie|server|files|env|session)\s*\[|(?-u:\b)__(?:proto|class|globals|builtins|subclasses|import|mro|init)__|(?-u:\b)constructor\s*\.\s*constructor|(?-u:\b)process\s*\.\s*(?:mainmodule|binding|env)|require\s*\(\s*['\x22]child_process";
+}

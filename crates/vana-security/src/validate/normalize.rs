@@ -50,6 +50,7 @@ fn needs_work(bytes: &[u8]) -> bool {
         table[0x7f] = true;
         table[0xef] = true; // fullwidth forms start with 0xEF 0xBC / 0xBD
         table[0xc2] = true; // C1 controls
+        table[0xe2] = true; // look-alikes of . / \ (U+2024, U+2044, U+2215, U+2216)
         table
     }
     static TABLE: [bool; 256] = table();
@@ -253,6 +254,7 @@ fn escape_decode(text: &str) -> Cow<'_, str> {
             [b'\\', a @ b'0'..=b'3', b @ b'0'..=b'7', c @ b'0'..=b'7', ..] => {
                 Some((4, u32::from(a - b'0') * 64 + u32::from(b - b'0') * 8 + u32::from(c - b'0')))
             }
+            [b'\\', c @ (b'.' | b'/'), ..] => Some((2, u32::from(*c))),
             [b'0', b'x' | b'X', b'2', b'e' | b'E' | b'f' | b'F', ..] | [b'0', b'x' | b'X', b'5', b'c' | b'C', ..] => {
                 hex_number(&rest[2..4]).map(|code| (4, code))
             }
@@ -273,16 +275,22 @@ fn escape_decode(text: &str) -> Cow<'_, str> {
     if changed { Cow::Owned(String::from_utf8_lossy(&out).into_owned()) } else { Cow::Borrowed(text) }
 }
 
-/// Fullwidth forms U+FF01..U+FF5E as their ASCII twins (`＜script＞`).
+/// Fullwidth forms U+FF01..U+FF5E as their ASCII twins (`＜script＞`), and the look-alikes of `.`, `/`
+/// and `\` that path normalizers have been known to fold (`∕`, `∖`, `⁄`, `․`).
 fn fullwidth_to_ascii(text: &str) -> Cow<'_, str> {
-    if !text.chars().any(|c| ('\u{ff01}'..='\u{ff5e}').contains(&c)) {
+    fn ascii_twin(c: char) -> Option<char> {
+        match c {
+            '\u{ff01}'..='\u{ff5e}' => char::from_u32(c as u32 - 0xfee0),
+            '\u{2215}' | '\u{2044}' => Some('/'),
+            '\u{2216}' => Some('\\'),
+            '\u{2024}' => Some('.'),
+            _ => None,
+        }
+    }
+    if !text.chars().any(|c| ascii_twin(c).is_some()) {
         return Cow::Borrowed(text);
     }
-    Cow::Owned(
-        text.chars()
-            .map(|c| if ('\u{ff01}'..='\u{ff5e}').contains(&c) { char::from_u32(c as u32 - 0xfee0).unwrap_or(c) } else { c })
-            .collect(),
-    )
+    Cow::Owned(text.chars().map(|c| ascii_twin(c).unwrap_or(c)).collect())
 }
 
 /// NULs and control characters removed (browsers and many parsers skip them inside keywords and URL

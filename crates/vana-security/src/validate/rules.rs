@@ -21,7 +21,9 @@ pub struct Rule {
     pub pattern: &'static str,
 }
 
-use Category::{CodeInjection as Code, CommandInjection as Cmd, PathTraversal as Path, SqlInjection as Sql, Xss};
+use Category::{
+    CodeInjection as Code, CommandInjection as Cmd, PathTraversal as Path, SqlInjection as Sql, Xss,
+};
 use Severity::{Critical, High, Medium};
 
 macro_rules! rules {
@@ -38,11 +40,11 @@ rules! {
     101 Sql Critical "UNION-based query extension"
         r"(?-u:\b)union(?:\s|\(|/\*.*?\*/)+(?:all(?:\s|\()+|distinct(?:\s|\()+)?select(?-u:\b)";
     102 Sql High "a quote that closes a string, then a boolean operator and a condition"
-        r#"['"`´’‘′]\s*\)*\s*(?:or|and|xor|\|\||&&)[\s(]*(?:[\w'"`.]+\s*\)*\s*(?:=|<>|!=|<=>|>=|<=|<|>|(?-u:\b)(?:like\s+['"]|rlike|regexp|in\s*\(|is\s+(?:not\s+)?null|between\s+\S+\s+and|sounds\s+like)(?-u:\b))|(?:true|false|null|\d+)\s*(?:--|#|/\*|;|$)|\w+\s*\(|['"`]{2})"#;
+        r#"(?:['"`]|´|’|‘|′)\s*\)*\s*(?:or|and|xor|\|\||&&)[\s(]*(?:[\w'"`.]+\s*\)*\s*(?:=|<>|!=|<=>|>=|<=|<|>|(?-u:\b)(?:like\s+['"]|rlike|regexp|in\s*\(|is\s+(?:not\s+)?null|between\s+\S+\s+and|sounds\s+like)(?-u:\b))|(?:true|false|null|\d+)\s*(?:--|#|/\*|;|$)|\w+\s*\(|['"`]{2})"#;
     103 Sql High "a quote that closes a string, then a comment or statement end"
-        r#"['"`´’‘′]\s*\)*\s*(?:--(?:\s|$)|#\s*$|/\*|;\s*(?:--|#|select|drop|insert|update|delete|exec|shutdown|declare|waitfor|union|create|alter|truncate))"#;
+        r#"(?:['"`]|´|’|‘|′)\s*\)*\s*(?:--(?:\s|$)|#\s*$|/\*|;\s*(?:--|#|select|drop|insert|update|delete|exec|shutdown|declare|waitfor|union|create|alter|truncate))"#;
     104 Sql High "a tautology or contradiction: value = value after OR / AND"
-        r#"(?-u:\b)(?:or|and|xor|where|having|when)\s+\(*\s*(?:['‘’′][^'‘’′]*['‘’′]|"[^"]*"|[\w.]+)\s*\)*\s*(?:=|<=>|!=|<>|<|>|<=|>=)\s*\(*\s*(?:['‘’′][^'‘’′]*|"[^"]*|[\w.]+)"#;
+        r#"(?-u:\b)(?:or|and|xor|where|having|when)\s+\(*\s*(?:(?:'|‘|’|′)[^'"]*?(?:'|‘|’|′)|"[^"]*"|[\w.]+)\s*\)*\s*(?:=|<=>|!=|<>|<|>|<=|>=)\s*\(*\s*(?:'|‘|’|′|"|[\w.])"#;
     105 Sql High "a bare boolean after OR / AND, ended by a comment"
         r"(?-u:\b)(?:or|and)\s+(?:true|false|\d+)\s*(?:--|#|/\*|;)";
     106 Sql Critical "time-based or out-of-band SQL functions"
@@ -56,7 +58,7 @@ rules! {
     110 Sql Critical "stacked query with a destructive or executing statement"
         r"(?:;|\)|'|\x22)\s*(?:drop\s+(?:table|database|schema|user|view)|truncate\s+table|alter\s+(?:table|user|database)|delete\s+from|insert\s+into|update\s+\w+\s+set|exec(?:ute)?\s+(?:xp_|sp_|master\.)|shutdown(?:\s+with\s+nowait)?\s*(?:--|;|#|$)|declare\s+@|create\s+(?:table|user|function|procedure)|grant\s+\w+\s+(?:on|to))|(?-u:\b)(?:exec(?:ute)?\s+(?:xp_|sp_|master\.\.)|create\s+table\s+[\w.]+\s*\(|backup\s+database\s+\w+\s+to|grant\s+(?:connect|resource|dba|all)\s+to)";
     111 Sql High "SELECT with SQL punctuation in its column list, then FROM"
-        r"(?-u:\b)select(?:\s|\(|/\*.*?\*/)+(?:[\w.]*[*,(@'`\x22][^;]{0,200}?|\*)(?:\s|\)|\*/)from(?:\s|\()+[\w.$`\x22\[]+";
+        r"(?-u:\b)select(?:\s|\(|/\*.*?\*/)+(?:[\w.]*[*,(@'`\x22][^;]*?|\*)(?:\s|\)|\*/)from(?:\s|\()+[\w.$`\x22\[]+";
     112 Sql High "ORDER BY / GROUP BY a column number, ended like an injection"
         r"(?-u:\b)(?:order|group)\s+by\s+\d+\s*(?:--|#|/\*|,|;|\)|$)";
     113 Sql High "string building and type juggling used in injections"
@@ -68,9 +70,9 @@ rules! {
     117 Sql High "a numeric or string comparison opened by a quote or parenthesis"
         r#"['")]\s*(?:and|or|&&|\|\|)\s+['"(]?[\w.]+['")]?\s*(?:=|<>|!=|>|<|like)\s*['"(]?[\w.]*"#;
     118 Sql High "procedure and aggregate calls typical of probing"
-        r"(?-u:\b)(?:procedure\s+analyse|row_count\s*\(|if\s*\(\s*(?:\d|\(|select|ascii|substr|count|length|benchmark|sleep)|case\s+when\s+.{1,100}\s+then|count\s*\(\s*\*\s*\)|randomblob|dbms_\w+\.\w+\s*\()";
+        r"(?-u:\b)(?:procedure\s+analyse|row_count\s*\(|if\s*\(\s*(?:\d|\(|select|ascii|substr|count|length|benchmark|sleep)|case\s+when\s+.+\s+then|count\s*\(\s*\*\s*\)|randomblob|dbms_\w+\.\w+\s*\()";
     119 Sql High "the operator and value of a tautology without the keyword"
-        r#"(?:^|\s|\()(?:'(?:[^'\s]{0,8})'\s*=\s*'|"(?:[^"\s]{0,8})"\s*=\s*"|\d+\s*=\s*\d+\s*(?:--|#|/\*|$))|['"]\s*=\s*\d+\s*(?:--|#)|^\s*(?:or|and)\s+(?:true|false|\d+)\s*$|^\s*['"`]+\s*[-=&^|]{1,2}\s*['"`]+\s*$|^\s*\d+['"]\d*\s*$"#;
+        r#"(?:'(?:[^'\s]*)'\s*=\s*'|"(?:[^"\s]*)"\s*=\s*"|\d+\s*=\s*\d+\s*(?:--|#|/\*|$))|['"]\s*=\s*\d+\s*(?:--|#)|^\s*(?:or|and)\s+(?:true|false|\d+)\s*$|^\s*['"`]+\s*[-=&^|]{1,2}\s*['"`]+\s*$|^\s*\d+['"]\d*\s*$"#;
     120 Sql High "AS INJECTX / WHERE 1=1 style clauses"
         r"(?-u:\b)(?:where|and|or)\s+\d+\s*(?:=|<|>)\s*\d+(?-u:\b)";
 
@@ -78,7 +80,7 @@ rules! {
     201 Xss Critical "a script, style or active-content element"
         r"<\s*/?\s*(?:script|iframe|frame|frameset|object|embed|applet|meta|base|link|style|svg|math|xml|xss|import|layer|ilayer|bgsound|isindex|template|noscript|portal|vmlframe|set|animate|handler|listener)(?:[\s/>+]|$)";
     202 Xss Critical "an event-handler attribute"
-        r#"(?:^|[\s'"/;`=(>])on[a-z]{3,40}\s*="#;
+        r#"(?-u:\b)on[a-z]{3,}\s*="#;
     203 Xss Critical "a script-capable URL scheme"
         r"(?-u:\b)(?:java|vb|live|ecma)\s*s\s*c\s*r\s*i\s*p\s*t\s*:|(?-u:\b)mocha\s*:|(?-u:\b)data\s*:\s*(?:text/html|image/svg\+xml|application/(?:x-)?(?:javascript|ecmascript|xhtml))|(?-u:\b)(?:javascript|vbscript)\s*(?:&colon;|%3a|\\x3a)";
     204 Xss High "a tag with a URL, style or handler attribute"
@@ -94,7 +96,7 @@ rules! {
     209 Xss High "a tag opened with a quote or angle bracket break"
         r#"^\s*['"`]?\s*>?\s*<\s*[a-z]+[^>]*>?.*(?:alert|prompt|confirm|javascript|on[a-z]+\s*=)"#;
     210 Xss Medium "base64 or entity-encoded markup"
-        r"(?-u:\b)(?:phn2zy|phnjcmlwd|pgltz|pgzyyw1|pgjvzhk|pgrpdi|phn0eWxl|pgetag)|&#x?0*(?:3c|60);?\s*/?\s*[a-z]|\+ad[w4]-|\\0{0,4}(?:6[1-9a-f]|7[0-9a])\\0{0,4}(?:6[1-9a-f]|7[0-9a])";
+        r"(?-u:\b)(?:phn2zy|phnjcmlwd|pgltz|pgzyyw1|pgjvzhk|pgrpdi|phn0eWxl|pgetag)|&#x?0*(?:3c|60);?\s*/?\s*[a-z]|\+ad[w4]-|\\0*(?:6[1-9a-f]|7[0-9a])\\0*(?:6[1-9a-f]|7[0-9a])";
     212 Xss Medium "an angle bracket on its own, as encoded-bracket probes send it"
         r"^\s*<\s*$";
     211 Xss Medium "document, form and embedding markup that user text does not carry"
@@ -102,27 +104,27 @@ rules! {
 
     // --- Path traversal and file inclusion -------------------------------------------------------------
     301 Path Critical "a path that climbs out of its directory"
-        r"(?:^|[/\\=:;,'\x22\s])\.{2,}[/\\]|[/\\]\.{2,}[/\\;]|[/\\]\.\.$|\.{2,}(?:;|%00|\x00)|^\.{3,}";
+        r"\.\.+[/\\]|[/\\]\.{2,}[/\\;]|[/\\]\.\.$|\.{2,}(?:;|%00|\x00)|^\.{3,}";
     302 Path Critical "system files and directories by absolute path"
-        r"(?:^|[/\\=:;'\x22\s(])(?:/(?:etc|proc|var|usr|root|boot|sys|dev|bin|sbin|lib|lib64|opt|private/etc|library/preferences)/[\w.+-]|[a-z]:[/\\](?:[\w .-]+[/\\])*|/?(?:program files(?: \(x86\))?|inetpub|xampp|wamp\d*|apache\d?|apache group|php\d?|windows|winnt|system32)[/\\])|(?:^|[/\\])(?:etc[/\\](?:passwd|shadow|group|hosts|issue|motd|fstab|crontab|sudoers|httpd|apache\w*|nginx|php\w*|mysql|ssh|\w+\.conf)|proc[/\\](?:self|version|cmdline|meminfo|net|\d+)|boot\.ini|win\.ini|system32[/\\]|\.(?:ssh|bashrc|bash_profile|bash_history|profile|htpasswd|htaccess|git|svn|env|netrc|npmrc|xauthority|mysql_history|viminfo)(?:[/\\]|$)|web\.config|wp-config\.php|(?:access|error)[._]log)";
+        r"(?:/(?:etc|proc|var|usr|root|boot|sys|dev|bin|sbin|lib|lib64|opt|private/etc|library/preferences)/[\w.+-]|(?-u:\b)[a-z]:[/\\](?:[\w .-]+[/\\])*|/?(?:program files(?: \(x86\))?|inetpub|xampp|wamp\d*|apache\d?|apache group|php\d?|windows|winnt|system32)[/\\])|(?:^|[/\\])(?:etc[/\\](?:passwd|shadow|group|hosts|issue|motd|fstab|crontab|sudoers|httpd|apache\w*|nginx|php\w*|mysql|ssh|\w+\.conf)|proc[/\\](?:self|version|cmdline|meminfo|net|\d+)|boot\.ini|win\.ini|system32[/\\]|\.(?:ssh|bashrc|bash_profile|bash_history|profile|htpasswd|htaccess|git|svn|env|netrc|npmrc|xauthority|mysql_history|viminfo)(?:[/\\]|$)|web\.config|wp-config\.php|(?:access|error)[._]log)";
     303 Path Critical "stream wrappers and file URLs"
         r"(?-u:\b)(?:php|file|zip|phar|glob|data|expect|input|zlib|compress\.\w+|ogg|rar|ssh2|gopher|dict|jar|netdoc)://";
     304 Path High "a NUL byte that truncates a path"
         r"%00|\x00|\\0(?:[^\d]|$)";
     305 Path High "Windows drive, UNC and environment paths"
-        r"(?:^|[\s'\x22=])[a-z]:[\\/](?:windows|winnt|boot\.ini|inetpub|program|users|documents|system32)|^\\\\[\w.$-]+\\|%systemroot%|%windir%";
+        r"(?-u:\b)[a-z]:[\\/](?:windows|winnt|boot\.ini|inetpub|program|users|documents|system32)|^\\\\[\w.$-]+\\|%systemroot%|%windir%";
     306 Path High "dot-segments written with encodings the decoder does not know"
         r"(?:\.|%2e|0x2e|%c0%ae|%uff0e|\\u002e){2}(?:/|\\|%2f|%5c|0x2f|0x5c|%c0%af|%c1%9c|%uff0f|\\u002f|2f|5c)|\.\.(?:%|0x|\\x|\\u)|(?-u:\b)(?:li4v|li4u|l2v0yy|zxrjl3bhc3n3za)";
 
     // --- OS command injection --------------------------------------------------------------------------
     401 Cmd Critical "a shell separator followed by a command"
-        r"(?:[;&|`\n]|\$\(|\|\||&&|\\n|\\r|%0a|%0d)\s*(?:\{|\(|!)?\s*(?:/(?:usr/)?(?:s?bin)/)?(?:(?:id|whoami|uname|pwd|ls|ping|nc|ncat|netcat|curl|wget|bash|sh|zsh|ksh|dash|cmd|powershell|pwsh|echo|sleep|nslookup|dig|ifconfig|ipconfig|netstat|dir|rm|chmod|chown|python\d?|perl|ruby|php|node|lua|telnet|ssh|scp|systeminfo|sysinfo|tasklist|taskkill|hostname|ps|killall|crontab|nohup|xterm|base64|sudo|mkfifo|mknod|tftp|wmic|certutil|bitsadmin|xcopy|attrib|arp|tracert|traceroute|useradd|passwd|cat|netsh|phpinfo|phpversion)(?:\s|$|\(|;|&|\||`|\)|\$\{ifs\}|<|>|\.exe|\\n)|(?:type|set|find|more|less|head|tail|copy|del|start|kill|env|export|who|net|ver|sh|grep|awk|sed|reg|sc|cp|mv|touch|shutdown|reboot)\s+(?:-|/|\\|%|[a-z]:\\|\$)|net\s+(?:user|localgroup|view|share|use|group|accounts|session)(?-u:\b)|reg\s+(?:add|query|delete|save|export)\s|which\s+(?:curl|wget|gcc|cc|nc|netcat|ncat|perl|python\d?|ruby|php|bash|sh|node))|['\x22]\s*(?:whoami|uname|ifconfig|ipconfig|netstat|nslookup|systeminfo|tasklist|phpinfo|netsh)(?-u:\b)";
+        r"(?:\n\s*(?:whoami|uname|ifconfig|ipconfig|netstat|nslookup|wget|curl|systeminfo|tasklist|netsh|powershell|/bin/\w+)(?-u:\b))|(?:[;&|`]|\$\(|\|\||&&|\\n|\\r|%0a|%0d)[^\S\n]*(?:\{|\(|!)?\s*(?:/(?:usr/)?(?:s?bin)/)?(?:(?:id|whoami|uname|pwd|ls|ping|nc|ncat|netcat|curl|wget|bash|sh|zsh|ksh|dash|cmd|powershell|pwsh|echo|sleep|nslookup|dig|ifconfig|ipconfig|netstat|dir|rm|chmod|chown|python\d?|perl|ruby|php|node|lua|telnet|ssh|scp|systeminfo|sysinfo|tasklist|taskkill|hostname|ps|killall|crontab|nohup|xterm|base64|sudo|mkfifo|mknod|tftp|wmic|certutil|bitsadmin|xcopy|attrib|arp|tracert|traceroute|useradd|passwd|cat|netsh|phpinfo|phpversion)(?:\s|$|\(|;|&|\||`|\)|\$\{ifs\}|<|>|\.exe|\\n)|(?:type|set|find|more|less|head|tail|copy|del|start|kill|env|export|who|net|ver|sh|grep|awk|sed|reg|sc|cp|mv|touch|shutdown|reboot)\s+(?:-|/|\\|%|[a-z]:\\|\$)|net\s+(?:user|localgroup|view|share|use|group|accounts|session)(?-u:\b)|reg\s+(?:add|query|delete|save|export)\s|which\s+(?:curl|wget|gcc|cc|nc|netcat|ncat|perl|python\d?|ruby|php|bash|sh|node)(?-u:\b))|['\x22]\s*(?:whoami|uname|ifconfig|ipconfig|netstat|nslookup|systeminfo|tasklist|phpinfo|netsh)(?-u:\b)";
     402 Cmd Critical "command substitution"
         r"\$\(\s*[a-z/][^)]*\)|`\s*[a-z/][^`]*`";
     403 Cmd High "shell tricks: IFS, brace expansion, shellshock, redirection to devices"
         r"\$\{?ifs\}?|\{\s*[a-z/]+\s*,[^}]*\}|\(\)\s*\{\s*:;\s*\}|/dev/(?:tcp|udp)/|>\s*/(?:tmp|dev|var|etc)/|(?-u:\b)(?:ba)?sh\s+-c\s|(?-u:\b)cmd(?:\.exe)?\s*/[ck](?-u:\b)|powershell(?:\.exe)?\s+-";
     404 Cmd High "a command with options on its own"
-        r"^\s*(?:[&;|]\s*)?(?:(?:uname|ifconfig|ipconfig|netstat|whoami|pwd|sysinfo|systeminfo|tasklist|phpinfo\(\);?|ls|dir|route|hostname)(?:\s+(?:-|/)\w+)*|(?:ls|dir|cat|type|ping|nc|ncat|netcat|curl|wget|perl|python\d?|ruby|php|node|bash|sh|powershell|cmd|netsh|net|reg|ipconfig|ifconfig|netstat|nslookup|uname|rm|chmod|tftp|ftp|telnet|ssh|sleep)\s+(?:(?:-|/)[a-z]+\s*|[a-z]:\\|/[\w.*/-]*|https?://\S+|\d[\d.]*\s*|\w+\s+){1,8}.*)\s*[;&|]?\s*$";
+        r"^\s*(?:[&;|]\s*)?(?:(?:uname|ifconfig|ipconfig|netstat|whoami|pwd|sysinfo|systeminfo|tasklist|phpinfo\(\);?|ls|dir|route|hostname)(?:\s+(?:-|/)\w+)*|(?:ls|dir|cat|type|ping|nc|ncat|netcat|curl|wget|perl|python\d?|ruby|php|node|bash|sh|powershell|cmd|netsh|net|reg|ipconfig|ifconfig|netstat|nslookup|uname|rm|chmod|tftp|ftp|telnet|ssh|sleep)\s+(?:(?:-|/)[a-z]+\s*|[a-z]:\\|/[\w.*/-]*|https?://\S+|\d[\d.]*\s*|\w+\s+)+.*)\s*[;&|]?\s*$";
     405 Cmd High "a shell separator around a command with a path argument"
         r"[;&|`]\s*[a-z]+\s+(?:-\w+\s+)*(?:/(?:etc|bin|usr|var|home|tmp|dev|proc)|[a-z]:\\|%\w+%)";
     406 Cmd Medium "escaped line breaks around a command"
@@ -134,5 +136,5 @@ rules! {
     502 Code Critical "PHP and server-side template tags"
         r"<\?(?:php|=)?\s|\{\{.*?(?:__|\.\w+\(|config|self|request|import|\[|\d+\s*[*+]\s*\d+).*?\}\}|\{%\s*(?:import|include|extends|set|for|if|macro|call|debug|load|block|print)(?-u:\b).*?%\}|\$\{.*?(?:runtime|\.exec|class|getclass|forname|java\.lang|\d+\s*[*+]\s*\d+).*?\}|#\{\s*(?:\d+\s*[*+]\s*\d+|[\w.]+\s*[.(]|`)|<%.*?%>";
     503 Code High "superglobals and interpreter internals"
-        r"\$\{@?\w+\s*\(|\{\$\{|(?-u:\b)(?:phpinfo|phpversion)\s*\(|\{\{\s*[\w.\[\]'\x22]{1,100}\s*\}\}|\$_(?:get|post|request|cookie|server|files|env|session)\s*\[|(?-u:\b)__(?:proto|class|globals|builtins|subclasses|import|mro|init)__|(?-u:\b)constructor\s*\.\s*constructor|(?-u:\b)process\s*\.\s*(?:mainmodule|binding|env)|require\s*\(\s*['\x22]child_process";
+        r"\$\{@?\w+\s*\(|\{\$\{|(?-u:\b)(?:phpinfo|phpversion)\s*\(|\{\{\s*[\w.\[\]'\x22]+\s*\}\}|\$_(?:get|post|request|cookie|server|files|env|session)\s*\[|(?-u:\b)__(?:proto|class|globals|builtins|subclasses|import|mro|init)__|(?-u:\b)constructor\s*\.\s*constructor|(?-u:\b)process\s*\.\s*(?:mainmodule|binding|env)|require\s*\(\s*['\x22]child_process";
 }

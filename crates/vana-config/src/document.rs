@@ -63,6 +63,8 @@ impl Document {
                 "ip_blocking",
                 "csrf_protection",
                 "headers",
+                "client_address",
+                "security_events",
             ],
             Document::Monitoring => &["performance_monitoring", "thresholds", "alerting", "logging"],
         }

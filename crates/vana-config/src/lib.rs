@@ -82,7 +82,8 @@ pub use monitoring::{
 };
 pub use problem::{ConfigError, Origin, Problem, ProblemKind, Problems};
 pub use security::{
-    CsrfProtection, Headers, InputValidation, IpBlocking, RateLimiting, SecurityPolicies, compile_pattern,
+    ClientAddress, CsrfProtection, Headers, InputValidation, IpBlocking, RateLimiting, SecurityEventsConfig,
+    SecurityPolicies, compile_pattern,
 };
 
 /// Parses an IP address or CIDR network as the whitelist does (`10.0.0.1`, `10.0.0.0/8`, `::1`).

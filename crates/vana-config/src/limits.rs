@@ -44,3 +44,5 @@ pub const MAX_LOG_VALUE_BYTES: u64 = 1024 * 1024;
 pub const MAX_REDACT_KEYS: usize = 256;
 /// Largest `logging.file.max_files`.
 pub const MAX_LOG_FILES: u64 = 10_000;
+/// Largest in-memory table (tracked clients, blocked addresses, kept events).
+pub const MAX_TABLE_ENTRIES: u64 = 100_000_000;

@@ -25,6 +25,10 @@ pub struct SecurityPolicies {
     pub csrf_protection: CsrfProtection,
     /// Response headers.
     pub headers: Headers,
+    /// Client address resolution behind proxies.
+    pub client_address: ClientAddress,
+    /// The security event history.
+    pub security_events: SecurityEventsConfig,
 }
 
 /// `input_validation`: what input is accepted.
@@ -64,6 +68,8 @@ pub struct RateLimiting {
     pub window_seconds: u64,
     /// Requests a client may send back to back.
     pub burst_limit: u32,
+    /// Most clients whose rate state is kept; idle ones are forgotten first (they carry no state).
+    pub max_tracked_clients: u64,
 }
 
 impl RateLimiting {
@@ -79,6 +85,7 @@ impl Default for RateLimiting {
             default_limit: 100,
             window_seconds: 60,
             burst_limit: 10,
+            max_tracked_clients: 100_000,
         }
     }
 }
@@ -94,6 +101,12 @@ pub struct IpBlocking {
     pub block_duration_hours: u64,
     /// Addresses and CIDR networks, IPv4 or IPv6, that are never blocked.
     pub whitelist: Vec<String>,
+    /// Double the block of an address each time it is blocked again, up to `max_block_hours`.
+    pub escalate_repeat_offenders: bool,
+    /// Longest block after escalation, in hours.
+    pub max_block_hours: u64,
+    /// Most addresses blocked at once; past this, the block closest to expiring is dropped.
+    pub max_blocked: u64,
 }
 
 impl IpBlocking {
@@ -118,6 +131,9 @@ impl Default for IpBlocking {
             auto_block_on_critical: true,
             block_duration_hours: 24,
             whitelist: vec!["127.0.0.1".into(), "::1".into()],
+            escalate_repeat_offenders: true,
+            max_block_hours: 168,
+            max_blocked: 100_000,
         }
     }
 }
@@ -131,6 +147,9 @@ pub struct CsrfProtection {
     pub token_max_age: u64,
     /// Require a valid token on POST, PUT, PATCH and DELETE.
     pub require_csrf: bool,
+    /// Also accept the specification's token format (`timestamp:hmac`), for clients not yet moved to the
+    /// hardened one.
+    pub accept_legacy_tokens: bool,
 }
 
 impl CsrfProtection {
@@ -145,7 +164,53 @@ impl Default for CsrfProtection {
         Self {
             token_max_age: 3600,
             require_csrf: true,
+            accept_legacy_tokens: false,
         }
+    }
+}
+
+/// `client_address`: whom to believe about a client's address.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
+pub struct ClientAddress {
+    /// Proxies (IPs or CIDRs) whose forwarded-for header is believed; empty: the socket address always.
+    pub trusted_proxies: Vec<String>,
+    /// The header that carries the chain of forwarded addresses.
+    pub forwarded_header: String,
+}
+
+impl ClientAddress {
+    /// The trusted proxies as networks; entries that do not parse are left out (validation reports them).
+    pub fn trusted_networks(&self) -> Vec<ipnet::IpNet> {
+        self.trusted_proxies
+            .iter()
+            .filter_map(|entry| parse_ip_or_cidr(entry).ok())
+            .collect()
+    }
+}
+
+impl Default for ClientAddress {
+    fn default() -> Self {
+        Self {
+            trusted_proxies: Vec::new(),
+            forwarded_header: "X-Forwarded-For".into(),
+        }
+    }
+}
+
+/// `security_events`: the in-memory history of security events.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
+pub struct SecurityEventsConfig {
+    /// Most events kept; the oldest go first. Counters by type and severity cover all events.
+    pub max_events: u64,
+}
+
+impl Default for SecurityEventsConfig {
+    fn default() -> Self {
+        Self { max_events: 10_000 }
     }
 }
 
@@ -166,7 +231,13 @@ impl Default for Headers {
             ("X-Frame-Options", "DENY"),
             ("X-XSS-Protection", "0"),
             ("Strict-Transport-Security", "max-age=31536000; includeSubDomains"),
-            ("Content-Security-Policy", "default-src 'self'"),
+            (
+                "Content-Security-Policy",
+                "default-src 'self'; frame-ancestors 'none'",
+            ),
+            ("Referrer-Policy", "strict-origin-when-cross-origin"),
+            ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
+            ("Cross-Origin-Opener-Policy", "same-origin"),
         ];
         Self {
             security_headers: headers
@@ -191,6 +262,37 @@ impl SecurityPolicies {
             "seconds",
         );
         self.headers.check(&root.key("headers"), check);
+        let client = root.key("client_address");
+        let proxies = client.key("trusted_proxies");
+        check.at_most_entries(
+            proxies.clone(),
+            self.client_address.trusted_proxies.len(),
+            limits::MAX_WHITELIST_ENTRIES,
+        );
+        for (index, entry) in self
+            .client_address
+            .trusted_proxies
+            .iter()
+            .enumerate()
+            .take(limits::MAX_WHITELIST_ENTRIES)
+        {
+            if let Err(message) = parse_ip_or_cidr(entry) {
+                check.fail(proxies.index(index), message);
+            }
+        }
+        let header = &self.client_address.forwarded_header;
+        if http::HeaderName::from_bytes(header.as_bytes()).is_err() {
+            check.fail(
+                client.key("forwarded_header"),
+                format!("`{}` is not a valid HTTP header name", header.escape_debug()),
+            );
+        }
+        check.positive_at_most(
+            root.key("security_events").key("max_events"),
+            self.security_events.max_events,
+            limits::MAX_TABLE_ENTRIES,
+            "events",
+        );
     }
 }
 
@@ -280,6 +382,27 @@ impl IpBlocking {
             self.block_duration_hours,
             limits::MAX_BLOCK_HOURS,
             "hours",
+        );
+        check.positive_at_most(
+            at.key("max_block_hours"),
+            self.max_block_hours,
+            limits::MAX_BLOCK_HOURS,
+            "hours",
+        );
+        if self.max_block_hours < self.block_duration_hours {
+            check.fail(
+                at.key("max_block_hours"),
+                format!(
+                    "must be at least block_duration_hours ({}), not {}",
+                    self.block_duration_hours, self.max_block_hours
+                ),
+            );
+        }
+        check.positive_at_most(
+            at.key("max_blocked"),
+            self.max_blocked,
+            limits::MAX_TABLE_ENTRIES,
+            "addresses",
         );
         let whitelist = at.key("whitelist");
         check.at_most_entries(

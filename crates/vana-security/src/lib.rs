@@ -22,9 +22,14 @@
 //! - `cli` (default): the `vana-scan` command.
 
 mod error;
+mod rate_limit;
 mod scan;
 mod validate;
 
 pub use error::SecurityError;
+pub use rate_limit::{
+    Clock, ManualClock, MemoryStore, MonotonicClock, Quota, RateDecision, RateLimitStore, RateLimiter,
+    gcra_step,
+};
 pub use scan::{ScanSummary, scan};
 pub use validate::{BUILT_IN_RULES, Category, InputValidator, Rejection, Rule, Severity, Verdict};

@@ -1,0 +1,140 @@
+//! The Generic Cell Rate Algorithm, as nginx `limit_req`, `governor` and redis-cell use it.
+//!
+//! A quota of `limit` requests per `window` with a burst of `burst` has an emission interval
+//! `T = window / limit` and a tolerance `τ = T × (burst − 1)`. Each key keeps one number, its theoretical
+//! arrival time (TAT). A request at `now` is allowed when `max(TAT, now) − now ≤ τ`, and then moves the
+//! TAT to `max(TAT, now) + T`.
+//!
+//! **The promise**: in any span of time of length `L`, at most `burst + ⌊L / T⌋` requests of one key are
+//! allowed: `burst` back to back from idle, then one per `T`. A key whose TAT is in the past carries no
+//! state at all (it behaves exactly like a key never seen), which is what makes eviction safe.
+
+use std::time::Duration;
+
+/// Requests per window, with a burst.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Quota {
+    /// Requests per window (the sustained rate).
+    pub limit: u32,
+    /// The window.
+    pub window: Duration,
+    /// Requests allowed back to back from idle.
+    pub burst: u32,
+}
+
+impl Quota {
+    /// `limit` per `window`, with bursts of `burst` (each at least 1).
+    pub fn new(limit: u32, window: Duration, burst: u32) -> Self {
+        Self {
+            limit: limit.max(1),
+            window,
+            burst: burst.max(1),
+        }
+    }
+
+    /// The emission interval `T`, in nanoseconds (at least 1).
+    pub(crate) fn emission_nanos(&self) -> u64 {
+        let window = u64::try_from(self.window.as_nanos()).unwrap_or(u64::MAX);
+        (window / u64::from(self.limit)).max(1)
+    }
+
+    /// The tolerance `τ = T × (burst − 1)`, in nanoseconds.
+    pub(crate) fn tolerance_nanos(&self) -> u64 {
+        self.emission_nanos().saturating_mul(u64::from(self.burst) - 1)
+    }
+}
+
+/// What a rate-limit check decided, with what HTTP needs to say so.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateDecision {
+    /// Whether the request may go on.
+    pub allowed: bool,
+    /// The sustained limit per window (for `X-RateLimit-Limit`).
+    pub limit: u32,
+    /// Requests that could be made right now after this one (for `X-RateLimit-Remaining`).
+    pub remaining: u32,
+    /// Time until the key is back to its full burst (for `X-RateLimit-Reset`).
+    pub reset_after: Duration,
+    /// When denied, how long to wait before a request will be allowed (for `Retry-After`).
+    pub retry_after: Option<Duration>,
+}
+
+/// One GCRA step: the key's stored TAT (`None` or in the past: no state) and `now`, both in nanoseconds
+/// of the same clock. Returns the TAT to store (unchanged when denied) and the decision.
+pub fn gcra_step(stored_tat: Option<u64>, now: u64, quota: &Quota) -> (u64, RateDecision) {
+    let emission = quota.emission_nanos();
+    let tolerance = quota.tolerance_nanos();
+    let tat = stored_tat.unwrap_or(now).max(now);
+    let debt = tat - now;
+    if debt > tolerance {
+        let wait = debt - tolerance;
+        let decision = RateDecision {
+            allowed: false,
+            limit: quota.limit,
+            remaining: 0,
+            reset_after: Duration::from_nanos(debt),
+            retry_after: Some(Duration::from_nanos(wait)),
+        };
+        return (tat, decision);
+    }
+    let new_tat = tat.saturating_add(emission);
+    let new_debt = new_tat - now;
+    // Room left under the tolerance, in whole emission intervals.
+    let room = (tolerance + emission).saturating_sub(new_debt) / emission;
+    let decision = RateDecision {
+        allowed: true,
+        limit: quota.limit,
+        remaining: u32::try_from(room).unwrap_or(u32::MAX),
+        reset_after: Duration::from_nanos(new_debt),
+        retry_after: None,
+    };
+    (new_tat, decision)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECOND: u64 = 1_000_000_000;
+
+    #[test]
+    fn a_burst_then_the_sustained_rate() {
+        let quota = Quota::new(10, Duration::from_secs(10), 3); // T = 1 s, burst 3
+        let mut tat = None;
+        let mut allowed = Vec::new();
+        for _ in 0..5 {
+            let (next, decision) = gcra_step(tat, 0, &quota);
+            tat = Some(next);
+            allowed.push((decision.allowed, decision.remaining));
+        }
+        assert_eq!(allowed, [(true, 2), (true, 1), (true, 0), (false, 0), (false, 0)]);
+        let (_, denied) = gcra_step(tat, 0, &quota);
+        assert_eq!(denied.retry_after, Some(Duration::from_secs(1)));
+        assert_eq!(denied.reset_after, Duration::from_secs(3));
+        let (next, later) = gcra_step(tat, SECOND, &quota);
+        assert!(later.allowed);
+        let (_, again) = gcra_step(Some(next), SECOND, &quota);
+        assert!(!again.allowed);
+    }
+
+    #[test]
+    fn an_idle_key_is_as_good_as_new() {
+        let quota = Quota::new(5, Duration::from_secs(5), 2);
+        let (_, fresh) = gcra_step(None, 100 * SECOND, &quota);
+        let (_, stale) = gcra_step(Some(3 * SECOND), 100 * SECOND, &quota);
+        assert_eq!(fresh, stale);
+    }
+
+    #[test]
+    fn limits_above_a_thousand_work() {
+        let quota = Quota::new(5000, Duration::from_secs(1), 5000);
+        let mut tat = None;
+        let mut allowed = 0;
+        for _ in 0..6000 {
+            let (next, decision) = gcra_step(tat, 0, &quota);
+            tat = Some(next);
+            allowed += u32::from(decision.allowed);
+        }
+        assert_eq!(allowed, 5000);
+    }
+}

@@ -21,15 +21,42 @@
 //!
 //! - `cli` (default): the `vana-scan` command.
 
+mod blocking;
+mod client_ip;
+mod csrf;
 mod error;
+mod events;
+mod headers;
+mod manager;
 mod rate_limit;
 mod scan;
 mod validate;
 
+pub use blocking::{BlockOutcome, BlockedAddress, IpBlocklist, canonical};
+pub use client_ip::ClientAddressResolver;
+pub use csrf::{
+    CsrfKeyError, CsrfKeys, CsrfTokens, KEY_ENV, KEY_FILE_ENV, MAX_CLOCK_SKEW, MIN_KEY_BYTES,
+    PREVIOUS_KEY_ENV, generate_legacy_token, validate_legacy,
+};
 pub use error::SecurityError;
+pub use events::{EventQuery, SecurityEvent, SecurityEvents};
+pub use headers::SecurityHeaders;
+pub use manager::SecurityManager;
 pub use rate_limit::{
     Clock, ManualClock, MemoryStore, MonotonicClock, Quota, RateDecision, RateLimitStore, RateLimiter,
     gcra_step,
 };
 pub use scan::{ScanSummary, scan};
 pub use validate::{BUILT_IN_RULES, Category, InputValidator, Rejection, Rule, Severity, Verdict};
+
+/// `text` cut to at most `max_bytes` on a character boundary.
+pub(crate) fn truncate_to(text: &str, max_bytes: usize) -> &str {
+    if text.len() <= max_bytes {
+        return text;
+    }
+    let mut end = max_bytes;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}

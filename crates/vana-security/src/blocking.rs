@@ -1,0 +1,219 @@
+//! Blocking addresses: blocks that expire, a whitelist that always wins, escalation for repeat offenders,
+//! and a cap on the table.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ipnet::IpNet;
+use parking_lot::Mutex;
+use vana_config::IpBlocking;
+
+use crate::rate_limit::{Clock, MonotonicClock};
+
+/// Longest block reason kept, in bytes.
+const MAX_REASON_BYTES: usize = 256;
+
+/// What [`IpBlocklist::block`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BlockOutcome {
+    /// The address is blocked for this long (this is its `offences`-th block).
+    Blocked {
+        /// How long this block lasts.
+        duration: Duration,
+        /// How many times the address has been blocked, this time included.
+        offences: u32,
+    },
+    /// The address is whitelisted and was not blocked.
+    Whitelisted,
+}
+
+/// An address that is blocked now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlockedAddress {
+    /// The address (IPv4-mapped IPv6 addresses are shown as IPv4).
+    pub address: IpAddr,
+    /// Time left.
+    pub remaining: Duration,
+    /// Why it was blocked.
+    pub reason: String,
+    /// How many times it has been blocked.
+    pub offences: u32,
+}
+
+#[derive(Debug, Clone)]
+struct Block {
+    until: u64,
+    reason: String,
+    offences: u32,
+}
+
+/// Blocked addresses, in memory.
+///
+/// ```
+/// use std::net::IpAddr;
+/// use vana_security::{BlockOutcome, IpBlocklist};
+///
+/// let blocklist = IpBlocklist::from_config(&vana_config::IpBlocking::default());
+/// let attacker: IpAddr = "198.51.100.7".parse().unwrap();
+/// assert!(matches!(blocklist.block(attacker, "sql injection"), BlockOutcome::Blocked { .. }));
+/// assert!(blocklist.is_blocked(attacker));
+/// // The whitelist wins, also over auto-blocking.
+/// assert_eq!(blocklist.block("127.0.0.1".parse().unwrap(), "x"), BlockOutcome::Whitelisted);
+/// ```
+pub struct IpBlocklist {
+    table: Mutex<HashMap<IpAddr, Block>>,
+    whitelist: Vec<IpNet>,
+    base: Duration,
+    max: Duration,
+    escalate: bool,
+    cap: usize,
+    clock: Arc<dyn Clock>,
+}
+
+/// IPv4-mapped IPv6 (`::ffff:10.0.0.1`) as the IPv4 address it is.
+pub fn canonical(address: IpAddr) -> IpAddr {
+    address.to_canonical()
+}
+
+impl IpBlocklist {
+    /// The blocklist of the `ip_blocking` section.
+    pub fn from_config(config: &IpBlocking) -> Self {
+        Self::with_clock(config, Arc::new(MonotonicClock::default()))
+    }
+
+    /// The same on `clock`.
+    pub fn with_clock(config: &IpBlocking, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            table: Mutex::new(HashMap::new()),
+            whitelist: config.whitelist_networks(),
+            base: config.block_duration(),
+            max: Duration::from_secs(config.max_block_hours.saturating_mul(3600))
+                .max(config.block_duration()),
+            escalate: config.escalate_repeat_offenders,
+            cap: usize::try_from(config.max_blocked).unwrap_or(usize::MAX).max(1),
+            clock,
+        }
+    }
+
+    /// Whether `address` is whitelisted (never blocked; still rate-limited and validated).
+    pub fn is_whitelisted(&self, address: IpAddr) -> bool {
+        let address = canonical(address);
+        self.whitelist.iter().any(|network| network.contains(&address))
+    }
+
+    /// Blocks `address` for the configured time, doubled for each earlier block while escalation is on
+    /// (capped at `max_block_hours`). A whitelisted address is never blocked.
+    pub fn block(&self, address: IpAddr, reason: &str) -> BlockOutcome {
+        let address = canonical(address);
+        if self.is_whitelisted(address) {
+            return BlockOutcome::Whitelisted;
+        }
+        let now = self.clock.now_nanos();
+        let mut table = self.table.lock();
+        let forget_after = duration_nanos(self.max);
+        // An earlier offence counts while it is recent: within the longest block after its end.
+        let earlier = table
+            .get(&address)
+            .filter(|block| block.until.saturating_add(forget_after) > now)
+            .map_or(0, |b| b.offences);
+        let offences = earlier.saturating_add(1);
+        let duration = if self.escalate {
+            let factor = 1u32.checked_shl(offences - 1).unwrap_or(u32::MAX);
+            self.base.saturating_mul(factor).min(self.max)
+        } else {
+            self.base
+        };
+        if !table.contains_key(&address) && table.len() >= self.cap {
+            make_room(&mut table, now);
+        }
+        let reason = crate::truncate_to(reason, MAX_REASON_BYTES).to_owned();
+        table.insert(
+            address,
+            Block {
+                until: now.saturating_add(duration_nanos(duration)),
+                reason,
+                offences,
+            },
+        );
+        BlockOutcome::Blocked { duration, offences }
+    }
+
+    /// Lifts a block; true when the address was blocked.
+    pub fn unblock(&self, address: IpAddr) -> bool {
+        let now = self.clock.now_nanos();
+        let mut table = self.table.lock();
+        match table.get_mut(&canonical(address)) {
+            // Keep the offence count for escalation; end the block now.
+            Some(block) if block.until > now => {
+                block.until = now;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether `address` is blocked now.
+    pub fn is_blocked(&self, address: IpAddr) -> bool {
+        let now = self.clock.now_nanos();
+        self.table
+            .lock()
+            .get(&canonical(address))
+            .is_some_and(|block| block.until > now)
+    }
+
+    /// The addresses blocked now.
+    pub fn blocked(&self) -> Vec<BlockedAddress> {
+        let now = self.clock.now_nanos();
+        let mut blocked: Vec<BlockedAddress> = self
+            .table
+            .lock()
+            .iter()
+            .filter(|(_, block)| block.until > now)
+            .map(|(address, block)| BlockedAddress {
+                address: *address,
+                remaining: Duration::from_nanos(block.until - now),
+                reason: block.reason.clone(),
+                offences: block.offences,
+            })
+            .collect();
+        blocked.sort_by_key(|entry| std::cmp::Reverse(entry.remaining));
+        blocked
+    }
+
+    /// Entries held, blocked or remembered for escalation (at most `max_blocked`).
+    pub fn len(&self) -> usize {
+        self.table.lock().len()
+    }
+
+    /// Whether no address is blocked or remembered.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl std::fmt::Debug for IpBlocklist {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IpBlocklist")
+            .field("entries", &self.len())
+            .field("whitelist", &self.whitelist)
+            .finish()
+    }
+}
+
+/// Frees one place: an expired entry if there is one, else the block closest to its end.
+fn make_room(table: &mut HashMap<IpAddr, Block>, now: u64) {
+    table.retain(|_, block| block.until > now);
+    if let Some(victim) = table
+        .iter()
+        .min_by_key(|(_, block)| block.until)
+        .map(|(address, _)| *address)
+    {
+        table.remove(&victim);
+    }
+}
+
+fn duration_nanos(duration: Duration) -> u64 {
+    u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
+}

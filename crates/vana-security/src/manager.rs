@@ -1,0 +1,126 @@
+//! `SecurityManager`: the specification's class, every part built from `security_policies.yaml`.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use vana_config::SecurityPolicies;
+
+use crate::blocking::{BlockOutcome, IpBlocklist};
+use crate::client_ip::ClientAddressResolver;
+use crate::error::SecurityError;
+use crate::events::{SecurityEvent, SecurityEvents};
+use crate::headers::SecurityHeaders;
+use crate::rate_limit::{Clock, MemoryStore, MonotonicClock, RateLimiter};
+use crate::validate::{InputValidator, Severity, Verdict};
+
+/// Input validation, rate limits, blocking, events, client addresses and headers, configured together.
+///
+/// ```
+/// use vana_security::{SecurityEvent, SecurityManager, Severity};
+///
+/// let security = SecurityManager::from_config(&vana_config::SecurityPolicies::default())?;
+/// let attacker = "198.51.100.7".parse().unwrap();
+/// security.log_security_event(SecurityEvent::new("sql_injection", Severity::Critical, Some(attacker)));
+/// assert!(security.blocklist().is_blocked(attacker)); // auto_block_on_critical
+/// let localhost = "127.0.0.1".parse().unwrap();
+/// security.log_security_event(SecurityEvent::new("sql_injection", Severity::Critical, Some(localhost)));
+/// assert!(!security.blocklist().is_blocked(localhost)); // the whitelist wins
+/// # Ok::<(), vana_security::SecurityError>(())
+/// ```
+#[derive(Debug)]
+pub struct SecurityManager {
+    validator: InputValidator,
+    limiter: RateLimiter<MemoryStore>,
+    blocklist: IpBlocklist,
+    events: SecurityEvents,
+    resolver: ClientAddressResolver,
+    headers: SecurityHeaders,
+    auto_block_on_critical: bool,
+}
+
+impl SecurityManager {
+    /// Everything as `config` says, on the system's monotonic clock.
+    pub fn from_config(config: &SecurityPolicies) -> Result<Self, SecurityError> {
+        Self::with_clock(config, Arc::new(MonotonicClock::default()))
+    }
+
+    /// The same on `clock` (for tests).
+    pub fn with_clock(config: &SecurityPolicies, clock: Arc<dyn Clock>) -> Result<Self, SecurityError> {
+        let max_clients = usize::try_from(config.rate_limiting.max_tracked_clients).unwrap_or(usize::MAX);
+        let max_events = usize::try_from(config.security_events.max_events).unwrap_or(usize::MAX);
+        Ok(Self {
+            validator: InputValidator::new(&config.input_validation)?,
+            limiter: RateLimiter::with_store(
+                &config.rate_limiting,
+                MemoryStore::with_clock(max_clients, Arc::clone(&clock)),
+            ),
+            blocklist: IpBlocklist::with_clock(&config.ip_blocking, clock),
+            events: SecurityEvents::new(max_events),
+            resolver: ClientAddressResolver::from_config(&config.client_address),
+            headers: SecurityHeaders::from_config(&config.headers),
+            auto_block_on_critical: config.ip_blocking.auto_block_on_critical,
+        })
+    }
+
+    /// Validates `input` with the configured length limit.
+    pub fn validate_input(&self, input: &str) -> Verdict {
+        self.validator.validate(input)
+    }
+
+    /// Records an event; a critical one blocks its source when `auto_block_on_critical` is on (never a
+    /// whitelisted address), and the block is recorded as an `ip_blocked` event.
+    pub fn log_security_event(&self, event: SecurityEvent) {
+        let block_source = (self.auto_block_on_critical && event.severity == Severity::Critical)
+            .then_some(event.source_ip)
+            .flatten()
+            .map(|source| (source, event.event_type.clone()));
+        self.events.record(event);
+        if let Some((source, event_type)) = block_source {
+            self.block_ip(source, &format!("critical security event: {event_type}"));
+        }
+    }
+
+    /// Blocks `address` (unless whitelisted) and records an `ip_blocked` event.
+    pub fn block_ip(&self, address: IpAddr, reason: &str) -> BlockOutcome {
+        let outcome = self.blocklist.block(address, reason);
+        if let BlockOutcome::Blocked { duration, offences } = &outcome {
+            self.events.record(
+                SecurityEvent::new("ip_blocked", Severity::High, Some(address))
+                    .detail("reason", reason)
+                    .detail("duration_seconds", duration.as_secs())
+                    .detail("offences", *offences),
+            );
+        }
+        outcome
+    }
+
+    /// The input validator.
+    pub fn validator(&self) -> &InputValidator {
+        &self.validator
+    }
+
+    /// The rate limiter.
+    pub fn rate_limiter(&self) -> &RateLimiter<MemoryStore> {
+        &self.limiter
+    }
+
+    /// The blocklist.
+    pub fn blocklist(&self) -> &IpBlocklist {
+        &self.blocklist
+    }
+
+    /// The event history.
+    pub fn events(&self) -> &SecurityEvents {
+        &self.events
+    }
+
+    /// The client address resolver.
+    pub fn client_addresses(&self) -> &ClientAddressResolver {
+        &self.resolver
+    }
+
+    /// The response headers.
+    pub fn headers(&self) -> &SecurityHeaders {
+        &self.headers
+    }
+}

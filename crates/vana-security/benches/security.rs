@@ -1,5 +1,5 @@
 //! vana-security against its anchors, same run: validation against a loop over the specification's five
-//! regexes, the keyed rate limiter against `governor`, and CSRF tokens.
+//! regexes, the keyed rate limiter against `governor`'s keyed limiter, and CSRF tokens.
 //!
 //! Run: `cargo bench -p vana-security --bench security`. Numbers go to docs/benchmarks.md. The corpus is
 //! read from `../shared/corpus` (or `VANA_CORPUS`); without it, generated prose stands in and a note says so.
@@ -127,5 +127,53 @@ fn validation(c: &mut Criterion) {
     );
 }
 
-criterion_group!(benches, validation);
+fn rate_limiting(c: &mut Criterion) {
+    use std::num::NonZeroU32;
+    use std::time::Duration;
+
+    let keys: Vec<String> = (0..10_000u32).map(|n| std::net::Ipv4Addr::from(0xc000_0200 + n).to_string()).collect();
+    let ours = vana_security::RateLimiter::from_config(&vana_config::RateLimiting::default());
+    let quota = governor::Quota::with_period(Duration::from_millis(600))
+        .expect("non-zero period")
+        .allow_burst(NonZeroU32::new(10).expect("non-zero burst"));
+    let anchor = governor::RateLimiter::keyed(quota);
+    let mut group = c.benchmark_group("keyed_rate_limit_check");
+    group.throughput(Throughput::Elements(1));
+    let mut next = 0usize;
+    group.bench_function("vana_security", |b| {
+        b.iter(|| {
+            next = (next + 1) % keys.len();
+            ours.check(black_box(&keys[next])).allowed
+        })
+    });
+    let mut next = 0usize;
+    group.bench_function("governor_keyed", |b| {
+        b.iter(|| {
+            next = (next + 1) % keys.len();
+            anchor.check_key(black_box(&keys[next])).is_ok()
+        })
+    });
+    group.finish();
+
+    let store = vana_security::MemoryStore::new(1_000_000);
+    let quota = vana_security::Quota::new(100, Duration::from_secs(60), 10);
+    for n in 0..1_000_000u32 {
+        vana_security::RateLimitStore::check(&store, &n.to_string(), &quota);
+    }
+    let tracked = vana_security::RateLimitStore::tracked_keys(&store);
+    eprintln!("memory per key at {tracked} keys: {} bytes", store.memory_bytes() / tracked.max(1));
+}
+
+fn csrf(c: &mut Criterion) {
+    let keys = vana_security::CsrfKeys::new(&[42; 32], None).expect("32-byte key");
+    let tokens = vana_security::CsrfTokens::new(keys, std::time::Duration::from_secs(3600), false);
+    c.bench_function("csrf_generate_and_validate", |b| {
+        b.iter(|| {
+            let token = tokens.generate(black_box("session-8c1f"));
+            tokens.validate(&token, "session-8c1f")
+        })
+    });
+}
+
+criterion_group!(benches, validation, rate_limiting, csrf);
 criterion_main!(benches);

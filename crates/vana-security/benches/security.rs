@@ -131,7 +131,9 @@ fn rate_limiting(c: &mut Criterion) {
     use std::num::NonZeroU32;
     use std::time::Duration;
 
-    let keys: Vec<String> = (0..10_000u32).map(|n| std::net::Ipv4Addr::from(0xc000_0200 + n).to_string()).collect();
+    let keys: Vec<String> = (0..10_000u32)
+        .map(|n| std::net::Ipv4Addr::from(0xc000_0200 + n).to_string())
+        .collect();
     let ours = vana_security::RateLimiter::from_config(&vana_config::RateLimiting::default());
     let quota = governor::Quota::with_period(Duration::from_millis(600))
         .expect("non-zero period")
@@ -161,7 +163,10 @@ fn rate_limiting(c: &mut Criterion) {
         vana_security::RateLimitStore::check(&store, &n.to_string(), &quota);
     }
     let tracked = vana_security::RateLimitStore::tracked_keys(&store);
-    eprintln!("memory per key at {tracked} keys: {} bytes", store.memory_bytes() / tracked.max(1));
+    eprintln!(
+        "memory per key at {tracked} keys: {} bytes",
+        store.memory_bytes() / tracked.max(1)
+    );
 }
 
 fn csrf(c: &mut Criterion) {

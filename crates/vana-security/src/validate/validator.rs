@@ -1,8 +1,8 @@
-//! The validator: a length check, then one `RegexSet` over the raw and the normalized input.
+//! The validator: a length check, then every rule in one pass over the raw and the normalized input.
 
 use std::borrow::Cow;
 
-use regex::bytes::{RegexSet, RegexSetBuilder};
+use regex::bytes::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 use vana_config::InputValidation;
 
 use super::normalize::normalize;
@@ -30,14 +30,10 @@ const FIRST_PATTERN_ID: u16 = 900;
 /// ```
 #[derive(Debug, Clone)]
 pub struct InputValidator {
-    /// All built-in rules as one alternation: answers "any match?" at DFA speed, stopping at the first.
-    built_in_any: regex::bytes::Regex,
-    /// The built-in rules as a set, run only on inputs that matched, to name the rules.
-    built_in: RegexSet,
-    /// The configured patterns, with Unicode classes as their authors expect: as one alternation for
-    /// "any match?", and as a set to name the pattern.
-    configured_any: Option<regex::Regex>,
-    configured: regex::RegexSet,
+    /// Every rule as one alternation: answers "any match?" in one DFA pass that stops at the first match.
+    any: Regex,
+    /// The same rules as a set, run only on inputs that matched, to name the rule.
+    set: RegexSet,
     rules: Vec<Rule>,
     max_length: usize,
 }
@@ -46,69 +42,45 @@ impl InputValidator {
     /// The built-in rules plus `config.forbidden_patterns`, with `config.max_input_length`.
     pub fn new(config: &InputValidation) -> Result<Self, SecurityError> {
         let mut rules: Vec<Rule> = BUILT_IN_RULES.to_vec();
-        let patterns: Vec<&str> = rules.iter().map(|rule| rule.pattern).collect();
-        let mut configured = Vec::new();
+        let mut patterns: Vec<String> = rules.iter().map(|rule| rule.pattern.to_owned()).collect();
         for (index, pattern) in config.forbidden_patterns.iter().enumerate() {
             vana_config::compile_pattern(pattern)
                 .map_err(|reason| SecurityError::Pattern { index, reason })?;
-            let id = FIRST_PATTERN_ID.saturating_add(u16::try_from(index).unwrap_or(u16::MAX));
             rules.push(Rule {
-                id,
+                id: FIRST_PATTERN_ID.saturating_add(u16::try_from(index).unwrap_or(u16::MAX)),
                 category: Category::ForbiddenPattern,
                 severity: Severity::High,
                 description: "a configured forbidden pattern",
                 pattern: "",
             });
-            configured.push(pattern.as_str());
+            // Configured patterns keep Unicode classes, as their authors expect.
+            patterns.push(format!("(?u:{pattern})"));
         }
-        // ASCII classes and case folding: a DFA a fraction of the Unicode one's size, and so much faster
-        // on long inputs; non-ASCII text is matched byte for byte.
+        // The built-in rules use ASCII classes and case folding: a DFA a fraction of the Unicode one's size,
+        // so much faster on long inputs; non-ASCII text is matched byte for byte.
         let alternation = patterns
             .iter()
             .map(|pattern| format!("(?:{pattern})"))
             .collect::<Vec<_>>()
             .join("|");
-        let built_in_any = regex::bytes::RegexBuilder::new(&alternation)
+        let any = RegexBuilder::new(&alternation)
             .unicode(false)
             .case_insensitive(true)
             .size_limit(SET_SIZE_LIMIT)
             .dfa_size_limit(SET_SIZE_LIMIT)
             .build()
             .map_err(|error| SecurityError::Rules(error.to_string()))?;
-        let built_in = RegexSetBuilder::new(&patterns)
+        let set = RegexSetBuilder::new(&patterns)
             .unicode(false)
             .case_insensitive(true)
             .size_limit(SET_SIZE_LIMIT)
             .dfa_size_limit(SET_SIZE_LIMIT)
-            .build()
-            .map_err(|error| SecurityError::Rules(error.to_string()))?;
-        let configured_any = if configured.is_empty() {
-            None
-        } else {
-            let alternation = configured
-                .iter()
-                .map(|pattern| format!("(?:{pattern})"))
-                .collect::<Vec<_>>()
-                .join("|");
-            Some(
-                regex::RegexBuilder::new(&alternation)
-                    .case_insensitive(true)
-                    .size_limit(SET_SIZE_LIMIT)
-                    .build()
-                    .map_err(|error| SecurityError::Rules(error.to_string()))?,
-            )
-        };
-        let configured = regex::RegexSetBuilder::new(&configured)
-            .case_insensitive(true)
-            .size_limit(SET_SIZE_LIMIT)
             .build()
             .map_err(|error| SecurityError::Rules(error.to_string()))?;
         let max_length = usize::try_from(config.max_input_length).unwrap_or(usize::MAX);
         Ok(Self {
-            built_in_any,
-            built_in,
-            configured_any,
-            configured,
+            any,
+            set,
             rules,
             max_length,
         })
@@ -146,25 +118,12 @@ impl InputValidator {
 
     /// The most severe matching rule (the lowest id among equals), as an index into `rules`.
     fn first_match(&self, text: &str) -> Option<usize> {
-        let offset = BUILT_IN_RULES.len();
-        let built_in = self
-            .built_in_any
-            .is_match(text.as_bytes())
-            .then(|| self.built_in.matches(text.as_bytes()).into_iter());
-        let configured = self
-            .configured_any
-            .as_ref()
-            .is_some_and(|any| any.is_match(text))
-            .then(|| {
-                self.configured
-                    .matches(text)
-                    .into_iter()
-                    .map(move |index| index + offset)
-            });
-        built_in
+        if !self.any.is_match(text.as_bytes()) {
+            return None;
+        }
+        self.set
+            .matches(text.as_bytes())
             .into_iter()
-            .flatten()
-            .chain(configured.into_iter().flatten())
             .max_by_key(|&index| {
                 (
                     self.rules[index].severity,

@@ -33,12 +33,7 @@ impl Default for MonitoringConfig {
             .iter()
             .zip(lines)
             .map(|(&(key, glob), (warning, critical))| {
-                let threshold = Threshold {
-                    metric: Some(glob.to_owned()),
-                    warning,
-                    critical,
-                    comparison: Comparison::Greater,
-                };
+                let threshold = Threshold::new(glob, warning, critical, Comparison::Greater);
                 (key.to_owned(), threshold)
             })
             .collect();
@@ -60,6 +55,14 @@ pub struct PerformanceMonitoring {
     pub retention_minutes: u64,
     /// Seconds between two samples of the system collector.
     pub collection_interval: u64,
+    /// Most samples kept per series (the oldest go first), besides the age limit.
+    pub max_samples_per_series: u64,
+    /// Most distinct series (name and tags); samples of further series are dropped and counted.
+    pub max_series: u64,
+    /// The window over which error rates are computed, in seconds.
+    pub error_rate_window_seconds: u64,
+    /// Fewest calls in the window before an error rate is recorded (a single failure is not 100 %).
+    pub error_rate_min_calls: u64,
 }
 
 impl PerformanceMonitoring {
@@ -79,6 +82,10 @@ impl Default for PerformanceMonitoring {
         Self {
             retention_minutes: 60,
             collection_interval: 30,
+            max_samples_per_series: 1000,
+            max_series: 10_000,
+            error_rate_window_seconds: 60,
+            error_rate_min_calls: 10,
         }
     }
 }
@@ -100,6 +107,9 @@ pub struct Threshold {
     /// Which side of the lines is bad.
     #[serde(default = "default_comparison")]
     pub comparison: Comparison,
+    /// Seconds a value must stay past a line before the alert fires (0: at once).
+    #[serde(default)]
+    pub for_seconds: u64,
 }
 
 fn default_comparison() -> Comparison {
@@ -114,6 +124,7 @@ impl Threshold {
             warning,
             critical,
             comparison,
+            for_seconds: 0,
         }
     }
 
@@ -132,6 +143,16 @@ impl Threshold {
                 at.clone(),
                 format!("`{key}` is not one of the built-in thresholds, so it needs `metric`: the glob of the metric names it watches"),
             ),
+        }
+        if self.for_seconds > limits::MAX_SECONDS {
+            check.fail(
+                at.key("for_seconds"),
+                format!(
+                    "must be at most {} seconds, not {}",
+                    limits::MAX_SECONDS,
+                    self.for_seconds
+                ),
+            );
         }
         for (name, value) in [("warning", self.warning), ("critical", self.critical)] {
             if !value.is_finite() {
@@ -159,7 +180,7 @@ impl Threshold {
 }
 
 /// `alerting`: whether alerts are delivered, and where.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 #[non_exhaustive]
 pub struct Alerting {
@@ -167,12 +188,26 @@ pub struct Alerting {
     pub enabled: bool,
     /// The delivery channels.
     pub channels: Vec<AlertChannel>,
+    /// Seconds a firing alert waits before it is notified again.
+    pub repeat_interval_seconds: u64,
+    /// How far past the line, as a fraction of it, a value must come back before an alert resolves, so a
+    /// value hovering at the line does not flap.
+    pub recovery_margin: f64,
+    /// Most alert transitions kept in the history.
+    pub max_history: u64,
+    /// Most transitions waiting for delivery; when the sinks fall behind, further ones are dropped and
+    /// counted.
+    pub queue_capacity: u64,
 }
 
 impl Default for Alerting {
     fn default() -> Self {
         Self {
             enabled: true,
+            repeat_interval_seconds: 3600,
+            recovery_margin: 0.05,
+            max_history: 1000,
+            queue_capacity: 1024,
             channels: vec![
                 AlertChannel {
                     kind: ChannelKind::Log,
@@ -389,6 +424,59 @@ impl MonitoringConfig {
             "seconds",
         );
 
+        let performance_path = &monitoring;
+        check.positive_at_most(
+            performance_path.key("max_samples_per_series"),
+            performance.max_samples_per_series,
+            limits::MAX_TABLE_ENTRIES,
+            "samples",
+        );
+        check.positive_at_most(
+            performance_path.key("max_series"),
+            performance.max_series,
+            limits::MAX_TABLE_ENTRIES,
+            "series",
+        );
+        check.positive_at_most(
+            performance_path.key("error_rate_window_seconds"),
+            performance.error_rate_window_seconds,
+            limits::MAX_SECONDS,
+            "seconds",
+        );
+        check.positive_at_most(
+            performance_path.key("error_rate_min_calls"),
+            performance.error_rate_min_calls,
+            limits::MAX_TABLE_ENTRIES,
+            "calls",
+        );
+        let alerting = root.key("alerting");
+        check.positive_at_most(
+            alerting.key("repeat_interval_seconds"),
+            self.alerting.repeat_interval_seconds,
+            limits::MAX_SECONDS,
+            "seconds",
+        );
+        if !(0.0..1.0).contains(&self.alerting.recovery_margin) {
+            check.fail(
+                alerting.key("recovery_margin"),
+                format!(
+                    "must be a fraction from 0 up to (not including) 1, not {}",
+                    self.alerting.recovery_margin
+                ),
+            );
+        }
+        check.positive_at_most(
+            alerting.key("max_history"),
+            self.alerting.max_history,
+            limits::MAX_TABLE_ENTRIES,
+            "alerts",
+        );
+        check.positive_at_most(
+            alerting.key("queue_capacity"),
+            self.alerting.queue_capacity,
+            limits::MAX_TABLE_ENTRIES,
+            "alerts",
+        );
         let thresholds = root.key("thresholds");
         check.at_most_entries(thresholds.clone(), self.thresholds.len(), limits::MAX_THRESHOLDS);
         for (key, threshold) in self.thresholds.iter().take(limits::MAX_THRESHOLDS) {

@@ -1,0 +1,391 @@
+//! Thresholds and the alert state machine: inactive → pending → firing → resolved.
+//!
+//! One alert exists per (series, threshold). A value past a line makes it pending (for `for_seconds`) or
+//! firing at once; a firing warning escalates to critical as soon as the critical line is crossed (notified
+//! at once); while firing it is notified again every `repeat_interval`; it resolves only when the value is
+//! back past the warning line by the recovery margin, so a value hovering at the line does not flap. A
+//! value stuck above critical produces one notification, then one per repeat interval — never one per sample.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use vana_config::{AlertLevel, Comparison};
+
+/// A threshold in force: a glob over metric names and two lines.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ThresholdRule {
+    /// The threshold's name (its key in `monitoring.yaml`, or the glob for `set_threshold`).
+    pub name: Arc<str>,
+    /// The metric names it watches (`*` matches any run of characters).
+    pub metric_glob: Arc<str>,
+    /// The warning line.
+    pub warning: f64,
+    /// The critical line.
+    pub critical: f64,
+    /// Which side of the lines is bad.
+    pub comparison: Comparison,
+    /// How long a value must stay past a line before the alert fires.
+    pub for_duration: Duration,
+}
+
+impl ThresholdRule {
+    fn past(&self, value: f64, line: f64) -> bool {
+        match self.comparison {
+            Comparison::Greater => value >= line,
+            Comparison::Less => value <= line,
+        }
+    }
+
+    /// Whether `value` has come back from `line` by `margin` (a fraction of the line).
+    fn recovered(&self, value: f64, line: f64, margin: f64) -> bool {
+        let slack = line.abs() * margin;
+        match self.comparison {
+            Comparison::Greater => value < line - slack,
+            Comparison::Less => value > line + slack,
+        }
+    }
+
+    /// The level `value` reaches, without hysteresis.
+    pub fn level_of(&self, value: f64) -> Option<AlertLevel> {
+        if self.past(value, self.critical) {
+            Some(AlertLevel::Critical)
+        } else if self.past(value, self.warning) {
+            Some(AlertLevel::Warning)
+        } else {
+            None
+        }
+    }
+
+    /// The line of `level`.
+    pub fn line(&self, level: AlertLevel) -> f64 {
+        match level {
+            AlertLevel::Critical => self.critical,
+            AlertLevel::Warning => self.warning,
+        }
+    }
+}
+
+/// What happened to an alert.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AlertTransition {
+    /// It started firing.
+    Firing,
+    /// A firing warning became critical.
+    Escalated,
+    /// A firing critical came back to warning.
+    Deescalated,
+    /// Still firing, notified again after the repeat interval.
+    Repeated,
+    /// It stopped firing.
+    Resolved,
+}
+
+/// A notification about one alert.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertEvent {
+    /// What happened.
+    pub transition: AlertTransition,
+    /// The threshold's name.
+    pub threshold: Arc<str>,
+    /// The metric that crossed it.
+    pub metric: Arc<str>,
+    /// The metric's tags.
+    pub tags: Arc<[(Arc<str>, Arc<str>)]>,
+    /// The level (for `Resolved`, the level it had).
+    pub level: AlertLevel,
+    /// The value that caused the transition.
+    pub value: f64,
+    /// The line of `level`.
+    pub threshold_value: f64,
+    /// Which side of the line is bad.
+    pub comparison: Comparison,
+    /// When the alert started firing (wall clock).
+    pub since: SystemTime,
+    /// When this transition happened (wall clock).
+    pub at: SystemTime,
+}
+
+impl AlertEvent {
+    /// One line for people: `response_time.checkout greater 5 (7.2): critical firing`.
+    pub fn message(&self) -> String {
+        let what = match self.transition {
+            AlertTransition::Firing => "firing",
+            AlertTransition::Escalated => "escalated",
+            AlertTransition::Deescalated => "de-escalated",
+            AlertTransition::Repeated => "still firing",
+            AlertTransition::Resolved => "resolved",
+        };
+        format!(
+            "{} {} {} ({}): {} {what}",
+            self.metric, self.comparison, self.threshold_value, self.value, self.level
+        )
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+enum Phase {
+    #[default]
+    Inactive,
+    Pending {
+        level: AlertLevel,
+        since: u64,
+    },
+    Firing {
+        level: AlertLevel,
+        since: u64,
+        notified: u64,
+    },
+}
+
+/// The state of one alert.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct AlertState {
+    phase: Phase,
+}
+
+/// What the state machine decided for one value.
+pub(crate) struct Step {
+    pub(crate) transition: AlertTransition,
+    pub(crate) level: AlertLevel,
+    /// Monotonic nanoseconds when the alert started firing.
+    pub(crate) since: u64,
+}
+
+/// The alerting parameters shared by every alert.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct AlertPolicy {
+    pub(crate) recovery_margin: f64,
+    pub(crate) repeat_interval: u64,
+}
+
+impl AlertState {
+    /// Feeds one value at monotonic time `now`; returns the transition to notify, if any.
+    pub(crate) fn observe(
+        &mut self,
+        rule: &ThresholdRule,
+        value: f64,
+        now: u64,
+        policy: &AlertPolicy,
+    ) -> Option<Step> {
+        if !value.is_finite() {
+            return None;
+        }
+        let reached = rule.level_of(value);
+        let for_nanos = u64::try_from(rule.for_duration.as_nanos()).unwrap_or(u64::MAX);
+        match self.phase {
+            Phase::Inactive => {
+                let level = reached?;
+                if for_nanos == 0 {
+                    self.phase = Phase::Firing {
+                        level,
+                        since: now,
+                        notified: now,
+                    };
+                    Some(Step {
+                        transition: AlertTransition::Firing,
+                        level,
+                        since: now,
+                    })
+                } else {
+                    self.phase = Phase::Pending { level, since: now };
+                    None
+                }
+            }
+            Phase::Pending { level, since } => match reached {
+                None => {
+                    self.phase = Phase::Inactive;
+                    None
+                }
+                Some(reached) => {
+                    let level = level.max(reached);
+                    if now.saturating_sub(since) >= for_nanos {
+                        self.phase = Phase::Firing {
+                            level,
+                            since: now,
+                            notified: now,
+                        };
+                        Some(Step {
+                            transition: AlertTransition::Firing,
+                            level,
+                            since: now,
+                        })
+                    } else {
+                        self.phase = Phase::Pending { level, since };
+                        None
+                    }
+                }
+            },
+            Phase::Firing {
+                level,
+                since,
+                notified,
+            } => {
+                if level == AlertLevel::Warning && reached == Some(AlertLevel::Critical) {
+                    self.phase = Phase::Firing {
+                        level: AlertLevel::Critical,
+                        since,
+                        notified: now,
+                    };
+                    return Some(Step {
+                        transition: AlertTransition::Escalated,
+                        level: AlertLevel::Critical,
+                        since,
+                    });
+                }
+                if rule.recovered(value, rule.warning, policy.recovery_margin) {
+                    self.phase = Phase::Inactive;
+                    return Some(Step {
+                        transition: AlertTransition::Resolved,
+                        level,
+                        since,
+                    });
+                }
+                if level == AlertLevel::Critical
+                    && rule.recovered(value, rule.critical, policy.recovery_margin)
+                {
+                    self.phase = Phase::Firing {
+                        level: AlertLevel::Warning,
+                        since,
+                        notified: now,
+                    };
+                    return Some(Step {
+                        transition: AlertTransition::Deescalated,
+                        level: AlertLevel::Warning,
+                        since,
+                    });
+                }
+                if now.saturating_sub(notified) >= policy.repeat_interval {
+                    self.phase = Phase::Firing {
+                        level,
+                        since,
+                        notified: now,
+                    };
+                    return Some(Step {
+                        transition: AlertTransition::Repeated,
+                        level,
+                        since,
+                    });
+                }
+                None
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(for_seconds: u64) -> ThresholdRule {
+        ThresholdRule {
+            name: "t".into(),
+            metric_glob: "m".into(),
+            warning: 10.0,
+            critical: 20.0,
+            comparison: Comparison::Greater,
+            for_duration: Duration::from_secs(for_seconds),
+        }
+    }
+
+    const POLICY: AlertPolicy = AlertPolicy {
+        recovery_margin: 0.05,
+        repeat_interval: 60_000_000_000,
+    };
+    const S: u64 = 1_000_000_000;
+
+    fn run(rule: &ThresholdRule, values: &[(u64, f64)]) -> Vec<(AlertTransition, AlertLevel)> {
+        let mut state = AlertState::default();
+        values
+            .iter()
+            .filter_map(|&(at, value)| state.observe(rule, value, at * S, &POLICY))
+            .map(|step| (step.transition, step.level))
+            .collect()
+    }
+
+    #[test]
+    fn the_specification_example() {
+        // Thresholds 10/20: 15 is a warning, 25 a critical.
+        let steps = run(&rule(0), &[(0, 5.0), (1, 15.0), (2, 25.0)]);
+        assert_eq!(
+            steps,
+            [
+                (AlertTransition::Firing, AlertLevel::Warning),
+                (AlertTransition::Escalated, AlertLevel::Critical)
+            ]
+        );
+    }
+
+    #[test]
+    fn hovering_at_the_line_does_not_flap() {
+        let values: Vec<(u64, f64)> = (0..50)
+            .map(|n| (n, if n % 2 == 0 { 10.0 } else { 9.8 }))
+            .collect();
+        assert_eq!(
+            run(&rule(0), &values),
+            [(AlertTransition::Firing, AlertLevel::Warning)]
+        );
+        let mut values = values;
+        values.push((51, 9.4));
+        assert_eq!(
+            run(&rule(0), &values).last(),
+            Some(&(AlertTransition::Resolved, AlertLevel::Warning))
+        );
+    }
+
+    #[test]
+    fn stuck_above_critical_notifies_once_per_repeat_interval() {
+        let values: Vec<(u64, f64)> = (0..=180).map(|n| (n, 99.0)).collect();
+        let steps = run(&rule(0), &values);
+        assert_eq!(
+            steps,
+            [
+                (AlertTransition::Firing, AlertLevel::Critical),
+                (AlertTransition::Repeated, AlertLevel::Critical),
+                (AlertTransition::Repeated, AlertLevel::Critical),
+                (AlertTransition::Repeated, AlertLevel::Critical),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_for_duration_delays_firing_and_forgives_blips() {
+        let steps = run(
+            &rule(30),
+            &[
+                (0, 15.0),
+                (10, 5.0),
+                (20, 15.0),
+                (40, 15.0),
+                (50, 15.0),
+                (60, 25.0),
+            ],
+        );
+        assert_eq!(
+            steps,
+            [
+                (AlertTransition::Firing, AlertLevel::Warning),
+                (AlertTransition::Escalated, AlertLevel::Critical)
+            ]
+        );
+    }
+
+    #[test]
+    fn less_comparisons_mirror() {
+        let low = ThresholdRule {
+            warning: 20.0,
+            critical: 10.0,
+            comparison: Comparison::Less,
+            ..rule(0)
+        };
+        let steps = run(&low, &[(0, 50.0), (1, 15.0), (2, 5.0), (3, 11.0), (4, 25.0)]);
+        assert_eq!(
+            steps,
+            [
+                (AlertTransition::Firing, AlertLevel::Warning),
+                (AlertTransition::Escalated, AlertLevel::Critical),
+                (AlertTransition::Deescalated, AlertLevel::Warning),
+                (AlertTransition::Resolved, AlertLevel::Warning),
+            ]
+        );
+    }
+}

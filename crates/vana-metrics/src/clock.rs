@@ -1,0 +1,73 @@
+//! Time for the monitor: a monotonic clock for durations and ages, and wall-clock timestamps derived from
+//! it (the wall time at start plus the monotonic time since), so timestamps never jump when the system
+//! clock is stepped. Injectable for tests.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime};
+
+/// The monitor's clock.
+pub trait MetricsClock: Send + Sync + std::fmt::Debug {
+    /// Monotonic nanoseconds since the clock started.
+    fn now_nanos(&self) -> u64;
+    /// The wall-clock time at the clock's start.
+    fn start_wall(&self) -> SystemTime;
+
+    /// The wall-clock time of monotonic instant `nanos`.
+    fn wall_at(&self, nanos: u64) -> SystemTime {
+        self.start_wall() + Duration::from_nanos(nanos)
+    }
+}
+
+/// The system clocks.
+#[derive(Debug, Clone, Copy)]
+pub struct SystemClock {
+    start: Instant,
+    start_wall: SystemTime,
+}
+
+impl Default for SystemClock {
+    fn default() -> Self {
+        Self {
+            start: Instant::now(),
+            start_wall: SystemTime::now(),
+        }
+    }
+}
+
+impl MetricsClock for SystemClock {
+    fn now_nanos(&self) -> u64 {
+        u64::try_from(self.start.elapsed().as_nanos()).unwrap_or(u64::MAX)
+    }
+
+    fn start_wall(&self) -> SystemTime {
+        self.start_wall
+    }
+}
+
+/// A clock that moves only when told to, starting at the Unix epoch plus one billion seconds.
+#[derive(Debug, Clone, Default)]
+pub struct ManualClock(Arc<AtomicU64>);
+
+impl ManualClock {
+    /// A clock at its start.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Moves the clock forward.
+    pub fn advance(&self, by: Duration) {
+        self.0
+            .fetch_add(u64::try_from(by.as_nanos()).unwrap_or(u64::MAX), Ordering::SeqCst);
+    }
+}
+
+impl MetricsClock for ManualClock {
+    fn now_nanos(&self) -> u64 {
+        self.0.load(Ordering::SeqCst)
+    }
+
+    fn start_wall(&self) -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000_000)
+    }
+}

@@ -1,0 +1,56 @@
+//! Real-time performance monitoring for vana-ops: the specification's `PerformanceMonitor`.
+//!
+//! **Work in progress** — this release has recording, series handles, retention, queries with
+//! percentiles, thresholds and the alert state machine with a bounded delivery queue, and error rates. The
+//! system collector, Prometheus export, the `metrics` facade and `vana-apm` are the next steps (see the
+//! open issue).
+//!
+//! - **Recording**: [`PerformanceMonitor::record_metric`], [`record_response_time`] (monotonic durations,
+//!   wall-clock timestamps), and [`SeriesHandle`] for hot paths (no lookup, no allocation).
+//! - **Storage**: each series keeps its recent samples (16 bytes each) in a ring capped by count
+//!   (`max_samples_per_series`) **and** age (`retention_minutes`, which the specification declared and never
+//!   applied); tags are interned and stored once per series; at most `max_series` series.
+//! - **Queries**: [`get_metrics`](PerformanceMonitor::get_metrics), [`get_summary`] (count, min, max, avg,
+//!   latest, p50/p90/p95/p99), [`series_names`](PerformanceMonitor::series_names).
+//! - **Alerts**: thresholds name the metrics they watch with a glob (the table lives in
+//!   [`vana_config::metric_names`]); each alert is a state machine (inactive → pending → firing → resolved)
+//!   with a `for` duration, a recovery margin against flapping, immediate escalation, a repeat interval and a
+//!   bounded history; transitions reach [`AlertSink`]s through a bounded queue and a background thread.
+//!
+//! [`record_response_time`]: PerformanceMonitor::record_response_time
+//! [`get_summary`]: PerformanceMonitor::get_summary
+//!
+//! # Example
+//!
+//! ```
+//! use std::time::Duration;
+//! use vana_metrics::PerformanceMonitor;
+//! use vana_config::Comparison;
+//!
+//! let monitor = PerformanceMonitor::new(&vana_config::MonitoringConfig::default());
+//! monitor.set_threshold("queue.depth", 10.0, 20.0, Comparison::Greater);
+//! monitor.record_metric("queue.depth", 15.0, "jobs", &[]);
+//! monitor.record_metric("queue.depth", 25.0, "jobs", &[]);
+//! let active = monitor.active_alerts();
+//! assert_eq!(active.len(), 1);
+//! assert_eq!(active[0].level, vana_config::AlertLevel::Critical);
+//! ```
+//!
+//! # Feature flags
+//!
+//! None yet.
+
+mod alert;
+mod clock;
+mod error_rate;
+mod monitor;
+mod series;
+mod sink;
+mod summary;
+
+pub use alert::{AlertEvent, AlertTransition, ThresholdRule};
+pub use clock::{ManualClock, MetricsClock, SystemClock};
+pub use monitor::{MAX_TAGS, MetricSample, MonitorOptions, PerformanceMonitor, SeriesHandle};
+pub use series::Tags;
+pub use sink::{AlertSink, TracingSink};
+pub use summary::Summary;

@@ -1,0 +1,608 @@
+//! `PerformanceMonitor`: recording, series handles, queries, thresholds and alert delivery.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::hash::{BuildHasher, Hash, Hasher, RandomState};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
+use std::sync::{Arc, OnceLock};
+use std::thread::JoinHandle;
+use std::time::{Duration, SystemTime};
+
+use parking_lot::{Mutex, RwLock};
+use vana_config::{Comparison, MonitoringConfig, metric_names};
+
+use crate::alert::{AlertEvent, AlertPolicy, AlertState, ThresholdRule};
+use crate::clock::{MetricsClock, SystemClock};
+use crate::error_rate::ErrorRates;
+use crate::series::{Sample, Series, SeriesState, Tags};
+use crate::sink::AlertSink;
+use crate::summary::Summary;
+
+/// Most tags on one series; further tags are ignored.
+pub const MAX_TAGS: usize = 16;
+/// Most distinct strings interned for tag keys and values; past this, strings are stored per series.
+const MAX_INTERNED: usize = 100_000;
+
+/// How the monitor stores and alerts, from `monitoring.yaml`.
+#[derive(Debug, Clone)]
+pub struct MonitorOptions {
+    /// Most samples per series.
+    pub max_samples_per_series: usize,
+    /// Samples older than this are dropped.
+    pub retention: Duration,
+    /// Most series.
+    pub max_series: usize,
+    /// The error-rate window.
+    pub error_rate_window: Duration,
+    /// Fewest calls before an error rate is recorded.
+    pub error_rate_min_calls: u64,
+    /// Fraction of a line a value must come back past before its alert resolves.
+    pub recovery_margin: f64,
+    /// Time between notifications of a firing alert.
+    pub repeat_interval: Duration,
+    /// Most alert transitions in the history.
+    pub max_history: usize,
+    /// Most transitions waiting for the sinks.
+    pub queue_capacity: usize,
+}
+
+impl From<&MonitoringConfig> for MonitorOptions {
+    fn from(config: &MonitoringConfig) -> Self {
+        let size = |value: u64| usize::try_from(value).unwrap_or(usize::MAX);
+        let performance = &config.performance_monitoring;
+        Self {
+            max_samples_per_series: size(performance.max_samples_per_series),
+            retention: performance.retention(),
+            max_series: size(performance.max_series),
+            error_rate_window: Duration::from_secs(performance.error_rate_window_seconds),
+            error_rate_min_calls: performance.error_rate_min_calls,
+            recovery_margin: config.alerting.recovery_margin,
+            repeat_interval: Duration::from_secs(config.alerting.repeat_interval_seconds),
+            max_history: size(config.alerting.max_history),
+            queue_capacity: size(config.alerting.queue_capacity),
+        }
+    }
+}
+
+/// One recorded sample, as the specification's `PerformanceMetric`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricSample {
+    /// When it was recorded (wall clock).
+    pub timestamp: SystemTime,
+    /// The metric's name.
+    pub name: Arc<str>,
+    /// The value.
+    pub value: f64,
+    /// The unit (`seconds`, `MB`, `percent`...).
+    pub unit: Arc<str>,
+    /// The series' tags.
+    pub tags: Tags,
+}
+
+struct Registry {
+    /// Series by the hash of their name and tags; a chain covers collisions.
+    by_hash: HashMap<u64, Vec<Arc<Series>>>,
+    /// Interned strings.
+    strings: HashSet<Arc<str>>,
+}
+
+struct AlertBook {
+    history: VecDeque<AlertEvent>,
+    /// The latest event of every alert that is firing, by (threshold, metric, tags).
+    active: HashMap<(Arc<str>, Arc<str>, Tags), AlertEvent>,
+}
+
+pub(crate) struct Inner {
+    options: MonitorOptions,
+    policy: AlertPolicy,
+    pub(crate) clock: Arc<dyn MetricsClock>,
+    registry: RwLock<Registry>,
+    series_count: AtomicUsize,
+    dropped_samples: AtomicU64,
+    hasher: RandomState,
+    rules: RwLock<Arc<Vec<Arc<ThresholdRule>>>>,
+    rules_version: AtomicU64,
+    alerts: Mutex<AlertBook>,
+    sender: Mutex<Option<SyncSender<AlertEvent>>>,
+    dropped_alerts: AtomicU64,
+    dispatcher: Mutex<Option<JoinHandle<()>>>,
+    errors: OnceLock<ErrorRates>,
+}
+
+/// Real-time performance monitoring: the specification's `PerformanceMonitor`, cheap to clone.
+///
+/// ```
+/// use std::time::Duration;
+/// use vana_metrics::PerformanceMonitor;
+///
+/// let monitor = PerformanceMonitor::new(&vana_config::MonitoringConfig::default());
+/// monitor.record_response_time("checkout", Duration::from_millis(120), true, &[("region", "eu")]);
+/// monitor.record_metric("queue.depth", 7.0, "jobs", &[]);
+/// let summary = monitor.get_summary("response_time.checkout", None);
+/// assert_eq!(summary.count, 1);
+/// assert!((summary.latest - 0.12).abs() < 1e-9);
+///
+/// // Hot paths: a handle records with no lookup and no allocation.
+/// let depth = monitor.series("queue.depth", "jobs", &[]).expect("under the series cap");
+/// depth.record(9.0);
+/// assert_eq!(monitor.get_summary("queue.depth", None).max, 9.0);
+/// ```
+#[derive(Clone)]
+pub struct PerformanceMonitor {
+    inner: Arc<Inner>,
+}
+
+/// A series to record into with no name lookup and no allocation; cheap to clone.
+#[derive(Clone)]
+pub struct SeriesHandle {
+    series: Arc<Series>,
+    inner: Arc<Inner>,
+}
+
+impl SeriesHandle {
+    /// Records `value` now.
+    pub fn record(&self, value: f64) {
+        self.inner.record_into(&self.series, value);
+    }
+
+    /// The series' name.
+    pub fn name(&self) -> &str {
+        &self.series.name
+    }
+}
+
+impl std::fmt::Debug for SeriesHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SeriesHandle")
+            .field("name", &self.series.name)
+            .field("tags", &self.series.tags)
+            .finish()
+    }
+}
+
+impl PerformanceMonitor {
+    /// A monitor configured by `monitoring.yaml`, with its thresholds, on the system clock, and no sinks.
+    pub fn new(config: &MonitoringConfig) -> Self {
+        Self::with_clock(config, Arc::new(SystemClock::default()), Vec::new())
+    }
+
+    /// A monitor on `clock` delivering alert transitions to `sinks` from a background thread.
+    pub fn with_clock(
+        config: &MonitoringConfig,
+        clock: Arc<dyn MetricsClock>,
+        sinks: Vec<Arc<dyn AlertSink>>,
+    ) -> Self {
+        let options = MonitorOptions::from(config);
+        let policy = AlertPolicy {
+            recovery_margin: options.recovery_margin,
+            repeat_interval: u64::try_from(options.repeat_interval.as_nanos()).unwrap_or(u64::MAX),
+        };
+        let rules: Vec<Arc<ThresholdRule>> = config
+            .thresholds
+            .iter()
+            .filter_map(|(key, threshold)| {
+                Some(Arc::new(ThresholdRule {
+                    name: Arc::from(key.as_str()),
+                    metric_glob: Arc::from(threshold.metric_glob(key)?),
+                    warning: threshold.warning,
+                    critical: threshold.critical,
+                    comparison: threshold.comparison,
+                    for_duration: Duration::from_secs(threshold.for_seconds),
+                }))
+            })
+            .collect();
+        let (sender, dispatcher) = if sinks.is_empty() {
+            (None, None)
+        } else {
+            let (sender, receiver) = std::sync::mpsc::sync_channel(options.queue_capacity.max(1));
+            (Some(sender), Some(spawn_dispatcher(receiver, sinks)))
+        };
+        let inner = Arc::new(Inner {
+            policy,
+            clock,
+            registry: RwLock::new(Registry {
+                by_hash: HashMap::new(),
+                strings: HashSet::new(),
+            }),
+            series_count: AtomicUsize::new(0),
+            dropped_samples: AtomicU64::new(0),
+            hasher: RandomState::new(),
+            rules: RwLock::new(Arc::new(rules)),
+            rules_version: AtomicU64::new(0),
+            alerts: Mutex::new(AlertBook {
+                history: VecDeque::new(),
+                active: HashMap::new(),
+            }),
+            sender: Mutex::new(sender),
+            dropped_alerts: AtomicU64::new(0),
+            dispatcher: Mutex::new(dispatcher),
+            errors: OnceLock::new(),
+            options,
+        });
+        let _ = inner.errors.set(ErrorRates::new(&inner.options));
+        Self { inner }
+    }
+
+    /// Records `value` of `name` with `tags`. Samples of a new series past `max_series` are dropped and
+    /// counted ([`dropped_samples`](Self::dropped_samples)).
+    pub fn record_metric(&self, name: &str, value: f64, unit: &str, tags: &[(&str, &str)]) {
+        match self.inner.series(name, unit, tags) {
+            Some(series) => self.inner.record_into(&series, value),
+            None => {
+                self.inner.dropped_samples.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Records the duration of `operation` as `response_time.<operation>` in seconds, tagged with
+    /// `success`, and feeds its error rate (`error_rate.<operation>`).
+    pub fn record_response_time(
+        &self,
+        operation: &str,
+        duration: Duration,
+        success: bool,
+        tags: &[(&str, &str)],
+    ) {
+        let mut all: Vec<(&str, &str)> = Vec::with_capacity(tags.len() + 1);
+        all.push(("success", if success { "true" } else { "false" }));
+        all.extend(tags.iter().filter(|(key, _)| *key != "success"));
+        self.record_metric(
+            &metric_names::response_time(operation),
+            duration.as_secs_f64(),
+            "seconds",
+            &all,
+        );
+        if let Some(errors) = self.inner.errors.get() {
+            if let Some(rate) = errors.observe(operation, success, self.inner.clock.now_nanos()) {
+                self.record_metric(&metric_names::error_rate(operation), rate, "percent", &[]);
+            }
+        }
+    }
+
+    /// A handle on the series `name` with `tags`, for recording without lookups; `None` past `max_series`.
+    pub fn series(&self, name: &str, unit: &str, tags: &[(&str, &str)]) -> Option<SeriesHandle> {
+        self.inner.series(name, unit, tags).map(|series| SeriesHandle {
+            series,
+            inner: Arc::clone(&self.inner),
+        })
+    }
+
+    /// Sets a threshold on the metrics matching `name_or_glob` (replacing one of the same name).
+    pub fn set_threshold(&self, name_or_glob: &str, warning: f64, critical: f64, comparison: Comparison) {
+        self.add_threshold(ThresholdRule {
+            name: Arc::from(name_or_glob),
+            metric_glob: Arc::from(name_or_glob),
+            warning,
+            critical,
+            comparison,
+            for_duration: Duration::ZERO,
+        });
+    }
+
+    /// Adds or replaces (by name) a threshold.
+    pub fn add_threshold(&self, rule: ThresholdRule) {
+        let mut rules = self.inner.rules.write();
+        let mut next: Vec<Arc<ThresholdRule>> = rules
+            .iter()
+            .filter(|existing| existing.name != rule.name)
+            .cloned()
+            .collect();
+        next.push(Arc::new(rule));
+        *rules = Arc::new(next);
+        self.inner.rules_version.fetch_add(1, Ordering::Release);
+    }
+
+    /// The thresholds in force.
+    pub fn thresholds(&self) -> Vec<ThresholdRule> {
+        self.inner
+            .rules
+            .read()
+            .iter()
+            .map(|rule| (**rule).clone())
+            .collect()
+    }
+
+    /// The kept samples of every series named `name` (all tag sets), oldest first, optionally since a time.
+    pub fn get_metrics(&self, name: &str, since: Option<SystemTime>) -> Vec<MetricSample> {
+        let mut samples = Vec::new();
+        for series in self.inner.series_named(name) {
+            let state = series.state.lock();
+            for sample in state.samples.iter().filter(|sample| self.inner.kept(sample)) {
+                let timestamp = self.inner.clock.wall_at(sample.at);
+                if since.is_none_or(|since| timestamp >= since) {
+                    samples.push(MetricSample {
+                        timestamp,
+                        name: Arc::clone(&series.name),
+                        value: sample.value,
+                        unit: Arc::clone(&series.unit),
+                        tags: Arc::clone(&series.tags),
+                    });
+                }
+            }
+        }
+        samples.sort_by_key(|sample| sample.timestamp);
+        samples
+    }
+
+    /// Count, min, max, avg, latest and percentiles of `name`'s kept samples (all tag sets).
+    pub fn get_summary(&self, name: &str, since: Option<SystemTime>) -> Summary {
+        let since_nanos = since.map(|since| self.inner.nanos_of(since));
+        let mut values: Vec<(u64, f64)> = Vec::new();
+        for series in self.inner.series_named(name) {
+            let state = series.state.lock();
+            values.extend(
+                state
+                    .samples
+                    .iter()
+                    .filter(|sample| {
+                        self.inner.kept(sample) && since_nanos.is_none_or(|since| sample.at >= since)
+                    })
+                    .map(|sample| (sample.at, sample.value)),
+            );
+        }
+        values.sort_by_key(|(at, _)| *at);
+        let mut values: Vec<f64> = values.into_iter().map(|(_, value)| value).collect();
+        Summary::of(&mut values)
+    }
+
+    /// Samples ever recorded for `name` (all tag sets), kept or not.
+    pub fn total_recorded(&self, name: &str) -> u64 {
+        self.inner
+            .series_named(name)
+            .iter()
+            .map(|series| series.state.lock().total)
+            .sum()
+    }
+
+    /// Every series name, sorted, once each.
+    pub fn series_names(&self) -> Vec<String> {
+        let registry = self.inner.registry.read();
+        let mut names: Vec<String> = registry
+            .by_hash
+            .values()
+            .flatten()
+            .map(|series| series.name.to_string())
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// Series held now (at most `max_series`).
+    pub fn series_count(&self) -> usize {
+        self.inner.series_count.load(Ordering::Relaxed)
+    }
+
+    /// Samples dropped because their series would have exceeded `max_series`.
+    pub fn dropped_samples(&self) -> u64 {
+        self.inner.dropped_samples.load(Ordering::Relaxed)
+    }
+
+    /// Alert transitions dropped because the delivery queue was full.
+    pub fn dropped_alerts(&self) -> u64 {
+        self.inner.dropped_alerts.load(Ordering::Relaxed)
+    }
+
+    /// The alerts firing now (their latest transition).
+    pub fn active_alerts(&self) -> Vec<AlertEvent> {
+        let mut active: Vec<AlertEvent> = self.inner.alerts.lock().active.values().cloned().collect();
+        active.sort_by_key(|event| event.since);
+        active
+    }
+
+    /// The most recent alert transitions, oldest first (at most `max_history`).
+    pub fn alert_history(&self) -> Vec<AlertEvent> {
+        self.inner.alerts.lock().history.iter().cloned().collect()
+    }
+
+    /// Stops the alert dispatcher after it has delivered what is queued.
+    pub fn shutdown(&self) {
+        drop(self.inner.sender.lock().take());
+        if let Some(handle) = self.inner.dispatcher.lock().take() {
+            let _ = handle.join();
+        }
+    }
+
+    /// The monitor's clock.
+    pub fn clock(&self) -> &Arc<dyn MetricsClock> {
+        &self.inner.clock
+    }
+}
+
+impl std::fmt::Debug for PerformanceMonitor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PerformanceMonitor")
+            .field("series", &self.series_count())
+            .finish_non_exhaustive()
+    }
+}
+
+fn spawn_dispatcher(receiver: Receiver<AlertEvent>, sinks: Vec<Arc<dyn AlertSink>>) -> JoinHandle<()> {
+    std::thread::Builder::new()
+        .name("vana-alerts".into())
+        .spawn(move || {
+            for event in receiver {
+                for sink in &sinks {
+                    sink.deliver(&event);
+                }
+            }
+        })
+        .unwrap_or_else(|error| panic!("cannot start the alert dispatcher thread: {error}"))
+}
+
+impl Inner {
+    fn intern(strings: &mut HashSet<Arc<str>>, text: &str) -> Arc<str> {
+        if let Some(existing) = strings.get(text) {
+            return Arc::clone(existing);
+        }
+        let interned: Arc<str> = Arc::from(text);
+        if strings.len() < MAX_INTERNED {
+            strings.insert(Arc::clone(&interned));
+        }
+        interned
+    }
+
+    fn series(&self, name: &str, unit: &str, tags: &[(&str, &str)]) -> Option<Arc<Series>> {
+        // Sort the tags on the stack: no allocation on the lookup path.
+        let mut sorted: [(&str, &str); MAX_TAGS] = [("", ""); MAX_TAGS];
+        let count = tags.len().min(MAX_TAGS);
+        sorted[..count].copy_from_slice(&tags[..count]);
+        let sorted = &mut sorted[..count];
+        sorted.sort_unstable();
+        let mut hasher = self.hasher.build_hasher();
+        name.hash(&mut hasher);
+        sorted.hash(&mut hasher);
+        let hash = hasher.finish();
+        let matches = |series: &&Arc<Series>| {
+            &*series.name == name
+                && series.tags.len() == sorted.len()
+                && series
+                    .tags
+                    .iter()
+                    .zip(sorted.iter())
+                    .all(|((k, v), (sk, sv))| &**k == *sk && &**v == *sv)
+        };
+        if let Some(found) = self
+            .registry
+            .read()
+            .by_hash
+            .get(&hash)
+            .and_then(|chain| chain.iter().find(matches))
+        {
+            return Some(Arc::clone(found));
+        }
+        let mut registry = self.registry.write();
+        if let Some(found) = registry
+            .by_hash
+            .get(&hash)
+            .and_then(|chain| chain.iter().find(matches))
+        {
+            return Some(Arc::clone(found));
+        }
+        if self.series_count.load(Ordering::Relaxed) >= self.options.max_series {
+            return None;
+        }
+        let strings = &mut registry.strings;
+        let name = Self::intern(strings, name);
+        let unit = Self::intern(strings, unit);
+        let tags: Tags = sorted
+            .iter()
+            .map(|(key, value)| (Self::intern(strings, key), Self::intern(strings, value)))
+            .collect();
+        let series = Arc::new(Series::new(name, tags, unit, self.options.max_samples_per_series));
+        registry
+            .by_hash
+            .entry(hash)
+            .or_default()
+            .push(Arc::clone(&series));
+        self.series_count.fetch_add(1, Ordering::Relaxed);
+        Some(series)
+    }
+
+    fn series_named(&self, name: &str) -> Vec<Arc<Series>> {
+        self.registry
+            .read()
+            .by_hash
+            .values()
+            .flatten()
+            .filter(|series| &*series.name == name)
+            .cloned()
+            .collect()
+    }
+
+    /// Monotonic nanoseconds before which samples are past retention.
+    fn oldest_kept(&self, now: u64) -> u64 {
+        now.saturating_sub(u64::try_from(self.options.retention.as_nanos()).unwrap_or(u64::MAX))
+    }
+
+    fn kept(&self, sample: &Sample) -> bool {
+        sample.at >= self.oldest_kept(self.clock.now_nanos())
+    }
+
+    fn nanos_of(&self, time: SystemTime) -> u64 {
+        time.duration_since(self.clock.start_wall())
+            .map_or(0, |since| u64::try_from(since.as_nanos()).unwrap_or(u64::MAX))
+    }
+
+    fn record_into(&self, series: &Series, value: f64) {
+        let now = self.clock.now_nanos();
+        let mut events = Vec::new();
+        {
+            let mut state = series.state.lock();
+            Series::push(
+                &mut state,
+                series.capacity(),
+                Sample { at: now, value },
+                self.oldest_kept(now),
+            );
+            self.refresh_watch(series, &mut state);
+            for (rule, alert) in &mut state.watch.alerts {
+                if let Some(step) = alert.observe(rule, value, now, &self.policy) {
+                    events.push(AlertEvent {
+                        transition: step.transition,
+                        threshold: Arc::clone(&rule.name),
+                        metric: Arc::clone(&series.name),
+                        tags: Arc::clone(&series.tags),
+                        level: step.level,
+                        value,
+                        threshold_value: rule.line(step.level),
+                        comparison: rule.comparison,
+                        since: self.clock.wall_at(step.since),
+                        at: self.clock.wall_at(now),
+                    });
+                }
+            }
+        }
+        for event in events {
+            self.publish(event);
+        }
+    }
+
+    /// Recomputes which thresholds watch `series` when the threshold list changed.
+    fn refresh_watch(&self, series: &Series, state: &mut SeriesState) {
+        let version = self.rules_version.load(Ordering::Acquire);
+        if state.watch.version == version {
+            return;
+        }
+        let rules = Arc::clone(&self.rules.read());
+        let previous = std::mem::take(&mut state.watch.alerts);
+        state.watch.alerts = rules
+            .iter()
+            .filter(|rule| metric_names::glob_matches(&rule.metric_glob, &series.name))
+            .map(|rule| {
+                let kept = previous
+                    .iter()
+                    .find(|(old, _)| **old == **rule)
+                    .map_or_else(AlertState::default, |(_, state)| *state);
+                (Arc::clone(rule), kept)
+            })
+            .collect();
+        state.watch.version = version;
+    }
+
+    fn publish(&self, event: AlertEvent) {
+        {
+            let mut book = self.alerts.lock();
+            let key = (
+                Arc::clone(&event.threshold),
+                Arc::clone(&event.metric),
+                Arc::clone(&event.tags),
+            );
+            if event.transition == crate::alert::AlertTransition::Resolved {
+                book.active.remove(&key);
+            } else {
+                book.active.insert(key, event.clone());
+            }
+            if book.history.len() >= self.options.max_history.max(1) {
+                book.history.pop_front();
+            }
+            book.history.push_back(event.clone());
+        }
+        if let Some(sender) = self.sender.lock().as_ref() {
+            if let Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) = sender.try_send(event) {
+                self.dropped_alerts.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+}

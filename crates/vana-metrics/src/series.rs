@@ -1,0 +1,81 @@
+//! One series: a name, interned tags, and a ring of recent samples capped by count and by age.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+
+use crate::alert::{AlertState, ThresholdRule};
+
+/// Tags of a series, sorted by key, shared by every sample (stored once, not per sample).
+pub type Tags = Arc<[(Arc<str>, Arc<str>)]>;
+
+/// One stored sample: 16 bytes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Sample {
+    /// Monotonic nanoseconds on the monitor's clock.
+    pub(crate) at: u64,
+    pub(crate) value: f64,
+}
+
+/// Thresholds matching this series, with the state of each one's alert.
+#[derive(Debug, Default)]
+pub(crate) struct Watch {
+    /// The version of the threshold list this was computed from.
+    pub(crate) version: u64,
+    pub(crate) alerts: Vec<(Arc<ThresholdRule>, AlertState)>,
+}
+
+#[derive(Debug)]
+pub(crate) struct SeriesState {
+    pub(crate) samples: VecDeque<Sample>,
+    /// Samples ever recorded (not only those kept).
+    pub(crate) total: u64,
+    pub(crate) watch: Watch,
+}
+
+/// A series of samples.
+#[derive(Debug)]
+pub(crate) struct Series {
+    pub(crate) name: Arc<str>,
+    pub(crate) tags: Tags,
+    pub(crate) unit: Arc<str>,
+    pub(crate) state: Mutex<SeriesState>,
+    capacity: usize,
+}
+
+impl Series {
+    pub(crate) fn new(name: Arc<str>, tags: Tags, unit: Arc<str>, capacity: usize) -> Self {
+        let state = SeriesState {
+            samples: VecDeque::new(),
+            total: 0,
+            watch: Watch {
+                version: u64::MAX,
+                alerts: Vec::new(),
+            },
+        };
+        Self {
+            name,
+            tags,
+            unit,
+            state: Mutex::new(state),
+            capacity: capacity.max(1),
+        }
+    }
+
+    /// Appends a sample, dropping those past the count cap or older than `oldest`.
+    pub(crate) fn push(state: &mut SeriesState, capacity: usize, sample: Sample, oldest: u64) {
+        while state.samples.front().is_some_and(|front| front.at < oldest) {
+            state.samples.pop_front();
+        }
+        if state.samples.len() >= capacity {
+            state.samples.pop_front();
+        }
+        state.samples.push_back(sample);
+        state.total += 1;
+    }
+
+    pub(crate) fn capacity(&self) -> usize {
+        self.capacity
+    }
+}

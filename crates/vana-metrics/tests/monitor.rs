@@ -1,0 +1,228 @@
+//! The monitor end to end: default thresholds fire on what is really recorded, retention, caps,
+//! concurrency, alert delivery.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use vana_config::{AlertLevel, MonitoringConfig, metric_names};
+use vana_metrics::{AlertEvent, AlertSink, AlertTransition, ManualClock, PerformanceMonitor};
+
+fn monitor_with(config: &MonitoringConfig) -> (PerformanceMonitor, ManualClock) {
+    let clock = ManualClock::new();
+    (
+        PerformanceMonitor::with_clock(config, Arc::new(clock.clone()), Vec::new()),
+        clock,
+    )
+}
+
+#[test]
+fn every_default_threshold_fires_on_the_names_that_are_recorded() {
+    let (monitor, _) = monitor_with(&MonitoringConfig::default());
+    monitor.record_response_time("llm.call", Duration::from_secs(6), true, &[]);
+    monitor.record_metric(&metric_names::memory_percent("system"), 95.0, "percent", &[]);
+    monitor.record_metric(&metric_names::cpu_usage("system"), 88.0, "percent", &[]);
+    for call in 0..10 {
+        monitor.record_response_time("tool.search", Duration::from_millis(10), call % 5 != 0, &[]);
+    }
+    let mut fired: Vec<(String, String, AlertLevel)> = monitor
+        .active_alerts()
+        .iter()
+        .map(|alert| (alert.threshold.to_string(), alert.metric.to_string(), alert.level))
+        .collect();
+    fired.sort();
+    assert_eq!(
+        fired,
+        [
+            (
+                "cpu_usage".to_owned(),
+                "cpu.system.usage".to_owned(),
+                AlertLevel::Critical
+            ),
+            (
+                "error_rate".to_owned(),
+                "error_rate.tool.search".to_owned(),
+                AlertLevel::Critical
+            ),
+            (
+                "memory_usage".to_owned(),
+                "memory.system.percent".to_owned(),
+                AlertLevel::Critical
+            ),
+            (
+                "response_time".to_owned(),
+                "response_time.llm.call".to_owned(),
+                AlertLevel::Critical
+            ),
+        ]
+    );
+    // 2 failures in 10 calls: 20 %.
+    assert_eq!(monitor.get_summary("error_rate.tool.search", None).latest, 20.0);
+}
+
+#[test]
+fn retention_applies_by_age_and_by_count() {
+    let mut config = MonitoringConfig::default();
+    config.performance_monitoring.retention_minutes = 1;
+    config.performance_monitoring.max_samples_per_series = 5;
+    let (monitor, clock) = monitor_with(&config);
+    for value in 0..8 {
+        monitor.record_metric("m", f64::from(value), "", &[]);
+    }
+    let values: Vec<f64> = monitor
+        .get_metrics("m", None)
+        .iter()
+        .map(|sample| sample.value)
+        .collect();
+    assert_eq!(values, [3.0, 4.0, 5.0, 6.0, 7.0]);
+    assert_eq!(monitor.total_recorded("m"), 8);
+    clock.advance(Duration::from_secs(61));
+    assert!(
+        monitor.get_metrics("m", None).is_empty(),
+        "older than the retention"
+    );
+    assert_eq!(monitor.get_summary("m", None).count, 0);
+    monitor.record_metric("m", 42.0, "", &[]);
+    assert_eq!(monitor.get_summary("m", None).count, 1);
+}
+
+#[test]
+fn summaries_are_exact_and_filter_by_time() {
+    let (monitor, clock) = monitor_with(&MonitoringConfig::default());
+    for value in [3.0, 1.0, 2.0] {
+        monitor.record_metric("lat", value, "seconds", &[("route", "/a")]);
+    }
+    clock.advance(Duration::from_secs(10));
+    let since = monitor.clock().wall_at(monitor.clock().now_nanos());
+    for value in [10.0, 20.0] {
+        monitor.record_metric("lat", value, "seconds", &[("route", "/b")]);
+    }
+    let all = monitor.get_summary("lat", None);
+    assert_eq!(
+        (all.count, all.min, all.max, all.avg, all.latest, all.p50),
+        (5, 1.0, 20.0, 7.2, 20.0, 3.0)
+    );
+    let recent = monitor.get_summary("lat", Some(since));
+    assert_eq!((recent.count, recent.avg, recent.p50), (2, 15.0, 15.0));
+    let samples = monitor.get_metrics("lat", Some(since));
+    assert_eq!(samples.len(), 2);
+    assert_eq!(&*samples[0].tags[0].1, "/b");
+    assert_eq!(monitor.series_names(), ["lat"]);
+}
+
+#[test]
+fn a_new_tag_value_per_call_cannot_grow_memory() {
+    let mut config = MonitoringConfig::default();
+    config.performance_monitoring.max_series = 1000;
+    let (monitor, _) = monitor_with(&config);
+    for n in 0..100_000 {
+        monitor.record_metric("requests", 1.0, "", &[("user_id", &n.to_string())]);
+    }
+    assert_eq!(monitor.series_count(), 1000);
+    assert_eq!(monitor.dropped_samples(), 99_000);
+    assert!(monitor.series("another", "", &[]).is_none());
+}
+
+#[test]
+fn concurrent_recording_loses_nothing() {
+    let monitor = PerformanceMonitor::new(&MonitoringConfig::default());
+    const THREADS: usize = 4;
+    const SAMPLES: usize = 1_000_000;
+    let threads: Vec<_> = (0..THREADS)
+        .map(|thread| {
+            let monitor = monitor.clone();
+            std::thread::spawn(move || {
+                let handle = monitor.series("shared", "", &[]).unwrap();
+                let own = monitor
+                    .series("own", "", &[("thread", &thread.to_string())])
+                    .unwrap();
+                for n in 0..SAMPLES {
+                    handle.record(n as f64);
+                    own.record(1.0);
+                }
+            })
+        })
+        .collect();
+    for thread in threads {
+        thread.join().unwrap();
+    }
+    assert_eq!(monitor.total_recorded("shared"), (THREADS * SAMPLES) as u64);
+    assert_eq!(monitor.total_recorded("own"), (THREADS * SAMPLES) as u64);
+    assert_eq!(
+        monitor.get_summary("shared", None).count,
+        1000,
+        "the count cap holds"
+    );
+}
+
+#[derive(Default)]
+struct Collect(Mutex<Vec<AlertEvent>>);
+
+impl AlertSink for Collect {
+    fn deliver(&self, event: &AlertEvent) {
+        self.0.lock().push(event.clone());
+    }
+}
+
+#[test]
+fn transitions_reach_the_sinks_off_the_recording_thread() {
+    let sink = Arc::new(Collect::default());
+    let clock = ManualClock::new();
+    let monitor = PerformanceMonitor::with_clock(
+        &MonitoringConfig::default(),
+        Arc::new(clock.clone()),
+        vec![sink.clone() as Arc<dyn AlertSink>],
+    );
+    monitor.set_threshold("temp", 10.0, 20.0, vana_config::Comparison::Greater);
+    for value in [5.0, 15.0, 25.0, 25.0, 25.0, 9.0] {
+        monitor.record_metric("temp", value, "C", &[]);
+        clock.advance(Duration::from_secs(1));
+    }
+    monitor.shutdown();
+    let delivered: Vec<(AlertTransition, AlertLevel)> = sink
+        .0
+        .lock()
+        .iter()
+        .map(|event| (event.transition, event.level))
+        .collect();
+    assert_eq!(
+        delivered,
+        [
+            (AlertTransition::Firing, AlertLevel::Warning),
+            (AlertTransition::Escalated, AlertLevel::Critical),
+            (AlertTransition::Resolved, AlertLevel::Critical),
+        ]
+    );
+    assert!(monitor.active_alerts().is_empty());
+    assert_eq!(monitor.alert_history().len(), 3);
+}
+
+struct Slow;
+
+impl AlertSink for Slow {
+    fn deliver(&self, _: &AlertEvent) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn a_slow_sink_never_blocks_recording_and_the_queue_is_bounded() {
+    let mut config = MonitoringConfig::default();
+    config.alerting.queue_capacity = 4;
+    config.alerting.max_history = 10;
+    config.alerting.repeat_interval_seconds = 1;
+    let clock = ManualClock::new();
+    let monitor = PerformanceMonitor::with_clock(
+        &config,
+        Arc::new(clock.clone()),
+        vec![Arc::new(Slow) as Arc<dyn AlertSink>],
+    );
+    monitor.set_threshold("load", 1.0, 2.0, vana_config::Comparison::Greater);
+    for _ in 0..200 {
+        monitor.record_metric("load", 5.0, "", &[]);
+        clock.advance(Duration::from_secs(2)); // every sample is a repeat notification
+    }
+    assert!(monitor.dropped_alerts() > 100, "{}", monitor.dropped_alerts());
+    assert_eq!(monitor.alert_history().len(), 10);
+    monitor.shutdown();
+}

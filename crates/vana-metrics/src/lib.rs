@@ -1,9 +1,9 @@
 //! Real-time performance monitoring for vana-ops: the specification's `PerformanceMonitor`.
 //!
 //! **Work in progress** — this release has recording, series handles, retention, queries with
-//! percentiles, thresholds and the alert state machine with a bounded delivery queue, and error rates. The
-//! system collector, Prometheus export, the `metrics` facade and `vana-apm` are the next steps (see the
-//! open issue).
+//! percentiles, thresholds and the alert state machine with a bounded delivery queue, error rates and the
+//! system collector. The
+//! Prometheus export, the `metrics` facade and `vana-apm` are the next steps (see the open issue).
 //!
 //! - **Recording**: [`PerformanceMonitor::record_metric`], [`record_response_time`] (monotonic durations,
 //!   wall-clock timestamps), and [`SeriesHandle`] for hot paths (no lookup, no allocation).
@@ -42,6 +42,7 @@
 
 mod alert;
 mod clock;
+mod collector;
 mod error_rate;
 mod monitor;
 mod series;
@@ -50,6 +51,7 @@ mod summary;
 
 pub use alert::{AlertEvent, AlertTransition, ThresholdRule};
 pub use clock::{ManualClock, MetricsClock, SystemClock};
+pub use collector::{ProcessSample, ProcessSampler, SystemCollector, record_process_sample};
 pub use monitor::{MAX_TAGS, MetricSample, MonitorOptions, PerformanceMonitor, SeriesHandle};
 pub use series::Tags;
 pub use sink::{AlertSink, TracingSink};

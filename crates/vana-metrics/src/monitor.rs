@@ -107,6 +107,7 @@ pub(crate) struct Inner {
     dropped_alerts: AtomicU64,
     dispatcher: Mutex<Option<JoinHandle<()>>>,
     errors: OnceLock<ErrorRates>,
+    sampler: crate::collector::SharedSampler,
 }
 
 /// Real-time performance monitoring: the specification's `PerformanceMonitor`, cheap to clone.
@@ -217,6 +218,7 @@ impl PerformanceMonitor {
             dropped_alerts: AtomicU64::new(0),
             dispatcher: Mutex::new(dispatcher),
             errors: OnceLock::new(),
+            sampler: Arc::new(Mutex::new(crate::collector::ProcessSampler::new())),
             options,
         });
         let _ = inner.errors.set(ErrorRates::new(&inner.options));
@@ -256,6 +258,42 @@ impl PerformanceMonitor {
             if let Some(rate) = errors.observe(operation, success, self.inner.clock.now_nanos()) {
                 self.record_metric(&metric_names::error_rate(operation), rate, "percent", &[]);
             }
+        }
+    }
+
+    /// Records this process's resident and virtual memory (MB) and its share of system memory (percent)
+    /// as `memory.<component>.rss`, `.vms` and `.percent`. Returns false where the process cannot be read.
+    pub fn record_memory_usage(&self, component: &str) -> bool {
+        let sample = self
+            .inner
+            .sampler
+            .lock()
+            .as_mut()
+            .and_then(crate::collector::ProcessSampler::sample);
+        let Some(sample) = sample else { return false };
+        let memory_only = crate::collector::ProcessSample {
+            cpu_percent: None,
+            ..sample
+        };
+        crate::collector::record_process_sample(self, component, &memory_only);
+        true
+    }
+
+    /// Records this process's CPU use since the previous call (percent of one core) as
+    /// `cpu.<component>.usage`. Never sleeps; the first call has no delta and records nothing (false).
+    pub fn record_cpu_usage(&self, component: &str) -> bool {
+        let sample = self
+            .inner
+            .sampler
+            .lock()
+            .as_mut()
+            .and_then(crate::collector::ProcessSampler::sample);
+        match sample.and_then(|sample| sample.cpu_percent) {
+            Some(cpu) => {
+                self.record_metric(&metric_names::cpu_usage(component), cpu, "percent", &[]);
+                true
+            }
+            None => false,
         }
     }
 

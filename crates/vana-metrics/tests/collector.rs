@@ -1,0 +1,71 @@
+//! The system collector reads the real process, never sleeps on the caller, and stops when dropped.
+
+use std::time::{Duration, Instant};
+
+use vana_config::MonitoringConfig;
+use vana_metrics::{PerformanceMonitor, SystemCollector};
+
+#[test]
+fn one_off_samples_of_the_real_process() {
+    let monitor = PerformanceMonitor::new(&MonitoringConfig::default());
+    assert!(
+        !monitor.record_cpu_usage("app"),
+        "the first CPU sample has no delta and is discarded"
+    );
+    let busy = Instant::now();
+    let mut spin = 0u64;
+    while busy.elapsed() < Duration::from_millis(50) {
+        spin = spin.wrapping_add(std::hint::black_box(1));
+    }
+    assert!(monitor.record_cpu_usage("app"));
+    assert!(monitor.record_memory_usage("app"));
+    let rss = monitor.get_summary("memory.app.rss", None).latest;
+    let percent = monitor.get_summary("memory.app.percent", None).latest;
+    let vms = monitor.get_summary("memory.app.vms", None).latest;
+    assert!(rss > 1.0 && rss < 64.0 * 1024.0, "{rss} MB");
+    assert!(vms >= rss, "{vms} < {rss}");
+    assert!(percent > 0.0 && percent < 100.0, "{percent} %");
+    let cpu = monitor.get_summary("cpu.app.usage", None).latest;
+    assert!((0.0..=800.0).contains(&cpu), "{cpu} %");
+}
+
+#[test]
+fn the_collector_samples_in_the_background_and_stops() {
+    let monitor = PerformanceMonitor::new(&MonitoringConfig::default());
+    let collector =
+        SystemCollector::start(&monitor, Duration::from_millis(20)).expect("the process can be read");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while monitor.total_recorded("cpu.system.usage") < 2 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    collector.stop();
+    let rss_samples = monitor.total_recorded("memory.system.rss");
+    assert!(monitor.total_recorded("cpu.system.usage") >= 2);
+    assert_eq!(
+        rss_samples,
+        monitor.total_recorded("cpu.system.usage") + 1,
+        "the first CPU sample is discarded"
+    );
+    std::thread::sleep(Duration::from_millis(60));
+    assert_eq!(
+        monitor.total_recorded("memory.system.rss"),
+        rss_samples,
+        "nothing after stop"
+    );
+    // The default memory threshold watches what the collector records.
+    let watched: Vec<String> = monitor
+        .thresholds()
+        .iter()
+        .map(|rule| rule.metric_glob.to_string())
+        .collect();
+    assert!(
+        watched
+            .iter()
+            .any(|glob| vana_config::metric_names::glob_matches(glob, "memory.system.percent"))
+    );
+    assert!(
+        watched
+            .iter()
+            .any(|glob| vana_config::metric_names::glob_matches(glob, "cpu.system.usage"))
+    );
+}

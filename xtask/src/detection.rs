@@ -22,11 +22,7 @@ pub(crate) fn run(corpus: &Path, show: bool) -> Result<ExitCode> {
         files.extend(entries.into_iter().map(|path| (kind, path)));
     }
     if files.is_empty() {
-        bail!(
-            "no .txt files under {}/attacks or {}/benign",
-            corpus.display(),
-            corpus.display()
-        );
+        bail!("no .txt files under {}/attacks or {}/benign", corpus.display(), corpus.display());
     }
     println!("| file | lines | flagged | % flagged |");
     println!("|---|---:|---:|---:|");
@@ -34,12 +30,7 @@ pub(crate) fn run(corpus: &Path, show: bool) -> Result<ExitCode> {
         let file = std::fs::File::open(&path).with_context(|| format!("cannot open {}", path.display()))?;
         let summary = scan(&validator, BufReader::new(file), None)?;
         let shown = path.strip_prefix(corpus).unwrap_or(&path).display();
-        println!(
-            "| {shown} | {} | {} | {:.1} |",
-            summary.lines,
-            summary.flagged,
-            summary.percent_flagged()
-        );
+        println!("| {shown} | {} | {} | {:.1} |", summary.lines, summary.flagged, summary.percent_flagged());
         if show {
             let text = std::fs::read(&path)?;
             for line in text.split(|&b| b == b'\n') {

@@ -41,9 +41,7 @@ fn is_version(text: &str) -> bool {
     let (core, pre) = text.split_once('-').unwrap_or((text, ""));
     let parts: Vec<&str> = core.split('.').collect();
     parts.len() == 3
-        && parts
-            .iter()
-            .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()))
+        && parts.iter().all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()))
         && (pre.is_empty() && !text.ends_with('-')
             || pre.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.') && !pre.is_empty())
 }
@@ -82,10 +80,7 @@ fn bump_workspace_version(manifest: &str, version: &str) -> Result<String> {
                 format!("version = \"{version}\"")
             }
             "dependencies" if trimmed.contains("path = ") && trimmed.contains("version = \"") => {
-                let start = line
-                    .find("version = \"")
-                    .map(|at| at + "version = \"".len())
-                    .unwrap_or(0);
+                let start = line.find("version = \"").map(|at| at + "version = \"".len()).unwrap_or(0);
                 let end = line[start..].find('"').map(|at| start + at).unwrap_or(start);
                 format!("{}{version}{}", &line[..start], &line[end..])
             }
@@ -108,10 +103,7 @@ fn publish_order() -> Result<Vec<String>> {
         .output()
         .context("cannot run cargo metadata")?;
     if !output.status.success() {
-        bail!(
-            "cargo metadata failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+        bail!("cargo metadata failed: {}", String::from_utf8_lossy(&output.stderr));
     }
     let metadata: serde_json::Value = serde_json::from_slice(&output.stdout)?;
     let mut graph = BTreeMap::new();
@@ -140,9 +132,7 @@ fn topological_order(graph: &BTreeMap<String, BTreeSet<String>>) -> Result<Vec<S
             .iter()
             .find(|(name, deps)| {
                 !order.contains(name)
-                    && deps
-                        .iter()
-                        .all(|dep| order.contains(dep) || !graph.contains_key(dep))
+                    && deps.iter().all(|dep| order.contains(dep) || !graph.contains_key(dep))
             })
             .map(|(name, _)| name.clone());
         match ready {
@@ -197,10 +187,7 @@ mod tests {
         .into_iter()
         .map(|(name, deps)| (name.to_owned(), deps.into_iter().map(str::to_owned).collect()))
         .collect();
-        assert_eq!(
-            topological_order(&graph).unwrap(),
-            ["vana-config", "vana-metrics", "vana-ops"]
-        );
+        assert_eq!(topological_order(&graph).unwrap(), ["vana-config", "vana-metrics", "vana-ops"]);
     }
 
     #[test]

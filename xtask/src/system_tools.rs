@@ -19,9 +19,12 @@ pub(crate) struct SystemTool {
     pub(crate) used_by: &'static str,
 }
 
-/// Every tool the test suite needs. Issues that add tests against real components (Prometheus,
-/// Alertmanager, Redis, SMTP) add their tools here.
-pub(crate) const SYSTEM_TOOLS: &[SystemTool] = &[];
+/// Every tool the test suite needs. Tests against real components (Alertmanager, Redis, SMTP) add theirs.
+pub(crate) const SYSTEM_TOOLS: &[SystemTool] = &[SystemTool {
+    binary: "promtool",
+    package: "prometheus",
+    used_by: "vana-metrics' Prometheus export test (promtool check metrics)",
+}];
 
 fn on_path(binary: &str) -> bool {
     std::env::var_os("PATH")
@@ -30,11 +33,7 @@ fn on_path(binary: &str) -> bool {
 }
 
 fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|out| out.stdout.starts_with(b"0"))
-        .unwrap_or(false)
+    Command::new("id").arg("-u").output().map(|out| out.stdout.starts_with(b"0")).unwrap_or(false)
 }
 
 /// Makes sure every tool in `tools` is on `PATH`, installing the missing packages when possible.
@@ -53,17 +52,11 @@ pub(crate) fn ensure(tools: &[SystemTool]) -> Result<()> {
         );
     }
     if !(is_root() && Path::new("/usr/bin/apt-get").exists()) {
-        bail!(
-            "install the missing packages first: apt-get install {}",
-            packages.join(" ")
-        );
+        bail!("install the missing packages first: apt-get install {}", packages.join(" "));
     }
     println!("system tools: installing {} with apt-get", packages.join(" "));
     let apt = |args: &[&str]| -> Result<()> {
-        let status = Command::new("apt-get")
-            .args(args)
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .status()?;
+        let status = Command::new("apt-get").args(args).env("DEBIAN_FRONTEND", "noninteractive").status()?;
         if !status.success() {
             bail!("apt-get {} failed ({status})", args.join(" "));
         }
@@ -73,11 +66,8 @@ pub(crate) fn ensure(tools: &[SystemTool]) -> Result<()> {
     let mut install = vec!["install", "-y", "-qq", "--no-install-recommends"];
     install.extend(&packages);
     apt(&install)?;
-    let still_missing: Vec<&str> = missing
-        .iter()
-        .filter(|tool| !on_path(tool.binary))
-        .map(|tool| tool.binary)
-        .collect();
+    let still_missing: Vec<&str> =
+        missing.iter().filter(|tool| !on_path(tool.binary)).map(|tool| tool.binary).collect();
     if !still_missing.is_empty() {
         bail!("still missing after installing: {}", still_missing.join(", "));
     }
@@ -106,11 +96,6 @@ mod tests {
 
     #[test]
     fn present_tools_pass() {
-        ensure(&[SystemTool {
-            binary: "sh",
-            package: "dash",
-            used_by: "this test",
-        }])
-        .unwrap();
+        ensure(&[SystemTool { binary: "sh", package: "dash", used_by: "this test" }]).unwrap();
     }
 }

@@ -16,11 +16,7 @@ pub(crate) struct Report {
 
 /// Validates `path`, a configuration directory or one YAML file.
 pub(crate) fn validate_path(path: &Path, with_env: bool) -> Result<Report> {
-    let loader = if path.is_dir() {
-        ConfigLoader::new().dir(path)
-    } else {
-        ConfigLoader::new().file(path)
-    };
+    let loader = if path.is_dir() { ConfigLoader::new().dir(path) } else { ConfigLoader::new().file(path) };
     let loader = if with_env { loader.process_env() } else { loader };
     match loader.load() {
         Ok(LoadedConfig { sources, .. }) => Ok(Report {
@@ -30,14 +26,10 @@ pub(crate) fn validate_path(path: &Path, with_env: bool) -> Result<Report> {
                 .map(|source| format!("{} from {}", source.document, source.origin))
                 .collect(),
         }),
-        Err(ConfigError::Invalid(problems)) => Ok(Report {
-            problems: problems.iter().map(ToString::to_string).collect(),
-            used: Vec::new(),
-        }),
-        Err(other) => Ok(Report {
-            problems: vec![other.to_string()],
-            used: Vec::new(),
-        }),
+        Err(ConfigError::Invalid(problems)) => {
+            Ok(Report { problems: problems.iter().map(ToString::to_string).collect(), used: Vec::new() })
+        }
+        Err(other) => Ok(Report { problems: vec![other.to_string()], used: Vec::new() }),
     }
 }
 
@@ -55,10 +47,7 @@ pub(crate) fn run(paths: &[PathBuf], with_env: bool) -> Result<ExitCode> {
         used.extend(report.used);
     }
     if problems > 0 {
-        eprintln!(
-            "validate-config: {problems} problem{} found",
-            if problems == 1 { "" } else { "s" }
-        );
+        eprintln!("validate-config: {problems} problem{} found", if problems == 1 { "" } else { "s" });
         return Ok(ExitCode::FAILURE);
     }
     println!("validate-config: no problems ({})", used.join("; "));

@@ -3,14 +3,8 @@
 use std::process::Command;
 
 fn xtask(args: &[&str]) -> (i32, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        output.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-    )
+    let output = Command::new(env!("CARGO_BIN_EXE_xtask")).args(args).output().unwrap();
+    (output.status.code().unwrap_or(-1), String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
 #[test]
@@ -39,8 +33,5 @@ fn the_shipped_directory_passes_with_a_one_line_summary() {
     let (code, stdout) = xtask(&["validate-config", config]);
     assert_eq!(code, 0, "{stdout}");
     assert_eq!(stdout.lines().count(), 1, "{stdout}");
-    assert!(
-        stdout.starts_with("validate-config: no problems (security from "),
-        "{stdout}"
-    );
+    assert!(stdout.starts_with("validate-config: no problems (security from "), "{stdout}");
 }

@@ -14,8 +14,7 @@ pub(crate) struct Checker {
 
 impl Checker {
     pub(crate) fn fail(&mut self, path: KeyPath, message: impl Into<String>) {
-        self.problems
-            .push(Problem::new(ProblemKind::InvalidValue, path, message));
+        self.problems.push(Problem::new(ProblemKind::InvalidValue, path, message));
     }
 
     /// `value` must lie in `1..=max`; `unit` names what it counts, for the message.
@@ -39,15 +38,9 @@ impl Checker {
         if name.is_empty() {
             self.fail(path, format!("{what} must not be empty"));
         } else if name.len() > crate::limits::MAX_NAME_LENGTH {
-            self.fail(
-                path,
-                format!("{what} is longer than {} bytes", crate::limits::MAX_NAME_LENGTH),
-            );
+            self.fail(path, format!("{what} is longer than {} bytes", crate::limits::MAX_NAME_LENGTH));
         } else if let Some(bad) = name.chars().find(|&c| !is_name_char(c, extra_allowed)) {
-            let allowed: String = extra_allowed
-                .iter()
-                .map(|&b| format!(", `{}`", b as char))
-                .collect();
+            let allowed: String = extra_allowed.iter().map(|&b| format!(", `{}`", b as char)).collect();
             self.fail(
                 path,
                 format!(
@@ -89,9 +82,7 @@ pub(crate) fn is_email_address(address: &str) -> bool {
         && !local.starts_with('.')
         && !local.ends_with('.')
         && !local.contains("..")
-        && local
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+/=?^_`{|}~.-".contains(&b));
+        && local.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+/=?^_`{|}~.-".contains(&b));
     let domain_ok = !domain.is_empty()
         && domain.len() <= 253
         && domain.split('.').all(|label| {
@@ -113,25 +104,14 @@ mod tests {
         for good in ["127.0.0.1", "::1", "10.0.0.0/8", "fd00::/8", "::ffff:10.0.0.1"] {
             assert!(parse_ip_or_cidr(good).is_ok(), "{good}");
         }
-        for bad in [
-            "localhost",
-            "10.0.0.0/33",
-            "300.1.1.1",
-            "",
-            "10.0.0.1/",
-            "::1/129",
-        ] {
+        for bad in ["localhost", "10.0.0.0/33", "300.1.1.1", "", "10.0.0.1/", "::1/129"] {
             assert!(parse_ip_or_cidr(bad).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn email_addresses() {
-        for good in [
-            "admin@example.com",
-            "ops+alerts@mail.example.org",
-            "root@localhost",
-        ] {
+        for good in ["admin@example.com", "ops+alerts@mail.example.org", "root@localhost"] {
             assert!(is_email_address(good), "{good}");
         }
         for bad in [

@@ -46,25 +46,18 @@ pub(crate) fn collect(
             Problem::new(ProblemKind::Environment, KeyPath::root(), message)
                 .at(&Origin::Env(name.to_owned()), None)
         };
-        let Some(document) = Document::ALL
-            .into_iter()
-            .find(|doc| doc.env_name() == document_name)
-        else {
+        let Some(document) = Document::ALL.into_iter().find(|doc| doc.env_name() == document_name) else {
             let names = Document::ALL.map(Document::env_name);
             let hint = match did_you_mean(document_name, names) {
                 Some(close) => format!("did you mean VANA_{close}__...?"),
                 None => format!("expected VANA_{}__... or VANA_{}__...", names[0], names[1]),
             };
-            problems.push(problem(format!(
-                "`{document_name}` is not a configuration document; {hint}"
-            )));
+            problems.push(problem(format!("`{document_name}` is not a configuration document; {hint}")));
             continue;
         };
         let segments: Vec<&str> = key.split("__").collect();
         if segments.iter().any(|segment| segment.is_empty()) {
-            problems.push(problem(
-                "empty key in the variable name (`____` or a trailing `__`)".into(),
-            ));
+            problems.push(problem("empty key in the variable name (`____` or a trailing `__`)".into()));
             continue;
         }
         let Some(raw) = value.to_str() else {
@@ -72,23 +65,12 @@ pub(crate) fn collect(
             continue;
         };
         if raw.len() > MAX_VALUE_BYTES {
-            problems.push(problem(format!(
-                "the value is longer than {MAX_VALUE_BYTES} bytes"
-            )));
+            problems.push(problem(format!("the value is longer than {MAX_VALUE_BYTES} bytes")));
             continue;
         }
-        let path = KeyPath::from(
-            segments
-                .iter()
-                .map(|s| Segment::Key(s.to_ascii_lowercase()))
-                .collect::<Vec<_>>(),
-        );
-        overrides.push(EnvOverride {
-            var: name.to_owned(),
-            document,
-            path,
-            raw: raw.to_owned(),
-        });
+        let path =
+            KeyPath::from(segments.iter().map(|s| Segment::Key(s.to_ascii_lowercase())).collect::<Vec<_>>());
+        overrides.push(EnvOverride { var: name.to_owned(), document, path, raw: raw.to_owned() });
     }
     // Deterministic order whatever the environment's: shorter paths first, so a deeper key wins.
     overrides.sort_by(|a, b| {
@@ -130,10 +112,7 @@ mod tests {
     use super::*;
 
     fn vars(pairs: &[(&str, &str)]) -> Vec<(OsString, OsString)> {
-        pairs
-            .iter()
-            .map(|(k, v)| (OsString::from(k), OsString::from(v)))
-            .collect()
+        pairs.iter().map(|(k, v)| (OsString::from(k), OsString::from(v))).collect()
     }
 
     #[test]

@@ -115,12 +115,7 @@ mod tests {
 
     #[test]
     fn renders_and_parses_back() {
-        for dotted in [
-            "",
-            "a",
-            "thresholds.memory_usage.warning",
-            "alerting.channels[1].recipients[0]",
-        ] {
+        for dotted in ["", "a", "thresholds.memory_usage.warning", "alerting.channels[1].recipients[0]"] {
             assert_eq!(KeyPath::parse(dotted).to_string(), dotted);
         }
     }

@@ -36,12 +36,7 @@ fn deserialize_keyword<'de, D: Deserializer<'de>, K: Keyword>(deserializer: D) -
                 Some(close) => format!("did you mean `{close}`?"),
                 None => format!("expected one of {}", words.join(", ")),
             };
-            Err(E::custom(format_args!(
-                "unknown {} `{}`; {}",
-                K::WHAT,
-                text.escape_debug(),
-                hint
-            )))
+            Err(E::custom(format_args!("unknown {} `{}`; {}", K::WHAT, text.escape_debug(), hint)))
         }
     }
 
@@ -198,14 +193,8 @@ mod tests {
     #[test]
     fn suggests_the_closest_word() {
         let error = parse::<LogLevel>("WARN").unwrap_err();
-        assert!(
-            error.contains("unknown log level `WARN`; did you mean `WARNING`?"),
-            "{error}"
-        );
+        assert!(error.contains("unknown log level `WARN`; did you mean `WARNING`?"), "{error}");
         let error = parse::<ChannelKind>("pager").unwrap_err();
-        assert!(
-            error.contains("unknown alert channel type `pager`; expected one of log, email"),
-            "{error}"
-        );
+        assert!(error.contains("unknown alert channel type `pager`; expected one of log, email"), "{error}");
     }
 }

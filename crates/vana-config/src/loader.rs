@@ -158,12 +158,7 @@ impl ConfigLoader {
     pub fn file(mut self, path: impl Into<PathBuf>) -> Self {
         let path = path.into();
         match Document::from_file_name(&path) {
-            Some(document) => {
-                *self.input_mut(document) = Input::File {
-                    path,
-                    optional: false,
-                }
-            }
+            Some(document) => *self.input_mut(document) = Input::File { path, optional: false },
             None => self.undetected.push(path),
         }
         self
@@ -171,10 +166,7 @@ impl ConfigLoader {
 
     /// Reads `document` from a file.
     pub fn document_file(mut self, document: Document, path: impl Into<PathBuf>) -> Self {
-        *self.input_mut(document) = Input::File {
-            path: path.into(),
-            optional: false,
-        };
+        *self.input_mut(document) = Input::File { path: path.into(), optional: false };
         self
     }
 
@@ -185,10 +177,7 @@ impl ConfigLoader {
         name: impl Into<String>,
         yaml: impl Into<String>,
     ) -> Self {
-        *self.input_mut(document) = Input::Text {
-            name: name.into(),
-            text: yaml.into(),
-        };
+        *self.input_mut(document) = Input::Text { name: name.into(), text: yaml.into() };
         self
     }
 
@@ -197,8 +186,7 @@ impl ConfigLoader {
         mut self,
         vars: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
-        self.env
-            .extend(vars.into_iter().map(|(key, value)| (key.into(), value.into())));
+        self.env.extend(vars.into_iter().map(|(key, value)| (key.into(), value.into())));
         self
     }
 
@@ -248,58 +236,33 @@ type Loaded<T> = (Result<T, Problems>, ConfigSource);
 fn load_one<T: DocumentModel>(input: &Input, overrides: &[EnvOverride]) -> Result<Loaded<T>, ConfigError> {
     let document = T::DOCUMENT;
     let (origin, bytes) = match input {
-        Input::Embedded => (
-            Origin::Embedded(document),
-            document.embedded_yaml().as_bytes().to_vec(),
-        ),
+        Input::Embedded => (Origin::Embedded(document), document.embedded_yaml().as_bytes().to_vec()),
         Input::Text { name, text } => (Origin::Text(name.clone()), text.clone().into_bytes()),
         Input::File { path, optional } => match read_capped(path)? {
             Some(bytes) => (Origin::File(path.clone()), bytes),
-            None if *optional => (
-                Origin::Embedded(document),
-                document.embedded_yaml().as_bytes().to_vec(),
-            ),
+            None if *optional => (Origin::Embedded(document), document.embedded_yaml().as_bytes().to_vec()),
             None => {
                 let source = std::io::Error::new(std::io::ErrorKind::NotFound, "no such file");
-                return Err(ConfigError::Io {
-                    path: path.clone(),
-                    source,
-                });
+                return Err(ConfigError::Io { path: path.clone(), source });
             }
         },
     };
-    let env_overrides = overrides
-        .iter()
-        .filter(|o| o.document == document)
-        .map(|o| o.var.clone())
-        .collect();
+    let env_overrides = overrides.iter().filter(|o| o.document == document).map(|o| o.var.clone()).collect();
     let parsed = parse_document::<T>(&bytes, &origin, overrides);
-    Ok((
-        parsed,
-        ConfigSource {
-            document,
-            origin,
-            env_overrides,
-        },
-    ))
+    Ok((parsed, ConfigSource { document, origin, env_overrides }))
 }
 
 /// Reads at most one byte past the document cap (so an oversized file is reported, not read whole);
 /// `None` when the file does not exist.
 fn read_capped(path: &Path) -> Result<Option<Vec<u8>>, ConfigError> {
-    let io_error = |source| ConfigError::Io {
-        path: path.to_owned(),
-        source,
-    };
+    let io_error = |source| ConfigError::Io { path: path.to_owned(), source };
     let file = match std::fs::File::open(path) {
         Ok(file) => file,
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(error) => return Err(io_error(error)),
     };
     let mut bytes = Vec::new();
-    file.take(MAX_DOCUMENT_BYTES as u64 + 1)
-        .read_to_end(&mut bytes)
-        .map_err(io_error)?;
+    file.take(MAX_DOCUMENT_BYTES as u64 + 1).read_to_end(&mut bytes).map_err(io_error)?;
     Ok(Some(bytes))
 }
 
@@ -313,16 +276,7 @@ fn detect_by_content(bytes: &[u8]) -> Option<Document> {
         .collect();
     Document::ALL
         .into_iter()
-        .map(|document| {
-            (
-                document,
-                document
-                    .sections()
-                    .iter()
-                    .filter(|s| top_level_keys.contains(s))
-                    .count(),
-            )
-        })
+        .map(|document| (document, document.sections().iter().filter(|s| top_level_keys.contains(s)).count()))
         .filter(|(_, hits)| *hits > 0)
         .max_by_key(|(_, hits)| *hits)
         .map(|(document, _)| document)

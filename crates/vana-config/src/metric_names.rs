@@ -53,10 +53,7 @@ pub fn errors(operation: &str) -> String {
 ///
 /// Any other key has no default and must set `metric`.
 pub fn default_metric_for_threshold(threshold_key: &str) -> Option<&'static str> {
-    DEFAULT_THRESHOLD_METRICS
-        .iter()
-        .find(|(key, _)| *key == threshold_key)
-        .map(|(_, glob)| *glob)
+    DEFAULT_THRESHOLD_METRICS.iter().find(|(key, _)| *key == threshold_key).map(|(_, glob)| *glob)
 }
 
 /// The table behind [`default_metric_for_threshold`], in the order of `monitoring.yaml`.

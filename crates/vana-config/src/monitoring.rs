@@ -119,21 +119,13 @@ fn default_comparison() -> Comparison {
 impl Threshold {
     /// A threshold on `metric` alerting at `warning` and `critical`.
     pub fn new(metric: impl Into<String>, warning: f64, critical: f64, comparison: Comparison) -> Self {
-        Self {
-            metric: Some(metric.into()),
-            warning,
-            critical,
-            comparison,
-            for_seconds: 0,
-        }
+        Self { metric: Some(metric.into()), warning, critical, comparison, for_seconds: 0 }
     }
 
     /// The glob this threshold watches, given its key in `thresholds`: its own `metric`, or the default
     /// for the specification's keys.
     pub fn metric_glob<'a>(&'a self, key: &str) -> Option<&'a str> {
-        self.metric
-            .as_deref()
-            .or_else(|| default_metric_for_threshold(key))
+        self.metric.as_deref().or_else(|| default_metric_for_threshold(key))
     }
 
     fn check(&self, key: &str, at: &KeyPath, check: &mut Checker) {
@@ -147,11 +139,7 @@ impl Threshold {
         if self.for_seconds > limits::MAX_SECONDS {
             check.fail(
                 at.key("for_seconds"),
-                format!(
-                    "must be at most {} seconds, not {}",
-                    limits::MAX_SECONDS,
-                    self.for_seconds
-                ),
+                format!("must be at most {} seconds, not {}", limits::MAX_SECONDS, self.for_seconds),
             );
         }
         for (name, value) in [("warning", self.warning), ("critical", self.critical)] {
@@ -209,11 +197,7 @@ impl Default for Alerting {
             max_history: 1000,
             queue_capacity: 1024,
             channels: vec![
-                AlertChannel {
-                    kind: ChannelKind::Log,
-                    level: AlertLevel::Warning,
-                    recipients: Vec::new(),
-                },
+                AlertChannel { kind: ChannelKind::Log, level: AlertLevel::Warning, recipients: Vec::new() },
                 AlertChannel {
                     kind: ChannelKind::Email,
                     level: AlertLevel::Critical,
@@ -247,11 +231,7 @@ fn default_alert_level() -> AlertLevel {
 impl AlertChannel {
     /// A channel of `kind` receiving alerts from `level` up.
     pub fn new(kind: ChannelKind, level: AlertLevel) -> Self {
-        Self {
-            kind,
-            level,
-            recipients: Vec::new(),
-        }
+        Self { kind, level, recipients: Vec::new() }
     }
 
     fn check(&self, at: &KeyPath, check: &mut Checker) {
@@ -259,10 +239,7 @@ impl AlertChannel {
         match self.kind {
             ChannelKind::Email => {
                 if self.recipients.is_empty() {
-                    check.fail(
-                        recipients.clone(),
-                        "an email channel needs at least one recipient",
-                    );
+                    check.fail(recipients.clone(), "an email channel needs at least one recipient");
                 }
                 check.at_most_entries(recipients.clone(), self.recipients.len(), limits::MAX_RECIPIENTS);
                 for (index, address) in self.recipients.iter().enumerate().take(limits::MAX_RECIPIENTS) {
@@ -376,10 +353,7 @@ impl Default for Logging {
             max_field_bytes: 2048,
             components: components
                 .into_iter()
-                .map(|(name, level)| ComponentLevel {
-                    name: name.into(),
-                    level,
-                })
+                .map(|(name, level)| ComponentLevel { name: name.into(), level })
                 .collect(),
         }
     }
@@ -399,10 +373,7 @@ pub struct ComponentLevel {
 impl ComponentLevel {
     /// Component `name` at `level`.
     pub fn new(name: impl Into<String>, level: LogLevel) -> Self {
-        Self {
-            name: name.into(),
-            level,
-        }
+        Self { name: name.into(), level }
     }
 }
 
@@ -484,18 +455,8 @@ impl MonitoringConfig {
         }
 
         let channels = root.key("alerting").key("channels");
-        check.at_most_entries(
-            channels.clone(),
-            self.alerting.channels.len(),
-            limits::MAX_CHANNELS,
-        );
-        for (index, channel) in self
-            .alerting
-            .channels
-            .iter()
-            .enumerate()
-            .take(limits::MAX_CHANNELS)
-        {
+        check.at_most_entries(channels.clone(), self.alerting.channels.len(), limits::MAX_CHANNELS);
+        for (index, channel) in self.alerting.channels.iter().enumerate().take(limits::MAX_CHANNELS) {
             channel.check(&channels.index(index), check);
         }
 
@@ -527,29 +488,15 @@ impl MonitoringConfig {
             "bytes",
         );
         let redact = logging.key("redact_keys");
-        check.at_most_entries(
-            redact.clone(),
-            logging_config.redact_keys.len(),
-            limits::MAX_REDACT_KEYS,
-        );
-        for (index, key) in logging_config
-            .redact_keys
-            .iter()
-            .enumerate()
-            .take(limits::MAX_REDACT_KEYS)
-        {
+        check.at_most_entries(redact.clone(), logging_config.redact_keys.len(), limits::MAX_REDACT_KEYS);
+        for (index, key) in logging_config.redact_keys.iter().enumerate().take(limits::MAX_REDACT_KEYS) {
             check.name(redact.index(index), key, b"", "a redacted key");
         }
         let file = logging.key("file");
         if logging_config.file.directory.is_empty() {
             check.fail(file.key("directory"), "must not be empty");
         }
-        check.name(
-            file.key("prefix"),
-            &logging_config.file.prefix,
-            b"",
-            "a log file name",
-        );
+        check.name(file.key("prefix"), &logging_config.file.prefix, b"", "a log file name");
         check.positive_at_most(
             file.key("max_files"),
             logging_config.file.max_files,
@@ -557,26 +504,14 @@ impl MonitoringConfig {
             "files",
         );
         let components = logging.key("components");
-        check.at_most_entries(
-            components.clone(),
-            self.logging.components.len(),
-            limits::MAX_LOG_COMPONENTS,
-        );
+        check.at_most_entries(components.clone(), self.logging.components.len(), limits::MAX_LOG_COMPONENTS);
         let mut seen = BTreeSet::new();
-        for (index, component) in self
-            .logging
-            .components
-            .iter()
-            .enumerate()
-            .take(limits::MAX_LOG_COMPONENTS)
+        for (index, component) in self.logging.components.iter().enumerate().take(limits::MAX_LOG_COMPONENTS)
         {
             let path = components.index(index).key("name");
             check.name(path.clone(), &component.name, b"", "a component name");
             if !seen.insert(component.name.as_str()) {
-                check.fail(
-                    path,
-                    format!("component `{}` is listed twice", component.name.escape_debug()),
-                );
+                check.fail(path, format!("component `{}` is listed twice", component.name.escape_debug()));
             }
         }
     }

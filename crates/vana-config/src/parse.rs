@@ -56,10 +56,7 @@ pub(crate) fn parse_document<T: DocumentModel>(
     let fail = |problem: Problem| Err(Problems::from(vec![problem.at(origin, None)]));
 
     if bytes.len() > MAX_DOCUMENT_BYTES {
-        let message = format!(
-            "the file is {} bytes; the limit is {MAX_DOCUMENT_BYTES}",
-            bytes.len()
-        );
+        let message = format!("the file is {} bytes; the limit is {MAX_DOCUMENT_BYTES}", bytes.len());
         return fail(Problem::new(ProblemKind::TooLarge, KeyPath::root(), message));
     }
     let text = match std::str::from_utf8(bytes) {
@@ -85,11 +82,8 @@ pub(crate) fn parse_document<T: DocumentModel>(
                 Some(at) => message[..at].to_owned(),
                 None => message,
             };
-            let mut problem = Problem::new(
-                ProblemKind::Syntax,
-                KeyPath::root(),
-                format!("invalid YAML: {message}"),
-            );
+            let mut problem =
+                Problem::new(ProblemKind::Syntax, KeyPath::root(), format!("invalid YAML: {message}"));
             if let Some(location) = error.location() {
                 problem = problem.with_position((location.line(), location.column()));
             }
@@ -146,41 +140,26 @@ pub(crate) fn parse_document<T: DocumentModel>(
     let mut located: Vec<Problem> = problems
         .into_iter()
         .take(MAX_PROBLEMS_PER_DOCUMENT)
-        .map(|problem| {
-            match overrides
-                .iter()
-                .rev()
-                .find(|env| problem.path.starts_with(&env.path))
-            {
-                Some(env) => problem.at(&Origin::Env(env.var.clone()), None),
-                None => {
-                    let position =
-                        if problem.kind == ProblemKind::UnknownKey || !index.contains(&problem.path) {
-                            index.key_position(&problem.path)
-                        } else {
-                            index.value_position(&problem.path)
-                        };
-                    problem.at(origin, position)
-                }
+        .map(|problem| match overrides.iter().rev().find(|env| problem.path.starts_with(&env.path)) {
+            Some(env) => problem.at(&Origin::Env(env.var.clone()), None),
+            None => {
+                let position = if problem.kind == ProblemKind::UnknownKey || !index.contains(&problem.path) {
+                    index.key_position(&problem.path)
+                } else {
+                    index.value_position(&problem.path)
+                };
+                problem.at(origin, position)
             }
         })
         .collect();
     located.sort_by_key(|problem| {
-        (
-            problem.origin != *origin,
-            problem.line.unwrap_or(usize::MAX),
-            problem.column,
-        )
+        (problem.origin != *origin, problem.line.unwrap_or(usize::MAX), problem.column)
     });
     match recovered.model {
         Some(model) if located.is_empty() => Ok(model),
         _ if located.is_empty() => Err(Problems::from(vec![
-            Problem::new(
-                ProblemKind::InvalidType,
-                KeyPath::root(),
-                "the document could not be read",
-            )
-            .at(origin, None),
+            Problem::new(ProblemKind::InvalidType, KeyPath::root(), "the document could not be read")
+                .at(origin, None),
         ])),
         _ => Err(Problems::from(located)),
     }
@@ -190,10 +169,7 @@ pub(crate) fn parse_document<T: DocumentModel>(
 fn line_column(bytes: &[u8], offset: usize) -> (usize, usize) {
     let before = &bytes[..offset.min(bytes.len())];
     let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
-    let line_start = before
-        .iter()
-        .rposition(|&b| b == b'\n')
-        .map_or(0, |newline| newline + 1);
+    let line_start = before.iter().rposition(|&b| b == b'\n').map_or(0, |newline| newline + 1);
     let column = String::from_utf8_lossy(&before[line_start..]).chars().count() + 1;
     (line, column)
 }

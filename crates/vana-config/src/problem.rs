@@ -82,14 +82,7 @@ pub struct Problem {
 impl Problem {
     /// A problem at `path`, with no origin or position yet.
     pub fn new(kind: ProblemKind, path: KeyPath, message: impl Into<String>) -> Self {
-        Self {
-            origin: Origin::Code,
-            path,
-            line: None,
-            column: None,
-            kind,
-            message: message.into(),
-        }
+        Self { origin: Origin::Code, path, line: None, column: None, kind, message: message.into() }
     }
 
     pub(crate) fn with_position(mut self, (line, column): (usize, usize)) -> Self {
@@ -159,11 +152,7 @@ impl Problems {
 
     /// `Ok(value)` when there are no problems, the problems as an error otherwise.
     pub(crate) fn into_result<T>(self, value: T) -> Result<T, ConfigError> {
-        if self.is_empty() {
-            Ok(value)
-        } else {
-            Err(ConfigError::Invalid(self))
-        }
+        if self.is_empty() { Ok(value) } else { Err(ConfigError::Invalid(self)) }
     }
 }
 
@@ -231,10 +220,7 @@ mod tests {
             KeyPath::parse("thresholds.memory_usage.warning"),
             "must be below critical",
         )
-        .at(
-            &Origin::File("config/monitoring/monitoring.yaml".into()),
-            Some((12, 14)),
-        );
+        .at(&Origin::File("config/monitoring/monitoring.yaml".into()), Some((12, 14)));
         assert_eq!(
             problem.to_string(),
             "config/monitoring/monitoring.yaml:12:14: thresholds.memory_usage.warning: must be below critical"

@@ -55,11 +55,7 @@ pub(crate) fn deserialize_recovering<T: DeserializeOwned>(
     loop {
         let error = match serde_path_to_error::deserialize::<_, T>(value.clone()) {
             Ok(typed) => {
-                return Recovered {
-                    model: Some(typed),
-                    removed,
-                    removed_items,
-                };
+                return Recovered { model: Some(typed), removed, removed_items };
             }
             Err(error) => error,
         };
@@ -73,19 +69,13 @@ pub(crate) fn deserialize_recovering<T: DeserializeOwned>(
         let problem = classify(&error.inner().to_string(), original.clone());
         // Removing a bad key makes its parent miss that key: the cause is reported already.
         let consequence = problem.kind == ProblemKind::MissingKey
-            && removed
-                .iter()
-                .any(|path| path.parent().as_ref() == Some(&original));
+            && removed.iter().any(|path| path.parent().as_ref() == Some(&original));
         if !consequence {
             problems.push(problem);
         }
         let removable = !current.is_root() && problems.len() < max_problems && remove(&mut value, &current);
         if !removable {
-            return Recovered {
-                model: None,
-                removed,
-                removed_items,
-            };
+            return Recovered { model: None, removed, removed_items };
         }
         if let (Some(Segment::Index(index)), Some(parent)) = (original.segments().last(), original.parent()) {
             let items = removed_items.entry(parent).or_default();
@@ -142,10 +132,9 @@ fn node_mut<'a>(root: &'a mut Value, path: &KeyPath) -> Option<&'a mut Value> {
     let mut node = root;
     for segment in path.segments() {
         node = match (segment, node) {
-            (Segment::Key(name), Value::Mapping(mapping)) => mapping
-                .iter_mut()
-                .find(|(key, _)| key_matches(key, name))
-                .map(|(_, value)| value)?,
+            (Segment::Key(name), Value::Mapping(mapping)) => {
+                mapping.iter_mut().find(|(key, _)| key_matches(key, name)).map(|(_, value)| value)?
+            }
             (Segment::Index(index), Value::Sequence(items)) => items.get_mut(*index)?,
             _ => return None,
         };
@@ -224,10 +213,7 @@ mod tests {
         let value: Value = serde_yaml::from_str(yaml).unwrap();
         let mut problems = Vec::new();
         let _ = deserialize_recovering::<Doc>(value, 100, &mut problems, |_, _| false);
-        problems
-            .iter()
-            .map(|p| format!("{}: {}", p.path, p.message))
-            .collect()
+        problems.iter().map(|p| format!("{}: {}", p.path, p.message)).collect()
     }
 
     #[test]

@@ -81,12 +81,7 @@ impl RateLimiting {
 
 impl Default for RateLimiting {
     fn default() -> Self {
-        Self {
-            default_limit: 100,
-            window_seconds: 60,
-            burst_limit: 10,
-            max_tracked_clients: 100_000,
-        }
+        Self { default_limit: 100, window_seconds: 60, burst_limit: 10, max_tracked_clients: 100_000 }
     }
 }
 
@@ -118,10 +113,7 @@ impl IpBlocking {
     /// The whitelist as networks (a single address is a /32 or /128). Entries that do not parse are
     /// left out; [`validate`](crate::Config::validate) reports them.
     pub fn whitelist_networks(&self) -> Vec<ipnet::IpNet> {
-        self.whitelist
-            .iter()
-            .filter_map(|entry| parse_ip_or_cidr(entry).ok())
-            .collect()
+        self.whitelist.iter().filter_map(|entry| parse_ip_or_cidr(entry).ok()).collect()
     }
 }
 
@@ -161,11 +153,7 @@ impl CsrfProtection {
 
 impl Default for CsrfProtection {
     fn default() -> Self {
-        Self {
-            token_max_age: 3600,
-            require_csrf: true,
-            accept_legacy_tokens: false,
-        }
+        Self { token_max_age: 3600, require_csrf: true, accept_legacy_tokens: false }
     }
 }
 
@@ -183,19 +171,13 @@ pub struct ClientAddress {
 impl ClientAddress {
     /// The trusted proxies as networks; entries that do not parse are left out (validation reports them).
     pub fn trusted_networks(&self) -> Vec<ipnet::IpNet> {
-        self.trusted_proxies
-            .iter()
-            .filter_map(|entry| parse_ip_or_cidr(entry).ok())
-            .collect()
+        self.trusted_proxies.iter().filter_map(|entry| parse_ip_or_cidr(entry).ok()).collect()
     }
 }
 
 impl Default for ClientAddress {
     fn default() -> Self {
-        Self {
-            trusted_proxies: Vec::new(),
-            forwarded_header: "X-Forwarded-For".into(),
-        }
+        Self { trusted_proxies: Vec::new(), forwarded_header: "X-Forwarded-For".into() }
     }
 }
 
@@ -231,19 +213,13 @@ impl Default for Headers {
             ("X-Frame-Options", "DENY"),
             ("X-XSS-Protection", "0"),
             ("Strict-Transport-Security", "max-age=31536000; includeSubDomains"),
-            (
-                "Content-Security-Policy",
-                "default-src 'self'; frame-ancestors 'none'",
-            ),
+            ("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'"),
             ("Referrer-Policy", "strict-origin-when-cross-origin"),
             ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
             ("Cross-Origin-Opener-Policy", "same-origin"),
         ];
         Self {
-            security_headers: headers
-                .into_iter()
-                .map(|(name, value)| (name.into(), value.into()))
-                .collect(),
+            security_headers: headers.into_iter().map(|(name, value)| (name.into(), value.into())).collect(),
         }
     }
 }
@@ -269,12 +245,8 @@ impl SecurityPolicies {
             self.client_address.trusted_proxies.len(),
             limits::MAX_WHITELIST_ENTRIES,
         );
-        for (index, entry) in self
-            .client_address
-            .trusted_proxies
-            .iter()
-            .enumerate()
-            .take(limits::MAX_WHITELIST_ENTRIES)
+        for (index, entry) in
+            self.client_address.trusted_proxies.iter().enumerate().take(limits::MAX_WHITELIST_ENTRIES)
         {
             if let Err(message) = parse_ip_or_cidr(entry) {
                 check.fail(proxies.index(index), message);
@@ -310,11 +282,8 @@ impl InputValidation {
             self.forbidden_patterns.len(),
             limits::MAX_FORBIDDEN_PATTERNS,
         );
-        for (index, pattern) in self
-            .forbidden_patterns
-            .iter()
-            .enumerate()
-            .take(limits::MAX_FORBIDDEN_PATTERNS)
+        for (index, pattern) in
+            self.forbidden_patterns.iter().enumerate().take(limits::MAX_FORBIDDEN_PATTERNS)
         {
             if let Err(message) = compile_pattern(pattern) {
                 check.fail(patterns.index(index), message);
@@ -339,15 +308,8 @@ pub fn compile_pattern(pattern: &str) -> Result<regex::Regex, String> {
             // The regex crate's syntax errors span several lines with a caret diagram; keep the last line.
             other => {
                 let text = other.to_string();
-                let reason = text
-                    .lines()
-                    .rev()
-                    .find(|line| !line.trim().is_empty())
-                    .unwrap_or("invalid");
-                format!(
-                    "the pattern does not compile: {}",
-                    reason.trim().trim_start_matches("error: ")
-                )
+                let reason = text.lines().rev().find(|line| !line.trim().is_empty()).unwrap_or("invalid");
+                format!("the pattern does not compile: {}", reason.trim().trim_start_matches("error: "))
             }
         })
 }
@@ -360,18 +322,8 @@ impl RateLimiting {
             u32::MAX.into(),
             "requests",
         );
-        check.positive_at_most(
-            at.key("window_seconds"),
-            self.window_seconds,
-            limits::MAX_SECONDS,
-            "seconds",
-        );
-        check.positive_at_most(
-            at.key("burst_limit"),
-            self.burst_limit.into(),
-            u32::MAX.into(),
-            "requests",
-        );
+        check.positive_at_most(at.key("window_seconds"), self.window_seconds, limits::MAX_SECONDS, "seconds");
+        check.positive_at_most(at.key("burst_limit"), self.burst_limit.into(), u32::MAX.into(), "requests");
     }
 }
 
@@ -405,17 +357,8 @@ impl IpBlocking {
             "addresses",
         );
         let whitelist = at.key("whitelist");
-        check.at_most_entries(
-            whitelist.clone(),
-            self.whitelist.len(),
-            limits::MAX_WHITELIST_ENTRIES,
-        );
-        for (index, entry) in self
-            .whitelist
-            .iter()
-            .enumerate()
-            .take(limits::MAX_WHITELIST_ENTRIES)
-        {
+        check.at_most_entries(whitelist.clone(), self.whitelist.len(), limits::MAX_WHITELIST_ENTRIES);
+        for (index, entry) in self.whitelist.iter().enumerate().take(limits::MAX_WHITELIST_ENTRIES) {
             if let Err(message) = parse_ip_or_cidr(entry) {
                 check.fail(whitelist.index(index), message);
             }
@@ -426,11 +369,7 @@ impl IpBlocking {
 impl Headers {
     fn check(&self, at: &KeyPath, check: &mut Checker) {
         let headers = at.key("security_headers");
-        check.at_most_entries(
-            headers.clone(),
-            self.security_headers.len(),
-            limits::MAX_SECURITY_HEADERS,
-        );
+        check.at_most_entries(headers.clone(), self.security_headers.len(), limits::MAX_SECURITY_HEADERS);
         let mut seen = std::collections::HashMap::new();
         for (name, value) in self.security_headers.iter().take(limits::MAX_SECURITY_HEADERS) {
             let path = headers.key(name.as_str());
@@ -443,16 +382,12 @@ impl Headers {
                         );
                     }
                 }
-                Err(_) => check.fail(
-                    path.clone(),
-                    format!("`{}` is not a valid HTTP header name", name.escape_debug()),
-                ),
+                Err(_) => check
+                    .fail(path.clone(), format!("`{}` is not a valid HTTP header name", name.escape_debug())),
             }
             if http::HeaderValue::from_str(value).is_err() {
-                check.fail(
-                    path,
-                    "the value is not a valid HTTP header value (visible ASCII and spaces only)",
-                );
+                check
+                    .fail(path, "the value is not a valid HTTP header value (visible ASCII and spaces only)");
             }
         }
     }

@@ -85,11 +85,10 @@ impl SpanIndex {
     /// The position of the value at `path`, or of its nearest ancestor that is in the document. For a
     /// mapping or sequence under a key, that is the key: the block's first line is already its first item.
     pub(crate) fn value_position(&self, path: &KeyPath) -> Option<Position> {
-        self.nearest(path)
-            .map(|entry| match (entry.collection, entry.key) {
-                (true, Some(key)) => key,
-                _ => entry.value,
-            })
+        self.nearest(path).map(|entry| match (entry.collection, entry.key) {
+            (true, Some(key)) => key,
+            _ => entry.value,
+        })
     }
 
     /// The position of the key that leads to `path` (its value's position for sequence items), or of its
@@ -153,13 +152,7 @@ impl Walker {
                 if let Role::Value(segment) = &role {
                     self.path.push(segment.clone());
                 }
-                self.stack.push(Frame {
-                    container,
-                    role,
-                    addressable,
-                    anchor,
-                    nodes: 0,
-                });
+                self.stack.push(Frame { container, role, addressable, anchor, nodes: 0 });
                 Ok(())
             }
             Event::MappingEnd | Event::SequenceEnd => {
@@ -213,20 +206,11 @@ impl Walker {
                 Role::Key => Some(here),
                 _ => self.index.entries.get(&path).and_then(|entry| entry.key),
             };
-            self.index.entries.insert(
-                path,
-                Entry {
-                    key,
-                    value: here,
-                    collection,
-                },
-            );
+            self.index.entries.insert(path, Entry { key, value: here, collection });
         }
         if let (Role::Key, Some(frame)) = (&role, self.stack.last_mut()) {
             if text.is_some() {
-                frame.container = Container::Mapping {
-                    key: text.map(str::to_owned),
-                };
+                frame.container = Container::Mapping { key: text.map(str::to_owned) };
             }
         }
         role
@@ -253,16 +237,11 @@ impl Walker {
                 }
             }
         }
-        let total = self
-            .stack
-            .iter()
-            .map(|frame| frame.nodes)
-            .fold(self.root_nodes, u64::saturating_add);
+        let total = self.stack.iter().map(|frame| frame.nodes).fold(self.root_nodes, u64::saturating_add);
         if total > MAX_EXPANDED_NODES {
-            return Err(self.too_complex(
-                span,
-                format!("aliases expand to more than {MAX_EXPANDED_NODES} nodes"),
-            ));
+            return Err(
+                self.too_complex(span, format!("aliases expand to more than {MAX_EXPANDED_NODES} nodes"))
+            );
         }
         Ok(())
     }

@@ -8,12 +8,7 @@ pub(crate) fn did_you_mean<'a>(
     let input = input.to_ascii_lowercase();
     candidates
         .into_iter()
-        .map(|candidate| {
-            (
-                candidate,
-                strsim::jaro_winkler(&input, &candidate.to_ascii_lowercase()),
-            )
-        })
+        .map(|candidate| (candidate, strsim::jaro_winkler(&input, &candidate.to_ascii_lowercase())))
         .filter(|(_, score)| *score >= 0.8)
         .max_by(|(_, a), (_, b)| a.total_cmp(b))
         .map(|(candidate, _)| candidate)

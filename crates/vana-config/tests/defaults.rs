@@ -13,10 +13,7 @@ fn workspace_config_dir() -> PathBuf {
 
 #[test]
 fn default_equals_the_embedded_files() {
-    assert_eq!(
-        SecurityPolicies::from_yaml_str(EMBEDDED_SECURITY_YAML).unwrap(),
-        SecurityPolicies::default()
-    );
+    assert_eq!(SecurityPolicies::from_yaml_str(EMBEDDED_SECURITY_YAML).unwrap(), SecurityPolicies::default());
     assert_eq!(
         MonitoringConfig::from_yaml_str(EMBEDDED_MONITORING_YAML).unwrap(),
         MonitoringConfig::default()
@@ -29,11 +26,7 @@ fn embedded_files_are_the_shipped_files() {
     let dir = workspace_config_dir();
     for document in Document::ALL {
         let shipped = std::fs::read_to_string(dir.join(document.path_in_dir())).unwrap();
-        assert_eq!(
-            shipped,
-            document.embedded_yaml(),
-            "{document}: embedded copy differs from config/"
-        );
+        assert_eq!(shipped, document.embedded_yaml(), "{document}: embedded copy differs from config/");
     }
 }
 
@@ -41,11 +34,7 @@ fn embedded_files_are_the_shipped_files() {
 fn loading_the_shipped_directory_reports_its_files() {
     let loaded = ConfigLoader::new().dir(workspace_config_dir()).load().unwrap();
     assert_eq!(loaded.config, Config::default());
-    let origins: Vec<_> = loaded
-        .sources
-        .iter()
-        .map(|source| (source.document, &source.origin))
-        .collect();
+    let origins: Vec<_> = loaded.sources.iter().map(|source| (source.document, &source.origin)).collect();
     assert!(
         matches!(origins[0], (Document::Security, Origin::File(path)) if path.ends_with("security/security_policies.yaml"))
     );
@@ -69,12 +58,7 @@ fn document_sections_match_the_schema() {
     let security = serde_yaml::to_value(SecurityPolicies::default()).unwrap();
     let monitoring = serde_yaml::to_value(MonitoringConfig::default()).unwrap();
     for (document, value) in [(Document::Security, security), (Document::Monitoring, monitoring)] {
-        let keys: Vec<&str> = value
-            .as_mapping()
-            .unwrap()
-            .keys()
-            .filter_map(|k| k.as_str())
-            .collect();
+        let keys: Vec<&str> = value.as_mapping().unwrap().keys().filter_map(|k| k.as_str()).collect();
         assert_eq!(keys, document.sections(), "{document}");
     }
 }

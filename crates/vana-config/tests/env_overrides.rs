@@ -7,10 +7,7 @@ fn overrides_are_parsed_with_the_key_type() {
     let loaded = ConfigLoader::new()
         .env_vars([
             ("VANA_SECURITY__RATE_LIMITING__DEFAULT_LIMIT", "200"),
-            (
-                "VANA_SECURITY__IP_BLOCKING__WHITELIST",
-                "[\"10.0.0.0/8\", \"::1\"]",
-            ),
+            ("VANA_SECURITY__IP_BLOCKING__WHITELIST", "[\"10.0.0.0/8\", \"::1\"]"),
             ("VANA_MONITORING__THRESHOLDS__MEMORY_USAGE__WARNING", "85"),
             ("VANA_MONITORING__LOGGING__LEVEL", "warning"),
             // A text key keeps the text, even when it reads as a number.
@@ -28,10 +25,7 @@ fn overrides_are_parsed_with_the_key_type() {
     assert_eq!(config.monitoring.logging.correlation_id_header, "123");
     assert_eq!(
         loaded.sources[0].env_overrides,
-        [
-            "VANA_SECURITY__IP_BLOCKING__WHITELIST",
-            "VANA_SECURITY__RATE_LIMITING__DEFAULT_LIMIT"
-        ]
+        ["VANA_SECURITY__IP_BLOCKING__WHITELIST", "VANA_SECURITY__RATE_LIMITING__DEFAULT_LIMIT"]
     );
 }
 
@@ -60,10 +54,7 @@ fn a_bad_value_names_the_variable() {
 #[test]
 fn an_unknown_key_or_document_gets_a_suggestion() {
     let error = ConfigLoader::new()
-        .env_vars([
-            ("VANA_SECURITY__RATE_LIMITING__DEFAULT_LIMT", "5"),
-            ("VANA_SECURTY__HEADERS__X", "1"),
-        ])
+        .env_vars([("VANA_SECURITY__RATE_LIMITING__DEFAULT_LIMT", "5"), ("VANA_SECURTY__HEADERS__X", "1")])
         .load()
         .unwrap_err();
     let rendered: Vec<String> = error.problems().iter().map(|p| p.to_string()).collect();

@@ -185,10 +185,7 @@ const CASES: &[Case] = &[
     Case {
         doc: S,
         yaml: "rate_limiting:\n  default_limit: 0\n  window_seconds: 0\n",
-        expected: &[
-            ("rate_limiting.default_limit", 2),
-            ("rate_limiting.window_seconds", 3),
-        ],
+        expected: &[("rate_limiting.default_limit", 2), ("rate_limiting.window_seconds", 3)],
         says: "must be at least 1 requests, not 0",
     },
     Case {
@@ -239,24 +236,9 @@ const CASES: &[Case] = &[
         expected: &[("", 2)],
         says: "duplicate entry with key \"level\"",
     },
-    Case {
-        doc: M,
-        yaml: "logging:\n\tlevel: INFO\n",
-        expected: &[("", 2)],
-        says: "invalid YAML",
-    },
-    Case {
-        doc: M,
-        yaml: "- a\n- b\n",
-        expected: &[("", 1)],
-        says: "must be a mapping of sections",
-    },
-    Case {
-        doc: S,
-        yaml: "hello\n",
-        expected: &[("", 1)],
-        says: "not a single value",
-    },
+    Case { doc: M, yaml: "logging:\n\tlevel: INFO\n", expected: &[("", 2)], says: "invalid YAML" },
+    Case { doc: M, yaml: "- a\n- b\n", expected: &[("", 1)], says: "must be a mapping of sections" },
+    Case { doc: S, yaml: "hello\n", expected: &[("", 1)], says: "not a single value" },
     Case {
         doc: S,
         yaml: "rate_limiting: {}\n---\nheaders: {}\n",
@@ -270,28 +252,16 @@ fn every_malformed_document_reports_its_exact_paths_and_lines() {
     assert!(CASES.len() >= 25);
     let mut failures = Vec::new();
     for (number, case) in CASES.iter().enumerate() {
-        let result = ConfigLoader::new()
-            .document_str(case.doc, "case.yaml", case.yaml)
-            .load();
+        let result = ConfigLoader::new().document_str(case.doc, "case.yaml", case.yaml).load();
         let Err(error) = result else {
             failures.push(format!("case {number}: accepted\n{}", case.yaml));
             continue;
         };
-        let got: Vec<(String, usize)> = error
-            .problems()
-            .iter()
-            .map(|p| (p.path.to_string(), p.line.unwrap_or(0)))
-            .collect();
-        let want: Vec<(String, usize)> = case
-            .expected
-            .iter()
-            .map(|(path, line)| (path.to_string(), *line))
-            .collect();
-        let first = error
-            .problems()
-            .first()
-            .map(|p| p.to_string())
-            .unwrap_or_default();
+        let got: Vec<(String, usize)> =
+            error.problems().iter().map(|p| (p.path.to_string(), p.line.unwrap_or(0))).collect();
+        let want: Vec<(String, usize)> =
+            case.expected.iter().map(|(path, line)| (path.to_string(), *line)).collect();
+        let first = error.problems().first().map(|p| p.to_string()).unwrap_or_default();
         if got != want || !first.contains(case.says) {
             failures.push(format!(
                 "case {number}: want {want:?} saying {:?}\n  got {got:?}\n  {error}",
@@ -317,10 +287,7 @@ thresholds:
 logging:
   level: LOUD
 ";
-    let error = ConfigLoader::new()
-        .document_str(M, "monitoring.yaml", yaml)
-        .load()
-        .unwrap_err();
+    let error = ConfigLoader::new().document_str(M, "monitoring.yaml", yaml).load().unwrap_err();
     let rendered: Vec<String> = error.problems().iter().map(|p| p.to_string()).collect();
     assert_eq!(
         rendered,
@@ -342,14 +309,6 @@ fn problems_in_both_documents_are_reported_together() {
         .unwrap_err();
     let rendered: Vec<String> = error.problems().iter().map(|p| p.to_string()).collect();
     assert_eq!(rendered.len(), 2, "{rendered:?}");
-    assert!(
-        rendered[0].starts_with("security.yaml:2:16: rate_limiting.burst_limit:"),
-        "{}",
-        rendered[0]
-    );
-    assert!(
-        rendered[1].starts_with("monitoring.yaml:2:12: alerting.enabled:"),
-        "{}",
-        rendered[1]
-    );
+    assert!(rendered[0].starts_with("security.yaml:2:16: rate_limiting.burst_limit:"), "{}", rendered[0]);
+    assert!(rendered[1].starts_with("monitoring.yaml:2:12: alerting.enabled:"), "{}", rendered[1]);
 }

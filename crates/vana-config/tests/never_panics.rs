@@ -4,10 +4,7 @@ use proptest::prelude::*;
 use vana_config::{ConfigLoader, Document};
 
 fn check(document: Document, text: &str) {
-    match ConfigLoader::new()
-        .document_str(document, "fuzz.yaml", text)
-        .load()
-    {
+    match ConfigLoader::new().document_str(document, "fuzz.yaml", text).load() {
         Ok(loaded) => loaded.config.validate().expect("a loaded config is valid"),
         Err(error) => {
             // YAML breaks lines at \r and at Unicode line separators too.
@@ -93,12 +90,8 @@ fn node() -> impl Strategy<Value = String> {
 }
 
 fn document() -> impl Strategy<Value = String> {
-    prop::collection::vec((prop::sample::select(WORDS), node()), 0..6).prop_map(|sections| {
-        sections
-            .into_iter()
-            .map(|(key, value)| format!("{key}: {value}\n"))
-            .collect()
-    })
+    prop::collection::vec((prop::sample::select(WORDS), node()), 0..6)
+        .prop_map(|sections| sections.into_iter().map(|(key, value)| format!("{key}: {value}\n")).collect())
 }
 
 proptest! {

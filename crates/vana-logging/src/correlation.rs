@@ -25,9 +25,7 @@ impl CorrelationId {
     pub fn parse(incoming: &str) -> Option<Self> {
         let well_formed = !incoming.is_empty()
             && incoming.len() <= MAX_CORRELATION_ID_LEN
-            && incoming
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'));
+            && incoming.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'));
         well_formed.then(|| Self(Arc::from(incoming)))
     }
 
@@ -91,9 +89,7 @@ mod tests {
     #[test]
     fn accepts_well_formed_ids_only() {
         assert_eq!(
-            CorrelationId::parse("abc-123_x.y:z")
-                .map(|id| id.to_string())
-                .as_deref(),
+            CorrelationId::parse("abc-123_x.y:z").map(|id| id.to_string()).as_deref(),
             Some("abc-123_x.y:z")
         );
         for bad in ["", "has space", "quote\"", "new\nline", "ünï", &"a".repeat(129)] {
@@ -116,20 +112,9 @@ mod tests {
     fn reads_the_configured_header() {
         let mut headers = http::HeaderMap::new();
         headers.insert("x-correlation-id", http::HeaderValue::from_static("edge-7"));
-        assert_eq!(
-            CorrelationId::from_headers(&headers, "X-Correlation-ID").as_str(),
-            "edge-7"
-        );
+        assert_eq!(CorrelationId::from_headers(&headers, "X-Correlation-ID").as_str(), "edge-7");
         headers.insert("x-correlation-id", http::HeaderValue::from_static("bad value"));
-        assert_ne!(
-            CorrelationId::from_headers(&headers, "X-Correlation-ID").as_str(),
-            "bad value"
-        );
-        assert_eq!(
-            CorrelationId::from_headers(&headers, "X-Request-ID")
-                .as_str()
-                .len(),
-            36
-        );
+        assert_ne!(CorrelationId::from_headers(&headers, "X-Correlation-ID").as_str(), "bad value");
+        assert_eq!(CorrelationId::from_headers(&headers, "X-Request-ID").as_str().len(), 36);
     }
 }

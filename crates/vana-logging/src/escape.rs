@@ -95,10 +95,7 @@ mod tests {
     #[test]
     fn escapes_what_could_forge_a_line_or_drive_a_terminal() {
         assert_eq!(json("a\"b\\c"), r#"a\"b\\c"#);
-        assert_eq!(
-            json("line\n{\"level\":\"ERROR\"}"),
-            r#"line\n{\"level\":\"ERROR\"}"#
-        );
+        assert_eq!(json("line\n{\"level\":\"ERROR\"}"), r#"line\n{\"level\":\"ERROR\"}"#);
         assert_eq!(json("\x1b[31mred\x1b[0m"), r"\u001b[31mred\u001b[0m");
         assert_eq!(json("\u{9b}31m"), r"\u009b31m");
         assert_eq!(json("abc\u{202e}fed"), r"abc\u202efed");

@@ -91,10 +91,7 @@ impl Special {
 
 /// Where plain fields go: appended to one buffer (events) or kept one by one (spans).
 pub(crate) enum Sink<'a> {
-    Buffer {
-        out: &'a mut String,
-        names: &'a mut Vec<&'static str>,
-    },
+    Buffer { out: &'a mut String, names: &'a mut Vec<&'static str> },
     Fields(&'a mut Vec<(&'static str, String)>),
 }
 

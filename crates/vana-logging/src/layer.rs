@@ -108,9 +108,7 @@ where
 
     /// A handle that changes this layer's levels at run time.
     pub fn level_handle(&self) -> LevelHandle {
-        LevelHandle {
-            rules: Arc::clone(&self.rules),
-        }
+        LevelHandle { rules: Arc::clone(&self.rules) }
     }
 
     /// This layer behind its level filter: the form to add to a subscriber, so disabled events cost a
@@ -119,9 +117,7 @@ where
     where
         S: Subscriber + for<'a> LookupSpan<'a>,
     {
-        let filter = ComponentFilter {
-            rules: Arc::clone(&self.rules),
-        };
+        let filter = ComponentFilter { rules: Arc::clone(&self.rules) };
         tracing_subscriber::Layer::with_filter(self, filter)
     }
 
@@ -135,13 +131,7 @@ where
     where
         S: Subscriber + for<'a> LookupSpan<'a>,
     {
-        let Scratch {
-            line,
-            metadata,
-            names,
-            special,
-            value,
-        } = scratch;
+        let Scratch { line, metadata, names, special, value } = scratch;
         line.clear();
         metadata.clear();
         names.clear();
@@ -219,11 +209,7 @@ where
             }
             _ => {
                 let now = SystemTime::now();
-                let _ = write!(
-                    line,
-                    "{} {level_name:<8} {component}",
-                    humantime::format_rfc3339_micros(now)
-                );
+                let _ = write!(line, "{} {level_name:<8} {component}", humantime::format_rfc3339_micros(now));
                 if let Some(id) = &correlation_id {
                     line.push_str(" [");
                     text_str(line, id, style.max_field, false);

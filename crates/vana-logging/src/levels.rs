@@ -18,11 +18,8 @@ use vana_config::{LogLevel, Logging};
 pub(crate) const LOGGER_TARGET: &str = "vana_logging::structured";
 
 /// vana crates whose events belong to a configured component.
-const COMPONENT_ALIASES: [(&str, &str); 3] = [
-    ("security", "vana_security"),
-    ("performance", "vana_metrics"),
-    ("performance", "vana_apm"),
-];
+const COMPONENT_ALIASES: [(&str, &str); 3] =
+    [("security", "vana_security"), ("performance", "vana_metrics"), ("performance", "vana_apm")];
 
 #[derive(Debug, Clone)]
 struct ComponentRule {
@@ -41,10 +38,7 @@ pub(crate) struct LevelRules {
 
 impl LevelRules {
     pub(crate) fn from_config(config: &Logging) -> Self {
-        let mut this = Self {
-            global: config.level,
-            rules: Vec::new(),
-        };
+        let mut this = Self { global: config.level, rules: Vec::new() };
         for component in &config.components {
             this.set_component(&component.name, component.level);
         }
@@ -53,19 +47,12 @@ impl LevelRules {
 
     fn set_component(&mut self, name: &str, level: LogLevel) {
         self.rules.retain(|rule| rule.name != name);
-        let aliases = COMPONENT_ALIASES
-            .iter()
-            .filter(|(component, _)| *component == name)
-            .map(|(_, target)| *target);
+        let aliases =
+            COMPONENT_ALIASES.iter().filter(|(component, _)| *component == name).map(|(_, target)| *target);
         for prefix in std::iter::once(name).chain(aliases) {
-            self.rules.push(ComponentRule {
-                name: name.to_owned(),
-                prefix: prefix.to_owned(),
-                level,
-            });
+            self.rules.push(ComponentRule { name: name.to_owned(), prefix: prefix.to_owned(), level });
         }
-        self.rules
-            .sort_by_key(|rule| std::cmp::Reverse(rule.prefix.len()));
+        self.rules.sort_by_key(|rule| std::cmp::Reverse(rule.prefix.len()));
     }
 
     fn rule_for_target(&self, target: &str) -> Option<&ComponentRule> {
@@ -82,16 +69,12 @@ impl LevelRules {
     }
 
     fn level_for_target(&self, target: &str) -> LogLevel {
-        self.rule_for_target(target)
-            .map_or(self.global, |rule| rule.level)
+        self.rule_for_target(target).map_or(self.global, |rule| rule.level)
     }
 
     /// The level of a component named by a field (events of [`StructuredLogger`](crate::StructuredLogger)).
     pub(crate) fn level_for_component(&self, name: &str) -> LogLevel {
-        self.rules
-            .iter()
-            .find(|rule| rule.name == name)
-            .map_or(self.global, |rule| rule.level)
+        self.rules.iter().find(|rule| rule.name == name).map_or(self.global, |rule| rule.level)
     }
 
     /// The most verbose level of any component.
@@ -114,11 +97,8 @@ impl LevelRules {
 
     /// Whether an event of `target` and `level` could pass (before its fields are seen).
     fn may_pass(&self, target: &str, level: &Level) -> bool {
-        let configured = if target == LOGGER_TARGET {
-            self.most_verbose()
-        } else {
-            self.level_for_target(target)
-        };
+        let configured =
+            if target == LOGGER_TARGET { self.most_verbose() } else { self.level_for_target(target) };
         *level <= to_tracing(configured)
     }
 
@@ -173,11 +153,7 @@ impl<S> Filter<S> for ComponentFilter {
     }
 
     fn callsite_enabled(&self, metadata: &'static Metadata<'static>) -> Interest {
-        if self.decide(metadata) {
-            Interest::always()
-        } else {
-            Interest::never()
-        }
+        if self.decide(metadata) { Interest::always() } else { Interest::never() }
     }
 
     fn max_level_hint(&self) -> Option<tracing::level_filters::LevelFilter> {
@@ -219,9 +195,7 @@ impl LevelHandle {
 
 impl std::fmt::Debug for LevelHandle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LevelHandle")
-            .field("rules", &*self.rules.read())
-            .finish()
+        f.debug_struct("LevelHandle").field("rules", &*self.rules.read()).finish()
     }
 }
 
@@ -232,14 +206,8 @@ mod tests {
     #[test]
     fn components_by_target_prefix_and_alias() {
         let rules = LevelRules::from_config(&Logging::default());
-        assert_eq!(
-            rules.component_for_target("agent_execution::planner"),
-            Some("agent_execution")
-        );
-        assert_eq!(
-            rules.component_for_target("vana_security::validate"),
-            Some("security")
-        );
+        assert_eq!(rules.component_for_target("agent_execution::planner"), Some("agent_execution"));
+        assert_eq!(rules.component_for_target("vana_security::validate"), Some("security"));
         assert_eq!(rules.component_for_target("vana_apm"), Some("performance"));
         assert_eq!(rules.component_for_target("securityish"), None);
         assert_eq!(rules.level_for_target("hyper::proto"), LogLevel::Info);

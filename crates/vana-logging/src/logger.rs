@@ -51,12 +51,7 @@ impl From<Value> for Metadata {
 
 impl<K: Into<String>, V: Into<Value>, const N: usize> From<[(K, V); N]> for Metadata {
     fn from(entries: [(K, V); N]) -> Self {
-        Self(
-            entries
-                .into_iter()
-                .map(|(key, value)| (key.into(), value.into()))
-                .collect(),
-        )
+        Self(entries.into_iter().map(|(key, value)| (key.into(), value.into())).collect())
     }
 }
 
@@ -95,10 +90,7 @@ macro_rules! emit {
 impl StructuredLogger {
     /// A logger for `component` with a fresh correlation id.
     pub fn new(component: impl Into<Arc<str>>) -> Self {
-        Self {
-            component: component.into(),
-            correlation_id: CorrelationId::new(),
-        }
+        Self { component: component.into(), correlation_id: CorrelationId::new() }
     }
 
     /// The same component with another correlation id; an id that is not well-formed is replaced by a
@@ -123,11 +115,7 @@ impl StructuredLogger {
     /// Logs `message` at `level` with `metadata`.
     pub fn log(&self, level: LogLevel, message: impl fmt::Display, metadata: impl Into<Metadata>) {
         let metadata = metadata.into();
-        let json = if metadata.0.is_empty() {
-            String::new()
-        } else {
-            Value::Object(metadata.0).to_string()
-        };
+        let json = if metadata.0.is_empty() { String::new() } else { Value::Object(metadata.0).to_string() };
         emit!(
             level,
             component = &*self.component,

@@ -22,10 +22,7 @@ pub struct MemoryWriter {
 impl MemoryWriter {
     /// A writer keeping at most `cap` bytes.
     pub fn with_cap(cap: usize) -> Self {
-        Self {
-            buffer: Arc::default(),
-            cap,
-        }
+        Self { buffer: Arc::default(), cap }
     }
 
     /// The text written so far.

@@ -17,11 +17,7 @@ impl Redactor {
     pub fn new<S: AsRef<str>>(patterns: impl IntoIterator<Item = S>) -> Self {
         let patterns = patterns
             .into_iter()
-            .map(|pattern| {
-                words(pattern.as_ref())
-                    .map(str::to_ascii_lowercase)
-                    .collect::<Vec<_>>()
-            })
+            .map(|pattern| words(pattern.as_ref()).map(str::to_ascii_lowercase).collect::<Vec<_>>())
             .filter(|words| !words.is_empty())
             .collect();
         Self { patterns }
@@ -104,15 +100,8 @@ mod tests {
         ] {
             assert!(redactor.is_secret(secret), "{secret}");
         }
-        for plain in [
-            "tokens_used",
-            "prompt_tokens",
-            "user",
-            "keyboard",
-            "passwordless_login",
-            "monkey",
-            "",
-        ] {
+        for plain in ["tokens_used", "prompt_tokens", "user", "keyboard", "passwordless_login", "monkey", ""]
+        {
             assert!(!redactor.is_secret(plain), "{plain}");
         }
     }

@@ -66,20 +66,14 @@ impl LoggingGuard {
 
 impl std::fmt::Debug for LoggingGuard {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LoggingGuard")
-            .field("dropped_lines", &self.dropped_lines())
-            .finish_non_exhaustive()
+        f.debug_struct("LoggingGuard").field("dropped_lines", &self.dropped_lines()).finish_non_exhaustive()
     }
 }
 
 impl LoggingBuilder {
     /// Logging as `config` says.
     pub fn new(config: &Logging) -> Self {
-        Self {
-            config: config.clone(),
-            writer: None,
-            extra_layers: Vec::new(),
-        }
+        Self { config: config.clone(), writer: None, extra_layers: Vec::new() }
     }
 
     /// Writes to `writer` as is (synchronously) instead of the configured output: for tests, or an output
@@ -116,14 +110,7 @@ impl LoggingBuilder {
         // An empty Vec of layers answers "never" for every callsite, so no extras means no layer at all.
         let extras = (!self.extra_layers.is_empty()).then_some(self.extra_layers);
         let subscriber = Registry::default().with(extras).with(layer.with_level_filter());
-        Ok((
-            Dispatch::new(subscriber),
-            LoggingGuard {
-                worker,
-                levels,
-                dropped,
-            },
-        ))
+        Ok((Dispatch::new(subscriber), LoggingGuard { worker, levels, dropped }))
     }
 
     /// Builds the subscriber and installs it as the global default; with the `log` feature, records of the
@@ -161,10 +148,8 @@ fn open_output(config: &Logging) -> Result<(NonBlocking, WorkerGuard), LoggingEr
                 LogRotation::Daily => Rotation::DAILY,
                 LogRotation::Never => Rotation::NEVER,
             };
-            std::fs::create_dir_all(&directory).map_err(|source| LoggingError::Io {
-                directory: directory.clone(),
-                source,
-            })?;
+            std::fs::create_dir_all(&directory)
+                .map_err(|source| LoggingError::Io { directory: directory.clone(), source })?;
             let appender = RollingFileAppender::builder()
                 .rotation(rotation)
                 .filename_prefix(&config.file.prefix)

@@ -12,15 +12,10 @@ use vana_logging::{CorrelationId, LogEntry, LoggingBuilder, MemoryWriter, reques
 #[test]
 fn concurrent_requests_keep_their_own_ids() {
     let memory = MemoryWriter::default();
-    let (dispatch, _guard) = LoggingBuilder::new(&common::debug_config())
-        .writer(memory.clone())
-        .build()
-        .unwrap();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(4)
-        .enable_time()
-        .build()
-        .unwrap();
+    let (dispatch, _guard) =
+        LoggingBuilder::new(&common::debug_config()).writer(memory.clone()).build().unwrap();
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(4).enable_time().build().unwrap();
     const REQUESTS: usize = 64;
     const STEPS: usize = 5;
     runtime.block_on(async {
@@ -39,9 +34,7 @@ fn concurrent_requests_keep_their_own_ids() {
                             tracing::info!(request, step, "step");
                             // A child task that carries the span keeps the id too.
                             let child = async move { tracing::info!(request, step, "child") };
-                            tokio::spawn(child.in_current_span().with_current_subscriber())
-                                .await
-                                .unwrap();
+                            tokio::spawn(child.in_current_span().with_current_subscriber()).await.unwrap();
                         }
                     }
                     .instrument(span)
@@ -55,26 +48,15 @@ fn concurrent_requests_keep_their_own_ids() {
             handle.await.unwrap();
         }
     });
-    let entries: Vec<LogEntry> = memory
-        .lines()
-        .iter()
-        .map(|line| LogEntry::parse(line).unwrap())
-        .collect();
+    let entries: Vec<LogEntry> = memory.lines().iter().map(|line| LogEntry::parse(line).unwrap()).collect();
     let mut per_request: HashMap<u64, usize> = HashMap::new();
     for entry in &entries {
         let request = entry.metadata["request"].as_u64().unwrap();
-        assert_eq!(
-            entry.correlation_id.as_deref(),
-            Some(format!("req-{request}").as_str()),
-            "{entry:?}"
-        );
+        assert_eq!(entry.correlation_id.as_deref(), Some(format!("req-{request}").as_str()), "{entry:?}");
         *per_request.entry(request).or_default() += 1;
     }
     assert_eq!(per_request.len(), REQUESTS);
-    assert!(
-        per_request.values().all(|&lines| lines == 2 * STEPS),
-        "{per_request:?}"
-    );
+    assert!(per_request.values().all(|&lines| lines == 2 * STEPS), "{per_request:?}");
 }
 
 #[test]

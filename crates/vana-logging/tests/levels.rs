@@ -19,15 +19,7 @@ fn the_shipped_levels_apply_per_component() {
         tracing::debug!(target: "other", "other debug");
         tracing::info!(target: "other", "other info");
     });
-    assert_eq!(
-        messages(&entries),
-        [
-            "agent debug",
-            "security warning",
-            "performance info",
-            "other info"
-        ]
-    );
+    assert_eq!(messages(&entries), ["agent debug", "security warning", "performance info", "other info"]);
     assert_eq!(entries[0].component, "agent_execution");
     assert_eq!(entries[1].component, "security");
     assert_eq!(entries[2].component, "performance");

@@ -41,15 +41,8 @@ fn lines_reach_the_file_and_the_guard_flushes() {
 fn a_log_directory_that_cannot_be_created_is_an_error() {
     let mut config = file_config(std::path::Path::new("/proc/vana-cannot-exist"));
     config.file.rotation = LogRotation::Daily;
-    let Err(error) = LoggingBuilder::new(&config).build() else {
-        panic!("must fail")
-    };
-    assert!(
-        error
-            .to_string()
-            .starts_with("cannot open log files in /proc/vana-cannot-exist"),
-        "{error}"
-    );
+    let Err(error) = LoggingBuilder::new(&config).build() else { panic!("must fail") };
+    assert!(error.to_string().starts_with("cannot open log files in /proc/vana-cannot-exist"), "{error}");
 }
 
 /// A writer that is slow: the non-blocking buffer fills and lines are dropped, never blocking the caller.
@@ -107,9 +100,6 @@ fn an_overloaded_writer_drops_counts_and_reports() {
         .expect("a drop report");
     assert_eq!(report.level, "WARNING");
     assert_eq!(report.component, "logging");
-    assert_eq!(
-        report.metadata["dropped_lines"].as_u64().unwrap() as usize,
-        dropped
-    );
+    assert_eq!(report.metadata["dropped_lines"].as_u64().unwrap() as usize, dropped);
     std::fs::remove_dir_all(&dir).unwrap();
 }

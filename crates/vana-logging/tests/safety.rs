@@ -27,9 +27,8 @@ fn secrets_are_redacted_in_fields_spans_and_nested_metadata() {
     assert_eq!(nested["user"]["session_id"], "[REDACTED]");
     assert_eq!(nested["user"]["keys"][0]["apiKey"], "[REDACTED]");
     assert_eq!(nested["cookie"], "[REDACTED]");
-    let raw = common::capture_lines(&common::debug_config(), |_| {
-        tracing::info!(secret = "s3cr3t-value", "x")
-    });
+    let raw =
+        common::capture_lines(&common::debug_config(), |_| tracing::info!(secret = "s3cr3t-value", "x"));
     assert!(!raw[0].contains("s3cr3t-value"));
 }
 
@@ -37,9 +36,8 @@ fn secrets_are_redacted_in_fields_spans_and_nested_metadata() {
 fn the_redacted_keys_come_from_the_configuration() {
     let mut config = common::debug_config();
     config.redact_keys = vec!["ssn".into()];
-    let entries = common::capture(&config, |_| {
-        tracing::info!(user_ssn = "123-45-6789", password = "visible now", "x")
-    });
+    let entries =
+        common::capture(&config, |_| tracing::info!(user_ssn = "123-45-6789", password = "visible now", "x"));
     assert_eq!(entries[0].metadata["user_ssn"], "[REDACTED]");
     assert_eq!(entries[0].metadata["password"], "visible now");
 }
@@ -53,12 +51,7 @@ fn hostile_text_cannot_forge_a_line_or_drive_a_terminal() {
     });
     assert_eq!(lines.len(), 2, "{lines:?}");
     for line in &lines {
-        assert!(
-            !line
-                .chars()
-                .any(|c| c.is_control() || ('\u{202a}'..='\u{202e}').contains(&c)),
-            "{line:?}"
-        );
+        assert!(!line.chars().any(|c| c.is_control() || ('\u{202a}'..='\u{202e}').contains(&c)), "{line:?}");
         let entry = LogEntry::parse(line).unwrap();
         assert_eq!(entry.message, hostile);
     }
@@ -76,18 +69,9 @@ fn long_messages_and_values_are_cut_with_a_marker() {
         tracing::info!(value = %long, "{long}");
         StructuredLogger::new("x").info("m", json!({ "nested": long }));
     });
-    assert_eq!(
-        entries[0].message,
-        format!("{}…[truncated 1900 bytes]", "é".repeat(50))
-    );
-    assert_eq!(
-        entries[0].metadata["value"],
-        format!("{}…[truncated 1990 bytes]", "é".repeat(5))
-    );
-    assert_eq!(
-        entries[1].metadata["nested"],
-        format!("{}…[truncated 1990 bytes]", "é".repeat(5))
-    );
+    assert_eq!(entries[0].message, format!("{}…[truncated 1900 bytes]", "é".repeat(50)));
+    assert_eq!(entries[0].metadata["value"], format!("{}…[truncated 1990 bytes]", "é".repeat(5)));
+    assert_eq!(entries[1].metadata["nested"], format!("{}…[truncated 1990 bytes]", "é".repeat(5)));
 }
 
 #[test]

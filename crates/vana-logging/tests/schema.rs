@@ -74,10 +74,7 @@ fn the_structured_logger_writes_the_specification_entry() {
         logger.debug("planning", ());
         logger.info("agent started", [("agent", "planner")]);
         let scoped = logger.with_correlation_id("corr-9");
-        scoped.warning(
-            "slow tool",
-            json!({"tool": {"name": "search", "ms": 2300}, "tags": ["a", "b"]}),
-        );
+        scoped.warning("slow tool", json!({"tool": {"name": "search", "ms": 2300}, "tags": ["a", "b"]}));
         scoped.error("failed", json!(42));
         scoped.critical("crashed", ());
         assert_eq!(scoped.correlation_id().as_str(), "corr-9");

@@ -176,16 +176,8 @@ impl AlertState {
             Phase::Inactive => {
                 let level = reached?;
                 if for_nanos == 0 {
-                    self.phase = Phase::Firing {
-                        level,
-                        since: now,
-                        notified: now,
-                    };
-                    Some(Step {
-                        transition: AlertTransition::Firing,
-                        level,
-                        since: now,
-                    })
+                    self.phase = Phase::Firing { level, since: now, notified: now };
+                    Some(Step { transition: AlertTransition::Firing, level, since: now })
                 } else {
                     self.phase = Phase::Pending { level, since: now };
                     None
@@ -199,33 +191,17 @@ impl AlertState {
                 Some(reached) => {
                     let level = level.max(reached);
                     if now.saturating_sub(since) >= for_nanos {
-                        self.phase = Phase::Firing {
-                            level,
-                            since: now,
-                            notified: now,
-                        };
-                        Some(Step {
-                            transition: AlertTransition::Firing,
-                            level,
-                            since: now,
-                        })
+                        self.phase = Phase::Firing { level, since: now, notified: now };
+                        Some(Step { transition: AlertTransition::Firing, level, since: now })
                     } else {
                         self.phase = Phase::Pending { level, since };
                         None
                     }
                 }
             },
-            Phase::Firing {
-                level,
-                since,
-                notified,
-            } => {
+            Phase::Firing { level, since, notified } => {
                 if level == AlertLevel::Warning && reached == Some(AlertLevel::Critical) {
-                    self.phase = Phase::Firing {
-                        level: AlertLevel::Critical,
-                        since,
-                        notified: now,
-                    };
+                    self.phase = Phase::Firing { level: AlertLevel::Critical, since, notified: now };
                     return Some(Step {
                         transition: AlertTransition::Escalated,
                         level: AlertLevel::Critical,
@@ -234,20 +210,12 @@ impl AlertState {
                 }
                 if rule.recovered(value, rule.warning, policy.recovery_margin) {
                     self.phase = Phase::Inactive;
-                    return Some(Step {
-                        transition: AlertTransition::Resolved,
-                        level,
-                        since,
-                    });
+                    return Some(Step { transition: AlertTransition::Resolved, level, since });
                 }
                 if level == AlertLevel::Critical
                     && rule.recovered(value, rule.critical, policy.recovery_margin)
                 {
-                    self.phase = Phase::Firing {
-                        level: AlertLevel::Warning,
-                        since,
-                        notified: now,
-                    };
+                    self.phase = Phase::Firing { level: AlertLevel::Warning, since, notified: now };
                     return Some(Step {
                         transition: AlertTransition::Deescalated,
                         level: AlertLevel::Warning,
@@ -255,16 +223,8 @@ impl AlertState {
                     });
                 }
                 if now.saturating_sub(notified) >= policy.repeat_interval {
-                    self.phase = Phase::Firing {
-                        level,
-                        since,
-                        notified: now,
-                    };
-                    return Some(Step {
-                        transition: AlertTransition::Repeated,
-                        level,
-                        since,
-                    });
+                    self.phase = Phase::Firing { level, since, notified: now };
+                    return Some(Step { transition: AlertTransition::Repeated, level, since });
                 }
                 None
             }
@@ -287,10 +247,7 @@ mod tests {
         }
     }
 
-    const POLICY: AlertPolicy = AlertPolicy {
-        recovery_margin: 0.05,
-        repeat_interval: 60_000_000_000,
-    };
+    const POLICY: AlertPolicy = AlertPolicy { recovery_margin: 0.05, repeat_interval: 60_000_000_000 };
     const S: u64 = 1_000_000_000;
 
     fn run(rule: &ThresholdRule, values: &[(u64, f64)]) -> Vec<(AlertTransition, AlertLevel)> {
@@ -317,19 +274,11 @@ mod tests {
 
     #[test]
     fn hovering_at_the_line_does_not_flap() {
-        let values: Vec<(u64, f64)> = (0..50)
-            .map(|n| (n, if n % 2 == 0 { 10.0 } else { 9.8 }))
-            .collect();
-        assert_eq!(
-            run(&rule(0), &values),
-            [(AlertTransition::Firing, AlertLevel::Warning)]
-        );
+        let values: Vec<(u64, f64)> = (0..50).map(|n| (n, if n % 2 == 0 { 10.0 } else { 9.8 })).collect();
+        assert_eq!(run(&rule(0), &values), [(AlertTransition::Firing, AlertLevel::Warning)]);
         let mut values = values;
         values.push((51, 9.4));
-        assert_eq!(
-            run(&rule(0), &values).last(),
-            Some(&(AlertTransition::Resolved, AlertLevel::Warning))
-        );
+        assert_eq!(run(&rule(0), &values).last(), Some(&(AlertTransition::Resolved, AlertLevel::Warning)));
     }
 
     #[test]
@@ -349,17 +298,7 @@ mod tests {
 
     #[test]
     fn a_for_duration_delays_firing_and_forgives_blips() {
-        let steps = run(
-            &rule(30),
-            &[
-                (0, 15.0),
-                (10, 5.0),
-                (20, 15.0),
-                (40, 15.0),
-                (50, 15.0),
-                (60, 25.0),
-            ],
-        );
+        let steps = run(&rule(30), &[(0, 15.0), (10, 5.0), (20, 15.0), (40, 15.0), (50, 15.0), (60, 25.0)]);
         assert_eq!(
             steps,
             [
@@ -371,12 +310,7 @@ mod tests {
 
     #[test]
     fn less_comparisons_mirror() {
-        let low = ThresholdRule {
-            warning: 20.0,
-            critical: 10.0,
-            comparison: Comparison::Less,
-            ..rule(0)
-        };
+        let low = ThresholdRule { warning: 20.0, critical: 10.0, comparison: Comparison::Less, ..rule(0) };
         let steps = run(&low, &[(0, 50.0), (1, 15.0), (2, 5.0), (3, 11.0), (4, 25.0)]);
         assert_eq!(
             steps,

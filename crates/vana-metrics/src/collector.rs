@@ -37,9 +37,7 @@ pub struct ProcessSampler {
 
 impl std::fmt::Debug for ProcessSampler {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ProcessSampler")
-            .field("pid", &self.pid)
-            .finish_non_exhaustive()
+        f.debug_struct("ProcessSampler").field("pid", &self.pid).finish_non_exhaustive()
     }
 }
 
@@ -49,17 +47,12 @@ impl ProcessSampler {
     /// A sampler for the current process; `None` where the platform cannot tell its pid.
     pub fn new() -> Option<Self> {
         let pid = sysinfo::get_current_pid().ok()?;
-        Some(Self {
-            system: System::new(),
-            pid,
-            primed: false,
-        })
+        Some(Self { system: System::new(), pid, primed: false })
     }
 
     /// Reads the process now (a few file reads on Linux; never sleeps).
     pub fn sample(&mut self) -> Option<ProcessSample> {
-        self.system
-            .refresh_memory_specifics(MemoryRefreshKind::nothing().with_ram());
+        self.system.refresh_memory_specifics(MemoryRefreshKind::nothing().with_ram());
         self.system.refresh_processes_specifics(
             ProcessesToUpdate::Some(&[self.pid]),
             false,
@@ -84,12 +77,7 @@ impl ProcessSampler {
 pub fn record_process_sample(monitor: &PerformanceMonitor, component: &str, sample: &ProcessSample) {
     monitor.record_metric(&metric_names::memory_rss(component), sample.rss_mb, "MB", &[]);
     monitor.record_metric(&metric_names::memory_vms(component), sample.vms_mb, "MB", &[]);
-    monitor.record_metric(
-        &metric_names::memory_percent(component),
-        sample.memory_percent,
-        "percent",
-        &[],
-    );
+    monitor.record_metric(&metric_names::memory_percent(component), sample.memory_percent, "percent", &[]);
     if let Some(cpu) = sample.cpu_percent {
         monitor.record_metric(&metric_names::cpu_usage(component), cpu, "percent", &[]);
     }
@@ -123,10 +111,7 @@ impl SystemCollector {
                 }
             })
             .ok()?;
-        Some(Self {
-            stop: Some(stop),
-            thread: Some(thread),
-        })
+        Some(Self { stop: Some(stop), thread: Some(thread) })
     }
 
     /// Stops the thread and waits for it.

@@ -50,11 +50,7 @@ impl ErrorRates {
         let buckets = operations.get_mut(operation)?;
         let bucket = &mut buckets[(slot % BUCKETS as u64) as usize];
         if bucket.slot != slot {
-            *bucket = Bucket {
-                slot,
-                calls: 0,
-                errors: 0,
-            };
+            *bucket = Bucket { slot, calls: 0, errors: 0 };
         }
         bucket.calls += 1;
         bucket.errors += u64::from(!success);
@@ -62,9 +58,7 @@ impl ErrorRates {
         let (calls, errors) = buckets
             .iter()
             .filter(|bucket| bucket.slot >= oldest && bucket.calls > 0)
-            .fold((0, 0), |(calls, errors), bucket| {
-                (calls + bucket.calls, errors + bucket.errors)
-            });
+            .fold((0, 0), |(calls, errors), bucket| (calls + bucket.calls, errors + bucket.errors));
         (calls >= self.min_calls).then(|| 100.0 * errors as f64 / calls as f64)
     }
 }

@@ -3,7 +3,8 @@
 //! **Work in progress** — this release has recording, series handles, retention, queries with
 //! percentiles, thresholds and the alert state machine with a bounded delivery queue, error rates and the
 //! system collector. The
-//! Prometheus export, the `metrics` facade and `vana-apm` are the next steps (see the open issue).
+//! Prometheus export (text format 0.0.4). The `metrics` facade and `vana-apm` are the next steps (see the
+//! open issue).
 //!
 //! - **Recording**: [`PerformanceMonitor::record_metric`], [`record_response_time`] (monotonic durations,
 //!   wall-clock timestamps), and [`SeriesHandle`] for hot paths (no lookup, no allocation).
@@ -45,6 +46,7 @@ mod clock;
 mod collector;
 mod error_rate;
 mod monitor;
+mod prometheus;
 mod series;
 mod sink;
 mod summary;
@@ -52,7 +54,13 @@ mod summary;
 pub use alert::{AlertEvent, AlertTransition, ThresholdRule};
 pub use clock::{ManualClock, MetricsClock, SystemClock};
 pub use collector::{ProcessSample, ProcessSampler, SystemCollector, record_process_sample};
-pub use monitor::{MAX_TAGS, MetricSample, MonitorOptions, PerformanceMonitor, SeriesHandle};
+pub use monitor::{
+    DEFAULT_BUCKETS, MAX_TAGS, MetricSample, MonitorOptions, PerformanceMonitor, SeriesHandle, SeriesSnapshot,
+};
+pub use prometheus::{
+    CONTENT_TYPE, PrometheusOptions, is_response_time, render_prometheus, sanitize_label_name,
+    sanitize_metric_name,
+};
 pub use series::Tags;
 pub use sink::{AlertSink, TracingSink};
 pub use summary::Summary;

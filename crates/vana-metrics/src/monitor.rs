@@ -18,6 +18,9 @@ use crate::series::{Sample, Series, SeriesState, Tags};
 use crate::sink::AlertSink;
 use crate::summary::Summary;
 
+/// Names of response-time series start with this; they also keep a histogram.
+pub(crate) const RESPONSE_TIME_PREFIX: &str = "response_time.";
+
 /// Most tags on one series; further tags are ignored.
 pub const MAX_TAGS: usize = 16;
 /// Most distinct strings interned for tag keys and values; past this, strings are stored per series.
@@ -44,7 +47,12 @@ pub struct MonitorOptions {
     pub max_history: usize,
     /// Most transitions waiting for the sinks.
     pub queue_capacity: usize,
+    /// Upper bounds of the response-time histogram buckets, in seconds, ascending.
+    pub histogram_buckets: Vec<f64>,
 }
+
+/// Prometheus's default histogram buckets, in seconds.
+pub const DEFAULT_BUCKETS: [f64; 11] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
 
 impl From<&MonitoringConfig> for MonitorOptions {
     fn from(config: &MonitoringConfig) -> Self {
@@ -60,8 +68,28 @@ impl From<&MonitoringConfig> for MonitorOptions {
             repeat_interval: Duration::from_secs(config.alerting.repeat_interval_seconds),
             max_history: size(config.alerting.max_history),
             queue_capacity: size(config.alerting.queue_capacity),
+            histogram_buckets: DEFAULT_BUCKETS.to_vec(),
         }
     }
+}
+
+/// One series as the exporter sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeriesSnapshot {
+    /// The metric's name.
+    pub name: Arc<str>,
+    /// The unit.
+    pub unit: Arc<str>,
+    /// The tags.
+    pub tags: Tags,
+    /// The newest kept value.
+    pub latest: Option<f64>,
+    /// Samples ever recorded.
+    pub count: u64,
+    /// Sum of every value ever recorded.
+    pub sum: f64,
+    /// For response times: (upper bound, count of samples in that bucket alone), ascending.
+    pub buckets: Option<Vec<(f64, u64)>>,
 }
 
 /// One recorded sample, as the specification's `PerformanceMetric`.
@@ -201,19 +229,13 @@ impl PerformanceMonitor {
         let inner = Arc::new(Inner {
             policy,
             clock,
-            registry: RwLock::new(Registry {
-                by_hash: HashMap::new(),
-                strings: HashSet::new(),
-            }),
+            registry: RwLock::new(Registry { by_hash: HashMap::new(), strings: HashSet::new() }),
             series_count: AtomicUsize::new(0),
             dropped_samples: AtomicU64::new(0),
             hasher: RandomState::new(),
             rules: RwLock::new(Arc::new(rules)),
             rules_version: AtomicU64::new(0),
-            alerts: Mutex::new(AlertBook {
-                history: VecDeque::new(),
-                active: HashMap::new(),
-            }),
+            alerts: Mutex::new(AlertBook { history: VecDeque::new(), active: HashMap::new() }),
             sender: Mutex::new(sender),
             dropped_alerts: AtomicU64::new(0),
             dispatcher: Mutex::new(dispatcher),
@@ -248,12 +270,7 @@ impl PerformanceMonitor {
         let mut all: Vec<(&str, &str)> = Vec::with_capacity(tags.len() + 1);
         all.push(("success", if success { "true" } else { "false" }));
         all.extend(tags.iter().filter(|(key, _)| *key != "success"));
-        self.record_metric(
-            &metric_names::response_time(operation),
-            duration.as_secs_f64(),
-            "seconds",
-            &all,
-        );
+        self.record_metric(&metric_names::response_time(operation), duration.as_secs_f64(), "seconds", &all);
         if let Some(errors) = self.inner.errors.get() {
             if let Some(rate) = errors.observe(operation, success, self.inner.clock.now_nanos()) {
                 self.record_metric(&metric_names::error_rate(operation), rate, "percent", &[]);
@@ -264,17 +281,9 @@ impl PerformanceMonitor {
     /// Records this process's resident and virtual memory (MB) and its share of system memory (percent)
     /// as `memory.<component>.rss`, `.vms` and `.percent`. Returns false where the process cannot be read.
     pub fn record_memory_usage(&self, component: &str) -> bool {
-        let sample = self
-            .inner
-            .sampler
-            .lock()
-            .as_mut()
-            .and_then(crate::collector::ProcessSampler::sample);
+        let sample = self.inner.sampler.lock().as_mut().and_then(crate::collector::ProcessSampler::sample);
         let Some(sample) = sample else { return false };
-        let memory_only = crate::collector::ProcessSample {
-            cpu_percent: None,
-            ..sample
-        };
+        let memory_only = crate::collector::ProcessSample { cpu_percent: None, ..sample };
         crate::collector::record_process_sample(self, component, &memory_only);
         true
     }
@@ -282,12 +291,7 @@ impl PerformanceMonitor {
     /// Records this process's CPU use since the previous call (percent of one core) as
     /// `cpu.<component>.usage`. Never sleeps; the first call has no delta and records nothing (false).
     pub fn record_cpu_usage(&self, component: &str) -> bool {
-        let sample = self
-            .inner
-            .sampler
-            .lock()
-            .as_mut()
-            .and_then(crate::collector::ProcessSampler::sample);
+        let sample = self.inner.sampler.lock().as_mut().and_then(crate::collector::ProcessSampler::sample);
         match sample.and_then(|sample| sample.cpu_percent) {
             Some(cpu) => {
                 self.record_metric(&metric_names::cpu_usage(component), cpu, "percent", &[]);
@@ -299,10 +303,9 @@ impl PerformanceMonitor {
 
     /// A handle on the series `name` with `tags`, for recording without lookups; `None` past `max_series`.
     pub fn series(&self, name: &str, unit: &str, tags: &[(&str, &str)]) -> Option<SeriesHandle> {
-        self.inner.series(name, unit, tags).map(|series| SeriesHandle {
-            series,
-            inner: Arc::clone(&self.inner),
-        })
+        self.inner
+            .series(name, unit, tags)
+            .map(|series| SeriesHandle { series, inner: Arc::clone(&self.inner) })
     }
 
     /// Sets a threshold on the metrics matching `name_or_glob` (replacing one of the same name).
@@ -320,11 +323,8 @@ impl PerformanceMonitor {
     /// Adds or replaces (by name) a threshold.
     pub fn add_threshold(&self, rule: ThresholdRule) {
         let mut rules = self.inner.rules.write();
-        let mut next: Vec<Arc<ThresholdRule>> = rules
-            .iter()
-            .filter(|existing| existing.name != rule.name)
-            .cloned()
-            .collect();
+        let mut next: Vec<Arc<ThresholdRule>> =
+            rules.iter().filter(|existing| existing.name != rule.name).cloned().collect();
         next.push(Arc::new(rule));
         *rules = Arc::new(next);
         self.inner.rules_version.fetch_add(1, Ordering::Release);
@@ -332,12 +332,7 @@ impl PerformanceMonitor {
 
     /// The thresholds in force.
     pub fn thresholds(&self) -> Vec<ThresholdRule> {
-        self.inner
-            .rules
-            .read()
-            .iter()
-            .map(|rule| (**rule).clone())
-            .collect()
+        self.inner.rules.read().iter().map(|rule| (**rule).clone()).collect()
     }
 
     /// The kept samples of every series named `name` (all tag sets), oldest first, optionally since a time.
@@ -385,11 +380,7 @@ impl PerformanceMonitor {
 
     /// Samples ever recorded for `name` (all tag sets), kept or not.
     pub fn total_recorded(&self, name: &str) -> u64 {
-        self.inner
-            .series_named(name)
-            .iter()
-            .map(|series| series.state.lock().total)
-            .sum()
+        self.inner.series_named(name).iter().map(|series| series.state.lock().total).sum()
     }
 
     /// Every series name, sorted, once each.
@@ -446,13 +437,36 @@ impl PerformanceMonitor {
     pub fn clock(&self) -> &Arc<dyn MetricsClock> {
         &self.inner.clock
     }
+
+    /// A snapshot of every series for export: name, unit, tags, latest value, count, sum and histogram.
+    pub fn snapshot(&self) -> Vec<SeriesSnapshot> {
+        let series: Vec<Arc<Series>> =
+            self.inner.registry.read().by_hash.values().flatten().cloned().collect();
+        let bounds = &self.inner.options.histogram_buckets;
+        series
+            .into_iter()
+            .map(|series| {
+                let state = series.state.lock();
+                SeriesSnapshot {
+                    name: Arc::clone(&series.name),
+                    unit: Arc::clone(&series.unit),
+                    tags: Arc::clone(&series.tags),
+                    latest: state.samples.back().map(|sample| sample.value),
+                    count: state.total,
+                    sum: state.sum,
+                    buckets: state
+                        .buckets
+                        .as_ref()
+                        .map(|counts| bounds.iter().copied().zip(counts.iter().copied()).collect()),
+                }
+            })
+            .collect()
+    }
 }
 
 impl std::fmt::Debug for PerformanceMonitor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PerformanceMonitor")
-            .field("series", &self.series_count())
-            .finish_non_exhaustive()
+        f.debug_struct("PerformanceMonitor").field("series", &self.series_count()).finish_non_exhaustive()
     }
 }
 
@@ -495,27 +509,15 @@ impl Inner {
         let matches = |series: &&Arc<Series>| {
             &*series.name == name
                 && series.tags.len() == sorted.len()
-                && series
-                    .tags
-                    .iter()
-                    .zip(sorted.iter())
-                    .all(|((k, v), (sk, sv))| &**k == *sk && &**v == *sv)
+                && series.tags.iter().zip(sorted.iter()).all(|((k, v), (sk, sv))| &**k == *sk && &**v == *sv)
         };
-        if let Some(found) = self
-            .registry
-            .read()
-            .by_hash
-            .get(&hash)
-            .and_then(|chain| chain.iter().find(matches))
+        if let Some(found) =
+            self.registry.read().by_hash.get(&hash).and_then(|chain| chain.iter().find(matches))
         {
             return Some(Arc::clone(found));
         }
         let mut registry = self.registry.write();
-        if let Some(found) = registry
-            .by_hash
-            .get(&hash)
-            .and_then(|chain| chain.iter().find(matches))
-        {
+        if let Some(found) = registry.by_hash.get(&hash).and_then(|chain| chain.iter().find(matches)) {
             return Some(Arc::clone(found));
         }
         if self.series_count.load(Ordering::Relaxed) >= self.options.max_series {
@@ -528,12 +530,10 @@ impl Inner {
             .iter()
             .map(|(key, value)| (Self::intern(strings, key), Self::intern(strings, value)))
             .collect();
-        let series = Arc::new(Series::new(name, tags, unit, self.options.max_samples_per_series));
-        registry
-            .by_hash
-            .entry(hash)
-            .or_default()
-            .push(Arc::clone(&series));
+        let bounds = name.starts_with(RESPONSE_TIME_PREFIX).then_some(self.options.histogram_buckets.len());
+        let series =
+            Arc::new(Series::with_buckets(name, tags, unit, self.options.max_samples_per_series, bounds));
+        registry.by_hash.entry(hash).or_default().push(Arc::clone(&series));
         self.series_count.fetch_add(1, Ordering::Relaxed);
         Some(series)
     }
@@ -568,11 +568,13 @@ impl Inner {
         let mut events = Vec::new();
         {
             let mut state = series.state.lock();
+            let bounds = &self.options.histogram_buckets;
             Series::push(
                 &mut state,
                 series.capacity(),
                 Sample { at: now, value },
                 self.oldest_kept(now),
+                bounds,
             );
             self.refresh_watch(series, &mut state);
             for (rule, alert) in &mut state.watch.alerts {
@@ -622,11 +624,7 @@ impl Inner {
     fn publish(&self, event: AlertEvent) {
         {
             let mut book = self.alerts.lock();
-            let key = (
-                Arc::clone(&event.threshold),
-                Arc::clone(&event.metric),
-                Arc::clone(&event.tags),
-            );
+            let key = (Arc::clone(&event.threshold), Arc::clone(&event.metric), Arc::clone(&event.tags));
             if event.transition == crate::alert::AlertTransition::Resolved {
                 book.active.remove(&key);
             } else {

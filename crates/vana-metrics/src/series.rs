@@ -31,6 +31,10 @@ pub(crate) struct SeriesState {
     pub(crate) samples: VecDeque<Sample>,
     /// Samples ever recorded (not only those kept).
     pub(crate) total: u64,
+    /// Sum of every value ever recorded (for counters and histograms).
+    pub(crate) sum: f64,
+    /// Cumulative counts per histogram bucket (response times only), all samples ever.
+    pub(crate) buckets: Option<Box<[u64]>>,
     pub(crate) watch: Watch,
 }
 
@@ -45,26 +49,42 @@ pub(crate) struct Series {
 }
 
 impl Series {
-    pub(crate) fn new(name: Arc<str>, tags: Tags, unit: Arc<str>, capacity: usize) -> Self {
+    /// A series that also counts its values into `bucket_count` histogram buckets, when given.
+    pub(crate) fn with_buckets(
+        name: Arc<str>,
+        tags: Tags,
+        unit: Arc<str>,
+        capacity: usize,
+        bucket_count: Option<usize>,
+    ) -> Self {
         let state = SeriesState {
             samples: VecDeque::new(),
             total: 0,
-            watch: Watch {
-                version: u64::MAX,
-                alerts: Vec::new(),
-            },
+            sum: 0.0,
+            buckets: bucket_count.map(|count| vec![0; count].into_boxed_slice()),
+            watch: Watch { version: u64::MAX, alerts: Vec::new() },
         };
-        Self {
-            name,
-            tags,
-            unit,
-            state: Mutex::new(state),
-            capacity: capacity.max(1),
-        }
+        Self { name, tags, unit, state: Mutex::new(state), capacity: capacity.max(1) }
     }
 
-    /// Appends a sample, dropping those past the count cap or older than `oldest`.
-    pub(crate) fn push(state: &mut SeriesState, capacity: usize, sample: Sample, oldest: u64) {
+    /// Appends a sample, dropping those past the count cap or older than `oldest`; counts it into the
+    /// histogram buckets whose bound it does not exceed.
+    pub(crate) fn push(
+        state: &mut SeriesState,
+        capacity: usize,
+        sample: Sample,
+        oldest: u64,
+        bounds: &[f64],
+    ) {
+        if let Some(buckets) = state.buckets.as_mut() {
+            // Buckets hold per-bucket counts; the export makes them cumulative.
+            if let Some(index) = bounds.iter().position(|bound| sample.value <= *bound) {
+                buckets[index] += 1;
+            }
+        }
+        if sample.value.is_finite() {
+            state.sum += sample.value;
+        }
         while state.samples.front().is_some_and(|front| front.at < oldest) {
             state.samples.pop_front();
         }

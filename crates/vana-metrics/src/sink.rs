@@ -31,11 +31,7 @@ impl AlertSink for TracingSink {
             return;
         }
         let message = event.message();
-        let tags: Vec<String> = event
-            .tags
-            .iter()
-            .map(|(key, value)| format!("{key}={value}"))
-            .collect();
+        let tags: Vec<String> = event.tags.iter().map(|(key, value)| format!("{key}={value}")).collect();
         let tags = tags.join(",");
         match (event.transition, event.level) {
             (AlertTransition::Resolved, _) => {

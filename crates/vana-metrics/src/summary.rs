@@ -62,13 +62,7 @@ mod tests {
     fn hand_computed() {
         let summary = Summary::of(&mut [5.0, 1.0, 4.0, 2.0, 3.0]);
         assert_eq!(
-            (
-                summary.count,
-                summary.min,
-                summary.max,
-                summary.avg,
-                summary.latest
-            ),
+            (summary.count, summary.min, summary.max, summary.avg, summary.latest),
             (5, 1.0, 5.0, 3.0, 3.0)
         );
         assert_eq!(summary.p50, 3.0);

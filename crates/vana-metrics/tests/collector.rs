@@ -8,10 +8,7 @@ use vana_metrics::{PerformanceMonitor, SystemCollector};
 #[test]
 fn one_off_samples_of_the_real_process() {
     let monitor = PerformanceMonitor::new(&MonitoringConfig::default());
-    assert!(
-        !monitor.record_cpu_usage("app"),
-        "the first CPU sample has no delta and is discarded"
-    );
+    assert!(!monitor.record_cpu_usage("app"), "the first CPU sample has no delta and is discarded");
     let busy = Instant::now();
     let mut spin = 0u64;
     while busy.elapsed() < Duration::from_millis(50) {
@@ -47,25 +44,11 @@ fn the_collector_samples_in_the_background_and_stops() {
         "the first CPU sample is discarded"
     );
     std::thread::sleep(Duration::from_millis(60));
-    assert_eq!(
-        monitor.total_recorded("memory.system.rss"),
-        rss_samples,
-        "nothing after stop"
-    );
+    assert_eq!(monitor.total_recorded("memory.system.rss"), rss_samples, "nothing after stop");
     // The default memory threshold watches what the collector records.
-    let watched: Vec<String> = monitor
-        .thresholds()
-        .iter()
-        .map(|rule| rule.metric_glob.to_string())
-        .collect();
+    let watched: Vec<String> = monitor.thresholds().iter().map(|rule| rule.metric_glob.to_string()).collect();
     assert!(
-        watched
-            .iter()
-            .any(|glob| vana_config::metric_names::glob_matches(glob, "memory.system.percent"))
+        watched.iter().any(|glob| vana_config::metric_names::glob_matches(glob, "memory.system.percent"))
     );
-    assert!(
-        watched
-            .iter()
-            .any(|glob| vana_config::metric_names::glob_matches(glob, "cpu.system.usage"))
-    );
+    assert!(watched.iter().any(|glob| vana_config::metric_names::glob_matches(glob, "cpu.system.usage")));
 }

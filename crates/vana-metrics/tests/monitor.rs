@@ -10,10 +10,7 @@ use vana_metrics::{AlertEvent, AlertSink, AlertTransition, ManualClock, Performa
 
 fn monitor_with(config: &MonitoringConfig) -> (PerformanceMonitor, ManualClock) {
     let clock = ManualClock::new();
-    (
-        PerformanceMonitor::with_clock(config, Arc::new(clock.clone()), Vec::new()),
-        clock,
-    )
+    (PerformanceMonitor::with_clock(config, Arc::new(clock.clone()), Vec::new()), clock)
 }
 
 #[test]
@@ -34,26 +31,10 @@ fn every_default_threshold_fires_on_the_names_that_are_recorded() {
     assert_eq!(
         fired,
         [
-            (
-                "cpu_usage".to_owned(),
-                "cpu.system.usage".to_owned(),
-                AlertLevel::Critical
-            ),
-            (
-                "error_rate".to_owned(),
-                "error_rate.tool.search".to_owned(),
-                AlertLevel::Critical
-            ),
-            (
-                "memory_usage".to_owned(),
-                "memory.system.percent".to_owned(),
-                AlertLevel::Critical
-            ),
-            (
-                "response_time".to_owned(),
-                "response_time.llm.call".to_owned(),
-                AlertLevel::Critical
-            ),
+            ("cpu_usage".to_owned(), "cpu.system.usage".to_owned(), AlertLevel::Critical),
+            ("error_rate".to_owned(), "error_rate.tool.search".to_owned(), AlertLevel::Critical),
+            ("memory_usage".to_owned(), "memory.system.percent".to_owned(), AlertLevel::Critical),
+            ("response_time".to_owned(), "response_time.llm.call".to_owned(), AlertLevel::Critical),
         ]
     );
     // 2 failures in 10 calls: 20 %.
@@ -69,18 +50,11 @@ fn retention_applies_by_age_and_by_count() {
     for value in 0..8 {
         monitor.record_metric("m", f64::from(value), "", &[]);
     }
-    let values: Vec<f64> = monitor
-        .get_metrics("m", None)
-        .iter()
-        .map(|sample| sample.value)
-        .collect();
+    let values: Vec<f64> = monitor.get_metrics("m", None).iter().map(|sample| sample.value).collect();
     assert_eq!(values, [3.0, 4.0, 5.0, 6.0, 7.0]);
     assert_eq!(monitor.total_recorded("m"), 8);
     clock.advance(Duration::from_secs(61));
-    assert!(
-        monitor.get_metrics("m", None).is_empty(),
-        "older than the retention"
-    );
+    assert!(monitor.get_metrics("m", None).is_empty(), "older than the retention");
     assert_eq!(monitor.get_summary("m", None).count, 0);
     monitor.record_metric("m", 42.0, "", &[]);
     assert_eq!(monitor.get_summary("m", None).count, 1);
@@ -98,10 +72,7 @@ fn summaries_are_exact_and_filter_by_time() {
         monitor.record_metric("lat", value, "seconds", &[("route", "/b")]);
     }
     let all = monitor.get_summary("lat", None);
-    assert_eq!(
-        (all.count, all.min, all.max, all.avg, all.latest, all.p50),
-        (5, 1.0, 20.0, 7.2, 20.0, 3.0)
-    );
+    assert_eq!((all.count, all.min, all.max, all.avg, all.latest, all.p50), (5, 1.0, 20.0, 7.2, 20.0, 3.0));
     let recent = monitor.get_summary("lat", Some(since));
     assert_eq!((recent.count, recent.avg, recent.p50), (2, 15.0, 15.0));
     let samples = monitor.get_metrics("lat", Some(since));
@@ -133,9 +104,7 @@ fn concurrent_recording_loses_nothing() {
             let monitor = monitor.clone();
             std::thread::spawn(move || {
                 let handle = monitor.series("shared", "", &[]).unwrap();
-                let own = monitor
-                    .series("own", "", &[("thread", &thread.to_string())])
-                    .unwrap();
+                let own = monitor.series("own", "", &[("thread", &thread.to_string())]).unwrap();
                 for n in 0..SAMPLES {
                     handle.record(n as f64);
                     own.record(1.0);
@@ -148,11 +117,7 @@ fn concurrent_recording_loses_nothing() {
     }
     assert_eq!(monitor.total_recorded("shared"), (THREADS * SAMPLES) as u64);
     assert_eq!(monitor.total_recorded("own"), (THREADS * SAMPLES) as u64);
-    assert_eq!(
-        monitor.get_summary("shared", None).count,
-        1000,
-        "the count cap holds"
-    );
+    assert_eq!(monitor.get_summary("shared", None).count, 1000, "the count cap holds");
 }
 
 #[derive(Default)]
@@ -179,12 +144,8 @@ fn transitions_reach_the_sinks_off_the_recording_thread() {
         clock.advance(Duration::from_secs(1));
     }
     monitor.shutdown();
-    let delivered: Vec<(AlertTransition, AlertLevel)> = sink
-        .0
-        .lock()
-        .iter()
-        .map(|event| (event.transition, event.level))
-        .collect();
+    let delivered: Vec<(AlertTransition, AlertLevel)> =
+        sink.0.lock().iter().map(|event| (event.transition, event.level)).collect();
     assert_eq!(
         delivered,
         [

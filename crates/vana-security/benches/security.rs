@@ -61,22 +61,12 @@ struct SeedValidator(Vec<Regex>);
 
 impl SeedValidator {
     fn new() -> Self {
-        let patterns = [
-            r"<script[^>]*>.*?</script>",
-            r"union\s+select",
-            r"\.\./",
-            r"eval\s*\(",
-            r"exec\s*\(",
-        ];
+        let patterns =
+            [r"<script[^>]*>.*?</script>", r"union\s+select", r"\.\./", r"eval\s*\(", r"exec\s*\("];
         Self(
             patterns
                 .iter()
-                .map(|p| {
-                    RegexBuilder::new(p)
-                        .case_insensitive(true)
-                        .build()
-                        .expect("seed regex")
-                })
+                .map(|p| RegexBuilder::new(p).case_insensitive(true).build().expect("seed regex"))
                 .collect(),
         )
     }
@@ -121,19 +111,15 @@ fn validation(c: &mut Criterion) {
         b.iter(|| short.iter().filter(|s| seed.validate(s)).count())
     });
     group.finish();
-    eprintln!(
-        "validate_short_inputs: {} inputs under 64 bytes per iteration",
-        short.len()
-    );
+    eprintln!("validate_short_inputs: {} inputs under 64 bytes per iteration", short.len());
 }
 
 fn rate_limiting(c: &mut Criterion) {
     use std::num::NonZeroU32;
     use std::time::Duration;
 
-    let keys: Vec<String> = (0..10_000u32)
-        .map(|n| std::net::Ipv4Addr::from(0xc000_0200 + n).to_string())
-        .collect();
+    let keys: Vec<String> =
+        (0..10_000u32).map(|n| std::net::Ipv4Addr::from(0xc000_0200 + n).to_string()).collect();
     let ours = vana_security::RateLimiter::from_config(&vana_config::RateLimiting::default());
     let quota = governor::Quota::with_period(Duration::from_millis(600))
         .expect("non-zero period")
@@ -163,10 +149,7 @@ fn rate_limiting(c: &mut Criterion) {
         vana_security::RateLimitStore::check(&store, &n.to_string(), &quota);
     }
     let tracked = vana_security::RateLimitStore::tracked_keys(&store);
-    eprintln!(
-        "memory per key at {tracked} keys: {} bytes",
-        store.memory_bytes() / tracked.max(1)
-    );
+    eprintln!("memory per key at {tracked} keys: {} bytes", store.memory_bytes() / tracked.max(1));
 }
 
 fn csrf(c: &mut Criterion) {

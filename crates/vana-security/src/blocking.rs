@@ -129,14 +129,8 @@ impl IpBlocklist {
             make_room(&mut table, now);
         }
         let reason = crate::truncate_to(reason, MAX_REASON_BYTES).to_owned();
-        table.insert(
-            address,
-            Block {
-                until: now.saturating_add(duration_nanos(duration)),
-                reason,
-                offences,
-            },
-        );
+        table
+            .insert(address, Block { until: now.saturating_add(duration_nanos(duration)), reason, offences });
         BlockOutcome::Blocked { duration, offences }
     }
 
@@ -157,10 +151,7 @@ impl IpBlocklist {
     /// Whether `address` is blocked now.
     pub fn is_blocked(&self, address: IpAddr) -> bool {
         let now = self.clock.now_nanos();
-        self.table
-            .lock()
-            .get(&canonical(address))
-            .is_some_and(|block| block.until > now)
+        self.table.lock().get(&canonical(address)).is_some_and(|block| block.until > now)
     }
 
     /// The addresses blocked now.
@@ -205,11 +196,7 @@ impl std::fmt::Debug for IpBlocklist {
 /// Frees one place: an expired entry if there is one, else the block closest to its end.
 fn make_room(table: &mut HashMap<IpAddr, Block>, now: u64) {
     table.retain(|_, block| block.until > now);
-    if let Some(victim) = table
-        .iter()
-        .min_by_key(|(_, block)| block.until)
-        .map(|(address, _)| *address)
-    {
+    if let Some(victim) = table.iter().min_by_key(|(_, block)| block.until).map(|(address, _)| *address) {
         table.remove(&victim);
     }
 }

@@ -40,10 +40,7 @@ impl ClientAddressResolver {
     pub fn from_config(config: &ClientAddress) -> Self {
         let header = http::HeaderName::from_bytes(config.forwarded_header.as_bytes())
             .unwrap_or(http::HeaderName::from_static("x-forwarded-for"));
-        Self {
-            trusted: config.trusted_networks(),
-            header,
-        }
+        Self { trusted: config.trusted_networks(), header }
     }
 
     fn is_trusted(&self, address: IpAddr) -> bool {

@@ -94,10 +94,7 @@ impl CsrfKeys {
     pub fn new(current: &[u8], previous: Option<&[u8]>) -> Result<Self, CsrfKeyError> {
         let check = |bytes: &[u8], source_name: &str| {
             if bytes.len() < MIN_KEY_BYTES {
-                Err(CsrfKeyError::TooShort {
-                    source_name: source_name.to_owned(),
-                    length: bytes.len(),
-                })
+                Err(CsrfKeyError::TooShort { source_name: source_name.to_owned(), length: bytes.len() })
             } else {
                 Ok(Key::new(bytes.to_vec()))
             }
@@ -130,12 +127,7 @@ impl CsrfKeys {
             std::fs::read_to_string(&path).map_err(|error| CsrfKeyError::File(error.kind().to_string()))?;
         let mut lines = text.lines().map(str::trim).filter(|line| !line.is_empty());
         let current = lines.next().ok_or(CsrfKeyError::Missing)?;
-        Self::named(
-            current.as_bytes(),
-            KEY_FILE_ENV,
-            lines.next().map(str::as_bytes),
-            KEY_FILE_ENV,
-        )
+        Self::named(current.as_bytes(), KEY_FILE_ENV, lines.next().map(str::as_bytes), KEY_FILE_ENV)
     }
 
     fn named(
@@ -146,12 +138,8 @@ impl CsrfKeys {
     ) -> Result<Self, CsrfKeyError> {
         Self::new(current, previous).map_err(|error| match error {
             CsrfKeyError::TooShort { source_name, length } => CsrfKeyError::TooShort {
-                source_name: if source_name == "the current key" {
-                    current_name
-                } else {
-                    previous_name
-                }
-                .to_owned(),
+                source_name: if source_name == "the current key" { current_name } else { previous_name }
+                    .to_owned(),
                 length,
             },
             other => other,
@@ -159,9 +147,7 @@ impl CsrfKeys {
     }
 
     fn by_id(&self, id: &str) -> Option<&Key> {
-        std::iter::once(&self.current)
-            .chain(self.previous.as_ref())
-            .find(|key| key.id == id)
+        std::iter::once(&self.current).chain(self.previous.as_ref()).find(|key| key.id == id)
     }
 }
 
@@ -186,20 +172,14 @@ pub struct CsrfTokens {
 }
 
 fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |since| since.as_secs())
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |since| since.as_secs())
 }
 
 impl CsrfTokens {
     /// Tokens signed with `keys`, valid for `max_age`; `accept_legacy` also accepts the specification's
     /// format (signed with the current key).
     pub fn new(keys: CsrfKeys, max_age: Duration, accept_legacy: bool) -> Self {
-        Self {
-            keys,
-            max_age,
-            accept_legacy,
-        }
+        Self { keys, max_age, accept_legacy }
     }
 
     /// A fresh hardened token for `session_id`.
@@ -212,12 +192,7 @@ impl CsrfTokens {
         let mut nonce = [0u8; 16];
         rand::rng().fill_bytes(&mut nonce);
         let mac = hardened_mac(&self.keys.current, session_id, timestamp, &nonce);
-        format!(
-            "v1.{}.{timestamp}.{}.{}",
-            self.keys.current.id,
-            hex::encode(nonce),
-            hex::encode(mac)
-        )
+        format!("v1.{}.{timestamp}.{}.{}", self.keys.current.id, hex::encode(nonce), hex::encode(mac))
     }
 
     /// Whether `token` is valid for `session_id` now.
@@ -238,21 +213,14 @@ impl CsrfTokens {
 
     fn validate_hardened(&self, rest: &str, session_id: &str, now: u64) -> bool {
         let mut fields = rest.split('.');
-        let (Some(id), Some(timestamp), Some(nonce), Some(mac), None) = (
-            fields.next(),
-            fields.next(),
-            fields.next(),
-            fields.next(),
-            fields.next(),
-        ) else {
+        let (Some(id), Some(timestamp), Some(nonce), Some(mac), None) =
+            (fields.next(), fields.next(), fields.next(), fields.next(), fields.next())
+        else {
             return false;
         };
-        let (Some(key), Some(timestamp), Ok(nonce), Ok(mac)) = (
-            self.keys.by_id(id),
-            parse_timestamp(timestamp),
-            hex::decode(nonce),
-            hex::decode(mac),
-        ) else {
+        let (Some(key), Some(timestamp), Ok(nonce), Ok(mac)) =
+            (self.keys.by_id(id), parse_timestamp(timestamp), hex::decode(nonce), hex::decode(mac))
+        else {
             return false;
         };
         if !fresh(timestamp, now, self.max_age) || nonce.len() != 16 {
@@ -289,10 +257,7 @@ fn fresh(timestamp: u64, now: u64, max_age: Duration) -> bool {
 
 /// The specification's token: `timestamp:hex(hmac_sha256(key, "session_id:timestamp"))`.
 pub fn generate_legacy_token(key: &[u8], session_id: &str, timestamp: u64) -> String {
-    format!(
-        "{timestamp}:{}",
-        hex::encode(legacy_mac(key, session_id, &timestamp.to_string()))
-    )
+    format!("{timestamp}:{}", hex::encode(legacy_mac(key, session_id, &timestamp.to_string())))
 }
 
 fn legacy_mac(key: &[u8], session_id: &str, timestamp: &str) -> [u8; 32] {
@@ -316,11 +281,7 @@ pub fn validate_legacy(key: &[u8], token: &str, session_id: &str, now: u64, max_
     if !fresh(timestamp, now, max_age) {
         return false;
     }
-    bool::from(
-        legacy_mac(key, session_id, timestamp_text)
-            .as_slice()
-            .ct_eq(&signature),
-    )
+    bool::from(legacy_mac(key, session_id, timestamp_text).as_slice().ct_eq(&signature))
 }
 
 #[cfg(test)]
@@ -344,28 +305,17 @@ mod tests {
         assert!(!csrf.validate_at(&token, "s:1", 1_000_000 + 3601));
         assert!(!csrf.validate_at(&token, "s:1", 1_000_000 - 61));
         assert!(csrf.validate_at(&token, "s:1", 1_000_000 - 59));
-        assert_ne!(
-            csrf.generate_at("s:1", 1_000_000),
-            token,
-            "a nonce makes every token unique"
-        );
+        assert_ne!(csrf.generate_at("s:1", 1_000_000), token, "a nonce makes every token unique");
     }
 
     #[test]
     fn keys_rotate() {
-        let old = CsrfTokens::new(
-            CsrfKeys::new(&[2; 32], None).unwrap(),
-            Duration::from_secs(3600),
-            false,
-        );
+        let old = CsrfTokens::new(CsrfKeys::new(&[2; 32], None).unwrap(), Duration::from_secs(3600), false);
         let token = old.generate_at("s", 500);
         let rotated = tokens(false); // current [1; 32], previous [2; 32]
         assert!(rotated.validate_at(&token, "s", 600));
-        let retired = CsrfTokens::new(
-            CsrfKeys::new(&[1; 32], None).unwrap(),
-            Duration::from_secs(3600),
-            false,
-        );
+        let retired =
+            CsrfTokens::new(CsrfKeys::new(&[1; 32], None).unwrap(), Duration::from_secs(3600), false);
         assert!(!retired.validate_at(&token, "s", 600));
     }
 
@@ -403,10 +353,7 @@ mod tests {
         assert!(!format!("{keys:?}").contains("secret"));
         let error =
             CsrfKeys::from_vars(|name| (name == KEY_ENV).then(|| "short-secret".to_owned())).unwrap_err();
-        assert_eq!(
-            error.to_string(),
-            "the CSRF key from VANA_CSRF_KEY is 12 bytes; at least 32 are needed"
-        );
+        assert_eq!(error.to_string(), "the CSRF key from VANA_CSRF_KEY is 12 bytes; at least 32 are needed");
         assert_eq!(CsrfKeys::from_vars(|_| None).unwrap_err(), CsrfKeyError::Missing);
     }
 }

@@ -56,8 +56,7 @@ impl SecurityEvent {
     /// With one more detail (ignored past 32).
     pub fn detail(mut self, key: &str, value: impl Into<serde_json::Value>) -> Self {
         if self.details.len() < MAX_DETAILS {
-            self.details
-                .insert(crate::truncate_to(key, MAX_TEXT_BYTES).to_owned(), value.into());
+            self.details.insert(crate::truncate_to(key, MAX_TEXT_BYTES).to_owned(), value.into());
         }
         self
     }
@@ -70,10 +69,7 @@ mod epoch_seconds {
         time: &SystemTime,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_f64(
-            time.duration_since(UNIX_EPOCH)
-                .map_or(0.0, |since| since.as_secs_f64()),
-        )
+        serializer.serialize_f64(time.duration_since(UNIX_EPOCH).map_or(0.0, |since| since.as_secs_f64()))
     }
 }
 
@@ -120,9 +116,7 @@ impl SecurityEvents {
         emit(&event);
         let mut inner = self.inner.lock();
         let type_key = if inner.counts.len() < MAX_EVENT_TYPES
-            || inner
-                .counts
-                .contains_key(&(event.event_type.clone(), event.severity))
+            || inner.counts.contains_key(&(event.event_type.clone(), event.severity))
         {
             event.event_type.clone()
         } else {
@@ -176,10 +170,7 @@ impl SecurityEvents {
 
 impl std::fmt::Debug for SecurityEvents {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SecurityEvents")
-            .field("kept", &self.len())
-            .field("capacity", &self.capacity)
-            .finish()
+        f.debug_struct("SecurityEvents").field("kept", &self.len()).field("capacity", &self.capacity).finish()
     }
 }
 

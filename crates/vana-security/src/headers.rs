@@ -33,10 +33,7 @@ impl SecurityHeaders {
             .security_headers
             .iter()
             .filter_map(|(name, value)| {
-                Some((
-                    HeaderName::from_bytes(name.as_bytes()).ok()?,
-                    HeaderValue::from_str(value).ok()?,
-                ))
+                Some((HeaderName::from_bytes(name.as_bytes()).ok()?, HeaderValue::from_str(value).ok()?))
             })
             .collect();
         Self { headers }

@@ -23,11 +23,7 @@ pub struct ScanSummary {
 impl ScanSummary {
     /// Flagged lines in percent of all lines.
     pub fn percent_flagged(&self) -> f64 {
-        if self.lines == 0 {
-            0.0
-        } else {
-            100.0 * self.flagged as f64 / self.lines as f64
-        }
+        if self.lines == 0 { 0.0 } else { 100.0 * self.flagged as f64 / self.lines as f64 }
     }
 }
 
@@ -49,10 +45,7 @@ pub fn scan(
     let mut line = Vec::new();
     loop {
         line.clear();
-        let read = input
-            .by_ref()
-            .take(MAX_LINE_BYTES as u64)
-            .read_until(b'\n', &mut line)?;
+        let read = input.by_ref().take(MAX_LINE_BYTES as u64).read_until(b'\n', &mut line)?;
         if read == 0 {
             break;
         }
@@ -68,13 +61,7 @@ pub fn scan(
             summary.flagged += 1;
         }
         if let Some(out) = output.as_mut() {
-            serde_json::to_writer(
-                &mut **out,
-                &LineVerdict {
-                    line: summary.lines,
-                    verdict: &verdict,
-                },
-            )?;
+            serde_json::to_writer(&mut **out, &LineVerdict { line: summary.lines, verdict: &verdict })?;
             out.write_all(b"\n")?;
         }
     }

@@ -46,10 +46,7 @@ fn blocks_expire_and_repeat_offenders_wait_longer() {
     clock.advance(HOUR * 24 * 30);
     assert_eq!(
         blocklist.block(attacker, "again"),
-        BlockOutcome::Blocked {
-            duration: HOUR * 24,
-            offences: 1
-        }
+        BlockOutcome::Blocked { duration: HOUR * 24, offences: 1 }
     );
 }
 
@@ -58,11 +55,7 @@ fn unblock_and_listing() {
     let blocklist = IpBlocklist::from_config(&IpBlocking::default());
     blocklist.block(ip("198.51.100.1"), "a");
     blocklist.block(ip("2001:db8::1"), "b");
-    let listed: Vec<_> = blocklist
-        .blocked()
-        .into_iter()
-        .map(|entry| entry.address)
-        .collect();
+    let listed: Vec<_> = blocklist.blocked().into_iter().map(|entry| entry.address).collect();
     assert_eq!(listed.len(), 2);
     assert!(blocklist.unblock(ip("198.51.100.1")));
     assert!(!blocklist.unblock(ip("198.51.100.1")));
@@ -73,25 +66,10 @@ fn unblock_and_listing() {
 #[test]
 fn the_whitelist_wins_for_cidrs_ipv6_and_mapped_addresses() {
     let mut config = IpBlocking::default();
-    config.whitelist = vec![
-        "10.0.0.0/8".into(),
-        "fd00::/8".into(),
-        "::1".into(),
-        "127.0.0.1".into(),
-    ];
+    config.whitelist = vec!["10.0.0.0/8".into(), "fd00::/8".into(), "::1".into(), "127.0.0.1".into()];
     let blocklist = IpBlocklist::from_config(&config);
-    for address in [
-        "10.1.2.3",
-        "fd00::42",
-        "::1",
-        "::ffff:10.9.9.9",
-        "::ffff:127.0.0.1",
-    ] {
-        assert_eq!(
-            blocklist.block(ip(address), "x"),
-            BlockOutcome::Whitelisted,
-            "{address}"
-        );
+    for address in ["10.1.2.3", "fd00::42", "::1", "::ffff:10.9.9.9", "::ffff:127.0.0.1"] {
+        assert_eq!(blocklist.block(ip(address), "x"), BlockOutcome::Whitelisted, "{address}");
         assert!(!blocklist.is_blocked(ip(address)));
     }
     // An IPv4-mapped form is the same address as the IPv4 one.
@@ -115,10 +93,7 @@ fn the_block_table_is_bounded() {
 fn critical_events_auto_block_unless_whitelisted_or_disabled() {
     let security = SecurityManager::from_config(&SecurityPolicies::default()).unwrap();
     security.log_security_event(SecurityEvent::new("xss", Severity::High, Some(ip("192.0.2.10"))));
-    assert!(
-        !security.blocklist().is_blocked(ip("192.0.2.10")),
-        "only critical events block"
-    );
+    assert!(!security.blocklist().is_blocked(ip("192.0.2.10")), "only critical events block");
     security.log_security_event(SecurityEvent::new(
         "sql_injection",
         Severity::Critical,
@@ -130,14 +105,9 @@ fn critical_events_auto_block_unless_whitelisted_or_disabled() {
         Severity::Critical,
         Some(ip("127.0.0.1")),
     ));
-    assert!(
-        !security.blocklist().is_blocked(ip("127.0.0.1")),
-        "the specification blocked 127.0.0.1 here"
-    );
-    let blocked_events = security.events().query(&EventQuery {
-        event_type: Some("ip_blocked"),
-        ..EventQuery::default()
-    });
+    assert!(!security.blocklist().is_blocked(ip("127.0.0.1")), "the specification blocked 127.0.0.1 here");
+    let blocked_events =
+        security.events().query(&EventQuery { event_type: Some("ip_blocked"), ..EventQuery::default() });
     assert_eq!(blocked_events.len(), 1);
 
     let mut config = SecurityPolicies::default();
@@ -156,51 +126,27 @@ fn events_are_bounded_counted_and_queryable() {
     let events = SecurityEvents::new(100);
     let start = std::time::SystemTime::now();
     for n in 0..1000u32 {
-        let severity = if n % 10 == 0 {
-            Severity::Critical
-        } else {
-            Severity::Low
-        };
+        let severity = if n % 10 == 0 { Severity::Critical } else { Severity::Low };
         events.record(
-            SecurityEvent::new("probe", severity, None)
-                .detail("n", n)
-                .user_agent(&"x".repeat(10_000)),
+            SecurityEvent::new("probe", severity, None).detail("n", n).user_agent(&"x".repeat(10_000)),
         );
     }
     assert_eq!(events.len(), 100);
     let counts = events.counts();
     assert_eq!(
         counts,
-        [
-            ("probe".to_owned(), Severity::Low, 900),
-            ("probe".to_owned(), Severity::Critical, 100)
-        ]
+        [("probe".to_owned(), Severity::Low, 900), ("probe".to_owned(), Severity::Critical, 100)]
     );
-    let critical = events.query(&EventQuery {
-        min_severity: Some(Severity::Critical),
-        ..EventQuery::default()
-    });
+    let critical =
+        events.query(&EventQuery { min_severity: Some(Severity::Critical), ..EventQuery::default() });
     assert_eq!(critical.len(), 10);
     assert_eq!(critical[0].details["n"], 990, "newest first");
     assert_eq!(critical[0].user_agent.len(), 256);
     assert_eq!(
-        events
-            .query(&EventQuery {
-                since: Some(start),
-                limit: Some(3),
-                ..EventQuery::default()
-            })
-            .len(),
+        events.query(&EventQuery { since: Some(start), limit: Some(3), ..EventQuery::default() }).len(),
         3
     );
-    assert!(
-        events
-            .query(&EventQuery {
-                event_type: Some("other"),
-                ..EventQuery::default()
-            })
-            .is_empty()
-    );
+    assert!(events.query(&EventQuery { event_type: Some("other"), ..EventQuery::default() }).is_empty());
     // Distinct event types are capped in the counters.
     for n in 0..1000 {
         events.record(SecurityEvent::new(&format!("type-{n}"), Severity::Low, None));
@@ -217,25 +163,15 @@ fn events_are_emitted_under_the_vana_security_target() {
     struct Targets(Arc<parking_lot::Mutex<Vec<(String, tracing::Level)>>>);
     impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Targets {
         fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
-            self.0
-                .lock()
-                .push((event.metadata().target().to_owned(), *event.metadata().level()));
+            self.0.lock().push((event.metadata().target().to_owned(), *event.metadata().level()));
         }
     }
     let seen = Targets::default();
     let subscriber = tracing_subscriber::registry().with(seen.clone());
     tracing::subscriber::with_default(subscriber, || {
         let events = SecurityEvents::new(10);
-        events.record(SecurityEvent::new(
-            "rate_limited",
-            Severity::Medium,
-            Some(ip("192.0.2.1")),
-        ));
-        events.record(SecurityEvent::new(
-            "sql_injection",
-            Severity::Critical,
-            Some(ip("192.0.2.1")),
-        ));
+        events.record(SecurityEvent::new("rate_limited", Severity::Medium, Some(ip("192.0.2.1"))));
+        events.record(SecurityEvent::new("sql_injection", Severity::Critical, Some(ip("192.0.2.1"))));
     });
     let seen = seen.0.lock().clone();
     assert_eq!(
@@ -260,34 +196,16 @@ fn forwarded_for_is_believed_only_from_trusted_proxies() {
         map
     };
     // A spoofed header from an untrusted peer is ignored: the innocent address it names is not used.
-    assert_eq!(
-        resolver.resolve(ip("198.51.100.9"), &headers(&["192.0.2.77"])),
-        ip("198.51.100.9")
-    );
+    assert_eq!(resolver.resolve(ip("198.51.100.9"), &headers(&["192.0.2.77"])), ip("198.51.100.9"));
     // Right to left past trusted proxies, across header lines, with ports and brackets.
     assert_eq!(
-        resolver.resolve(
-            ip("10.0.0.1"),
-            &headers(&["192.0.2.1, 203.0.113.4:5555", "10.2.2.2"])
-        ),
+        resolver.resolve(ip("10.0.0.1"), &headers(&["192.0.2.1, 203.0.113.4:5555", "10.2.2.2"])),
         ip("203.0.113.4")
     );
-    assert_eq!(
-        resolver.resolve(ip("2001:db8:ffff::1"), &headers(&["[2001:db8::7]:443"])),
-        ip("2001:db8::7")
-    );
-    assert_eq!(
-        resolver.resolve(ip("::ffff:10.0.0.1"), &headers(&["192.0.2.5"])),
-        ip("192.0.2.5")
-    );
+    assert_eq!(resolver.resolve(ip("2001:db8:ffff::1"), &headers(&["[2001:db8::7]:443"])), ip("2001:db8::7"));
+    assert_eq!(resolver.resolve(ip("::ffff:10.0.0.1"), &headers(&["192.0.2.5"])), ip("192.0.2.5"));
     // Garbage stops the walk at the last good hop; a chain of only proxies gives its leftmost.
-    assert_eq!(
-        resolver.resolve(ip("10.0.0.1"), &headers(&["evil, 10.3.3.3"])),
-        ip("10.3.3.3")
-    );
-    assert_eq!(
-        resolver.resolve(ip("10.0.0.1"), &headers(&["10.4.4.4, 10.3.3.3"])),
-        ip("10.4.4.4")
-    );
+    assert_eq!(resolver.resolve(ip("10.0.0.1"), &headers(&["evil, 10.3.3.3"])), ip("10.3.3.3"));
+    assert_eq!(resolver.resolve(ip("10.0.0.1"), &headers(&["10.4.4.4, 10.3.3.3"])), ip("10.4.4.4"));
     assert_eq!(resolver.resolve(ip("10.0.0.1"), &headers(&[])), ip("10.0.0.1"));
 }

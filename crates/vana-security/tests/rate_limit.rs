@@ -93,20 +93,11 @@ fn limits_above_a_thousand_and_per_call_quotas() {
     let mut config = vana_config::RateLimiting::default();
     config.burst_limit = 5000;
     let limiter = RateLimiter::with_store(&config, MemoryStore::with_clock(16, Arc::new(ManualClock::new())));
-    let allowed = (0..7000)
-        .filter(|_| {
-            limiter
-                .check_rate_limit("bulk", 5000, Duration::from_secs(60))
-                .allowed
-        })
-        .count();
+    let allowed =
+        (0..7000).filter(|_| limiter.check_rate_limit("bulk", 5000, Duration::from_secs(60)).allowed).count();
     assert_eq!(allowed, 5000);
     // Another quota for the same identifier keeps its own state.
-    assert!(
-        limiter
-            .check_rate_limit("bulk", 10, Duration::from_secs(60))
-            .allowed
-    );
+    assert!(limiter.check_rate_limit("bulk", 10, Duration::from_secs(60)).allowed);
     let decision = limiter.check("bulk");
     assert!(decision.allowed);
     assert_eq!(decision.limit, 100);
@@ -121,11 +112,7 @@ fn the_key_table_is_bounded_under_rotating_addresses() {
         let address = std::net::Ipv4Addr::from(n).to_string();
         assert!(store.check(&address, &quota).allowed);
     }
-    assert!(
-        store.tracked_keys() <= store.max_keys(),
-        "{} keys",
-        store.tracked_keys()
-    );
+    assert!(store.tracked_keys() <= store.max_keys(), "{} keys", store.tracked_keys());
     assert!(store.tracked_keys() >= store.max_keys() * 9 / 10);
     // Once idle, old keys carry no state and make room without eviction of active ones.
     clock.advance(Duration::from_secs(60));

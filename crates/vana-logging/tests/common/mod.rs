@@ -8,10 +8,8 @@ use vana_logging::{LogEntry, LoggingBuilder, MemoryWriter};
 /// Runs `f` with logging configured by `config` into memory; returns the raw lines.
 pub fn capture_lines(config: &Logging, f: impl FnOnce(&vana_logging::LoggingGuard)) -> Vec<String> {
     let memory = MemoryWriter::default();
-    let (dispatch, guard) = LoggingBuilder::new(config)
-        .writer(memory.clone())
-        .build()
-        .expect("logging builds");
+    let (dispatch, guard) =
+        LoggingBuilder::new(config).writer(memory.clone()).build().expect("logging builds");
     tracing::dispatcher::with_default(&dispatch, || f(&guard));
     memory.lines()
 }

@@ -19,11 +19,6 @@ fn main() -> anyhow::Result<()> {
         scan(&validator, BufReader::new(file), Some(&mut out))?
     };
     out.flush()?;
-    eprintln!(
-        "{} lines, {} flagged ({:.1} %)",
-        summary.lines,
-        summary.flagged,
-        summary.percent_flagged()
-    );
+    eprintln!("{} lines, {} flagged ({:.1} %)", summary.lines, summary.flagged, summary.percent_flagged());
     Ok(())
 }

@@ -25,11 +25,7 @@ pub struct Quota {
 impl Quota {
     /// `limit` per `window`, with bursts of `burst` (each at least 1).
     pub fn new(limit: u32, window: Duration, burst: u32) -> Self {
-        Self {
-            limit: limit.max(1),
-            window,
-            burst: burst.max(1),
-        }
+        Self { limit: limit.max(1), window, burst: burst.max(1) }
     }
 
     /// The emission interval `T`, in nanoseconds (at least 1).

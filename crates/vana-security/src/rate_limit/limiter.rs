@@ -46,10 +46,7 @@ impl<S: RateLimitStore> RateLimiter<S> {
     /// The specification's call: `limit` per `window` for `identifier`, with the configured burst (at
     /// most `limit`). Each distinct (limit, window) keeps its own state.
     pub fn check_rate_limit(&self, identifier: &str, limit: u32, window: Duration) -> RateDecision {
-        self.store.check(
-            identifier,
-            &Quota::new(limit, window, self.quota.burst.min(limit)),
-        )
+        self.store.check(identifier, &Quota::new(limit, window, self.quota.burst.min(limit)))
     }
 
     /// Counts one request against any quota.

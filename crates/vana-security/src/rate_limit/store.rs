@@ -73,20 +73,10 @@ impl MemoryStore {
     /// A store on `clock`.
     pub fn with_clock(max_keys: usize, clock: Arc<dyn Clock>) -> Self {
         let shards = (0..SHARDS)
-            .map(|_| {
-                Mutex::new(Shard {
-                    tats: HashMap::default(),
-                    last_sweep: 0,
-                })
-            })
+            .map(|_| Mutex::new(Shard { tats: HashMap::default(), last_sweep: 0 }))
             .collect::<Vec<_>>()
             .into_boxed_slice();
-        Self {
-            shards,
-            hasher: RandomState::new(),
-            per_shard_cap: max_keys.div_ceil(SHARDS).max(1),
-            clock,
-        }
+        Self { shards, hasher: RandomState::new(), per_shard_cap: max_keys.div_ceil(SHARDS).max(1), clock }
     }
 
     /// The most keys the store keeps.
@@ -120,12 +110,8 @@ impl Shard {
             self.last_sweep = now.max(1);
         }
         if self.tats.len() >= cap {
-            let victim = self
-                .tats
-                .iter()
-                .take(EVICTION_SAMPLE)
-                .min_by_key(|(_, tat)| **tat)
-                .map(|(key, _)| *key);
+            let victim =
+                self.tats.iter().take(EVICTION_SAMPLE).min_by_key(|(_, tat)| **tat).map(|(key, _)| *key);
             if let Some(victim) = victim {
                 self.tats.remove(&victim);
             }
@@ -135,9 +121,7 @@ impl Shard {
 
 impl RateLimitStore for MemoryStore {
     fn check(&self, key: &str, quota: &Quota) -> RateDecision {
-        let hash = self
-            .hasher
-            .hash_one((key, quota.emission_nanos(), quota.tolerance_nanos()));
+        let hash = self.hasher.hash_one((key, quota.emission_nanos(), quota.tolerance_nanos()));
         let shard = &self.shards[(hash >> 58) as usize % SHARDS];
         let now = self.clock.now_nanos();
         let mut shard = shard.lock();

@@ -21,11 +21,7 @@ pub(crate) fn normalize(input: &str) -> Cow<'_, str> {
     type Step = fn(&str) -> Cow<'_, str>;
     // Low control bytes need a full scan to find; when the first pass saw none, a fast byte search for
     // the multi-byte controls does.
-    let controls: Step = if work & CONTROL == 0 {
-        strip_high_controls
-    } else {
-        strip_controls
-    };
+    let controls: Step = if work & CONTROL == 0 { strip_high_controls } else { strip_controls };
     // (DEL is found by the HIGH search, which includes 0x7F.)
     let first_round: [(u8, Step); 6] = [
         (URL, url_decode),
@@ -96,9 +92,7 @@ fn work_in(bytes: &[u8]) -> u8 {
         work |= COMMENT;
     }
     // C0 controls other than whitespace: a branch-free fold the compiler vectorizes.
-    let low = bytes.iter().fold(0u8, |acc, &b| {
-        acc | (u8::from(b < 0x09) | u8::from(b > 0x0d && b < 0x20))
-    });
+    let low = bytes.iter().fold(0u8, |acc, &b| acc | (u8::from(b < 0x09) | u8::from(b > 0x0d && b < 0x20)));
     if low != 0 {
         work |= CONTROL;
     }
@@ -115,9 +109,7 @@ fn hex_value(byte: u8) -> Option<u8> {
 }
 
 fn hex_number(digits: &[u8]) -> Option<u32> {
-    digits.iter().try_fold(0u32, |acc, &d| {
-        Some(acc.checked_mul(16)? + u32::from(hex_value(d)?))
-    })
+    digits.iter().try_fold(0u32, |acc, &d| Some(acc.checked_mul(16)? + u32::from(hex_value(d)?)))
 }
 
 /// Appends a code point, or U+FFFD when it is not a character.
@@ -133,9 +125,7 @@ fn url_decode(text: &str) -> Cow<'_, str> {
     let bytes = text.as_bytes();
     let decodable = memchr::memchr2_iter(b'%', b'+', bytes).any(|at| {
         bytes[at] == b'+'
-            || bytes
-                .get(at + 1..at + 3)
-                .is_some_and(|pair| pair.iter().all(u8::is_ascii_hexdigit))
+            || bytes.get(at + 1..at + 3).is_some_and(|pair| pair.iter().all(u8::is_ascii_hexdigit))
             || matches!(bytes.get(at + 1), Some(b'u' | b'U'))
     });
     if !decodable {
@@ -177,11 +167,7 @@ fn url_decode(text: &str) -> Cow<'_, str> {
         out.push(byte);
         at += 1;
     }
-    if changed {
-        Cow::Owned(String::from_utf8_lossy(&out).into_owned())
-    } else {
-        Cow::Borrowed(text)
-    }
+    if changed { Cow::Owned(String::from_utf8_lossy(&out).into_owned()) } else { Cow::Borrowed(text) }
 }
 
 /// Overlong UTF-8 sequences for `.`, `/`, `\` written as `%c0%ae` and friends: (length, byte).
@@ -198,9 +184,7 @@ fn overlong_at(bytes: &[u8], at: usize) -> Option<(usize, u8)> {
     ];
     OVERLONG.iter().find_map(|(pattern, byte)| {
         let candidate = bytes.get(at..at + pattern.len())?;
-        candidate
-            .eq_ignore_ascii_case(pattern)
-            .then_some((pattern.len(), *byte))
+        candidate.eq_ignore_ascii_case(pattern).then_some((pattern.len(), *byte))
     })
 }
 
@@ -208,11 +192,9 @@ fn overlong_at(bytes: &[u8], at: usize) -> Option<(usize, u8)> {
 /// references that matter for markup and scripts.
 fn html_decode(text: &str) -> Cow<'_, str> {
     let bytes = text.as_bytes();
-    if !memchr::memchr_iter(b'&', bytes).any(|at| {
-        bytes
-            .get(at + 1)
-            .is_some_and(|b| b.is_ascii_alphabetic() || *b == b'#')
-    }) {
+    if !memchr::memchr_iter(b'&', bytes)
+        .any(|at| bytes.get(at + 1).is_some_and(|b| b.is_ascii_alphabetic() || *b == b'#'))
+    {
         return Cow::Borrowed(text);
     }
     const NAMED: [(&str, char); 20] = [
@@ -267,11 +249,7 @@ fn html_decode(text: &str) -> Cow<'_, str> {
         out.push(bytes[at]);
         at += 1;
     }
-    if changed {
-        Cow::Owned(String::from_utf8_lossy(&out).into_owned())
-    } else {
-        Cow::Borrowed(text)
-    }
+    if changed { Cow::Owned(String::from_utf8_lossy(&out).into_owned()) } else { Cow::Borrowed(text) }
 }
 
 /// `&#DDD;` or `&#xHHH;` at the start of `bytes` (leading zeros allowed, `;` optional): (length, code).
@@ -283,23 +261,13 @@ fn numeric_reference(bytes: &[u8]) -> Option<(usize, u32)> {
     let start = if hex { 3 } else { 2 };
     let digits = bytes[start..]
         .iter()
-        .take_while(|b| {
-            if hex {
-                b.is_ascii_hexdigit()
-            } else {
-                b.is_ascii_digit()
-            }
-        })
+        .take_while(|b| if hex { b.is_ascii_hexdigit() } else { b.is_ascii_digit() })
         .count();
     if digits == 0 {
         return None;
     }
     let significant = &bytes[start..start + digits];
-    let significant = &significant[significant
-        .iter()
-        .take_while(|&&b| b == b'0')
-        .count()
-        .min(digits - 1)..];
+    let significant = &significant[significant.iter().take_while(|&&b| b == b'0').count().min(digits - 1)..];
     let code = if significant.len() > 7 {
         0xfffd
     } else if hex {
@@ -338,10 +306,9 @@ fn escape_decode(text: &str) -> Cow<'_, str> {
                     .flatten()
             }
             [b'\\', b'u' | b'U', a, b, c, d, ..] => hex_number(&[*a, *b, *c, *d]).map(|code| (6, code)),
-            [b'\\', a @ b'0'..=b'3', b @ b'0'..=b'7', c @ b'0'..=b'7', ..] => Some((
-                4,
-                u32::from(a - b'0') * 64 + u32::from(b - b'0') * 8 + u32::from(c - b'0'),
-            )),
+            [b'\\', a @ b'0'..=b'3', b @ b'0'..=b'7', c @ b'0'..=b'7', ..] => {
+                Some((4, u32::from(a - b'0') * 64 + u32::from(b - b'0') * 8 + u32::from(c - b'0')))
+            }
             [b'\\', c @ (b'.' | b'/'), ..] => Some((2, u32::from(*c))),
             [b'0', b'x' | b'X', b'2', b'e' | b'E' | b'f' | b'F', ..]
             | [b'0', b'x' | b'X', b'5', b'c' | b'C', ..] => hex_number(&rest[2..4]).map(|code| (4, code)),
@@ -359,11 +326,7 @@ fn escape_decode(text: &str) -> Cow<'_, str> {
             }
         }
     }
-    if changed {
-        Cow::Owned(String::from_utf8_lossy(&out).into_owned())
-    } else {
-        Cow::Borrowed(text)
-    }
+    if changed { Cow::Owned(String::from_utf8_lossy(&out).into_owned()) } else { Cow::Borrowed(text) }
 }
 
 /// Fullwidth forms U+FF01..U+FF5E as their ASCII twins (`＜script＞`), and the look-alikes of `.`, `/`
@@ -380,9 +343,7 @@ fn fullwidth_to_ascii(text: &str) -> Cow<'_, str> {
     }
     let bytes = text.as_bytes();
     let candidate = memchr::memchr2_iter(0xef, 0xe2, bytes).any(|at| {
-        text.get(at..)
-            .and_then(|rest| rest.chars().next())
-            .is_some_and(|c| ascii_twin(c).is_some())
+        text.get(at..).and_then(|rest| rest.chars().next()).is_some_and(|c| ascii_twin(c).is_some())
     });
     if !candidate {
         return Cow::Borrowed(text);

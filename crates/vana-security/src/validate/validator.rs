@@ -58,11 +58,8 @@ impl InputValidator {
         }
         // The built-in rules use ASCII classes and case folding: a DFA a fraction of the Unicode one's size,
         // so much faster on long inputs; non-ASCII text is matched byte for byte.
-        let alternation = patterns
-            .iter()
-            .map(|pattern| format!("(?:{pattern})"))
-            .collect::<Vec<_>>()
-            .join("|");
+        let alternation =
+            patterns.iter().map(|pattern| format!("(?:{pattern})")).collect::<Vec<_>>().join("|");
         let any = RegexBuilder::new(&alternation)
             .unicode(false)
             .case_insensitive(true)
@@ -78,12 +75,7 @@ impl InputValidator {
             .build()
             .map_err(|error| SecurityError::Rules(error.to_string()))?;
         let max_length = usize::try_from(config.max_input_length).unwrap_or(usize::MAX);
-        Ok(Self {
-            any,
-            set,
-            rules,
-            max_length,
-        })
+        Ok(Self { any, set, rules, max_length })
     }
 
     /// Validates `input` with the configured length limit (bytes of UTF-8).
@@ -124,12 +116,7 @@ impl InputValidator {
         self.set
             .matches(text.as_bytes())
             .into_iter()
-            .max_by_key(|&index| {
-                (
-                    self.rules[index].severity,
-                    std::cmp::Reverse(self.rules[index].id),
-                )
-            })
+            .max_by_key(|&index| (self.rules[index].severity, std::cmp::Reverse(self.rules[index].id)))
     }
 
     fn rejection(&self, index: usize) -> Rejection {

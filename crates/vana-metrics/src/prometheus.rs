@@ -1,0 +1,218 @@
+//! Rendering the monitor in the Prometheus text exposition format 0.0.4.
+//!
+//! Every series becomes a sample of a family named after it: dots and other characters Prometheus does
+//! not allow become `_`, with an optional prefix (`vana_`). One `# HELP` and one `# TYPE` per family.
+//! Response times (`response_time.*`) are histograms with cumulative buckets, `_sum` and `_count` over every
+//! sample ever recorded; `errors.*` are counters (`_total`); everything else is a gauge of its latest value.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use crate::monitor::{PerformanceMonitor, RESPONSE_TIME_PREFIX, SeriesSnapshot};
+
+/// The content type of the format.
+pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// How metrics are named on export.
+#[derive(Debug, Clone)]
+pub struct PrometheusOptions {
+    /// Put before every family name (`vana_`); empty for none.
+    pub prefix: String,
+}
+
+impl Default for PrometheusOptions {
+    fn default() -> Self {
+        Self { prefix: "vana_".into() }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Kind {
+    Counter,
+    Gauge,
+    Histogram,
+}
+
+impl Kind {
+    fn of(series: &SeriesSnapshot) -> Kind {
+        if series.buckets.is_some() {
+            Kind::Histogram
+        } else if series.name.starts_with("errors.") || &*series.unit == "count" {
+            Kind::Counter
+        } else {
+            Kind::Gauge
+        }
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Kind::Counter => "counter",
+            Kind::Gauge => "gauge",
+            Kind::Histogram => "histogram",
+        }
+    }
+}
+
+/// A metric name Prometheus accepts: `[a-zA-Z_:][a-zA-Z0-9_:]*`.
+pub fn sanitize_metric_name(name: &str) -> String {
+    let mut out: String = name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == ':' { c } else { '_' })
+        .collect();
+    if out.is_empty() || out.starts_with(|c: char| c.is_ascii_digit()) {
+        out.insert(0, '_');
+    }
+    out
+}
+
+/// A label name Prometheus accepts: `[a-zA-Z_][a-zA-Z0-9_]*`, not starting with `__` (reserved), not `le`
+/// (the histogram bucket label).
+pub fn sanitize_label_name(name: &str) -> String {
+    let mut out: String =
+        name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' }).collect();
+    if out.is_empty() || out.starts_with(|c: char| c.is_ascii_digit()) || out.starts_with("__") || out == "le"
+    {
+        out.insert_str(0, "tag_");
+    }
+    out
+}
+
+/// A label value with `\`, `"` and newlines escaped.
+fn push_label_value(out: &mut String, value: &str) {
+    for c in value.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+}
+
+fn push_value(out: &mut String, value: f64) {
+    if value.is_nan() {
+        out.push_str("NaN");
+    } else if value == f64::INFINITY {
+        out.push_str("+Inf");
+    } else if value == f64::NEG_INFINITY {
+        out.push_str("-Inf");
+    } else {
+        let _ = write!(out, "{value}");
+    }
+}
+
+fn push_labels(
+    out: &mut String,
+    tags: &[(std::sync::Arc<str>, std::sync::Arc<str>)],
+    extra: Option<(&str, &str)>,
+) {
+    if tags.is_empty() && extra.is_none() {
+        return;
+    }
+    out.push('{');
+    let mut first = true;
+    let mut seen = std::collections::BTreeSet::new();
+    for (key, value) in tags
+        .iter()
+        .map(|(key, value)| (sanitize_label_name(key), &**value))
+        .chain(extra.map(|(k, v)| (k.to_owned(), v)))
+    {
+        if !seen.insert(key.clone()) {
+            continue;
+        }
+        if !first {
+            out.push(',');
+        }
+        first = false;
+        out.push_str(&key);
+        out.push_str("=\"");
+        push_label_value(out, value);
+        out.push('"');
+    }
+    out.push('}');
+}
+
+/// Renders every series of `monitor`.
+///
+/// ```
+/// use std::time::Duration;
+/// let monitor = vana_metrics::PerformanceMonitor::new(&vana_config::MonitoringConfig::default());
+/// monitor.record_response_time("checkout", Duration::from_millis(30), true, &[]);
+/// let text = vana_metrics::render_prometheus(&monitor, &vana_metrics::PrometheusOptions::default());
+/// assert!(text.contains("# TYPE vana_response_time_checkout histogram"));
+/// assert!(text.contains("vana_response_time_checkout_bucket{success=\"true\",le=\"0.05\"} 1"));
+/// ```
+pub fn render_prometheus(monitor: &PerformanceMonitor, options: &PrometheusOptions) -> String {
+    let mut families: BTreeMap<(String, Kind), Vec<SeriesSnapshot>> = BTreeMap::new();
+    for series in monitor.snapshot() {
+        let kind = Kind::of(&series);
+        let mut family = format!("{}{}", options.prefix, sanitize_metric_name(&series.name));
+        if kind == Kind::Counter && !family.ends_with("_total") {
+            family.push_str("_total");
+        }
+        families.entry((family, kind)).or_default().push(series);
+    }
+    let mut out = String::with_capacity(families.len() * 256);
+    let mut written = std::collections::BTreeSet::new();
+    for ((family, kind), mut members) in families {
+        // Two kinds under one sanitized name would be two families of one name: keep the first.
+        if !written.insert(family.clone()) {
+            continue;
+        }
+        members.sort_by(|a, b| a.tags.cmp(&b.tags));
+        let unit = &members[0].unit;
+        let _ = writeln!(
+            out,
+            "# HELP {family} vana metric {}{}",
+            members[0].name,
+            if unit.is_empty() { String::new() } else { format!(" ({unit})") }
+        );
+        let _ = writeln!(out, "# TYPE {family} {}", kind.as_str());
+        for series in &members {
+            match kind {
+                Kind::Histogram => push_histogram(&mut out, &family, series),
+                Kind::Counter => {
+                    out.push_str(&family);
+                    push_labels(&mut out, &series.tags, None);
+                    out.push(' ');
+                    push_value(&mut out, series.sum);
+                    out.push('\n');
+                }
+                Kind::Gauge => {
+                    out.push_str(&family);
+                    push_labels(&mut out, &series.tags, None);
+                    out.push(' ');
+                    push_value(&mut out, series.latest.unwrap_or(f64::NAN));
+                    out.push('\n');
+                }
+            }
+        }
+    }
+    out
+}
+
+fn push_histogram(out: &mut String, family: &str, series: &SeriesSnapshot) {
+    let mut cumulative = 0u64;
+    for (bound, count) in series.buckets.iter().flatten() {
+        cumulative += count;
+        let _ = write!(out, "{family}_bucket");
+        push_labels(out, &series.tags, Some(("le", &bound.to_string())));
+        let _ = writeln!(out, " {cumulative}");
+    }
+    let _ = write!(out, "{family}_bucket");
+    push_labels(out, &series.tags, Some(("le", "+Inf")));
+    let _ = writeln!(out, " {}", series.count);
+    let _ = write!(out, "{family}_sum");
+    push_labels(out, &series.tags, None);
+    out.push(' ');
+    push_value(out, series.sum);
+    out.push('\n');
+    let _ = write!(out, "{family}_count");
+    push_labels(out, &series.tags, None);
+    let _ = writeln!(out, " {}", series.count);
+}
+
+/// Whether a series name is a response time (exported as a histogram).
+pub fn is_response_time(name: &str) -> bool {
+    name.starts_with(RESPONSE_TIME_PREFIX)
+}

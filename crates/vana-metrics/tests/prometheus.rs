@@ -1,0 +1,120 @@
+//! The Prometheus export is accepted by `promtool check metrics` and keeps histogram invariants that
+//! promtool does not check.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use vana_config::MonitoringConfig;
+use vana_metrics::{PerformanceMonitor, PrometheusOptions, render_prometheus};
+
+fn sample_monitor() -> PerformanceMonitor {
+    let monitor = PerformanceMonitor::new(&MonitoringConfig::default());
+    for (n, millis) in [3u64, 8, 40, 120, 700, 2_000, 9_000, 30_000].iter().enumerate() {
+        let route = if n % 2 == 0 { "/agents/{id}" } else { "/health" };
+        monitor.record_response_time(
+            "http.request",
+            Duration::from_millis(*millis),
+            n != 5,
+            &[("route", route)],
+        );
+    }
+    monitor.record_response_time(
+        "llm.call",
+        Duration::from_millis(900),
+        true,
+        &[("model", "big \"quoted\"\\name\nline")],
+    );
+    monitor.record_metric("memory.system.rss", 123.5, "MB", &[]);
+    monitor.record_metric(
+        "queue-depth.2nd",
+        7.0,
+        "jobs",
+        &[("le", "reserved"), ("__x", "reserved too"), ("0bad", "digit")],
+    );
+    monitor.record_metric("errors.llm.call", 1.0, "count", &[("error", "timeout")]);
+    monitor.record_metric("errors.llm.call", 1.0, "count", &[("error", "timeout")]);
+    monitor.record_metric("ratio", f64::NAN, "", &[]);
+    monitor
+}
+
+#[test]
+fn promtool_accepts_the_export() {
+    let text = render_prometheus(&sample_monitor(), &PrometheusOptions::default());
+    let mut child = match Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+    {
+        Ok(child) => child,
+        Err(error) => panic!(
+            "promtool is needed for this test ({error}): install Debian's `prometheus` package (cargo xtask ci does)"
+        ),
+    };
+    child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "promtool rejected the export:\n{}{}\n---\n{text}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn histograms_are_cumulative_and_inf_equals_count() {
+    let text = render_prometheus(&sample_monitor(), &PrometheusOptions::default());
+    // Group bucket lines by series (labels without `le`).
+    let mut buckets: HashMap<String, Vec<(String, u64)>> = HashMap::new();
+    let mut counts: HashMap<String, u64> = HashMap::new();
+    for line in text.lines().filter(|line| !line.starts_with('#')) {
+        let (series, value) = line.rsplit_once(' ').unwrap();
+        if let Some(rest) = series.strip_prefix("vana_response_time_http_request_bucket") {
+            let le_at = rest.find("le=\"").unwrap();
+            let le = rest[le_at + 4..].split('"').next().unwrap().to_owned();
+            let key = rest[..le_at].to_owned();
+            buckets.entry(key).or_default().push((le, value.parse().unwrap()));
+        } else if let Some(rest) = series.strip_prefix("vana_response_time_http_request_count") {
+            counts.insert(
+                rest.trim_start_matches('{').trim_end_matches('}').to_owned(),
+                value.parse().unwrap(),
+            );
+        }
+    }
+    assert_eq!(buckets.len(), 3, "{buckets:?}"); // route × success combinations that occurred
+    let mut total = 0;
+    for (key, series) in &buckets {
+        assert!(series.windows(2).all(|pair| pair[0].1 <= pair[1].1), "not cumulative: {series:?}");
+        let (last_le, last) = series.last().unwrap();
+        assert_eq!(last_le, "+Inf");
+        let labels = key.trim_start_matches('{').trim_end_matches(',').to_owned();
+        assert_eq!(counts.get(&labels), Some(last), "{key}");
+        total += last;
+    }
+    assert_eq!(total, 8);
+}
+
+#[test]
+fn names_and_labels_are_sanitized_and_escaped() {
+    let text = render_prometheus(&sample_monitor(), &PrometheusOptions::default());
+    assert!(
+        text.contains(
+            "vana_queue_depth_2nd{tag_0bad=\"digit\",tag___x=\"reserved too\",tag_le=\"reserved\"} 7"
+        ),
+        "{text}"
+    );
+    assert!(text.contains(r#"model="big \"quoted\"\\name\nline""#), "{text}");
+    assert!(
+        text.contains(
+            "# TYPE vana_errors_llm_call_total counter\nvana_errors_llm_call_total{error=\"timeout\"} 2\n"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("vana_ratio NaN"), "{text}");
+    assert_eq!(text.matches("# TYPE vana_memory_system_rss gauge").count(), 1);
+    let bare = render_prometheus(&sample_monitor(), &PrometheusOptions { prefix: String::new() });
+    assert!(bare.contains("\nmemory_system_rss 123.5\n"), "{bare}");
+}

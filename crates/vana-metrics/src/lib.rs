@@ -55,7 +55,8 @@ pub use alert::{AlertEvent, AlertTransition, ThresholdRule};
 pub use clock::{ManualClock, MetricsClock, SystemClock};
 pub use collector::{ProcessSample, ProcessSampler, SystemCollector, record_process_sample};
 pub use monitor::{
-    DEFAULT_BUCKETS, MAX_TAGS, MetricSample, MonitorOptions, PerformanceMonitor, SeriesHandle, SeriesSnapshot,
+    DEFAULT_BUCKETS, MAX_TAGS, MetricSample, MonitorOptions, OperationHandle, PerformanceMonitor,
+    SeriesHandle, SeriesSnapshot,
 };
 pub use prometheus::{
     CONTENT_TYPE, PrometheusOptions, is_response_time, render_prometheus, sanitize_label_name,

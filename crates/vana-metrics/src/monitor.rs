@@ -180,6 +180,50 @@ impl SeriesHandle {
     }
 }
 
+/// One operation's response-time series and error rate: what [`PerformanceMonitor::record_response_time`]
+/// records, without its lookups. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct OperationHandle {
+    succeeded: SeriesHandle,
+    failed: SeriesHandle,
+    error_rate: SeriesHandle,
+    window: Arc<crate::error_rate::ErrorWindow>,
+    operation: Arc<str>,
+}
+
+impl OperationHandle {
+    /// Records one call.
+    pub fn record(&self, duration: Duration, success: bool) {
+        let now = self.now();
+        self.record_at(duration.as_secs_f64(), success, now);
+    }
+
+    /// The monitor's clock now, in monotonic nanoseconds: take it at the start of a call and hand it to
+    /// [`record_since`](Self::record_since), so a call costs two clock reads in all.
+    pub fn now(&self) -> u64 {
+        self.succeeded.inner.clock.now_nanos()
+    }
+
+    /// Records one call that started at `start` (from [`now`](Self::now)) and ends now.
+    pub fn record_since(&self, start: u64, success: bool) {
+        let now = self.now();
+        self.record_at(now.saturating_sub(start) as f64 / 1e9, success, now);
+    }
+
+    fn record_at(&self, seconds: f64, success: bool, now: u64) {
+        let handle = if success { &self.succeeded } else { &self.failed };
+        handle.inner.record_at(&handle.series, seconds, now);
+        if let Some(rate) = self.window.observe(success, now) {
+            handle.inner.record_at(&self.error_rate.series, rate, now);
+        }
+    }
+
+    /// The operation's name.
+    pub fn operation(&self) -> &str {
+        &self.operation
+    }
+}
+
 impl std::fmt::Debug for SeriesHandle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SeriesHandle")
@@ -271,10 +315,9 @@ impl PerformanceMonitor {
         all.push(("success", if success { "true" } else { "false" }));
         all.extend(tags.iter().filter(|(key, _)| *key != "success"));
         self.record_metric(&metric_names::response_time(operation), duration.as_secs_f64(), "seconds", &all);
-        if let Some(errors) = self.inner.errors.get() {
-            if let Some(rate) = errors.observe(operation, success, self.inner.clock.now_nanos()) {
-                self.record_metric(&metric_names::error_rate(operation), rate, "percent", &[]);
-            }
+        let window = self.inner.errors.get().and_then(|errors| errors.window(operation));
+        if let Some(rate) = window.and_then(|window| window.observe(success, self.inner.clock.now_nanos())) {
+            self.record_metric(&metric_names::error_rate(operation), rate, "percent", &[]);
         }
     }
 
@@ -299,6 +342,19 @@ impl PerformanceMonitor {
             }
             None => false,
         }
+    }
+
+    /// A handle on one operation's response times and error rate, for recording calls without lookups or
+    /// allocation; `None` past `max_series`.
+    pub fn operation(&self, operation: &str) -> Option<OperationHandle> {
+        let name = metric_names::response_time(operation);
+        Some(OperationHandle {
+            succeeded: self.series(&name, "seconds", &[("success", "true")])?,
+            failed: self.series(&name, "seconds", &[("success", "false")])?,
+            error_rate: self.series(&metric_names::error_rate(operation), "percent", &[])?,
+            window: self.inner.errors.get()?.window(operation)?,
+            operation: Arc::from(operation),
+        })
     }
 
     /// A handle on the series `name` with `tags`, for recording without lookups; `None` past `max_series`.
@@ -564,7 +620,10 @@ impl Inner {
     }
 
     fn record_into(&self, series: &Series, value: f64) {
-        let now = self.clock.now_nanos();
+        self.record_at(series, value, self.clock.now_nanos());
+    }
+
+    fn record_at(&self, series: &Series, value: f64, now: u64) {
         let mut events = Vec::new();
         {
             let mut state = series.state.lock();

@@ -25,10 +25,16 @@ pub(crate) fn cargo(args: &[&str], env: &[(&str, &str)]) -> Result<()> {
 pub(crate) fn run() -> Result<ExitCode> {
     ensure(SYSTEM_TOOLS)?;
     cargo(&["fmt", "--all", "--check"], &[])?;
-    cargo(&["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"], &[])?;
-    cargo(&["test", "--workspace", "--all-targets", "--locked"], &[])?;
-    cargo(&["test", "--workspace", "--doc", "--locked"], &[])?;
-    cargo(&["doc", "--workspace", "--no-deps", "--locked"], &[("RUSTDOCFLAGS", "-D warnings")])?;
+    cargo(
+        &["clippy", "--workspace", "--all-targets", "--all-features", "--locked", "--", "-D", "warnings"],
+        &[],
+    )?;
+    cargo(&["test", "--workspace", "--all-targets", "--all-features", "--locked"], &[])?;
+    cargo(&["test", "--workspace", "--doc", "--all-features", "--locked"], &[])?;
+    cargo(
+        &["doc", "--workspace", "--no-deps", "--all-features", "--locked"],
+        &[("RUSTDOCFLAGS", "-D warnings")],
+    )?;
     println!("\n$ cargo xtask validate-config config/");
     let code = crate::validate::run(&[crate::workspace_root().join("config")], false)?;
     if code != ExitCode::SUCCESS {

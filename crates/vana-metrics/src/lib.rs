@@ -1,11 +1,5 @@
 //! Real-time performance monitoring for vana-ops: the specification's `PerformanceMonitor`.
 //!
-//! **Work in progress** — this release has recording, series handles, retention, queries with
-//! percentiles, thresholds and the alert state machine with a bounded delivery queue, error rates and the
-//! system collector. The
-//! Prometheus export (text format 0.0.4). The `metrics` facade and `vana-apm` are the next steps (see the
-//! open issue).
-//!
 //! - **Recording**: [`PerformanceMonitor::record_metric`], [`record_response_time`] (monotonic durations,
 //!   wall-clock timestamps), and [`SeriesHandle`] for hot paths (no lookup, no allocation).
 //! - **Storage**: each series keeps its recent samples (16 bytes each) in a ring capped by count
@@ -17,6 +11,10 @@
 //!   [`vana_config::metric_names`]); each alert is a state machine (inactive → pending → firing → resolved)
 //!   with a `for` duration, a recovery margin against flapping, immediate escalation, a repeat interval and a
 //!   bounded history; transitions reach [`AlertSink`]s through a bounded queue and a background thread.
+//! - **Error rates** per operation over a sliding window, recorded as `error_rate.<operation>`.
+//! - **System collector**: [`SystemCollector`] samples only this process (CPU by delta, never sleeping).
+//! - **Prometheus export**: [`render_prometheus`], text format 0.0.4 (histograms for response times).
+//! - **The `metrics` facade** (feature `metrics`): `MetricsRecorder`.
 //!
 //! [`record_response_time`]: PerformanceMonitor::record_response_time
 //! [`get_summary`]: PerformanceMonitor::get_summary
@@ -39,12 +37,14 @@
 //!
 //! # Feature flags
 //!
-//! None yet.
+//! - `metrics`: `MetricsRecorder`, a `metrics::Recorder` into the monitor.
 
 mod alert;
 mod clock;
 mod collector;
 mod error_rate;
+#[cfg(feature = "metrics")]
+mod facade;
 mod monitor;
 mod prometheus;
 mod series;
@@ -54,6 +54,8 @@ mod summary;
 pub use alert::{AlertEvent, AlertTransition, ThresholdRule};
 pub use clock::{ManualClock, MetricsClock, SystemClock};
 pub use collector::{ProcessSample, ProcessSampler, SystemCollector, record_process_sample};
+#[cfg(feature = "metrics")]
+pub use facade::MetricsRecorder;
 pub use monitor::{
     DEFAULT_BUCKETS, MAX_TAGS, MetricSample, MonitorOptions, OperationHandle, PerformanceMonitor,
     SeriesHandle, SeriesSnapshot,

@@ -107,9 +107,29 @@ pub struct MetricSample {
     pub tags: Tags,
 }
 
+/// The registry's keys are already SipHash values under a random key: hashing them again is wasted work.
+#[derive(Default)]
+struct PassThrough(u64);
+
+impl Hasher for PassThrough {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(byte);
+        }
+    }
+
+    fn write_u64(&mut self, value: u64) {
+        self.0 = value;
+    }
+}
+
 struct Registry {
     /// Series by the hash of their name and tags; a chain covers collisions.
-    by_hash: HashMap<u64, Vec<Arc<Series>>>,
+    by_hash: HashMap<u64, Vec<Arc<Series>>, std::hash::BuildHasherDefault<PassThrough>>,
     /// Interned strings.
     strings: HashSet<Arc<str>>,
 }
@@ -273,7 +293,7 @@ impl PerformanceMonitor {
         let inner = Arc::new(Inner {
             policy,
             clock,
-            registry: RwLock::new(Registry { by_hash: HashMap::new(), strings: HashSet::new() }),
+            registry: RwLock::new(Registry { by_hash: HashMap::default(), strings: HashSet::new() }),
             series_count: AtomicUsize::new(0),
             dropped_samples: AtomicU64::new(0),
             hasher: RandomState::new(),
@@ -394,9 +414,10 @@ impl PerformanceMonitor {
     /// The kept samples of every series named `name` (all tag sets), oldest first, optionally since a time.
     pub fn get_metrics(&self, name: &str, since: Option<SystemTime>) -> Vec<MetricSample> {
         let mut samples = Vec::new();
+        let oldest = self.inner.oldest_kept(self.inner.clock.now_nanos());
         for series in self.inner.series_named(name) {
             let state = series.state.lock();
-            for sample in state.samples.iter().filter(|sample| self.inner.kept(sample)) {
+            for sample in state.samples.iter().filter(|sample| sample.at >= oldest) {
                 let timestamp = self.inner.clock.wall_at(sample.at);
                 if since.is_none_or(|since| timestamp >= since) {
                     samples.push(MetricSample {
@@ -415,17 +436,25 @@ impl PerformanceMonitor {
 
     /// Count, min, max, avg, latest and percentiles of `name`'s kept samples (all tag sets).
     pub fn get_summary(&self, name: &str, since: Option<SystemTime>) -> Summary {
-        let since_nanos = since.map(|since| self.inner.nanos_of(since));
+        let oldest = self.inner.oldest_kept(self.inner.clock.now_nanos());
+        let from = since.map_or(oldest, |since| self.inner.nanos_of(since).max(oldest));
+        let series = self.inner.series_named(name);
+        if let [single] = series.as_slice() {
+            // One series: its samples are in time order already.
+            let state = single.state.lock();
+            let mut values: Vec<f64> =
+                state.samples.iter().filter(|sample| sample.at >= from).map(|sample| sample.value).collect();
+            drop(state);
+            return Summary::of(&mut values);
+        }
         let mut values: Vec<(u64, f64)> = Vec::new();
-        for series in self.inner.series_named(name) {
+        for series in series {
             let state = series.state.lock();
             values.extend(
                 state
                     .samples
                     .iter()
-                    .filter(|sample| {
-                        self.inner.kept(sample) && since_nanos.is_none_or(|since| sample.at >= since)
-                    })
+                    .filter(|sample| sample.at >= from)
                     .map(|sample| (sample.at, sample.value)),
             );
         }
@@ -608,10 +637,6 @@ impl Inner {
     /// Monotonic nanoseconds before which samples are past retention.
     fn oldest_kept(&self, now: u64) -> u64 {
         now.saturating_sub(u64::try_from(self.options.retention.as_nanos()).unwrap_or(u64::MAX))
-    }
-
-    fn kept(&self, sample: &Sample) -> bool {
-        sample.at >= self.oldest_kept(self.clock.now_nanos())
     }
 
     fn nanos_of(&self, time: SystemTime) -> u64 {

@@ -191,9 +191,19 @@ mod tests {
     }
 
     #[test]
-    fn the_workspace_order_starts_at_the_leaf() {
+    fn the_workspace_order_puts_dependencies_first() {
         let order = publish_order().unwrap();
-        assert_eq!(order.first().map(String::as_str), Some("vana-config"));
+        let position = |name: &str| {
+            order.iter().position(|crate_name| crate_name == name).unwrap_or_else(|| panic!("{name} missing"))
+        };
+        for (dependency, dependent) in [
+            ("vana-config", "vana-metrics"),
+            ("vana-metrics", "vana-apm"),
+            ("vana-apm-macros", "vana-apm"),
+            ("vana-config", "vana-security"),
+        ] {
+            assert!(position(dependency) < position(dependent), "{dependency} after {dependent}: {order:?}");
+        }
         assert!(!order.contains(&"xtask".to_owned()));
     }
 }

@@ -1,6 +1,7 @@
 //! Real-time performance monitoring for vana-ops: the specification's `PerformanceMonitor`.
 //!
-//! - **Recording**: [`PerformanceMonitor::record_metric`], [`record_response_time`] (monotonic durations,
+//! - **Recording**: [`PerformanceMonitor::record_metric`] (and `record_metric_with_metadata`),
+//!   [`record_response_time`] (monotonic durations,
 //!   wall-clock timestamps), and [`SeriesHandle`] for hot paths (no lookup, no allocation).
 //! - **Storage**: each series keeps its recent samples (16 bytes each) in a ring capped by count
 //!   (`max_samples_per_series`) **and** age (`retention_minutes`, which the specification declared and never

@@ -105,6 +105,8 @@ pub struct MetricSample {
     pub unit: Arc<str>,
     /// The series' tags.
     pub tags: Tags,
+    /// The sample's metadata (empty when none).
+    pub metadata: Tags,
 }
 
 /// The registry's keys are already SipHash values under a random key: hashing them again is wasted work.
@@ -322,6 +324,25 @@ impl PerformanceMonitor {
         }
     }
 
+    /// Records `value` with `metadata` (key/value pairs of this sample, as the specification's
+    /// `PerformanceMetric.metadata`): stored once per change, not per sample, and returned by
+    /// [`get_metrics`](Self::get_metrics).
+    pub fn record_metric_with_metadata(
+        &self,
+        name: &str,
+        value: f64,
+        unit: &str,
+        tags: &[(&str, &str)],
+        metadata: &[(&str, &str)],
+    ) {
+        match self.inner.series(name, unit, tags) {
+            Some(series) => self.inner.record_with_metadata(&series, value, metadata),
+            None => {
+                self.inner.dropped_samples.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
     /// Records the duration of `operation` as `response_time.<operation>` in seconds, tagged with
     /// `success`, and feeds its error rate (`error_rate.<operation>`).
     pub fn record_response_time(
@@ -415,17 +436,24 @@ impl PerformanceMonitor {
     pub fn get_metrics(&self, name: &str, since: Option<SystemTime>) -> Vec<MetricSample> {
         let mut samples = Vec::new();
         let oldest = self.inner.oldest_kept(self.inner.clock.now_nanos());
+        let none: Tags = Arc::from(Vec::new());
         for series in self.inner.series_named(name) {
             let state = series.state.lock();
-            for sample in state.samples.iter().filter(|sample| sample.at >= oldest) {
+            let first_index = state.total - state.samples.len() as u64;
+            for (offset, sample) in state.samples.iter().enumerate().filter(|(_, sample)| sample.at >= oldest)
+            {
                 let timestamp = self.inner.clock.wall_at(sample.at);
                 if since.is_none_or(|since| timestamp >= since) {
+                    let metadata = state
+                        .metadata_of(first_index + offset as u64)
+                        .map_or_else(|| Arc::clone(&none), Arc::clone);
                     samples.push(MetricSample {
                         timestamp,
                         name: Arc::clone(&series.name),
                         value: sample.value,
                         unit: Arc::clone(&series.unit),
                         tags: Arc::clone(&series.tags),
+                        metadata,
                     });
                 }
             }
@@ -648,10 +676,42 @@ impl Inner {
         self.record_at(series, value, self.clock.now_nanos());
     }
 
+    /// Records with `metadata` for this sample: stored once per change, interned.
+    fn record_with_metadata(&self, series: &Series, value: f64, metadata: &[(&str, &str)]) {
+        let metadata = &metadata[..metadata.len().min(MAX_TAGS)];
+        let changed = !series.state.lock().metadata_is(metadata);
+        let interned: Option<Tags> = changed.then(|| {
+            let mut registry = self.registry.write();
+            metadata
+                .iter()
+                .map(|(k, v)| {
+                    (Self::intern(&mut registry.strings, k), Self::intern(&mut registry.strings, v))
+                })
+                .collect()
+        });
+        self.record_full(series, value, self.clock.now_nanos(), Some(interned));
+    }
+
     fn record_at(&self, series: &Series, value: f64, now: u64) {
+        self.record_full(series, value, now, None);
+    }
+
+    /// `metadata`: `None` for a plain sample (no metadata); `Some(None)` for metadata equal to the current;
+    /// `Some(Some(new))` for new metadata.
+    fn record_full(&self, series: &Series, value: f64, now: u64, metadata: Option<Option<Tags>>) {
         let mut events = Vec::new();
         {
             let mut state = series.state.lock();
+            let index = state.total;
+            match metadata {
+                Some(Some(new)) => state.metadata.push_back((index, new)),
+                Some(None) => {}
+                // A plain sample after samples with metadata carries none.
+                None if state.metadata.back().is_some_and(|(_, current)| !current.is_empty()) => {
+                    state.metadata.push_back((index, Arc::from(Vec::new())));
+                }
+                None => {}
+            }
             let bounds = &self.options.histogram_buckets;
             Series::push(
                 &mut state,

@@ -35,6 +35,10 @@ pub(crate) struct SeriesState {
     pub(crate) sum: f64,
     /// Cumulative counts per histogram bucket (response times only), all samples ever.
     pub(crate) buckets: Option<Box<[u64]>>,
+    /// Metadata change points: from the sample of this index (counted from the first ever) on, samples
+    /// carry this metadata. Only changes are stored, so repeated metadata costs nothing per sample; at most
+    /// one entry per kept sample.
+    pub(crate) metadata: VecDeque<(u64, Tags)>,
     pub(crate) watch: Watch,
 }
 
@@ -62,6 +66,7 @@ impl Series {
             total: 0,
             sum: 0.0,
             buckets: bucket_count.map(|count| vec![0; count].into_boxed_slice()),
+            metadata: VecDeque::new(),
             watch: Watch { version: u64::MAX, alerts: Vec::new() },
         };
         Self { name, tags, unit, state: Mutex::new(state), capacity: capacity.max(1) }
@@ -93,9 +98,32 @@ impl Series {
         }
         state.samples.push_back(sample);
         state.total += 1;
+        // Change points older than the first kept sample's no longer apply to anything.
+        let first_kept = state.total - state.samples.len() as u64;
+        while state.metadata.get(1).is_some_and(|(from, _)| *from <= first_kept) {
+            state.metadata.pop_front();
+        }
     }
 
     pub(crate) fn capacity(&self) -> usize {
         self.capacity
+    }
+}
+
+impl SeriesState {
+    /// The metadata of the sample with index `index` (counted from the first ever).
+    pub(crate) fn metadata_of(&self, index: u64) -> Option<&Tags> {
+        self.metadata.iter().rev().find(|(from, _)| *from <= index).map(|(_, metadata)| metadata)
+    }
+
+    /// Whether the newest metadata equals `metadata` (absent counts as empty).
+    pub(crate) fn metadata_is(&self, metadata: &[(&str, &str)]) -> bool {
+        match self.metadata.back() {
+            Some((_, current)) => {
+                current.len() == metadata.len()
+                    && current.iter().zip(metadata).all(|((k, v), (mk, mv))| &**k == *mk && &**v == *mv)
+            }
+            None => metadata.is_empty(),
+        }
     }
 }

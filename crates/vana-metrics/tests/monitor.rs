@@ -187,3 +187,28 @@ fn a_slow_sink_never_blocks_recording_and_the_queue_is_bounded() {
     assert_eq!(monitor.alert_history().len(), 10);
     monitor.shutdown();
 }
+
+#[test]
+fn metadata_is_kept_per_sample_but_stored_once_per_change() {
+    let mut config = MonitoringConfig::default();
+    config.performance_monitoring.max_samples_per_series = 4;
+    let (monitor, _) = monitor_with(&config);
+    monitor.record_metric_with_metadata("job", 1.0, "s", &[], &[("agent", "planner")]);
+    monitor.record_metric_with_metadata("job", 2.0, "s", &[], &[("agent", "planner")]);
+    monitor.record_metric("job", 3.0, "s", &[]);
+    monitor.record_metric_with_metadata("job", 4.0, "s", &[], &[("agent", "coder")]);
+    let metadata: Vec<Vec<(String, String)>> = monitor
+        .get_metrics("job", None)
+        .iter()
+        .map(|sample| sample.metadata.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+        .collect();
+    let planner = vec![("agent".to_owned(), "planner".to_owned())];
+    assert_eq!(metadata, [planner.clone(), planner, vec![], vec![("agent".to_owned(), "coder".to_owned())]]);
+    // Old change points go with their samples: the ring holds 4, these 100 make at most 5 change points.
+    for n in 0..100 {
+        monitor.record_metric_with_metadata("job", f64::from(n), "s", &[], &[("n", &n.to_string())]);
+    }
+    let kept = monitor.get_metrics("job", None);
+    assert_eq!(kept.len(), 4);
+    assert_eq!(&*kept[3].metadata[0].1, "99");
+}

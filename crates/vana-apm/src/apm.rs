@@ -35,9 +35,22 @@ pub struct Operation {
 }
 
 impl Operation {
-    /// Starts timing one call.
-    pub fn span(&self) -> ApmSpan {
-        ApmSpan { start: self.entry.handle.now(), entry: Some(Arc::clone(&self.entry)), failure: None }
+    /// Starts timing one call; the span borrows the operation (the cheapest guard).
+    pub fn span(&self) -> ApmSpan<'_> {
+        ApmSpan {
+            start: self.entry.handle.now(),
+            entry: Some(EntryRef::Borrowed(&self.entry)),
+            failure: None,
+        }
+    }
+
+    /// Starts timing one call with a span that owns its operation (to move into a future or a thread).
+    pub fn span_owned(&self) -> ApmSpan<'static> {
+        ApmSpan {
+            start: self.entry.handle.now(),
+            entry: Some(EntryRef::Owned(Arc::clone(&self.entry))),
+            failure: None,
+        }
     }
 
     /// The operation's name.
@@ -80,14 +93,30 @@ impl std::fmt::Debug for Apm {
 /// A timed scope: records its operation's duration when dropped — as a failure when marked failed or when
 /// dropped during a panic.
 #[must_use = "the span records when dropped; bind it to a variable: `let _span = apm.span(...)`"]
-pub struct ApmSpan {
+pub struct ApmSpan<'a> {
     /// The monitor clock's nanoseconds at the start.
     start: u64,
-    entry: Option<Arc<Entry>>,
+    entry: Option<EntryRef<'a>>,
     failure: Option<String>,
 }
 
-impl ApmSpan {
+enum EntryRef<'a> {
+    Borrowed(&'a Entry),
+    Owned(Arc<Entry>),
+}
+
+impl std::ops::Deref for EntryRef<'_> {
+    type Target = Entry;
+
+    fn deref(&self) -> &Entry {
+        match self {
+            EntryRef::Borrowed(entry) => entry,
+            EntryRef::Owned(entry) => entry,
+        }
+    }
+}
+
+impl ApmSpan<'_> {
     /// Marks the call failed with an error kind (cut to 64 bytes; at most 16 kinds per operation).
     pub fn fail(&mut self, kind: impl Display) {
         self.failure = Some(kind.to_string());
@@ -105,7 +134,7 @@ impl ApmSpan {
     }
 }
 
-impl Drop for ApmSpan {
+impl Drop for ApmSpan<'_> {
     fn drop(&mut self) {
         let Some(entry) = self.entry.take() else { return };
         let failure = self.failure.take().or_else(|| std::thread::panicking().then(|| "panic".to_owned()));
@@ -141,11 +170,11 @@ impl Apm {
     }
 
     /// Starts timing one call of `operation`; the call ends when the span is dropped.
-    pub fn span(&self, operation: &str) -> ApmSpan {
+    pub fn span(&self, operation: &str) -> ApmSpan<'static> {
         if let Some(known) = self.inner.operations.read().get(operation) {
-            return known.span();
+            return known.span_owned();
         }
-        self.operation(operation).map_or_else(ApmSpan::disabled, |operation| operation.span())
+        self.operation(operation).map_or_else(ApmSpan::disabled, |operation| operation.span_owned())
     }
 
     /// Times `f` as one call of `operation` (a panic counts as a failure).

@@ -22,12 +22,12 @@ pub mod __private {
     use super::{ApmSpan, GLOBAL};
 
     /// Starts a span of the global APM, or nothing.
-    pub fn enter(operation: &str) -> Option<ApmSpan> {
+    pub fn enter(operation: &str) -> Option<ApmSpan<'static>> {
         GLOBAL.get().map(|apm| apm.span(operation))
     }
 
     /// Ends the span; `failure` is the error kind of an `Err` result.
-    pub fn finish(span: Option<ApmSpan>, failure: Option<&'static str>) {
+    pub fn finish(span: Option<ApmSpan<'static>>, failure: Option<&'static str>) {
         if let (Some(mut span), Some(kind)) = (span, failure) {
             span.fail(kind);
         }

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 /// The monitor's clock.
 pub trait MetricsClock: Send + Sync + std::fmt::Debug {
@@ -19,22 +19,27 @@ pub trait MetricsClock: Send + Sync + std::fmt::Debug {
     }
 }
 
-/// The system clocks.
-#[derive(Debug, Clone, Copy)]
+/// The system clocks: a monotonic clock read from the CPU's invariant time-stamp counter where there is
+/// one (the `quanta` crate, calibrated against the OS clock; a few nanoseconds a read instead of a system
+/// call's tens), the OS monotonic clock otherwise.
+#[derive(Debug, Clone)]
 pub struct SystemClock {
-    start: Instant,
+    clock: quanta::Clock,
+    start: quanta::Instant,
     start_wall: SystemTime,
 }
 
 impl Default for SystemClock {
     fn default() -> Self {
-        Self { start: Instant::now(), start_wall: SystemTime::now() }
+        let clock = quanta::Clock::new();
+        let start = clock.now();
+        Self { clock, start, start_wall: SystemTime::now() }
     }
 }
 
 impl MetricsClock for SystemClock {
     fn now_nanos(&self) -> u64 {
-        u64::try_from(self.start.elapsed().as_nanos()).unwrap_or(u64::MAX)
+        u64::try_from(self.clock.now().duration_since(self.start).as_nanos()).unwrap_or(u64::MAX)
     }
 
     fn start_wall(&self) -> SystemTime {

@@ -144,6 +144,8 @@ struct AlertBook {
 
 pub(crate) struct Inner {
     options: MonitorOptions,
+    /// `options.retention` in nanoseconds, computed once: it is needed on every record.
+    retention_nanos: u64,
     policy: AlertPolicy,
     pub(crate) clock: Arc<dyn MetricsClock>,
     registry: RwLock<Registry>,
@@ -306,6 +308,7 @@ impl PerformanceMonitor {
             dropped_alerts: AtomicU64::new(0),
             dispatcher: Mutex::new(dispatcher),
             errors: OnceLock::new(),
+            retention_nanos: u64::try_from(options.retention.as_nanos()).unwrap_or(u64::MAX),
             sampler: Arc::new(Mutex::new(crate::collector::ProcessSampler::new())),
             options,
         });
@@ -664,7 +667,7 @@ impl Inner {
 
     /// Monotonic nanoseconds before which samples are past retention.
     fn oldest_kept(&self, now: u64) -> u64 {
-        now.saturating_sub(u64::try_from(self.options.retention.as_nanos()).unwrap_or(u64::MAX))
+        now.saturating_sub(self.retention_nanos)
     }
 
     fn nanos_of(&self, time: SystemTime) -> u64 {

@@ -99,9 +99,11 @@ impl Series {
         state.samples.push_back(sample);
         state.total += 1;
         // Change points older than the first kept sample's no longer apply to anything.
-        let first_kept = state.total - state.samples.len() as u64;
-        while state.metadata.get(1).is_some_and(|(from, _)| *from <= first_kept) {
-            state.metadata.pop_front();
+        if state.metadata.len() > 1 {
+            let first_kept = state.total - state.samples.len() as u64;
+            while state.metadata.get(1).is_some_and(|(from, _)| *from <= first_kept) {
+                state.metadata.pop_front();
+            }
         }
     }
 

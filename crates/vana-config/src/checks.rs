@@ -33,6 +33,29 @@ impl Checker {
         }
     }
 
+    /// Checks a list: at most `max` entries, and `check_one` on each (up to `max`) at its own path.
+    pub(crate) fn each<T>(
+        &mut self,
+        path: &KeyPath,
+        entries: &[T],
+        max: usize,
+        mut check_one: impl FnMut(&mut Self, KeyPath, &T),
+    ) {
+        self.at_most_entries(path.clone(), entries.len(), max);
+        for (index, entry) in entries.iter().enumerate().take(max) {
+            check_one(self, path.index(index), entry);
+        }
+    }
+
+    /// Checks a list of IP addresses and CIDR networks.
+    pub(crate) fn ip_networks(&mut self, path: &KeyPath, entries: &[String]) {
+        self.each(path, entries, crate::limits::MAX_WHITELIST_ENTRIES, |check, at, entry| {
+            if let Err(message) = parse_ip_or_cidr(entry) {
+                check.fail(at, message);
+            }
+        });
+    }
+
     /// A name used to match or label metrics and log targets: non-empty, bounded, plain characters.
     pub(crate) fn name(&mut self, path: KeyPath, name: &str, extra_allowed: &[u8], what: &str) {
         if name.is_empty() {

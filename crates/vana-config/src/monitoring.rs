@@ -487,11 +487,14 @@ impl MonitoringConfig {
             limits::MAX_LOG_VALUE_BYTES,
             "bytes",
         );
-        let redact = logging.key("redact_keys");
-        check.at_most_entries(redact.clone(), logging_config.redact_keys.len(), limits::MAX_REDACT_KEYS);
-        for (index, key) in logging_config.redact_keys.iter().enumerate().take(limits::MAX_REDACT_KEYS) {
-            check.name(redact.index(index), key, b"", "a redacted key");
-        }
+        check.each(
+            &logging.key("redact_keys"),
+            &logging_config.redact_keys,
+            limits::MAX_REDACT_KEYS,
+            |check, at, key| {
+                check.name(at, key, b"", "a redacted key");
+            },
+        );
         let file = logging.key("file");
         if logging_config.file.directory.is_empty() {
             check.fail(file.key("directory"), "must not be empty");

@@ -239,19 +239,7 @@ impl SecurityPolicies {
         );
         self.headers.check(&root.key("headers"), check);
         let client = root.key("client_address");
-        let proxies = client.key("trusted_proxies");
-        check.at_most_entries(
-            proxies.clone(),
-            self.client_address.trusted_proxies.len(),
-            limits::MAX_WHITELIST_ENTRIES,
-        );
-        for (index, entry) in
-            self.client_address.trusted_proxies.iter().enumerate().take(limits::MAX_WHITELIST_ENTRIES)
-        {
-            if let Err(message) = parse_ip_or_cidr(entry) {
-                check.fail(proxies.index(index), message);
-            }
-        }
+        check.ip_networks(&client.key("trusted_proxies"), &self.client_address.trusted_proxies);
         let header = &self.client_address.forwarded_header;
         if http::HeaderName::from_bytes(header.as_bytes()).is_err() {
             check.fail(
@@ -276,19 +264,16 @@ impl InputValidation {
             limits::MAX_INPUT_LENGTH,
             "bytes",
         );
-        let patterns = at.key("forbidden_patterns");
-        check.at_most_entries(
-            patterns.clone(),
-            self.forbidden_patterns.len(),
+        check.each(
+            &at.key("forbidden_patterns"),
+            &self.forbidden_patterns,
             limits::MAX_FORBIDDEN_PATTERNS,
+            |check, at, pattern| {
+                if let Err(message) = compile_pattern(pattern) {
+                    check.fail(at, message);
+                }
+            },
         );
-        for (index, pattern) in
-            self.forbidden_patterns.iter().enumerate().take(limits::MAX_FORBIDDEN_PATTERNS)
-        {
-            if let Err(message) = compile_pattern(pattern) {
-                check.fail(patterns.index(index), message);
-            }
-        }
     }
 }
 
@@ -356,13 +341,7 @@ impl IpBlocking {
             limits::MAX_TABLE_ENTRIES,
             "addresses",
         );
-        let whitelist = at.key("whitelist");
-        check.at_most_entries(whitelist.clone(), self.whitelist.len(), limits::MAX_WHITELIST_ENTRIES);
-        for (index, entry) in self.whitelist.iter().enumerate().take(limits::MAX_WHITELIST_ENTRIES) {
-            if let Err(message) = parse_ip_or_cidr(entry) {
-                check.fail(whitelist.index(index), message);
-            }
-        }
+        check.ip_networks(&at.key("whitelist"), &self.whitelist);
     }
 }
 

@@ -193,10 +193,18 @@ impl std::fmt::Debug for IpBlocklist {
     }
 }
 
-/// Frees one place: an expired entry if there is one, else the block closest to its end.
+/// Entries looked at when a full table must drop a live block.
+const EVICTION_SAMPLE: usize = 16;
+
+/// Frees one place: an expired entry among a sample if there is one, else the sampled block closest to its
+/// end. Sampling keeps a flood of new blocks from costing a scan of the whole table each.
 fn make_room(table: &mut HashMap<IpAddr, Block>, now: u64) {
-    table.retain(|_, block| block.until > now);
-    if let Some(victim) = table.iter().min_by_key(|(_, block)| block.until).map(|(address, _)| *address) {
+    let victim = table
+        .iter()
+        .take(EVICTION_SAMPLE)
+        .min_by_key(|(_, block)| if block.until <= now { 0 } else { block.until })
+        .map(|(address, _)| *address);
+    if let Some(victim) = victim {
         table.remove(&victim);
     }
 }

@@ -84,6 +84,15 @@ fn prose_and_ordinary_form_input_pass() {
         "C'est la vie; on verra demain",
         "see https://example.com/a/b?c=d&e=f",
         "onion rings and online orders",
+        "status=online&onboarding=done",
+        "Take the rows where n = 10 and m > 2",
+        "2+2 = 4",
+        "https://cdn.example.com/lib/app.js and https://example.com/usr/profile",
+        "pick a colour from {red, green, blue}",
+        "In Python, define an __init__ method",
+        "27\"",
+        "6'",
+        "a 27\" screen, 6' tall",
     ] {
         assert_eq!(validator().validate(input), Verdict::Passed, "{input}");
     }

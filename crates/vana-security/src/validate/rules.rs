@@ -44,7 +44,7 @@ rules! {
     103 Sql High "a quote that closes a string, then a comment or statement end"
         r#"(?:['"`]|´|’|‘|′)\s*\)*\s*(?:--(?:\s|$)|#\s*$|/\*|;\s*(?:--|#|select|drop|insert|update|delete|exec|shutdown|declare|waitfor|union|create|alter|truncate))"#;
     104 Sql High "a tautology or contradiction: value = value after OR / AND"
-        r#"(?-u:\b)(?:or|and|xor|where|having|when)\s+\(*\s*(?:(?:'|‘|’|′)[^'"]*?(?:'|‘|’|′)|"[^"]*"|[\w.]+)\s*\)*\s*(?:=|<=>|!=|<>|<|>|<=|>=)\s*\(*\s*(?:'|‘|’|′|"|[\w.])"#;
+        r#"(?-u:\b)(?:or|and|xor|where|having|when)\s+\(*\s*(?:(?:'|‘|’|′)[^'"]*?(?:'|‘|’|′)|"[^"]*"|\d[\w.]*)\s*\)*\s*(?:=|<=>|!=|<>|<|>|<=|>=)\s*\(*\s*(?:'|‘|’|′|"|\d)"#;
     105 Sql High "a bare boolean after OR / AND, ended by a comment"
         r"(?-u:\b)(?:or|and)\s+(?:true|false|\d+)\s*(?:--|#|/\*|;)";
     106 Sql Critical "time-based or out-of-band SQL functions"
@@ -62,7 +62,7 @@ rules! {
     112 Sql High "ORDER BY / GROUP BY a column number, ended like an injection"
         r"(?-u:\b)(?:order|group)\s+by\s+\d+\s*(?:--|#|/\*|,|;|\)|$)";
     113 Sql High "string building and type juggling used in injections"
-        r"(?-u:\b)(?:char|chr|nchar|concat|concat_ws|group_concat|ascii|substring|substr|mid|hex|unhex|cast|convert)\s*\(\s*(?:\d+\s*(?:\)|,|\+)|select|@@|0x|\(|'[^']*'\s*,|[\w.]+\s*\(|\w+\s+as\s+\w+|[\w.]+\s*,\s*\d)";
+        r"(?-u:\b)(?:convert|cast)\s*\(\s*(?:int|char|varchar|nvarchar|signed|unsigned)\s*,|(?-u:\b)(?:char|chr|nchar|concat|concat_ws|group_concat|ascii|substring|substr|mid|hex|unhex|cast|convert)\s*\(\s*(?:\d+\s*(?:\)|,|\+)|select|@@|0x|\(|'[^']*'\s*,|[\w.]+\s*\(|\w+\s+as\s+\w+|[\w.]+\s*,\s*\d)";
     114 Sql High "INTO OUTFILE / DUMPFILE"
         r"(?-u:\b)into\s+(?:out|dump)file(?-u:\b)";
     116 Sql High "a closing quote followed by string concatenation into a query"
@@ -72,7 +72,7 @@ rules! {
     118 Sql High "procedure and aggregate calls typical of probing"
         r"(?-u:\b)(?:procedure\s+analyse|row_count\s*\(|if\s*\(\s*(?:\d|\(|select|ascii|substr|count|length|benchmark|sleep)|case\s+when\s+.+\s+then|count\s*\(\s*\*\s*\)|randomblob|dbms_\w+\.\w+\s*\()";
     119 Sql High "the operator and value of a tautology without the keyword"
-        r#"(?:'(?:[^'\s]*)'\s*=\s*'|"(?:[^"\s]*)"\s*=\s*"|\d+\s*=\s*\d+\s*(?:--|#|/\*|$))|['"]\s*=\s*\d+\s*(?:--|#)|^\s*(?:or|and)\s+(?:true|false|\d+)\s*$|^\s*['"`]+\s*[-=&^|]{1,2}\s*['"`]+\s*$|^\s*\d+['"]\d*\s*$"#;
+        r#"(?:'(?:[^'\s]*)'\s*=\s*'|"(?:[^"\s]*)"\s*=\s*"|\d+\s*=\s*\d+\s*(?:--|#|/\*))|['"]\s*=\s*\d+\s*(?:--|#)|^\s*(?:or|and)\s+(?:true|false|\d+)\s*$|^\s*(?:or|and)\s+\w+\s*=\s*\w+\s*(?:--|#|/\*|$)|^\s*['"`]+\s*[-=&^|]{1,2}\s*['"`]+\s*$"#;
     120 Sql High "AS INJECTX / WHERE 1=1 style clauses"
         r"(?-u:\b)(?:where|and|or)\s+\d+\s*(?:=|<|>)\s*\d+(?-u:\b)";
 
@@ -80,7 +80,7 @@ rules! {
     201 Xss Critical "a script, style or active-content element"
         r"<\s*/?\s*(?:script|iframe|frame|frameset|object|embed|applet|meta|base|link|style|svg|math|xml|xss|import|layer|ilayer|bgsound|isindex|template|noscript|portal|vmlframe|set|animate|handler|listener)(?:[\s/>+]|$)";
     202 Xss Critical "an event-handler attribute"
-        r#"(?-u:\b)on[a-z]{3,}\s*="#;
+        r#"(?-u:\b)on(?:moz|webkit|ms)?(?:auxclick|canplay\w*|close|cue\w+|formdata|fullscreen\w+|unhandledrejection|abort|activate|after\w+|animation\w+|before\w+|begin|blur|bounce|cell\w+|change|click|context\w+|control\w+|copy|cut|data\w+|dbl\w+|deactivate|drag\w*|drop|durationchange|emptied|end|ended|error\w*|filterchange|finish|focus\w*|formchange|forminput|hashchange|help|input|invalid|key\w+|layoutcomplete|load\w*|lose\w+|media\w+|message|mouse\w+|move\w*|offline|online|outofsync|page\w+|paste|pause|play\w*|pointer\w+|popstate|progress|property\w+|ratechange|readystatechange|redo|repeat|reset|resize\w*|resume|reverse|row\w+|scroll\w*|search|seek\w*|select\w*|show|stalled|start|stop|storage|submit|suspend|sync\w+|time\w+|toggle|touch\w+|track\w+|transition\w+|undo|unload|url\w+|volumechange|waiting|wheel)\s*="#;
     203 Xss Critical "a script-capable URL scheme"
         r"(?-u:\b)(?:java|vb|live|ecma)\s*s\s*c\s*r\s*i\s*p\s*t\s*:|(?-u:\b)mocha\s*:|(?-u:\b)data\s*:\s*(?:text/html|image/svg\+xml|application/(?:x-)?(?:javascript|ecmascript|xhtml))|(?-u:\b)(?:javascript|vbscript)\s*(?:&colon;|%3a|\\x3a)";
     204 Xss High "a tag with a URL, style or handler attribute"
@@ -106,7 +106,7 @@ rules! {
     301 Path Critical "a path that climbs out of its directory"
         r"\.\.+[/\\]|[/\\]\.{2,}[/\\;]|[/\\]\.\.$|\.{2,}(?:;|%00|\x00)|^\.{3,}";
     302 Path Critical "system files and directories by absolute path"
-        r"(?:/(?:etc|proc|var|usr|root|boot|sys|dev|bin|sbin|lib|lib64|opt|private/etc|library/preferences)/[\w.+-]|(?-u:\b)[a-z]:[/\\](?:[\w .-]+[/\\])*|/?(?:program files(?: \(x86\))?|inetpub|xampp|wamp\d*|apache\d?|apache group|php\d?|windows|winnt|system32)[/\\])|(?:^|[/\\])(?:etc[/\\](?:passwd|shadow|group|hosts|issue|motd|fstab|crontab|sudoers|httpd|apache\w*|nginx|php\w*|mysql|ssh|\w+\.conf)|proc[/\\](?:self|version|cmdline|meminfo|net|\d+)|boot\.ini|win\.ini|system32[/\\]|\.(?:ssh|bashrc|bash_profile|bash_history|profile|htpasswd|htaccess|git|svn|env|netrc|npmrc|xauthority|mysql_history|viminfo)(?:[/\\]|$)|web\.config|wp-config\.php|(?:access|error)[._]log)";
+        r"(?:/(?:etc|proc|root|boot|private/etc|library/preferences)/[\w.+-]|(?:^|[\s'\x22=;(])/(?:var|usr|sys|dev|bin|sbin|lib|lib64|opt)/[\w.+-]|(?-u:\b)[a-z]:[/\\](?:[\w .-]+[/\\])*|/?(?:program files(?: \(x86\))?|inetpub|xampp|wamp\d*|apache\d?|apache group|php\d?|windows|winnt|system32)[/\\])|(?:^|[/\\])(?:etc[/\\](?:passwd|shadow|group|hosts|issue|motd|fstab|crontab|sudoers|httpd|apache\w*|nginx|php\w*|mysql|ssh|\w+\.conf)|proc[/\\](?:self|version|cmdline|meminfo|net|\d+)|boot\.ini|win\.ini|system32[/\\]|\.(?:ssh|bashrc|bash_profile|bash_history|profile|htpasswd|htaccess|git|svn|env|netrc|npmrc|xauthority|mysql_history|viminfo)(?:[/\\]|$)|web\.config|wp-config\.php|(?:access|error)[._]log)";
     303 Path Critical "stream wrappers and file URLs"
         r"(?-u:\b)(?:php|file|zip|phar|glob|data|expect|input|zlib|compress\.\w+|ogg|rar|ssh2|gopher|dict|jar|netdoc)://";
     304 Path High "a NUL byte that truncates a path"
@@ -122,7 +122,7 @@ rules! {
     402 Cmd Critical "command substitution"
         r"\$\(\s*[a-z/][^)]*\)|`\s*[a-z/][^`]*`";
     403 Cmd High "shell tricks: IFS, brace expansion, shellshock, redirection to devices"
-        r"\$\{?ifs\}?|\{\s*[a-z/]+\s*,[^}]*\}|\(\)\s*\{\s*:;\s*\}|/dev/(?:tcp|udp)/|>\s*/(?:tmp|dev|var|etc)/|(?-u:\b)(?:ba)?sh\s+-c\s|(?-u:\b)cmd(?:\.exe)?\s*/[ck](?-u:\b)|powershell(?:\.exe)?\s+-";
+        r"\$\{?ifs\}?|\{\s*(?:/[\w/.]+|cat|ls|id|whoami|uname|wget|curl|nc|bash|sh|echo|ping|sleep)\s*,[^}]*\}|\(\)\s*\{\s*:;\s*\}|/dev/(?:tcp|udp)/|>\s*/(?:tmp|dev|var|etc)/|(?-u:\b)(?:ba)?sh\s+-c\s|(?-u:\b)cmd(?:\.exe)?\s*/[ck](?-u:\b)|powershell(?:\.exe)?\s+-";
     404 Cmd High "a command with options on its own"
         r"^\s*(?:[&;|]\s*)?(?:(?:uname|ifconfig|ipconfig|netstat|whoami|pwd|sysinfo|systeminfo|tasklist|phpinfo\(\);?|ls|dir|route|hostname)(?:\s+(?:-|/)\w+)*|(?:ls|dir|cat|type|ping|nc|ncat|netcat|curl|wget|perl|python\d?|ruby|php|node|bash|sh|powershell|cmd|netsh|net|reg|ipconfig|ifconfig|netstat|nslookup|uname|rm|chmod|tftp|ftp|telnet|ssh|sleep)\s+(?:(?:-|/)[a-z]+\s*|[a-z]:\\|/[\w.*/-]*|https?://\S+|\d[\d.]*\s*|\w+\s+)+.*)\s*[;&|]?\s*$";
     405 Cmd High "a shell separator around a command with a path argument"
@@ -136,5 +136,5 @@ rules! {
     502 Code Critical "PHP and server-side template tags"
         r"<\?(?:php|=)?\s|\{\{.*?(?:__|\.\w+\(|config|self|request|import|\[|\d+\s*[*+]\s*\d+).*?\}\}|\{%\s*(?:import|include|extends|set|for|if|macro|call|debug|load|block|print)(?-u:\b).*?%\}|\$\{.*?(?:runtime|\.exec|class|getclass|forname|java\.lang|\d+\s*[*+]\s*\d+).*?\}|#\{\s*(?:\d+\s*[*+]\s*\d+|[\w.]+\s*[.(]|`)|<%.*?%>";
     503 Code High "superglobals and interpreter internals"
-        r"\$\{@?\w+\s*\(|\{\$\{|(?-u:\b)(?:phpinfo|phpversion)\s*\(|\{\{\s*[\w.\[\]'\x22]+\s*\}\}|\$_(?:get|post|request|cookie|server|files|env|session)\s*\[|(?-u:\b)__(?:proto|class|globals|builtins|subclasses|import|mro|init)__|(?-u:\b)constructor\s*\.\s*constructor|(?-u:\b)process\s*\.\s*(?:mainmodule|binding|env)|require\s*\(\s*['\x22]child_process";
+        r"\$\{@?\w+\s*\(|\{\$\{|(?-u:\b)(?:phpinfo|phpversion)\s*\(|\{\{\s*[\w.\[\]'\x22]+\s*\}\}|\$_(?:get|post|request|cookie|server|files|env|session)\s*\[|\.__(?:proto|class|globals|builtins|subclasses|import|mro|init|base|bases|dict)__|__proto__\s*[\[.=]|(?-u:\b)constructor\s*\.\s*constructor|(?-u:\b)process\s*\.\s*(?:mainmodule|binding|env)|require\s*\(\s*['\x22]child_process";
 }

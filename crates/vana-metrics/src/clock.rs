@@ -25,21 +25,22 @@ pub trait MetricsClock: Send + Sync + std::fmt::Debug {
 #[derive(Debug, Clone)]
 pub struct SystemClock {
     clock: quanta::Clock,
-    start: quanta::Instant,
+    /// The raw counter at start: deltas from it scale to nanoseconds with one multiply and shift.
+    start_raw: u64,
     start_wall: SystemTime,
 }
 
 impl Default for SystemClock {
     fn default() -> Self {
         let clock = quanta::Clock::new();
-        let start = clock.now();
-        Self { clock, start, start_wall: SystemTime::now() }
+        let start_raw = clock.raw();
+        Self { clock, start_raw, start_wall: SystemTime::now() }
     }
 }
 
 impl MetricsClock for SystemClock {
     fn now_nanos(&self) -> u64 {
-        u64::try_from(self.clock.now().duration_since(self.start).as_nanos()).unwrap_or(u64::MAX)
+        self.clock.delta_as_nanos(self.start_raw, self.clock.raw())
     }
 
     fn start_wall(&self) -> SystemTime {

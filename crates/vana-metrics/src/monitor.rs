@@ -148,6 +148,8 @@ pub(crate) struct Inner {
     retention_nanos: u64,
     policy: AlertPolicy,
     pub(crate) clock: Arc<dyn MetricsClock>,
+    /// The system clock again, called directly on the hot path (no dynamic dispatch) when it is the clock.
+    system_clock: Option<SystemClock>,
     registry: RwLock<Registry>,
     series_count: AtomicUsize,
     dropped_samples: AtomicU64,
@@ -225,7 +227,7 @@ impl OperationHandle {
     /// The monitor's clock now, in monotonic nanoseconds: take it at the start of a call and hand it to
     /// [`record_since`](Self::record_since), so a call costs two clock reads in all.
     pub fn now(&self) -> u64 {
-        self.succeeded.inner.clock.now_nanos()
+        self.succeeded.inner.now()
     }
 
     /// Records one call that started at `start` (from [`now`](Self::now)) and ends now.
@@ -260,13 +262,29 @@ impl std::fmt::Debug for SeriesHandle {
 impl PerformanceMonitor {
     /// A monitor configured by `monitoring.yaml`, with its thresholds, on the system clock, and no sinks.
     pub fn new(config: &MonitoringConfig) -> Self {
-        Self::with_clock(config, Arc::new(SystemClock::default()), Vec::new())
+        Self::with_sinks(config, Vec::new())
+    }
+
+    /// A monitor on the system clock delivering alert transitions to `sinks` from a background thread.
+    pub fn with_sinks(config: &MonitoringConfig, sinks: Vec<Arc<dyn AlertSink>>) -> Self {
+        let clock = SystemClock::default();
+        // The same clock (same start) twice: behind the trait for everyone, directly for the hot path.
+        Self::build(config, Arc::new(clock.clone()), Some(clock), sinks)
     }
 
     /// A monitor on `clock` delivering alert transitions to `sinks` from a background thread.
     pub fn with_clock(
         config: &MonitoringConfig,
         clock: Arc<dyn MetricsClock>,
+        sinks: Vec<Arc<dyn AlertSink>>,
+    ) -> Self {
+        Self::build(config, clock, None, sinks)
+    }
+
+    fn build(
+        config: &MonitoringConfig,
+        clock: Arc<dyn MetricsClock>,
+        system_clock: Option<SystemClock>,
         sinks: Vec<Arc<dyn AlertSink>>,
     ) -> Self {
         let options = MonitorOptions::from(config);
@@ -308,6 +326,7 @@ impl PerformanceMonitor {
             dropped_alerts: AtomicU64::new(0),
             dispatcher: Mutex::new(dispatcher),
             errors: OnceLock::new(),
+            system_clock,
             retention_nanos: u64::try_from(options.retention.as_nanos()).unwrap_or(u64::MAX),
             sampler: Arc::new(Mutex::new(crate::collector::ProcessSampler::new())),
             options,
@@ -675,8 +694,17 @@ impl Inner {
             .map_or(0, |since| u64::try_from(since.as_nanos()).unwrap_or(u64::MAX))
     }
 
+    /// The clock now: directly for the system clock, through the trait otherwise.
+    #[inline]
+    pub(crate) fn now(&self) -> u64 {
+        match &self.system_clock {
+            Some(clock) => clock.now_nanos(),
+            None => self.clock.now_nanos(),
+        }
+    }
+
     fn record_into(&self, series: &Series, value: f64) {
-        self.record_at(series, value, self.clock.now_nanos());
+        self.record_at(series, value, self.now());
     }
 
     /// Records with `metadata` for this sample: stored once per change, interned.
@@ -692,7 +720,7 @@ impl Inner {
                 })
                 .collect()
         });
-        self.record_full(series, value, self.clock.now_nanos(), Some(interned));
+        self.record_full(series, value, self.now(), Some(interned));
     }
 
     fn record_at(&self, series: &Series, value: f64, now: u64) {

@@ -3,7 +3,8 @@
 //! - **Recording**: [`PerformanceMonitor::record_metric`] (and `record_metric_with_metadata`),
 //!   [`record_response_time`] (monotonic durations,
 //!   wall-clock timestamps), and [`SeriesHandle`] for hot paths (no lookup, no allocation).
-//! - **Storage**: each series keeps its recent samples (16 bytes each) in a ring capped by count
+//! - **Storage**: each series keeps its recent samples (24 bytes each, written without locks) in a ring
+//!   capped by count
 //!   (`max_samples_per_series`) **and** age (`retention_minutes`, which the specification declared and never
 //!   applied); tags are interned and stored once per series; at most `max_series` series.
 //! - **Queries**: [`get_metrics`](PerformanceMonitor::get_metrics), [`get_summary`] (count, min, max, avg,
@@ -65,6 +66,6 @@ pub use prometheus::{
     CONTENT_TYPE, PrometheusOptions, is_response_time, render_prometheus, sanitize_label_name,
     sanitize_metric_name,
 };
-pub use series::Tags;
+pub use series::{BYTES_PER_SAMPLE, Tags};
 pub use sink::{AlertSink, TracingSink};
 pub use summary::Summary;

@@ -14,7 +14,7 @@ use vana_config::{Comparison, MonitoringConfig, metric_names};
 use crate::alert::{AlertEvent, AlertPolicy, AlertState, ThresholdRule};
 use crate::clock::{MetricsClock, SystemClock};
 use crate::error_rate::ErrorRates;
-use crate::series::{Sample, Series, SeriesState, Tags};
+use crate::series::{Series, Tags};
 use crate::sink::AlertSink;
 use crate::summary::Summary;
 
@@ -457,27 +457,21 @@ impl PerformanceMonitor {
     /// The kept samples of every series named `name` (all tag sets), oldest first, optionally since a time.
     pub fn get_metrics(&self, name: &str, since: Option<SystemTime>) -> Vec<MetricSample> {
         let mut samples = Vec::new();
-        let oldest = self.inner.oldest_kept(self.inner.clock.now_nanos());
+        let oldest = self.inner.oldest_kept(self.inner.now());
+        let from = since.map_or(oldest, |since| self.inner.nanos_of(since).max(oldest));
         let none: Tags = Arc::from(Vec::new());
         for series in self.inner.series_named(name) {
             let state = series.state.lock();
-            let first_index = state.total - state.samples.len() as u64;
-            for (offset, sample) in state.samples.iter().enumerate().filter(|(_, sample)| sample.at >= oldest)
-            {
-                let timestamp = self.inner.clock.wall_at(sample.at);
-                if since.is_none_or(|since| timestamp >= since) {
-                    let metadata = state
-                        .metadata_of(first_index + offset as u64)
-                        .map_or_else(|| Arc::clone(&none), Arc::clone);
-                    samples.push(MetricSample {
-                        timestamp,
-                        name: Arc::clone(&series.name),
-                        value: sample.value,
-                        unit: Arc::clone(&series.unit),
-                        tags: Arc::clone(&series.tags),
-                        metadata,
-                    });
-                }
+            for (index, sample) in series.ring.samples_since(from) {
+                let metadata = state.metadata_of(index).map_or_else(|| Arc::clone(&none), Arc::clone);
+                samples.push(MetricSample {
+                    timestamp: self.inner.clock.wall_at(sample.at),
+                    name: Arc::clone(&series.name),
+                    value: sample.value,
+                    unit: Arc::clone(&series.unit),
+                    tags: Arc::clone(&series.tags),
+                    metadata,
+                });
             }
         }
         samples.sort_by_key(|sample| sample.timestamp);
@@ -486,27 +480,18 @@ impl PerformanceMonitor {
 
     /// Count, min, max, avg, latest and percentiles of `name`'s kept samples (all tag sets).
     pub fn get_summary(&self, name: &str, since: Option<SystemTime>) -> Summary {
-        let oldest = self.inner.oldest_kept(self.inner.clock.now_nanos());
+        let oldest = self.inner.oldest_kept(self.inner.now());
         let from = since.map_or(oldest, |since| self.inner.nanos_of(since).max(oldest));
         let series = self.inner.series_named(name);
         if let [single] = series.as_slice() {
-            // One series: its samples are in time order already.
-            let state = single.state.lock();
+            // One series: its samples come in index order already.
             let mut values: Vec<f64> =
-                state.samples.iter().filter(|sample| sample.at >= from).map(|sample| sample.value).collect();
-            drop(state);
+                single.ring.samples_since(from).map(|(_, sample)| sample.value).collect();
             return Summary::of(&mut values);
         }
         let mut values: Vec<(u64, f64)> = Vec::new();
         for series in series {
-            let state = series.state.lock();
-            values.extend(
-                state
-                    .samples
-                    .iter()
-                    .filter(|sample| sample.at >= from)
-                    .map(|sample| (sample.at, sample.value)),
-            );
+            values.extend(series.ring.samples_since(from).map(|(_, sample)| (sample.at, sample.value)));
         }
         values.sort_by_key(|(at, _)| *at);
         let mut values: Vec<f64> = values.into_iter().map(|(_, value)| value).collect();
@@ -515,7 +500,7 @@ impl PerformanceMonitor {
 
     /// Samples ever recorded for `name` (all tag sets), kept or not.
     pub fn total_recorded(&self, name: &str) -> u64 {
-        self.inner.series_named(name).iter().map(|series| series.state.lock().total).sum()
+        self.inner.series_named(name).iter().map(|series| series.ring.total()).sum()
     }
 
     /// Every series name, sorted, once each.
@@ -580,20 +565,20 @@ impl PerformanceMonitor {
         let bounds = &self.inner.options.histogram_buckets;
         series
             .into_iter()
-            .map(|series| {
-                let state = series.state.lock();
-                SeriesSnapshot {
-                    name: Arc::clone(&series.name),
-                    unit: Arc::clone(&series.unit),
-                    tags: Arc::clone(&series.tags),
-                    latest: state.samples.back().map(|sample| sample.value),
-                    count: state.total,
-                    sum: state.sum,
-                    buckets: state
-                        .buckets
-                        .as_ref()
-                        .map(|counts| bounds.iter().copied().zip(counts.iter().copied()).collect()),
-                }
+            .map(|series| SeriesSnapshot {
+                name: Arc::clone(&series.name),
+                unit: Arc::clone(&series.unit),
+                tags: Arc::clone(&series.tags),
+                latest: series.latest().map(|sample| sample.value),
+                count: series.ring.total(),
+                sum: series.sum(),
+                buckets: series.buckets.as_ref().map(|counts| {
+                    bounds
+                        .iter()
+                        .copied()
+                        .zip(counts.iter().map(|count| count.load(Ordering::Relaxed)))
+                        .collect()
+                }),
             })
             .collect()
     }
@@ -666,8 +651,10 @@ impl Inner {
             .map(|(key, value)| (Self::intern(strings, key), Self::intern(strings, value)))
             .collect();
         let bounds = name.starts_with(RESPONSE_TIME_PREFIX).then_some(self.options.histogram_buckets.len());
-        let series =
-            Arc::new(Series::with_buckets(name, tags, unit, self.options.max_samples_per_series, bounds));
+        // Counters are exported as the sum of their values.
+        let keeps_sum = name.starts_with("errors.") || &*unit == "count";
+        let capacity = self.options.max_samples_per_series;
+        let series = Arc::new(Series::new(name, tags, unit, capacity, bounds, keeps_sum));
         registry.by_hash.entry(hash).or_default().push(Arc::clone(&series));
         self.series_count.fetch_add(1, Ordering::Relaxed);
         Some(series)
@@ -730,28 +717,52 @@ impl Inner {
     /// `metadata`: `None` for a plain sample (no metadata); `Some(None)` for metadata equal to the current;
     /// `Some(Some(new))` for new metadata.
     fn record_full(&self, series: &Series, value: f64, now: u64, metadata: Option<Option<Tags>>) {
-        let mut events = Vec::new();
-        {
+        // Metadata needs the lock, so that a change point and its sample get consistent indexes.
+        let with_metadata = metadata.is_some() || series.has_metadata.load(Ordering::Relaxed);
+        if with_metadata {
             let mut state = series.state.lock();
-            let index = state.total;
+            let index = series.ring.push(now, value);
             match metadata {
                 Some(Some(new)) => state.metadata.push_back((index, new)),
                 Some(None) => {}
                 // A plain sample after samples with metadata carries none.
-                None if state.metadata.back().is_some_and(|(_, current)| !current.is_empty()) => {
-                    state.metadata.push_back((index, Arc::from(Vec::new())));
-                }
-                None => {}
+                None => state.metadata.push_back((index, Arc::from(Vec::new()))),
             }
-            let bounds = &self.options.histogram_buckets;
-            Series::push(
-                &mut state,
-                series.capacity(),
-                Sample { at: now, value },
-                self.oldest_kept(now),
-                bounds,
-            );
-            self.refresh_watch(series, &mut state);
+            state.prune_metadata(series.ring.kept().start);
+            let current = state.metadata.back().is_some_and(|(_, current)| !current.is_empty());
+            series.has_metadata.store(current, Ordering::Relaxed);
+        } else {
+            series.ring.push(now, value);
+        }
+        series.accumulate(value, &self.options.histogram_buckets);
+        let version = self.rules_version.load(Ordering::Acquire);
+        if series.watch_version.load(Ordering::Acquire) != version || series.watched.load(Ordering::Relaxed) {
+            self.run_alerts(series, value, now, version);
+        }
+    }
+
+    /// Brings the series' thresholds up to date and feeds `value` to its alerts.
+    fn run_alerts(&self, series: &Series, value: f64, now: u64, version: u64) {
+        let mut events = Vec::new();
+        {
+            let mut state = series.state.lock();
+            if series.watch_version.load(Ordering::Acquire) != version {
+                let rules = Arc::clone(&self.rules.read());
+                let previous = std::mem::take(&mut state.watch.alerts);
+                state.watch.alerts = rules
+                    .iter()
+                    .filter(|rule| metric_names::glob_matches(&rule.metric_glob, &series.name))
+                    .map(|rule| {
+                        let kept = previous
+                            .iter()
+                            .find(|(old, _)| **old == **rule)
+                            .map_or_else(AlertState::default, |(_, state)| *state);
+                        (Arc::clone(rule), kept)
+                    })
+                    .collect();
+                series.watched.store(!state.watch.alerts.is_empty(), Ordering::Relaxed);
+                series.watch_version.store(version, Ordering::Release);
+            }
             for (rule, alert) in &mut state.watch.alerts {
                 if let Some(step) = alert.observe(rule, value, now, &self.policy) {
                     events.push(AlertEvent {
@@ -772,28 +783,6 @@ impl Inner {
         for event in events {
             self.publish(event);
         }
-    }
-
-    /// Recomputes which thresholds watch `series` when the threshold list changed.
-    fn refresh_watch(&self, series: &Series, state: &mut SeriesState) {
-        let version = self.rules_version.load(Ordering::Acquire);
-        if state.watch.version == version {
-            return;
-        }
-        let rules = Arc::clone(&self.rules.read());
-        let previous = std::mem::take(&mut state.watch.alerts);
-        state.watch.alerts = rules
-            .iter()
-            .filter(|rule| metric_names::glob_matches(&rule.metric_glob, &series.name))
-            .map(|rule| {
-                let kept = previous
-                    .iter()
-                    .find(|(old, _)| **old == **rule)
-                    .map_or_else(AlertState::default, |(_, state)| *state);
-                (Arc::clone(rule), kept)
-            })
-            .collect();
-        state.watch.version = version;
     }
 
     fn publish(&self, event: AlertEvent) {

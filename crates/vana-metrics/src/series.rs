@@ -1,7 +1,14 @@
 //! One series: a name, interned tags, and a ring of recent samples capped by count and by age.
+//!
+//! Recording does not lock: a sample takes the next index with one atomic add and is written into its
+//! slot under a per-slot sequence number (a seqlock), so readers never see a half-written sample and skip
+//! one being written. Slots are allocated in chunks on first use, so a series that records little costs
+//! little. The series' mutex is only taken for what needs it: alerts (when a threshold watches the series)
+//! and metadata.
 
 use std::collections::VecDeque;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering, fence};
+use std::sync::{Arc, OnceLock};
 
 use parking_lot::Mutex;
 
@@ -10,7 +17,13 @@ use crate::alert::{AlertState, ThresholdRule};
 /// Tags of a series, sorted by key, shared by every sample (stored once, not per sample).
 pub type Tags = Arc<[(Arc<str>, Arc<str>)]>;
 
-/// One stored sample: 16 bytes.
+/// Slots allocated together.
+const CHUNK: usize = 64;
+
+/// Bytes one stored sample takes: its sequence number, time and value.
+pub const BYTES_PER_SAMPLE: usize = std::mem::size_of::<Slot>();
+
+/// One sample as read back.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Sample {
     /// Monotonic nanoseconds on the monitor's clock.
@@ -18,26 +31,103 @@ pub(crate) struct Sample {
     pub(crate) value: f64,
 }
 
+/// One stored sample: its sequence number, time and value (24 bytes).
+#[derive(Default)]
+struct Slot {
+    /// `2 × index + 1` while sample `index` is being written, `2 × index + 2` once written.
+    seq: AtomicU64,
+    at: AtomicU64,
+    value: AtomicU64,
+}
+
+/// A fixed-capacity ring of samples, written without locks.
+pub(crate) struct Ring {
+    chunks: Box<[OnceLock<Box<[Slot]>>]>,
+    /// Samples kept: the newest `capacity` indexes.
+    capacity: u64,
+    /// Slots minus one: the slots are a power of two at least `capacity`, so a slot is found with a mask
+    /// instead of a division.
+    mask: u64,
+    /// Samples ever pushed; the next index.
+    head: AtomicU64,
+}
+
+impl Ring {
+    fn new(capacity: usize) -> Self {
+        let capacity = capacity.max(1);
+        let slots = capacity.next_power_of_two().max(CHUNK);
+        let chunks = (0..slots / CHUNK).map(|_| OnceLock::new()).collect();
+        Self { chunks, capacity: capacity as u64, mask: slots as u64 - 1, head: AtomicU64::new(0) }
+    }
+
+    fn position(&self, index: u64) -> (usize, usize) {
+        let slot = (index & self.mask) as usize;
+        (slot / CHUNK, slot % CHUNK)
+    }
+
+    /// Appends a sample; returns its index.
+    pub(crate) fn push(&self, at: u64, value: f64) -> u64 {
+        let index = self.head.fetch_add(1, Ordering::Relaxed);
+        let (chunk, offset) = self.position(index);
+        let slot = &self.chunks[chunk].get_or_init(|| (0..CHUNK).map(|_| Slot::default()).collect())[offset];
+        slot.seq.store(2 * index + 1, Ordering::Relaxed);
+        fence(Ordering::Release);
+        slot.at.store(at, Ordering::Relaxed);
+        slot.value.store(value.to_bits(), Ordering::Relaxed);
+        slot.seq.store(2 * index + 2, Ordering::Release);
+        index
+    }
+
+    /// Sample `index`, if it is still in the ring and fully written.
+    pub(crate) fn read(&self, index: u64) -> Option<Sample> {
+        let (chunk, offset) = self.position(index);
+        let slot = &self.chunks[chunk].get()?[offset];
+        let before = slot.seq.load(Ordering::Acquire);
+        if before != 2 * index + 2 {
+            return None;
+        }
+        let at = slot.at.load(Ordering::Relaxed);
+        let value = slot.value.load(Ordering::Relaxed);
+        fence(Ordering::Acquire);
+        (slot.seq.load(Ordering::Relaxed) == before).then(|| Sample { at, value: f64::from_bits(value) })
+    }
+
+    /// Samples ever pushed.
+    pub(crate) fn total(&self) -> u64 {
+        self.head.load(Ordering::Acquire)
+    }
+
+    /// Indexes that may still be in the ring, oldest first.
+    pub(crate) fn kept(&self) -> std::ops::Range<u64> {
+        let head = self.total();
+        head.saturating_sub(self.capacity)..head
+    }
+
+    /// The kept, fully written samples with their indexes, oldest first, from monotonic time `from` on.
+    pub(crate) fn samples_since(&self, from: u64) -> impl Iterator<Item = (u64, Sample)> + '_ {
+        self.kept().filter_map(move |index| {
+            self.read(index).filter(|sample| sample.at >= from).map(|sample| (index, sample))
+        })
+    }
+}
+
+impl std::fmt::Debug for Ring {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ring").field("capacity", &self.capacity).field("total", &self.total()).finish()
+    }
+}
+
 /// Thresholds matching this series, with the state of each one's alert.
 #[derive(Debug, Default)]
 pub(crate) struct Watch {
-    /// The version of the threshold list this was computed from.
-    pub(crate) version: u64,
     pub(crate) alerts: Vec<(Arc<ThresholdRule>, AlertState)>,
 }
 
-#[derive(Debug)]
+/// What recording needs a lock for.
+#[derive(Debug, Default)]
 pub(crate) struct SeriesState {
-    pub(crate) samples: VecDeque<Sample>,
-    /// Samples ever recorded (not only those kept).
-    pub(crate) total: u64,
-    /// Sum of every value ever recorded (for counters and histograms).
-    pub(crate) sum: f64,
-    /// Cumulative counts per histogram bucket (response times only), all samples ever.
-    pub(crate) buckets: Option<Box<[u64]>>,
-    /// Metadata change points: from the sample of this index (counted from the first ever) on, samples
-    /// carry this metadata. Only changes are stored, so repeated metadata costs nothing per sample; at most
-    /// one entry per kept sample.
+    /// Metadata change points: from the sample of this index on, samples carry this metadata. Only
+    /// changes are stored, so repeated metadata costs nothing per sample; at most one per kept sample.
     pub(crate) metadata: VecDeque<(u64, Tags)>,
     pub(crate) watch: Watch,
 }
@@ -48,72 +138,72 @@ pub(crate) struct Series {
     pub(crate) name: Arc<str>,
     pub(crate) tags: Tags,
     pub(crate) unit: Arc<str>,
+    pub(crate) ring: Ring,
+    /// Sum of every value ever recorded, as `f64` bits (kept for counters and histograms only).
+    sum: Option<AtomicU64>,
+    /// Per-bucket counts of every value ever recorded (response times only).
+    pub(crate) buckets: Option<Box<[AtomicU64]>>,
+    /// The threshold-list version the watch was computed for (`u64::MAX`: never).
+    pub(crate) watch_version: AtomicU64,
+    /// Whether any threshold watches the series (then recording takes the lock to run its alerts).
+    pub(crate) watched: AtomicBool,
+    /// Whether the newest metadata is not empty (then a plain sample records an empty change point).
+    pub(crate) has_metadata: AtomicBool,
     pub(crate) state: Mutex<SeriesState>,
-    capacity: usize,
 }
 
 impl Series {
-    /// A series that also counts its values into `bucket_count` histogram buckets, when given.
-    pub(crate) fn with_buckets(
+    /// A series; `bucket_count` histogram buckets when given; `sum` kept when `keeps_sum`.
+    pub(crate) fn new(
         name: Arc<str>,
         tags: Tags,
         unit: Arc<str>,
         capacity: usize,
         bucket_count: Option<usize>,
+        keeps_sum: bool,
     ) -> Self {
-        let state = SeriesState {
-            samples: VecDeque::new(),
-            total: 0,
-            sum: 0.0,
-            buckets: bucket_count.map(|count| vec![0; count].into_boxed_slice()),
-            metadata: VecDeque::new(),
-            watch: Watch { version: u64::MAX, alerts: Vec::new() },
-        };
-        Self { name, tags, unit, state: Mutex::new(state), capacity: capacity.max(1) }
-    }
-
-    /// Appends a sample, dropping those past the count cap or older than `oldest`; counts it into the
-    /// histogram buckets whose bound it does not exceed.
-    pub(crate) fn push(
-        state: &mut SeriesState,
-        capacity: usize,
-        sample: Sample,
-        oldest: u64,
-        bounds: &[f64],
-    ) {
-        if let Some(buckets) = state.buckets.as_mut() {
-            // Buckets hold per-bucket counts; the export makes them cumulative.
-            if let Some(index) = bounds.iter().position(|bound| sample.value <= *bound) {
-                buckets[index] += 1;
-            }
-        }
-        if sample.value.is_finite() {
-            state.sum += sample.value;
-        }
-        while state.samples.front().is_some_and(|front| front.at < oldest) {
-            state.samples.pop_front();
-        }
-        if state.samples.len() >= capacity {
-            state.samples.pop_front();
-        }
-        state.samples.push_back(sample);
-        state.total += 1;
-        // Change points older than the first kept sample's no longer apply to anything.
-        if state.metadata.len() > 1 {
-            let first_kept = state.total - state.samples.len() as u64;
-            while state.metadata.get(1).is_some_and(|(from, _)| *from <= first_kept) {
-                state.metadata.pop_front();
-            }
+        Self {
+            name,
+            tags,
+            unit,
+            ring: Ring::new(capacity),
+            sum: (keeps_sum || bucket_count.is_some()).then(|| AtomicU64::new(0f64.to_bits())),
+            buckets: bucket_count.map(|count| (0..count).map(|_| AtomicU64::new(0)).collect()),
+            watch_version: AtomicU64::new(u64::MAX),
+            watched: AtomicBool::new(false),
+            has_metadata: AtomicBool::new(false),
+            state: Mutex::new(SeriesState::default()),
         }
     }
 
-    pub(crate) fn capacity(&self) -> usize {
-        self.capacity
+    /// Counts `value` into the histogram and the sum, when the series keeps them.
+    pub(crate) fn accumulate(&self, value: f64, bounds: &[f64]) {
+        if let Some(buckets) = &self.buckets {
+            // Per-bucket counts; the export makes them cumulative.
+            if let Some(index) = bounds.iter().position(|bound| value <= *bound) {
+                buckets[index].fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        if let (Some(sum), true) = (&self.sum, value.is_finite()) {
+            let _ = sum.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |bits| {
+                Some((f64::from_bits(bits) + value).to_bits())
+            });
+        }
+    }
+
+    /// The sum of every value ever recorded (0 when the series does not keep it).
+    pub(crate) fn sum(&self) -> f64 {
+        self.sum.as_ref().map_or(0.0, |sum| f64::from_bits(sum.load(Ordering::Relaxed)))
+    }
+
+    /// The newest fully written sample.
+    pub(crate) fn latest(&self) -> Option<Sample> {
+        self.ring.kept().rev().find_map(|index| self.ring.read(index))
     }
 }
 
 impl SeriesState {
-    /// The metadata of the sample with index `index` (counted from the first ever).
+    /// The metadata of the sample with index `index`.
     pub(crate) fn metadata_of(&self, index: u64) -> Option<&Tags> {
         self.metadata.iter().rev().find(|(from, _)| *from <= index).map(|(_, metadata)| metadata)
     }
@@ -126,6 +216,13 @@ impl SeriesState {
                     && current.iter().zip(metadata).all(|((k, v), (mk, mv))| &**k == *mk && &**v == *mv)
             }
             None => metadata.is_empty(),
+        }
+    }
+
+    /// Drops change points that no kept sample uses (those before the one covering `first_kept`).
+    pub(crate) fn prune_metadata(&mut self, first_kept: u64) {
+        while self.metadata.get(1).is_some_and(|(from, _)| *from <= first_kept) {
+            self.metadata.pop_front();
         }
     }
 }

@@ -212,3 +212,43 @@ fn metadata_is_kept_per_sample_but_stored_once_per_change() {
     assert_eq!(kept.len(), 4);
     assert_eq!(&*kept[3].metadata[0].1, "99");
 }
+
+#[test]
+fn readers_see_whole_samples_while_writers_record() {
+    let mut config = MonitoringConfig::default();
+    config.performance_monitoring.max_samples_per_series = 100;
+    let monitor = PerformanceMonitor::new(&config);
+    let handle = monitor.series("race", "", &[]).unwrap();
+    let writers: Vec<_> = (0..2)
+        .map(|writer| {
+            let handle = handle.clone();
+            std::thread::spawn(move || {
+                for n in 0..200_000u32 {
+                    // Every value written is an integer that encodes its writer: a torn or stale read would not.
+                    handle.record(f64::from(writer * 1_000_000 + n % 1000));
+                }
+            })
+        })
+        .collect();
+    let mut reads = 0;
+    while writers.iter().any(|writer| !writer.is_finished()) {
+        let samples = monitor.get_metrics("race", None);
+        assert!(samples.len() <= 100);
+        for sample in &samples {
+            let value = sample.value;
+            assert!(
+                value.fract() == 0.0 && (value < 1000.0 || (1_000_000.0..1_001_000.0).contains(&value)),
+                "{value}"
+            );
+        }
+        let summary = monitor.get_summary("race", None);
+        assert!(summary.count <= 100 && summary.max < 1_001_000.0);
+        reads += 1;
+    }
+    for writer in writers {
+        writer.join().unwrap();
+    }
+    assert!(reads > 0);
+    assert_eq!(monitor.total_recorded("race"), 400_000);
+    assert_eq!(monitor.get_summary("race", None).count, 100);
+}

@@ -46,3 +46,5 @@ pub const MAX_REDACT_KEYS: usize = 256;
 pub const MAX_LOG_FILES: u64 = 10_000;
 /// Largest in-memory table (tracked clients, blocked addresses, kept events).
 pub const MAX_TABLE_ENTRIES: u64 = 100_000_000;
+/// Most response-time histogram buckets.
+pub const MAX_HISTOGRAM_BUCKETS: usize = 64;

@@ -47,7 +47,7 @@ impl Default for MonitoringConfig {
 }
 
 /// `performance_monitoring`: how long samples live and how often the system is sampled.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 #[non_exhaustive]
 pub struct PerformanceMonitoring {
@@ -63,6 +63,8 @@ pub struct PerformanceMonitoring {
     pub error_rate_window_seconds: u64,
     /// Fewest calls in the window before an error rate is recorded (a single failure is not 100 %).
     pub error_rate_min_calls: u64,
+    /// Upper bounds of the response-time histogram buckets for the Prometheus export, in seconds, ascending.
+    pub histogram_buckets: Vec<f64>,
 }
 
 impl PerformanceMonitoring {
@@ -86,6 +88,7 @@ impl Default for PerformanceMonitoring {
             max_series: 10_000,
             error_rate_window_seconds: 60,
             error_rate_min_calls: 10,
+            histogram_buckets: vec![0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0],
         }
     }
 }
@@ -420,6 +423,23 @@ impl MonitoringConfig {
             limits::MAX_TABLE_ENTRIES,
             "calls",
         );
+        let buckets = performance_path.key("histogram_buckets");
+        check.each(
+            &buckets,
+            &performance.histogram_buckets,
+            limits::MAX_HISTOGRAM_BUCKETS,
+            |check, at, bound| {
+                if !(bound.is_finite() && *bound > 0.0) {
+                    check.fail(at, format!("must be a positive number of seconds, not {bound}"));
+                }
+            },
+        );
+        if performance.histogram_buckets.is_empty() {
+            check.fail(buckets.clone(), "needs at least one bucket");
+        }
+        if let Some(position) = performance.histogram_buckets.windows(2).position(|pair| pair[0] >= pair[1]) {
+            check.fail(buckets.index(position + 1), "bucket bounds must rise strictly");
+        }
         let alerting = root.key("alerting");
         check.positive_at_most(
             alerting.key("repeat_interval_seconds"),

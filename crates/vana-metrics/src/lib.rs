@@ -59,8 +59,7 @@ pub use collector::{ProcessSample, ProcessSampler, SystemCollector, record_proce
 #[cfg(feature = "metrics")]
 pub use facade::MetricsRecorder;
 pub use monitor::{
-    DEFAULT_BUCKETS, MAX_TAGS, MetricSample, MonitorOptions, OperationHandle, PerformanceMonitor,
-    SeriesHandle, SeriesSnapshot,
+    MAX_TAGS, MetricSample, MonitorOptions, OperationHandle, PerformanceMonitor, SeriesHandle, SeriesSnapshot,
 };
 pub use prometheus::{
     CONTENT_TYPE, PrometheusOptions, is_response_time, render_prometheus, sanitize_label_name,

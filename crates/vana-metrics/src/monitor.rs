@@ -51,9 +51,6 @@ pub struct MonitorOptions {
     pub histogram_buckets: Vec<f64>,
 }
 
-/// Prometheus's default histogram buckets, in seconds.
-pub const DEFAULT_BUCKETS: [f64; 11] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
-
 impl From<&MonitoringConfig> for MonitorOptions {
     fn from(config: &MonitoringConfig) -> Self {
         let size = |value: u64| usize::try_from(value).unwrap_or(usize::MAX);
@@ -68,7 +65,7 @@ impl From<&MonitoringConfig> for MonitorOptions {
             repeat_interval: Duration::from_secs(config.alerting.repeat_interval_seconds),
             max_history: size(config.alerting.max_history),
             queue_capacity: size(config.alerting.queue_capacity),
-            histogram_buckets: DEFAULT_BUCKETS.to_vec(),
+            histogram_buckets: performance.histogram_buckets.clone(),
         }
     }
 }

@@ -118,3 +118,19 @@ fn names_and_labels_are_sanitized_and_escaped() {
     let bare = render_prometheus(&sample_monitor(), &PrometheusOptions { prefix: String::new() });
     assert!(bare.contains("\nmemory_system_rss 123.5\n"), "{bare}");
 }
+
+#[test]
+fn histogram_buckets_come_from_the_configuration() {
+    let mut config = MonitoringConfig::default();
+    config.performance_monitoring.histogram_buckets = vec![0.1, 1.0];
+    let monitor = PerformanceMonitor::new(&config);
+    monitor.record_response_time("op", Duration::from_millis(500), true, &[]);
+    let text = render_prometheus(&monitor, &PrometheusOptions::default());
+    let les: Vec<&str> = text
+        .lines()
+        .filter(|line| line.contains("_bucket"))
+        .map(|line| line.split("le=\"").nth(1).unwrap().split('"').next().unwrap())
+        .collect();
+    assert_eq!(les, ["0.1", "1", "+Inf"]);
+    assert!(text.contains("vana_response_time_op_bucket{success=\"true\",le=\"1\"} 1"), "{text}");
+}

@@ -83,6 +83,26 @@ pub struct LoadedConfig {
     pub sources: Vec<ConfigSource>,
 }
 
+impl LoadedConfig {
+    /// A configuration built in code, with the sources it stands for.
+    pub fn new(config: Config, sources: Vec<ConfigSource>) -> Self {
+        Self { config, sources }
+    }
+
+    /// The embedded defaults, as loaded from the compiled-in files.
+    pub fn embedded() -> Self {
+        let sources = Document::ALL
+            .into_iter()
+            .map(|document| ConfigSource {
+                document,
+                origin: Origin::Embedded(document),
+                env_overrides: Vec::new(),
+            })
+            .collect();
+        Self { config: Config::default(), sources }
+    }
+}
+
 #[derive(Debug, Clone)]
 enum Input {
     Embedded,

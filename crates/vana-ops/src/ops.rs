@@ -1,0 +1,225 @@
+//! `Ops`: every part built from one configuration and run together.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use vana_apm::Apm;
+use vana_config::{ChannelKind, Config, ConfigLoader, LoadedConfig};
+use vana_logging::{LoggingBuilder, LoggingError, LoggingGuard};
+use vana_metrics::{AlertSink, PerformanceMonitor, SystemCollector, TracingSink};
+use vana_security::SecurityManager;
+
+use crate::error::OpsError;
+use crate::health::{Health, HealthStatus};
+
+/// How [`Ops`] is built: which background work it starts.
+#[derive(Debug, Clone)]
+pub struct OpsBuilder {
+    loaded: LoadedConfig,
+    install_logging: bool,
+    start_collector: bool,
+}
+
+/// The monitor, its system collector, the APM, the security manager and logging, configured together.
+///
+/// ```
+/// let ops = vana_ops::Ops::builder_from_embedded_defaults().install_logging(false).build()?;
+/// ops.monitor().record_metric("queue.depth", 3.0, "jobs", &[]);
+/// assert!(ops.security().validate_input("hello").is_passed());
+/// assert_eq!(ops.health().status, vana_ops::HealthStatus::Ok);
+/// ops.shutdown();
+/// # Ok::<(), vana_ops::OpsError>(())
+/// ```
+pub struct Ops {
+    loaded: LoadedConfig,
+    monitor: PerformanceMonitor,
+    apm: Apm,
+    security: SecurityManager,
+    collector: Option<SystemCollector>,
+    collector_expected: bool,
+    logging: Option<LoggingGuard>,
+    started: Instant,
+}
+
+impl OpsBuilder {
+    /// Installs the global `tracing` subscriber of the `logging` section (default: yes). When another one
+    /// is installed already, logging goes there and this is not an error.
+    pub fn install_logging(mut self, install: bool) -> Self {
+        self.install_logging = install;
+        self
+    }
+
+    /// Starts the system collector at `collection_interval` (default: yes).
+    pub fn start_collector(mut self, start: bool) -> Self {
+        self.start_collector = start;
+        self
+    }
+
+    /// Builds and starts everything.
+    pub fn build(self) -> Result<Ops, OpsError> {
+        let config = &self.loaded.config;
+        let logging = if self.install_logging {
+            match LoggingBuilder::new(&config.monitoring.logging).init() {
+                Ok(guard) => Some(guard),
+                Err(LoggingError::AlreadyInitialized) => None,
+                Err(error) => return Err(OpsError::Logging(error)),
+            }
+        } else {
+            None
+        };
+        let monitor = PerformanceMonitor::with_sinks(&config.monitoring, alert_sinks(config));
+        let collector = if self.start_collector {
+            SystemCollector::start(&monitor, config.monitoring.performance_monitoring.collection_interval())
+        } else {
+            None
+        };
+        let security = SecurityManager::from_config(&config.security)?;
+        for source in &self.loaded.sources {
+            tracing::info!(target: "vana_ops", document = %source.document, origin = %source.origin, overrides = ?source.env_overrides, "configuration loaded");
+        }
+        Ok(Ops {
+            apm: Apm::new(monitor.clone()),
+            monitor,
+            security,
+            collector,
+            collector_expected: self.start_collector,
+            logging,
+            started: Instant::now(),
+            loaded: self.loaded,
+        })
+    }
+}
+
+/// The sinks of the `alerting.channels` that deliver in process. `email` (and the network channels) come
+/// with alert delivery; until then they are not built.
+fn alert_sinks(config: &Config) -> Vec<Arc<dyn AlertSink>> {
+    if !config.monitoring.alerting.enabled {
+        return Vec::new();
+    }
+    config
+        .monitoring
+        .alerting
+        .channels
+        .iter()
+        .filter(|channel| channel.kind == ChannelKind::Log)
+        .map(|channel| Arc::new(TracingSink::new(channel.level)) as Arc<dyn AlertSink>)
+        .collect()
+}
+
+impl Ops {
+    /// Loads `<dir>/security/security_policies.yaml` and `<dir>/monitoring/monitoring.yaml` (a missing file
+    /// means its defaults) with `VANA_*` overrides, and starts everything.
+    pub fn from_config_dir(dir: impl AsRef<Path>) -> Result<Ops, OpsError> {
+        Self::builder_from_config_dir(dir)?.build()
+    }
+
+    /// The embedded defaults with `VANA_*` overrides, and everything started.
+    pub fn from_embedded_defaults() -> Result<Ops, OpsError> {
+        Self::builder(ConfigLoader::new().process_env().load()?).build()
+    }
+
+    /// A builder over a configuration directory.
+    pub fn builder_from_config_dir(dir: impl AsRef<Path>) -> Result<OpsBuilder, OpsError> {
+        Ok(Self::builder(ConfigLoader::new().dir(dir).process_env().load()?))
+    }
+
+    /// A builder over the embedded defaults (without environment overrides).
+    pub fn builder_from_embedded_defaults() -> OpsBuilder {
+        Self::builder(LoadedConfig::embedded())
+    }
+
+    /// A builder over a configuration loaded by the caller.
+    pub fn builder(loaded: LoadedConfig) -> OpsBuilder {
+        OpsBuilder { loaded, install_logging: true, start_collector: true }
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &Config {
+        &self.loaded.config
+    }
+
+    /// Where each document came from.
+    pub fn config_sources(&self) -> &[vana_config::ConfigSource] {
+        &self.loaded.sources
+    }
+
+    /// The monitor.
+    pub fn monitor(&self) -> &PerformanceMonitor {
+        &self.monitor
+    }
+
+    /// The APM over the monitor.
+    pub fn apm(&self) -> &Apm {
+        &self.apm
+    }
+
+    /// The security manager.
+    pub fn security(&self) -> &SecurityManager {
+        &self.security
+    }
+
+    /// The logging levels, when this `Ops` installed logging.
+    pub fn log_levels(&self) -> Option<&vana_logging::LevelHandle> {
+        self.logging.as_ref().map(LoggingGuard::levels)
+    }
+
+    /// Time since start, on a monotonic clock.
+    pub fn uptime(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    /// Ok, degraded or critical, from firing alerts, the collector and blocked addresses.
+    pub fn health(&self) -> Health {
+        let active = self.monitor.active_alerts();
+        let critical = active.iter().filter(|alert| alert.level == vana_config::AlertLevel::Critical).count();
+        let warning = active.len() - critical;
+        let collector_running = self.collector.is_some();
+        let status = if critical > 0 {
+            HealthStatus::Critical
+        } else if warning > 0 || (self.collector_expected && !collector_running) {
+            HealthStatus::Degraded
+        } else {
+            HealthStatus::Ok
+        };
+        Health {
+            status,
+            uptime: self.uptime(),
+            firing_warning: warning,
+            firing_critical: critical,
+            blocked_addresses: self.security.blocklist().blocked().len(),
+            collector_running,
+            dropped_log_lines: self.logging.as_ref().map_or(0, LoggingGuard::dropped_lines),
+        }
+    }
+
+    /// Stops the collector, delivers queued alerts and flushes logs.
+    pub fn shutdown(mut self) {
+        self.stop();
+    }
+
+    fn stop(&mut self) {
+        if let Some(collector) = self.collector.take() {
+            collector.stop();
+        }
+        self.monitor.shutdown();
+        if let Some(logging) = self.logging.take() {
+            logging.shutdown();
+        }
+    }
+}
+
+impl Drop for Ops {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+impl std::fmt::Debug for Ops {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ops")
+            .field("monitor", &self.monitor)
+            .field("uptime", &self.uptime())
+            .finish_non_exhaustive()
+    }
+}

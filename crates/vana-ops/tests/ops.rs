@@ -1,0 +1,85 @@
+//! `Ops` wires everything from one configuration, reports health, and shuts down cleanly.
+
+use std::time::Duration;
+
+use vana_config::Comparison;
+use vana_ops::{HealthStatus, Ops};
+
+fn quiet() -> Ops {
+    Ops::builder_from_embedded_defaults().install_logging(false).start_collector(false).build().unwrap()
+}
+
+#[test]
+fn health_follows_firing_alerts_and_uptime_counts() {
+    let ops = quiet();
+    std::thread::sleep(Duration::from_millis(20));
+    let health = ops.health();
+    assert_eq!(health.status, HealthStatus::Ok);
+    assert!(
+        health.uptime >= Duration::from_millis(20),
+        "the specification reported about 0 s: {:?}",
+        health.uptime
+    );
+    ops.monitor().set_threshold("queue.depth", 10.0, 20.0, Comparison::Greater);
+    ops.monitor().record_metric("queue.depth", 15.0, "jobs", &[]);
+    assert_eq!(ops.health().status, HealthStatus::Degraded);
+    assert_eq!(ops.health().firing_warning, 1);
+    ops.monitor().record_metric("queue.depth", 25.0, "jobs", &[]);
+    assert_eq!(ops.health().status, HealthStatus::Critical);
+    ops.monitor().record_metric("queue.depth", 1.0, "jobs", &[]);
+    assert_eq!(ops.health().status, HealthStatus::Ok);
+    ops.shutdown();
+}
+
+#[test]
+fn the_parts_share_one_configuration() {
+    let dir = std::env::temp_dir().join(format!("vana-ops-config-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("security")).unwrap();
+    std::fs::write(
+        dir.join("security/security_policies.yaml"),
+        "rate_limiting:\n  default_limit: 5\n  burst_limit: 2\n",
+    )
+    .unwrap();
+    let ops = Ops::builder_from_config_dir(&dir)
+        .unwrap()
+        .install_logging(false)
+        .start_collector(false)
+        .build()
+        .unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    let limiter = ops.security().rate_limiter();
+    assert_eq!((0..5).filter(|_| limiter.check("client").allowed).count(), 2);
+    assert_eq!(ops.config().security.rate_limiting.default_limit, 5);
+    assert_eq!(ops.config_sources().len(), 2);
+    // A critical security event blocks its source, and health counts it.
+    ops.security().log_security_event(vana_ops::security::SecurityEvent::new(
+        "sql_injection",
+        vana_ops::security::Severity::Critical,
+        Some("192.0.2.9".parse().unwrap()),
+    ));
+    assert_eq!(ops.health().blocked_addresses, 1);
+}
+
+#[test]
+fn the_collector_runs_and_stops_with_ops() {
+    let ops = Ops::builder_from_embedded_defaults().install_logging(false).build().unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while ops.monitor().total_recorded("memory.system.rss") == 0 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(ops.health().collector_running);
+    assert!(ops.monitor().total_recorded("memory.system.rss") >= 1);
+    drop(ops);
+}
+
+#[test]
+fn a_bad_configuration_directory_reports_every_problem() {
+    let dir = std::env::temp_dir().join(format!("vana-ops-bad-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("monitoring")).unwrap();
+    std::fs::write(dir.join("monitoring/monitoring.yaml"), "logging:\n  level: LOUD\n  formt: json\n")
+        .unwrap();
+    let error = Ops::from_config_dir(&dir).unwrap_err().to_string();
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(error.lines().count(), 2, "{error}");
+    assert!(error.contains("logging.level: unknown log level `LOUD`"), "{error}");
+}

@@ -307,7 +307,11 @@ impl PerformanceMonitor {
             (None, None)
         } else {
             let (sender, receiver) = std::sync::mpsc::sync_channel(options.queue_capacity.max(1));
-            (Some(sender), Some(spawn_dispatcher(receiver, sinks)))
+            match spawn_dispatcher(receiver, sinks) {
+                Some(dispatcher) => (Some(sender), Some(dispatcher)),
+                // Without the thread, transitions stay in the history and `active_alerts`; sinks get none.
+                None => (None, None),
+            }
         };
         let inner = Arc::new(Inner {
             policy,
@@ -587,17 +591,24 @@ impl std::fmt::Debug for PerformanceMonitor {
     }
 }
 
-fn spawn_dispatcher(receiver: Receiver<AlertEvent>, sinks: Vec<Arc<dyn AlertSink>>) -> JoinHandle<()> {
-    std::thread::Builder::new()
-        .name("vana-alerts".into())
-        .spawn(move || {
-            for event in receiver {
-                for sink in &sinks {
-                    sink.deliver(&event);
-                }
+fn spawn_dispatcher(
+    receiver: Receiver<AlertEvent>,
+    sinks: Vec<Arc<dyn AlertSink>>,
+) -> Option<JoinHandle<()>> {
+    let spawned = std::thread::Builder::new().name("vana-alerts".into()).spawn(move || {
+        for event in receiver {
+            for sink in &sinks {
+                sink.deliver(&event);
             }
-        })
-        .unwrap_or_else(|error| panic!("cannot start the alert dispatcher thread: {error}"))
+        }
+    });
+    match spawned {
+        Ok(handle) => Some(handle),
+        Err(error) => {
+            tracing::error!(target: "vana_metrics::alerts", %error, "cannot start the alert dispatcher thread; alert sinks get nothing");
+            None
+        }
+    }
 }
 
 impl Inner {

@@ -93,6 +93,8 @@ fn prose_and_ordinary_form_input_pass() {
         "27\"",
         "6'",
         "a 27\" screen, 6' tall",
+        "Run `npm install` and then `npm start`",
+        "$(document).ready(init)",
     ] {
         assert_eq!(validator().validate(input), Verdict::Passed, "{input}");
     }

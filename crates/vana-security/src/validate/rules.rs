@@ -42,7 +42,7 @@ rules! {
     102 Sql High "a quote that closes a string, then a boolean operator and a condition"
         r#"(?:['"`]|´|’|‘|′)\s*\)*\s*(?:or|and|xor|\|\||&&)[\s(]*(?:[\w'"`.]+\s*\)*\s*(?:=|<>|!=|<=>|>=|<=|<|>|(?-u:\b)(?:like\s+['"]|rlike|regexp|in\s*\(|is\s+(?:not\s+)?null|between\s+\S+\s+and|sounds\s+like)(?-u:\b))|(?:true|false|null|\d+)\s*(?:--|#|/\*|;|$)|\w+\s*\(|['"`]{2})"#;
     103 Sql High "a quote that closes a string, then a comment or statement end"
-        r#"(?:['"`]|´|’|‘|′)\s*\)*\s*(?:--(?:\s|$)|#\s*$|/\*|;\s*(?:--|#|select|drop|insert|update|delete|exec|shutdown|declare|waitfor|union|create|alter|truncate))"#;
+        r#"(?:['"`]|´|’|‘|′)\s*\)*\s*(?:--(?:[\s+-]*$|\s+-)|#\s*$|/\*|;\s*(?:--|#|select|drop|insert|update|delete|exec|shutdown|declare|waitfor|union|create|alter|truncate))"#;
     104 Sql High "a tautology or contradiction: value = value after OR / AND"
         r#"(?-u:\b)(?:or|and|xor|where|having|when)\s+\(*\s*(?:(?:'|‘|’|′)[^'"]*?(?:'|‘|’|′)|"[^"]*"|\d[\w.]*)\s*\)*\s*(?:=|<=>|!=|<>|<|>|<=|>=)\s*\(*\s*(?:'|‘|’|′|"|\d)"#;
     105 Sql High "a bare boolean after OR / AND, ended by a comment"
@@ -106,7 +106,7 @@ rules! {
     301 Path Critical "a path that climbs out of its directory"
         r"\.\.+[/\\]|[/\\]\.{2,}[/\\;]|[/\\]\.\.$|\.{2,}(?:;|%00|\x00)|^\.{3,}";
     302 Path Critical "system files and directories by absolute path"
-        r"(?:/(?:etc|proc|root|boot|private/etc|library/preferences)/[\w.+-]|(?:^|[\s'\x22=;(])/(?:var|usr|sys|dev|bin|sbin|lib|lib64|opt)/[\w.+-]|(?-u:\b)[a-z]:[/\\](?:[\w .-]+[/\\])*|/?(?:program files(?: \(x86\))?|inetpub|xampp|wamp\d*|apache\d?|apache group|php\d?|windows|winnt|system32)[/\\])|(?:^|[/\\])(?:etc[/\\](?:passwd|shadow|group|hosts|issue|motd|fstab|crontab|sudoers|httpd|apache\w*|nginx|php\w*|mysql|ssh|\w+\.conf)|proc[/\\](?:self|version|cmdline|meminfo|net|\d+)|boot\.ini|win\.ini|system32[/\\]|\.(?:ssh|bashrc|bash_profile|bash_history|profile|htpasswd|htaccess|git|svn|env|netrc|npmrc|xauthority|mysql_history|viminfo)(?:[/\\]|$)|web\.config|wp-config\.php|(?:access|error)[._]log)";
+        r"(?:/(?:etc|proc|root|boot|private/etc|library/preferences)/[\w.+-]|(?:^|[\s'\x22=;(])/(?:var|usr|sys|dev|bin|sbin|lib|lib64|opt)/[\w.+-]|(?-u:\b)[a-z]:[/\\](?:[\w .-]+[/\\])+|/?(?:program files(?: \(x86\))?|inetpub|xampp|wamp\d*|apache\d?|apache group|php\d?|windows|winnt|system32)[/\\])|(?:^|[/\\])(?:etc[/\\](?:passwd|shadow|group|hosts|issue|motd|fstab|crontab|sudoers|httpd|apache\w*|nginx|php\w*|mysql|ssh|\w+\.conf)|proc[/\\](?:self|version|cmdline|meminfo|net|\d+)|boot\.ini|win\.ini|system32[/\\]|\.(?:ssh|bashrc|bash_profile|bash_history|profile|htpasswd|htaccess|git|svn|env|netrc|npmrc|xauthority|mysql_history|viminfo)(?:[/\\]|$)|web\.config|wp-config\.php|(?:access|error)[._]log)";
     303 Path Critical "stream wrappers and file URLs"
         r"(?-u:\b)(?:php|file|zip|phar|glob|data|expect|input|zlib|compress\.\w+|ogg|rar|ssh2|gopher|dict|jar|netdoc)://";
     304 Path High "a NUL byte that truncates a path"
@@ -136,5 +136,5 @@ rules! {
     502 Code Critical "PHP and server-side template tags"
         r"<\?(?:php|=)?\s|\{\{.*?(?:__|\.\w+\(|config|self|request|import|\[|\d+\s*[*+]\s*\d+).*?\}\}|\{%\s*(?:import|include|extends|set|for|if|macro|call|debug|load|block|print)(?-u:\b).*?%\}|\$\{.*?(?:runtime|\.exec|class|getclass|forname|java\.lang|\d+\s*[*+]\s*\d+).*?\}|#\{\s*(?:\d+\s*[*+]\s*\d+|[\w.]+\s*[.(]|`)|<%.*?%>";
     503 Code High "superglobals and interpreter internals"
-        r"\$\{@?\w+\s*\(|\{\$\{|(?-u:\b)(?:phpinfo|phpversion)\s*\(|\{\{\s*[\w.\[\]'\x22]+\s*\}\}|\$_(?:get|post|request|cookie|server|files|env|session)\s*\[|\.__(?:proto|class|globals|builtins|subclasses|import|mro|init|base|bases|dict)__|__proto__\s*[\[.=]|(?-u:\b)constructor\s*\.\s*constructor|(?-u:\b)process\s*\.\s*(?:mainmodule|binding|env)|require\s*\(\s*['\x22]child_process";
+        r"\$\{\s*(?:jndi|lower|upper|env|sys|java|date|ctx|main|k8s|docker|spring|bundle|base64)\s*:|\$\{@?\w+\s*\(|\{\$\{|(?-u:\b)(?:phpinfo|phpversion)\s*\(|\{\{\s*[\w.\[\]'\x22]+\s*\}\}|\$_(?:get|post|request|cookie|server|files|env|session)\s*\[|\.__(?:proto|class|globals|builtins|subclasses|import|mro|init|base|bases|dict)__|__proto__\s*[\[.=]|(?-u:\b)constructor\s*\.\s*constructor|(?-u:\b)process\s*\.\s*(?:mainmodule|binding|env)|require\s*\(\s*['\x22]child_process";
 }

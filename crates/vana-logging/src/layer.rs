@@ -29,6 +29,27 @@ struct SpanData {
     component: Option<String>,
 }
 
+impl SpanData {
+    /// Renders `values` into the span's fields; a correlation id or component among them replaces the
+    /// span's.
+    fn record(&mut self, style: &Style, values: impl tracing_subscriber::field::RecordFields) {
+        let mut special = Special::default();
+        let mut scratch = String::new();
+        values.record(&mut FieldVisitor {
+            style,
+            sink: Sink::Fields(&mut self.fields),
+            special: &mut special,
+            scratch: &mut scratch,
+        });
+        if special.correlation_id.is_some() {
+            self.correlation_id = special.correlation_id;
+        }
+        if special.component.is_some() {
+            self.component = special.component;
+        }
+    }
+}
+
 /// Per-thread buffers, reused so that formatting an event does not allocate once warm.
 #[derive(Default)]
 struct Scratch {
@@ -325,38 +346,14 @@ where
     fn on_new_span(&self, attrs: &span::Attributes<'_>, id: &span::Id, ctx: Context<'_, S>) {
         let Some(span) = ctx.span(id) else { return };
         let mut data = SpanData::default();
-        let mut special = Special::default();
-        let mut scratch = String::new();
-        attrs.record(&mut FieldVisitor {
-            style: &self.style,
-            sink: Sink::Fields(&mut data.fields),
-            special: &mut special,
-            scratch: &mut scratch,
-        });
-        data.correlation_id = special.correlation_id;
-        data.component = special.component;
+        data.record(&self.style, attrs);
         span.extensions_mut().insert(data);
     }
 
     fn on_record(&self, id: &span::Id, values: &span::Record<'_>, ctx: Context<'_, S>) {
         let Some(span) = ctx.span(id) else { return };
-        let mut extensions = span.extensions_mut();
-        let Some(data) = extensions.get_mut::<SpanData>() else {
-            return;
-        };
-        let mut special = Special::default();
-        let mut scratch = String::new();
-        values.record(&mut FieldVisitor {
-            style: &self.style,
-            sink: Sink::Fields(&mut data.fields),
-            special: &mut special,
-            scratch: &mut scratch,
-        });
-        if special.correlation_id.is_some() {
-            data.correlation_id = special.correlation_id;
-        }
-        if special.component.is_some() {
-            data.component = special.component;
+        if let Some(data) = span.extensions_mut().get_mut::<SpanData>() {
+            data.record(&self.style, values);
         }
     }
 

@@ -252,3 +252,20 @@ fn readers_see_whole_samples_while_writers_record() {
     assert_eq!(monitor.total_recorded("race"), 400_000);
     assert_eq!(monitor.get_summary("race", None).count, 100);
 }
+
+#[test]
+fn tags_per_series_and_operations_are_capped() {
+    let mut config = MonitoringConfig::default();
+    config.performance_monitoring.max_series = 20;
+    let (monitor, _) = monitor_with(&config);
+    let keys: Vec<String> = (0..40).map(|n| format!("k{n:02}")).collect();
+    let tags: Vec<(&str, &str)> = keys.iter().map(|key| (key.as_str(), "v")).collect();
+    monitor.record_metric("wide", 1.0, "", &tags);
+    assert_eq!(monitor.get_metrics("wide", None)[0].tags.len(), vana_metrics::MAX_TAGS);
+    // A new operation name per call: series and error-rate windows stay within max_series.
+    for n in 0..1000 {
+        monitor.record_response_time(&format!("op{n}"), Duration::from_millis(1), n % 2 == 0, &[]);
+    }
+    assert_eq!(monitor.series_count(), 20);
+    assert!(monitor.dropped_samples() > 900);
+}

@@ -60,20 +60,20 @@ impl InputValidator {
         // so much faster on long inputs; non-ASCII text is matched byte for byte.
         let alternation =
             patterns.iter().map(|pattern| format!("(?:{pattern})")).collect::<Vec<_>>().join("|");
-        let any = RegexBuilder::new(&alternation)
-            .unicode(false)
-            .case_insensitive(true)
-            .size_limit(SET_SIZE_LIMIT)
-            .dfa_size_limit(SET_SIZE_LIMIT)
-            .build()
-            .map_err(|error| SecurityError::Rules(error.to_string()))?;
-        let set = RegexSetBuilder::new(&patterns)
-            .unicode(false)
-            .case_insensitive(true)
-            .size_limit(SET_SIZE_LIMIT)
-            .dfa_size_limit(SET_SIZE_LIMIT)
-            .build()
-            .map_err(|error| SecurityError::Rules(error.to_string()))?;
+        // Both forms with the same settings: the alternation and the set must agree on what matches.
+        macro_rules! build {
+            ($builder:expr) => {
+                $builder
+                    .unicode(false)
+                    .case_insensitive(true)
+                    .size_limit(SET_SIZE_LIMIT)
+                    .dfa_size_limit(SET_SIZE_LIMIT)
+                    .build()
+                    .map_err(|error| SecurityError::Rules(error.to_string()))?
+            };
+        }
+        let any = build!(RegexBuilder::new(&alternation));
+        let set = build!(RegexSetBuilder::new(&patterns));
         let max_length = usize::try_from(config.max_input_length).unwrap_or(usize::MAX);
         Ok(Self { any, set, rules, max_length })
     }

@@ -16,7 +16,7 @@ pub(crate) struct Report {
 
 /// Validates `path`, a configuration directory or one YAML file.
 pub(crate) fn validate_path(path: &Path, with_env: bool) -> Result<Report> {
-    let loader = if path.is_dir() { ConfigLoader::new().dir(path) } else { ConfigLoader::new().file(path) };
+    let loader = ConfigLoader::new().path(path);
     let loader = if with_env { loader.process_env() } else { loader };
     match loader.load() {
         Ok(LoadedConfig { sources, .. }) => Ok(Report {

@@ -65,6 +65,7 @@ impl Document {
                 "headers",
                 "client_address",
                 "security_events",
+                "http",
             ],
             Document::Monitoring => &["performance_monitoring", "thresholds", "alerting", "logging"],
         }

@@ -57,6 +57,7 @@
 mod checks;
 mod document;
 mod env;
+mod http_layer;
 mod key_path;
 mod keywords;
 pub mod limits;
@@ -72,6 +73,7 @@ mod span_index;
 mod suggest;
 
 pub use document::{Document, EMBEDDED_MONITORING_YAML, EMBEDDED_SECURITY_YAML};
+pub use http_layer::HttpLayer;
 pub use key_path::{KeyPath, Segment};
 pub use keywords::{AlertLevel, ChannelKind, Comparison, LogFormat, LogLevel, LogOutput, LogRotation};
 pub use limits::MAX_DOCUMENT_BYTES;

@@ -48,3 +48,7 @@ pub const MAX_LOG_FILES: u64 = 10_000;
 pub const MAX_TABLE_ENTRIES: u64 = 100_000_000;
 /// Most response-time histogram buckets.
 pub const MAX_HISTOGRAM_BUCKETS: usize = 64;
+/// Largest `http.max_body_bytes`.
+pub const MAX_BODY_BYTES: u64 = 64 * 1024 * 1024;
+/// Most entries of each list of the `http` section (headers, paths, route templates).
+pub const MAX_HTTP_LIST: usize = 1000;

@@ -173,6 +173,12 @@ impl ConfigLoader {
         self
     }
 
+    /// [`dir`](Self::dir) when `path` is a directory, [`file`](Self::file) otherwise.
+    pub fn path(self, path: impl AsRef<Path>) -> Self {
+        let path = path.as_ref();
+        if path.is_dir() { self.dir(path) } else { self.file(path) }
+    }
+
     /// Reads one document from a file; which one is told by the file name (`security_policies.yaml`,
     /// `monitoring.yaml`, or a name containing `security` or `monitoring`), else by its top-level keys.
     pub fn file(mut self, path: impl Into<PathBuf>) -> Self {

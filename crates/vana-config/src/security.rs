@@ -29,6 +29,8 @@ pub struct SecurityPolicies {
     pub client_address: ClientAddress,
     /// The security event history.
     pub security_events: SecurityEventsConfig,
+    /// The HTTP layer's steps and settings.
+    pub http: crate::http_layer::HttpLayer,
 }
 
 /// `input_validation`: what input is accepted.
@@ -253,6 +255,7 @@ impl SecurityPolicies {
             limits::MAX_TABLE_ENTRIES,
             "events",
         );
+        self.http.check(&root.key("http"), check);
     }
 }
 

@@ -15,6 +15,18 @@ struct Case {
 
 const CASES: &[Case] = &[
     Case {
+        doc: S,
+        yaml: "http:\n  route_templates:\n    - /agents/{id}\n    - /files/{*rest}/x\n    - agents\n",
+        expected: &[("http.route_templates[1]", 4), ("http.route_templates[2]", 5)],
+        says: "`{name}`, or `{*name}` last",
+    },
+    Case {
+        doc: S,
+        yaml: "http:\n  max_body_bytes: 0\n  csrf_header: \"bad header\"\n  session_cookie: \"a;b\"\n",
+        expected: &[("http.max_body_bytes", 2), ("http.csrf_header", 3), ("http.session_cookie", 4)],
+        says: "must be at least 1 bytes",
+    },
+    Case {
         doc: M,
         yaml: "thresholds:\n  cpu_usage:\n    warning: 1\n    critical: 2\nloging:\n  level: INFO\n",
         expected: &[("loging", 5)],

@@ -13,4 +13,7 @@ pub enum OpsError {
     /// Logging could not be set up.
     #[error("{0}")]
     Logging(#[from] vana_logging::LoggingError),
+    /// The HTTP layer or the gateway could not be set up (a route template, a CSRF key, an upstream URL).
+    #[error("{0}")]
+    Http(String),
 }

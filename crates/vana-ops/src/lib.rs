@@ -29,10 +29,16 @@
 
 mod error;
 mod health;
+#[cfg(feature = "http")]
+mod http;
 mod ops;
 
 pub use error::OpsError;
 pub use health::{Health, HealthStatus};
+#[cfg(feature = "http")]
+pub use http::{
+    ADMIN_TOKEN_ENV, ADMIN_TOKEN_FILE_ENV, AdminToken, OpsLayer, OpsService, Upstream, endpoints,
+};
 pub use ops::{Ops, OpsBuilder};
 pub use {
     vana_apm as apm, vana_config as config, vana_logging as logging, vana_metrics as metrics,

@@ -4,6 +4,8 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use parking_lot::Mutex;
+
 use vana_apm::Apm;
 use vana_config::{ChannelKind, Config, ConfigLoader, LoadedConfig};
 use vana_logging::{LoggingBuilder, LoggingError, LoggingGuard};
@@ -23,6 +25,9 @@ pub struct OpsBuilder {
 
 /// The monitor, its system collector, the APM, the security manager and logging, configured together.
 ///
+/// Cheap to clone (the HTTP layer and endpoints hold clones); the background work stops when the last
+/// clone is dropped, or at once with [`shutdown`](Self::shutdown).
+///
 /// ```
 /// let ops = vana_ops::Ops::builder_from_embedded_defaults().install_logging(false).build()?;
 /// ops.monitor().record_metric("queue.depth", 3.0, "jobs", &[]);
@@ -31,14 +36,20 @@ pub struct OpsBuilder {
 /// ops.shutdown();
 /// # Ok::<(), vana_ops::OpsError>(())
 /// ```
+#[derive(Clone)]
 pub struct Ops {
+    inner: Arc<OpsInner>,
+}
+
+struct OpsInner {
     loaded: LoadedConfig,
     monitor: PerformanceMonitor,
     apm: Apm,
     security: SecurityManager,
-    collector: Option<SystemCollector>,
+    collector: Mutex<Option<SystemCollector>>,
     collector_expected: bool,
-    logging: Option<LoggingGuard>,
+    logging: Mutex<Option<LoggingGuard>>,
+    log_levels: Option<vana_logging::LevelHandle>,
     started: Instant,
 }
 
@@ -79,14 +90,17 @@ impl OpsBuilder {
             tracing::info!(target: "vana_ops", document = %source.document, origin = %source.origin, overrides = ?source.env_overrides, "configuration loaded");
         }
         Ok(Ops {
-            apm: Apm::new(monitor.clone()),
-            monitor,
-            security,
-            collector,
-            collector_expected: self.start_collector,
-            logging,
-            started: Instant::now(),
-            loaded: self.loaded,
+            inner: Arc::new(OpsInner {
+                apm: Apm::new(monitor.clone()),
+                monitor,
+                security,
+                collector: Mutex::new(collector),
+                collector_expected: self.start_collector,
+                log_levels: logging.as_ref().map(|guard| guard.levels().clone()),
+                logging: Mutex::new(logging),
+                started: Instant::now(),
+                loaded: self.loaded,
+            }),
         })
     }
 }
@@ -136,48 +150,63 @@ impl Ops {
 
     /// The configuration in force.
     pub fn config(&self) -> &Config {
-        &self.loaded.config
+        &self.inner.loaded.config
     }
 
     /// Where each document came from.
     pub fn config_sources(&self) -> &[vana_config::ConfigSource] {
-        &self.loaded.sources
+        &self.inner.loaded.sources
     }
 
     /// The monitor.
     pub fn monitor(&self) -> &PerformanceMonitor {
-        &self.monitor
+        &self.inner.monitor
     }
 
     /// The APM over the monitor.
     pub fn apm(&self) -> &Apm {
-        &self.apm
+        &self.inner.apm
     }
 
     /// The security manager.
     pub fn security(&self) -> &SecurityManager {
-        &self.security
+        &self.inner.security
     }
 
     /// The logging levels, when this `Ops` installed logging.
     pub fn log_levels(&self) -> Option<&vana_logging::LevelHandle> {
-        self.logging.as_ref().map(LoggingGuard::levels)
+        self.inner.log_levels.as_ref()
+    }
+
+    /// The tower layer of the `http` section, over this `Ops` (feature `http`).
+    #[cfg(feature = "http")]
+    pub fn http_layer(&self) -> Result<crate::http::OpsLayer, OpsError> {
+        crate::http::OpsLayer::new(self)
+    }
+
+    /// The router of `/metrics`, `/health`, `/alerts` and `/security/events` (feature `http`); the admin
+    /// token of the last comes from `VANA_ADMIN_TOKEN` or `VANA_ADMIN_TOKEN_FILE`.
+    #[cfg(feature = "http")]
+    pub fn endpoints(&self) -> Result<axum::Router, OpsError> {
+        let admin = crate::http::AdminToken::from_env().map_err(OpsError::Http)?;
+        Ok(crate::http::endpoints(self, admin))
     }
 
     /// Time since start, on a monotonic clock.
     pub fn uptime(&self) -> Duration {
-        self.started.elapsed()
+        self.inner.started.elapsed()
     }
 
     /// Ok, degraded or critical, from firing alerts, the collector and blocked addresses.
     pub fn health(&self) -> Health {
-        let active = self.monitor.active_alerts();
+        let inner = &*self.inner;
+        let active = inner.monitor.active_alerts();
         let critical = active.iter().filter(|alert| alert.level == vana_config::AlertLevel::Critical).count();
         let warning = active.len() - critical;
-        let collector_running = self.collector.is_some();
+        let collector_running = inner.collector.lock().is_some();
         let status = if critical > 0 {
             HealthStatus::Critical
-        } else if warning > 0 || (self.collector_expected && !collector_running) {
+        } else if warning > 0 || (inner.collector_expected && !collector_running) {
             HealthStatus::Degraded
         } else {
             HealthStatus::Ok
@@ -187,29 +216,32 @@ impl Ops {
             uptime: self.uptime(),
             firing_warning: warning,
             firing_critical: critical,
-            blocked_addresses: self.security.blocklist().blocked().len(),
+            blocked_addresses: inner.security.blocklist().len(),
             collector_running,
-            dropped_log_lines: self.logging.as_ref().map_or(0, LoggingGuard::dropped_lines),
+            dropped_log_lines: inner.logging.lock().as_ref().map_or(0, LoggingGuard::dropped_lines),
         }
     }
 
-    /// Stops the collector, delivers queued alerts and flushes logs.
-    pub fn shutdown(mut self) {
-        self.stop();
+    /// Stops the collector, delivers queued alerts and flushes logs, for every clone (as dropping the last
+    /// clone does). Recording still works afterwards; nothing runs in the background any more.
+    pub fn shutdown(&self) {
+        self.inner.stop();
     }
+}
 
-    fn stop(&mut self) {
-        if let Some(collector) = self.collector.take() {
+impl OpsInner {
+    fn stop(&self) {
+        if let Some(collector) = self.collector.lock().take() {
             collector.stop();
         }
         self.monitor.shutdown();
-        if let Some(logging) = self.logging.take() {
+        if let Some(logging) = self.logging.lock().take() {
             logging.shutdown();
         }
     }
 }
 
-impl Drop for Ops {
+impl Drop for OpsInner {
     fn drop(&mut self) {
         self.stop();
     }
@@ -218,7 +250,7 @@ impl Drop for Ops {
 impl std::fmt::Debug for Ops {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Ops")
-            .field("monitor", &self.monitor)
+            .field("monitor", &self.inner.monitor)
             .field("uptime", &self.uptime())
             .finish_non_exhaustive()
     }

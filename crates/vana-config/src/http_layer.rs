@@ -1,0 +1,166 @@
+//! `http` in `security_policies.yaml`: the steps of the HTTP layer and where it finds what it checks.
+
+use serde::{Deserialize, Serialize};
+
+use crate::checks::Checker;
+use crate::key_path::KeyPath;
+use crate::limits;
+
+/// `http`: which steps of the HTTP layer run, and their settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
+pub struct HttpLayer {
+    /// Refuse requests from blocked addresses (403).
+    pub block_addresses: bool,
+    /// Rate-limit each client address (429); `X-RateLimit-*` headers on every response.
+    pub rate_limit: bool,
+    /// Validate the path, query values, the headers below and form/JSON/text bodies (400).
+    pub validate_input: bool,
+    /// Add the configured security headers and remove `Server` and `X-Powered-By`.
+    pub security_headers: bool,
+    /// One log line per request and the `response_time.<route>` metric.
+    pub access_log: bool,
+    /// Largest request body accepted, in bytes (413 past it); bodies are read up to it to be validated.
+    pub max_body_bytes: u64,
+    /// Request headers whose values carry user data and are validated.
+    pub validated_headers: Vec<String>,
+    /// Path prefixes whose input is not validated (fields that legitimately carry code or markup).
+    pub validation_exempt_paths: Vec<String>,
+    /// The request header that carries a CSRF token.
+    pub csrf_header: String,
+    /// The form field that carries a CSRF token.
+    pub csrf_form_field: String,
+    /// The cookie that carries the session id a CSRF token is bound to.
+    pub session_cookie: String,
+    /// `GET` here returns a CSRF token (and sets the session cookie when absent).
+    pub csrf_token_path: String,
+    /// Path prefixes where unsafe methods need no CSRF token (machine-to-machine APIs).
+    pub csrf_exempt_paths: Vec<String>,
+    /// Route templates (`/agents/{id}`) that name requests in metrics and logs when the inner service does
+    /// not (the gateway in front of an upstream); a path that matches none is named `other`.
+    pub route_templates: Vec<String>,
+}
+
+impl Default for HttpLayer {
+    fn default() -> Self {
+        Self {
+            block_addresses: true,
+            rate_limit: true,
+            validate_input: true,
+            security_headers: true,
+            access_log: true,
+            max_body_bytes: 1024 * 1024,
+            validated_headers: vec!["User-Agent".into(), "Referer".into()],
+            validation_exempt_paths: Vec::new(),
+            csrf_header: "X-CSRF-Token".into(),
+            csrf_form_field: "csrf_token".into(),
+            session_cookie: "vana_session".into(),
+            csrf_token_path: "/csrf-token".into(),
+            csrf_exempt_paths: Vec::new(),
+            route_templates: Vec::new(),
+        }
+    }
+}
+
+impl HttpLayer {
+    pub(crate) fn check(&self, at: &KeyPath, check: &mut Checker) {
+        check.positive_at_most(
+            at.key("max_body_bytes"),
+            self.max_body_bytes,
+            limits::MAX_BODY_BYTES,
+            "bytes",
+        );
+        check.each(
+            &at.key("validated_headers"),
+            &self.validated_headers,
+            limits::MAX_HTTP_LIST,
+            |c, at, name| header_name(c, at, name),
+        );
+        header_name(check, at.key("csrf_header"), &self.csrf_header);
+        let field = &self.csrf_form_field;
+        if field.is_empty() || field.len() > limits::MAX_NAME_LENGTH {
+            check.fail(at.key("csrf_form_field"), "must be a non-empty field name of at most 200 bytes");
+        }
+        let cookie = &self.session_cookie;
+        if cookie.is_empty() || !cookie.bytes().all(is_cookie_name_byte) {
+            check.fail(
+                at.key("session_cookie"),
+                format!("`{}` is not a valid cookie name", cookie.escape_debug()),
+            );
+        }
+        path(check, at.key("csrf_token_path"), &self.csrf_token_path);
+        check.each(
+            &at.key("validation_exempt_paths"),
+            &self.validation_exempt_paths,
+            limits::MAX_HTTP_LIST,
+            |c, at, p| path(c, at, p),
+        );
+        check.each(
+            &at.key("csrf_exempt_paths"),
+            &self.csrf_exempt_paths,
+            limits::MAX_HTTP_LIST,
+            |c, at, p| path(c, at, p),
+        );
+        check.each(&at.key("route_templates"), &self.route_templates, limits::MAX_HTTP_LIST, |c, at, t| {
+            route_template(c, at, t)
+        });
+    }
+}
+
+fn header_name(check: &mut Checker, at: KeyPath, name: &str) {
+    if http::HeaderName::from_bytes(name.as_bytes()).is_err() {
+        check.fail(at, format!("`{}` is not a valid HTTP header name", name.escape_debug()));
+    }
+}
+
+fn path(check: &mut Checker, at: KeyPath, path: &str) {
+    if !path.starts_with('/') || path.len() > limits::MAX_NAME_LENGTH || path.chars().any(char::is_whitespace)
+    {
+        check.fail(
+            at,
+            format!(
+                "`{}` must be a path starting with `/`, without spaces, of at most 200 bytes",
+                path.escape_debug()
+            ),
+        );
+    }
+}
+
+/// A template is a path whose segments may be `{name}` (one segment) or, last, `{*name}` (the rest).
+fn route_template(check: &mut Checker, at: KeyPath, template: &str) {
+    let before = check.problems.len();
+    path(check, at.clone(), template);
+    if check.problems.len() > before {
+        return;
+    }
+    let segments: Vec<&str> = template[1..].split('/').collect();
+    for (index, segment) in segments.iter().enumerate() {
+        let is_param = segment.starts_with('{') && segment.ends_with('}') && segment.len() > 2;
+        let name = if is_param { &segment[1..segment.len() - 1] } else { "" };
+        let catch_all = is_param && name.starts_with('*');
+        let bad = if is_param {
+            let name = name.trim_start_matches('*');
+            name.is_empty()
+                || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+                || (catch_all && index + 1 != segments.len())
+        } else {
+            segment.contains(['{', '}'])
+        };
+        if bad {
+            check.fail(
+                at,
+                format!(
+                    "segment `{}` of `{}`: write a parameter as a whole segment, `{{name}}`, or `{{*name}}` last",
+                    segment.escape_debug(),
+                    template.escape_debug()
+                ),
+            );
+            return;
+        }
+    }
+}
+
+fn is_cookie_name_byte(byte: u8) -> bool {
+    byte.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?={}".contains(&byte)
+}

@@ -1,0 +1,50 @@
+//! The built-in demo application: enough routes to see every part of vana-ops work.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::Query;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::get;
+
+/// Longest `/slow` sleep.
+const MAX_SLOW_MS: u64 = 10_000;
+
+pub(crate) fn router() -> Router {
+    Router::new()
+        .route("/", get(index))
+        .route("/echo", get(echo_query).post(echo_body))
+        .route("/slow", get(slow))
+        .route("/fail", get(fail))
+}
+
+async fn index() -> &'static str {
+    "vana-ops demo: GET /echo?msg=..., POST /echo (with a CSRF token from GET /csrf-token), GET /slow?ms=N, GET /fail\n"
+}
+
+async fn echo_query(Query(params): Query<HashMap<String, String>>) -> impl IntoResponse {
+    axum::Json(serde_json::json!({ "msg": params.get("msg").cloned().unwrap_or_default() }))
+}
+
+async fn echo_body(headers: HeaderMap, body: axum::body::Bytes) -> impl IntoResponse {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .cloned()
+        .unwrap_or(header::HeaderValue::from_static("application/octet-stream"));
+    ([(header::CONTENT_TYPE, content_type)], body)
+}
+
+async fn slow(Query(params): Query<HashMap<String, String>>) -> impl IntoResponse {
+    let ms = params.get("ms").and_then(|ms| ms.parse::<u64>().ok()).unwrap_or(100).min(MAX_SLOW_MS);
+    tokio::time::sleep(Duration::from_millis(ms)).await;
+    axum::Json(serde_json::json!({ "slept_ms": ms }))
+}
+
+async fn fail() -> impl IntoResponse {
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        axum::Json(serde_json::json!({ "error": "the demo failed on purpose" })),
+    )
+}

@@ -1,0 +1,111 @@
+//! `vana-ops`: the gateway that puts monitoring, security and structured logging in front of a service.
+//!
+//! - `vana-ops serve [--config DIR] [--listen ADDR] [--upstream URL] [--no-layer]`
+//! - `vana-ops validate-config [PATH...]`
+//! - `vana-ops scan [--config DIR] FILE|-`
+
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod demo;
+mod serve;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use vana_ops::config::{ConfigError, ConfigLoader};
+
+#[derive(Parser)]
+#[command(
+    name = "vana-ops",
+    version,
+    about = "Monitoring, security and structured logging in front of a service"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the gateway: the demo application, or a reverse proxy to `--upstream`.
+    Serve(serve::ServeArgs),
+    /// Validate configuration directories or files and print every problem (default: `config`).
+    ValidateConfig {
+        /// Directories (with security/ and monitoring/) or single YAML files.
+        paths: Vec<PathBuf>,
+    },
+    /// Validate one input per line and print a JSON verdict per line, then a summary on stderr.
+    Scan {
+        /// The configuration directory whose `input_validation` applies (default: the embedded defaults).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// The file to read, or `-` for standard input.
+        #[arg(default_value = "-")]
+        input: String,
+    },
+}
+
+fn main() -> anyhow::Result<ExitCode> {
+    match Cli::parse().command {
+        Command::Serve(args) => serve::run(args),
+        Command::ValidateConfig { paths } => validate_config(paths),
+        Command::Scan { config, input } => scan(config, &input),
+    }
+}
+
+fn validate_config(paths: Vec<PathBuf>) -> anyhow::Result<ExitCode> {
+    let paths = if paths.is_empty() { vec![PathBuf::from("config")] } else { paths };
+    let mut problems = 0;
+    for path in &paths {
+        if !path.exists() {
+            eprintln!("{}: no such file or directory", path.display());
+            problems += 1;
+            continue;
+        }
+        match ConfigLoader::new().path(path).process_env().load() {
+            Ok(loaded) => {
+                for source in &loaded.sources {
+                    println!("ok: {} from {}", source.document, source.origin);
+                }
+            }
+            Err(ConfigError::Invalid(found)) => {
+                for problem in found.iter() {
+                    println!("{problem}");
+                }
+                problems += found.len();
+            }
+            Err(other) => {
+                println!("{other}");
+                problems += 1;
+            }
+        }
+    }
+    if problems > 0 {
+        eprintln!("validate-config: {problems} problem{} found", if problems == 1 { "" } else { "s" });
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn scan(config: Option<PathBuf>, input: &str) -> anyhow::Result<ExitCode> {
+    use std::io::{BufReader, Write};
+    let loader = match &config {
+        Some(dir) => ConfigLoader::new().dir(dir),
+        None => ConfigLoader::new(),
+    };
+    let config = loader.process_env().load()?.config;
+    let validator = vana_ops::security::InputValidator::new(&config.security.input_validation)?;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let summary = if input == "-" {
+        vana_ops::security::scan(&validator, std::io::stdin().lock(), Some(&mut out))?
+    } else {
+        let file = std::fs::File::open(input).with_context(|| format!("cannot open {input}"))?;
+        vana_ops::security::scan(&validator, BufReader::new(file), Some(&mut out))?
+    };
+    out.flush()?;
+    eprintln!("{} lines, {} flagged ({:.1} %)", summary.lines, summary.flagged, summary.percent_flagged());
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,167 @@
+//! Request bodies: how each content type is inspected, and reading one up to the size cap.
+
+use std::ops::ControlFlow;
+
+use axum::body::Body;
+use bytes::Bytes;
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+
+/// How a body is inspected, from its `Content-Type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BodyKind {
+    /// `application/x-www-form-urlencoded`: every field name and value.
+    Form,
+    /// `application/json` and `*+json`: every string value and object key.
+    Json,
+    /// Anything else textual (or untyped): the whole body, when it is UTF-8.
+    Text,
+    /// `multipart/*` and binary types (images, audio, video, octet streams): not inspected.
+    Opaque,
+}
+
+impl BodyKind {
+    pub(crate) fn of(headers: &http::HeaderMap) -> BodyKind {
+        let Some(content_type) = headers.get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+            return BodyKind::Text;
+        };
+        let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        let (kind, subtype) = essence.split_once('/').unwrap_or((essence.as_str(), ""));
+        match (kind, subtype) {
+            ("application", "x-www-form-urlencoded") => BodyKind::Form,
+            ("application", "json") => BodyKind::Json,
+            ("application", subtype) if subtype.ends_with("+json") => BodyKind::Json,
+            ("multipart" | "image" | "audio" | "video" | "font", _) => BodyKind::Opaque,
+            ("application", "octet-stream" | "zip" | "gzip" | "pdf" | "wasm" | "protobuf" | "x-protobuf") => {
+                BodyKind::Opaque
+            }
+            _ => BodyKind::Text,
+        }
+    }
+}
+
+/// Why a body could not be read.
+#[derive(Debug)]
+pub(crate) enum ReadError {
+    /// Longer than the cap.
+    TooLarge,
+    /// The client's stream failed.
+    Failed,
+}
+
+/// Reads `body` whole, refusing more than `limit` bytes.
+pub(crate) async fn read_limited(body: Body, limit: usize) -> Result<Bytes, ReadError> {
+    match Limited::new(body, limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(error) if error.downcast_ref::<LengthLimitError>().is_some() => Err(ReadError::TooLarge),
+        Err(_) => Err(ReadError::Failed),
+    }
+}
+
+/// Calls `visit` on every name and value of a urlencoded `query` or form body, still encoded (the
+/// validator decodes, repeatedly, as an attacker's double encoding needs). Stops when `visit` breaks.
+pub(crate) fn each_form_part<T>(
+    query: &str,
+    mut visit: impl FnMut(&str) -> ControlFlow<T>,
+) -> ControlFlow<T> {
+    for pair in query.split('&').filter(|pair| !pair.is_empty()) {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        visit(name)?;
+        if !value.is_empty() {
+            visit(value)?;
+        }
+    }
+    ControlFlow::Continue(())
+}
+
+/// The decoded value of form field `field` in a urlencoded body.
+pub(crate) fn form_field(body: &[u8], field: &str) -> Option<String> {
+    form_urlencoded::parse(body).find(|(name, _)| name == field).map(|(_, value)| value.into_owned())
+}
+
+/// Calls `visit` on every string and key of a JSON document. `None` when the body is not JSON (it is then
+/// inspected as text).
+pub(crate) fn each_json_string<T>(
+    body: &[u8],
+    mut visit: impl FnMut(&str) -> ControlFlow<T>,
+) -> Option<ControlFlow<T>> {
+    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
+    // An explicit stack: serde_json already caps nesting at 128, and this walk must not recurse on it.
+    let mut stack = vec![&value];
+    while let Some(value) = stack.pop() {
+        match value {
+            serde_json::Value::String(text) => {
+                if let ControlFlow::Break(found) = visit(text) {
+                    return Some(ControlFlow::Break(found));
+                }
+            }
+            serde_json::Value::Array(items) => stack.extend(items.iter()),
+            serde_json::Value::Object(map) => {
+                for (key, item) in map {
+                    if let ControlFlow::Break(found) = visit(key) {
+                        return Some(ControlFlow::Break(found));
+                    }
+                    stack.push(item);
+                }
+            }
+            _ => {}
+        }
+    }
+    Some(ControlFlow::Continue(()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kind(content_type: &str) -> BodyKind {
+        let mut headers = http::HeaderMap::new();
+        headers.insert(http::header::CONTENT_TYPE, content_type.parse().unwrap());
+        BodyKind::of(&headers)
+    }
+
+    #[test]
+    fn content_types_pick_the_inspection() {
+        assert_eq!(kind("application/x-www-form-urlencoded; charset=utf-8"), BodyKind::Form);
+        assert_eq!(kind("Application/JSON"), BodyKind::Json);
+        assert_eq!(kind("application/vnd.api+json"), BodyKind::Json);
+        assert_eq!(kind("text/plain"), BodyKind::Text);
+        assert_eq!(kind("application/xml"), BodyKind::Text);
+        assert_eq!(kind("multipart/form-data; boundary=x"), BodyKind::Opaque);
+        assert_eq!(kind("image/png"), BodyKind::Opaque);
+        assert_eq!(BodyKind::of(&http::HeaderMap::new()), BodyKind::Text);
+    }
+
+    fn collect_form(query: &str) -> Vec<String> {
+        let mut seen = Vec::new();
+        let _ = each_form_part::<()>(query, |part| {
+            seen.push(part.to_owned());
+            ControlFlow::Continue(())
+        });
+        seen
+    }
+
+    #[test]
+    fn form_parts_are_names_and_values() {
+        assert_eq!(collect_form("a=1&b=%3Cx%3E&&flag"), ["a", "1", "b", "%3Cx%3E", "flag"]);
+        assert_eq!(form_field(b"x=1&csrf_token=v1.ab%2Bc&y=2", "csrf_token").as_deref(), Some("v1.ab+c"));
+    }
+
+    #[test]
+    fn json_strings_and_keys_are_visited_and_a_match_stops_the_walk() {
+        let body = br#"{"msg":"hi","nested":[{"k":"<script>"}, 3, null],"n":1}"#;
+        let mut seen = Vec::new();
+        let flow = each_json_string(body, |text| {
+            seen.push(text.to_owned());
+            if text == "<script>" { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
+        });
+        assert_eq!(flow, Some(ControlFlow::Break(())));
+        assert!(seen.contains(&"msg".to_owned()) && seen.contains(&"hi".to_owned()));
+        assert_eq!(each_json_string::<()>(b"not json", |_| ControlFlow::Continue(())), None);
+    }
+
+    #[tokio::test]
+    async fn reading_stops_at_the_cap() {
+        assert_eq!(read_limited(Body::from("12345"), 5).await.unwrap(), "12345");
+        assert!(matches!(read_limited(Body::from("123456"), 5).await, Err(ReadError::TooLarge)));
+    }
+}

@@ -1,0 +1,153 @@
+//! CSRF for the HTTP layer: where the token and session travel, and the route that hands tokens out.
+
+use std::time::Duration;
+
+use http::{HeaderMap, HeaderName, HeaderValue, Method};
+use vana_config::{CsrfProtection, HttpLayer};
+use vana_security::{CsrfKeyError, CsrfKeys, CsrfTokens};
+
+/// The CSRF settings and tokens of one layer.
+pub(crate) struct CsrfGuard {
+    tokens: CsrfTokens,
+    max_age: Duration,
+    pub(crate) required: bool,
+    header: HeaderName,
+    pub(crate) form_field: String,
+    cookie: String,
+    pub(crate) token_path: String,
+    exempt: Vec<String>,
+}
+
+/// Whether a method changes state (and so needs a token).
+pub(crate) fn is_unsafe(method: &Method) -> bool {
+    matches!(*method, Method::POST | Method::PUT | Method::PATCH | Method::DELETE)
+}
+
+impl CsrfGuard {
+    /// The guard of `protection` and `http`, with keys from the environment. Without keys, tokens are signed
+    /// with a random key of this process (warned about: tokens then do not survive a restart and are not
+    /// shared by a fleet).
+    pub(crate) fn new(protection: &CsrfProtection, http: &HttpLayer) -> Result<Self, CsrfKeyError> {
+        let keys = match CsrfKeys::from_env() {
+            Ok(keys) => keys,
+            Err(CsrfKeyError::Missing) => {
+                if protection.require_csrf {
+                    tracing::warn!(
+                        target: "vana_ops",
+                        "no CSRF key in the environment (VANA_CSRF_KEY or VANA_CSRF_KEY_FILE): tokens are signed with a random key of this process and will not survive a restart"
+                    );
+                }
+                let random: [u8; 32] = std::array::from_fn(|_| rand_byte());
+                CsrfKeys::new(&random, None)?
+            }
+            Err(other) => return Err(other),
+        };
+        Ok(Self {
+            tokens: CsrfTokens::new(keys, protection.token_max_age(), protection.accept_legacy_tokens),
+            max_age: protection.token_max_age(),
+            required: protection.require_csrf,
+            header: HeaderName::from_bytes(http.csrf_header.as_bytes())
+                .unwrap_or(HeaderName::from_static("x-csrf-token")),
+            form_field: http.csrf_form_field.clone(),
+            cookie: http.session_cookie.clone(),
+            token_path: http.csrf_token_path.clone(),
+            exempt: http.csrf_exempt_paths.clone(),
+        })
+    }
+
+    /// Whether a request needs a valid token.
+    pub(crate) fn applies_to(&self, method: &Method, path: &str) -> bool {
+        self.required
+            && is_unsafe(method)
+            && !self.exempt.iter().any(|prefix| path.starts_with(prefix.as_str()))
+    }
+
+    /// The token sent in the header, if any.
+    pub(crate) fn header_token<'a>(&self, headers: &'a HeaderMap) -> Option<&'a str> {
+        headers.get(&self.header).and_then(|value| value.to_str().ok())
+    }
+
+    /// The session id of the request's cookie.
+    pub(crate) fn session<'a>(&self, headers: &'a HeaderMap) -> Option<&'a str> {
+        cookie_value(headers, &self.cookie)
+    }
+
+    /// Whether `token` is valid for the request's session.
+    pub(crate) fn is_valid(&self, token: Option<&str>, headers: &HeaderMap) -> bool {
+        match (token, self.session(headers)) {
+            (Some(token), Some(session)) => self.tokens.validate(token, session),
+            _ => false,
+        }
+    }
+
+    /// The body of the token route and, when the request has no session, the cookie that starts one.
+    pub(crate) fn issue(&self, headers: &HeaderMap) -> (serde_json::Value, Option<HeaderValue>) {
+        let (session, cookie) = match self.session(headers) {
+            Some(session) => (session.to_owned(), None),
+            None => {
+                let session = uuid::Uuid::new_v4().simple().to_string();
+                let cookie = format!("{}={session}; Path=/; HttpOnly; SameSite=Strict", self.cookie);
+                (session, HeaderValue::from_str(&cookie).ok())
+            }
+        };
+        let body = serde_json::json!({
+            "token": self.tokens.generate(&session),
+            "header": self.header.as_str(),
+            "form_field": self.form_field,
+            "expires_in": self.max_age.as_secs(),
+        });
+        (body, cookie)
+    }
+}
+
+fn rand_byte() -> u8 {
+    // uuid's v4 generator is the process's CSPRNG; one byte of it at a time keeps this crate off `rand`.
+    uuid::Uuid::new_v4().as_bytes()[0]
+}
+
+/// The value of cookie `name` in the request's `Cookie` headers.
+pub(crate) fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(http::header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|line| line.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value.trim_matches('"'))
+        .filter(|value| !value.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cookies_are_found_among_others() {
+        let mut headers = HeaderMap::new();
+        headers.append(http::header::COOKIE, "a=1; vana_session=abc".parse().unwrap());
+        headers.append(http::header::COOKIE, "b=2".parse().unwrap());
+        assert_eq!(cookie_value(&headers, "vana_session"), Some("abc"));
+        assert_eq!(cookie_value(&headers, "b"), Some("2"));
+        assert_eq!(cookie_value(&headers, "missing"), None);
+        assert_eq!(cookie_value(&headers, "vana"), None);
+    }
+
+    #[test]
+    fn issued_tokens_validate_for_their_session_only() {
+        let guard = CsrfGuard::new(&CsrfProtection::default(), &HttpLayer::default()).unwrap();
+        let (body, cookie) = guard.issue(&HeaderMap::new());
+        let cookie = cookie.unwrap();
+        let session_pair = cookie.to_str().unwrap().split(';').next().unwrap().to_owned();
+        let mut headers = HeaderMap::new();
+        headers.insert(http::header::COOKIE, session_pair.parse().unwrap());
+        let token = body["token"].as_str().unwrap();
+        assert!(guard.is_valid(Some(token), &headers));
+        assert!(!guard.is_valid(None, &headers));
+        assert!(!guard.is_valid(Some(token), &HeaderMap::new()));
+        let mut other = HeaderMap::new();
+        other.insert(http::header::COOKIE, "vana_session=someone-else".parse().unwrap());
+        assert!(!guard.is_valid(Some(token), &other));
+        assert!(guard.applies_to(&Method::POST, "/x") && !guard.applies_to(&Method::GET, "/x"));
+    }
+}

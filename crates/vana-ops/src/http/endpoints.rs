@@ -1,0 +1,206 @@
+//! The operational endpoints: `/metrics`, `/health`, `/alerts` and, with an admin token, `/security/events`.
+
+use std::collections::HashMap;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use vana_metrics::{AlertEvent, AlertTransition, PrometheusOptions, render_prometheus};
+use vana_security::{EventQuery, Severity};
+
+use crate::health::HealthStatus;
+use crate::ops::Ops;
+
+/// The environment variable with the admin token of `/security/events`.
+pub const ADMIN_TOKEN_ENV: &str = "VANA_ADMIN_TOKEN";
+/// The environment variable naming a file whose first line is the admin token.
+pub const ADMIN_TOKEN_FILE_ENV: &str = "VANA_ADMIN_TOKEN_FILE";
+
+/// Most alert transitions and events one response returns.
+const MAX_LISTED: usize = 1000;
+/// Shortest admin token accepted: shorter ones would be guessable.
+const MIN_ADMIN_TOKEN_BYTES: usize = 16;
+
+/// The bearer token that opens `/security/events`. Only its SHA-256 is kept; it is never logged.
+#[derive(Clone)]
+pub struct AdminToken {
+    digest: [u8; 32],
+}
+
+impl std::fmt::Debug for AdminToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AdminToken([REDACTED])")
+    }
+}
+
+impl AdminToken {
+    /// A token given directly; `None` when shorter than 16 bytes.
+    pub fn new(token: &str) -> Option<Self> {
+        let token = token.trim();
+        (token.len() >= MIN_ADMIN_TOKEN_BYTES)
+            .then(|| Self { digest: Sha256::digest(token.as_bytes()).into() })
+    }
+
+    /// `VANA_ADMIN_TOKEN`, or the first line of the file named by `VANA_ADMIN_TOKEN_FILE`. `Ok(None)` when
+    /// neither is set (the route is then off); an error names the variable, never the token.
+    pub fn from_env() -> Result<Option<Self>, String> {
+        let token = match (std::env::var(ADMIN_TOKEN_ENV), std::env::var(ADMIN_TOKEN_FILE_ENV)) {
+            (Ok(token), _) => token,
+            (Err(_), Ok(path)) => std::fs::read_to_string(&path)
+                .map_err(|error| {
+                    format!("cannot read the file named by {ADMIN_TOKEN_FILE_ENV}: {}", error.kind())
+                })?
+                .lines()
+                .next()
+                .unwrap_or("")
+                .to_owned(),
+            _ => return Ok(None),
+        };
+        Self::new(&token)
+            .map(Some)
+            .ok_or_else(|| format!("the admin token must be at least {MIN_ADMIN_TOKEN_BYTES} bytes"))
+    }
+
+    /// Whether `Authorization: Bearer <token>` carries this token (compared in constant time).
+    fn admits(&self, headers: &HeaderMap) -> bool {
+        let Some(given) = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.strip_prefix("Bearer "))
+        else {
+            return false;
+        };
+        let digest: [u8; 32] = Sha256::digest(given.trim().as_bytes()).into();
+        digest.ct_eq(&self.digest).into()
+    }
+}
+
+#[derive(Clone)]
+struct EndpointState {
+    ops: Ops,
+    admin: Option<AdminToken>,
+}
+
+/// A router with the operational endpoints, to mount beside the application (outside [`OpsLayer`]
+/// (crate::OpsLayer), so probes and scrapes are never rate-limited):
+///
+/// - `GET /metrics`: every series in the Prometheus text format;
+/// - `GET /health`: JSON, 200 when ok or degraded, 503 when critical;
+/// - `GET /alerts`: active alerts and the recent transitions;
+/// - `GET /security/events?limit=&type=&min_severity=`: recent security events and counts, only with
+///   `Authorization: Bearer <admin token>`; without a token configured the route answers 404.
+pub fn endpoints(ops: &Ops, admin: Option<AdminToken>) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics))
+        .route("/health", get(health))
+        .route("/alerts", get(alerts))
+        .route("/security/events", get(security_events))
+        .with_state(EndpointState { ops: ops.clone(), admin })
+}
+
+async fn metrics(State(state): State<EndpointState>) -> Response {
+    let text = render_prometheus(state.ops.monitor(), &PrometheusOptions::default());
+    ([(header::CONTENT_TYPE, vana_metrics::CONTENT_TYPE)], text).into_response()
+}
+
+async fn health(State(state): State<EndpointState>) -> Response {
+    let health = state.ops.health();
+    let status = if health.status == HealthStatus::Critical {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::OK
+    };
+    let body = serde_json::json!({
+        "status": health.status.as_str(),
+        "uptime_seconds": health.uptime.as_secs_f64(),
+        "firing_warning": health.firing_warning,
+        "firing_critical": health.firing_critical,
+        "blocked_addresses": health.blocked_addresses,
+        "collector_running": health.collector_running,
+        "dropped_log_lines": health.dropped_log_lines,
+    });
+    (status, axum::Json(body)).into_response()
+}
+
+async fn alerts(State(state): State<EndpointState>) -> Response {
+    let monitor = state.ops.monitor();
+    let active: Vec<_> = monitor.active_alerts().iter().take(MAX_LISTED).map(alert_json).collect();
+    let history = monitor.alert_history();
+    let recent: Vec<_> = history.iter().rev().take(MAX_LISTED).map(alert_json).collect();
+    axum::Json(serde_json::json!({ "active": active, "recent": recent })).into_response()
+}
+
+fn epoch_seconds(time: SystemTime) -> f64 {
+    time.duration_since(UNIX_EPOCH).map_or(0.0, |since| since.as_secs_f64())
+}
+
+/// One alert as JSON (also the shape of the webhook's `alerts[].labels`-free summary).
+pub(crate) fn alert_json(alert: &AlertEvent) -> serde_json::Value {
+    let transition = match alert.transition {
+        AlertTransition::Firing => "firing",
+        AlertTransition::Escalated => "escalated",
+        AlertTransition::Deescalated => "deescalated",
+        AlertTransition::Repeated => "repeated",
+        AlertTransition::Resolved => "resolved",
+    };
+    let tags: serde_json::Map<String, serde_json::Value> =
+        alert.tags.iter().map(|(key, value)| (key.to_string(), value.to_string().into())).collect();
+    serde_json::json!({
+        "threshold": &*alert.threshold,
+        "metric": &*alert.metric,
+        "tags": tags,
+        "level": alert.level.to_string(),
+        "transition": transition,
+        "value": alert.value,
+        "threshold_value": alert.threshold_value,
+        "comparison": alert.comparison.to_string(),
+        "since": epoch_seconds(alert.since),
+        "at": epoch_seconds(alert.at),
+        "message": alert.message(),
+    })
+}
+
+async fn security_events(
+    State(state): State<EndpointState>,
+    headers: HeaderMap,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    let Some(admin) = &state.admin else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    if !admin.admits(&headers) {
+        return (StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, "Bearer")]).into_response();
+    }
+    let limit = params.get("limit").and_then(|limit| limit.parse().ok()).unwrap_or(100).min(MAX_LISTED);
+    let min_severity = match params.get("min_severity").map(String::as_str) {
+        None => None,
+        Some("low") => Some(Severity::Low),
+        Some("medium") => Some(Severity::Medium),
+        Some("high") => Some(Severity::High),
+        Some("critical") => Some(Severity::Critical),
+        Some(_) => {
+            let body = serde_json::json!({ "error": "min_severity must be low, medium, high or critical" });
+            return (StatusCode::BAD_REQUEST, axum::Json(body)).into_response();
+        }
+    };
+    let query = EventQuery {
+        min_severity,
+        event_type: params.get("type").map(String::as_str),
+        since: None,
+        limit: Some(limit),
+    };
+    let events = state.ops.security().events();
+    let counts: Vec<_> = events
+        .counts()
+        .into_iter()
+        .map(|(event_type, severity, count)| {
+            serde_json::json!({ "type": event_type, "severity": severity.as_str(), "count": count })
+        })
+        .collect();
+    axum::Json(serde_json::json!({ "events": events.query(&query), "counts": counts })).into_response()
+}

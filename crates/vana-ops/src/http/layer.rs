@@ -1,0 +1,440 @@
+//! `OpsLayer`: the tower middleware that runs every step of the `http` section around a service.
+
+use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
+use std::ops::ControlFlow;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use bytes::Bytes;
+use http::request::Parts;
+use http::{HeaderName, HeaderValue, Method, Request, Response, header};
+use http_body::Body as _;
+use http_body_util::Limited;
+use tower::{Layer, Service};
+use tracing::Instrument;
+use vana_config::HttpLayer;
+use vana_logging::{CorrelationId, request_span};
+use vana_security::{RateDecision, SecurityEvent, Severity};
+
+use crate::error::OpsError;
+use crate::http::body::{BodyKind, ReadError, each_form_part, each_json_string, form_field, read_limited};
+use crate::http::csrf::CsrfGuard;
+use crate::http::reject::{Refusal, retry_after_secs};
+use crate::http::routes::RouteNamer;
+use crate::ops::Ops;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The tower [`Layer`] of the `http` section: correlation id, client address, blocklist, rate limit, input
+/// validation, CSRF, then the inner service, then security headers, the request log line and the
+/// `response_time.<route>` metric. Build it with [`Ops::http_layer`].
+///
+/// It needs the peer address: serve with `into_make_service_with_connect_info::<SocketAddr>()` (axum) or
+/// put the `SocketAddr` in the request extensions (hyper). Without it the address steps are skipped.
+#[derive(Clone)]
+pub struct OpsLayer {
+    state: Arc<LayerState>,
+}
+
+/// The [`Service`] of [`OpsLayer`].
+#[derive(Clone)]
+pub struct OpsService<S> {
+    inner: S,
+    state: Arc<LayerState>,
+}
+
+struct LayerState {
+    ops: Ops,
+    config: HttpLayer,
+    correlation_header: HeaderName,
+    validated_headers: Vec<HeaderName>,
+    routes: RouteNamer,
+    csrf: CsrfGuard,
+    max_body: usize,
+    warned_no_peer: AtomicBool,
+}
+
+/// What the checks decided before the inner service.
+enum Admission {
+    Forward(Body),
+    Refuse(Refusal),
+    Answer(Response<Body>),
+}
+
+impl OpsLayer {
+    /// The layer of `ops`'s `http` section.
+    pub fn new(ops: &Ops) -> Result<Self, OpsError> {
+        let security = &ops.config().security;
+        let config = security.http.clone();
+        let header_name = &ops.config().monitoring.logging.correlation_id_header;
+        let correlation_header = HeaderName::from_bytes(header_name.as_bytes())
+            .map_err(|_| OpsError::Http(format!("`{header_name}` is not a valid header name")))?;
+        let validated_headers = config
+            .validated_headers
+            .iter()
+            .filter_map(|name| HeaderName::from_bytes(name.as_bytes()).ok())
+            .collect();
+        Ok(Self {
+            state: Arc::new(LayerState {
+                ops: ops.clone(),
+                correlation_header,
+                validated_headers,
+                routes: RouteNamer::new(&config.route_templates).map_err(OpsError::Http)?,
+                csrf: CsrfGuard::new(&security.csrf_protection, &config)
+                    .map_err(|error| OpsError::Http(error.to_string()))?,
+                max_body: usize::try_from(config.max_body_bytes).unwrap_or(usize::MAX),
+                config,
+                warned_no_peer: AtomicBool::new(false),
+            }),
+        })
+    }
+}
+
+impl std::fmt::Debug for OpsLayer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpsLayer").field("config", &self.state.config).finish_non_exhaustive()
+    }
+}
+
+impl<S> std::fmt::Debug for OpsService<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpsService").finish_non_exhaustive()
+    }
+}
+
+impl<S> Layer<S> for OpsLayer {
+    type Service = OpsService<S>;
+
+    fn layer(&self, inner: S) -> OpsService<S> {
+        OpsService { inner, state: Arc::clone(&self.state) }
+    }
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for OpsService<S>
+where
+    S: Service<Request<Body>, Response = Response<ResBody>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+    ReqBody: http_body::Body<Data = Bytes> + Send + 'static,
+    ReqBody::Error: Into<BoxError>,
+    ResBody: http_body::Body<Data = Bytes> + Send + 'static,
+    ResBody::Error: Into<BoxError>,
+{
+    type Response = Response<Body>;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Response<Body>, S::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+        // The clone takes the place of the service that was polled ready, which serves this request.
+        let clone = self.inner.clone();
+        let ready = std::mem::replace(&mut self.inner, clone);
+        let state = Arc::clone(&self.state);
+        let (parts, body) = request.into_parts();
+        let id = CorrelationId::from_headers(&parts.headers, state.correlation_header.as_str());
+        let route = state.routes.name(&parts);
+        let span = request_span(&id, parts.method.as_str(), &route);
+        Box::pin(handle(state, ready, parts, Body::new(body), id, route).instrument(span))
+    }
+}
+
+async fn handle<S, ResBody>(
+    state: Arc<LayerState>,
+    mut inner: S,
+    mut parts: Parts,
+    body: Body,
+    id: CorrelationId,
+    route: Arc<str>,
+) -> Result<Response<Body>, S::Error>
+where
+    S: Service<Request<Body>, Response = Response<ResBody>>,
+    ResBody: http_body::Body<Data = Bytes> + Send + 'static,
+    ResBody::Error: Into<BoxError>,
+{
+    let started = Instant::now();
+    let client = state.client_address(&parts);
+    let mut rate = None;
+    let mut response = match state.admit(&parts, body, client, &mut rate).await {
+        Admission::Forward(body) => {
+            // The upstream (or handler) sees the same correlation id in its own logs.
+            if let Ok(value) = HeaderValue::from_str(id.as_str()) {
+                parts.headers.insert(state.correlation_header.clone(), value);
+            }
+            let method = parts.method.clone();
+            let path = parts.uri.path().to_owned();
+            match inner.call(Request::from_parts(parts, body)).await {
+                Ok(response) => {
+                    let mut response = response.map(Body::new);
+                    state.finish(&mut response, &id, rate.as_ref(), &route, &method, &path, client, started);
+                    return Ok(response);
+                }
+                Err(error) => {
+                    tracing::error!(target: "vana_ops::access", method = %method, route = %route, path = %path, "the inner service failed");
+                    state.ops.monitor().record_response_time(&route, started.elapsed(), false, &[]);
+                    return Err(error);
+                }
+            }
+        }
+        Admission::Answer(response) => response,
+        Admission::Refuse(refusal) => {
+            state.record_refusal(refusal, client, &parts, &route);
+            refusal.response(id.as_str())
+        }
+    };
+    state.finish(&mut response, &id, rate.as_ref(), &route, &parts.method, parts.uri.path(), client, started);
+    Ok(response)
+}
+
+fn method_label(method: &Method) -> &'static str {
+    // Extension methods share one label: metric cardinality stays bounded.
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
+impl LayerState {
+    fn client_address(&self, parts: &Parts) -> Option<IpAddr> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|info| info.0.ip())
+            .or_else(|| parts.extensions.get::<SocketAddr>().map(SocketAddr::ip));
+        match peer {
+            Some(peer) => Some(self.ops.security().client_addresses().resolve(peer, &parts.headers)),
+            None => {
+                if !self.warned_no_peer.swap(true, Ordering::Relaxed) {
+                    tracing::warn!(target: "vana_ops", "requests carry no peer address: blocking and rate limiting are skipped; serve with connect info");
+                }
+                None
+            }
+        }
+    }
+
+    async fn admit(
+        &self,
+        parts: &Parts,
+        body: Body,
+        client: Option<IpAddr>,
+        rate: &mut Option<RateDecision>,
+    ) -> Admission {
+        let security = self.ops.security();
+        if let Some(client) = client {
+            if self.config.block_addresses && security.blocklist().is_blocked(client) {
+                return Admission::Refuse(Refusal::Blocked);
+            }
+            if self.config.rate_limit {
+                let decision = security.rate_limiter().check(&client.to_string());
+                let (allowed, retry_after) = (decision.allowed, decision.retry_after);
+                *rate = Some(decision);
+                if !allowed {
+                    return Admission::Refuse(Refusal::RateLimited(retry_after.unwrap_or(Duration::ZERO)));
+                }
+            }
+        }
+        let path = parts.uri.path();
+        if parts.method == Method::GET && path == self.csrf.token_path {
+            return Admission::Answer(self.token_response(&parts.headers));
+        }
+        let declared_length = parts
+            .headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.parse::<u64>().ok());
+        if declared_length.is_some_and(|length| length > self.config.max_body_bytes) {
+            return Admission::Refuse(Refusal::BodyTooLarge);
+        }
+        let validate = self.config.validate_input
+            && !self.config.validation_exempt_paths.iter().any(|prefix| path.starts_with(prefix.as_str()));
+        if let Some(refusal) = validate.then(|| self.validate_head(parts)).flatten() {
+            return Admission::Refuse(refusal);
+        }
+        let csrf_needed = self.csrf.applies_to(&parts.method, path);
+        let header_token = if csrf_needed { self.csrf.header_token(&parts.headers) } else { None };
+        let kind = BodyKind::of(&parts.headers);
+        let has_body = !body.is_end_stream();
+        let read_body = has_body
+            && ((validate && kind != BodyKind::Opaque)
+                || (csrf_needed && header_token.is_none() && kind == BodyKind::Form));
+        if !read_body {
+            if csrf_needed && !self.csrf.is_valid(header_token, &parts.headers) {
+                return Admission::Refuse(Refusal::Csrf);
+            }
+            // Not inspected, but still capped: the inner service sees an error past the limit.
+            let body = if has_body { Body::new(Limited::new(body, self.max_body)) } else { body };
+            return Admission::Forward(body);
+        }
+        let bytes = match read_limited(body, self.max_body).await {
+            Ok(bytes) => bytes,
+            Err(ReadError::TooLarge) => return Admission::Refuse(Refusal::BodyTooLarge),
+            Err(ReadError::Failed) => return Admission::Refuse(Refusal::BodyUnreadable),
+        };
+        if let Some(refusal) = validate.then(|| self.validate_body(kind, &bytes)).flatten() {
+            return Admission::Refuse(refusal);
+        }
+        if csrf_needed {
+            let form_token =
+                || (kind == BodyKind::Form).then(|| form_field(&bytes, &self.csrf.form_field)).flatten();
+            let token = header_token.map(str::to_owned).or_else(form_token);
+            if !self.csrf.is_valid(token.as_deref(), &parts.headers) {
+                return Admission::Refuse(Refusal::Csrf);
+            }
+        }
+        Admission::Forward(Body::from(bytes))
+    }
+
+    fn token_response(&self, headers: &http::HeaderMap) -> Response<Body> {
+        let (body, cookie) = self.csrf.issue(headers);
+        let mut response = Response::new(Body::from(body.to_string()));
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if let Some(cookie) = cookie {
+            headers.insert(header::SET_COOKIE, cookie);
+        }
+        response
+    }
+
+    /// The path, query names and values, and the configured headers.
+    fn validate_head(&self, parts: &Parts) -> Option<Refusal> {
+        let validator = self.ops.security().validator();
+        let check = |verdict: vana_security::Verdict, location: &'static str| match verdict.rejection() {
+            Some(rejection) => ControlFlow::Break(Refusal::InvalidInput {
+                category: rejection.category.as_str(),
+                rule_id: rejection.rule_id,
+                severity: rejection.severity,
+                location,
+            }),
+            None => ControlFlow::Continue(()),
+        };
+        let flow = (|| {
+            check(validator.validate(parts.uri.path()), "path")?;
+            if let Some(query) = parts.uri.query() {
+                each_form_part(query, |part| check(validator.validate(part), "query"))?;
+            }
+            for name in &self.validated_headers {
+                for value in parts.headers.get_all(name) {
+                    check(validator.validate_bytes(value.as_bytes()), "header")?;
+                }
+            }
+            ControlFlow::Continue(())
+        })();
+        flow.break_value()
+    }
+
+    /// Form fields, JSON strings, or the whole text, each up to the body cap.
+    fn validate_body(&self, kind: BodyKind, bytes: &[u8]) -> Option<Refusal> {
+        let validator = self.ops.security().validator();
+        let check = |text: &str| match validator.validate_with_limit(text, self.max_body).rejection() {
+            Some(rejection) => ControlFlow::Break(Refusal::InvalidInput {
+                category: rejection.category.as_str(),
+                rule_id: rejection.rule_id,
+                severity: rejection.severity,
+                location: "body",
+            }),
+            None => ControlFlow::Continue(()),
+        };
+        let text = match std::str::from_utf8(bytes) {
+            Ok(text) => text,
+            // A binary body in a textual type: the validator's byte entry point decides.
+            Err(_) => return check_bytes(validator, bytes),
+        };
+        let flow = match kind {
+            BodyKind::Form => each_form_part(text, check),
+            BodyKind::Json => each_json_string(bytes, check).unwrap_or_else(|| check(text)),
+            BodyKind::Text => check(text),
+            BodyKind::Opaque => ControlFlow::Continue(()),
+        };
+        flow.break_value()
+    }
+
+    fn record_refusal(&self, refusal: Refusal, client: Option<IpAddr>, parts: &Parts, route: &str) {
+        let severity = match refusal {
+            Refusal::InvalidInput { severity, .. } => severity,
+            Refusal::Csrf => Severity::Medium,
+            Refusal::Blocked | Refusal::RateLimited(_) | Refusal::BodyTooLarge | Refusal::BodyUnreadable => {
+                Severity::Low
+            }
+        };
+        let mut event = SecurityEvent::new(refusal.code(), severity, client)
+            .detail("method", parts.method.as_str())
+            .detail("route", route);
+        if let Some(agent) = parts.headers.get(header::USER_AGENT).and_then(|value| value.to_str().ok()) {
+            event = event.user_agent(agent);
+        }
+        if let Refusal::InvalidInput { category, rule_id, location, .. } = refusal {
+            event =
+                event.detail("category", category).detail("rule_id", rule_id).detail("location", location);
+        }
+        // Critical events block their source when `auto_block_on_critical` is on.
+        self.ops.security().log_security_event(event);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn finish(
+        &self,
+        response: &mut Response<Body>,
+        id: &CorrelationId,
+        rate: Option<&RateDecision>,
+        route: &str,
+        method: &Method,
+        path: &str,
+        client: Option<IpAddr>,
+        started: Instant,
+    ) {
+        let headers = response.headers_mut();
+        if let Ok(value) = HeaderValue::from_str(id.as_str()) {
+            headers.insert(self.correlation_header.clone(), value);
+        }
+        if let Some(rate) = rate {
+            headers.insert("x-ratelimit-limit", rate.limit.into());
+            headers.insert("x-ratelimit-remaining", rate.remaining.into());
+            headers.insert("x-ratelimit-reset", retry_after_secs(rate.reset_after).into());
+        }
+        if self.config.security_headers {
+            self.ops.security().headers().apply(headers);
+        }
+        if !self.config.access_log {
+            return;
+        }
+        let elapsed = started.elapsed();
+        let status = response.status();
+        self.ops.monitor().record_response_time(
+            route,
+            elapsed,
+            !status.is_server_error(),
+            &[("method", method_label(method))],
+        );
+        let duration_ms = elapsed.as_secs_f64() * 1000.0;
+        let client = client.map(tracing::field::display);
+        if status.is_server_error() {
+            tracing::warn!(target: "vana_ops::access", method = %method, route, path, status = status.as_u16(), duration_ms, client, "request");
+        } else {
+            tracing::info!(target: "vana_ops::access", method = %method, route, path, status = status.as_u16(), duration_ms, client, "request");
+        }
+    }
+}
+
+fn check_bytes(validator: &vana_security::InputValidator, bytes: &[u8]) -> Option<Refusal> {
+    validator.validate_bytes(bytes).rejection().map(|rejection| Refusal::InvalidInput {
+        category: rejection.category.as_str(),
+        rule_id: rejection.rule_id,
+        severity: rejection.severity,
+        location: "body",
+    })
+}

@@ -1,0 +1,14 @@
+//! The HTTP side (feature `http`): a tower layer that puts every check in front of a service, the
+//! operational endpoints, and a reverse proxy to an upstream in any language.
+
+mod body;
+mod csrf;
+mod endpoints;
+mod layer;
+mod proxy;
+mod reject;
+mod routes;
+
+pub use endpoints::{ADMIN_TOKEN_ENV, ADMIN_TOKEN_FILE_ENV, AdminToken, endpoints};
+pub use layer::{OpsLayer, OpsService};
+pub use proxy::Upstream;

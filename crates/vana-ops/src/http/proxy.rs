@@ -1,0 +1,194 @@
+//! `Upstream`: the reverse proxy that puts the layer in front of a service in any language.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::uri::{PathAndQuery, Uri};
+use http::{Request, Response, StatusCode};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+
+use crate::error::OpsError;
+
+/// Headers that describe one connection, not the message: never forwarded (RFC 9110 §7.6.1).
+const HOP_BY_HOP: [HeaderName; 8] = [
+    header::CONNECTION,
+    HeaderName::from_static("keep-alive"),
+    header::PROXY_AUTHENTICATE,
+    header::PROXY_AUTHORIZATION,
+    header::TE,
+    header::TRAILER,
+    header::TRANSFER_ENCODING,
+    header::UPGRADE,
+];
+
+/// A tower service that forwards every request to an HTTP upstream and streams the response back
+/// unbuffered (server-sent events and long downloads pass through as they are produced).
+///
+/// It adds `X-Forwarded-For` (the peer), `X-Forwarded-Proto` and `X-Forwarded-Host`, drops hop-by-hop
+/// headers both ways, and answers 502 when the upstream cannot be reached.
+#[derive(Clone)]
+pub struct Upstream {
+    client: Client<HttpConnector, Body>,
+    scheme: http::uri::Scheme,
+    authority: http::uri::Authority,
+    base_path: String,
+}
+
+impl std::fmt::Debug for Upstream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Upstream({}://{}{})", self.scheme, self.authority, self.base_path)
+    }
+}
+
+impl Upstream {
+    /// An upstream at `url` (`http://host:port` with an optional path prefix).
+    pub fn new(url: &str) -> Result<Self, OpsError> {
+        let uri: Uri = url.parse().map_err(|_| OpsError::Http(format!("`{url}` is not a URL")))?;
+        let (Some(scheme), Some(authority)) = (uri.scheme().cloned(), uri.authority().cloned()) else {
+            return Err(OpsError::Http(format!(
+                "`{url}` needs a scheme and a host, as in http://127.0.0.1:8000"
+            )));
+        };
+        if scheme != http::uri::Scheme::HTTP {
+            return Err(OpsError::Http(format!(
+                "`{url}`: the upstream must be plain http (the gateway runs beside the service; terminate TLS in front of it)"
+            )));
+        }
+        let mut connector = HttpConnector::new();
+        connector.set_connect_timeout(Some(Duration::from_secs(5)));
+        connector.set_nodelay(true);
+        let client =
+            Client::builder(TokioExecutor::new()).pool_idle_timeout(Duration::from_secs(60)).build(connector);
+        Ok(Self { client, scheme, authority, base_path: uri.path().trim_end_matches('/').to_owned() })
+    }
+
+    /// The base URL requests go to.
+    pub fn url(&self) -> String {
+        format!("{}://{}{}", self.scheme, self.authority, self.base_path)
+    }
+
+    fn target(&self, original: &Uri) -> Option<Uri> {
+        let path_and_query = original.path_and_query().map_or("/", PathAndQuery::as_str);
+        let joined = format!("{}{}", self.base_path, path_and_query);
+        Uri::builder()
+            .scheme(self.scheme.clone())
+            .authority(self.authority.clone())
+            .path_and_query(joined)
+            .build()
+            .ok()
+    }
+
+    async fn forward(self, request: Request<Body>) -> Response<Body> {
+        let (mut parts, body) = request.into_parts();
+        let Some(target) = self.target(&parts.uri) else {
+            return bad_gateway("upstream_uri_invalid");
+        };
+        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip());
+        let headers = &mut parts.headers;
+        strip_hop_by_hop(headers);
+        if let Some(host) = headers.remove(header::HOST) {
+            headers.insert("x-forwarded-host", host);
+        }
+        if let Some(peer) = peer {
+            append_forwarded_for(headers, peer);
+        }
+        headers.insert("x-forwarded-proto", HeaderValue::from_static("http"));
+        parts.uri = target;
+        parts.version = http::Version::HTTP_11;
+        match self.client.request(Request::from_parts(parts, body)).await {
+            Ok(response) => {
+                let (mut parts, body) = response.into_parts();
+                strip_hop_by_hop(&mut parts.headers);
+                Response::from_parts(parts, Body::new(body))
+            }
+            Err(error) => {
+                tracing::warn!(target: "vana_ops::proxy", upstream = %self.authority, error = %error, "upstream request failed");
+                bad_gateway("upstream_unavailable")
+            }
+        }
+    }
+}
+
+fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    // Headers the `Connection` header names are hop-by-hop too.
+    let named: Vec<HeaderName> = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .filter_map(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok())
+        .collect();
+    for name in HOP_BY_HOP.iter().chain(&named) {
+        headers.remove(name);
+    }
+}
+
+fn append_forwarded_for(headers: &mut HeaderMap, peer: std::net::IpAddr) {
+    let chain = match headers.get("x-forwarded-for").and_then(|value| value.to_str().ok()) {
+        Some(existing) => format!("{existing}, {peer}"),
+        None => peer.to_string(),
+    };
+    if let Ok(value) = HeaderValue::from_str(&chain) {
+        headers.insert("x-forwarded-for", value);
+    }
+}
+
+fn bad_gateway(code: &str) -> Response<Body> {
+    let mut response = Response::new(Body::from(serde_json::json!({ "error": code }).to_string()));
+    *response.status_mut() = StatusCode::BAD_GATEWAY;
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
+impl tower::Service<Request<Body>> for Upstream {
+    type Response = Response<Body>;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response<Body>, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<Body>) -> Self::Future {
+        let upstream = self.clone();
+        Box::pin(async move { Ok(upstream.forward(request).await) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_join_the_base_path_and_keep_the_query() {
+        let upstream = Upstream::new("http://127.0.0.1:9000/api/").unwrap();
+        let target = upstream.target(&"/chat?x=1".parse().unwrap()).unwrap();
+        assert_eq!(target.to_string(), "http://127.0.0.1:9000/api/chat?x=1");
+        assert_eq!(upstream.url(), "http://127.0.0.1:9000/api");
+        assert!(Upstream::new("https://example.com").is_err());
+        assert!(Upstream::new("127.0.0.1:9000").is_err());
+    }
+
+    #[test]
+    fn hop_by_hop_headers_are_dropped_with_those_connection_names() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::CONNECTION, "keep-alive, x-private".parse().unwrap());
+        headers.insert("x-private", "1".parse().unwrap());
+        headers.insert(header::TRANSFER_ENCODING, "chunked".parse().unwrap());
+        headers.insert(header::ACCEPT, "text/event-stream".parse().unwrap());
+        strip_hop_by_hop(&mut headers);
+        assert_eq!(headers.len(), 1);
+        append_forwarded_for(&mut headers, "10.0.0.1".parse().unwrap());
+        append_forwarded_for(&mut headers, "10.0.0.2".parse().unwrap());
+        assert_eq!(headers["x-forwarded-for"], "10.0.0.1, 10.0.0.2");
+    }
+}

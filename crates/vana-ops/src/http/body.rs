@@ -155,7 +155,13 @@ mod tests {
             if text == "<script>" { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
         });
         assert_eq!(flow, Some(ControlFlow::Break(())));
-        assert!(seen.contains(&"msg".to_owned()) && seen.contains(&"hi".to_owned()));
+        let mut all = Vec::new();
+        let _ = each_json_string::<()>(body, |text| {
+            all.push(text.to_owned());
+            ControlFlow::Continue(())
+        });
+        all.sort();
+        assert_eq!(all, ["<script>", "hi", "k", "msg", "n", "nested"]);
         assert_eq!(each_json_string::<()>(b"not json", |_| ControlFlow::Continue(())), None);
     }
 

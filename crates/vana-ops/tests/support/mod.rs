@@ -1,0 +1,127 @@
+//! The test harness: the `vana-ops` binary started for real on loopback, and its log lines.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// A running `vana-ops serve`, killed on drop.
+pub(crate) struct Gateway {
+    child: Option<Child>,
+    /// `http://127.0.0.1:PORT`.
+    pub(crate) base: String,
+    stdout: Arc<Mutex<Vec<String>>>,
+}
+
+/// Settings every end-to-end gateway gets: the loopback is a trusted proxy (so each test names its client
+/// in `X-Forwarded-For`), keys and tokens from the environment as in production.
+pub(crate) const CSRF_KEY: &str = "an-e2e-test-key-of-more-than-32-bytes!!";
+pub(crate) const ADMIN_TOKEN: &str = "e2e-admin-token-0123456789";
+
+impl Gateway {
+    /// Starts `vana-ops serve --listen 127.0.0.1:0 <args>` with `env` on top of the base settings.
+    pub(crate) fn start(args: &[&str], env: &[(&str, &str)]) -> Gateway {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_vana-ops"));
+        command.args(["serve", "--listen", "127.0.0.1:0", "--threads", "2"]).args(args);
+        for (key, _) in std::env::vars() {
+            if key.starts_with("VANA_") {
+                command.env_remove(key);
+            }
+        }
+        command
+            .env("VANA_SECURITY__CLIENT_ADDRESS__TRUSTED_PROXIES", "[\"127.0.0.1\"]")
+            .env("VANA_CSRF_KEY", CSRF_KEY)
+            .env("VANA_ADMIN_TOKEN", ADMIN_TOKEN)
+            .envs(env.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = command.spawn().expect("the vana-ops binary starts");
+        let stderr = child.stderr.take().unwrap();
+        let (address_tx, address_rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(rest) = line.strip_prefix("vana-ops listening on ") {
+                    let _ = address_tx.send(rest.split_whitespace().next().unwrap_or("").to_owned());
+                }
+            }
+        });
+        let stdout_lines = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&stdout_lines);
+        let stdout = child.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                sink.lock().unwrap().push(line);
+            }
+        });
+        let base = match address_rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(base) => base,
+            Err(_) => {
+                let _ = child.kill();
+                panic!("vana-ops serve did not report its address within 30 s");
+            }
+        };
+        Gateway { child: Some(child), base, stdout: stdout_lines }
+    }
+
+    /// `base` + `path`.
+    pub(crate) fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// The log lines written so far.
+    pub(crate) fn logs(&self) -> Vec<String> {
+        self.stdout.lock().unwrap().clone()
+    }
+
+    /// Waits (up to `within`) for a log line containing every one of `needles`.
+    pub(crate) fn wait_for_log(&self, needles: &[&str], within: Duration) -> Option<String> {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(line) = self.logs().into_iter().find(|line| needles.iter().all(|n| line.contains(n)))
+            {
+                return Some(line);
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Sends SIGTERM and waits for the exit; returns whether it exited successfully in time.
+    pub(crate) fn terminate(&mut self, within: Duration) -> bool {
+        let mut child = self.child.take().unwrap();
+        let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+        assert!(status.is_ok_and(|s| s.success()), "kill -TERM (procps) failed");
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                // Give the stdout reader a moment to take the last lines.
+                std::thread::sleep(Duration::from_millis(100));
+                return status.success();
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// A reqwest client that never follows redirects nor keeps cookies.
+pub(crate) fn client() -> reqwest::Client {
+    reqwest::Client::builder().timeout(Duration::from_secs(20)).build().unwrap()
+}

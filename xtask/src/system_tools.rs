@@ -20,11 +20,19 @@ pub(crate) struct SystemTool {
 }
 
 /// Every tool the test suite needs. Tests against real components (Alertmanager, Redis, SMTP) add theirs.
-pub(crate) const SYSTEM_TOOLS: &[SystemTool] = &[SystemTool {
-    binary: "promtool",
-    package: "prometheus",
-    used_by: "vana-metrics' Prometheus export test (promtool check metrics)",
-}];
+pub(crate) const SYSTEM_TOOLS: &[SystemTool] = &[
+    SystemTool {
+        binary: "promtool",
+        package: "prometheus",
+        used_by: "vana-metrics' Prometheus export test (promtool check metrics)",
+    },
+    SystemTool {
+        binary: "prometheus",
+        package: "prometheus",
+        used_by: "vana-ops' scrape test (a real Prometheus server scraping the gateway)",
+    },
+    SystemTool { binary: "kill", package: "procps", used_by: "vana-ops' graceful shutdown test (SIGTERM)" },
+];
 
 fn on_path(binary: &str) -> bool {
     std::env::var_os("PATH")

@@ -4,12 +4,14 @@
 //!   problem as `file:line:col: key.path: message`, exit 1 if there is any.
 //! - `ci`: everything CI checks, in order: system tools, rustfmt, clippy, tests, rustdoc, config.
 //! - `detection-report [--corpus DIR]`: the share of each corpus file that input validation flags.
+//! - `loadtest`: wrk against `vana-ops serve`, the full layer vs the layer off; requests/s and p99.
 //! - `release VERSION`: bump the workspace version, check the changelog, run `ci`, package every crate.
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod ci;
 mod detection;
+mod loadtest;
 mod release;
 mod system_tools;
 mod validate;
@@ -47,6 +49,21 @@ enum Task {
         #[arg(long)]
         show: bool,
     },
+    /// Load-test `vana-ops serve` with wrk: the demo app with the full layer and with the layer off.
+    Loadtest {
+        /// Seconds per run.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// Runs per mode, alternating; the median is reported.
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+        /// Open connections.
+        #[arg(long, default_value_t = 32)]
+        connections: usize,
+        /// The path requested.
+        #[arg(long, default_value = "/echo?msg=hello")]
+        path: String,
+    },
     /// Bump the workspace version, check CHANGELOG.md, run `ci` and `cargo package` every crate.
     Release {
         /// The new version, e.g. 0.2.0.
@@ -60,6 +77,10 @@ fn main() -> ExitCode {
         Task::ValidateConfig { paths, env } => validate::run(&paths, env),
         Task::Ci => ci::run(),
         Task::DetectionReport { corpus, show } => detection::run(&corpus, show),
+        Task::Loadtest { seconds, rounds, connections, path } => {
+            let seconds = seconds.clamp(1, 120);
+            loadtest::run(&loadtest::LoadTest { seconds, rounds: rounds.clamp(1, 9), connections, path })
+        }
         Task::Release { version } => release::run(&version),
     };
     match result {

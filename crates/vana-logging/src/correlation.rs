@@ -79,7 +79,7 @@ impl fmt::Debug for CorrelationId {
 /// tracing::info!("handled"); // carries "correlation_id":"req-42"
 /// ```
 pub fn request_span(id: &CorrelationId, method: &str, route: &str) -> tracing::Span {
-    tracing::info_span!("request", correlation_id = %id, method = %method, route = %route)
+    tracing::info_span!("request", correlation_id = id.as_str(), method = method, route = route)
 }
 
 #[cfg(test)]

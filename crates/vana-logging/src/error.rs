@@ -14,6 +14,9 @@ pub enum LoggingError {
         /// What the operating system said.
         source: std::io::Error,
     },
+    /// The log writer thread could not be started.
+    #[error("cannot start the log writer thread: {0}")]
+    WriterThread(std::io::Error),
     /// A global `tracing` subscriber was already installed (by this crate or another).
     #[error("a global tracing subscriber is already installed")]
     AlreadyInitialized,

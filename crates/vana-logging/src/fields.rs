@@ -107,7 +107,7 @@ impl FieldVisitor<'_> {
     fn plain(&mut self, field: &Field, render: impl FnOnce(&Style, &mut String)) {
         let name = field.name();
         let style = self.style;
-        let secret = style.redactor.is_secret(name);
+        let secret = style.redactor.is_secret_field(name);
         let render_into = |out: &mut String| {
             if secret {
                 style.push_str_value(out, REDACTED);

@@ -9,7 +9,6 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use parking_lot::RwLock;
 use tracing::{Event, Level, Subscriber, span};
-use tracing_appender::non_blocking::ErrorCounter;
 use tracing_subscriber::Layer;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::Context;
@@ -69,7 +68,7 @@ const DROP_REPORT_INTERVAL: Duration = Duration::from_secs(10);
 
 /// Reports lines that the non-blocking writer dropped, at most once per interval.
 struct DropReporter {
-    counter: ErrorCounter,
+    counter: crate::batch::DropCounter,
     interval_micros: u64,
     reported: AtomicUsize,
     /// When the last report was written, in microseconds since the epoch (0: never).
@@ -108,7 +107,7 @@ where
     /// Reports the lines dropped by a non-blocking writer as a warning line, at most every ten seconds
     /// (see [`drop_report_interval`](Self::drop_report_interval)). Under overload the report itself may be
     /// dropped; it is written again while the count grows.
-    pub fn report_drops(mut self, counter: ErrorCounter) -> Self {
+    pub fn report_drops(mut self, counter: crate::batch::DropCounter) -> Self {
         let interval_micros = u64::try_from(DROP_REPORT_INTERVAL.as_micros()).unwrap_or(u64::MAX);
         self.drops = Some(DropReporter {
             counter,

@@ -50,6 +50,7 @@
 //! - `log` (default): records of the `log` crate, used by many libraries, are routed into the same schema
 //!   by [`init`].
 
+mod batch;
 mod correlation;
 mod error;
 mod escape;
@@ -62,6 +63,7 @@ mod redact;
 mod schema;
 mod setup;
 
+pub use batch::{BatchWorker, BatchWriter, DropCounter, MAX_BUFFERED_BYTES};
 pub use correlation::{CORRELATION_ID_FIELD, CorrelationId, MAX_CORRELATION_ID_LEN, request_span};
 pub use error::LoggingError;
 pub use layer::LogLayer;

@@ -6,10 +6,18 @@
 /// The text written in place of a secret.
 pub const REDACTED: &str = "[REDACTED]";
 
+/// Most field names whose verdict is cached (callsites are finite; this only bounds the cache).
+const MAX_CACHED_FIELDS: usize = 4096;
+
+type FieldCache = parking_lot::RwLock<std::collections::HashMap<(usize, usize), bool>>;
+
 /// Decides which keys are redacted.
 #[derive(Debug, Clone)]
 pub struct Redactor {
     patterns: Vec<Vec<String>>,
+    /// Verdicts for the static field names of callsites, by address and length: a static string at one
+    /// address never changes, and the matching is the costliest part of writing a field.
+    field_cache: std::sync::Arc<FieldCache>,
 }
 
 impl Redactor {
@@ -20,7 +28,21 @@ impl Redactor {
             .map(|pattern| words(pattern.as_ref()).map(str::to_ascii_lowercase).collect::<Vec<_>>())
             .filter(|words| !words.is_empty())
             .collect();
-        Self { patterns }
+        Self { patterns, field_cache: std::sync::Arc::default() }
+    }
+
+    /// [`is_secret`](Self::is_secret) for a callsite's field name, cached.
+    pub fn is_secret_field(&self, name: &'static str) -> bool {
+        let key = (name.as_ptr() as usize, name.len());
+        if let Some(&secret) = self.field_cache.read().get(&key) {
+            return secret;
+        }
+        let secret = self.is_secret(name);
+        let mut cache = self.field_cache.write();
+        if cache.len() < MAX_CACHED_FIELDS {
+            cache.insert(key, secret);
+        }
+        secret
     }
 
     /// Whether values under `key` are secret.
@@ -104,6 +126,21 @@ mod tests {
         {
             assert!(!redactor.is_secret(plain), "{plain}");
         }
+    }
+
+    #[test]
+    fn cached_field_verdicts_match_and_the_cache_is_capped() {
+        let redactor = Redactor::default();
+        for _ in 0..2 {
+            assert!(redactor.is_secret_field("access_token"));
+            assert!(!redactor.is_secret_field("tokens_used"));
+        }
+        for index in 0..MAX_CACHED_FIELDS + 10 {
+            let name: &'static str = Box::leak(format!("field_{index}").into_boxed_str());
+            assert!(!redactor.is_secret_field(name));
+        }
+        assert_eq!(redactor.field_cache.read().len(), MAX_CACHED_FIELDS);
+        assert!(redactor.is_secret_field("password"), "past the cap, verdicts are still computed");
     }
 
     #[test]

@@ -1,9 +1,9 @@
 //! Building the subscriber: outputs, the non-blocking writer, extra layers, and the guard that flushes.
 
+use std::io::BufWriter;
 use std::path::PathBuf;
 
 use tracing::Dispatch;
-use tracing_appender::non_blocking::{ErrorCounter, NonBlocking, NonBlockingBuilder, WorkerGuard};
 use tracing_appender::rolling::{RollingFileAppender, Rotation};
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::fmt::writer::BoxMakeWriter;
@@ -11,6 +11,7 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::{Layer, Registry};
 use vana_config::{LogOutput, LogRotation, Logging};
 
+use crate::batch::{BatchWorker, BatchWriter, DropCounter};
 use crate::error::LoggingError;
 use crate::layer::LogLayer;
 use crate::levels::LevelHandle;
@@ -42,9 +43,9 @@ pub struct LoggingBuilder {
 /// Keeps logging running: flushes buffered lines when dropped, and gives access to the levels and the
 /// count of dropped lines. Keep it alive for the life of the program.
 pub struct LoggingGuard {
-    worker: Option<WorkerGuard>,
+    worker: Option<BatchWorker>,
     levels: LevelHandle,
-    dropped: Option<ErrorCounter>,
+    dropped: Option<DropCounter>,
 }
 
 impl LoggingGuard {
@@ -55,12 +56,14 @@ impl LoggingGuard {
 
     /// Lines dropped so far because the non-blocking buffer was full (0 with a custom writer).
     pub fn dropped_lines(&self) -> usize {
-        self.dropped.as_ref().map_or(0, ErrorCounter::dropped_lines)
+        self.dropped.as_ref().map_or(0, DropCounter::dropped_lines)
     }
 
     /// Flushes what is buffered and stops the writer thread (as dropping the guard does).
     pub fn shutdown(mut self) {
-        drop(self.worker.take());
+        if let Some(worker) = self.worker.take() {
+            worker.shutdown();
+        }
     }
 }
 
@@ -98,7 +101,7 @@ impl LoggingBuilder {
             Some(writer) => (writer, None, None),
             None => {
                 let (writer, worker) = open_output(&self.config)?;
-                let counter = writer.error_counter();
+                let counter = writer.drop_counter();
                 (BoxMakeWriter::new(writer), Some(worker), Some(counter))
             }
         };
@@ -132,14 +135,15 @@ pub fn init(config: &Logging) -> Result<LoggingGuard, LoggingError> {
     LoggingBuilder::new(config).init()
 }
 
-fn open_output(config: &Logging) -> Result<(NonBlocking, WorkerGuard), LoggingError> {
-    let builder = NonBlockingBuilder::default()
-        .lossy(true)
-        .buffered_lines_limit(usize::try_from(config.buffer_lines).unwrap_or(usize::MAX))
-        .thread_name("vana-logging");
-    Ok(match config.output {
-        LogOutput::Stdout => builder.finish(std::io::stdout()),
-        LogOutput::Stderr => builder.finish(std::io::stderr()),
+/// The writer thread's buffer in front of stdout or stderr.
+const OUTPUT_BUFFER_BYTES: usize = 64 * 1024;
+
+fn open_output(config: &Logging) -> Result<(BatchWriter, BatchWorker), LoggingError> {
+    let max_lines = usize::try_from(config.buffer_lines).unwrap_or(usize::MAX);
+    let output: Box<dyn std::io::Write + Send> = match config.output {
+        // The writer thread writes whole batches; stdout's own line buffering would split them per line.
+        LogOutput::Stdout => Box::new(BufWriter::with_capacity(OUTPUT_BUFFER_BYTES, std::io::stdout())),
+        LogOutput::Stderr => Box::new(BufWriter::with_capacity(OUTPUT_BUFFER_BYTES, std::io::stderr())),
         LogOutput::File => {
             let directory = PathBuf::from(&config.file.directory);
             let rotation = match config.file.rotation {
@@ -159,7 +163,8 @@ fn open_output(config: &Logging) -> Result<(NonBlocking, WorkerGuard), LoggingEr
                     directory,
                     source: std::io::Error::other(error.to_string()),
                 })?;
-            builder.finish(appender)
+            Box::new(appender)
         }
-    })
+    };
+    BatchWriter::spawn(output, max_lines).map_err(LoggingError::WriterThread)
 }

@@ -64,11 +64,10 @@ fn an_overloaded_writer_drops_counts_and_reports() {
     let dir = temp_dir("drops");
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("slow.log");
-    let (writer, worker) = tracing_appender::non_blocking::NonBlockingBuilder::default()
-        .lossy(true)
-        .buffered_lines_limit(16)
-        .finish(SlowFile(std::fs::File::create(&path).unwrap()));
-    let counter = writer.error_counter();
+    let (writer, worker) =
+        vana_logging::BatchWriter::spawn(Box::new(SlowFile(std::fs::File::create(&path).unwrap())), 16)
+            .unwrap();
+    let counter = writer.drop_counter();
     let layer = vana_logging::LogLayer::new(&Logging::default(), writer)
         .report_drops(counter.clone())
         .drop_report_interval(Duration::ZERO);

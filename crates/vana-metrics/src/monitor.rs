@@ -411,10 +411,22 @@ impl PerformanceMonitor {
     /// A handle on one operation's response times and error rate, for recording calls without lookups or
     /// allocation; `None` past `max_series`.
     pub fn operation(&self, operation: &str) -> Option<OperationHandle> {
+        self.operation_with_tags(operation, &[])
+    }
+
+    /// [`operation`](Self::operation) whose response-time series also carry `tags` (the same series that
+    /// [`record_response_time`](Self::record_response_time) with these tags records into).
+    pub fn operation_with_tags(&self, operation: &str, tags: &[(&str, &str)]) -> Option<OperationHandle> {
         let name = metric_names::response_time(operation);
+        let with_success = |success| {
+            let mut all: Vec<(&str, &str)> = Vec::with_capacity(tags.len() + 1);
+            all.push(("success", success));
+            all.extend(tags.iter().filter(|(key, _)| *key != "success"));
+            all
+        };
         Some(OperationHandle {
-            succeeded: self.series(&name, "seconds", &[("success", "true")])?,
-            failed: self.series(&name, "seconds", &[("success", "false")])?,
+            succeeded: self.series(&name, "seconds", &with_success("true"))?,
+            failed: self.series(&name, "seconds", &with_success("false"))?,
             error_rate: self.series(&metric_names::error_rate(operation), "percent", &[])?,
             window: self.inner.errors.get()?.window(operation)?,
             operation: Arc::from(operation),

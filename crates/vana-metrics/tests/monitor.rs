@@ -269,3 +269,26 @@ fn tags_per_series_and_operations_are_capped() {
     assert_eq!(monitor.series_count(), 20);
     assert!(monitor.dropped_samples() > 900);
 }
+
+#[test]
+fn a_tagged_operation_handle_records_into_the_same_series_as_by_name() {
+    let monitor = PerformanceMonitor::new(&MonitoringConfig::default());
+    let handle = monitor.operation_with_tags("/items/{id}", &[("method", "GET")]).unwrap();
+    handle.record(Duration::from_millis(5), true);
+    handle.record(Duration::from_millis(7), false);
+    monitor.record_response_time("/items/{id}", Duration::from_millis(6), true, &[("method", "GET")]);
+    let series: Vec<_> = monitor
+        .snapshot()
+        .into_iter()
+        .filter(|series| &*series.name == "response_time./items/{id}")
+        .collect();
+    assert_eq!(series.len(), 2, "one series per success value: {series:?}");
+    let count_of = |success: &str| {
+        series
+            .iter()
+            .find(|s| s.tags.iter().any(|(k, v)| &**k == "success" && &**v == success))
+            .map(|s| (s.count, s.tags.iter().any(|(k, v)| &**k == "method" && &**v == "GET")))
+    };
+    assert_eq!(count_of("true"), Some((2, true)));
+    assert_eq!(count_of("false"), Some((1, true)));
+}

@@ -7,7 +7,14 @@
 //! collector at `collection_interval`, the APM and the security manager; [`Ops::health`] reports ok,
 //! degraded or critical; dropping it (or [`Ops::shutdown`]) stops the background work and flushes.
 //!
-//! **In progress**: the tower layer for HTTP services and the `vana-ops` gateway binary come next.
+//! With the `http` feature, [`Ops::http_layer`] is a tower [`Layer`](tower::Layer) for any axum or hyper
+//! service that runs, in order: correlation id, client address (trusted proxies), blocklist (403), rate
+//! limit (429, `X-RateLimit-*` on every response), input validation of path, query, chosen headers and
+//! form/JSON/text bodies (400, 413), CSRF on unsafe methods (403, with a token route), the service, then
+//! security headers, a request log line and the `response_time.<route>` metric keyed by route template.
+//! [`Ops::endpoints`] serves `/metrics`, `/health`, `/alerts` and `/security/events`; [`Upstream`] is a
+//! streaming reverse proxy, so the `vana-ops serve --upstream URL` binary protects a service in any
+//! language.
 //!
 //! # Example
 //!
@@ -23,9 +30,29 @@
 //! # Ok::<(), vana_ops::OpsError>(())
 //! ```
 //!
+//! An axum application (see `examples/axum_service.rs` for the whole program):
+//!
+//! ```no_run
+//! # #[cfg(feature = "http")]
+//! # async fn serve() -> Result<(), Box<dyn std::error::Error>> {
+//! use axum::{Router, routing::get};
+//!
+//! let ops = vana_ops::Ops::from_embedded_defaults()?;
+//! let app = Router::new()
+//!     .route("/agents/{id}", get(|| async { "agent" }))
+//!     .layer(ops.http_layer()?)
+//!     .merge(ops.endpoints()?);
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+//! let service = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
+//! axum::serve(listener, service).await?;
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! # Feature flags
 //!
-//! None yet: every part is built in.
+//! - `http` (default): the tower layer, the endpoints router and the upstream proxy (axum, hyper, tower).
+//! - `cli` (default): the `vana-ops` binary (`serve`, `validate-config`, `scan`).
 
 mod error;
 mod health;

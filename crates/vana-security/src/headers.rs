@@ -42,9 +42,11 @@ impl SecurityHeaders {
     /// Adds every configured header the response does not set itself, and removes `Server`,
     /// `X-Powered-By` and `X-AspNet-Version`.
     pub fn apply(&self, response: &mut HeaderMap) {
+        response.reserve(self.headers.len());
         for (name, value) in &self.headers {
-            if !response.contains_key(name) {
-                response.insert(name.clone(), value.clone());
+            // One lookup per header: the entry is filled only when the application left it vacant.
+            if let http::header::Entry::Vacant(vacant) = response.entry(name) {
+                vacant.insert(value.clone());
             }
         }
         for name in REVEALING {

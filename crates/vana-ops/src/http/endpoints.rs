@@ -86,8 +86,8 @@ struct EndpointState {
     admin: Option<AdminToken>,
 }
 
-/// A router with the operational endpoints, to mount beside the application (outside [`OpsLayer`]
-/// (crate::OpsLayer), so probes and scrapes are never rate-limited):
+/// A router with the operational endpoints, to mount beside the application (outside
+/// [`OpsLayer`](crate::OpsLayer), so probes and scrapes are never rate-limited):
 ///
 /// - `GET /metrics`: every series in the Prometheus text format;
 /// - `GET /health`: JSON, 200 when ok or degraded, 503 when critical;

@@ -27,9 +27,14 @@ use crate::http::body::{BodyKind, ReadError, each_form_part, each_json_string, f
 use crate::http::csrf::CsrfGuard;
 use crate::http::reject::{Refusal, retry_after_secs};
 use crate::http::routes::RouteNamer;
+use crate::http::timers::RouteTimers;
 use crate::ops::Ops;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+const RATE_LIMIT_LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit");
+const RATE_LIMIT_REMAINING: HeaderName = HeaderName::from_static("x-ratelimit-remaining");
+const RATE_LIMIT_RESET: HeaderName = HeaderName::from_static("x-ratelimit-reset");
 
 /// The tower [`Layer`] of the `http` section: correlation id, client address, blocklist, rate limit, input
 /// validation, CSRF, then the inner service, then security headers, the request log line and the
@@ -55,6 +60,7 @@ struct LayerState {
     correlation_header: HeaderName,
     validated_headers: Vec<HeaderName>,
     routes: RouteNamer,
+    timers: RouteTimers,
     csrf: CsrfGuard,
     max_body: usize,
     warned_no_peer: AtomicBool,
@@ -86,6 +92,7 @@ impl OpsLayer {
                 correlation_header,
                 validated_headers,
                 routes: RouteNamer::new(&config.route_templates).map_err(OpsError::Http)?,
+                timers: RouteTimers::new(ops.monitor().clone()),
                 csrf: CsrfGuard::new(&security.csrf_protection, &config)
                     .map_err(|error| OpsError::Http(error.to_string()))?,
                 max_body: usize::try_from(config.max_body_bytes).unwrap_or(usize::MAX),
@@ -179,7 +186,7 @@ where
                 }
                 Err(error) => {
                     tracing::error!(target: "vana_ops::access", method = %method, route = %route, path = %path, "the inner service failed");
-                    state.ops.monitor().record_response_time(&route, started.elapsed(), false, &[]);
+                    state.timers.record(&route, &method, started.elapsed(), false);
                     return Err(error);
                 }
             }
@@ -194,17 +201,21 @@ where
     Ok(response)
 }
 
-fn method_label(method: &Method) -> &'static str {
-    // Extension methods share one label: metric cardinality stays bounded.
-    match *method {
-        Method::GET => "GET",
-        Method::POST => "POST",
-        Method::PUT => "PUT",
-        Method::PATCH => "PATCH",
-        Method::DELETE => "DELETE",
-        Method::HEAD => "HEAD",
-        Method::OPTIONS => "OPTIONS",
-        _ => "other",
+/// Calls `f` with `address` as text, formatted on the stack (this runs on every request).
+fn with_address_text<R>(address: IpAddr, f: impl FnOnce(&str) -> R) -> R {
+    use std::io::Write as _;
+    // The longest address text, an IPv4-mapped IPv6 address, is 45 bytes.
+    let mut buffer = [0u8; 64];
+    let mut cursor = std::io::Cursor::new(&mut buffer[..]);
+    let _ = write!(cursor, "{address}");
+    let length = usize::try_from(cursor.position()).unwrap_or(0);
+    f(std::str::from_utf8(&buffer[..length]).unwrap_or_default())
+}
+
+fn with_optional_address_text<R>(address: Option<IpAddr>, f: impl FnOnce(Option<&str>) -> R) -> R {
+    match address {
+        Some(address) => with_address_text(address, |text| f(Some(text))),
+        None => f(None),
     }
 }
 
@@ -239,7 +250,7 @@ impl LayerState {
                 return Admission::Refuse(Refusal::Blocked);
             }
             if self.config.rate_limit {
-                let decision = security.rate_limiter().check(&client.to_string());
+                let decision = with_address_text(client, |key| security.rate_limiter().check(key));
                 let (allowed, retry_after) = (decision.allowed, decision.retry_after);
                 *rate = Some(decision);
                 if !allowed {
@@ -391,7 +402,7 @@ impl LayerState {
         response: &mut Response<Body>,
         id: &CorrelationId,
         rate: Option<&RateDecision>,
-        route: &str,
+        route: &Arc<str>,
         method: &Method,
         path: &str,
         client: Option<IpAddr>,
@@ -402,9 +413,9 @@ impl LayerState {
             headers.insert(self.correlation_header.clone(), value);
         }
         if let Some(rate) = rate {
-            headers.insert("x-ratelimit-limit", rate.limit.into());
-            headers.insert("x-ratelimit-remaining", rate.remaining.into());
-            headers.insert("x-ratelimit-reset", retry_after_secs(rate.reset_after).into());
+            headers.insert(RATE_LIMIT_LIMIT, rate.limit.into());
+            headers.insert(RATE_LIMIT_REMAINING, rate.remaining.into());
+            headers.insert(RATE_LIMIT_RESET, retry_after_secs(rate.reset_after).into());
         }
         if self.config.security_headers {
             self.ops.security().headers().apply(headers);
@@ -414,19 +425,16 @@ impl LayerState {
         }
         let elapsed = started.elapsed();
         let status = response.status();
-        self.ops.monitor().record_response_time(
-            route,
-            elapsed,
-            !status.is_server_error(),
-            &[("method", method_label(method))],
-        );
+        self.timers.record(route, method, elapsed, !status.is_server_error());
         let duration_ms = elapsed.as_secs_f64() * 1000.0;
-        let client = client.map(tracing::field::display);
-        if status.is_server_error() {
-            tracing::warn!(target: "vana_ops::access", method = %method, route, path, status = status.as_u16(), duration_ms, client, "request");
-        } else {
-            tracing::info!(target: "vana_ops::access", method = %method, route, path, status = status.as_u16(), duration_ms, client, "request");
-        }
+        let (method, route, status) = (method.as_str(), &**route, status.as_u16());
+        with_optional_address_text(client, |client| {
+            if status >= 500 {
+                tracing::warn!(target: "vana_ops::access", method, route, path, status, duration_ms, client, "request");
+            } else {
+                tracing::info!(target: "vana_ops::access", method, route, path, status, duration_ms, client, "request");
+            }
+        });
     }
 }
 

@@ -8,6 +8,7 @@ mod layer;
 mod proxy;
 mod reject;
 mod routes;
+mod timers;
 
 pub use endpoints::{ADMIN_TOKEN_ENV, ADMIN_TOKEN_FILE_ENV, AdminToken, endpoints};
 pub use layer::{OpsLayer, OpsService};

@@ -14,7 +14,8 @@ use std::time::Duration;
 use parking_lot::{Condvar, Mutex};
 use tracing_subscriber::fmt::MakeWriter;
 
-/// Once woken, the thread waits this long for a batch to gather (bounded staleness of a log line).
+/// Once woken, the thread waits up to this long for a batch to gather (bounded staleness of a log line),
+/// less when the buffer is half full.
 const GATHER: Duration = Duration::from_millis(2);
 /// Most bytes buffered whatever the line count: lines past it are dropped and counted.
 pub const MAX_BUFFERED_BYTES: usize = 64 * 1024 * 1024;
@@ -33,7 +34,10 @@ impl DropCounter {
 struct State {
     buffer: Vec<u8>,
     lines: usize,
+    /// The thread waits for a first line.
     worker_asleep: bool,
+    /// The thread lets a batch gather; a buffer half full cuts that short.
+    gathering: bool,
     shutdown: bool,
 }
 
@@ -70,7 +74,13 @@ impl BatchWriter {
         max_bytes: usize,
     ) -> io::Result<(BatchWriter, BatchWorker)> {
         let shared = Arc::new(Shared {
-            state: Mutex::new(State { buffer: Vec::new(), lines: 0, worker_asleep: false, shutdown: false }),
+            state: Mutex::new(State {
+                buffer: Vec::new(),
+                lines: 0,
+                worker_asleep: false,
+                gathering: false,
+                shutdown: false,
+            }),
             wake: Condvar::new(),
             max_lines: max_lines.max(1),
             max_bytes,
@@ -97,8 +107,11 @@ impl BatchWriter {
         }
         state.buffer.extend_from_slice(line);
         state.lines += 1;
-        if state.worker_asleep {
+        let half_full =
+            state.lines * 2 >= self.shared.max_lines || state.buffer.len() * 2 >= self.shared.max_bytes;
+        if state.worker_asleep || (state.gathering && half_full) {
             state.worker_asleep = false;
+            state.gathering = false;
             drop(state);
             self.shared.wake.notify_one();
         }
@@ -113,12 +126,11 @@ fn write_batches(shared: &Shared, output: &mut dyn Write) {
             state.worker_asleep = true;
             shared.wake.wait(&mut state);
         }
-        let shutdown = state.shutdown;
-        if !shutdown {
-            // Let lines gather: one write for many requests.
-            drop(state);
-            std::thread::sleep(GATHER);
-            state = shared.state.lock();
+        if !state.shutdown {
+            // Let lines gather: one write for many requests, unless the buffer fills up first.
+            state.gathering = true;
+            let _ = shared.wake.wait_for(&mut state, GATHER);
+            state.gathering = false;
         }
         std::mem::swap(&mut state.buffer, &mut batch);
         state.lines = 0;

@@ -62,8 +62,8 @@ pub use monitor::{
     MAX_TAGS, MetricSample, MonitorOptions, OperationHandle, PerformanceMonitor, SeriesHandle, SeriesSnapshot,
 };
 pub use prometheus::{
-    CONTENT_TYPE, PrometheusOptions, is_response_time, render_prometheus, sanitize_label_name,
-    sanitize_metric_name,
+    CONTENT_TYPE, ERROR_RATE_FAMILY, PrometheusOptions, RESPONSE_TIME_FAMILY, family_of, is_response_time,
+    render_prometheus, sanitize_label_name, sanitize_metric_name,
 };
 pub use series::{BYTES_PER_SAMPLE, Tags};
 pub use sink::{AlertSink, TracingSink};

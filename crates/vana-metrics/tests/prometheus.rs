@@ -72,16 +72,17 @@ fn histograms_are_cumulative_and_inf_equals_count() {
     let mut counts: HashMap<String, u64> = HashMap::new();
     for line in text.lines().filter(|line| !line.starts_with('#')) {
         let (series, value) = line.rsplit_once(' ').unwrap();
-        if let Some(rest) = series.strip_prefix("vana_response_time_http_request_bucket") {
+        if let Some(rest) =
+            series.strip_prefix("vana_response_time_seconds_bucket{operation=\"http.request\",")
+        {
             let le_at = rest.find("le=\"").unwrap();
             let le = rest[le_at + 4..].split('"').next().unwrap().to_owned();
-            let key = rest[..le_at].to_owned();
+            let key = format!("{{{}", &rest[..le_at]);
             buckets.entry(key).or_default().push((le, value.parse().unwrap()));
-        } else if let Some(rest) = series.strip_prefix("vana_response_time_http_request_count") {
-            counts.insert(
-                rest.trim_start_matches('{').trim_end_matches('}').to_owned(),
-                value.parse().unwrap(),
-            );
+        } else if let Some(rest) =
+            series.strip_prefix("vana_response_time_seconds_count{operation=\"http.request\",")
+        {
+            counts.insert(rest.trim_end_matches('}').to_owned(), value.parse().unwrap());
         }
     }
     assert_eq!(buckets.len(), 3, "{buckets:?}"); // route × success combinations that occurred
@@ -132,5 +133,8 @@ fn histogram_buckets_come_from_the_configuration() {
         .map(|line| line.split("le=\"").nth(1).unwrap().split('"').next().unwrap())
         .collect();
     assert_eq!(les, ["0.1", "1", "+Inf"]);
-    assert!(text.contains("vana_response_time_op_bucket{success=\"true\",le=\"1\"} 1"), "{text}");
+    assert!(
+        text.contains("vana_response_time_seconds_bucket{operation=\"op\",success=\"true\",le=\"1\"} 1"),
+        "{text}"
+    );
 }

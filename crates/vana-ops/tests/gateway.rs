@@ -132,8 +132,13 @@ async fn exercise(gateway: &Gateway) {
 
     // /metrics shows the routes, by template.
     let metrics = http.get(gateway.url("/metrics")).send().await.unwrap().text().await.unwrap();
-    assert!(metrics.contains("vana_response_time__echo_count{method=\"GET\",success=\"true\"}"), "{metrics}");
-    assert!(metrics.contains("vana_response_time__slow_bucket"));
+    assert!(
+        metrics.contains(
+            "vana_response_time_seconds_count{operation=\"/echo\",method=\"GET\",success=\"true\"}"
+        ),
+        "{metrics}"
+    );
+    assert!(metrics.contains("vana_response_time_seconds_bucket{operation=\"/slow\""));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -88,13 +88,19 @@ async fn prometheus_scrapes_the_gateway_and_sees_the_demo_routes() {
     let prometheus = start_prometheus(&target);
     let up = poll_query(&prometheus, "up{job=\"vana\"}", |value| value == "1").await;
     assert_eq!(up.as_deref(), Some("1"), "Prometheus reports the gateway up");
-    let count = poll_query(&prometheus, "sum(vana_response_time__echo_count{job=\"vana\"})", |value| {
-        value.parse::<f64>().is_ok_and(|count| count >= 3.0)
-    })
+    let count = poll_query(
+        &prometheus,
+        "sum(vana_response_time_seconds_count{job=\"vana\",operation=\"/echo\"})",
+        |value| value.parse::<f64>().is_ok_and(|count| count >= 3.0),
+    )
     .await;
     assert!(count.is_some(), "the /echo response-time histogram reached Prometheus");
-    let bucket =
-        poll_query(&prometheus, "count(vana_response_time__echo_bucket{job=\"vana\"})", |_| true).await;
+    let bucket = poll_query(
+        &prometheus,
+        "count(vana_response_time_seconds_bucket{job=\"vana\",operation=\"/echo\"})",
+        |_| true,
+    )
+    .await;
     assert!(
         bucket.is_some_and(|buckets| buckets.parse::<f64>().unwrap() >= 12.0),
         "every bucket was ingested"

@@ -171,6 +171,20 @@ keyword_enum! {
         Log = "log",
         /// An email to the channel's recipients.
         Email = "email",
+        /// An HTTP POST of JSON to a URL (Alertmanager's webhook format, or Slack's).
+        Webhook = "webhook",
+        /// `POST /api/v2/alerts` to one or more Alertmanagers.
+        Alertmanager = "alertmanager",
+    }
+}
+
+keyword_enum! {
+    /// The body a webhook channel posts.
+    WebhookFormat, "webhook format", {
+        /// Alertmanager's webhook payload, version 4.
+        Alertmanager = "alertmanager",
+        /// `{"text": ...}`, as Slack's incoming webhooks (and many chat tools) take.
+        Slack = "slack",
     }
 }
 
@@ -195,6 +209,11 @@ mod tests {
         let error = parse::<LogLevel>("WARN").unwrap_err();
         assert!(error.contains("unknown log level `WARN`; did you mean `WARNING`?"), "{error}");
         let error = parse::<ChannelKind>("pager").unwrap_err();
-        assert!(error.contains("unknown alert channel type `pager`; expected one of log, email"), "{error}");
+        assert!(
+            error.contains(
+                "unknown alert channel type `pager`; expected one of log, email, webhook, alertmanager"
+            ),
+            "{error}"
+        );
     }
 }

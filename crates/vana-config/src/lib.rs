@@ -75,12 +75,14 @@ mod suggest;
 pub use document::{Document, EMBEDDED_MONITORING_YAML, EMBEDDED_SECURITY_YAML};
 pub use http_layer::HttpLayer;
 pub use key_path::{KeyPath, Segment};
-pub use keywords::{AlertLevel, ChannelKind, Comparison, LogFormat, LogLevel, LogOutput, LogRotation};
+pub use keywords::{
+    AlertLevel, ChannelKind, Comparison, LogFormat, LogLevel, LogOutput, LogRotation, WebhookFormat,
+};
 pub use limits::MAX_DOCUMENT_BYTES;
 pub use loader::{Config, ConfigLoader, ConfigSource, LoadedConfig};
 pub use monitoring::{
-    AlertChannel, Alerting, ComponentLevel, DEFAULT_REDACT_KEYS, LogFile, Logging, MonitoringConfig,
-    PerformanceMonitoring, Threshold,
+    AlertChannel, Alerting, ComponentLevel, DEFAULT_REDACT_KEYS, DeliverySettings, LogFile, Logging,
+    MonitoringConfig, PerformanceMonitoring, Threshold,
 };
 pub use problem::{ConfigError, Origin, Problem, ProblemKind, Problems};
 pub use security::{

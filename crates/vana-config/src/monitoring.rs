@@ -7,7 +7,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::checks::{Checker, is_email_address};
 use crate::key_path::KeyPath;
-use crate::keywords::{AlertLevel, ChannelKind, Comparison, LogFormat, LogLevel, LogOutput, LogRotation};
+use crate::keywords::{
+    AlertLevel, ChannelKind, Comparison, LogFormat, LogLevel, LogOutput, LogRotation, WebhookFormat,
+};
 use crate::limits;
 use crate::metric_names::{DEFAULT_THRESHOLD_METRICS, default_metric_for_threshold};
 
@@ -200,11 +202,10 @@ impl Default for Alerting {
             max_history: 1000,
             queue_capacity: 1024,
             channels: vec![
-                AlertChannel { kind: ChannelKind::Log, level: AlertLevel::Warning, recipients: Vec::new() },
+                AlertChannel::new(ChannelKind::Log, AlertLevel::Warning),
                 AlertChannel {
-                    kind: ChannelKind::Email,
-                    level: AlertLevel::Critical,
                     recipients: vec!["admin@example.com".into()],
+                    ..AlertChannel::new(ChannelKind::Email, AlertLevel::Critical)
                 },
             ],
         }
@@ -225,19 +226,154 @@ pub struct AlertChannel {
     /// Email addresses (email channels only).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub recipients: Vec<String>,
+    /// The webhook's URL (webhook channels; or `url_env`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// The environment variable that holds the webhook's URL, for URLs that are secrets (Slack's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url_env: Option<String>,
+    /// The webhook's body (webhook channels).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<WebhookFormat>,
+    /// Alertmanager base URLs (alertmanager channels), e.g. `http://127.0.0.1:9093`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub urls: Vec<String>,
+    /// How delivery behaves: queue, rate cap, retries.
+    #[serde(default, skip_serializing_if = "DeliverySettings::is_default")]
+    pub delivery: DeliverySettings,
+}
+
+/// `alerting.channels[].delivery`: the bounded queue, rate cap and retries of one channel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
+pub struct DeliverySettings {
+    /// Alerts waiting for delivery; past it, new ones are dropped and counted.
+    pub queue_capacity: u64,
+    /// Most deliveries a minute (a storm is held in the queue, not sent at once).
+    pub max_per_minute: u64,
+    /// Attempts per delivery before it is counted as failed.
+    pub max_attempts: u64,
+    /// The first retry's delay, in milliseconds; doubled each attempt, with jitter.
+    pub initial_backoff_ms: u64,
+    /// The longest delay between attempts, in milliseconds.
+    pub max_backoff_ms: u64,
+    /// Longest wait for the server to answer one attempt, in seconds.
+    pub timeout_seconds: u64,
+    /// Alertmanager channels: firing alerts are sent again this often, in seconds (their `endsAt` is four
+    /// intervals ahead, as Prometheus does); resolved ones are sent again for 15 minutes.
+    pub resend_interval_seconds: u64,
+}
+
+impl Default for DeliverySettings {
+    fn default() -> Self {
+        Self {
+            queue_capacity: 256,
+            max_per_minute: 60,
+            max_attempts: 8,
+            initial_backoff_ms: 500,
+            max_backoff_ms: 60_000,
+            timeout_seconds: 10,
+            resend_interval_seconds: 60,
+        }
+    }
+}
+
+impl DeliverySettings {
+    fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
+
+    fn check(&self, at: &KeyPath, check: &mut Checker) {
+        let minute_ms = 60_000;
+        check.positive_at_most(at.key("queue_capacity"), self.queue_capacity, 100_000, "alerts");
+        check.positive_at_most(at.key("max_per_minute"), self.max_per_minute, 100_000, "deliveries");
+        check.positive_at_most(at.key("max_attempts"), self.max_attempts, 1000, "attempts");
+        check.positive_at_most(at.key("initial_backoff_ms"), self.initial_backoff_ms, 60 * minute_ms, "ms");
+        check.positive_at_most(at.key("max_backoff_ms"), self.max_backoff_ms, 60 * minute_ms, "ms");
+        if self.max_backoff_ms < self.initial_backoff_ms {
+            check.fail(at.key("max_backoff_ms"), "must not be below initial_backoff_ms");
+        }
+        check.positive_at_most(at.key("timeout_seconds"), self.timeout_seconds, 600, "seconds");
+        check.positive_at_most(
+            at.key("resend_interval_seconds"),
+            self.resend_interval_seconds,
+            3600,
+            "seconds",
+        );
+    }
 }
 
 fn default_alert_level() -> AlertLevel {
     AlertLevel::Warning
 }
 
+fn check_http_url(check: &mut Checker, at: KeyPath, url: &str) {
+    let rest = url.strip_prefix("http://").or_else(|| url.strip_prefix("https://"));
+    if rest.is_none_or(|rest| rest.is_empty() || rest.starts_with('/') || rest.contains(char::is_whitespace))
+    {
+        check.fail(at, format!("`{}` is not an http:// or https:// URL", url.escape_debug()));
+    }
+}
+
 impl AlertChannel {
     /// A channel of `kind` receiving alerts from `level` up.
     pub fn new(kind: ChannelKind, level: AlertLevel) -> Self {
-        Self { kind, level, recipients: Vec::new() }
+        Self {
+            kind,
+            level,
+            recipients: Vec::new(),
+            url: None,
+            url_env: None,
+            format: None,
+            urls: Vec::new(),
+            delivery: DeliverySettings::default(),
+        }
+    }
+
+    /// The webhook's format (Alertmanager's when not set).
+    pub fn webhook_format(&self) -> WebhookFormat {
+        self.format.unwrap_or(WebhookFormat::Alertmanager)
     }
 
     fn check(&self, at: &KeyPath, check: &mut Checker) {
+        self.delivery.check(&at.key("delivery"), check);
+        let only = |check: &mut Checker, present: bool, key: &str, kind: ChannelKind, what: &str| {
+            if present && self.kind != kind {
+                check.fail(at.key(key), format!("only {what} channels have `{key}`"));
+            }
+        };
+        only(check, self.url.is_some(), "url", ChannelKind::Webhook, "webhook");
+        only(check, self.url_env.is_some(), "url_env", ChannelKind::Webhook, "webhook");
+        only(check, self.format.is_some(), "format", ChannelKind::Webhook, "webhook");
+        only(check, !self.urls.is_empty(), "urls", ChannelKind::Alertmanager, "alertmanager");
+        match self.kind {
+            ChannelKind::Webhook => match (&self.url, &self.url_env) {
+                (Some(url), None) => check_http_url(check, at.key("url"), url),
+                (None, Some(name)) => {
+                    let valid = !name.is_empty()
+                        && name.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
+                    if !valid {
+                        check.fail(at.key("url_env"), "must be an environment variable name (A-Z, 0-9, _)");
+                    }
+                }
+                (Some(_), Some(_)) => check.fail(at.key("url_env"), "give `url` or `url_env`, not both"),
+                (None, None) => check.fail(at.clone(), "a webhook channel needs `url` (or `url_env`)"),
+            },
+            ChannelKind::Alertmanager => {
+                if self.urls.is_empty() {
+                    check.fail(at.clone(), "an alertmanager channel needs `urls`");
+                }
+                check.each(&at.key("urls"), &self.urls, limits::MAX_RECIPIENTS, |check, at, url| {
+                    check_http_url(check, at, url)
+                });
+            }
+            _ => {}
+        }
+        self.check_recipients(at, check);
+    }
+
+    fn check_recipients(&self, at: &KeyPath, check: &mut Checker) {
         let recipients = at.key("recipients");
         match self.kind {
             ChannelKind::Email => {
@@ -254,7 +390,7 @@ impl AlertChannel {
                     }
                 }
             }
-            ChannelKind::Log => {
+            _ => {
                 if !self.recipients.is_empty() {
                     check.fail(recipients, "only email channels have recipients");
                 }

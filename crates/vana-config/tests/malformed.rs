@@ -15,6 +15,17 @@ struct Case {
 
 const CASES: &[Case] = &[
     Case {
+        doc: M,
+        yaml: "alerting:\n  channels:\n    - type: webhook\n      level: warning\n    - type: alertmanager\n      urls: [\"ftp://x\"]\n      url: http://a\n      delivery:\n        max_attempts: 0\n",
+        expected: &[
+            ("alerting.channels[0]", 3),
+            ("alerting.channels[1].urls[0]", 6),
+            ("alerting.channels[1].url", 7),
+            ("alerting.channels[1].delivery.max_attempts", 9),
+        ],
+        says: "a webhook channel needs `url` (or `url_env`)",
+    },
+    Case {
         doc: S,
         yaml: "http:\n  route_templates:\n    - /agents/{id}\n    - /files/{*rest}/x\n    - agents\n",
         expected: &[("http.route_templates[1]", 4), ("http.route_templates[2]", 5)],

@@ -44,6 +44,7 @@
 mod alert;
 mod clock;
 mod collector;
+mod delivery;
 mod error_rate;
 #[cfg(feature = "metrics")]
 mod facade;
@@ -56,6 +57,16 @@ mod summary;
 pub use alert::{AlertEvent, AlertTransition, ThresholdRule};
 pub use clock::{ManualClock, MetricsClock, SystemClock};
 pub use collector::{ProcessSample, ProcessSampler, SystemCollector, record_process_sample};
+#[cfg(feature = "webhook")]
+pub use delivery::AlertmanagerChannel;
+#[cfg(feature = "webhook")]
+pub use delivery::WebhookTransport;
+pub use delivery::{
+    AlertContext, DeliveryChannel, DeliveryStats, Transport, alert_annotations, alert_labels, fingerprint,
+    rfc3339,
+};
+#[cfg(feature = "email")]
+pub use delivery::{EmailTransport, SmtpSettings};
 #[cfg(feature = "metrics")]
 pub use facade::MetricsRecorder;
 pub use monitor::{

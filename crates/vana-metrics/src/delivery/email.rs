@@ -1,0 +1,204 @@
+//! The `email` channel: a plain-text message per alert transition, through SMTP (lettre).
+
+use std::time::Duration;
+
+use lettre::message::Mailbox;
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::{Message, SmtpTransport, Transport as _};
+
+use crate::alert::{AlertEvent, AlertTransition};
+use crate::delivery::channel::Transport;
+use crate::delivery::labels::{AlertContext, rfc3339};
+
+/// The SMTP server and sender, from the environment (never from the YAML):
+///
+/// | variable | default |
+/// |---|---|
+/// | `VANA_SMTP_HOST` | required |
+/// | `VANA_SMTP_PORT` | 25 |
+/// | `VANA_SMTP_FROM` | `vana-ops@<host>` |
+/// | `VANA_SMTP_USERNAME`, and `VANA_SMTP_PASSWORD` or `VANA_SMTP_PASSWORD_FILE` | no authentication |
+/// | `VANA_SMTP_TLS` | `none` (the only mode this build speaks; put a local relay in front of a TLS server) |
+#[derive(Clone)]
+pub struct SmtpSettings {
+    host: String,
+    port: u16,
+    from: Mailbox,
+    credentials: Option<Credentials>,
+}
+
+impl std::fmt::Debug for SmtpSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpSettings")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("from", &self.from.to_string())
+            .field("credentials", &self.credentials.as_ref().map(|_| "[REDACTED]"))
+            .finish()
+    }
+}
+
+impl SmtpSettings {
+    /// From the process environment. `Ok(None)` when `VANA_SMTP_HOST` is not set; errors name the variable,
+    /// never a value.
+    pub fn from_env(context: &AlertContext) -> Result<Option<Self>, String> {
+        Self::from_vars(|name| std::env::var(name).ok(), context)
+    }
+
+    /// From any variable lookup.
+    pub fn from_vars(
+        lookup: impl Fn(&str) -> Option<String>,
+        context: &AlertContext,
+    ) -> Result<Option<Self>, String> {
+        let Some(host) = lookup("VANA_SMTP_HOST").filter(|host| !host.is_empty()) else {
+            return Ok(None);
+        };
+        let port = match lookup("VANA_SMTP_PORT") {
+            Some(port) => port.parse().map_err(|_| "VANA_SMTP_PORT must be a port number".to_owned())?,
+            None => 25,
+        };
+        match lookup("VANA_SMTP_TLS").as_deref() {
+            None | Some("none") => {}
+            Some(_) => {
+                return Err("VANA_SMTP_TLS: this build speaks plain SMTP only (`none`); relay through a local MTA for TLS".into());
+            }
+        }
+        let from = lookup("VANA_SMTP_FROM").unwrap_or_else(|| format!("vana-ops@{}", context.instance));
+        let from: Mailbox = from.parse().map_err(|_| "VANA_SMTP_FROM is not an email address".to_owned())?;
+        let password = match (lookup("VANA_SMTP_PASSWORD"), lookup("VANA_SMTP_PASSWORD_FILE")) {
+            (Some(password), _) => Some(password),
+            (None, Some(path)) => Some(
+                std::fs::read_to_string(&path)
+                    .map_err(|error| {
+                        format!("cannot read the file named by VANA_SMTP_PASSWORD_FILE: {}", error.kind())
+                    })?
+                    .lines()
+                    .next()
+                    .unwrap_or("")
+                    .to_owned(),
+            ),
+            (None, None) => None,
+        };
+        let credentials = match (lookup("VANA_SMTP_USERNAME"), password) {
+            (Some(user), Some(password)) => Some(Credentials::new(user, password)),
+            (Some(_), None) => {
+                return Err("VANA_SMTP_USERNAME is set without VANA_SMTP_PASSWORD(_FILE)".into());
+            }
+            _ => None,
+        };
+        Ok(Some(Self { host, port, from, credentials }))
+    }
+}
+
+/// Sends each alert as a plain-text email to the channel's recipients.
+pub struct EmailTransport {
+    transport: SmtpTransport,
+    from: Mailbox,
+    to: Vec<Mailbox>,
+    context: AlertContext,
+}
+
+impl EmailTransport {
+    /// A transport to `recipients` through `settings`' server, waiting at most `timeout` per step.
+    pub fn new(
+        settings: &SmtpSettings,
+        recipients: &[String],
+        context: AlertContext,
+        timeout: Duration,
+    ) -> Result<Self, String> {
+        let to = recipients
+            .iter()
+            .map(|address| {
+                address.parse::<Mailbox>().map_err(|_| format!("`{address}` is not an email address"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut builder = SmtpTransport::builder_dangerous(settings.host.as_str())
+            .port(settings.port)
+            .timeout(Some(timeout));
+        if let Some(credentials) = &settings.credentials {
+            builder = builder.credentials(credentials.clone());
+        }
+        Ok(Self { transport: builder.build(), from: settings.from.clone(), to, context })
+    }
+}
+
+/// The subject and body of an alert's email.
+pub(crate) fn email_text(alert: &AlertEvent, context: &AlertContext) -> (String, String) {
+    let what = match alert.transition {
+        AlertTransition::Resolved => "RESOLVED",
+        AlertTransition::Escalated => "ESCALATED",
+        AlertTransition::Deescalated => "DE-ESCALATED",
+        AlertTransition::Repeated => "STILL FIRING",
+        AlertTransition::Firing => "FIRING",
+    };
+    let level = alert.level.to_string().to_uppercase();
+    let subject = format!("[vana-ops] {level} {what}: {} on {}", alert.metric, context.instance);
+    let tags: Vec<String> = alert.tags.iter().map(|(key, value)| format!("{key}={value}")).collect();
+    let body = format!(
+        "{what}: {level} alert `{threshold}` on {metric}\n\n\
+         value:      {value}\n\
+         threshold:  {comparison} {line} ({level_lower})\n\
+         since:      {since}\n\
+         at:         {at}\n\
+         host:       {instance}\n\
+         service:    {service}\n\
+         tags:       {tags}\n\n\
+         {message}\n",
+        threshold = alert.threshold,
+        metric = alert.metric,
+        value = alert.value,
+        comparison = alert.comparison,
+        line = alert.threshold_value,
+        level_lower = alert.level,
+        since = rfc3339(alert.since),
+        at = rfc3339(alert.at),
+        instance = context.instance,
+        service = context.service,
+        tags = if tags.is_empty() { "-".to_owned() } else { tags.join(", ") },
+        message = alert.message(),
+    );
+    (subject, body)
+}
+
+impl Transport for EmailTransport {
+    fn send(&mut self, alert: &AlertEvent) -> Result<(), String> {
+        let (subject, body) = email_text(alert, &self.context);
+        let mut message = Message::builder().from(self.from.clone()).subject(subject);
+        for to in &self.to {
+            message = message.to(to.clone());
+        }
+        let message = message.body(body).map_err(|error| format!("cannot build the message: {error}"))?;
+        // lettre's errors name the server's reply or the I/O failure, never the credentials.
+        self.transport.send(&message).map(|_| ()).map_err(|error| error.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_come_from_the_environment_and_errors_never_show_secrets() {
+        let context = AlertContext { instance: "host-1".into(), service: "vana".into() };
+        let none = SmtpSettings::from_vars(|_| None, &context).unwrap();
+        assert!(none.is_none());
+        let vars = |name: &str| match name {
+            "VANA_SMTP_HOST" => Some("127.0.0.1".into()),
+            "VANA_SMTP_PORT" => Some("2525".into()),
+            "VANA_SMTP_USERNAME" => Some("alerts".into()),
+            "VANA_SMTP_PASSWORD" => Some("hunter2-secret".into()),
+            _ => None,
+        };
+        let settings = SmtpSettings::from_vars(vars, &context).unwrap().unwrap();
+        assert_eq!(settings.port, 2525);
+        assert_eq!(settings.from.to_string(), "vana-ops@host-1");
+        assert!(!format!("{settings:?}").contains("hunter2"));
+        let bad_port = |name: &str| match name {
+            "VANA_SMTP_HOST" => Some("h".into()),
+            "VANA_SMTP_PORT" => Some("hunter2-secret".into()),
+            _ => None,
+        };
+        let error = SmtpSettings::from_vars(bad_port, &context).unwrap_err();
+        assert!(!error.contains("hunter2") && error.contains("VANA_SMTP_PORT"), "{error}");
+    }
+}

@@ -13,6 +13,9 @@ pub enum OpsError {
     /// Logging could not be set up.
     #[error("{0}")]
     Logging(#[from] vana_logging::LoggingError),
+    /// An alert channel could not be set up (its server settings or URL from the environment).
+    #[error("{0}")]
+    Alerting(String),
     /// The HTTP layer or the gateway could not be set up (a route template, a CSRF key, an upstream URL).
     #[error("{0}")]
     Http(String),

@@ -54,6 +54,7 @@
 //! - `http` (default): the tower layer, the endpoints router and the upstream proxy (axum, hyper, tower).
 //! - `cli` (default): the `vana-ops` binary (`serve`, `validate-config`, `scan`).
 
+mod channels;
 mod error;
 mod health;
 #[cfg(feature = "http")]

@@ -7,13 +7,16 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 
 use vana_apm::Apm;
-use vana_config::{ChannelKind, Config, ConfigLoader, LoadedConfig};
+use vana_config::{Config, ConfigLoader, LoadedConfig};
 use vana_logging::{LoggingBuilder, LoggingError, LoggingGuard};
-use vana_metrics::{AlertSink, PerformanceMonitor, SystemCollector, TracingSink};
+use vana_metrics::{AlertSink, PerformanceMonitor, SystemCollector};
 use vana_security::SecurityManager;
 
 use crate::error::OpsError;
 use crate::health::{Health, HealthStatus};
+
+/// How long shutdown waits for queued alerts to be delivered.
+const SHUTDOWN_DELIVERY: Duration = Duration::from_secs(5);
 
 /// How [`Ops`] is built: which background work it starts.
 #[derive(Debug, Clone)]
@@ -50,6 +53,7 @@ struct OpsInner {
     collector_expected: bool,
     logging: Mutex<Option<LoggingGuard>>,
     log_levels: Option<vana_logging::LevelHandle>,
+    channels: Vec<crate::channels::Channel>,
     started: Instant,
 }
 
@@ -79,7 +83,15 @@ impl OpsBuilder {
         } else {
             None
         };
-        let monitor = PerformanceMonitor::with_sinks(&config.monitoring, alert_sinks(config));
+        let channels = crate::channels::build(config)?;
+        let mut sinks: Vec<Arc<dyn AlertSink>> = Vec::new();
+        if config.monitoring.alerting.enabled {
+            sinks.extend(channels.iter().map(crate::channels::Channel::sink));
+        }
+        let monitor = PerformanceMonitor::with_sinks(&config.monitoring, sinks);
+        for channel in &channels {
+            channel.attach(&monitor);
+        }
         let collector = if self.start_collector {
             SystemCollector::start(&monitor, config.monitoring.performance_monitoring.collection_interval())
         } else {
@@ -98,27 +110,12 @@ impl OpsBuilder {
                 collector_expected: self.start_collector,
                 log_levels: logging.as_ref().map(|guard| guard.levels().clone()),
                 logging: Mutex::new(logging),
+                channels,
                 started: Instant::now(),
                 loaded: self.loaded,
             }),
         })
     }
-}
-
-/// The sinks of the `alerting.channels` that deliver in process. `email` (and the network channels) come
-/// with alert delivery; until then they are not built.
-fn alert_sinks(config: &Config) -> Vec<Arc<dyn AlertSink>> {
-    if !config.monitoring.alerting.enabled {
-        return Vec::new();
-    }
-    config
-        .monitoring
-        .alerting
-        .channels
-        .iter()
-        .filter(|channel| channel.kind == ChannelKind::Log)
-        .map(|channel| Arc::new(TracingSink::new(channel.level)) as Arc<dyn AlertSink>)
-        .collect()
 }
 
 impl Ops {
@@ -171,6 +168,11 @@ impl Ops {
     /// The security manager.
     pub fn security(&self) -> &SecurityManager {
         &self.inner.security
+    }
+
+    /// Each alert channel's name and what it has delivered so far.
+    pub fn alert_channels(&self) -> Vec<(String, vana_metrics::DeliveryStats)> {
+        self.inner.channels.iter().map(|channel| (channel.name().to_owned(), channel.stats())).collect()
     }
 
     /// The logging levels, when this `Ops` installed logging.
@@ -235,6 +237,11 @@ impl OpsInner {
             collector.stop();
         }
         self.monitor.shutdown();
+        // Queued alerts get a few seconds to go out; a channel that is down does not hold the exit.
+        let deadline = Instant::now() + SHUTDOWN_DELIVERY;
+        for channel in &self.channels {
+            channel.shutdown(deadline);
+        }
         if let Some(logging) = self.logging.lock().take() {
             logging.shutdown();
         }

@@ -1,0 +1,179 @@
+//! The alert channels of `alerting.channels`, built from the configuration and, for secrets and servers,
+//! the environment.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use vana_config::{AlertChannel, ChannelKind, Config};
+use vana_metrics::{AlertSink, DeliveryStats, PerformanceMonitor, TracingSink};
+
+use crate::error::OpsError;
+
+/// One built channel.
+pub(crate) enum Channel {
+    Log(String, Arc<TracingSink>),
+    #[cfg_attr(not(any(feature = "email", feature = "webhook")), allow(dead_code))]
+    Delivery(Arc<vana_metrics::DeliveryChannel>),
+    #[cfg(feature = "webhook")]
+    Alertmanager(String, Arc<vana_metrics::AlertmanagerChannel>),
+}
+
+impl Channel {
+    pub(crate) fn sink(&self) -> Arc<dyn AlertSink> {
+        match self {
+            Channel::Log(_, sink) => Arc::clone(sink) as Arc<dyn AlertSink>,
+            Channel::Delivery(channel) => Arc::clone(channel) as Arc<dyn AlertSink>,
+            #[cfg(feature = "webhook")]
+            Channel::Alertmanager(_, channel) => Arc::clone(channel) as Arc<dyn AlertSink>,
+        }
+    }
+
+    pub(crate) fn name(&self) -> &str {
+        match self {
+            Channel::Log(name, _) => name,
+            Channel::Delivery(channel) => channel.name(),
+            #[cfg(feature = "webhook")]
+            Channel::Alertmanager(name, _) => name,
+        }
+    }
+
+    pub(crate) fn attach(&self, monitor: &PerformanceMonitor) {
+        match self {
+            Channel::Log(..) => {}
+            Channel::Delivery(channel) => channel.attach(monitor),
+            #[cfg(feature = "webhook")]
+            Channel::Alertmanager(_, channel) => channel.attach(monitor),
+        }
+    }
+
+    pub(crate) fn stats(&self) -> DeliveryStats {
+        match self {
+            Channel::Log(..) => DeliveryStats::default(),
+            Channel::Delivery(channel) => channel.stats(),
+            #[cfg(feature = "webhook")]
+            Channel::Alertmanager(_, channel) => channel.stats(),
+        }
+    }
+
+    pub(crate) fn shutdown(&self, deadline: Instant) {
+        match self {
+            Channel::Log(..) => {}
+            Channel::Delivery(channel) => channel.shutdown(deadline),
+            #[cfg(feature = "webhook")]
+            Channel::Alertmanager(_, channel) => channel.shutdown(deadline),
+        }
+    }
+}
+
+/// Every channel of the configuration that can run here. An `email` channel without `VANA_SMTP_HOST`, or a
+/// channel whose feature is not compiled in, is skipped with a warning (the shipped configuration has an
+/// email channel, and a fresh machine has no SMTP server); a webhook whose `url_env` is unset is an error.
+pub(crate) fn build(config: &Config) -> Result<Vec<Channel>, OpsError> {
+    let alerting = &config.monitoring.alerting;
+    if !alerting.enabled {
+        return Ok(Vec::new());
+    }
+    let context = vana_metrics::AlertContext::from_environment();
+    let mut channels = Vec::new();
+    let mut names: Vec<String> = Vec::new();
+    for channel in &alerting.channels {
+        let base = kind_name(channel.kind);
+        let count = names.iter().filter(|name| name.split('-').next() == Some(base)).count();
+        let name = if count == 0 { base.to_owned() } else { format!("{base}-{}", count + 1) };
+        names.push(name.clone());
+        if let Some(built) = build_one(channel, &name, &context)? {
+            channels.push(built);
+        }
+    }
+    Ok(channels)
+}
+
+fn kind_name(kind: ChannelKind) -> &'static str {
+    match kind {
+        ChannelKind::Log => "log",
+        ChannelKind::Email => "email",
+        ChannelKind::Webhook => "webhook",
+        ChannelKind::Alertmanager => "alertmanager",
+        _ => "channel",
+    }
+}
+
+#[cfg_attr(not(any(feature = "email", feature = "webhook")), allow(dead_code))]
+fn spawn_error(name: &str, error: std::io::Error) -> OpsError {
+    OpsError::Alerting(format!("alert channel `{name}`: cannot start its thread: {error}"))
+}
+
+#[allow(clippy::needless_pass_by_value)]
+fn skipped(name: &str, why: &str) -> Result<Option<Channel>, OpsError> {
+    tracing::warn!(target: "vana_ops", channel = name, "alert channel skipped: {why}");
+    Ok(None)
+}
+
+fn build_one(
+    channel: &AlertChannel,
+    name: &str,
+    context: &vana_metrics::AlertContext,
+) -> Result<Option<Channel>, OpsError> {
+    let timeout = Duration::from_secs(channel.delivery.timeout_seconds.max(1));
+    // Only the network channels use these; a build without them must not warn.
+    let _ = (timeout, context);
+    match channel.kind {
+        ChannelKind::Log => {
+            Ok(Some(Channel::Log(name.to_owned(), Arc::new(TracingSink::new(channel.level)))))
+        }
+        #[cfg(feature = "email")]
+        ChannelKind::Email => {
+            let settings = vana_metrics::SmtpSettings::from_env(context)
+                .map_err(|error| OpsError::Alerting(format!("alert channel `{name}`: {error}")))?;
+            let Some(settings) = settings else {
+                return skipped(name, "VANA_SMTP_HOST is not set");
+            };
+            let transport =
+                vana_metrics::EmailTransport::new(&settings, &channel.recipients, context.clone(), timeout)
+                    .map_err(|error| OpsError::Alerting(format!("alert channel `{name}`: {error}")))?;
+            let delivery = vana_metrics::DeliveryChannel::spawn(
+                name,
+                channel.level,
+                channel.delivery.clone(),
+                transport,
+            )
+            .map_err(|error| spawn_error(name, error))?;
+            Ok(Some(Channel::Delivery(Arc::new(delivery))))
+        }
+        #[cfg(feature = "webhook")]
+        ChannelKind::Webhook => {
+            let url = match (&channel.url, &channel.url_env) {
+                (Some(url), _) => url.clone(),
+                (None, Some(variable)) => std::env::var(variable).map_err(|_| {
+                    OpsError::Alerting(format!(
+                        "alert channel `{name}`: the environment variable {variable} is not set"
+                    ))
+                })?,
+                (None, None) => return Err(OpsError::Alerting(format!("alert channel `{name}` has no url"))),
+            };
+            let transport =
+                vana_metrics::WebhookTransport::new(url, channel.webhook_format(), context.clone(), timeout);
+            let delivery = vana_metrics::DeliveryChannel::spawn(
+                name,
+                channel.level,
+                channel.delivery.clone(),
+                transport,
+            )
+            .map_err(|error| spawn_error(name, error))?;
+            Ok(Some(Channel::Delivery(Arc::new(delivery))))
+        }
+        #[cfg(feature = "webhook")]
+        ChannelKind::Alertmanager => {
+            let alertmanager = vana_metrics::AlertmanagerChannel::spawn(
+                name,
+                channel.level,
+                channel.delivery.clone(),
+                &channel.urls,
+                context.clone(),
+            )
+            .map_err(|error| spawn_error(name, error))?;
+            Ok(Some(Channel::Alertmanager(name.to_owned(), Arc::new(alertmanager))))
+        }
+        _ => skipped(name, "this build does not include the channel's feature (email, webhook)"),
+    }
+}

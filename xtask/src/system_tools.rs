@@ -32,6 +32,16 @@ pub(crate) const SYSTEM_TOOLS: &[SystemTool] = &[
         used_by: "vana-ops' scrape test (a real Prometheus server scraping the gateway)",
     },
     SystemTool { binary: "kill", package: "procps", used_by: "vana-ops' graceful shutdown test (SIGTERM)" },
+    SystemTool {
+        binary: "aiosmtpd",
+        package: "python3-aiosmtpd",
+        used_by: "vana-metrics' email delivery tests (a real SMTP server)",
+    },
+    SystemTool {
+        binary: "prometheus-alertmanager",
+        package: "prometheus-alertmanager",
+        used_by: "vana-metrics' Alertmanager delivery test",
+    },
 ];
 
 fn on_path(binary: &str) -> bool {

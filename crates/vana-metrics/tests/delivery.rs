@@ -1,0 +1,382 @@
+//! Alert delivery against real servers on loopback: an SMTP server (Debian's `python3-aiosmtpd`), a real
+//! Alertmanager (Debian's `prometheus-alertmanager`) and a webhook receiver in the test.
+
+#![cfg(all(feature = "email", feature = "webhook"))]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, mpsc};
+use std::time::{Duration, Instant};
+
+use vana_config::{AlertLevel, Comparison, DeliverySettings, MonitoringConfig, WebhookFormat};
+use vana_metrics::{
+    AlertContext, AlertSink, AlertmanagerChannel, DeliveryChannel, EmailTransport, PerformanceMonitor,
+    PrometheusOptions, SmtpSettings, ThresholdRule, WebhookTransport, render_prometheus,
+};
+
+fn context() -> AlertContext {
+    AlertContext { instance: "test-host".into(), service: "vana-test".into() }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir =
+        std::env::temp_dir().join(format!("vana-delivery-{name}-{}-{}", std::process::id(), free_port()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn wait_for_port(port: u16, within: Duration) -> bool {
+    let deadline = Instant::now() + within;
+    while Instant::now() < deadline {
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    false
+}
+
+fn wait_until(within: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + within;
+    while Instant::now() < deadline {
+        if done() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    done()
+}
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// aiosmtpd with its Maildir handler: each message becomes a file in `<dir>/new`.
+fn start_smtp(port: u16, maildir: &Path) -> Server {
+    // A Maildir: the handler creates these only when the directory itself is new.
+    for sub in ["tmp", "new", "cur"] {
+        std::fs::create_dir_all(maildir.join(sub)).unwrap();
+    }
+    let child = Command::new("aiosmtpd")
+        .args(["-n", "-l", &format!("127.0.0.1:{port}"), "-c", "aiosmtpd.handlers.Mailbox"])
+        .arg(maildir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|error| panic!("cannot start `aiosmtpd` ({error}): install Debian's `python3-aiosmtpd` package (cargo xtask ci does)"));
+    assert!(wait_for_port(port, Duration::from_secs(20)), "aiosmtpd did not listen on {port}");
+    Server(child)
+}
+
+fn messages(maildir: &Path) -> Vec<String> {
+    let mut found: Vec<(std::time::SystemTime, String)> = std::fs::read_dir(maildir.join("new"))
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter_map(|entry| {
+                    let modified = entry.metadata().ok()?.modified().ok()?;
+                    Some((modified, std::fs::read_to_string(entry.path()).ok()?))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    found.sort();
+    found.into_iter().map(|(_, text)| text).collect()
+}
+
+fn settings(queue_capacity: u64) -> DeliverySettings {
+    let mut settings = DeliverySettings::default();
+    settings.queue_capacity = queue_capacity;
+    settings.max_attempts = 200;
+    settings.initial_backoff_ms = 50;
+    settings.max_backoff_ms = 200;
+    settings.timeout_seconds = 5;
+    settings
+}
+
+fn smtp_settings(port: u16) -> SmtpSettings {
+    let vars = move |name: &str| match name {
+        "VANA_SMTP_HOST" => Some("127.0.0.1".to_owned()),
+        "VANA_SMTP_PORT" => Some(port.to_string()),
+        "VANA_SMTP_FROM" => Some("alerts@vana.test".to_owned()),
+        _ => None,
+    };
+    SmtpSettings::from_vars(vars, &context()).unwrap().unwrap()
+}
+
+/// A monitor whose `queue.*` metrics warn at 10 and are critical at 20, delivering to `sink`.
+fn monitor_with(sink: Arc<dyn AlertSink>) -> PerformanceMonitor {
+    let monitor = PerformanceMonitor::with_sinks(&MonitoringConfig::default(), vec![sink]);
+    monitor.add_threshold(ThresholdRule {
+        name: Arc::from("queue_depth"),
+        metric_glob: Arc::from("queue.*"),
+        warning: 10.0,
+        critical: 20.0,
+        comparison: Comparison::Greater,
+        for_duration: Duration::ZERO,
+    });
+    monitor
+}
+
+#[test]
+fn email_reaches_the_recipients_with_what_fired_and_its_resolution() {
+    let port = free_port();
+    let maildir = temp_dir("mail");
+    let _smtp = start_smtp(port, &maildir);
+    let recipients = vec!["oncall@vana.test".to_owned(), "lead@vana.test".to_owned()];
+    let transport =
+        EmailTransport::new(&smtp_settings(port), &recipients, context(), Duration::from_secs(5)).unwrap();
+    let channel =
+        Arc::new(DeliveryChannel::spawn("email", AlertLevel::Critical, settings(16), transport).unwrap());
+    let monitor = monitor_with(channel.clone());
+    channel.attach(&monitor);
+    monitor.record_metric("queue.jobs", 12.0, "jobs", &[("region", "eu")]); // warning: not for this channel
+    monitor.record_metric("queue.jobs", 25.0, "jobs", &[("region", "eu")]); // critical
+    assert!(wait_until(Duration::from_secs(20), || !messages(&maildir).is_empty()), "no email arrived");
+    let first = &messages(&maildir)[0];
+    assert!(first.contains("X-RcptTo: oncall@vana.test, lead@vana.test"), "{first}");
+    assert!(first.contains("Subject: [vana-ops] CRITICAL ESCALATED: queue.jobs on test-host"), "{first}");
+    for needle in ["value:      25", "threshold:  greater 20", "host:       test-host", "region=eu", "since:"]
+    {
+        assert!(first.contains(needle), "missing {needle:?} in {first}");
+    }
+    monitor.record_metric("queue.jobs", 1.0, "jobs", &[("region", "eu")]);
+    assert!(
+        wait_until(Duration::from_secs(20), || messages(&maildir).iter().any(|m| m.contains("RESOLVED"))),
+        "no resolution email"
+    );
+    assert_eq!(channel.stats().failed, 0);
+    let text = render_prometheus(&monitor, &PrometheusOptions::default());
+    assert!(text.contains("vana_alerts_sent_total{channel=\"email\"} 2"), "{text}");
+    monitor.shutdown();
+    channel.shutdown(Instant::now() + Duration::from_secs(2));
+    let _ = std::fs::remove_dir_all(&maildir);
+}
+
+#[test]
+fn email_queues_through_an_outage_delivers_when_back_and_drops_past_its_queue() {
+    let port = free_port();
+    let maildir = temp_dir("outage");
+    let smtp = start_smtp(port, &maildir);
+    drop(smtp); // the server goes down
+    let transport = EmailTransport::new(
+        &smtp_settings(port),
+        &["oncall@vana.test".to_owned()],
+        context(),
+        Duration::from_secs(2),
+    )
+    .unwrap();
+    let channel =
+        Arc::new(DeliveryChannel::spawn("email", AlertLevel::Warning, settings(2), transport).unwrap());
+    let monitor = monitor_with(channel.clone());
+    channel.attach(&monitor);
+    monitor.record_metric("queue.a", 25.0, "jobs", &[]);
+    assert!(
+        wait_until(Duration::from_secs(10), || channel.stats().retried >= 2),
+        "no retries: {:?}",
+        channel.stats()
+    );
+    // One in flight, two queued, the rest dropped and counted; memory does not grow.
+    for name in ["queue.b", "queue.c", "queue.d", "queue.e"] {
+        monitor.record_metric(name, 25.0, "jobs", &[]);
+    }
+    assert!(wait_until(Duration::from_secs(10), || channel.stats().dropped == 2), "{:?}", channel.stats());
+    assert_eq!(channel.stats().queued, 2);
+    assert!(messages(&maildir).is_empty());
+    let _smtp = start_smtp(port, &maildir); // back
+    assert!(
+        wait_until(Duration::from_secs(30), || messages(&maildir).len() == 3),
+        "the queued alerts were not delivered after the outage: {:?}",
+        channel.stats()
+    );
+    let stats = channel.stats();
+    assert_eq!((stats.sent, stats.failed, stats.dropped), (3, 0, 2), "{stats:?}");
+    assert_eq!(monitor.total_recorded("alerts.dropped"), 2);
+    monitor.shutdown();
+    channel.shutdown(Instant::now() + Duration::from_secs(2));
+    let _ = std::fs::remove_dir_all(&maildir);
+}
+
+/// A one-shot-per-connection HTTP receiver: each request's body goes to the channel, 200 goes back.
+fn webhook_receiver() -> (String, mpsc::Receiver<(String, String)>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let (sender, receiver) = mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(100) {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut request_line = String::new();
+            let _ = reader.read_line(&mut request_line);
+            let mut length = 0;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = value.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0; length];
+            let _ = reader.read_exact(&mut body);
+            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+            let _ = sender.send((request_line, String::from_utf8_lossy(&body).into_owned()));
+        }
+    });
+    (url, receiver)
+}
+
+#[test]
+fn webhooks_post_alertmanager_v4_payloads_and_slack_text() {
+    let (url, received) = webhook_receiver();
+    let transport =
+        WebhookTransport::new(url.clone(), WebhookFormat::Alertmanager, context(), Duration::from_secs(5));
+    let channel =
+        Arc::new(DeliveryChannel::spawn("webhook", AlertLevel::Warning, settings(16), transport).unwrap());
+    let monitor = monitor_with(channel.clone());
+    monitor.record_metric("queue.jobs", 15.0, "jobs", &[("region", "eu")]);
+    let (request_line, body) = received.recv_timeout(Duration::from_secs(10)).expect("a webhook post");
+    assert!(request_line.starts_with("POST /hook "), "{request_line}");
+    let payload: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(payload["version"], "4");
+    assert_eq!(payload["status"], "firing");
+    assert_eq!(payload["receiver"], "vana-ops");
+    let alert = &payload["alerts"][0];
+    assert_eq!(alert["status"], "firing");
+    for (label, value) in [
+        ("alertname", "queue_depth"),
+        ("severity", "warning"),
+        ("instance", "test-host"),
+        ("service", "vana-test"),
+        ("metric", "queue.jobs"),
+        ("region", "eu"),
+    ] {
+        assert_eq!(alert["labels"][label], value, "{label}");
+    }
+    assert_eq!(alert["annotations"]["value"], "15");
+    assert_eq!(alert["annotations"]["threshold"], "greater 10");
+    assert!(alert["annotations"]["summary"].as_str().unwrap().contains("queue.jobs"));
+    assert!(alert["startsAt"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(alert["endsAt"], "0001-01-01T00:00:00Z");
+    assert_eq!(alert["fingerprint"].as_str().unwrap().len(), 16);
+    assert_eq!(payload["commonLabels"]["alertname"], "queue_depth");
+    monitor.record_metric("queue.jobs", 1.0, "jobs", &[("region", "eu")]);
+    let (_, body) = received.recv_timeout(Duration::from_secs(10)).expect("the resolution");
+    let payload: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(payload["status"], "resolved");
+    assert_ne!(payload["alerts"][0]["endsAt"], "0001-01-01T00:00:00Z");
+    monitor.shutdown();
+    channel.shutdown(Instant::now() + Duration::from_secs(2));
+
+    let slack = WebhookTransport::new(url, WebhookFormat::Slack, context(), Duration::from_secs(5));
+    let channel =
+        Arc::new(DeliveryChannel::spawn("slack", AlertLevel::Warning, settings(16), slack).unwrap());
+    let monitor = monitor_with(channel.clone());
+    monitor.record_metric("queue.jobs", 30.0, "jobs", &[]);
+    let (_, body) = received.recv_timeout(Duration::from_secs(10)).expect("a slack post");
+    let payload: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let text = payload["text"].as_str().unwrap();
+    assert!(
+        text.contains("queue_depth") && text.contains("queue.jobs") && text.contains("test-host"),
+        "{text}"
+    );
+    assert_eq!(payload.as_object().unwrap().len(), 1);
+    monitor.shutdown();
+    channel.shutdown(Instant::now() + Duration::from_secs(2));
+}
+
+fn start_alertmanager(port: u16, dir: &Path) -> Server {
+    let config = dir.join("alertmanager.yml");
+    std::fs::write(
+        &config,
+        "route:\n  receiver: \"null\"\n  group_wait: 1s\nreceivers:\n  - name: \"null\"\n",
+    )
+    .unwrap();
+    let child = Command::new("prometheus-alertmanager")
+        .arg(format!("--config.file={}", config.display()))
+        .arg(format!("--storage.path={}", dir.join("data").display()))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .arg("--cluster.listen-address=")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|error| {
+            panic!("cannot start `prometheus-alertmanager` ({error}): install Debian's `prometheus-alertmanager` package (cargo xtask ci does)")
+        });
+    assert!(wait_for_port(port, Duration::from_secs(30)), "alertmanager did not listen on {port}");
+    Server(child)
+}
+
+fn alertmanager_alerts(port: u16) -> Vec<serde_json::Value> {
+    let response = ureq::get(&format!("http://127.0.0.1:{port}/api/v2/alerts")).call();
+    let Ok(mut response) = response else { return Vec::new() };
+    let text = response.body_mut().read_to_string().unwrap_or_default();
+    serde_json::from_str::<Vec<serde_json::Value>>(&text).unwrap_or_default()
+}
+
+#[test]
+fn a_real_alertmanager_sees_the_alert_with_its_labels_and_then_its_resolution() {
+    let port = free_port();
+    let dir = temp_dir("alertmanager");
+    let _alertmanager = start_alertmanager(port, &dir);
+    let mut delivery = settings(16);
+    delivery.resend_interval_seconds = 1;
+    let channel = Arc::new(
+        AlertmanagerChannel::spawn(
+            "alertmanager",
+            AlertLevel::Warning,
+            delivery,
+            &[format!("http://127.0.0.1:{port}")],
+            context(),
+        )
+        .unwrap(),
+    );
+    let monitor = monitor_with(channel.clone());
+    channel.attach(&monitor);
+    monitor.record_metric("queue.jobs", 25.0, "jobs", &[("region", "eu")]);
+    let found = |port| {
+        alertmanager_alerts(port).into_iter().find(|alert| {
+            alert["labels"]["alertname"] == "queue_depth" && alert["labels"]["severity"] == "critical"
+        })
+    };
+    assert!(
+        wait_until(Duration::from_secs(30), || found(port).is_some()),
+        "the alert never reached Alertmanager"
+    );
+    let alert = found(port).unwrap();
+    for (label, value) in
+        [("instance", "test-host"), ("service", "vana-test"), ("metric", "queue.jobs"), ("region", "eu")]
+    {
+        assert_eq!(alert["labels"][label], value, "{label}: {alert}");
+    }
+    assert_eq!(alert["annotations"]["threshold"], "greater 20");
+    assert_eq!(alert["status"]["state"], "active");
+    // Re-sent every interval: still active after several intervals without a change.
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(found(port).is_some_and(|alert| alert["status"]["state"] == "active"));
+    monitor.record_metric("queue.jobs", 1.0, "jobs", &[("region", "eu")]);
+    let resolved = || {
+        found(port).is_none_or(|alert| {
+            let ends_at = alert["endsAt"].as_str().unwrap_or("");
+            humantime::parse_rfc3339_weak(ends_at.trim_end_matches('Z').split('.').next().unwrap_or(""))
+                .is_ok_and(|ends| ends <= std::time::SystemTime::now())
+        })
+    };
+    assert!(wait_until(Duration::from_secs(30), resolved), "Alertmanager never saw the resolution");
+    assert!(channel.stats().sent >= 2 && channel.stats().failed == 0, "{:?}", channel.stats());
+    monitor.shutdown();
+    channel.shutdown(Instant::now() + Duration::from_secs(2));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -5,6 +5,7 @@
 //! - `ci`: everything CI checks, in order: system tools, rustfmt, clippy, tests, rustdoc, config.
 //! - `detection-report [--corpus DIR]`: the share of each corpus file that input validation flags.
 //! - `loadtest`: wrk against `vana-ops serve`, the full layer vs the layer off; requests/s and p99.
+//! - `prometheus-rules [--config DIR] [--output FILE]`: Prometheus alerting rules from the thresholds.
 //! - `release VERSION`: bump the workspace version, check the changelog, run `ci`, package every crate.
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
@@ -13,6 +14,7 @@ mod ci;
 mod detection;
 mod loadtest;
 mod release;
+mod rules;
 mod system_tools;
 mod validate;
 
@@ -64,6 +66,15 @@ enum Task {
         #[arg(long, default_value = "/echo?msg=hello")]
         path: String,
     },
+    /// Write Prometheus alerting rules from the thresholds of `monitoring.yaml` (default: `config/`).
+    PrometheusRules {
+        /// The configuration directory.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Write here instead of standard output.
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
     /// Bump the workspace version, check CHANGELOG.md, run `ci` and `cargo package` every crate.
     Release {
         /// The new version, e.g. 0.2.0.
@@ -81,6 +92,7 @@ fn main() -> ExitCode {
             let seconds = seconds.clamp(1, 120);
             loadtest::run(&loadtest::LoadTest { seconds, rounds: rounds.clamp(1, 9), connections, path })
         }
+        Task::PrometheusRules { config, output } => rules::run(config.as_deref(), output.as_ref()),
         Task::Release { version } => release::run(&version),
     };
     match result {

@@ -50,6 +50,7 @@ mod error_rate;
 mod facade;
 mod monitor;
 mod prometheus;
+mod rules;
 mod series;
 mod sink;
 mod summary;
@@ -76,6 +77,7 @@ pub use prometheus::{
     CONTENT_TYPE, ERROR_RATE_FAMILY, PrometheusOptions, RESPONSE_TIME_FAMILY, family_of, is_response_time,
     render_prometheus, sanitize_label_name, sanitize_metric_name,
 };
+pub use rules::prometheus_rules;
 pub use series::{BYTES_PER_SAMPLE, Tags};
 pub use sink::{AlertSink, TracingSink};
 pub use summary::Summary;

@@ -138,3 +138,74 @@ fn histogram_buckets_come_from_the_configuration() {
         "{text}"
     );
 }
+
+fn promtool(args: &[&str]) -> std::process::Output {
+    Command::new("promtool").args(args).output().unwrap_or_else(|error| {
+        panic!("promtool is needed for this test ({error}): install Debian's `prometheus` package (cargo xtask ci does)")
+    })
+}
+
+#[test]
+fn promtool_accepts_the_rules_and_they_fire_like_the_thresholds() {
+    let dir = std::env::temp_dir().join(format!("vana-rules-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let rules = vana_metrics::prometheus_rules(
+        &MonitoringConfig::default(),
+        &PrometheusOptions::default(),
+        "vana-ops",
+    );
+    std::fs::write(dir.join("rules.yml"), &rules).unwrap();
+    let checked = promtool(&["check", "rules", dir.join("rules.yml").to_str().unwrap()]);
+    assert!(
+        checked.status.success(),
+        "promtool rejected the rules:\n{}{}\n---\n{rules}",
+        String::from_utf8_lossy(&checked.stdout),
+        String::from_utf8_lossy(&checked.stderr)
+    );
+    // Unit tests of the rules with promtool: the defaults fire exactly one severity at a time, under the
+    // threshold's name, on the exported series.
+    let tests = r#"rule_files: [rules.yml]
+evaluation_interval: 1m
+tests:
+  - interval: 1m
+    input_series:
+      - series: 'vana_error_rate_percent{operation="/chat",instance="a",job="vana"}'
+        values: '7x5'
+      - series: 'vana_memory_system_percent{instance="a",job="vana"}'
+        values: '95x5'
+      - series: 'vana_response_time_seconds_bucket{operation="/slow",instance="a",job="vana",le="1"}'
+        values: '0+0x10'
+      - series: 'vana_response_time_seconds_bucket{operation="/slow",instance="a",job="vana",le="5"}'
+        values: '0+10x10'
+      - series: 'vana_response_time_seconds_bucket{operation="/slow",instance="a",job="vana",le="+Inf"}'
+        values: '0+10x10'
+    alert_rule_test:
+      - eval_time: 5m
+        alertname: error_rate
+        exp_alerts:
+          - exp_labels: {severity: warning, service: vana-ops, metric_glob: "error_rate.*", operation: /chat, instance: a, job: vana}
+            exp_annotations: {value: "7", threshold: "greater 5", summary: "error_rate: error rate (%) of error_rate.* is 7 (greater 5, warning)"}
+      - eval_time: 5m
+        alertname: memory_usage
+        exp_alerts:
+          - exp_labels: {severity: critical, service: vana-ops, metric_glob: "memory.*.percent", instance: a, job: vana}
+            exp_annotations: {value: "95", threshold: "greater 90", summary: "memory_usage: value of memory.*.percent is 95 (greater 90, critical)"}
+      - eval_time: 10m
+        alertname: response_time
+        exp_alerts:
+          - exp_labels: {severity: warning, service: vana-ops, metric_glob: "response_time.*", operation: /slow, instance: a, job: vana}
+            exp_annotations: {value: "4.96", threshold: "greater 2", summary: "response_time: p99 response time over 5m (s) of response_time.* is 4.96 (greater 2, warning)"}
+      - eval_time: 5m
+        alertname: cpu_usage
+        exp_alerts: []
+"#;
+    std::fs::write(dir.join("tests.yml"), tests).unwrap();
+    let tested = promtool(&["test", "rules", dir.join("tests.yml").to_str().unwrap()]);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        tested.status.success(),
+        "promtool test rules failed:\n{}{}\n---\n{rules}",
+        String::from_utf8_lossy(&tested.stdout),
+        String::from_utf8_lossy(&tested.stderr)
+    );
+}

@@ -3,6 +3,7 @@
 //! - `vana-ops serve [--config DIR] [--listen ADDR] [--upstream URL] [--no-layer]`
 //! - `vana-ops validate-config [PATH...]`
 //! - `vana-ops scan [--config DIR] FILE|-`
+//! - `vana-ops export-rules [--config DIR] [--output FILE]`
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
@@ -36,6 +37,15 @@ enum Command {
         /// Directories (with security/ and monitoring/) or single YAML files.
         paths: Vec<PathBuf>,
     },
+    /// Print Prometheus alerting rules from the thresholds of `monitoring.yaml` (for the fleet's Prometheus).
+    ExportRules {
+        /// The configuration directory (default: the embedded defaults).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Write here instead of standard output.
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
     /// Validate one input per line and print a JSON verdict per line, then a summary on stderr.
     Scan {
         /// The configuration directory whose `input_validation` applies (default: the embedded defaults).
@@ -52,6 +62,7 @@ fn main() -> anyhow::Result<ExitCode> {
         Command::Serve(args) => serve::run(args),
         Command::ValidateConfig { paths } => validate_config(paths),
         Command::Scan { config, input } => scan(config, &input),
+        Command::ExportRules { config, output } => export_rules(config, output),
     }
 }
 
@@ -85,6 +96,27 @@ fn validate_config(paths: Vec<PathBuf>) -> anyhow::Result<ExitCode> {
     if problems > 0 {
         eprintln!("validate-config: {problems} problem{} found", if problems == 1 { "" } else { "s" });
         return Ok(ExitCode::FAILURE);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn export_rules(config: Option<PathBuf>, output: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    let loader = match &config {
+        Some(dir) => ConfigLoader::new().dir(dir),
+        None => ConfigLoader::new(),
+    };
+    let monitoring = loader.process_env().load()?.config.monitoring;
+    let context = vana_ops::metrics::AlertContext::from_environment();
+    let rules = vana_ops::metrics::prometheus_rules(
+        &monitoring,
+        &vana_ops::metrics::PrometheusOptions::default(),
+        &context.service,
+    );
+    match output {
+        Some(path) => {
+            std::fs::write(&path, rules).with_context(|| format!("cannot write {}", path.display()))?
+        }
+        None => print!("{rules}"),
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,0 +1,49 @@
+//! The `vana-ops` subcommands besides `serve`, run as a user would.
+
+#![cfg(feature = "cli")]
+
+use std::process::Command;
+
+fn vana_ops(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_vana-ops")).args(args).env_remove("VANA_SERVICE_NAME").output().unwrap()
+}
+
+#[test]
+fn export_rules_writes_a_file_promtool_accepts() {
+    let path = std::env::temp_dir().join(format!("vana-export-rules-{}.yml", std::process::id()));
+    let output = vana_ops(&["export-rules", "--output", path.to_str().unwrap()]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let checked = Command::new("promtool").args(["check", "rules"]).arg(&path).output().unwrap_or_else(|error| {
+        panic!("promtool is needed for this test ({error}): install Debian's `prometheus` package (cargo xtask ci does)")
+    });
+    let _ = std::fs::remove_file(&path);
+    assert!(checked.status.success(), "{}", String::from_utf8_lossy(&checked.stdout));
+    assert!(String::from_utf8_lossy(&checked.stdout).contains("8 rules found"));
+}
+
+#[test]
+fn validate_config_reports_every_problem_and_fails() {
+    let dir = std::env::temp_dir().join(format!("vana-cli-config-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("monitoring")).unwrap();
+    std::fs::write(dir.join("monitoring/monitoring.yaml"), "logging:\n  level: LOUD\n  formt: json\n").unwrap();
+    let output = vana_ops(&["validate-config", dir.to_str().unwrap()]);
+    let _ = std::fs::remove_dir_all(&dir);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(!output.status.success());
+    assert!(stdout.contains("logging.level") && stdout.contains("logging.formt"), "{stdout}");
+    let shipped = vana_ops(&["validate-config", concat!(env!("CARGO_MANIFEST_DIR"), "/../../config")]);
+    assert!(shipped.status.success(), "{}", String::from_utf8_lossy(&shipped.stdout));
+}
+
+#[test]
+fn scan_flags_attacks_one_verdict_per_line() {
+    let dir = std::env::temp_dir().join(format!("vana-cli-scan-{}.txt", std::process::id()));
+    std::fs::write(&dir, "hello there\n<script>alert(1)</script>\n").unwrap();
+    let output = vana_ops(&["scan", dir.to_str().unwrap()]);
+    let _ = std::fs::remove_file(&dir);
+    assert!(output.status.success());
+    let lines: Vec<serde_json::Value> =
+        String::from_utf8_lossy(&output.stdout).lines().map(|line| serde_json::from_str(line).unwrap()).collect();
+    assert_eq!(lines.len(), 2);
+    assert!(String::from_utf8_lossy(&output.stderr).contains("2 lines, 1 flagged"));
+}

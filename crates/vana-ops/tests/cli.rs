@@ -25,7 +25,8 @@ fn export_rules_writes_a_file_promtool_accepts() {
 fn validate_config_reports_every_problem_and_fails() {
     let dir = std::env::temp_dir().join(format!("vana-cli-config-{}", std::process::id()));
     std::fs::create_dir_all(dir.join("monitoring")).unwrap();
-    std::fs::write(dir.join("monitoring/monitoring.yaml"), "logging:\n  level: LOUD\n  formt: json\n").unwrap();
+    std::fs::write(dir.join("monitoring/monitoring.yaml"), "logging:\n  level: LOUD\n  formt: json\n")
+        .unwrap();
     let output = vana_ops(&["validate-config", dir.to_str().unwrap()]);
     let _ = std::fs::remove_dir_all(&dir);
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -42,8 +43,10 @@ fn scan_flags_attacks_one_verdict_per_line() {
     let output = vana_ops(&["scan", dir.to_str().unwrap()]);
     let _ = std::fs::remove_file(&dir);
     assert!(output.status.success());
-    let lines: Vec<serde_json::Value> =
-        String::from_utf8_lossy(&output.stdout).lines().map(|line| serde_json::from_str(line).unwrap()).collect();
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
     assert_eq!(lines.len(), 2);
     assert!(String::from_utf8_lossy(&output.stderr).contains("2 lines, 1 flagged"));
 }

@@ -40,6 +40,12 @@
 //! # Feature flags
 //!
 //! - `metrics`: `MetricsRecorder`, a `metrics::Recorder` into the monitor.
+//! - `email`: `EmailTransport` and `SmtpSettings`, alert emails through SMTP (lettre).
+//! - `webhook`: `WebhookTransport` (Alertmanager webhook v4 or Slack JSON) and `AlertmanagerChannel`
+//!   (`POST /api/v2/alerts`), over HTTP (ureq).
+//!
+//! Without features, `DeliveryChannel` still delivers through any [`Transport`] of your own, and
+//! [`prometheus_rules`] turns the thresholds into Prometheus alerting rules.
 
 mod alert;
 mod clock;

@@ -52,7 +52,9 @@
 //! # Feature flags
 //!
 //! - `http` (default): the tower layer, the endpoints router and the upstream proxy (axum, hyper, tower).
-//! - `cli` (default): the `vana-ops` binary (`serve`, `validate-config`, `scan`).
+//! - `cli` (default): the `vana-ops` binary (`serve`, `validate-config`, `scan`, `export-rules`).
+//! - `email` (default): the `email` alert channel.
+//! - `webhook` (default): the `webhook` and `alertmanager` alert channels.
 
 mod channels;
 mod error;

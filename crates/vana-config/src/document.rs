@@ -66,6 +66,7 @@ impl Document {
                 "client_address",
                 "security_events",
                 "http",
+                "backend",
             ],
             Document::Monitoring => &["performance_monitoring", "thresholds", "alerting", "logging"],
         }

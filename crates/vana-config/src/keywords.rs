@@ -179,6 +179,26 @@ keyword_enum! {
 }
 
 keyword_enum! {
+    /// Where shared security state (rate limits, blocked addresses) lives.
+    BackendKind, "backend type", {
+        /// In this process only.
+        Memory = "memory",
+        /// In Redis, shared by every instance.
+        Redis = "redis",
+    }
+}
+
+keyword_enum! {
+    /// What happens while the shared backend is unreachable.
+    FailureMode, "failure mode", {
+        /// Allow the request (and count it): availability over enforcement.
+        FailOpen = "fail_open",
+        /// Use this instance's in-memory state until the backend returns.
+        LocalFallback = "local_fallback",
+    }
+}
+
+keyword_enum! {
     /// The body a webhook channel posts.
     WebhookFormat, "webhook format", {
         /// Alertmanager's webhook payload, version 4.

@@ -54,6 +54,7 @@
 //!
 //! None: the crate is small and always complete.
 
+mod backend;
 mod checks;
 mod document;
 mod env;
@@ -72,11 +73,13 @@ mod security;
 mod span_index;
 mod suggest;
 
+pub use backend::Backend;
 pub use document::{Document, EMBEDDED_MONITORING_YAML, EMBEDDED_SECURITY_YAML};
 pub use http_layer::HttpLayer;
 pub use key_path::{KeyPath, Segment};
 pub use keywords::{
-    AlertLevel, ChannelKind, Comparison, LogFormat, LogLevel, LogOutput, LogRotation, WebhookFormat,
+    AlertLevel, BackendKind, ChannelKind, Comparison, FailureMode, LogFormat, LogLevel, LogOutput,
+    LogRotation, WebhookFormat,
 };
 pub use limits::MAX_DOCUMENT_BYTES;
 pub use loader::{Config, ConfigLoader, ConfigSource, LoadedConfig};

@@ -31,6 +31,8 @@ pub struct SecurityPolicies {
     pub security_events: SecurityEventsConfig,
     /// The HTTP layer's steps and settings.
     pub http: crate::http_layer::HttpLayer,
+    /// Where rate limits and blocked addresses live.
+    pub backend: crate::backend::Backend,
 }
 
 /// `input_validation`: what input is accepted.
@@ -256,6 +258,7 @@ impl SecurityPolicies {
             "events",
         );
         self.http.check(&root.key("http"), check);
+        self.backend.check(&root.key("backend"), check);
     }
 }
 

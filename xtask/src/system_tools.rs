@@ -38,6 +38,11 @@ pub(crate) const SYSTEM_TOOLS: &[SystemTool] = &[
         used_by: "vana-metrics' email delivery tests (a real SMTP server)",
     },
     SystemTool {
+        binary: "redis-server",
+        package: "redis-server",
+        used_by: "vana-security's Redis backend tests and vana-ops' fleet test",
+    },
+    SystemTool {
         binary: "prometheus-alertmanager",
         package: "prometheus-alertmanager",
         used_by: "vana-metrics' Alertmanager delivery test",

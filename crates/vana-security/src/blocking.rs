@@ -70,6 +70,9 @@ pub struct IpBlocklist {
     escalate: bool,
     cap: usize,
     clock: Arc<dyn Clock>,
+    /// Blocks shared with other instances through Redis (`backend.type: redis`).
+    #[cfg(feature = "redis")]
+    shared: Option<crate::shared::SharedBlocks>,
 }
 
 /// IPv4-mapped IPv6 (`::ffff:10.0.0.1`) as the IPv4 address it is.
@@ -94,7 +97,17 @@ impl IpBlocklist {
             escalate: config.escalate_repeat_offenders,
             cap: usize::try_from(config.max_blocked).unwrap_or(usize::MAX).max(1),
             clock,
+            #[cfg(feature = "redis")]
+            shared: None,
         }
+    }
+
+    /// Shares blocks through `backend`: a block made here holds on every instance, and blocks made elsewhere
+    /// hold here (seen within `backend.block_cache_ms`).
+    #[cfg(feature = "redis")]
+    pub fn shared_through(mut self, backend: Arc<crate::shared::RedisBackend>) -> Self {
+        self.shared = Some(crate::shared::SharedBlocks::new(backend));
+        self
     }
 
     /// Whether `address` is whitelisted (never blocked; still rate-limited and validated).
@@ -129,8 +142,15 @@ impl IpBlocklist {
             make_room(&mut table, now);
         }
         let reason = crate::truncate_to(reason, MAX_REASON_BYTES).to_owned();
+        #[cfg(feature = "redis")]
+        let shared_reason = reason.clone();
         table
             .insert(address, Block { until: now.saturating_add(duration_nanos(duration)), reason, offences });
+        drop(table);
+        #[cfg(feature = "redis")]
+        if let Some(shared) = &self.shared {
+            shared.block(address, &shared_reason, duration);
+        }
         BlockOutcome::Blocked { duration, offences }
     }
 
@@ -138,20 +158,35 @@ impl IpBlocklist {
     pub fn unblock(&self, address: IpAddr) -> bool {
         let now = self.clock.now_nanos();
         let mut table = self.table.lock();
-        match table.get_mut(&canonical(address)) {
+        let local = match table.get_mut(&canonical(address)) {
             // Keep the offence count for escalation; end the block now.
             Some(block) if block.until > now => {
                 block.until = now;
                 true
             }
             _ => false,
+        };
+        drop(table);
+        #[cfg(feature = "redis")]
+        if let Some(shared) = &self.shared {
+            return shared.unblock(canonical(address)) || local;
         }
+        local
     }
 
-    /// Whether `address` is blocked now.
+    /// Whether `address` is blocked now (here, or by another instance when blocks are shared). A
+    /// whitelisted address never is.
     pub fn is_blocked(&self, address: IpAddr) -> bool {
+        let address = canonical(address);
         let now = self.clock.now_nanos();
-        self.table.lock().get(&canonical(address)).is_some_and(|block| block.until > now)
+        if self.table.lock().get(&address).is_some_and(|block| block.until > now) {
+            return true;
+        }
+        #[cfg(feature = "redis")]
+        if let Some(shared) = &self.shared {
+            return !self.is_whitelisted(address) && shared.is_blocked(address);
+        }
+        false
     }
 
     /// The addresses blocked now.

@@ -15,4 +15,7 @@ pub enum SecurityError {
     /// The rule set as a whole does not compile (too large).
     #[error("the validation rules do not compile: {0}")]
     Rules(String),
+    /// The shared backend could not be set up (never carries the URL, which may hold a password).
+    #[error("backend: {0}")]
+    Backend(String),
 }

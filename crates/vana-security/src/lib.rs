@@ -41,6 +41,7 @@ mod headers;
 mod manager;
 mod rate_limit;
 mod scan;
+mod shared;
 mod validate;
 
 pub use blocking::{BlockOutcome, BlockedAddress, IpBlocklist, canonical};
@@ -58,6 +59,9 @@ pub use rate_limit::{
     gcra_step,
 };
 pub use scan::{ScanSummary, scan};
+pub use shared::SharedStore;
+#[cfg(feature = "redis")]
+pub use shared::{BackendStatus, GCRA_SCRIPT, RedisBackend, RedisStore};
 pub use validate::{BUILT_IN_RULES, Category, InputValidator, Rejection, Rule, Severity, Verdict};
 
 /// `text` cut to at most `max_bytes` on a character boundary.

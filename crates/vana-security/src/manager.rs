@@ -11,6 +11,7 @@ use crate::error::SecurityError;
 use crate::events::{SecurityEvent, SecurityEvents};
 use crate::headers::SecurityHeaders;
 use crate::rate_limit::{Clock, MemoryStore, MonotonicClock, RateLimiter};
+use crate::shared::SharedStore;
 use crate::validate::{InputValidator, Severity, Verdict};
 
 /// Input validation, rate limits, blocking, events, client addresses and headers, configured together.
@@ -30,7 +31,9 @@ use crate::validate::{InputValidator, Severity, Verdict};
 #[derive(Debug)]
 pub struct SecurityManager {
     validator: InputValidator,
-    limiter: RateLimiter<MemoryStore>,
+    limiter: RateLimiter<SharedStore>,
+    #[cfg(feature = "redis")]
+    backend: Option<Arc<crate::shared::RedisBackend>>,
     blocklist: IpBlocklist,
     events: SecurityEvents,
     resolver: ClientAddressResolver,
@@ -46,15 +49,62 @@ impl SecurityManager {
 
     /// The same on `clock` (for tests).
     pub fn with_clock(config: &SecurityPolicies, clock: Arc<dyn Clock>) -> Result<Self, SecurityError> {
+        #[cfg(feature = "redis")]
+        let backend = match config.backend.kind {
+            vana_config::BackendKind::Redis => {
+                Some(Arc::new(crate::shared::RedisBackend::from_env(&config.backend)?))
+            }
+            _ => None,
+        };
+        #[cfg(not(feature = "redis"))]
+        if config.backend.kind == vana_config::BackendKind::Redis {
+            return Err(SecurityError::Backend(
+                "backend.type is redis, but vana-security was built without its `redis` feature".into(),
+            ));
+        }
+        Self::build(
+            config,
+            clock,
+            #[cfg(feature = "redis")]
+            backend,
+        )
+    }
+
+    /// Everything as `config` says, sharing rate limits, blocks and events through `backend` whatever
+    /// `backend.type` says (for a Redis URL that does not come from the environment).
+    #[cfg(feature = "redis")]
+    pub fn with_redis(
+        config: &SecurityPolicies,
+        backend: Arc<crate::shared::RedisBackend>,
+    ) -> Result<Self, SecurityError> {
+        Self::build(config, Arc::new(MonotonicClock::default()), Some(backend))
+    }
+
+    fn build(
+        config: &SecurityPolicies,
+        clock: Arc<dyn Clock>,
+        #[cfg(feature = "redis")] backend: Option<Arc<crate::shared::RedisBackend>>,
+    ) -> Result<Self, SecurityError> {
         let max_clients = usize::try_from(config.rate_limiting.max_tracked_clients).unwrap_or(usize::MAX);
         let max_events = usize::try_from(config.security_events.max_events).unwrap_or(usize::MAX);
+        let local = MemoryStore::with_clock(max_clients, Arc::clone(&clock));
+        let blocklist = IpBlocklist::with_clock(&config.ip_blocking, clock);
+        #[cfg(feature = "redis")]
+        let (store, blocklist) = match &backend {
+            Some(backend) => (
+                SharedStore::Redis(crate::shared::RedisStore::new(Arc::clone(backend), local)),
+                blocklist.shared_through(Arc::clone(backend)),
+            ),
+            None => (SharedStore::Memory(local), blocklist),
+        };
+        #[cfg(not(feature = "redis"))]
+        let store = SharedStore::Memory(local);
         Ok(Self {
             validator: InputValidator::new(&config.input_validation)?,
-            limiter: RateLimiter::with_store(
-                &config.rate_limiting,
-                MemoryStore::with_clock(max_clients, Arc::clone(&clock)),
-            ),
-            blocklist: IpBlocklist::with_clock(&config.ip_blocking, clock),
+            limiter: RateLimiter::with_store(&config.rate_limiting, store),
+            #[cfg(feature = "redis")]
+            backend,
+            blocklist,
             events: SecurityEvents::new(max_events),
             resolver: ClientAddressResolver::from_config(&config.client_address),
             headers: SecurityHeaders::from_config(&config.headers),
@@ -74,6 +124,12 @@ impl SecurityManager {
             .then_some(event.source_ip)
             .flatten()
             .map(|source| (source, event.event_type.clone()));
+        #[cfg(feature = "redis")]
+        if let Some(backend) = &self.backend {
+            if let Ok(json) = serde_json::to_string(&event) {
+                backend.publish_event(&json);
+            }
+        }
         self.events.record(event);
         if let Some((source, event_type)) = block_source {
             self.block_ip(source, &format!("critical security event: {event_type}"));
@@ -99,8 +155,14 @@ impl SecurityManager {
         &self.validator
     }
 
+    /// The shared backend, when `backend.type` is `redis` (feature `redis`).
+    #[cfg(feature = "redis")]
+    pub fn backend(&self) -> Option<&crate::shared::RedisBackend> {
+        self.backend.as_deref()
+    }
+
     /// The rate limiter.
-    pub fn rate_limiter(&self) -> &RateLimiter<MemoryStore> {
+    pub fn rate_limiter(&self) -> &RateLimiter<SharedStore> {
         &self.limiter
     }
 

@@ -1,0 +1,40 @@
+//! `SharedStore`: the rate-limit store of a `SecurityManager`, in memory or in Redis.
+
+use crate::rate_limit::{MemoryStore, Quota, RateDecision, RateLimitStore};
+
+/// The store the configuration chose (`backend.type`).
+pub enum SharedStore {
+    /// This instance's memory.
+    Memory(MemoryStore),
+    /// Redis, with a local fallback (feature `redis`).
+    #[cfg(feature = "redis")]
+    Redis(super::RedisStore),
+}
+
+impl std::fmt::Debug for SharedStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SharedStore::Memory(_) => f.write_str("SharedStore::Memory"),
+            #[cfg(feature = "redis")]
+            SharedStore::Redis(_) => f.write_str("SharedStore::Redis"),
+        }
+    }
+}
+
+impl RateLimitStore for SharedStore {
+    fn check(&self, key: &str, quota: &Quota) -> RateDecision {
+        match self {
+            SharedStore::Memory(store) => store.check(key, quota),
+            #[cfg(feature = "redis")]
+            SharedStore::Redis(store) => store.check(key, quota),
+        }
+    }
+
+    fn tracked_keys(&self) -> usize {
+        match self {
+            SharedStore::Memory(store) => store.tracked_keys(),
+            #[cfg(feature = "redis")]
+            SharedStore::Redis(store) => store.tracked_keys(),
+        }
+    }
+}

@@ -1,0 +1,108 @@
+//! `RedisStore`: the GCRA of the in-memory store, one atomic round trip per check, on Redis's clock.
+
+use std::time::Duration;
+
+use vana_config::FailureMode;
+
+use super::backend::RedisBackend;
+use crate::rate_limit::{MemoryStore, Quota, RateDecision, RateLimitStore};
+
+/// The GCRA step in Lua (the same algorithm as [`gcra_step`](crate::gcra_step)), on Redis's clock in
+/// microseconds (Lua numbers are doubles: nanoseconds since the epoch would lose precision). The key
+/// expires when its TAT passes, so an idle client costs nothing. `ARGV[3]`, when not empty, replaces the
+/// clock (tests).
+pub const GCRA_SCRIPT: &str = r#"
+local emission = tonumber(ARGV[1])
+local tolerance = tonumber(ARGV[2])
+local now
+if ARGV[3] ~= '' then
+  now = tonumber(ARGV[3])
+else
+  local time = redis.call('TIME')
+  now = tonumber(time[1]) * 1000000 + tonumber(time[2])
+end
+local stored = redis.call('GET', KEYS[1])
+local tat = now
+if stored then tat = math.max(tonumber(stored), now) end
+local debt = tat - now
+if debt > tolerance then
+  return {0, 0, string.format('%.0f', debt), string.format('%.0f', debt - tolerance)}
+end
+local new_tat = tat + emission
+local new_debt = new_tat - now
+redis.call('SET', KEYS[1], string.format('%.0f', new_tat), 'PX', math.floor(new_debt / 1000) + 1)
+local room = math.floor((tolerance + emission - new_debt) / emission)
+if room < 0 then room = 0 end
+return {1, room, string.format('%.0f', new_debt), '0'}
+"#;
+
+/// Rate limits in Redis, shared by every instance; while Redis is away, `fail_open` allows (and counts)
+/// and `local_fallback` decides with this instance's memory store.
+pub struct RedisStore {
+    backend: std::sync::Arc<RedisBackend>,
+    script: redis::Script,
+    local: MemoryStore,
+}
+
+impl RedisStore {
+    /// A store on `backend`, falling back to `local`.
+    pub fn new(backend: std::sync::Arc<RedisBackend>, local: MemoryStore) -> Self {
+        Self { backend, script: redis::Script::new(GCRA_SCRIPT), local }
+    }
+
+    /// The backend.
+    pub fn backend(&self) -> &RedisBackend {
+        &self.backend
+    }
+
+    fn redis_key(&self, key: &str, quota: &Quota) -> String {
+        let identity = format!("{}/{}/{}", quota.limit, quota.window.as_micros(), quota.burst);
+        self.backend.key(&["rl", &identity, key])
+    }
+
+    /// One check at `now_micros` instead of Redis's clock (for tests that compare with the memory store);
+    /// `None` when Redis did not answer.
+    #[doc(hidden)]
+    pub fn check_at(&self, key: &str, quota: &Quota, now_micros: Option<u64>) -> Option<RateDecision> {
+        let emission = quota.emission_nanos().div_ceil(1000).max(1);
+        let tolerance = emission.saturating_mul(u64::from(quota.burst) - 1);
+        let redis_key = self.redis_key(key, quota);
+        let now = now_micros.map(|now| now.to_string()).unwrap_or_default();
+        let reply: (i64, i64, String, String) = self.backend.run(|connection| {
+            self.script.key(&redis_key).arg(emission).arg(tolerance).arg(&now).invoke(connection)
+        })?;
+        let micros = |text: &str| Duration::from_micros(text.parse::<u64>().unwrap_or(0));
+        let allowed = reply.0 == 1;
+        Some(RateDecision {
+            allowed,
+            limit: quota.limit,
+            remaining: u32::try_from(reply.1.max(0)).unwrap_or(u32::MAX),
+            reset_after: micros(&reply.2),
+            retry_after: (!allowed).then(|| micros(&reply.3)),
+        })
+    }
+}
+
+impl RateLimitStore for RedisStore {
+    fn check(&self, key: &str, quota: &Quota) -> RateDecision {
+        if let Some(decision) = self.check_at(key, quota, None) {
+            return decision;
+        }
+        self.backend.count_fallback();
+        match self.backend.on_failure {
+            FailureMode::FailOpen => RateDecision {
+                allowed: true,
+                limit: quota.limit,
+                remaining: quota.burst.saturating_sub(1),
+                reset_after: Duration::ZERO,
+                retry_after: None,
+            },
+            _ => self.local.check(key, quota),
+        }
+    }
+
+    fn tracked_keys(&self) -> usize {
+        // Keys in Redis expire on their own; only the local fallback's are counted here.
+        self.local.tracked_keys()
+    }
+}

@@ -1,0 +1,249 @@
+//! Shared state in a real Redis (Debian's `redis-server`, started here on a free loopback port without
+//! persistence): same decisions as the memory store, one limit for two instances, blocks seen by every
+//! instance, the failure behaviours while Redis is down, and recovery.
+
+#![cfg(feature = "redis")]
+
+use std::net::{IpAddr, TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use proptest::prelude::*;
+use vana_config::{Backend, FailureMode, SecurityPolicies};
+use vana_security::{
+    ManualClock, MemoryStore, Quota, RateLimitStore, RedisBackend, RedisStore, SecurityEvent,
+    SecurityManager, Severity,
+};
+
+struct Redis {
+    child: Option<Child>,
+    port: u16,
+}
+
+impl Redis {
+    fn start() -> Redis {
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let mut redis = Redis { child: None, port };
+        redis.restart();
+        redis
+    }
+
+    fn restart(&mut self) {
+        let child = Command::new("redis-server")
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            // An empty working directory: nothing to load at start, nothing written.
+            .args(["--dir", std::env::temp_dir().to_str().unwrap(), "--dbfilename", &format!("vana-none-{}.rdb", self.port)])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|error| {
+                panic!("cannot start `redis-server` ({error}): install Debian's `redis-server` package (cargo xtask ci does)")
+            });
+        self.child = Some(child);
+        // Ready when it answers PING (it accepts connections a moment before it serves commands).
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let ready = || {
+            TcpStream::connect(("127.0.0.1", self.port)).is_ok()
+                && redis::Client::open(self.url())
+                    .and_then(|client| client.get_connection())
+                    .and_then(|mut connection| redis::cmd("PING").query::<String>(&mut connection))
+                    .is_ok_and(|pong| pong == "PONG")
+        };
+        while !ready() {
+            assert!(Instant::now() < deadline, "redis-server did not answer on {}", self.port);
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+
+    fn backend(&self, prefix: &str, on_failure: FailureMode) -> Arc<RedisBackend> {
+        let mut config = Backend::default();
+        config.key_prefix = prefix.to_owned();
+        config.on_failure = on_failure;
+        config.retry_interval_ms = 100;
+        config.block_cache_ms = 100;
+        config.command_timeout_ms = 500;
+        config.events_stream_maxlen = 5;
+        Arc::new(RedisBackend::new(&config, &self.url()).unwrap())
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn unique(name: &str) -> String {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    format!("t{}-{name}-{}:", std::process::id(), NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    /// On the same requests at the same times, the Redis store decides exactly as the memory store.
+    #[test]
+    fn redis_and_memory_decide_alike(
+        emission_us in 1u64..2_000_000,
+        limit in 1u32..50,
+        burst in 1u32..20,
+        steps in proptest::collection::vec((0usize..3, 0u64..3_000_000), 1..60),
+    ) {
+        let redis = shared_redis();
+        let store = RedisStore::new(redis.backend(&unique("prop"), FailureMode::FailOpen), MemoryStore::new(100));
+        let clock = ManualClock::new();
+        let memory = MemoryStore::with_clock(100, Arc::new(clock.clone()));
+        let quota = Quota::new(limit, Duration::from_micros(emission_us * u64::from(limit)), burst);
+        let mut now_us = 1_000_000u64;
+        for (key, advance) in steps {
+            now_us += advance;
+            clock.set_nanos(now_us * 1000);
+            let key = format!("client-{key}");
+            let expected = memory.check(&key, &quota);
+            let got = store.check_at(&key, &quota, Some(now_us));
+            prop_assert_eq!(got, Some(expected));
+        }
+    }
+}
+
+/// One Redis for the property test's cases (each uses its own key prefix).
+fn shared_redis() -> &'static Redis {
+    static REDIS: std::sync::OnceLock<Redis> = std::sync::OnceLock::new();
+    REDIS.get_or_init(Redis::start)
+}
+
+fn client(n: u8) -> IpAddr {
+    IpAddr::from([198, 51, 100, n])
+}
+
+fn policies(burst: u32) -> SecurityPolicies {
+    let mut policies = SecurityPolicies::default();
+    policies.rate_limiting.default_limit = burst;
+    policies.rate_limiting.window_seconds = 3600;
+    policies.rate_limiting.burst_limit = burst;
+    policies
+}
+
+#[test]
+fn two_instances_share_one_limit_and_one_blocklist_and_the_event_stream() {
+    let redis = Redis::start();
+    let prefix = unique("fleet");
+    let a = SecurityManager::with_redis(&policies(5), redis.backend(&prefix, FailureMode::LocalFallback))
+        .unwrap();
+    let b = SecurityManager::with_redis(&policies(5), redis.backend(&prefix, FailureMode::LocalFallback))
+        .unwrap();
+    // Ten requests of one client, alternating between the instances: five pass, as one limit promises.
+    let allowed = (0..10)
+        .filter(|n| if n % 2 == 0 { &a } else { &b }.rate_limiter().check("198.51.100.1").allowed)
+        .count();
+    assert_eq!(allowed, 5);
+    // A block made by one instance holds on the other, at its first lookup.
+    let attacker = client(66);
+    assert!(!b.blocklist().is_blocked(attacker));
+    std::thread::sleep(Duration::from_millis(150)); // b's cached "not blocked" expires
+    a.log_security_event(SecurityEvent::new("sql_injection", Severity::Critical, Some(attacker)));
+    assert!(a.blocklist().is_blocked(attacker));
+    assert!(b.blocklist().is_blocked(attacker), "the other instance sees the block");
+    // The whitelist wins over a shared block.
+    let local: IpAddr = "127.0.0.1".parse().unwrap();
+    let mut connection = redis::Client::open(redis.url()).unwrap().get_connection().unwrap();
+    redis::cmd("SET").arg(format!("{prefix}block:127.0.0.1")).arg("x").query::<()>(&mut connection).unwrap();
+    assert!(!b.blocklist().is_blocked(local));
+    // Unblocking through one instance lifts it everywhere once the cache expires.
+    assert!(a.blocklist().unblock(attacker));
+    std::thread::sleep(Duration::from_millis(150));
+    assert!(!b.blocklist().is_blocked(attacker));
+    // Events went to the stream, capped at events_stream_maxlen.
+    for _ in 0..20 {
+        b.log_security_event(SecurityEvent::new("input_rejected", Severity::Low, Some(client(7))));
+    }
+    let length: u64 = redis::cmd("XLEN").arg(format!("{prefix}events")).query(&mut connection).unwrap();
+    assert_eq!(length, 5);
+}
+
+/// Runs `check` on another thread and fails the test if it does not return within 10 s: a request must
+/// never hang on Redis.
+fn within_bound<T: Send + 'static>(check: impl FnOnce() -> T + Send + 'static) -> T {
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = sender.send(check());
+    });
+    receiver.recv_timeout(Duration::from_secs(10)).expect("a check hung while Redis was down")
+}
+
+#[test]
+fn while_redis_is_down_local_fallback_limits_locally_and_recovery_is_automatic() {
+    let mut redis = Redis::start();
+    let prefix = unique("down");
+    let manager = Arc::new(
+        SecurityManager::with_redis(&policies(3), redis.backend(&prefix, FailureMode::LocalFallback))
+            .unwrap(),
+    );
+    assert!(manager.rate_limiter().check("before").allowed);
+    redis.stop();
+    let checker = Arc::clone(&manager);
+    let allowed =
+        within_bound(move || (0..6).filter(|_| checker.rate_limiter().check("client-x").allowed).count());
+    assert_eq!(allowed, 3, "the local store enforces the burst meanwhile");
+    let status = manager.backend().unwrap().status();
+    assert!(status.failures >= 1 && status.fallbacks >= 6, "{status:?}");
+    redis.restart();
+    std::thread::sleep(Duration::from_millis(200)); // past retry_interval_ms
+    // Back on Redis: a fresh client has Redis's state (empty after the restart), and Redis holds the key.
+    assert!(manager.rate_limiter().check("client-y").allowed);
+    assert!(manager.backend().unwrap().status().available);
+    let mut connection = redis::Client::open(redis.url()).unwrap().get_connection().unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS").arg(format!("{prefix}rl:*")).query(&mut connection).unwrap();
+    assert_eq!(keys.len(), 1, "{keys:?}");
+}
+
+#[test]
+fn while_redis_is_down_fail_open_allows_and_counts() {
+    let mut redis = Redis::start();
+    let manager = Arc::new(
+        SecurityManager::with_redis(&policies(1), redis.backend(&unique("open"), FailureMode::FailOpen))
+            .unwrap(),
+    );
+    redis.stop();
+    let checker = Arc::clone(&manager);
+    let allowed =
+        within_bound(move || (0..5).filter(|_| checker.rate_limiter().check("client-z").allowed).count());
+    assert_eq!(allowed, 5);
+    assert!(manager.backend().unwrap().status().fallbacks >= 5);
+    let blocked = within_bound({
+        let manager = Arc::clone(&manager);
+        move || manager.blocklist().is_blocked(client(9))
+    });
+    assert!(!blocked);
+}
+
+#[test]
+fn idle_keys_expire_in_redis() {
+    let redis = Redis::start();
+    let prefix = unique("ttl");
+    let store = RedisStore::new(redis.backend(&prefix, FailureMode::FailOpen), MemoryStore::new(10));
+    let quota = Quota::new(1000, Duration::from_secs(1), 1); // T = 1 ms
+    assert!(store.check("idle", &quota).allowed);
+    let mut connection = redis::Client::open(redis.url()).unwrap().get_connection().unwrap();
+    let pattern = format!("{prefix}rl:*");
+    let ttl: i64 = redis::cmd("PTTL")
+        .arg(redis::cmd("KEYS").arg(&pattern).query::<Vec<String>>(&mut connection).unwrap()[0].clone())
+        .query(&mut connection)
+        .unwrap();
+    assert!((1..=2).contains(&ttl), "expires with its TAT: {ttl} ms");
+    std::thread::sleep(Duration::from_millis(20));
+    let left: Vec<String> = redis::cmd("KEYS").arg(&pattern).query(&mut connection).unwrap();
+    assert!(left.is_empty(), "{left:?}");
+}

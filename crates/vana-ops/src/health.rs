@@ -7,7 +7,7 @@ use std::time::Duration;
 pub enum HealthStatus {
     /// Nothing firing.
     Ok,
-    /// Warnings firing, or the system collector is not running.
+    /// Warnings firing, the system collector is not running, or the shared backend is away.
     Degraded,
     /// A critical alert is firing.
     Critical,
@@ -41,4 +41,18 @@ pub struct Health {
     pub collector_running: bool,
     /// Log lines dropped by the non-blocking writer so far.
     pub dropped_log_lines: usize,
+    /// The shared backend, when `backend.type` is `redis`: whether Redis answers, and its failure and
+    /// fallback counts. Redis away makes the service degraded.
+    pub backend: Option<BackendHealth>,
+}
+
+/// The shared backend's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BackendHealth {
+    /// Whether Redis answers (false during the failure window).
+    pub available: bool,
+    /// Commands that failed or timed out so far.
+    pub failures: u64,
+    /// Decisions taken without Redis so far.
+    pub fallbacks: u64,
 }

@@ -55,6 +55,7 @@
 //! - `cli` (default): the `vana-ops` binary (`serve`, `validate-config`, `scan`, `export-rules`).
 //! - `email` (default): the `email` alert channel.
 //! - `webhook` (default): the `webhook` and `alertmanager` alert channels.
+//! - `redis` (default): rate limits, blocked addresses and security events shared through Redis.
 
 mod channels;
 mod error;
@@ -64,7 +65,7 @@ mod http;
 mod ops;
 
 pub use error::OpsError;
-pub use health::{Health, HealthStatus};
+pub use health::{BackendHealth, Health, HealthStatus};
 #[cfg(feature = "http")]
 pub use http::{
     ADMIN_TOKEN_ENV, ADMIN_TOKEN_FILE_ENV, AdminToken, OpsLayer, OpsService, Upstream, endpoints,

@@ -206,9 +206,11 @@ impl Ops {
         let critical = active.iter().filter(|alert| alert.level == vana_config::AlertLevel::Critical).count();
         let warning = active.len() - critical;
         let collector_running = inner.collector.lock().is_some();
+        let backend = backend_health(&inner.security);
+        let backend_away = backend.is_some_and(|backend| !backend.available);
         let status = if critical > 0 {
             HealthStatus::Critical
-        } else if warning > 0 || (inner.collector_expected && !collector_running) {
+        } else if warning > 0 || (inner.collector_expected && !collector_running) || backend_away {
             HealthStatus::Degraded
         } else {
             HealthStatus::Ok
@@ -221,6 +223,7 @@ impl Ops {
             blocked_addresses: inner.security.blocklist().len(),
             collector_running,
             dropped_log_lines: inner.logging.lock().as_ref().map_or(0, LoggingGuard::dropped_lines),
+            backend,
         }
     }
 
@@ -229,6 +232,23 @@ impl Ops {
     pub fn shutdown(&self) {
         self.inner.stop();
     }
+}
+
+#[cfg(feature = "redis")]
+fn backend_health(security: &SecurityManager) -> Option<crate::health::BackendHealth> {
+    security.backend().map(|backend| {
+        let status = backend.status();
+        crate::health::BackendHealth {
+            available: status.available,
+            failures: status.failures,
+            fallbacks: status.fallbacks,
+        }
+    })
+}
+
+#[cfg(not(feature = "redis"))]
+fn backend_health(_security: &SecurityManager) -> Option<crate::health::BackendHealth> {
+    None
 }
 
 impl OpsInner {

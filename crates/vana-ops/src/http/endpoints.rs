@@ -123,6 +123,12 @@ async fn health(State(state): State<EndpointState>) -> Response {
         "blocked_addresses": health.blocked_addresses,
         "collector_running": health.collector_running,
         "dropped_log_lines": health.dropped_log_lines,
+        "backend": health.backend.map(|backend| serde_json::json!({
+            "type": "redis",
+            "available": backend.available,
+            "failures": backend.failures,
+            "fallbacks": backend.fallbacks,
+        })),
     });
     (status, axum::Json(body)).into_response()
 }

@@ -16,7 +16,7 @@ const WARNING_INTERVAL: Duration = Duration::from_secs(10);
 /// What the backend has seen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BackendStatus {
-    /// Whether the last command succeeded (false while marked down).
+    /// Whether the last command succeeded.
     pub available: bool,
     /// Commands that failed or timed out.
     pub failures: u64,
@@ -40,6 +40,8 @@ pub struct RedisBackend {
     base: Instant,
     /// Nanoseconds since `base` until which Redis is not tried (0: up).
     down_until: AtomicU64,
+    /// The last command's outcome.
+    healthy: std::sync::atomic::AtomicBool,
     failures: AtomicU64,
     fallbacks: AtomicU64,
     last_warning: AtomicU64,
@@ -73,6 +75,7 @@ impl RedisBackend {
             events_stream_maxlen: config.events_stream_maxlen,
             base: Instant::now(),
             down_until: AtomicU64::new(0),
+            healthy: std::sync::atomic::AtomicBool::new(true),
             failures: AtomicU64::new(0),
             fallbacks: AtomicU64::new(0),
             last_warning: AtomicU64::new(0),
@@ -91,9 +94,14 @@ impl RedisBackend {
         u64::try_from(self.base.elapsed().as_nanos()).unwrap_or(u64::MAX).max(1)
     }
 
-    /// Whether Redis is being tried (false during the failure window).
-    pub fn is_available(&self) -> bool {
+    /// Whether Redis is tried now (false during the failure window after a failure).
+    fn is_tried(&self) -> bool {
         self.down_until.load(Ordering::Relaxed) <= self.now()
+    }
+
+    /// Whether the last command succeeded.
+    pub fn is_available(&self) -> bool {
+        self.healthy.load(Ordering::Relaxed)
     }
 
     /// Availability and counts.
@@ -125,7 +133,7 @@ impl RedisBackend {
         &self,
         command: impl FnOnce(&mut redis::Connection) -> redis::RedisResult<T>,
     ) -> Option<T> {
-        if !self.is_available() {
+        if !self.is_tried() {
             return None;
         }
         let result = self.connection().and_then(|mut connection| {
@@ -137,8 +145,12 @@ impl RedisBackend {
             Ok(value)
         });
         match result {
-            Ok(value) => Some(value),
+            Ok(value) => {
+                self.healthy.store(true, Ordering::Relaxed);
+                Some(value)
+            }
             Err(error) => {
+                self.healthy.store(false, Ordering::Relaxed);
                 self.failures.fetch_add(1, Ordering::Relaxed);
                 let retry_at = self
                     .now()

@@ -1,0 +1,133 @@
+//! Two gateways behind one Redis (Debian's `redis-server` on a free loopback port, no persistence): one
+//! limit for both, a block made by one holds on the other, Redis killed mid-test and restarted.
+
+#![cfg(all(feature = "cli", feature = "redis"))]
+
+mod support;
+
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use support::{Gateway, client};
+
+struct Redis {
+    child: Option<Child>,
+    port: u16,
+}
+
+impl Redis {
+    fn start() -> Redis {
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let mut redis = Redis { child: None, port };
+        redis.restart();
+        redis
+    }
+
+    fn restart(&mut self) {
+        let dir = std::env::temp_dir();
+        let child = Command::new("redis-server")
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .args(["--dir", dir.to_str().unwrap(), "--dbfilename", &format!("vana-none-{}.rdb", self.port)])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|error| {
+                panic!("cannot start `redis-server` ({error}): install Debian's `redis-server` package (cargo xtask ci does)")
+            });
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(Instant::now() < deadline, "redis-server did not listen on {}", self.port);
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// How many of `count` requests from `client_address`, alternating between the gateways, were admitted.
+async fn admitted(gateways: &[&Gateway], client_address: &str, count: usize) -> usize {
+    let http = client();
+    let mut admitted = 0;
+    for n in 0..count {
+        let gateway = gateways[n % gateways.len()];
+        let response = http
+            .get(gateway.url("/echo?msg=hi"))
+            .header("x-forwarded-for", client_address)
+            .send()
+            .await
+            .unwrap();
+        match response.status() {
+            StatusCode::OK => admitted += 1,
+            StatusCode::TOO_MANY_REQUESTS => {}
+            other => panic!("unexpected {other}"),
+        }
+    }
+    admitted
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_gateways_share_limits_and_blocks_and_survive_a_redis_outage() {
+    let mut redis = Redis::start();
+    let url = format!("redis://127.0.0.1:{}/", redis.port);
+    let prefix = format!("fleet{}:", std::process::id());
+    let settings = [
+        ("VANA_SECURITY__BACKEND__TYPE", "redis"),
+        ("VANA_REDIS_URL", url.as_str()),
+        ("VANA_SECURITY__BACKEND__KEY_PREFIX", prefix.as_str()),
+        ("VANA_SECURITY__BACKEND__RETRY_INTERVAL_MS", "100"),
+        ("VANA_SECURITY__BACKEND__BLOCK_CACHE_MS", "100"),
+        ("VANA_SECURITY__RATE_LIMITING__DEFAULT_LIMIT", "5"),
+        ("VANA_SECURITY__RATE_LIMITING__WINDOW_SECONDS", "3600"),
+        ("VANA_SECURITY__RATE_LIMITING__BURST_LIMIT", "5"),
+    ];
+    let a = Gateway::start(&[], &settings);
+    let b = Gateway::start(&[], &settings);
+
+    // Together they admit what one limit promises, not twice that.
+    assert_eq!(admitted(&[&a, &b], "198.51.100.1", 10).await, 5);
+
+    // A block made through one gateway is enforced by the other.
+    let http = client();
+    let attack = http
+        .get(a.url("/echo?msg=1%27%20UNION%20SELECT%20password%20FROM%20users--"))
+        .header("x-forwarded-for", "203.0.113.5")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(attack.status(), StatusCode::BAD_REQUEST);
+    let elsewhere =
+        http.get(b.url("/echo?msg=hi")).header("x-forwarded-for", "203.0.113.5").send().await.unwrap();
+    assert_eq!(elsewhere.status(), StatusCode::FORBIDDEN);
+
+    // Redis dies: with the default local_fallback each gateway limits on its own, no request hangs (the
+    // client's 20 s timeout would fail the test), and health says degraded.
+    redis.stop();
+    assert_eq!(admitted(&[&a], "198.51.100.2", 8).await, 5, "the local burst holds on gateway a");
+    assert_eq!(admitted(&[&b], "198.51.100.2", 8).await, 5, "and separately on gateway b");
+    let health: serde_json::Value = http.get(a.url("/health")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(health["status"], "degraded", "{health}");
+    assert_eq!(health["backend"]["available"], false);
+    assert!(health["backend"]["fallbacks"].as_u64().unwrap() >= 8);
+
+    // Redis returns: the shared limit applies again, without a restart of the gateways.
+    redis.restart();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(admitted(&[&a, &b], "198.51.100.3", 10).await, 5);
+    let health: serde_json::Value = http.get(b.url("/health")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(health["backend"]["available"], true, "{health}");
+}

@@ -234,16 +234,30 @@ fn idle_keys_expire_in_redis() {
     let redis = Redis::start();
     let prefix = unique("ttl");
     let store = RedisStore::new(redis.backend(&prefix, FailureMode::FailOpen), MemoryStore::new(10));
-    let quota = Quota::new(1000, Duration::from_secs(1), 1); // T = 1 ms
-    assert!(store.check("idle", &quota).allowed);
     let mut connection = redis::Client::open(redis.url()).unwrap().get_connection().unwrap();
-    let pattern = format!("{prefix}rl:*");
-    let ttl: i64 = redis::cmd("PTTL")
-        .arg(redis::cmd("KEYS").arg(&pattern).query::<Vec<String>>(&mut connection).unwrap()[0].clone())
-        .query(&mut connection)
-        .unwrap();
-    assert!((1..=2).contains(&ttl), "expires with its TAT: {ttl} ms");
-    std::thread::sleep(Duration::from_millis(20));
-    let left: Vec<String> = redis::cmd("KEYS").arg(&pattern).query(&mut connection).unwrap();
-    assert!(left.is_empty(), "{left:?}");
+    let keys = |connection: &mut redis::Connection, pattern: &str| -> Vec<String> {
+        redis::cmd("KEYS").arg(pattern).query(connection).unwrap()
+    };
+    // One request a 10 s window: the key lives until its TAT, 10 s ahead.
+    assert!(store.check("slow", &Quota::new(1, Duration::from_secs(10), 1)).allowed);
+    let slow = keys(&mut connection, &format!("{prefix}rl:1/*"));
+    let ttl: i64 = redis::cmd("PTTL").arg(&slow[0]).query(&mut connection).unwrap();
+    assert!((5_000..=10_001).contains(&ttl), "expires with its TAT: {ttl} ms");
+    // A key whose TAT is 20 ms ahead is gone soon after: an idle client costs nothing.
+    assert!(store.check("fast", &Quota::new(50, Duration::from_secs(1), 1)).allowed);
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(keys(&mut connection, &format!("{prefix}rl:50/*")).is_empty());
+}
+
+#[test]
+fn a_pipelined_batch_decides_like_single_checks() {
+    let redis = Redis::start();
+    let store = RedisStore::new(redis.backend(&unique("batch"), FailureMode::FailOpen), MemoryStore::new(10));
+    let quota = Quota::new(2, Duration::from_secs(3600), 2);
+    let keys = ["a", "b", "a", "a", "c", "b", "b"];
+    let allowed: Vec<bool> =
+        store.check_batch(&keys, &quota).iter().map(|decision| decision.allowed).collect();
+    assert_eq!(allowed, [true, true, true, false, true, true, false]);
+    assert!(!store.check("a", &quota).allowed);
+    assert!(store.check("c", &quota).allowed);
 }

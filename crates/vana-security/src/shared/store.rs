@@ -60,34 +60,53 @@ impl RedisStore {
         self.backend.key(&["rl", &identity, key])
     }
 
-    /// One check at `now_micros` instead of Redis's clock (for tests that compare with the memory store);
-    /// `None` when Redis did not answer.
-    #[doc(hidden)]
-    pub fn check_at(&self, key: &str, quota: &Quota, now_micros: Option<u64>) -> Option<RateDecision> {
+    /// Counts one request of each of `keys` in one round trip (a pipeline), for batch work such as an
+    /// ingestion job checking many tenants; while Redis is away, each key falls back as [`check`] does.
+    ///
+    /// [`check`]: RateLimitStore::check
+    pub fn check_batch(&self, keys: &[&str], quota: &Quota) -> Vec<RateDecision> {
+        let (emission, tolerance) = Self::micros(quota);
+        let mut pipeline = redis::pipe();
+        // Loading is idempotent and costs a hash lookup: it makes the batch work after a Redis restart.
+        pipeline.cmd("SCRIPT").arg("LOAD").arg(GCRA_SCRIPT).ignore();
+        for key in keys {
+            pipeline
+                .cmd("EVALSHA")
+                .arg(self.script.get_hash())
+                .arg(1)
+                .arg(self.redis_key(key, quota))
+                .arg(emission)
+                .arg(tolerance)
+                .arg("");
+        }
+        let replies: Option<Vec<(i64, i64, String, String)>> =
+            self.backend.run(|connection| pipeline.query(connection));
+        match replies {
+            Some(replies) if replies.len() == keys.len() => {
+                replies.into_iter().map(|reply| Self::decision(reply, quota)).collect()
+            }
+            _ => keys.iter().map(|key| self.fallback(key, quota)).collect(),
+        }
+    }
+
+    fn micros(quota: &Quota) -> (u64, u64) {
         let emission = quota.emission_nanos().div_ceil(1000).max(1);
-        let tolerance = emission.saturating_mul(u64::from(quota.burst) - 1);
-        let redis_key = self.redis_key(key, quota);
-        let now = now_micros.map(|now| now.to_string()).unwrap_or_default();
-        let reply: (i64, i64, String, String) = self.backend.run(|connection| {
-            self.script.key(&redis_key).arg(emission).arg(tolerance).arg(&now).invoke(connection)
-        })?;
+        (emission, emission.saturating_mul(u64::from(quota.burst) - 1))
+    }
+
+    fn decision(reply: (i64, i64, String, String), quota: &Quota) -> RateDecision {
         let micros = |text: &str| Duration::from_micros(text.parse::<u64>().unwrap_or(0));
         let allowed = reply.0 == 1;
-        Some(RateDecision {
+        RateDecision {
             allowed,
             limit: quota.limit,
             remaining: u32::try_from(reply.1.max(0)).unwrap_or(u32::MAX),
             reset_after: micros(&reply.2),
             retry_after: (!allowed).then(|| micros(&reply.3)),
-        })
-    }
-}
-
-impl RateLimitStore for RedisStore {
-    fn check(&self, key: &str, quota: &Quota) -> RateDecision {
-        if let Some(decision) = self.check_at(key, quota, None) {
-            return decision;
         }
+    }
+
+    fn fallback(&self, key: &str, quota: &Quota) -> RateDecision {
         self.backend.count_fallback();
         match self.backend.on_failure {
             FailureMode::FailOpen => RateDecision {
@@ -98,6 +117,28 @@ impl RateLimitStore for RedisStore {
                 retry_after: None,
             },
             _ => self.local.check(key, quota),
+        }
+    }
+
+    /// One check at `now_micros` instead of Redis's clock (for tests that compare with the memory store);
+    /// `None` when Redis did not answer.
+    #[doc(hidden)]
+    pub fn check_at(&self, key: &str, quota: &Quota, now_micros: Option<u64>) -> Option<RateDecision> {
+        let (emission, tolerance) = Self::micros(quota);
+        let redis_key = self.redis_key(key, quota);
+        let now = now_micros.map(|now| now.to_string()).unwrap_or_default();
+        let reply: (i64, i64, String, String) = self.backend.run(|connection| {
+            self.script.key(&redis_key).arg(emission).arg(tolerance).arg(&now).invoke(connection)
+        })?;
+        Some(Self::decision(reply, quota))
+    }
+}
+
+impl RateLimitStore for RedisStore {
+    fn check(&self, key: &str, quota: &Quota) -> RateDecision {
+        match self.check_at(key, quota, None) {
+            Some(decision) => decision,
+            None => self.fallback(key, quota),
         }
     }
 

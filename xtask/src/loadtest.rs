@@ -28,6 +28,8 @@ pub(crate) struct LoadTest {
     pub(crate) connections: usize,
     /// The path requested.
     pub(crate) path: String,
+    /// Also measure the full layer with the Redis backend (a local `redis-server` started here).
+    pub(crate) redis: bool,
 }
 
 struct Server {
@@ -42,11 +44,69 @@ impl Drop for Server {
     }
 }
 
-fn start(binary: &std::path::Path, layer: bool) -> Result<Server> {
+/// How the server under test runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Bare,
+    Layer,
+    LayerRedis,
+}
+
+impl Mode {
+    fn label(self) -> &'static str {
+        match self {
+            Mode::Bare => "layer off (`--no-layer`)",
+            Mode::Layer => "full layer",
+            Mode::LayerRedis => "full layer, Redis backend",
+        }
+    }
+}
+
+struct RedisServer(Child, u16);
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_redis() -> Result<RedisServer> {
+    ensure(&[SystemTool {
+        binary: "redis-server",
+        package: "redis-server",
+        used_by: "cargo xtask loadtest --redis",
+    }])?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let child = Command::new("redis-server")
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+        .args(["--dir", std::env::temp_dir().to_str().unwrap_or("/tmp"), "--dbfilename", "vana-loadtest.rdb"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .context("cannot start redis-server")?;
+    let server = RedisServer(child, port);
+    for _ in 0..200 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            std::thread::sleep(Duration::from_millis(100));
+            return Ok(server);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    bail!("redis-server did not start")
+}
+
+fn start(binary: &std::path::Path, mode: Mode, redis_port: Option<u16>) -> Result<Server> {
     let mut command = Command::new(binary);
     command.args(["serve", "--listen", "127.0.0.1:0", "--threads", "1"]);
-    if !layer {
+    if mode == Mode::Bare {
         command.arg("--no-layer");
+    }
+    if let (Mode::LayerRedis, Some(port)) = (mode, redis_port) {
+        command
+            .env("VANA_SECURITY__BACKEND__TYPE", "redis")
+            .env("VANA_REDIS_URL", format!("redis://127.0.0.1:{port}/"))
+            .env("VANA_SECURITY__BACKEND__COMMAND_TIMEOUT_MS", "1000");
     }
     // Every client is the loopback here: lift its limit so that the layer's cost, not 429s, is measured.
     command
@@ -122,19 +182,29 @@ pub(crate) fn run(test: &LoadTest) -> Result<ExitCode> {
         bail!("cargo build --release -p vana-ops failed");
     }
     let binary = root.join("target/release/vana-ops");
-    let mut results: [Vec<Measurement>; 2] = [Vec::new(), Vec::new()];
+    let redis = if test.redis { Some(start_redis()?) } else { None };
+    let mut modes = vec![Mode::Bare, Mode::Layer];
+    if test.redis {
+        modes.push(Mode::LayerRedis);
+    }
+    let mut results: Vec<Vec<Measurement>> = vec![Vec::new(); modes.len()];
     for round in 0..test.rounds {
-        for (index, layer) in [(0, false), (1, true)] {
-            let server = start(&binary, layer)?;
+        for (index, &mode) in modes.iter().enumerate() {
+            let server = start(&binary, mode, redis.as_ref().map(|redis| redis.1))?;
             // A short warm-up: connections, allocator, caches.
-            let warm =
-                LoadTest { seconds: 1, rounds: 1, connections: test.connections, path: test.path.clone() };
+            let warm = LoadTest {
+                seconds: 1,
+                rounds: 1,
+                connections: test.connections,
+                path: test.path.clone(),
+                redis: false,
+            };
             wrk(&server.address, &warm)?;
             let measured = wrk(&server.address, test)?;
             eprintln!(
-                "round {}: layer {}: {:.0} requests/s, p99 {:.2} ms",
+                "round {}: {}: {:.0} requests/s, p99 {:.2} ms",
                 round + 1,
-                if layer { "on " } else { "off" },
+                mode.label(),
                 measured.requests_per_second,
                 measured.p99_ms
             );
@@ -149,12 +219,17 @@ pub(crate) fn run(test: &LoadTest) -> Result<ExitCode> {
         (median(&mut rps), median(&mut p99))
     };
     let (bare_rps, bare_p99) = summary(&results[0]);
-    let (full_rps, full_p99) = summary(&results[1]);
-    println!("| mode | requests/s (median of {}) | p99 latency |", test.rounds);
-    println!("|---|---:|---:|");
-    println!("| layer off (`--no-layer`) | {bare_rps:.0} | {bare_p99:.2} ms |");
-    println!("| full layer | {full_rps:.0} | {full_p99:.2} ms |");
-    println!("| full / off | {:.1} % | {:+.2} ms |", 100.0 * full_rps / bare_rps, full_p99 - bare_p99);
+    println!("| mode | requests/s (median of {}) | p99 latency | vs layer off |", test.rounds);
+    println!("|---|---:|---:|---:|");
+    for (index, mode) in modes.iter().enumerate() {
+        let (rps, p99) = summary(&results[index]);
+        println!(
+            "| {} | {rps:.0} | {p99:.2} ms | {:.1} %, {:+.2} ms |",
+            mode.label(),
+            100.0 * rps / bare_rps,
+            p99 - bare_p99
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -65,6 +65,9 @@ enum Task {
         /// The path requested.
         #[arg(long, default_value = "/echo?msg=hello")]
         path: String,
+        /// Also run the full layer with the Redis backend (starts a local redis-server).
+        #[arg(long)]
+        redis: bool,
     },
     /// Write Prometheus alerting rules from the thresholds of `monitoring.yaml` (default: `config/`).
     PrometheusRules {
@@ -88,9 +91,15 @@ fn main() -> ExitCode {
         Task::ValidateConfig { paths, env } => validate::run(&paths, env),
         Task::Ci => ci::run(),
         Task::DetectionReport { corpus, show } => detection::run(&corpus, show),
-        Task::Loadtest { seconds, rounds, connections, path } => {
+        Task::Loadtest { seconds, rounds, connections, path, redis } => {
             let seconds = seconds.clamp(1, 120);
-            loadtest::run(&loadtest::LoadTest { seconds, rounds: rounds.clamp(1, 9), connections, path })
+            loadtest::run(&loadtest::LoadTest {
+                seconds,
+                rounds: rounds.clamp(1, 9),
+                connections,
+                path,
+                redis,
+            })
         }
         Task::PrometheusRules { config, output } => rules::run(config.as_deref(), output.as_ref()),
         Task::Release { version } => release::run(&version),

@@ -64,6 +64,8 @@ struct LayerState {
     csrf: CsrfGuard,
     max_body: usize,
     warned_no_peer: AtomicBool,
+    /// Rate limits and blocks live in Redis: their checks leave the async worker.
+    remote_state: bool,
 }
 
 /// What the checks decided before the inner service.
@@ -98,6 +100,7 @@ impl OpsLayer {
                 max_body: usize::try_from(config.max_body_bytes).unwrap_or(usize::MAX),
                 config,
                 warned_no_peer: AtomicBool::new(false),
+                remote_state: ops.security().rate_limiter().store().is_remote(),
             }),
         })
     }
@@ -237,20 +240,42 @@ impl LayerState {
         }
     }
 
+    /// The blocklist and the rate limit for `client`: whether it is blocked, else the rate decision.
+    fn address_checks(&self, client: IpAddr) -> (bool, Option<RateDecision>) {
+        let security = self.ops.security();
+        if self.config.block_addresses && security.blocklist().is_blocked(client) {
+            return (true, None);
+        }
+        let decision = self
+            .config
+            .rate_limit
+            .then(|| with_address_text(client, |key| security.rate_limiter().check(key)));
+        (false, decision)
+    }
+
     async fn admit(
-        &self,
+        self: &Arc<Self>,
         parts: &Parts,
         body: Body,
         client: Option<IpAddr>,
         rate: &mut Option<RateDecision>,
     ) -> Admission {
-        let security = self.ops.security();
         if let Some(client) = client {
-            if self.config.block_addresses && security.blocklist().is_blocked(client) {
+            let (blocked, decision) = if self.remote_state {
+                // A round trip to Redis must not hold this worker: it waits on the blocking pool, so other
+                // requests go on meanwhile (the backend's timeouts bound the wait).
+                let state = Arc::clone(self);
+                match tokio::task::spawn_blocking(move || state.address_checks(client)).await {
+                    Ok(checks) => checks,
+                    Err(_) => (false, None),
+                }
+            } else {
+                self.address_checks(client)
+            };
+            if blocked {
                 return Admission::Refuse(Refusal::Blocked);
             }
-            if self.config.rate_limit {
-                let decision = with_address_text(client, |key| security.rate_limiter().check(key));
+            if let Some(decision) = decision {
                 let (allowed, retry_after) = (decision.allowed, decision.retry_after);
                 *rate = Some(decision);
                 if !allowed {

@@ -21,6 +21,13 @@ impl std::fmt::Debug for SharedStore {
     }
 }
 
+impl SharedStore {
+    /// Whether checks make a network round trip (callers on an async runtime move them off the worker).
+    pub fn is_remote(&self) -> bool {
+        !matches!(self, SharedStore::Memory(_))
+    }
+}
+
 impl RateLimitStore for SharedStore {
     fn check(&self, key: &str, quota: &Quota) -> RateDecision {
         match self {

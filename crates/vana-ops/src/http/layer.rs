@@ -265,10 +265,8 @@ impl LayerState {
                 // A round trip to Redis must not hold this worker: it waits on the blocking pool, so other
                 // requests go on meanwhile (the backend's timeouts bound the wait).
                 let state = Arc::clone(self);
-                match tokio::task::spawn_blocking(move || state.address_checks(client)).await {
-                    Ok(checks) => checks,
-                    Err(_) => (false, None),
-                }
+                // A panicked check (it cannot, but the join says so) admits, as fail-open would.
+                tokio::task::spawn_blocking(move || state.address_checks(client)).await.unwrap_or_default()
             } else {
                 self.address_checks(client)
             };

@@ -94,6 +94,14 @@ impl RedisBackend {
         u64::try_from(self.base.elapsed().as_nanos()).unwrap_or(u64::MAX).max(1)
     }
 
+    pub(crate) fn connect_timeout(&self) -> Duration {
+        self.connect_timeout
+    }
+
+    pub(crate) fn command_timeout(&self) -> Duration {
+        self.command_timeout
+    }
+
     /// Whether Redis is tried now (false during the failure window after a failure).
     fn is_tried(&self) -> bool {
         self.down_until.load(Ordering::Relaxed) <= self.now()

@@ -4,6 +4,8 @@
 #[cfg(feature = "redis")]
 mod backend;
 #[cfg(feature = "redis")]
+mod batcher;
+#[cfg(feature = "redis")]
 mod blocks;
 #[cfg(feature = "redis")]
 mod store;

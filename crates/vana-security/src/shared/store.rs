@@ -38,16 +38,31 @@ return {1, room, string.format('%.0f', new_debt), '0'}
 
 /// Rate limits in Redis, shared by every instance; while Redis is away, `fail_open` allows (and counts)
 /// and `local_fallback` decides with this instance's memory store.
+///
+/// Concurrent checks are coalesced: while one pipeline is in flight, the checks that arrive meanwhile go
+/// together in the next one.
 pub struct RedisStore {
     backend: std::sync::Arc<RedisBackend>,
     script: redis::Script,
     local: MemoryStore,
+    batcher: super::batcher::Batcher,
 }
+
+/// What the script answers: allowed (1 or 0), remaining, reset and retry times in microseconds.
+pub(crate) type Reply = (i64, i64, String, String);
 
 impl RedisStore {
     /// A store on `backend`, falling back to `local`.
     pub fn new(backend: std::sync::Arc<RedisBackend>, local: MemoryStore) -> Self {
-        Self { backend, script: redis::Script::new(GCRA_SCRIPT), local }
+        let script = redis::Script::new(GCRA_SCRIPT);
+        // A caller waits for a connection and a round trip at most, then falls back.
+        let patience = backend.connect_timeout() + backend.command_timeout() * 2;
+        let batcher = super::batcher::Batcher::spawn(
+            std::sync::Arc::clone(&backend),
+            script.get_hash().to_owned(),
+            patience,
+        );
+        Self { backend, script, local, batcher }
     }
 
     /// The backend.
@@ -79,8 +94,7 @@ impl RedisStore {
                 .arg(tolerance)
                 .arg("");
         }
-        let replies: Option<Vec<(i64, i64, String, String)>> =
-            self.backend.run(|connection| pipeline.query(connection));
+        let replies: Option<Vec<Reply>> = self.backend.run(|connection| pipeline.query(connection));
         match replies {
             Some(replies) if replies.len() == keys.len() => {
                 replies.into_iter().map(|reply| Self::decision(reply, quota)).collect()
@@ -94,7 +108,7 @@ impl RedisStore {
         (emission, emission.saturating_mul(u64::from(quota.burst) - 1))
     }
 
-    fn decision(reply: (i64, i64, String, String), quota: &Quota) -> RateDecision {
+    fn decision(reply: Reply, quota: &Quota) -> RateDecision {
         let micros = |text: &str| Duration::from_micros(text.parse::<u64>().unwrap_or(0));
         let allowed = reply.0 == 1;
         RateDecision {
@@ -127,7 +141,7 @@ impl RedisStore {
         let (emission, tolerance) = Self::micros(quota);
         let redis_key = self.redis_key(key, quota);
         let now = now_micros.map(|now| now.to_string()).unwrap_or_default();
-        let reply: (i64, i64, String, String) = self.backend.run(|connection| {
+        let reply: Reply = self.backend.run(|connection| {
             self.script.key(&redis_key).arg(emission).arg(tolerance).arg(&now).invoke(connection)
         })?;
         Some(Self::decision(reply, quota))
@@ -136,8 +150,9 @@ impl RedisStore {
 
 impl RateLimitStore for RedisStore {
     fn check(&self, key: &str, quota: &Quota) -> RateDecision {
-        match self.check_at(key, quota, None) {
-            Some(decision) => decision,
+        let (emission, tolerance) = Self::micros(quota);
+        match self.batcher.check(self.redis_key(key, quota), emission, tolerance) {
+            Some(reply) => Self::decision(reply, quota),
             None => self.fallback(key, quota),
         }
     }

@@ -57,7 +57,7 @@ impl RedisStore {
         let script = redis::Script::new(GCRA_SCRIPT);
         // A caller waits for a connection and a round trip at most, then falls back.
         let patience = backend.connect_timeout() + backend.command_timeout() * 2;
-        let batcher = super::batcher::Batcher::spawn(
+        let batcher = super::batcher::Batcher::new(
             std::sync::Arc::clone(&backend),
             script.get_hash().to_owned(),
             patience,

@@ -15,6 +15,18 @@ struct Case {
 
 const CASES: &[Case] = &[
     Case {
+        doc: S,
+        yaml: "backend:\n  type: postgres\n  on_failure: retry\n",
+        expected: &[("backend.type", 2), ("backend.on_failure", 3)],
+        says: "unknown backend type `postgres`; expected one of memory, redis",
+    },
+    Case {
+        doc: S,
+        yaml: "backend:\n  type: redis\n  url_env: redis-url\n  command_timeout_ms: 0\n",
+        expected: &[("backend.url_env", 3), ("backend.command_timeout_ms", 4)],
+        says: "must be an environment variable name",
+    },
+    Case {
         doc: M,
         yaml: "alerting:\n  channels:\n    - type: webhook\n      level: warning\n    - type: alertmanager\n      urls: [\"ftp://x\"]\n      url: http://a\n      delivery:\n        max_attempts: 0\n",
         expected: &[

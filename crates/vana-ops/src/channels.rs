@@ -98,6 +98,19 @@ fn kind_name(kind: ChannelKind) -> &'static str {
     }
 }
 
+/// A delivery channel (queue, rate cap, retries) around `transport`.
+#[cfg_attr(not(any(feature = "email", feature = "webhook")), allow(dead_code))]
+fn delivery(
+    name: &str,
+    channel: &AlertChannel,
+    transport: impl vana_metrics::Transport,
+) -> Result<Option<Channel>, OpsError> {
+    let delivery =
+        vana_metrics::DeliveryChannel::spawn(name, channel.level, channel.delivery.clone(), transport)
+            .map_err(|error| spawn_error(name, error))?;
+    Ok(Some(Channel::Delivery(Arc::new(delivery))))
+}
+
 #[cfg_attr(not(any(feature = "email", feature = "webhook")), allow(dead_code))]
 fn spawn_error(name: &str, error: std::io::Error) -> OpsError {
     OpsError::Alerting(format!("alert channel `{name}`: cannot start its thread: {error}"))
@@ -131,14 +144,7 @@ fn build_one(
             let transport =
                 vana_metrics::EmailTransport::new(&settings, &channel.recipients, context.clone(), timeout)
                     .map_err(|error| OpsError::Alerting(format!("alert channel `{name}`: {error}")))?;
-            let delivery = vana_metrics::DeliveryChannel::spawn(
-                name,
-                channel.level,
-                channel.delivery.clone(),
-                transport,
-            )
-            .map_err(|error| spawn_error(name, error))?;
-            Ok(Some(Channel::Delivery(Arc::new(delivery))))
+            delivery(name, channel, transport)
         }
         #[cfg(feature = "webhook")]
         ChannelKind::Webhook => {
@@ -153,14 +159,7 @@ fn build_one(
             };
             let transport =
                 vana_metrics::WebhookTransport::new(url, channel.webhook_format(), context.clone(), timeout);
-            let delivery = vana_metrics::DeliveryChannel::spawn(
-                name,
-                channel.level,
-                channel.delivery.clone(),
-                transport,
-            )
-            .map_err(|error| spawn_error(name, error))?;
-            Ok(Some(Channel::Delivery(Arc::new(delivery))))
+            delivery(name, channel, transport)
         }
         #[cfg(feature = "webhook")]
         ChannelKind::Alertmanager => {

@@ -3,11 +3,9 @@
 
 #![cfg(all(feature = "email", feature = "webhook"))]
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, mpsc};
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use vana_config::{AlertLevel, Comparison, DeliverySettings, MonitoringConfig, WebhookFormat};
@@ -15,68 +13,26 @@ use vana_metrics::{
     AlertContext, AlertSink, AlertmanagerChannel, DeliveryChannel, EmailTransport, PerformanceMonitor,
     PrometheusOptions, SmtpSettings, ThresholdRule, WebhookTransport, render_prometheus,
 };
+use vana_testkit::{HttpReceiver, Process, TempDir, free_port, wait_for_port, wait_until};
 
 fn context() -> AlertContext {
     AlertContext { instance: "test-host".into(), service: "vana-test".into() }
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let dir =
-        std::env::temp_dir().join(format!("vana-delivery-{name}-{}-{}", std::process::id(), free_port()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn wait_for_port(port: u16, within: Duration) -> bool {
-    let deadline = Instant::now() + within;
-    while Instant::now() < deadline {
-        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    false
-}
-
-fn wait_until(within: Duration, mut done: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + within;
-    while Instant::now() < deadline {
-        if done() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    done()
-}
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// aiosmtpd with its Maildir handler: each message becomes a file in `<dir>/new`.
-fn start_smtp(port: u16, maildir: &Path) -> Server {
+fn start_smtp(port: u16, maildir: &Path) -> Process {
     // A Maildir: the handler creates these only when the directory itself is new.
     for sub in ["tmp", "new", "cur"] {
         std::fs::create_dir_all(maildir.join(sub)).unwrap();
     }
-    let child = Command::new("aiosmtpd")
-        .args(["-n", "-l", &format!("127.0.0.1:{port}"), "-c", "aiosmtpd.handlers.Mailbox"])
-        .arg(maildir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|error| panic!("cannot start `aiosmtpd` ({error}): install Debian's `python3-aiosmtpd` package (cargo xtask ci does)"));
+    let smtp = Process::spawn(
+        Command::new("aiosmtpd")
+            .args(["-n", "-l", &format!("127.0.0.1:{port}"), "-c", "aiosmtpd.handlers.Mailbox"])
+            .arg(maildir),
+        "python3-aiosmtpd",
+    );
     assert!(wait_for_port(port, Duration::from_secs(20)), "aiosmtpd did not listen on {port}");
-    Server(child)
+    smtp
 }
 
 fn messages(maildir: &Path) -> Vec<String> {
@@ -132,8 +88,9 @@ fn monitor_with(sink: Arc<dyn AlertSink>) -> PerformanceMonitor {
 #[test]
 fn email_reaches_the_recipients_with_what_fired_and_its_resolution() {
     let port = free_port();
-    let maildir = temp_dir("mail");
-    let _smtp = start_smtp(port, &maildir);
+    let maildir = TempDir::new("mail");
+    let maildir = maildir.path();
+    let _smtp = start_smtp(port, maildir);
     let recipients = vec!["oncall@vana.test".to_owned(), "lead@vana.test".to_owned()];
     let transport =
         EmailTransport::new(&smtp_settings(port), &recipients, context(), Duration::from_secs(5)).unwrap();
@@ -143,8 +100,8 @@ fn email_reaches_the_recipients_with_what_fired_and_its_resolution() {
     channel.attach(&monitor);
     monitor.record_metric("queue.jobs", 12.0, "jobs", &[("region", "eu")]); // warning: not for this channel
     monitor.record_metric("queue.jobs", 25.0, "jobs", &[("region", "eu")]); // critical
-    assert!(wait_until(Duration::from_secs(20), || !messages(&maildir).is_empty()), "no email arrived");
-    let first = &messages(&maildir)[0];
+    assert!(wait_until(Duration::from_secs(20), || !messages(maildir).is_empty()), "no email arrived");
+    let first = &messages(maildir)[0];
     assert!(first.contains("X-RcptTo: oncall@vana.test, lead@vana.test"), "{first}");
     assert!(first.contains("Subject: [vana-ops] CRITICAL ESCALATED: queue.jobs on test-host"), "{first}");
     for needle in ["value:      25", "threshold:  greater 20", "host:       test-host", "region=eu", "since:"]
@@ -153,7 +110,7 @@ fn email_reaches_the_recipients_with_what_fired_and_its_resolution() {
     }
     monitor.record_metric("queue.jobs", 1.0, "jobs", &[("region", "eu")]);
     assert!(
-        wait_until(Duration::from_secs(20), || messages(&maildir).iter().any(|m| m.contains("RESOLVED"))),
+        wait_until(Duration::from_secs(20), || messages(maildir).iter().any(|m| m.contains("RESOLVED"))),
         "no resolution email"
     );
     assert_eq!(channel.stats().failed, 0);
@@ -161,14 +118,14 @@ fn email_reaches_the_recipients_with_what_fired_and_its_resolution() {
     assert!(text.contains("vana_alerts_sent_total{channel=\"email\"} 2"), "{text}");
     monitor.shutdown();
     channel.shutdown(Instant::now() + Duration::from_secs(2));
-    let _ = std::fs::remove_dir_all(&maildir);
 }
 
 #[test]
 fn email_queues_through_an_outage_delivers_when_back_and_drops_past_its_queue() {
     let port = free_port();
-    let maildir = temp_dir("outage");
-    let smtp = start_smtp(port, &maildir);
+    let maildir = TempDir::new("outage");
+    let maildir = maildir.path();
+    let smtp = start_smtp(port, maildir);
     drop(smtp); // the server goes down
     let transport = EmailTransport::new(
         &smtp_settings(port),
@@ -193,10 +150,10 @@ fn email_queues_through_an_outage_delivers_when_back_and_drops_past_its_queue() 
     }
     assert!(wait_until(Duration::from_secs(10), || channel.stats().dropped == 2), "{:?}", channel.stats());
     assert_eq!(channel.stats().queued, 2);
-    assert!(messages(&maildir).is_empty());
-    let _smtp = start_smtp(port, &maildir); // back
+    assert!(messages(maildir).is_empty());
+    let _smtp = start_smtp(port, maildir); // back
     assert!(
-        wait_until(Duration::from_secs(30), || messages(&maildir).len() == 3),
+        wait_until(Duration::from_secs(30), || messages(maildir).len() == 3),
         "the queued alerts were not delivered after the outage: {:?}",
         channel.stats()
     );
@@ -205,42 +162,12 @@ fn email_queues_through_an_outage_delivers_when_back_and_drops_past_its_queue() 
     assert_eq!(monitor.total_recorded("alerts.dropped"), 2);
     monitor.shutdown();
     channel.shutdown(Instant::now() + Duration::from_secs(2));
-    let _ = std::fs::remove_dir_all(&maildir);
-}
-
-/// A one-shot-per-connection HTTP receiver: each request's body goes to the channel, 200 goes back.
-fn webhook_receiver() -> (String, mpsc::Receiver<(String, String)>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/hook", listener.local_addr().unwrap());
-    let (sender, receiver) = mpsc::channel();
-    std::thread::spawn(move || {
-        for stream in listener.incoming().take(100) {
-            let Ok(mut stream) = stream else { continue };
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut request_line = String::new();
-            let _ = reader.read_line(&mut request_line);
-            let mut length = 0;
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                    break;
-                }
-                if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                    length = value.trim().parse().unwrap_or(0);
-                }
-            }
-            let mut body = vec![0; length];
-            let _ = reader.read_exact(&mut body);
-            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
-            let _ = sender.send((request_line, String::from_utf8_lossy(&body).into_owned()));
-        }
-    });
-    (url, receiver)
 }
 
 #[test]
 fn webhooks_post_alertmanager_v4_payloads_and_slack_text() {
-    let (url, received) = webhook_receiver();
+    let receiver = HttpReceiver::start();
+    let (url, received) = (receiver.url.clone(), &receiver.requests);
     let transport =
         WebhookTransport::new(url.clone(), WebhookFormat::Alertmanager, context(), Duration::from_secs(5));
     let channel =
@@ -297,26 +224,23 @@ fn webhooks_post_alertmanager_v4_payloads_and_slack_text() {
     channel.shutdown(Instant::now() + Duration::from_secs(2));
 }
 
-fn start_alertmanager(port: u16, dir: &Path) -> Server {
+fn start_alertmanager(port: u16, dir: &Path) -> Process {
     let config = dir.join("alertmanager.yml");
     std::fs::write(
         &config,
         "route:\n  receiver: \"null\"\n  group_wait: 1s\nreceivers:\n  - name: \"null\"\n",
     )
     .unwrap();
-    let child = Command::new("prometheus-alertmanager")
-        .arg(format!("--config.file={}", config.display()))
-        .arg(format!("--storage.path={}", dir.join("data").display()))
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .arg("--cluster.listen-address=")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|error| {
-            panic!("cannot start `prometheus-alertmanager` ({error}): install Debian's `prometheus-alertmanager` package (cargo xtask ci does)")
-        });
+    let alertmanager = Process::spawn(
+        Command::new("prometheus-alertmanager")
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!("--storage.path={}", dir.join("data").display()))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .arg("--cluster.listen-address="),
+        "prometheus-alertmanager",
+    );
     assert!(wait_for_port(port, Duration::from_secs(30)), "alertmanager did not listen on {port}");
-    Server(child)
+    alertmanager
 }
 
 fn alertmanager_alerts(port: u16) -> Vec<serde_json::Value> {
@@ -329,8 +253,9 @@ fn alertmanager_alerts(port: u16) -> Vec<serde_json::Value> {
 #[test]
 fn a_real_alertmanager_sees_the_alert_with_its_labels_and_then_its_resolution() {
     let port = free_port();
-    let dir = temp_dir("alertmanager");
-    let _alertmanager = start_alertmanager(port, &dir);
+    let dir = TempDir::new("alertmanager");
+    let dir = dir.path();
+    let _alertmanager = start_alertmanager(port, dir);
     let mut delivery = settings(16);
     delivery.resend_interval_seconds = 1;
     let channel = Arc::new(
@@ -378,5 +303,4 @@ fn a_real_alertmanager_sees_the_alert_with_its_labels_and_then_its_resolution() 
     assert!(channel.stats().sent >= 2 && channel.stats().failed == 0, "{:?}", channel.stats());
     monitor.shutdown();
     channel.shutdown(Instant::now() + Duration::from_secs(2));
-    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -87,31 +87,8 @@ fn a_bad_configuration_directory_reports_every_problem() {
 #[cfg(feature = "webhook")]
 #[test]
 fn alert_channels_come_from_the_configuration_and_deliver() {
-    use std::io::{BufRead, BufReader, Read, Write};
-
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/hook", listener.local_addr().unwrap());
-    let (sender, received) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for stream in listener.incoming().take(10) {
-            let Ok(mut stream) = stream else { continue };
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut length = 0;
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                    break;
-                }
-                if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                    length = value.trim().parse().unwrap_or(0);
-                }
-            }
-            let mut body = vec![0; length];
-            let _ = reader.read_exact(&mut body);
-            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
-            let _ = sender.send(String::from_utf8_lossy(&body).into_owned());
-        }
-    });
+    let receiver = vana_testkit::HttpReceiver::start();
+    let url = receiver.url.clone();
     let monitoring = format!(
         "thresholds:\n  queue_depth:\n    metric: \"queue.*\"\n    warning: 10\n    critical: 20\nalerting:\n  channels:\n    - type: log\n    - type: email\n      level: critical\n      recipients: [\"oncall@vana.test\"]\n    - type: webhook\n      url: \"{url}\"\n      format: slack\n"
     );
@@ -124,7 +101,8 @@ fn alert_channels_come_from_the_configuration_and_deliver() {
     let names: Vec<String> = ops.alert_channels().into_iter().map(|(name, _)| name).collect();
     assert_eq!(names, ["log", "webhook"]);
     ops.monitor().record_metric("queue.jobs", 15.0, "jobs", &[]);
-    let body = received.recv_timeout(Duration::from_secs(10)).expect("the webhook received the alert");
+    let (_, body) =
+        receiver.requests.recv_timeout(Duration::from_secs(10)).expect("the webhook received the alert");
     assert!(body.contains("queue_depth"), "{body}");
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
     while ops.alert_channels()[1].1.sent == 0 && std::time::Instant::now() < deadline {

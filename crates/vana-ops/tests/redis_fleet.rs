@@ -5,59 +5,11 @@
 
 mod support;
 
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use reqwest::StatusCode;
 use support::{Gateway, client};
-
-struct Redis {
-    child: Option<Child>,
-    port: u16,
-}
-
-impl Redis {
-    fn start() -> Redis {
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let mut redis = Redis { child: None, port };
-        redis.restart();
-        redis
-    }
-
-    fn restart(&mut self) {
-        let dir = std::env::temp_dir();
-        let child = Command::new("redis-server")
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-            .args(["--dir", dir.to_str().unwrap(), "--dbfilename", &format!("vana-none-{}.rdb", self.port)])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|error| {
-                panic!("cannot start `redis-server` ({error}): install Debian's `redis-server` package (cargo xtask ci does)")
-            });
-        self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(Instant::now() < deadline, "redis-server did not listen on {}", self.port);
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-
-    fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
+use vana_testkit::RedisServer;
 
 /// How many of `count` requests from `client_address`, alternating between the gateways, were admitted.
 async fn admitted(gateways: &[&Gateway], client_address: &str, count: usize) -> usize {
@@ -82,8 +34,8 @@ async fn admitted(gateways: &[&Gateway], client_address: &str, count: usize) -> 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_gateways_share_limits_and_blocks_and_survive_a_redis_outage() {
-    let mut redis = Redis::start();
-    let url = format!("redis://127.0.0.1:{}/", redis.port);
+    let mut redis = RedisServer::start();
+    let url = redis.url();
     let prefix = format!("fleet{}:", std::process::id());
     let settings = [
         ("VANA_SECURITY__BACKEND__TYPE", "redis"),

@@ -4,10 +4,9 @@
 
 #![cfg(feature = "redis")]
 
-use std::net::{IpAddr, TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
+use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use proptest::prelude::*;
 use vana_config::{Backend, FailureMode, SecurityPolicies};
@@ -15,58 +14,14 @@ use vana_security::{
     ManualClock, MemoryStore, Quota, RateLimitStore, RedisBackend, RedisStore, SecurityEvent,
     SecurityManager, Severity,
 };
+use vana_testkit::RedisServer;
 
-struct Redis {
-    child: Option<Child>,
-    port: u16,
+/// The harness's server, with the backend settings these tests use.
+trait Backends {
+    fn backend(&self, prefix: &str, on_failure: FailureMode) -> Arc<RedisBackend>;
 }
 
-impl Redis {
-    fn start() -> Redis {
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let mut redis = Redis { child: None, port };
-        redis.restart();
-        redis
-    }
-
-    fn restart(&mut self) {
-        let child = Command::new("redis-server")
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-            // An empty working directory: nothing to load at start, nothing written.
-            .args(["--dir", std::env::temp_dir().to_str().unwrap(), "--dbfilename", &format!("vana-none-{}.rdb", self.port)])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|error| {
-                panic!("cannot start `redis-server` ({error}): install Debian's `redis-server` package (cargo xtask ci does)")
-            });
-        self.child = Some(child);
-        // Ready when it answers PING (it accepts connections a moment before it serves commands).
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let ready = || {
-            TcpStream::connect(("127.0.0.1", self.port)).is_ok()
-                && redis::Client::open(self.url())
-                    .and_then(|client| client.get_connection())
-                    .and_then(|mut connection| redis::cmd("PING").query::<String>(&mut connection))
-                    .is_ok_and(|pong| pong == "PONG")
-        };
-        while !ready() {
-            assert!(Instant::now() < deadline, "redis-server did not answer on {}", self.port);
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/", self.port)
-    }
-
+impl Backends for RedisServer {
     fn backend(&self, prefix: &str, on_failure: FailureMode) -> Arc<RedisBackend> {
         let mut config = Backend::default();
         config.key_prefix = prefix.to_owned();
@@ -76,12 +31,6 @@ impl Redis {
         config.command_timeout_ms = 500;
         config.events_stream_maxlen = 5;
         Arc::new(RedisBackend::new(&config, &self.url()).unwrap())
-    }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        self.stop();
     }
 }
 
@@ -119,9 +68,9 @@ proptest! {
 }
 
 /// One Redis for the property test's cases (each uses its own key prefix).
-fn shared_redis() -> &'static Redis {
-    static REDIS: std::sync::OnceLock<Redis> = std::sync::OnceLock::new();
-    REDIS.get_or_init(Redis::start)
+fn shared_redis() -> &'static RedisServer {
+    static REDIS: std::sync::OnceLock<RedisServer> = std::sync::OnceLock::new();
+    REDIS.get_or_init(RedisServer::start)
 }
 
 fn client(n: u8) -> IpAddr {
@@ -138,7 +87,7 @@ fn policies(burst: u32) -> SecurityPolicies {
 
 #[test]
 fn two_instances_share_one_limit_and_one_blocklist_and_the_event_stream() {
-    let redis = Redis::start();
+    let redis = RedisServer::start();
     let prefix = unique("fleet");
     let a = SecurityManager::with_redis(&policies(5), redis.backend(&prefix, FailureMode::LocalFallback))
         .unwrap();
@@ -185,7 +134,7 @@ fn within_bound<T: Send + 'static>(check: impl FnOnce() -> T + Send + 'static) -
 
 #[test]
 fn while_redis_is_down_local_fallback_limits_locally_and_recovery_is_automatic() {
-    let mut redis = Redis::start();
+    let mut redis = RedisServer::start();
     let prefix = unique("down");
     let manager = Arc::new(
         SecurityManager::with_redis(&policies(3), redis.backend(&prefix, FailureMode::LocalFallback))
@@ -211,7 +160,7 @@ fn while_redis_is_down_local_fallback_limits_locally_and_recovery_is_automatic()
 
 #[test]
 fn while_redis_is_down_fail_open_allows_and_counts() {
-    let mut redis = Redis::start();
+    let mut redis = RedisServer::start();
     let manager = Arc::new(
         SecurityManager::with_redis(&policies(1), redis.backend(&unique("open"), FailureMode::FailOpen))
             .unwrap(),
@@ -231,7 +180,7 @@ fn while_redis_is_down_fail_open_allows_and_counts() {
 
 #[test]
 fn idle_keys_expire_in_redis() {
-    let redis = Redis::start();
+    let redis = RedisServer::start();
     let prefix = unique("ttl");
     let store = RedisStore::new(redis.backend(&prefix, FailureMode::FailOpen), MemoryStore::new(10));
     let mut connection = redis::Client::open(redis.url()).unwrap().get_connection().unwrap();
@@ -251,7 +200,7 @@ fn idle_keys_expire_in_redis() {
 
 #[test]
 fn a_pipelined_batch_decides_like_single_checks() {
-    let redis = Redis::start();
+    let redis = RedisServer::start();
     let store = RedisStore::new(redis.backend(&unique("batch"), FailureMode::FailOpen), MemoryStore::new(10));
     let quota = Quota::new(2, Duration::from_secs(3600), 2);
     let keys = ["a", "b", "a", "a", "c", "b", "b"];

@@ -1,0 +1,191 @@
+//! Test harnesses shared by the vana crates' integration tests (a dev-dependency only, never published).
+//!
+//! Real components are started from Debian's packages on a free loopback port and stopped on drop; a test
+//! that cannot start one fails with the package to install. Waits are bounded: they poll a condition until
+//! a deadline, they never assert a timing.
+//!
+//! ```no_run
+//! let redis = vana_testkit::RedisServer::start();
+//! assert!(redis.url().starts_with("redis://127.0.0.1:"));
+//! ```
+//!
+//! # Feature flags
+//!
+//! None.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// A port nothing listens on right now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map_or(0, |address| address.port())
+}
+
+/// Polls `done` every 20 ms until it holds or `within` passes; its last answer.
+pub fn wait_until(within: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + within;
+    while Instant::now() < deadline {
+        if done() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    done()
+}
+
+/// Whether something accepts connections on `port` within `within`.
+pub fn wait_for_port(port: u16, within: Duration) -> bool {
+    wait_until(within, || TcpStream::connect(("127.0.0.1", port)).is_ok())
+}
+
+/// A fresh directory under the system's temporary directory, removed on drop.
+#[derive(Debug)]
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    /// A new directory whose name starts with `name`.
+    pub fn new(name: &str) -> TempDir {
+        let path = std::env::temp_dir().join(format!("vana-{name}-{}-{}", std::process::id(), free_port()));
+        std::fs::create_dir_all(&path)
+            .unwrap_or_else(|error| panic!("cannot create {}: {error}", path.display()));
+        TempDir(path)
+    }
+
+    /// Its path.
+    pub fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A child process killed (and reaped) on drop.
+#[derive(Debug)]
+pub struct Process(Child);
+
+impl Process {
+    /// Spawns `command` with its output discarded; a missing program fails naming `package`.
+    pub fn spawn(command: &mut Command, package: &str) -> Process {
+        let program = command.get_program().to_string_lossy().into_owned();
+        let child = command.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap_or_else(
+            |error| panic!("cannot start `{program}` ({error}): install Debian's `{package}` package (cargo xtask ci does)"),
+        );
+        Process(child)
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `redis-server` (Debian's `redis-server`) on a free loopback port, without persistence.
+#[derive(Debug)]
+pub struct RedisServer {
+    process: Option<Process>,
+    port: u16,
+}
+
+impl RedisServer {
+    /// Starts it and waits until it answers `PING`.
+    pub fn start() -> RedisServer {
+        let mut server = RedisServer { process: None, port: free_port() };
+        server.restart();
+        server
+    }
+
+    /// Starts it again on the same port (after [`stop`](Self::stop)).
+    pub fn restart(&mut self) {
+        let port = self.port.to_string();
+        let dir = std::env::temp_dir();
+        let dbfilename = format!("vana-none-{port}.rdb");
+        let mut command = Command::new("redis-server");
+        command
+            .args(["--port", &port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            // An empty working directory: nothing to load at start, nothing written.
+            .args(["--dir", &dir.to_string_lossy(), "--dbfilename", &dbfilename]);
+        self.process = Some(Process::spawn(&mut command, "redis-server"));
+        assert!(wait_until(Duration::from_secs(20), || self.ping()), "redis-server did not answer on {port}");
+    }
+
+    fn ping(&self) -> bool {
+        let Ok(mut stream) = TcpStream::connect(("127.0.0.1", self.port)) else { return false };
+        let _ = stream.set_read_timeout(Some(Duration::from_secs(1)));
+        let mut reply = [0u8; 7];
+        stream.write_all(b"PING\r\n").is_ok()
+            && stream.read_exact(&mut reply).is_ok()
+            && &reply == b"+PONG\r\n"
+    }
+
+    /// Kills it.
+    pub fn stop(&mut self) {
+        self.process.take();
+    }
+
+    /// Its port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// `redis://127.0.0.1:PORT/`.
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+}
+
+/// An HTTP receiver on a free loopback port: every request's first line and body go to a channel, and it
+/// answers 200. For webhook tests; at most 1000 requests.
+#[derive(Debug)]
+pub struct HttpReceiver {
+    /// `http://127.0.0.1:PORT/hook`.
+    pub url: String,
+    /// (request line, body) of each request.
+    pub requests: mpsc::Receiver<(String, String)>,
+}
+
+impl HttpReceiver {
+    /// Starts it on a thread of its own.
+    pub fn start() -> HttpReceiver {
+        let listener =
+            TcpListener::bind("127.0.0.1:0").unwrap_or_else(|error| panic!("cannot bind: {error}"));
+        let url = format!("http://{}/hook", listener.local_addr().map(|a| a.to_string()).unwrap_or_default());
+        let (sender, requests) = mpsc::channel();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().take(1000) {
+                let Ok(mut stream) = stream else { continue };
+                let Ok(clone) = stream.try_clone() else { continue };
+                let mut reader = BufReader::new(clone);
+                let mut request_line = String::new();
+                let _ = reader.read_line(&mut request_line);
+                let mut length = 0;
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                    if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                        length = value.trim().parse().unwrap_or(0);
+                    }
+                }
+                let mut body = vec![0; length];
+                let _ = reader.read_exact(&mut body);
+                let _ =
+                    stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+                let _ = sender.send((request_line, String::from_utf8_lossy(&body).into_owned()));
+            }
+        });
+        HttpReceiver { url, requests }
+    }
+}

@@ -4,57 +4,35 @@
 
 mod support;
 
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use support::{Gateway, client};
+use vana_testkit::{Process, TempDir, free_port};
 
+/// Fields drop in order: the server stops before its data directory goes.
 struct Prometheus {
-    child: Child,
+    _process: Process,
     base: String,
     _data: TempDir,
 }
 
-impl Drop for Prometheus {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-struct TempDir(std::path::PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
 fn start_prometheus(target: &str) -> Prometheus {
-    let dir =
-        TempDir(std::env::temp_dir().join(format!("vana-prometheus-{}-{}", std::process::id(), free_port())));
-    std::fs::create_dir_all(&dir.0).unwrap();
+    let dir = TempDir::new("prometheus");
     let config = format!(
         "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n  - job_name: vana\n    static_configs:\n      - targets: [\"{target}\"]\n"
     );
-    let config_path = dir.0.join("prometheus.yml");
+    let config_path = dir.path().join("prometheus.yml");
     std::fs::write(&config_path, config).unwrap();
     let port = free_port();
-    let child = Command::new("prometheus")
-        .arg(format!("--config.file={}", config_path.display()))
-        .arg(format!("--storage.tsdb.path={}", dir.0.join("data").display()))
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|error| {
-            panic!("cannot start `prometheus` ({error}): install Debian's `prometheus` package (cargo xtask ci does)")
-        });
-    Prometheus { child, base: format!("http://127.0.0.1:{port}"), _data: dir }
+    let process = Process::spawn(
+        Command::new("prometheus")
+            .arg(format!("--config.file={}", config_path.display()))
+            .arg(format!("--storage.tsdb.path={}", dir.path().join("data").display()))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}")),
+        "prometheus",
+    );
+    Prometheus { _process: process, base: format!("http://127.0.0.1:{port}"), _data: dir }
 }
 
 /// The first sample's value of an instant query, polled until `accept` holds or 60 s pass.

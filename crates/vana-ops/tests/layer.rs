@@ -367,3 +367,51 @@ async fn malformed_correlation_ids_are_replaced() {
     let id = headers["x-correlation-id"].to_str().unwrap();
     assert_eq!(id.len(), 36, "a generated UUID: {id}");
 }
+
+mod hostile {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn allowed_status(status: StatusCode) -> bool {
+        [200, 400, 403, 413, 429].contains(&status.as_u16())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 192, ..ProptestConfig::default() })]
+
+        /// Whatever the query, headers and body, the layer answers (no panic) with one of its statuses and
+        /// never echoes the input in a refusal.
+        #[test]
+        fn any_request_gets_an_answer_and_never_an_echo(
+            query in "[ -~]{0,200}",
+            user_agent in proptest::collection::vec(any::<u8>(), 0..200),
+            body in proptest::collection::vec(any::<u8>(), 0..2000),
+            kind in 0usize..5,
+            from in 1u8..250,
+        ) {
+            static APP: std::sync::OnceLock<(Ops, Router)> = std::sync::OnceLock::new();
+            let (_, app) = APP.get_or_init(|| {
+                let ops = ops_with("csrf_protection:\n  require_csrf: false\nhttp:\n  max_body_bytes: 1000\n");
+                let app = app(&ops);
+                (ops, app)
+            });
+            let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+            let encoded: String = form_urlencoded::byte_serialize(query.as_bytes()).collect();
+            let content_type = ["application/json", "application/x-www-form-urlencoded", "text/plain", "multipart/form-data; boundary=x", "application/octet-stream"][kind];
+            let mut builder = request("POST", &format!("/echo?q={encoded}"), &format!("198.51.100.{from}"))
+                .header(header::CONTENT_TYPE, content_type);
+            if let Ok(value) = HeaderValue::from_bytes(&user_agent) {
+                builder = builder.header(header::USER_AGENT, value);
+            }
+            let (status, _, text) = runtime.block_on(send(app, builder.body(Body::from(body.clone())).unwrap()));
+            prop_assert!(allowed_status(status), "{status}");
+            if status != StatusCode::OK && query.len() > 8 {
+                prop_assert!(!text.contains(&query), "a refusal echoed the query");
+            }
+            if body.len() > 1000 {
+                prop_assert_ne!(status, StatusCode::OK, "a body past the cap never reaches the service");
+            }
+        }
+    }
+}

@@ -281,3 +281,46 @@ fn run(shared: &Shared) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_alert_table_is_capped_and_resolved_alerts_go_first() {
+        let mut settings = DeliverySettings::default();
+        settings.max_attempts = 1;
+        let context = AlertContext { instance: "h".into(), service: "s".into() };
+        // Nothing listens on port 1: posts fail at once; the table is what is tested.
+        let channel = AlertmanagerChannel::spawn(
+            "am",
+            AlertLevel::Warning,
+            settings,
+            &["http://127.0.0.1:1".into()],
+            context,
+        )
+        .unwrap();
+        let alert = |metric: String, transition| AlertEvent {
+            transition,
+            threshold: Arc::from("t"),
+            metric: Arc::from(metric),
+            tags: Arc::from(Vec::new()),
+            level: AlertLevel::Warning,
+            value: 1.0,
+            threshold_value: 1.0,
+            comparison: vana_config::Comparison::Greater,
+            since: SystemTime::now(),
+            at: SystemTime::now(),
+        };
+        channel.deliver(&alert("m-0".into(), AlertTransition::Firing));
+        channel.deliver(&alert("m-0".into(), AlertTransition::Resolved));
+        for index in 1..MAX_TRACKED + 10 {
+            channel.deliver(&alert(format!("m-{index}"), AlertTransition::Firing));
+        }
+        let stats = channel.stats();
+        assert_eq!(stats.queued, MAX_TRACKED);
+        // The resolved one made room for one firing alert; nine more did not fit.
+        assert_eq!(stats.dropped, 9, "{stats:?}");
+        channel.shutdown(Instant::now());
+    }
+}

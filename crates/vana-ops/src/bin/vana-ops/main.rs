@@ -10,6 +10,11 @@
 mod demo;
 mod serve;
 
+// A request allocates and frees many small buffers across threads (log lines, headers, bodies); mimalloc
+// serves that pattern with less contention than the system allocator (measured: see docs/benchmarks.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 

@@ -317,3 +317,17 @@ impl http_body::Body for ChannelBody {
             .map(|message| message.map(|text| Ok(http_body::Frame::data(bytes::Bytes::from(text)))))
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_operational_endpoints_can_move_under_a_prefix() {
+    let gateway = Gateway::start(&["--ops-prefix", "/_vana"], &[]);
+    let http = client();
+    let moved = http.get(gateway.url("/_vana/health")).send().await.unwrap();
+    assert_eq!(moved.status(), StatusCode::OK);
+    let metrics = http.get(gateway.url("/_vana/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("# TYPE"), "{metrics}");
+    // The old path is now the application's (the demo has none there: 404 through the layer).
+    let old = http.get(gateway.url("/health")).send().await.unwrap();
+    assert_eq!(old.status(), StatusCode::NOT_FOUND);
+    assert!(old.headers().contains_key("x-correlation-id"), "the application's 404 went through the layer");
+}

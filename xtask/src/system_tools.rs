@@ -38,6 +38,11 @@ pub(crate) const SYSTEM_TOOLS: &[SystemTool] = &[
         used_by: "vana-metrics' email delivery tests (a real SMTP server)",
     },
     SystemTool {
+        binary: "openssl",
+        package: "openssl",
+        used_by: "vana-metrics' HTTPS webhook test (a certificate of a private CA)",
+    },
+    SystemTool {
         binary: "redis-server",
         package: "redis-server",
         used_by: "vana-security's Redis backend tests and vana-ops' fleet test",

@@ -42,7 +42,7 @@
 //! - `metrics`: `MetricsRecorder`, a `metrics::Recorder` into the monitor.
 //! - `email`: `EmailTransport` and `SmtpSettings`, alert emails through SMTP (lettre).
 //! - `webhook`: `WebhookTransport` (Alertmanager webhook v4 or Slack JSON) and `AlertmanagerChannel`
-//!   (`POST /api/v2/alerts`), over HTTP (ureq).
+//!   (`POST /api/v2/alerts`), over HTTP or HTTPS (ureq with rustls; `HttpClient` takes a private CA).
 //!
 //! Without features, `DeliveryChannel` still delivers through any [`Transport`] of your own, and
 //! [`prometheus_rules`] turns the thresholds into Prometheus alerting rules.
@@ -66,14 +66,14 @@ pub use clock::{ManualClock, MetricsClock, SystemClock};
 pub use collector::{ProcessSample, ProcessSampler, SystemCollector, record_process_sample};
 #[cfg(feature = "webhook")]
 pub use delivery::AlertmanagerChannel;
-#[cfg(feature = "webhook")]
-pub use delivery::WebhookTransport;
 pub use delivery::{
     AlertContext, DeliveryChannel, DeliveryStats, Transport, alert_annotations, alert_labels, fingerprint,
     rfc3339,
 };
 #[cfg(feature = "email")]
 pub use delivery::{EmailTransport, SmtpSettings};
+#[cfg(feature = "webhook")]
+pub use delivery::{HttpClient, WebhookTransport};
 #[cfg(feature = "metrics")]
 pub use facade::MetricsRecorder;
 pub use monitor::{

@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use vana_config::{AlertLevel, Comparison, DeliverySettings, MonitoringConfig, WebhookFormat};
 use vana_metrics::{
-    AlertContext, AlertSink, AlertmanagerChannel, DeliveryChannel, EmailTransport, PerformanceMonitor,
-    PrometheusOptions, SmtpSettings, ThresholdRule, WebhookTransport, render_prometheus,
+    AlertContext, AlertSink, AlertmanagerChannel, DeliveryChannel, EmailTransport, HttpClient,
+    PerformanceMonitor, PrometheusOptions, SmtpSettings, ThresholdRule, WebhookTransport, render_prometheus,
 };
 use vana_testkit::{HttpReceiver, Process, TempDir, free_port, wait_for_port, wait_until};
 
@@ -49,6 +49,10 @@ fn messages(maildir: &Path) -> Vec<String> {
         .unwrap_or_default();
     found.sort();
     found.into_iter().map(|(_, text)| text).collect()
+}
+
+fn http_client() -> HttpClient {
+    HttpClient::new(Duration::from_secs(5), None).unwrap()
 }
 
 fn settings(queue_capacity: u64) -> DeliverySettings {
@@ -168,8 +172,7 @@ fn email_queues_through_an_outage_delivers_when_back_and_drops_past_its_queue() 
 fn webhooks_post_alertmanager_v4_payloads_and_slack_text() {
     let receiver = HttpReceiver::start();
     let (url, received) = (receiver.url.clone(), &receiver.requests);
-    let transport =
-        WebhookTransport::new(url.clone(), WebhookFormat::Alertmanager, context(), Duration::from_secs(5));
+    let transport = WebhookTransport::new(url.clone(), WebhookFormat::Alertmanager, context(), http_client());
     let channel =
         Arc::new(DeliveryChannel::spawn("webhook", AlertLevel::Warning, settings(16), transport).unwrap());
     let monitor = monitor_with(channel.clone());
@@ -207,7 +210,7 @@ fn webhooks_post_alertmanager_v4_payloads_and_slack_text() {
     monitor.shutdown();
     channel.shutdown(Instant::now() + Duration::from_secs(2));
 
-    let slack = WebhookTransport::new(url, WebhookFormat::Slack, context(), Duration::from_secs(5));
+    let slack = WebhookTransport::new(url, WebhookFormat::Slack, context(), http_client());
     let channel =
         Arc::new(DeliveryChannel::spawn("slack", AlertLevel::Warning, settings(16), slack).unwrap());
     let monitor = monitor_with(channel.clone());
@@ -265,6 +268,7 @@ fn a_real_alertmanager_sees_the_alert_with_its_labels_and_then_its_resolution() 
             delivery,
             &[format!("http://127.0.0.1:{port}")],
             context(),
+            http_client(),
         )
         .unwrap(),
     );
@@ -303,4 +307,79 @@ fn a_real_alertmanager_sees_the_alert_with_its_labels_and_then_its_resolution() 
     assert!(channel.stats().sent >= 2 && channel.stats().failed == 0, "{:?}", channel.stats());
     monitor.shutdown();
     channel.shutdown(Instant::now() + Duration::from_secs(2));
+}
+
+/// A self-signed certificate for 127.0.0.1 (openssl) and an HTTPS receiver (Python's `http.server` with `ssl`)
+/// that writes each POST body to a file.
+fn https_receiver(dir: &Path) -> (Process, u16) {
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    let status = Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1"])
+        .args(["-addext", "subjectAltName=IP:127.0.0.1", "-addext", "basicConstraints=critical,CA:FALSE"])
+        .args(["-addext", "extendedKeyUsage=serverAuth"])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap_or_else(|error| panic!("cannot run `openssl` ({error}): install Debian's `openssl` package"));
+    assert!(status.success(), "openssl could not make a certificate");
+    let port = free_port();
+    let script = format!(
+        r#"
+import http.server, ssl, pathlib, itertools
+counter = itertools.count()
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get('Content-Length', 0)))
+        pathlib.Path(r'{dir}', f'body-{{next(counter)}}.json').write_bytes(body)
+        self.send_response(200); self.send_header('Content-Length', '0'); self.end_headers()
+    def log_message(self, *args): pass
+server = http.server.HTTPServer(('127.0.0.1', {port}), Handler)
+context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+context.load_cert_chain(r'{cert}', r'{key}')
+server.socket = context.wrap_socket(server.socket, server_side=True)
+server.serve_forever()
+"#,
+        dir = dir.display(),
+        cert = cert.display(),
+        key = key.display(),
+    );
+    let process = Process::spawn(Command::new("python3").arg("-c").arg(script), "python3");
+    assert!(wait_for_port(port, Duration::from_secs(20)), "the HTTPS receiver did not listen");
+    (process, port)
+}
+
+#[test]
+fn webhooks_reach_https_endpoints_trusting_a_private_ca_and_refuse_an_untrusted_one() {
+    use vana_metrics::{AlertEvent, AlertTransition, Transport};
+
+    let dir = TempDir::new("https");
+    let (_server, port) = https_receiver(dir.path());
+    let url = format!("https://127.0.0.1:{port}/hook");
+    let alert = AlertEvent {
+        transition: AlertTransition::Firing,
+        threshold: Arc::from("queue_depth"),
+        metric: Arc::from("queue.jobs"),
+        tags: Arc::from(Vec::new()),
+        level: AlertLevel::Critical,
+        value: 25.0,
+        threshold_value: 20.0,
+        comparison: Comparison::Greater,
+        since: std::time::SystemTime::now(),
+        at: std::time::SystemTime::now(),
+    };
+    let ca = std::fs::read(dir.path().join("cert.pem")).unwrap();
+    let trusting = HttpClient::new(Duration::from_secs(5), Some(&ca)).unwrap();
+    let mut transport = WebhookTransport::new(url.clone(), WebhookFormat::Alertmanager, context(), trusting);
+    assert_eq!(transport.send(&alert), Ok(()));
+    let body = std::fs::read_to_string(dir.path().join("body-0.json")).unwrap();
+    assert!(body.contains("\"alertname\":\"queue_depth\""), "{body}");
+    // With the public roots, the private certificate is refused, and the error says so without the URL.
+    let mut public = WebhookTransport::new(url, WebhookFormat::Slack, context(), http_client());
+    let error = public.send(&alert).unwrap_err();
+    assert!(error.contains("TLS") && !error.contains("127.0.0.1"), "{error}");
+    assert!(HttpClient::new(Duration::from_secs(1), Some(b"not a certificate")).is_err());
 }

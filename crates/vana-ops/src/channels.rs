@@ -98,6 +98,25 @@ fn kind_name(kind: ChannelKind) -> &'static str {
     }
 }
 
+/// The environment variable naming a PEM file of CA certificates that replace the public roots for the
+/// webhook and Alertmanager channels (endpoints behind a private CA).
+pub const ALERT_CA_FILE_ENV: &str = "VANA_ALERT_CA_FILE";
+
+#[cfg(feature = "webhook")]
+fn http_client(name: &str, timeout: Duration) -> Result<vana_metrics::HttpClient, OpsError> {
+    let pem = match std::env::var(ALERT_CA_FILE_ENV) {
+        Ok(path) => Some(std::fs::read(&path).map_err(|error| {
+            OpsError::Alerting(format!(
+                "alert channel `{name}`: cannot read {ALERT_CA_FILE_ENV}: {}",
+                error.kind()
+            ))
+        })?),
+        Err(_) => None,
+    };
+    vana_metrics::HttpClient::new(timeout, pem.as_deref())
+        .map_err(|error| OpsError::Alerting(format!("alert channel `{name}`: {ALERT_CA_FILE_ENV}: {error}")))
+}
+
 /// A delivery channel (queue, rate cap, retries) around `transport`.
 #[cfg_attr(not(any(feature = "email", feature = "webhook")), allow(dead_code))]
 fn delivery(
@@ -157,8 +176,12 @@ fn build_one(
                 })?,
                 (None, None) => return Err(OpsError::Alerting(format!("alert channel `{name}` has no url"))),
             };
-            let transport =
-                vana_metrics::WebhookTransport::new(url, channel.webhook_format(), context.clone(), timeout);
+            let transport = vana_metrics::WebhookTransport::new(
+                url,
+                channel.webhook_format(),
+                context.clone(),
+                http_client(name, timeout)?,
+            );
             delivery(name, channel, transport)
         }
         #[cfg(feature = "webhook")]
@@ -169,6 +192,7 @@ fn build_one(
                 channel.delivery.clone(),
                 &channel.urls,
                 context.clone(),
+                http_client(name, timeout)?,
             )
             .map_err(|error| spawn_error(name, error))?;
             Ok(Some(Channel::Alertmanager(name.to_owned(), Arc::new(alertmanager))))

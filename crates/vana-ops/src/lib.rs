@@ -58,6 +58,7 @@
 //! - `redis` (default): rate limits, blocked addresses and security events shared through Redis.
 
 mod channels;
+pub use channels::ALERT_CA_FILE_ENV;
 mod error;
 mod health;
 #[cfg(feature = "http")]

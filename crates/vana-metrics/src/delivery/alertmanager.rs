@@ -13,7 +13,7 @@ use vana_config::{AlertLevel, DeliverySettings};
 use crate::alert::{AlertEvent, AlertTransition};
 use crate::delivery::channel::{DeliveryStats, Jitter, backoff};
 use crate::delivery::labels::{AlertContext, alert_annotations, alert_labels, fingerprint, rfc3339};
-use crate::delivery::webhook::{agent, post_json};
+use crate::delivery::webhook::HttpClient;
 use crate::monitor::PerformanceMonitor;
 use crate::sink::AlertSink;
 
@@ -42,6 +42,7 @@ struct Shared {
     settings: DeliverySettings,
     urls: Vec<String>,
     context: AlertContext,
+    client: HttpClient,
     state: Mutex<State>,
     wake: Condvar,
     counts: [std::sync::atomic::AtomicU64; 4],
@@ -70,13 +71,14 @@ impl std::fmt::Debug for AlertmanagerChannel {
 }
 
 impl AlertmanagerChannel {
-    /// A channel posting to each of `urls` (base URLs such as `http://127.0.0.1:9093`).
+    /// A channel posting to each of `urls` (base URLs such as `http://127.0.0.1:9093`) through `client`.
     pub fn spawn(
         name: &str,
         min_level: AlertLevel,
         settings: DeliverySettings,
         urls: &[String],
         context: AlertContext,
+        client: HttpClient,
     ) -> std::io::Result<Self> {
         let shared = Arc::new(Shared {
             name: name.to_owned(),
@@ -84,6 +86,7 @@ impl AlertmanagerChannel {
             urls: urls.iter().map(|url| format!("{}/api/v2/alerts", url.trim_end_matches('/'))).collect(),
             settings,
             context,
+            client,
             state: Mutex::new(State { alerts: HashMap::new(), dirty: false, stop_by: None }),
             wake: Condvar::new(),
             counts: Default::default(),
@@ -231,7 +234,6 @@ fn payload(state: &mut State, interval: Duration) -> Option<String> {
 }
 
 fn run(shared: &Shared) {
-    let agent = agent(Duration::from_secs(shared.settings.timeout_seconds.max(1)));
     let mut jitter = Jitter::new();
     let max_attempts = u32::try_from(shared.settings.max_attempts).unwrap_or(u32::MAX).max(1);
     let mut next_resend = Instant::now() + shared.resend_interval();
@@ -255,7 +257,7 @@ fn run(shared: &Shared) {
         for url in &shared.urls {
             let mut attempt = 1;
             loop {
-                match post_json(&agent, url, &body) {
+                match shared.client.post_json(url, &body) {
                     Ok(()) => {
                         shared.count(SENT);
                         break;

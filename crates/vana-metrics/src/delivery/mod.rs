@@ -18,4 +18,4 @@ pub use channel::{DeliveryChannel, DeliveryStats, Transport};
 pub use email::{EmailTransport, SmtpSettings};
 pub use labels::{AlertContext, alert_annotations, alert_labels, fingerprint, rfc3339};
 #[cfg(feature = "webhook")]
-pub use webhook::WebhookTransport;
+pub use webhook::{HttpClient, WebhookTransport};

@@ -8,9 +8,56 @@ use crate::alert::{AlertEvent, AlertTransition};
 use crate::delivery::channel::Transport;
 use crate::delivery::labels::{AlertContext, alert_annotations, alert_labels, fingerprint, rfc3339};
 
+/// The HTTP client of the webhook and Alertmanager channels: `http://` and `https://` (rustls, Mozilla's
+/// roots, or the CA certificates given instead, for an endpoint behind a private CA), a timeout per request,
+/// 4xx and 5xx as errors.
+#[derive(Clone)]
+pub struct HttpClient {
+    agent: ureq::Agent,
+}
+
+impl std::fmt::Debug for HttpClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("HttpClient")
+    }
+}
+
+impl HttpClient {
+    /// A client waiting at most `timeout` per request; `ca_pem`, when given, holds the CA certificates
+    /// (PEM) that replace the public roots.
+    pub fn new(timeout: Duration, ca_pem: Option<&[u8]>) -> Result<Self, String> {
+        let mut config = ureq::Agent::config_builder().timeout_global(Some(timeout));
+        if let Some(pem) = ca_pem {
+            let certificates = ureq::tls::parse_pem(pem)
+                .filter_map(|item| match item {
+                    Ok(ureq::tls::PemItem::Certificate(certificate)) => Some(Ok(certificate)),
+                    Ok(_) => None,
+                    Err(_) => Some(Err("the CA file is not valid PEM".to_owned())),
+                })
+                .collect::<Result<Vec<_>, String>>()?;
+            if certificates.is_empty() {
+                return Err("the CA file holds no certificate".into());
+            }
+            let roots = ureq::tls::RootCerts::Specific(std::sync::Arc::new(certificates));
+            config = config.tls_config(ureq::tls::TlsConfig::builder().root_certs(roots).build());
+        }
+        Ok(Self { agent: ureq::Agent::new_with_config(config.build()) })
+    }
+
+    /// `POST` of a JSON body; the error names the kind of failure, never the URL.
+    pub(crate) fn post_json(&self, url: &str, body: &str) -> Result<(), String> {
+        self.agent
+            .post(url)
+            .header("Content-Type", "application/json")
+            .send(body)
+            .map(|_| ())
+            .map_err(|error| describe(&error))
+    }
+}
+
 /// Posts each alert to one URL.
 pub struct WebhookTransport {
-    agent: ureq::Agent,
+    client: HttpClient,
     url: String,
     format: WebhookFormat,
     context: AlertContext,
@@ -23,36 +70,29 @@ impl std::fmt::Debug for WebhookTransport {
     }
 }
 
-/// An HTTP agent that treats 4xx and 5xx as errors, with a timeout per request.
-pub(crate) fn agent(timeout: Duration) -> ureq::Agent {
-    ureq::Agent::new_with_config(ureq::Agent::config_builder().timeout_global(Some(timeout)).build())
-}
-
 /// A short description of a failed request that never contains the URL.
 pub(crate) fn describe(error: &ureq::Error) -> String {
     match error {
         ureq::Error::StatusCode(code) => format!("HTTP {code}"),
         ureq::Error::Timeout(_) => "timed out".into(),
+        // rustls reports a refused certificate as invalid data on the stream.
+        ureq::Error::Io(error) if error.kind() == std::io::ErrorKind::InvalidData => {
+            "TLS handshake failed or the response was not HTTP (is the server's CA trusted?)".into()
+        }
         ureq::Error::Io(error) => format!("I/O error: {}", error.kind()),
         ureq::Error::HostNotFound => "host not found".into(),
         ureq::Error::ConnectionFailed => "connection failed".into(),
+        ureq::Error::Tls(_) | ureq::Error::Rustls(_) => {
+            "TLS handshake failed (is the server's CA trusted?)".into()
+        }
         _ => "request failed".into(),
     }
 }
 
-pub(crate) fn post_json(agent: &ureq::Agent, url: &str, body: &str) -> Result<(), String> {
-    agent
-        .post(url)
-        .header("Content-Type", "application/json")
-        .send(body)
-        .map(|_| ())
-        .map_err(|error| describe(&error))
-}
-
 impl WebhookTransport {
-    /// A transport posting to `url` in `format`.
-    pub fn new(url: String, format: WebhookFormat, context: AlertContext, timeout: Duration) -> Self {
-        Self { agent: agent(timeout), url, format, context }
+    /// A transport posting to `url` in `format` through `client`.
+    pub fn new(url: String, format: WebhookFormat, context: AlertContext, client: HttpClient) -> Self {
+        Self { client, url, format, context }
     }
 }
 
@@ -114,6 +154,6 @@ impl Transport for WebhookTransport {
             WebhookFormat::Alertmanager => alertmanager_webhook_body(alert, &self.context),
             WebhookFormat::Slack => slack_body(alert, &self.context),
         };
-        post_json(&self.agent, &self.url, &body.to_string())
+        self.client.post_json(&self.url, &body.to_string())
     }
 }

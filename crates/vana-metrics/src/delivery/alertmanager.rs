@@ -300,6 +300,7 @@ mod tests {
             settings,
             &["http://127.0.0.1:1".into()],
             context,
+            HttpClient::new(Duration::from_secs(1), None).unwrap(),
         )
         .unwrap();
         let alert = |metric: String, transition| AlertEvent {

@@ -309,9 +309,8 @@ fn a_real_alertmanager_sees_the_alert_with_its_labels_and_then_its_resolution() 
     channel.shutdown(Instant::now() + Duration::from_secs(2));
 }
 
-/// A self-signed certificate for 127.0.0.1 (openssl) and an HTTPS receiver (Python's `http.server` with `ssl`)
-/// that writes each POST body to a file.
-fn https_receiver(dir: &Path) -> (Process, u16) {
+/// A self-signed certificate for 127.0.0.1 (openssl): `cert.pem` and `key.pem` in `dir`.
+fn self_signed(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
     let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
     let status = Command::new("openssl")
         .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1"])
@@ -326,6 +325,12 @@ fn https_receiver(dir: &Path) -> (Process, u16) {
         .status()
         .unwrap_or_else(|error| panic!("cannot run `openssl` ({error}): install Debian's `openssl` package"));
     assert!(status.success(), "openssl could not make a certificate");
+    (cert, key)
+}
+
+/// An HTTPS receiver (Python's `http.server` with `ssl`) that writes each POST body to a file in `dir`.
+fn https_receiver(dir: &Path) -> (Process, u16) {
+    let (cert, key) = self_signed(dir);
     let port = free_port();
     let script = format!(
         r#"
@@ -382,4 +387,64 @@ fn webhooks_reach_https_endpoints_trusting_a_private_ca_and_refuse_an_untrusted_
     let error = public.send(&alert).unwrap_err();
     assert!(error.contains("TLS") && !error.contains("127.0.0.1"), "{error}");
     assert!(HttpClient::new(Duration::from_secs(1), Some(b"not a certificate")).is_err());
+}
+
+#[test]
+fn email_goes_over_starttls_to_a_server_with_a_private_ca() {
+    use vana_metrics::{AlertEvent, AlertTransition, Transport};
+
+    let dir = TempDir::new("smtps");
+    let (cert, key) = self_signed(dir.path());
+    let maildir = dir.path().join("mail");
+    for sub in ["tmp", "new", "cur"] {
+        std::fs::create_dir_all(maildir.join(sub)).unwrap();
+    }
+    let port = free_port();
+    let _smtp = Process::spawn(
+        Command::new("aiosmtpd")
+            .args(["-n", "-l", &format!("127.0.0.1:{port}")])
+            .arg("--tlscert")
+            .arg(&cert)
+            .arg("--tlskey")
+            .arg(&key)
+            .args(["-c", "aiosmtpd.handlers.Mailbox"])
+            .arg(&maildir),
+        "python3-aiosmtpd",
+    );
+    assert!(wait_for_port(port, Duration::from_secs(20)), "aiosmtpd did not listen on {port}");
+    let settings = |ca: bool| {
+        let cert = cert.display().to_string();
+        let vars = move |name: &str| match name {
+            "VANA_SMTP_HOST" => Some("127.0.0.1".to_owned()),
+            "VANA_SMTP_PORT" => Some(port.to_string()),
+            "VANA_SMTP_TLS" => Some("starttls".to_owned()),
+            "VANA_SMTP_CA_FILE" if ca => Some(cert.clone()),
+            "VANA_SMTP_FROM" => Some("alerts@vana.test".to_owned()),
+            _ => None,
+        };
+        SmtpSettings::from_vars(vars, &context()).unwrap().unwrap()
+    };
+    let alert = AlertEvent {
+        transition: AlertTransition::Firing,
+        threshold: Arc::from("queue_depth"),
+        metric: Arc::from("queue.jobs"),
+        tags: Arc::from(Vec::new()),
+        level: AlertLevel::Critical,
+        value: 25.0,
+        threshold_value: 20.0,
+        comparison: Comparison::Greater,
+        since: std::time::SystemTime::now(),
+        at: std::time::SystemTime::now(),
+    };
+    let recipients = ["oncall@vana.test".to_owned()];
+    let mut trusting =
+        EmailTransport::new(&settings(true), &recipients, context(), Duration::from_secs(5)).unwrap();
+    assert_eq!(trusting.send(&alert), Ok(()));
+    assert!(wait_until(Duration::from_secs(10), || messages(&maildir).len() == 1));
+    assert!(messages(&maildir)[0].contains("CRITICAL FIRING"));
+    // Without the CA, the upgrade fails: nothing is sent in the clear.
+    let mut public =
+        EmailTransport::new(&settings(false), &recipients, context(), Duration::from_secs(5)).unwrap();
+    assert!(public.send(&alert).is_err());
+    assert_eq!(messages(&maildir).len(), 1);
 }

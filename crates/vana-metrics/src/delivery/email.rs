@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use lettre::message::Mailbox;
 use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{Message, SmtpTransport, Transport as _};
 
 use crate::alert::{AlertEvent, AlertTransition};
@@ -15,16 +16,27 @@ use crate::delivery::labels::{AlertContext, rfc3339};
 /// | variable | default |
 /// |---|---|
 /// | `VANA_SMTP_HOST` | required |
-/// | `VANA_SMTP_PORT` | 25 |
+/// | `VANA_SMTP_TLS` | `none`; `starttls` (upgrade, required) or `tls` (implicit TLS), with rustls |
+/// | `VANA_SMTP_PORT` | 25, 587 with `starttls`, 465 with `tls` |
+/// | `VANA_SMTP_CA_FILE` | a PEM file of CA certificates trusted besides the public roots |
 /// | `VANA_SMTP_FROM` | `vana-ops@<host>` |
 /// | `VANA_SMTP_USERNAME`, and `VANA_SMTP_PASSWORD` or `VANA_SMTP_PASSWORD_FILE` | no authentication |
-/// | `VANA_SMTP_TLS` | `none` (the only mode this build speaks; put a local relay in front of a TLS server) |
 #[derive(Clone)]
 pub struct SmtpSettings {
     host: String,
     port: u16,
+    tls: SmtpTls,
+    ca_pem: Option<Vec<u8>>,
     from: Mailbox,
     credentials: Option<Credentials>,
+}
+
+/// How the connection to the SMTP server is protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SmtpTls {
+    None,
+    StartTls,
+    Implicit,
 }
 
 impl std::fmt::Debug for SmtpSettings {
@@ -32,6 +44,7 @@ impl std::fmt::Debug for SmtpSettings {
         f.debug_struct("SmtpSettings")
             .field("host", &self.host)
             .field("port", &self.port)
+            .field("tls", &self.tls)
             .field("from", &self.from.to_string())
             .field("credentials", &self.credentials.as_ref().map(|_| "[REDACTED]"))
             .finish()
@@ -53,16 +66,27 @@ impl SmtpSettings {
         let Some(host) = lookup("VANA_SMTP_HOST").filter(|host| !host.is_empty()) else {
             return Ok(None);
         };
+        let tls = match lookup("VANA_SMTP_TLS").as_deref() {
+            None | Some("none") => SmtpTls::None,
+            Some("starttls") => SmtpTls::StartTls,
+            Some("tls") => SmtpTls::Implicit,
+            Some(_) => return Err("VANA_SMTP_TLS must be none, starttls or tls".into()),
+        };
+        let default_port = match tls {
+            SmtpTls::None => 25,
+            SmtpTls::StartTls => 587,
+            SmtpTls::Implicit => 465,
+        };
         let port = match lookup("VANA_SMTP_PORT") {
             Some(port) => port.parse().map_err(|_| "VANA_SMTP_PORT must be a port number".to_owned())?,
-            None => 25,
+            None => default_port,
         };
-        match lookup("VANA_SMTP_TLS").as_deref() {
-            None | Some("none") => {}
-            Some(_) => {
-                return Err("VANA_SMTP_TLS: this build speaks plain SMTP only (`none`); relay through a local MTA for TLS".into());
-            }
-        }
+        let ca_pem = match lookup("VANA_SMTP_CA_FILE") {
+            Some(path) => Some(std::fs::read(&path).map_err(|error| {
+                format!("cannot read the file named by VANA_SMTP_CA_FILE: {}", error.kind())
+            })?),
+            None => None,
+        };
         let from = lookup("VANA_SMTP_FROM").unwrap_or_else(|| format!("vana-ops@{}", context.instance));
         let from: Mailbox = from.parse().map_err(|_| "VANA_SMTP_FROM is not an email address".to_owned())?;
         let password = match (lookup("VANA_SMTP_PASSWORD"), lookup("VANA_SMTP_PASSWORD_FILE")) {
@@ -86,7 +110,7 @@ impl SmtpSettings {
             }
             _ => None,
         };
-        Ok(Some(Self { host, port, from, credentials }))
+        Ok(Some(Self { host, port, tls, ca_pem, from, credentials }))
     }
 }
 
@@ -117,6 +141,20 @@ impl EmailTransport {
             .timeout(Some(timeout));
         if let Some(credentials) = &settings.credentials {
             builder = builder.credentials(credentials.clone());
+        }
+        if settings.tls != SmtpTls::None {
+            let mut parameters = TlsParameters::builder(settings.host.clone());
+            if let Some(pem) = &settings.ca_pem {
+                let certificate = Certificate::from_pem(pem)
+                    .map_err(|_| "VANA_SMTP_CA_FILE does not hold a PEM certificate".to_owned())?;
+                parameters = parameters.add_root_certificate(certificate);
+            }
+            let parameters =
+                parameters.build_rustls().map_err(|error| format!("cannot set up TLS for SMTP: {error}"))?;
+            builder = builder.tls(match settings.tls {
+                SmtpTls::Implicit => Tls::Wrapper(parameters),
+                _ => Tls::Required(parameters),
+            });
         }
         Ok(Self { transport: builder.build(), from: settings.from.clone(), to, context })
     }
@@ -200,5 +238,15 @@ mod tests {
         };
         let error = SmtpSettings::from_vars(bad_port, &context).unwrap_err();
         assert!(!error.contains("hunter2") && error.contains("VANA_SMTP_PORT"), "{error}");
+        let tls = |mode: &'static str| {
+            move |name: &str| match name {
+                "VANA_SMTP_HOST" => Some("h".into()),
+                "VANA_SMTP_TLS" => Some(mode.into()),
+                _ => None,
+            }
+        };
+        assert_eq!(SmtpSettings::from_vars(tls("starttls"), &context).unwrap().unwrap().port, 587);
+        assert_eq!(SmtpSettings::from_vars(tls("tls"), &context).unwrap().unwrap().port, 465);
+        assert!(SmtpSettings::from_vars(tls("ssl3"), &context).is_err());
     }
 }

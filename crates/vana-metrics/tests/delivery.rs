@@ -309,6 +309,22 @@ fn a_real_alertmanager_sees_the_alert_with_its_labels_and_then_its_resolution() 
     channel.shutdown(Instant::now() + Duration::from_secs(2));
 }
 
+/// A critical `queue_depth` alert, for the transports tested directly.
+fn critical_alert() -> vana_metrics::AlertEvent {
+    vana_metrics::AlertEvent {
+        transition: vana_metrics::AlertTransition::Firing,
+        threshold: Arc::from("queue_depth"),
+        metric: Arc::from("queue.jobs"),
+        tags: Arc::from(Vec::new()),
+        level: AlertLevel::Critical,
+        value: 25.0,
+        threshold_value: 20.0,
+        comparison: Comparison::Greater,
+        since: std::time::SystemTime::now(),
+        at: std::time::SystemTime::now(),
+    }
+}
+
 /// A self-signed certificate for 127.0.0.1 (openssl): `cert.pem` and `key.pem` in `dir`.
 fn self_signed(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
     let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
@@ -359,23 +375,12 @@ server.serve_forever()
 
 #[test]
 fn webhooks_reach_https_endpoints_trusting_a_private_ca_and_refuse_an_untrusted_one() {
-    use vana_metrics::{AlertEvent, AlertTransition, Transport};
+    use vana_metrics::Transport;
 
     let dir = TempDir::new("https");
     let (_server, port) = https_receiver(dir.path());
     let url = format!("https://127.0.0.1:{port}/hook");
-    let alert = AlertEvent {
-        transition: AlertTransition::Firing,
-        threshold: Arc::from("queue_depth"),
-        metric: Arc::from("queue.jobs"),
-        tags: Arc::from(Vec::new()),
-        level: AlertLevel::Critical,
-        value: 25.0,
-        threshold_value: 20.0,
-        comparison: Comparison::Greater,
-        since: std::time::SystemTime::now(),
-        at: std::time::SystemTime::now(),
-    };
+    let alert = critical_alert();
     let ca = std::fs::read(dir.path().join("cert.pem")).unwrap();
     let trusting = HttpClient::new(Duration::from_secs(5), Some(&ca)).unwrap();
     let mut transport = WebhookTransport::new(url.clone(), WebhookFormat::Alertmanager, context(), trusting);
@@ -391,7 +396,7 @@ fn webhooks_reach_https_endpoints_trusting_a_private_ca_and_refuse_an_untrusted_
 
 #[test]
 fn email_goes_over_starttls_to_a_server_with_a_private_ca() {
-    use vana_metrics::{AlertEvent, AlertTransition, Transport};
+    use vana_metrics::Transport;
 
     let dir = TempDir::new("smtps");
     let (cert, key) = self_signed(dir.path());
@@ -424,18 +429,7 @@ fn email_goes_over_starttls_to_a_server_with_a_private_ca() {
         };
         SmtpSettings::from_vars(vars, &context()).unwrap().unwrap()
     };
-    let alert = AlertEvent {
-        transition: AlertTransition::Firing,
-        threshold: Arc::from("queue_depth"),
-        metric: Arc::from("queue.jobs"),
-        tags: Arc::from(Vec::new()),
-        level: AlertLevel::Critical,
-        value: 25.0,
-        threshold_value: 20.0,
-        comparison: Comparison::Greater,
-        since: std::time::SystemTime::now(),
-        at: std::time::SystemTime::now(),
-    };
+    let alert = critical_alert();
     let recipients = ["oncall@vana.test".to_owned()];
     let mut trusting =
         EmailTransport::new(&settings(true), &recipients, context(), Duration::from_secs(5)).unwrap();

@@ -220,7 +220,7 @@ impl Ops {
             uptime: self.uptime(),
             firing_warning: warning,
             firing_critical: critical,
-            blocked_addresses: inner.security.blocklist().len(),
+            blocked_addresses: inner.security.blocklist().blocked_count(),
             collector_running,
             dropped_log_lines: inner.logging.lock().as_ref().map_or(0, LoggingGuard::dropped_lines),
             backend,

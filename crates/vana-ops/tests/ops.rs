@@ -58,6 +58,9 @@ fn the_parts_share_one_configuration() {
         Some("192.0.2.9".parse().unwrap()),
     ));
     assert_eq!(ops.health().blocked_addresses, 1);
+    // An unblocked address is remembered for escalation but no longer counts as blocked.
+    assert!(ops.security().blocklist().unblock("192.0.2.9".parse().unwrap()));
+    assert_eq!(ops.health().blocked_addresses, 0);
 }
 
 #[test]

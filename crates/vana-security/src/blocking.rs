@@ -208,6 +208,12 @@ impl IpBlocklist {
         blocked
     }
 
+    /// How many addresses are blocked now (here; blocks held only in a shared backend are not counted).
+    pub fn blocked_count(&self) -> usize {
+        let now = self.clock.now_nanos();
+        self.table.lock().values().filter(|block| block.until > now).count()
+    }
+
     /// Entries held, blocked or remembered for escalation (at most `max_blocked`).
     pub fn len(&self) -> usize {
         self.table.lock().len()

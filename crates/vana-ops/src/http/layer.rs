@@ -171,20 +171,31 @@ where
     ResBody::Error: Into<BoxError>,
 {
     let started = Instant::now();
+    // Made once: it goes to the service and back in the response.
+    let id_header = HeaderValue::from_str(id.as_str()).ok();
     let client = state.client_address(&parts);
     let mut rate = None;
     let mut response = match state.admit(&parts, body, client, &mut rate).await {
         Admission::Forward(body) => {
             // The upstream (or handler) sees the same correlation id in its own logs.
-            if let Ok(value) = HeaderValue::from_str(id.as_str()) {
-                parts.headers.insert(state.correlation_header.clone(), value);
+            if let Some(value) = &id_header {
+                parts.headers.insert(state.correlation_header.clone(), value.clone());
             }
             let method = parts.method.clone();
             let path = parts.uri.path().to_owned();
             match inner.call(Request::from_parts(parts, body)).await {
                 Ok(response) => {
                     let mut response = response.map(Body::new);
-                    state.finish(&mut response, &id, rate.as_ref(), &route, &method, &path, client, started);
+                    state.finish(
+                        &mut response,
+                        id_header.as_ref(),
+                        rate.as_ref(),
+                        &route,
+                        &method,
+                        &path,
+                        client,
+                        started,
+                    );
                     return Ok(response);
                 }
                 Err(error) => {
@@ -200,7 +211,16 @@ where
             refusal.response(id.as_str())
         }
     };
-    state.finish(&mut response, &id, rate.as_ref(), &route, &parts.method, parts.uri.path(), client, started);
+    state.finish(
+        &mut response,
+        id_header.as_ref(),
+        rate.as_ref(),
+        &route,
+        &parts.method,
+        parts.uri.path(),
+        client,
+        started,
+    );
     Ok(response)
 }
 
@@ -423,7 +443,7 @@ impl LayerState {
     fn finish(
         &self,
         response: &mut Response<Body>,
-        id: &CorrelationId,
+        id_header: Option<&HeaderValue>,
         rate: Option<&RateDecision>,
         route: &Arc<str>,
         method: &Method,
@@ -432,8 +452,8 @@ impl LayerState {
         started: Instant,
     ) {
         let headers = response.headers_mut();
-        if let Ok(value) = HeaderValue::from_str(id.as_str()) {
-            headers.insert(self.correlation_header.clone(), value);
+        if let Some(value) = id_header {
+            headers.insert(self.correlation_header.clone(), value.clone());
         }
         if let Some(rate) = rate {
             headers.insert(RATE_LIMIT_LIMIT, rate.limit.into());

@@ -98,7 +98,7 @@ impl BatchWriter {
         self.shared.dropped.clone()
     }
 
-    fn append(&self, line: &[u8]) {
+    pub(crate) fn append(&self, line: &[u8]) {
         let mut state = self.shared.state.lock();
         if state.lines >= self.shared.max_lines || state.buffer.len() + line.len() > self.shared.max_bytes {
             drop(state);
@@ -171,6 +171,17 @@ impl Drop for BatchWorker {
 }
 
 impl Write for BatchWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.append(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Write for &BatchWriter {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.append(buf);
         Ok(buf.len())

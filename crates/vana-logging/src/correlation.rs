@@ -17,7 +17,9 @@ pub struct CorrelationId(Arc<str>);
 impl CorrelationId {
     /// A fresh random id (UUID v4), as the specification's logger makes.
     pub fn new() -> Self {
-        Self(Arc::from(uuid::Uuid::new_v4().hyphenated().to_string()))
+        // Encoded on the stack: one allocation, the `Arc`'s.
+        let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
+        Self(Arc::from(&*uuid::Uuid::new_v4().hyphenated().encode_lower(&mut text)))
     }
 
     /// `incoming` when it is well-formed, else `None`. Anything else from a client (too long, spaces,

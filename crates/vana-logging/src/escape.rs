@@ -16,6 +16,12 @@ fn must_escape(c: char) -> bool {
 /// Appends `text` as the inside of a JSON string (no quotes), cut at `max_bytes` of input.
 pub(crate) fn json_str(out: &mut String, text: &str, max_bytes: usize) {
     let (text, cut) = truncate(text, max_bytes);
+    // Most values are printable ASCII without quotes or backslashes: copied as they are.
+    if text.bytes().all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\') {
+        out.push_str(text);
+        push_cut_marker(out, cut);
+        return;
+    }
     let mut plain_from = 0;
     for (at, c) in text.char_indices() {
         let escape = match c {

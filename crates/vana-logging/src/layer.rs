@@ -67,7 +67,7 @@ thread_local! {
 const DROP_REPORT_INTERVAL: Duration = Duration::from_secs(10);
 
 /// Reports lines that the non-blocking writer dropped, at most once per interval.
-struct DropReporter {
+pub(crate) struct DropReporter {
     counter: crate::batch::DropCounter,
     interval_micros: u64,
     reported: AtomicUsize,
@@ -81,7 +81,7 @@ pub struct LogLayer<W> {
     make_writer: W,
     style: Style,
     rules: Arc<RwLock<LevelRules>>,
-    drops: Option<DropReporter>,
+    drops: Option<Arc<DropReporter>>,
 }
 
 impl<W> LogLayer<W>
@@ -109,18 +109,18 @@ where
     /// dropped; it is written again while the count grows.
     pub fn report_drops(mut self, counter: crate::batch::DropCounter) -> Self {
         let interval_micros = u64::try_from(DROP_REPORT_INTERVAL.as_micros()).unwrap_or(u64::MAX);
-        self.drops = Some(DropReporter {
+        self.drops = Some(Arc::new(DropReporter {
             counter,
             interval_micros,
             reported: AtomicUsize::new(0),
             last_report_micros: AtomicU64::new(0),
-        });
+        }));
         self
     }
 
     /// Sets the least time between two drop reports.
     pub fn drop_report_interval(mut self, interval: Duration) -> Self {
-        if let Some(drops) = &mut self.drops {
+        if let Some(drops) = self.drops.as_mut().and_then(Arc::get_mut) {
             drops.interval_micros = u64::try_from(interval.as_micros()).unwrap_or(u64::MAX);
         }
         self
@@ -139,6 +139,11 @@ where
     {
         let filter = ComponentFilter { rules: Arc::clone(&self.rules) };
         tracing_subscriber::Layer::with_filter(self, filter)
+    }
+
+    /// What a [`RequestLog`](crate::RequestLog) shares with this layer: style, levels and drop reports.
+    pub(crate) fn shared_parts(&self) -> (Style, Arc<RwLock<LevelRules>>, Option<Arc<DropReporter>>) {
+        (self.style.clone(), Arc::clone(&self.rules), self.drops.clone())
     }
 
     fn write_line(&self, line: &str, metadata: &tracing::Metadata<'_>) {
@@ -205,42 +210,13 @@ where
             .as_deref()
             .or_else(|| rules.component_for_target(target))
             .unwrap_or_else(|| target.split("::").next().unwrap_or(target));
-        let level_name = level_name(&level, special.critical);
-        match style.format {
-            LogFormat::Json => {
-                line.push_str("{\"timestamp\":");
-                push_timestamp(line);
-                let _ = write!(line, ",\"level\":\"{level_name}\",\"message\":\"");
-                json_str(line, &special.message, style.max_message);
-                line.push_str("\",\"correlation_id\":");
-                match &correlation_id {
-                    Some(id) => {
-                        line.push('"');
-                        json_str(line, id, style.max_field);
-                        line.push('"');
-                    }
-                    None => line.push_str("null"),
-                }
-                line.push_str(",\"component\":\"");
-                json_str(line, component, style.max_field);
-                line.push_str("\",\"metadata\":{");
-                line.push_str(metadata);
-                line.push_str("}}\n");
-            }
-            _ => {
-                let now = SystemTime::now();
-                let _ = write!(line, "{} {level_name:<8} {component}", humantime::format_rfc3339_micros(now));
-                if let Some(id) = &correlation_id {
-                    line.push_str(" [");
-                    text_str(line, id, style.max_field, false);
-                    line.push(']');
-                }
-                line.push(' ');
-                text_str(line, &special.message, style.max_message, false);
-                line.push_str(metadata);
-                line.push('\n');
-            }
-        }
+        let head = LineHead {
+            level: level_name(&level, special.critical),
+            message: &special.message,
+            correlation_id: correlation_id.as_deref(),
+            component,
+        };
+        push_line(line, style, &head, metadata);
         true
     }
 
@@ -266,26 +242,34 @@ where
     }
 
     fn report_drops_if_due(&self) {
-        let Some(drops) = &self.drops else { return };
-        let dropped = drops.counter.dropped_lines();
-        let reported = drops.reported.load(Ordering::Relaxed);
+        if let Some(drops) = &self.drops {
+            drops.report_if_due(self.style.format, |line| {
+                let _ = self.make_writer.make_writer().write_all(line.as_bytes());
+            });
+        }
+    }
+}
+
+impl DropReporter {
+    /// Writes a warning through `write` when lines were dropped since the last report and the interval has
+    /// passed.
+    pub(crate) fn report_if_due(&self, format: LogFormat, write: impl FnOnce(&str)) {
+        let dropped = self.counter.dropped_lines();
+        let reported = self.reported.load(Ordering::Relaxed);
         if dropped <= reported {
             return;
         }
         let now = u64::try_from(unix_now().as_micros()).unwrap_or(u64::MAX);
-        let last = drops.last_report_micros.load(Ordering::Relaxed);
-        let too_soon = last != 0 && now < last.saturating_add(drops.interval_micros);
+        let last = self.last_report_micros.load(Ordering::Relaxed);
+        let too_soon = last != 0 && now < last.saturating_add(self.interval_micros);
         if too_soon
-            || drops
-                .last_report_micros
-                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
-                .is_err()
+            || self.last_report_micros.compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed).is_err()
         {
             return;
         }
-        drops.reported.store(dropped, Ordering::Relaxed);
+        self.reported.store(dropped, Ordering::Relaxed);
         let mut line = String::with_capacity(256);
-        match self.style.format {
+        match format {
             LogFormat::Json => {
                 line.push_str("{\"timestamp\":");
                 push_timestamp(&mut line);
@@ -304,8 +288,57 @@ where
                 );
             }
         }
-        let mut writer = self.make_writer.make_writer();
-        let _ = writer.write_all(line.as_bytes());
+        write(&line);
+    }
+}
+
+/// The parts of a line before its metadata.
+pub(crate) struct LineHead<'a> {
+    pub(crate) level: &'static str,
+    pub(crate) message: &'a str,
+    pub(crate) correlation_id: Option<&'a str>,
+    pub(crate) component: &'a str,
+}
+
+/// Appends one whole line of the schema to `line`: the head, then `metadata` (fields already rendered in
+/// `style`), then the newline.
+pub(crate) fn push_line(line: &mut String, style: &Style, head: &LineHead<'_>, metadata: &str) {
+    match style.format {
+        LogFormat::Json => {
+            line.push_str("{\"timestamp\":");
+            push_timestamp(line);
+            line.push_str(",\"level\":\"");
+            line.push_str(head.level);
+            line.push_str("\",\"message\":\"");
+            json_str(line, head.message, style.max_message);
+            line.push_str("\",\"correlation_id\":");
+            match head.correlation_id {
+                Some(id) => {
+                    line.push('"');
+                    json_str(line, id, style.max_field);
+                    line.push('"');
+                }
+                None => line.push_str("null"),
+            }
+            line.push_str(",\"component\":\"");
+            json_str(line, head.component, style.max_field);
+            line.push_str("\",\"metadata\":{");
+            line.push_str(metadata);
+            line.push_str("}}\n");
+        }
+        _ => {
+            let now = SystemTime::now();
+            let _ = write!(line, "{} {:<8} {}", humantime::format_rfc3339_micros(now), head.level, head.component);
+            if let Some(id) = head.correlation_id {
+                line.push_str(" [");
+                text_str(line, id, style.max_field, false);
+                line.push(']');
+            }
+            line.push(' ');
+            text_str(line, head.message, style.max_message, false);
+            line.push_str(metadata);
+            line.push('\n');
+        }
     }
 }
 
@@ -327,7 +360,7 @@ fn push_timestamp(line: &mut String) {
 }
 
 /// The specification's level names; CRITICAL is an ERROR event marked `critical = true`.
-fn level_name(level: &Level, critical: bool) -> &'static str {
+pub(crate) fn level_name(level: &Level, critical: bool) -> &'static str {
     match *level {
         Level::ERROR if critical => "CRITICAL",
         Level::ERROR => "ERROR",

@@ -15,6 +15,8 @@
 //! - Safety: values under secret keys (`password`, `token`, `authorization`, ...) are written as
 //!   `"[REDACTED]"`, also in nested metadata; control characters, ANSI escapes and bidi overrides are
 //!   escaped, so a line cannot be forged or drive a terminal; long values are cut with a marker.
+//! - [`RequestLog`] writes one line per served request (component `access`) straight to the output, without
+//!   `tracing`'s per-field machinery, when vana-logging is the subscriber.
 //! - [`StructuredLogger`] is the specification's logger, a cheap handle that emits `tracing` events.
 //!
 //! # Example
@@ -60,6 +62,7 @@ mod levels;
 mod logger;
 mod memory;
 mod redact;
+mod request_log;
 mod schema;
 mod setup;
 
@@ -71,5 +74,6 @@ pub use levels::{ComponentFilter, LevelHandle};
 pub use logger::{Metadata, StructuredLogger};
 pub use memory::MemoryWriter;
 pub use redact::{REDACTED, Redactor};
+pub use request_log::{ACCESS_TARGET, RequestLog, RequestRecord};
 pub use schema::LogEntry;
 pub use setup::{ExtraLayer, LoggingBuilder, LoggingGuard, init};

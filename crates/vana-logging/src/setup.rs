@@ -2,11 +2,12 @@
 
 use std::io::BufWriter;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use tracing::Dispatch;
 use tracing_appender::rolling::{RollingFileAppender, Rotation};
 use tracing_subscriber::fmt::MakeWriter;
-use tracing_subscriber::fmt::writer::BoxMakeWriter;
+use tracing_subscriber::fmt::writer::{BoxMakeWriter, EitherWriter};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::{Layer, Registry};
 use vana_config::{LogOutput, LogRotation, Logging};
@@ -15,6 +16,7 @@ use crate::batch::{BatchWorker, BatchWriter, DropCounter};
 use crate::error::LoggingError;
 use crate::layer::LogLayer;
 use crate::levels::LevelHandle;
+use crate::request_log::RequestLog;
 
 /// A layer to install next to the log layer (an APM layer, an OpenTelemetry exporter, ...).
 pub type ExtraLayer = Box<dyn Layer<Registry> + Send + Sync>;
@@ -44,6 +46,7 @@ pub struct LoggingBuilder {
 /// count of dropped lines. Keep it alive for the life of the program.
 pub struct LoggingGuard {
     worker: Option<BatchWorker>,
+    request_log: RequestLog,
     levels: LevelHandle,
     dropped: Option<DropCounter>,
 }
@@ -52,6 +55,12 @@ impl LoggingGuard {
     /// Changes levels at run time.
     pub fn levels(&self) -> &LevelHandle {
         &self.levels
+    }
+
+    /// Writes request lines straight to this logging's output, in its schema and levels (see
+    /// [`RequestLog`]).
+    pub fn request_log(&self) -> RequestLog {
+        self.request_log.clone()
     }
 
     /// Lines dropped so far because the non-blocking buffer was full (0 with a custom writer).
@@ -98,22 +107,24 @@ impl LoggingBuilder {
     /// Builds the subscriber without installing it.
     pub fn build(self) -> Result<(Dispatch, LoggingGuard), LoggingError> {
         let (writer, worker, dropped) = match self.writer {
-            Some(writer) => (writer, None, None),
+            Some(writer) => (SharedWriter::Custom(Arc::new(writer)), None, None),
             None => {
                 let (writer, worker) = open_output(&self.config)?;
                 let counter = writer.drop_counter();
-                (BoxMakeWriter::new(writer), Some(worker), Some(counter))
+                (SharedWriter::Batch(writer), Some(worker), Some(counter))
             }
         };
-        let mut layer = LogLayer::new(&self.config, writer);
+        let mut layer = LogLayer::new(&self.config, writer.clone());
         if let Some(counter) = &dropped {
             layer = layer.report_drops(counter.clone());
         }
+        let (style, rules, drops) = layer.shared_parts();
+        let request_log = RequestLog::direct(writer, style, rules, drops);
         let levels = layer.level_handle();
         // An empty Vec of layers answers "never" for every callsite, so no extras means no layer at all.
         let extras = (!self.extra_layers.is_empty()).then_some(self.extra_layers);
         let subscriber = Registry::default().with(extras).with(layer.with_level_filter());
-        Ok((Dispatch::new(subscriber), LoggingGuard { worker, levels, dropped }))
+        Ok((Dispatch::new(subscriber), LoggingGuard { worker, request_log, levels, dropped }))
     }
 
     /// Builds the subscriber and installs it as the global default; with the `log` feature, records of the
@@ -133,6 +144,45 @@ impl LoggingBuilder {
 /// Sets up logging from `config` and installs it globally: the one call a binary needs.
 pub fn init(config: &Logging) -> Result<LoggingGuard, LoggingError> {
     LoggingBuilder::new(config).init()
+}
+
+/// The output, shared by the log layer and the [`RequestLog`]: the batch writer is called directly (no
+/// boxed writer per line); a custom writer goes through its `MakeWriter`.
+#[derive(Clone)]
+pub(crate) enum SharedWriter {
+    Batch(BatchWriter),
+    Custom(Arc<BoxMakeWriter>),
+}
+
+impl SharedWriter {
+    /// Writes one whole line.
+    pub(crate) fn write_line(&self, line: &[u8]) {
+        match self {
+            SharedWriter::Batch(writer) => writer.append(line),
+            // A line that cannot be written has nowhere to be reported.
+            SharedWriter::Custom(make_writer) => {
+                let _ = std::io::Write::write_all(&mut make_writer.make_writer(), line);
+            }
+        }
+    }
+}
+
+impl<'a> MakeWriter<'a> for SharedWriter {
+    type Writer = EitherWriter<&'a BatchWriter, <BoxMakeWriter as MakeWriter<'a>>::Writer>;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        match self {
+            SharedWriter::Batch(writer) => EitherWriter::A(writer),
+            SharedWriter::Custom(make_writer) => EitherWriter::B(make_writer.make_writer()),
+        }
+    }
+
+    fn make_writer_for(&'a self, metadata: &tracing::Metadata<'_>) -> Self::Writer {
+        match self {
+            SharedWriter::Batch(writer) => EitherWriter::A(writer),
+            SharedWriter::Custom(make_writer) => EitherWriter::B(make_writer.make_writer_for(metadata)),
+        }
+    }
 }
 
 /// The writer thread's buffer in front of stdout or stderr.

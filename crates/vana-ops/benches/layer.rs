@@ -1,5 +1,6 @@
 //! The HTTP layer's cost per request, in process: the same axum router with and without `OpsLayer`, and
-//! with single steps switched off, so each step's share is visible. Logging goes to a synchronous sink.
+//! with single steps switched off, so each step's share is visible. Logging goes to a synchronous sink, request lines by the direct path
+//! as when `Ops` installs logging.
 
 #![allow(missing_docs)]
 
@@ -14,17 +15,23 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use tower::ServiceExt;
 use vana_ops::Ops;
 use vana_ops::config::{ConfigLoader, Document};
+use vana_ops::logging::RequestLog;
 
 fn router() -> Router {
     Router::new().route("/echo", get(|| async { "hello" }))
 }
 
-fn ops(http_yaml: &str) -> Ops {
+fn ops(http_yaml: &str, request_log: &RequestLog) -> Ops {
     let security = format!(
         "rate_limiting:\n  default_limit: 4000000000\n  burst_limit: 4000000000\nhttp:\n  block_addresses: true\n{http_yaml}"
     );
     let loaded = ConfigLoader::new().document_str(Document::Security, "bench", security).load().unwrap();
-    Ops::builder(loaded).install_logging(false).start_collector(false).build().unwrap()
+    Ops::builder(loaded)
+        .install_logging(false)
+        .start_collector(false)
+        .request_log(request_log.clone())
+        .build()
+        .unwrap()
 }
 
 fn request() -> Request<Body> {
@@ -36,7 +43,7 @@ fn request() -> Request<Body> {
 
 fn bench_layer(c: &mut Criterion) {
     let config = vana_ops::config::Config::default();
-    let (dispatch, _guard) = vana_ops::logging::LoggingBuilder::new(&config.monitoring.logging)
+    let (dispatch, guard) = vana_ops::logging::LoggingBuilder::new(&config.monitoring.logging)
         .writer(std::io::sink)
         .build()
         .unwrap();
@@ -54,7 +61,7 @@ fn bench_layer(c: &mut Criterion) {
         ("without security headers", "  security_headers: false\n"),
         ("without rate limit", "  rate_limit: false\n"),
     ] {
-        let ops = ops(yaml);
+        let ops = ops(yaml, &guard.request_log());
         let app = router().layer(ops.http_layer().unwrap());
         group.bench_function(name, |b| {
             b.iter(|| runtime.block_on(app.clone().oneshot(request())).unwrap());

@@ -8,7 +8,7 @@ use parking_lot::Mutex;
 
 use vana_apm::Apm;
 use vana_config::{Config, ConfigLoader, LoadedConfig};
-use vana_logging::{LoggingBuilder, LoggingError, LoggingGuard};
+use vana_logging::{LoggingBuilder, LoggingError, LoggingGuard, RequestLog};
 use vana_metrics::{AlertSink, PerformanceMonitor, SystemCollector};
 use vana_security::SecurityManager;
 
@@ -24,6 +24,7 @@ pub struct OpsBuilder {
     loaded: LoadedConfig,
     install_logging: bool,
     start_collector: bool,
+    request_log: Option<RequestLog>,
 }
 
 /// The monitor, its system collector, the APM, the security manager and logging, configured together.
@@ -53,6 +54,7 @@ struct OpsInner {
     collector_expected: bool,
     logging: Mutex<Option<LoggingGuard>>,
     log_levels: Option<vana_logging::LevelHandle>,
+    request_log: RequestLog,
     channels: Vec<crate::channels::Channel>,
     started: Instant,
 }
@@ -68,6 +70,14 @@ impl OpsBuilder {
     /// Starts the system collector at `collection_interval` (default: yes).
     pub fn start_collector(mut self, start: bool) -> Self {
         self.start_collector = start;
+        self
+    }
+
+    /// Writes the HTTP layer's request lines to `log`: for an application that set up vana-logging itself
+    /// ([`LoggingBuilder`]) and passes its guard's [`request_log`](LoggingGuard::request_log). By default
+    /// they go to the logging this `Ops` installed, else through `tracing` to whatever subscriber is there.
+    pub fn request_log(mut self, log: RequestLog) -> Self {
+        self.request_log = Some(log);
         self
     }
 
@@ -109,6 +119,10 @@ impl OpsBuilder {
                 collector: Mutex::new(collector),
                 collector_expected: self.start_collector,
                 log_levels: logging.as_ref().map(|guard| guard.levels().clone()),
+                request_log: self
+                    .request_log
+                    .or_else(|| logging.as_ref().map(LoggingGuard::request_log))
+                    .unwrap_or_else(RequestLog::via_tracing),
                 logging: Mutex::new(logging),
                 channels,
                 started: Instant::now(),
@@ -142,7 +156,7 @@ impl Ops {
 
     /// A builder over a configuration loaded by the caller.
     pub fn builder(loaded: LoadedConfig) -> OpsBuilder {
-        OpsBuilder { loaded, install_logging: true, start_collector: true }
+        OpsBuilder { loaded, install_logging: true, start_collector: true, request_log: None }
     }
 
     /// The configuration in force.
@@ -173,6 +187,11 @@ impl Ops {
     /// Each alert channel's name and what it has delivered so far.
     pub fn alert_channels(&self) -> Vec<(String, vana_metrics::DeliveryStats)> {
         self.inner.channels.iter().map(|channel| (channel.name().to_owned(), channel.stats())).collect()
+    }
+
+    /// Where request lines go (see [`OpsBuilder::request_log`]).
+    pub fn request_log(&self) -> &RequestLog {
+        &self.inner.request_log
     }
 
     /// The logging levels, when this `Ops` installed logging.

@@ -54,6 +54,16 @@ impl SecurityHeaders {
         }
     }
 
+    /// How many headers are configured.
+    pub fn len(&self) -> usize {
+        self.headers.len()
+    }
+
+    /// Whether no header is configured.
+    pub fn is_empty(&self) -> bool {
+        self.headers.is_empty()
+    }
+
     /// The configured headers.
     pub fn iter(&self) -> impl Iterator<Item = (&HeaderName, &HeaderValue)> {
         self.headers.iter().map(|(name, value)| (name, value))

@@ -19,10 +19,11 @@ use http_body_util::Limited;
 use tower::{Layer, Service};
 use tracing::Instrument;
 use vana_config::HttpLayer;
-use vana_logging::{CorrelationId, request_span};
+use vana_logging::{CorrelationId, RequestRecord, request_span};
 use vana_security::{RateDecision, SecurityEvent, Severity};
 
 use crate::error::OpsError;
+use crate::http::address::AddressText;
 use crate::http::body::{BodyKind, ReadError, each_form_part, each_json_string, form_field, read_limited};
 use crate::http::csrf::CsrfGuard;
 use crate::http::reject::{Refusal, retry_after_secs};
@@ -173,7 +174,7 @@ where
     let started = Instant::now();
     // Made once: it goes to the service and back in the response.
     let id_header = HeaderValue::from_str(id.as_str()).ok();
-    let client = state.client_address(&parts);
+    let client = state.client_address(&parts).map(|address| (address, AddressText::new(address)));
     let mut rate = None;
     let mut response = match state.admit(&parts, body, client, &mut rate).await {
         Admission::Forward(body) => {
@@ -189,6 +190,7 @@ where
                     state.finish(
                         &mut response,
                         id_header.as_ref(),
+                        id.as_str(),
                         rate.as_ref(),
                         &route,
                         &method,
@@ -199,7 +201,7 @@ where
                     return Ok(response);
                 }
                 Err(error) => {
-                    tracing::error!(target: "vana_ops::access", method = %method, route = %route, path = %path, "the inner service failed");
+                    tracing::error!(target: vana_logging::ACCESS_TARGET, method = %method, route = %route, path = %path, "the inner service failed");
                     state.timers.record(&route, &method, started.elapsed(), false);
                     return Err(error);
                 }
@@ -207,13 +209,14 @@ where
         }
         Admission::Answer(response) => response,
         Admission::Refuse(refusal) => {
-            state.record_refusal(refusal, client, &parts, &route);
+            state.record_refusal(refusal, client.map(|(address, _)| address), &parts, &route);
             refusal.response(id.as_str())
         }
     };
     state.finish(
         &mut response,
         id_header.as_ref(),
+        id.as_str(),
         rate.as_ref(),
         &route,
         &parts.method,
@@ -222,24 +225,6 @@ where
         started,
     );
     Ok(response)
-}
-
-/// Calls `f` with `address` as text, formatted on the stack (this runs on every request).
-fn with_address_text<R>(address: IpAddr, f: impl FnOnce(&str) -> R) -> R {
-    use std::io::Write as _;
-    // The longest address text, an IPv4-mapped IPv6 address, is 45 bytes.
-    let mut buffer = [0u8; 64];
-    let mut cursor = std::io::Cursor::new(&mut buffer[..]);
-    let _ = write!(cursor, "{address}");
-    let length = usize::try_from(cursor.position()).unwrap_or(0);
-    f(std::str::from_utf8(&buffer[..length]).unwrap_or_default())
-}
-
-fn with_optional_address_text<R>(address: Option<IpAddr>, f: impl FnOnce(Option<&str>) -> R) -> R {
-    match address {
-        Some(address) => with_address_text(address, |text| f(Some(text))),
-        None => f(None),
-    }
 }
 
 impl LayerState {
@@ -261,15 +246,12 @@ impl LayerState {
     }
 
     /// The blocklist and the rate limit for `client`: whether it is blocked, else the rate decision.
-    fn address_checks(&self, client: IpAddr) -> (bool, Option<RateDecision>) {
+    fn address_checks(&self, (client, key): (IpAddr, AddressText)) -> (bool, Option<RateDecision>) {
         let security = self.ops.security();
         if self.config.block_addresses && security.blocklist().is_blocked(client) {
             return (true, None);
         }
-        let decision = self
-            .config
-            .rate_limit
-            .then(|| with_address_text(client, |key| security.rate_limiter().check(key)));
+        let decision = self.config.rate_limit.then(|| security.rate_limiter().check(key.as_str()));
         (false, decision)
     }
 
@@ -277,7 +259,7 @@ impl LayerState {
         self: &Arc<Self>,
         parts: &Parts,
         body: Body,
-        client: Option<IpAddr>,
+        client: Option<(IpAddr, AddressText)>,
         rate: &mut Option<RateDecision>,
     ) -> Admission {
         if let Some(client) = client {
@@ -444,14 +426,17 @@ impl LayerState {
         &self,
         response: &mut Response<Body>,
         id_header: Option<&HeaderValue>,
+        correlation_id: &str,
         rate: Option<&RateDecision>,
         route: &Arc<str>,
         method: &Method,
         path: &str,
-        client: Option<IpAddr>,
+        client: Option<(IpAddr, AddressText)>,
         started: Instant,
     ) {
         let headers = response.headers_mut();
+        // Room for everything added here at once, rather than growing the map step by step.
+        headers.reserve(4 + if self.config.security_headers { self.ops.security().headers().len() } else { 0 });
         if let Some(value) = id_header {
             headers.insert(self.correlation_header.clone(), value.clone());
         }
@@ -463,21 +448,20 @@ impl LayerState {
         if self.config.security_headers {
             self.ops.security().headers().apply(headers);
         }
-        if !self.config.access_log {
-            return;
-        }
         let elapsed = started.elapsed();
         let status = response.status();
         self.timers.record(route, method, elapsed, !status.is_server_error());
-        let duration_ms = elapsed.as_secs_f64() * 1000.0;
-        let (method, route, status) = (method.as_str(), &**route, status.as_u16());
-        with_optional_address_text(client, |client| {
-            if status >= 500 {
-                tracing::warn!(target: "vana_ops::access", method, route, path, status, duration_ms, client, "request");
-            } else {
-                tracing::info!(target: "vana_ops::access", method, route, path, status, duration_ms, client, "request");
-            }
-        });
+        if self.config.access_log {
+            self.ops.request_log().write(&RequestRecord {
+                method: method.as_str(),
+                route,
+                path,
+                status: status.as_u16(),
+                duration: elapsed,
+                client: client.as_ref().map(|(_, text)| text.as_str()),
+                correlation_id: Some(correlation_id),
+            });
+        }
     }
 }
 

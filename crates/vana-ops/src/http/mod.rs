@@ -1,6 +1,7 @@
 //! The HTTP side (feature `http`): a tower layer that puts every check in front of a service, the
 //! operational endpoints, and a reverse proxy to an upstream in any language.
 
+mod address;
 mod body;
 mod csrf;
 mod endpoints;

@@ -1,0 +1,239 @@
+//! `RequestLog`: one line per served request, written straight to the log output when vana-logging is the
+//! subscriber.
+//!
+//! An access line has fixed fields, so visiting them through `tracing` (callsite, value set, per-field
+//! redaction lookup, span walk) is pure overhead: it was a third of the HTTP layer's cost. When
+//! [`LoggingBuilder`](crate::LoggingBuilder) built the subscriber, its guard hands out a `RequestLog` that
+//! formats the line itself, in the same schema, levels, caps and output as every other line. Without one
+//! ([`RequestLog::via_tracing`]) the line is an ordinary `tracing` event, so any subscriber sees it.
+
+use std::cell::RefCell;
+use std::fmt::Write as _;
+use std::sync::Arc;
+use std::time::Duration;
+
+use parking_lot::RwLock;
+use tracing::Level;
+
+use crate::fields::Style;
+use crate::layer::{DropReporter, LineHead, level_name, push_line};
+use crate::levels::LevelRules;
+use crate::redact::REDACTED;
+use crate::setup::SharedWriter;
+
+/// The target (and so the component, for levels) of request lines: `logging.components` can name
+/// `access` to quiet them (`WARNING` keeps only the 5xx lines).
+pub const ACCESS_TARGET: &str = "access";
+
+/// The message of every request line.
+const MESSAGE: &str = "request";
+
+/// The metadata keys, in order.
+const KEYS: [&str; 6] = ["method", "route", "path", "status", "duration_ms", "client"];
+
+/// What one served request logs.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestRecord<'a> {
+    /// The request method.
+    pub method: &'a str,
+    /// The route template (bounded cardinality), e.g. `/users/{id}`.
+    pub route: &'a str,
+    /// The raw path, without the query.
+    pub path: &'a str,
+    /// The response status; 5xx lines are WARNING, the others INFO.
+    pub status: u16,
+    /// The time from the request's arrival to its response head.
+    pub duration: Duration,
+    /// The client address as text, when known.
+    pub client: Option<&'a str>,
+    /// The request's correlation id.
+    pub correlation_id: Option<&'a str>,
+}
+
+/// Writes request lines; cheap to clone. Get it from
+/// [`LoggingGuard::request_log`](crate::LoggingGuard::request_log), or use [`RequestLog::via_tracing`].
+///
+/// ```
+/// use std::time::Duration;
+/// use vana_logging::{LogEntry, LoggingBuilder, MemoryWriter, RequestRecord};
+///
+/// let memory = MemoryWriter::default();
+/// let (_dispatch, guard) = LoggingBuilder::new(&vana_config::Logging::default()).writer(memory.clone()).build()?;
+/// guard.request_log().write(&RequestRecord {
+///     method: "GET",
+///     route: "/users/{id}",
+///     path: "/users/7",
+///     status: 200,
+///     duration: Duration::from_micros(1250),
+///     client: Some("203.0.113.9"),
+///     correlation_id: Some("req-42"),
+/// });
+/// let entry = LogEntry::parse(&memory.lines()[0]).unwrap();
+/// assert_eq!(entry.correlation_id.as_deref(), Some("req-42"));
+/// assert_eq!(entry.metadata["route"], "/users/{id}");
+/// assert_eq!(entry.metadata["duration_ms"], 1.25);
+/// # Ok::<(), vana_logging::LoggingError>(())
+/// ```
+#[derive(Clone)]
+pub struct RequestLog {
+    direct: Option<Arc<Direct>>,
+}
+
+/// The log layer's output, style and levels, shared.
+struct Direct {
+    writer: SharedWriter,
+    style: Style,
+    rules: Arc<RwLock<LevelRules>>,
+    drops: Option<Arc<DropReporter>>,
+    /// Whether each of [`KEYS`] is redacted by the configured patterns.
+    secret: [bool; KEYS.len()],
+}
+
+thread_local! {
+    /// The line and its metadata, reused so that a warm thread does not allocate per request.
+    static BUFFERS: RefCell<(String, String)> = RefCell::new((String::with_capacity(512), String::with_capacity(256)));
+}
+
+impl RequestLog {
+    /// Request lines as `tracing` events of target [`ACCESS_TARGET`], for whatever subscriber is installed.
+    pub fn via_tracing() -> Self {
+        Self { direct: None }
+    }
+
+    pub(crate) fn direct(
+        writer: SharedWriter,
+        style: Style,
+        rules: Arc<RwLock<LevelRules>>,
+        drops: Option<Arc<DropReporter>>,
+    ) -> Self {
+        let secret = KEYS.map(|key| style.redactor.is_secret(key));
+        Self { direct: Some(Arc::new(Direct { writer, style, rules, drops, secret })) }
+    }
+
+    /// Whether lines go straight to vana-logging's output rather than through `tracing`.
+    pub fn is_direct(&self) -> bool {
+        self.direct.is_some()
+    }
+
+    /// Logs `record`: INFO, or WARNING for a 5xx status.
+    pub fn write(&self, record: &RequestRecord<'_>) {
+        let level = if record.status >= 500 { Level::WARN } else { Level::INFO };
+        match &self.direct {
+            Some(direct) => direct.write(record, &level),
+            None => via_tracing(record, &level),
+        }
+    }
+}
+
+impl std::fmt::Debug for RequestLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequestLog").field("direct", &self.is_direct()).finish()
+    }
+}
+
+/// The duration in milliseconds with microsecond precision, as JSON number text: `1.25`, `0.049`.
+fn push_millis(out: &mut String, duration: Duration) {
+    let micros = duration.as_micros();
+    out.push_str(itoa::Buffer::new().format(micros / 1000));
+    let fraction = micros % 1000;
+    if fraction != 0 {
+        let _ = write!(out, ".{fraction:03}");
+        while out.ends_with('0') {
+            out.pop();
+        }
+    }
+}
+
+fn millis(duration: Duration) -> f64 {
+    // Rounded to the microsecond, so the text form stays short (`0.049`, not `0.049203000000000004`).
+    duration.as_micros() as f64 / 1000.0
+}
+
+fn via_tracing(record: &RequestRecord<'_>, level: &Level) {
+    let RequestRecord { method, route, path, status, duration, client, correlation_id } = *record;
+    let duration_ms = millis(duration);
+    if *level == Level::WARN {
+        tracing::warn!(target: ACCESS_TARGET, method, route, path, status, duration_ms, client, correlation_id, "request");
+    } else {
+        tracing::info!(target: ACCESS_TARGET, method, route, path, status, duration_ms, client, correlation_id, "request");
+    }
+}
+
+impl Direct {
+    fn write(&self, record: &RequestRecord<'_>, level: &Level) {
+        BUFFERS.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut buffers) => {
+                let (line, metadata) = &mut *buffers;
+                self.format_and_write(record, level, line, metadata);
+            }
+            // Only reachable if the writer logged a request line from inside this one: fresh buffers.
+            Err(_) => self.format_and_write(record, level, &mut String::new(), &mut String::new()),
+        });
+    }
+
+    fn format_and_write(&self, record: &RequestRecord<'_>, level: &Level, line: &mut String, metadata: &mut String) {
+        line.clear();
+        metadata.clear();
+        {
+            let rules = self.rules.read();
+            if !rules.event_passes(ACCESS_TARGET, None, level, false) {
+                return;
+            }
+            self.push_metadata(record, metadata);
+            let head = LineHead {
+                level: level_name(level, false),
+                message: MESSAGE,
+                correlation_id: record.correlation_id,
+                component: rules.component_for_target(ACCESS_TARGET).unwrap_or(ACCESS_TARGET),
+            };
+            push_line(line, &self.style, &head, metadata);
+        }
+        self.writer.write_line(line.as_bytes());
+        if let Some(drops) = &self.drops {
+            drops.report_if_due(self.style.format, |report| self.writer.write_line(report.as_bytes()));
+        }
+    }
+
+    fn push_metadata(&self, record: &RequestRecord<'_>, out: &mut String) {
+        let style = &self.style;
+        self.push_field(out, 0, |out| style.push_str_value(out, record.method));
+        self.push_field(out, 1, |out| style.push_str_value(out, record.route));
+        self.push_field(out, 2, |out| style.push_str_value(out, record.path));
+        self.push_field(out, 3, |out| out.push_str(itoa::Buffer::new().format(record.status)));
+        self.push_field(out, 4, |out| push_millis(out, record.duration));
+        self.push_field(out, 5, |out| match record.client {
+            Some(client) => style.push_str_value(out, client),
+            None => out.push_str(if style.format == vana_config::LogFormat::Json { "null" } else { "-" }),
+        });
+    }
+
+    /// Appends key `KEYS[index]` and its value (written by `value`, or the redaction marker).
+    fn push_field(&self, out: &mut String, index: usize, value: impl FnOnce(&mut String)) {
+        self.style.push_key(out, KEYS[index], out.is_empty());
+        if self.secret[index] {
+            self.style.push_str_value(out, REDACTED);
+        } else {
+            value(out);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn milliseconds_keep_microseconds_without_float_noise() {
+        let text = |micros| {
+            let mut out = String::new();
+            push_millis(&mut out, Duration::from_micros(micros));
+            out
+        };
+        assert_eq!(text(0), "0");
+        assert_eq!(text(49), "0.049");
+        assert_eq!(text(1250), "1.25");
+        assert_eq!(text(2000), "2");
+        assert_eq!(text(123_456_789), "123456.789");
+        assert_eq!(millis(Duration::from_nanos(49_203)), 0.049);
+    }
+}

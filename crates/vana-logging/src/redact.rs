@@ -6,18 +6,33 @@
 /// The text written in place of a secret.
 pub const REDACTED: &str = "[REDACTED]";
 
-/// Most field names whose verdict is cached (callsites are finite; this only bounds the cache).
-const MAX_CACHED_FIELDS: usize = 4096;
+/// Field-name verdicts remembered per thread (a fixed, direct-mapped table).
+const CACHED_FIELDS: usize = 256;
 
-type FieldCache = parking_lot::RwLock<std::collections::HashMap<(usize, usize), bool>>;
+/// A cached verdict: the redactor, the static name's address and length.
+#[derive(Clone, Copy)]
+struct CachedField {
+    redactor: u64,
+    address: usize,
+    length: usize,
+    secret: bool,
+}
+
+thread_local! {
+    static FIELD_VERDICTS: std::cell::Cell<[CachedField; CACHED_FIELDS]> = const {
+        std::cell::Cell::new([CachedField { redactor: 0, address: 0, length: 0, secret: false }; CACHED_FIELDS])
+    };
+}
+
+/// The next redactor id; 0 marks an empty table entry.
+static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 /// Decides which keys are redacted.
 #[derive(Debug, Clone)]
 pub struct Redactor {
     patterns: Vec<Vec<String>>,
-    /// Verdicts for the static field names of callsites, by address and length: a static string at one
-    /// address never changes, and the matching is the costliest part of writing a field.
-    field_cache: std::sync::Arc<FieldCache>,
+    /// Tells this redactor's cached field verdicts from another's (clones share it: same patterns).
+    id: u64,
 }
 
 impl Redactor {
@@ -28,20 +43,28 @@ impl Redactor {
             .map(|pattern| words(pattern.as_ref()).map(str::to_ascii_lowercase).collect::<Vec<_>>())
             .filter(|words| !words.is_empty())
             .collect();
-        Self { patterns, field_cache: std::sync::Arc::default() }
+        Self { patterns, id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed) }
     }
 
-    /// [`is_secret`](Self::is_secret) for a callsite's field name, cached.
+    /// [`is_secret`](Self::is_secret) for a callsite's field name, remembered per thread: a static string
+    /// at one address never changes, and the matching is the costliest part of writing a field.
     pub fn is_secret_field(&self, name: &'static str) -> bool {
-        let key = (name.as_ptr() as usize, name.len());
-        if let Some(&secret) = self.field_cache.read().get(&key) {
+        let (address, length) = (name.as_ptr() as usize, name.len());
+        let slot = (address >> 3).wrapping_add(length).wrapping_mul(0x9e37_79b9) % CACHED_FIELDS;
+        let hit = FIELD_VERDICTS.with(|table| {
+            // One entry read in place, not the whole table copied.
+            let table: &std::cell::Cell<[CachedField]> = table;
+            let entry = table.as_slice_of_cells()[slot].get();
+            (entry.redactor == self.id && entry.address == address && entry.length == length).then_some(entry.secret)
+        });
+        if let Some(secret) = hit {
             return secret;
         }
         let secret = self.is_secret(name);
-        let mut cache = self.field_cache.write();
-        if cache.len() < MAX_CACHED_FIELDS {
-            cache.insert(key, secret);
-        }
+        FIELD_VERDICTS.with(|table| {
+            let table: &std::cell::Cell<[CachedField]> = table;
+            table.as_slice_of_cells()[slot].set(CachedField { redactor: self.id, address, length, secret });
+        });
         secret
     }
 
@@ -129,18 +152,22 @@ mod tests {
     }
 
     #[test]
-    fn cached_field_verdicts_match_and_the_cache_is_capped() {
-        let redactor = Redactor::default();
+    fn cached_field_verdicts_match_per_redactor_in_a_fixed_table() {
+        let default = Redactor::default();
+        let custom = Redactor::new(["tokens_used"]);
         for _ in 0..2 {
-            assert!(redactor.is_secret_field("access_token"));
-            assert!(!redactor.is_secret_field("tokens_used"));
+            assert!(default.is_secret_field("access_token"));
+            assert!(!default.is_secret_field("tokens_used"));
+            assert!(custom.is_secret_field("tokens_used"), "another redactor's verdict is not reused");
+            assert!(!custom.is_secret_field("access_token"));
         }
-        for index in 0..MAX_CACHED_FIELDS + 10 {
+        // Many names only evict entries of the fixed table: verdicts stay right.
+        for index in 0..CACHED_FIELDS * 4 {
             let name: &'static str = Box::leak(format!("field_{index}").into_boxed_str());
-            assert!(!redactor.is_secret_field(name));
+            assert!(!default.is_secret_field(name));
         }
-        assert_eq!(redactor.field_cache.read().len(), MAX_CACHED_FIELDS);
-        assert!(redactor.is_secret_field("password"), "past the cap, verdicts are still computed");
+        assert!(default.is_secret_field("password"));
+        assert!(default.clone().is_secret_field("access_token"));
     }
 
     #[test]

@@ -85,6 +85,8 @@ struct Direct {
     style: Style,
     rules: Arc<RwLock<LevelRules>>,
     drops: Option<Arc<DropReporter>>,
+    /// Each of [`KEYS`] rendered with its separators, once.
+    keys: [String; KEYS.len()],
     /// Whether each of [`KEYS`] is redacted by the configured patterns.
     secret: [bool; KEYS.len()],
 }
@@ -107,7 +109,14 @@ impl RequestLog {
         drops: Option<Arc<DropReporter>>,
     ) -> Self {
         let secret = KEYS.map(|key| style.redactor.is_secret(key));
-        Self { direct: Some(Arc::new(Direct { writer, style, rules, drops, secret })) }
+        let mut index = 0;
+        let keys = KEYS.map(|key| {
+            let mut rendered = String::new();
+            style.push_key(&mut rendered, key, index == 0);
+            index += 1;
+            rendered
+        });
+        Self { direct: Some(Arc::new(Direct { writer, style, rules, drops, keys, secret })) }
     }
 
     /// Whether lines go straight to vana-logging's output rather than through `tracing`.
@@ -209,7 +218,7 @@ impl Direct {
 
     /// Appends key `KEYS[index]` and its value (written by `value`, or the redaction marker).
     fn push_field(&self, out: &mut String, index: usize, value: impl FnOnce(&mut String)) {
-        self.style.push_key(out, KEYS[index], out.is_empty());
+        out.push_str(&self.keys[index]);
         if self.secret[index] {
             self.style.push_str_value(out, REDACTED);
         } else {

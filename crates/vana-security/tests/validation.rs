@@ -149,6 +149,23 @@ fn a_verdict_never_echoes_the_input() {
 }
 
 #[test]
+fn recurring_validation_gives_the_same_verdicts_and_keeps_validators_apart() {
+    let mut config = InputValidation::default();
+    config.forbidden_patterns = vec!["letmein".into()];
+    let strict = InputValidator::new(&config).unwrap();
+    let plain = validator();
+    for input in ["/echo", "hello", "letmein", "../../etc/passwd", "<b>", "1' or '1'='1", "/users/42", "letmein"] {
+        for _ in 0..3 {
+            // Alternating validators on one thread: a pass of one never answers for the other.
+            assert_eq!(plain.validate_recurring(input), plain.validate(input), "{input}");
+            assert_eq!(strict.validate_recurring(input), strict.validate(input), "{input}");
+        }
+    }
+    assert!(plain.validate_recurring("letmein").is_passed());
+    assert!(!strict.validate_recurring("letmein").is_passed());
+}
+
+#[test]
 fn every_rule_compiles_alone_and_has_a_unique_id() {
     let mut ids = std::collections::HashSet::new();
     for rule in vana_security::BUILT_IN_RULES {
@@ -164,7 +181,10 @@ proptest! {
     fn any_bytes_get_a_verdict(bytes in prop::collection::vec(any::<u8>(), 0..400)) {
         let validator = validator();
         let _ = validator.validate_bytes(&bytes);
-        let _ = validator.validate(&String::from_utf8_lossy(&bytes));
+        let text = String::from_utf8_lossy(&bytes);
+        let verdict = validator.validate(&text);
+        prop_assert_eq!(validator.validate_recurring(&text), verdict.clone());
+        prop_assert_eq!(validator.validate_recurring(&text), verdict);
     }
 
     #[test]

@@ -70,7 +70,8 @@ mod tests {
             } else {
                 IpAddr::from(octets)
             };
-            prop_assert_eq!(AddressText::new(address).as_str(), address.to_string());
+            let text = AddressText::new(address);
+            prop_assert_eq!(text.as_str(), address.to_string());
         }
     }
 }

@@ -359,13 +359,19 @@ impl LayerState {
             None => ControlFlow::Continue(()),
         };
         let flow = (|| {
-            check(validator.validate(parts.uri.path()), "path")?;
+            // Paths and many query values recur from request to request.
+            check(validator.validate_recurring(parts.uri.path()), "path")?;
             if let Some(query) = parts.uri.query() {
-                each_form_part(query, |part| check(validator.validate(part), "query"))?;
+                each_form_part(query, |part| check(validator.validate_recurring(part), "query"))?;
             }
             for name in &self.validated_headers {
                 for value in parts.headers.get_all(name) {
-                    check(validator.validate_bytes(value.as_bytes()), "header")?;
+                    let verdict = match value.to_str() {
+                        // User agents, referrers and the like recur too.
+                        Ok(text) => validator.validate_recurring(text),
+                        Err(_) => validator.validate_bytes(value.as_bytes()),
+                    };
+                    check(verdict, "header")?;
                 }
             }
             ControlFlow::Continue(())
@@ -448,20 +454,22 @@ impl LayerState {
         if self.config.security_headers {
             self.ops.security().headers().apply(headers);
         }
+        // The step is the request's record: its log line and its `response_time.<route>` metric.
+        if !self.config.access_log {
+            return;
+        }
         let elapsed = started.elapsed();
         let status = response.status();
         self.timers.record(route, method, elapsed, !status.is_server_error());
-        if self.config.access_log {
-            self.ops.request_log().write(&RequestRecord {
-                method: method.as_str(),
-                route,
-                path,
-                status: status.as_u16(),
-                duration: elapsed,
-                client: client.as_ref().map(|(_, text)| text.as_str()),
-                correlation_id: Some(correlation_id),
-            });
-        }
+        self.ops.request_log().write(&RequestRecord {
+            method: method.as_str(),
+            route,
+            path,
+            status: status.as_u16(),
+            duration: elapsed,
+            client: client.as_ref().map(|(_, text)| text.as_str()),
+            correlation_id: Some(correlation_id),
+        });
     }
 }
 

@@ -1,6 +1,7 @@
 //! Input validation: normalization, the built-in rules and the configured patterns, in one pass.
 
 mod normalize;
+mod pass_cache;
 mod rules;
 mod validator;
 mod verdict;

@@ -6,6 +6,7 @@ use regex::bytes::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 use vana_config::InputValidation;
 
 use super::normalize::normalize;
+use super::pass_cache;
 use super::rules::{BUILT_IN_RULES, Rule};
 use super::verdict::{Category, Rejection, Severity, Verdict};
 use crate::error::SecurityError;
@@ -36,7 +37,13 @@ pub struct InputValidator {
     set: RegexSet,
     rules: Vec<Rule>,
     max_length: usize,
+    /// Tells this validator's entries in the per-thread pass cache from another's (clones share it: same
+    /// rules, same verdicts).
+    id: u64,
 }
+
+/// The next validator id; 0 is the cache's empty mark.
+static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 impl InputValidator {
     /// The built-in rules plus `config.forbidden_patterns`, with `config.max_input_length`.
@@ -75,7 +82,8 @@ impl InputValidator {
         let any = build!(RegexBuilder::new(&alternation));
         let set = build!(RegexSetBuilder::new(&patterns));
         let max_length = usize::try_from(config.max_input_length).unwrap_or(usize::MAX);
-        Ok(Self { any, set, rules, max_length })
+        let id = NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Ok(Self { any, set, rules, max_length, id })
     }
 
     /// Validates `input` with the configured length limit (bytes of UTF-8).
@@ -97,6 +105,20 @@ impl InputValidator {
             }
         }
         Verdict::Passed
+    }
+
+    /// [`validate`](Self::validate) for inputs that recur, such as request paths, header values and
+    /// enumerated query values: short inputs that passed are remembered per thread (a fixed table of 64),
+    /// so a repeat costs a lookup. Same verdicts as `validate`; only passes are remembered.
+    pub fn validate_recurring(&self, input: &str) -> Verdict {
+        if pass_cache::contains(self.id, input.as_bytes()) {
+            return Verdict::Passed;
+        }
+        let verdict = self.validate(input);
+        if verdict.is_passed() {
+            pass_cache::insert(self.id, input.as_bytes());
+        }
+        verdict
     }
 
     /// Validates any bytes: invalid UTF-8 is replaced before matching (and counts toward the length as

@@ -1,0 +1,95 @@
+//! Request lines: the direct path writes the same schema, levels, redaction and escaping as the log layer,
+//! and the `tracing` path carries the same fields to any subscriber.
+
+use std::time::Duration;
+
+use vana_config::{ComponentLevel, LogFormat, LogLevel, Logging};
+use vana_logging::{LogEntry, LoggingBuilder, MemoryWriter, RequestLog, RequestRecord};
+
+fn record(status: u16) -> RequestRecord<'static> {
+    RequestRecord {
+        method: "POST",
+        route: "/agents/{id}",
+        path: "/agents/7\"\n\u{1b}[31m",
+        status,
+        duration: Duration::from_nanos(1_234_567),
+        client: Some("2001:db8::1"),
+        correlation_id: Some("req-1"),
+    }
+}
+
+fn direct(config: &Logging) -> (MemoryWriter, vana_logging::LoggingGuard) {
+    let memory = MemoryWriter::default();
+    let (_dispatch, guard) = LoggingBuilder::new(config).writer(memory.clone()).build().unwrap();
+    (memory, guard)
+}
+
+#[test]
+fn direct_lines_follow_the_schema_and_escape_what_the_client_sent() {
+    let (memory, guard) = direct(&Logging::default());
+    let log = guard.request_log();
+    assert!(log.is_direct());
+    log.write(&record(201));
+    log.write(&RequestRecord { client: None, correlation_id: None, ..record(503) });
+    let lines = memory.lines();
+    assert_eq!(lines.len(), 2);
+    assert!(!lines[0].contains('\u{1b}') && !lines[0].contains('\n'), "{}", lines[0]);
+    let entry = LogEntry::parse(&lines[0]).unwrap();
+    assert_eq!((entry.level.as_str(), entry.message.as_str(), entry.component.as_str()), ("INFO", "request", "access"));
+    assert_eq!(entry.correlation_id.as_deref(), Some("req-1"));
+    assert_eq!(entry.metadata["method"], "POST");
+    assert_eq!(entry.metadata["route"], "/agents/{id}");
+    assert_eq!(entry.metadata["path"], "/agents/7\"\n\u{1b}[31m");
+    assert_eq!(entry.metadata["status"], 201);
+    assert_eq!(entry.metadata["duration_ms"], 1.234);
+    assert_eq!(entry.metadata["client"], "2001:db8::1");
+    let failed = LogEntry::parse(&lines[1]).unwrap();
+    assert_eq!(failed.level, "WARNING");
+    assert_eq!(failed.correlation_id, None);
+    assert!(failed.metadata["client"].is_null());
+}
+
+#[test]
+fn the_access_component_level_and_redaction_apply() {
+    let mut config = Logging::default();
+    config.components = vec![ComponentLevel::new("access", LogLevel::Warning)];
+    config.redact_keys = vec!["path".into()];
+    let (memory, guard) = direct(&config);
+    let log = guard.request_log();
+    log.write(&record(200));
+    assert!(memory.lines().is_empty(), "INFO request lines are below the access component's level");
+    log.write(&record(500));
+    let entry = LogEntry::parse(&memory.lines()[0]).unwrap();
+    assert_eq!(entry.metadata["path"], vana_logging::REDACTED);
+    assert_eq!(entry.metadata["route"], "/agents/{id}");
+    guard.levels().set_component_level("access", LogLevel::Critical);
+    log.write(&record(500));
+    assert_eq!(memory.lines().len(), 1, "levels changed at run time apply to the direct path");
+}
+
+#[test]
+fn text_format_lines_are_one_readable_line() {
+    let mut config = Logging::default();
+    config.format = LogFormat::Text;
+    let (memory, guard) = direct(&config);
+    guard.request_log().write(&record(200));
+    let line = &memory.lines()[0];
+    assert!(line.contains(" INFO     access [req-1] request method=POST route=/agents/{id} "), "{line}");
+    assert!(line.contains(" status=200 duration_ms=1.234 client=2001:db8::1"), "{line}");
+    assert!(!line.contains('\n') && !line.contains('\u{1b}'), "{line}");
+}
+
+#[test]
+fn without_vana_logging_lines_are_tracing_events_with_the_same_fields() {
+    let memory = MemoryWriter::default();
+    let (dispatch, _guard) = LoggingBuilder::new(&Logging::default()).writer(memory.clone()).build().unwrap();
+    let log = RequestLog::via_tracing();
+    assert!(!log.is_direct());
+    tracing::dispatcher::with_default(&dispatch, || log.write(&record(200)));
+    let entry = LogEntry::parse(&memory.lines()[0]).unwrap();
+    assert_eq!((entry.message.as_str(), entry.component.as_str()), ("request", "access"));
+    assert_eq!(entry.correlation_id.as_deref(), Some("req-1"));
+    assert_eq!(entry.metadata["status"], 200);
+    assert_eq!(entry.metadata["duration_ms"], 1.234);
+    assert_eq!(entry.metadata["route"], "/agents/{id}");
+}

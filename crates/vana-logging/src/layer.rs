@@ -263,7 +263,10 @@ impl DropReporter {
         let last = self.last_report_micros.load(Ordering::Relaxed);
         let too_soon = last != 0 && now < last.saturating_add(self.interval_micros);
         if too_soon
-            || self.last_report_micros.compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed).is_err()
+            || self
+                .last_report_micros
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_err()
         {
             return;
         }
@@ -328,7 +331,13 @@ pub(crate) fn push_line(line: &mut String, style: &Style, head: &LineHead<'_>, m
         }
         _ => {
             let now = SystemTime::now();
-            let _ = write!(line, "{} {:<8} {}", humantime::format_rfc3339_micros(now), head.level, head.component);
+            let _ = write!(
+                line,
+                "{} {:<8} {}",
+                humantime::format_rfc3339_micros(now),
+                head.level,
+                head.component
+            );
             if let Some(id) = head.correlation_id {
                 line.push_str(" [");
                 text_str(line, id, style.max_field, false);

@@ -67,7 +67,9 @@ mod schema;
 mod setup;
 
 pub use batch::{BatchWorker, BatchWriter, DropCounter, MAX_BUFFERED_BYTES};
-pub use correlation::{CORRELATION_ID_FIELD, CorrelationId, MAX_CORRELATION_ID_LEN, request_span};
+pub use correlation::{
+    CORRELATION_ID_FIELD, CorrelationId, MAX_CORRELATION_ID_LEN, correlation_span, request_span,
+};
 pub use error::LoggingError;
 pub use layer::LogLayer;
 pub use levels::{ComponentFilter, LevelHandle};

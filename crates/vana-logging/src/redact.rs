@@ -55,7 +55,8 @@ impl Redactor {
             // One entry read in place, not the whole table copied.
             let table: &std::cell::Cell<[CachedField]> = table;
             let entry = table.as_slice_of_cells()[slot].get();
-            (entry.redactor == self.id && entry.address == address && entry.length == length).then_some(entry.secret)
+            (entry.redactor == self.id && entry.address == address && entry.length == length)
+                .then_some(entry.secret)
         });
         if let Some(secret) = hit {
             return secret;

@@ -180,7 +180,13 @@ impl Direct {
         });
     }
 
-    fn format_and_write(&self, record: &RequestRecord<'_>, level: &Level, line: &mut String, metadata: &mut String) {
+    fn format_and_write(
+        &self,
+        record: &RequestRecord<'_>,
+        level: &Level,
+        line: &mut String,
+        metadata: &mut String,
+    ) {
         line.clear();
         metadata.clear();
         {

@@ -35,7 +35,10 @@ fn direct_lines_follow_the_schema_and_escape_what_the_client_sent() {
     assert_eq!(lines.len(), 2);
     assert!(!lines[0].contains('\u{1b}') && !lines[0].contains('\n'), "{}", lines[0]);
     let entry = LogEntry::parse(&lines[0]).unwrap();
-    assert_eq!((entry.level.as_str(), entry.message.as_str(), entry.component.as_str()), ("INFO", "request", "access"));
+    assert_eq!(
+        (entry.level.as_str(), entry.message.as_str(), entry.component.as_str()),
+        ("INFO", "request", "access")
+    );
     assert_eq!(entry.correlation_id.as_deref(), Some("req-1"));
     assert_eq!(entry.metadata["method"], "POST");
     assert_eq!(entry.metadata["route"], "/agents/{id}");

@@ -112,6 +112,18 @@ fn validation(c: &mut Criterion) {
     });
     group.finish();
     eprintln!("validate_short_inputs: {} inputs under 64 bytes per iteration", short.len());
+
+    // What the HTTP layer validates on every request: a path, a query name and value, a user agent.
+    let recurring = ["/agents/run", "msg", "hello", "Mozilla/5.0 (X11; Linux x86_64)"];
+    let mut group = c.benchmark_group("validate_recurring_request_parts");
+    group.throughput(Throughput::Elements(recurring.len() as u64));
+    group.bench_function("validate", |b| {
+        b.iter(|| recurring.iter().filter(|s| ours.validate(black_box(s)).is_passed()).count())
+    });
+    group.bench_function("validate_recurring", |b| {
+        b.iter(|| recurring.iter().filter(|s| ours.validate_recurring(black_box(s)).is_passed()).count())
+    });
+    group.finish();
 }
 
 fn rate_limiting(c: &mut Criterion) {

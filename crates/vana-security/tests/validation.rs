@@ -154,7 +154,9 @@ fn recurring_validation_gives_the_same_verdicts_and_keeps_validators_apart() {
     config.forbidden_patterns = vec!["letmein".into()];
     let strict = InputValidator::new(&config).unwrap();
     let plain = validator();
-    for input in ["/echo", "hello", "letmein", "../../etc/passwd", "<b>", "1' or '1'='1", "/users/42", "letmein"] {
+    for input in
+        ["/echo", "hello", "letmein", "../../etc/passwd", "<b>", "1' or '1'='1", "/users/42", "letmein"]
+    {
         for _ in 0..3 {
             // Alternating validators on one thread: a pass of one never answers for the other.
             assert_eq!(plain.validate_recurring(input), plain.validate(input), "{input}");

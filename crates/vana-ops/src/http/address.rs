@@ -54,7 +54,15 @@ mod tests {
 
     #[test]
     fn edge_addresses_read_as_display_writes_them() {
-        for text in ["0.0.0.0", "255.255.255.255", "10.0.0.1", "::", "::1", "::ffff:192.0.2.1", "2001:db8::8a2e:370:7334"] {
+        for text in [
+            "0.0.0.0",
+            "255.255.255.255",
+            "10.0.0.1",
+            "::",
+            "::1",
+            "::ffff:192.0.2.1",
+            "2001:db8::8a2e:370:7334",
+        ] {
             let address: IpAddr = text.parse().unwrap();
             assert_eq!(AddressText::new(address).as_str(), address.to_string());
         }

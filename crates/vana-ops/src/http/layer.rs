@@ -19,7 +19,7 @@ use http_body_util::Limited;
 use tower::{Layer, Service};
 use tracing::Instrument;
 use vana_config::HttpLayer;
-use vana_logging::{CorrelationId, RequestRecord, request_span};
+use vana_logging::{CorrelationId, RequestRecord, correlation_span};
 use vana_security::{RateDecision, SecurityEvent, Severity};
 
 use crate::error::OpsError;
@@ -153,7 +153,8 @@ where
         let (parts, body) = request.into_parts();
         let id = CorrelationId::from_headers(&parts.headers, state.correlation_header.as_str());
         let route = state.routes.name(&parts);
-        let span = request_span(&id, parts.method.as_str(), &route);
+        // The method and route are on the request line; the span carries what inner lines need.
+        let span = correlation_span(&id);
         Box::pin(handle(state, ready, parts, Body::new(body), id, route).instrument(span))
     }
 }
@@ -183,7 +184,8 @@ where
                 parts.headers.insert(state.correlation_header.clone(), value.clone());
             }
             let method = parts.method.clone();
-            let path = parts.uri.path().to_owned();
+            // Shares the request's buffer: no copy of the path.
+            let uri = parts.uri.clone();
             match inner.call(Request::from_parts(parts, body)).await {
                 Ok(response) => {
                     let mut response = response.map(Body::new);
@@ -194,14 +196,14 @@ where
                         rate.as_ref(),
                         &route,
                         &method,
-                        &path,
+                        uri.path(),
                         client,
                         started,
                     );
                     return Ok(response);
                 }
                 Err(error) => {
-                    tracing::error!(target: vana_logging::ACCESS_TARGET, method = %method, route = %route, path = %path, "the inner service failed");
+                    tracing::error!(target: vana_logging::ACCESS_TARGET, method = %method, route = %route, path = uri.path(), "the inner service failed");
                     state.timers.record(&route, &method, started.elapsed(), false);
                     return Err(error);
                 }
@@ -442,14 +444,15 @@ impl LayerState {
     ) {
         let headers = response.headers_mut();
         // Room for everything added here at once, rather than growing the map step by step.
-        headers.reserve(4 + if self.config.security_headers { self.ops.security().headers().len() } else { 0 });
+        headers
+            .reserve(4 + if self.config.security_headers { self.ops.security().headers().len() } else { 0 });
         if let Some(value) = id_header {
             headers.insert(self.correlation_header.clone(), value.clone());
         }
         if let Some(rate) = rate {
-            headers.insert(RATE_LIMIT_LIMIT, rate.limit.into());
-            headers.insert(RATE_LIMIT_REMAINING, rate.remaining.into());
-            headers.insert(RATE_LIMIT_RESET, retry_after_secs(rate.reset_after).into());
+            headers.insert(RATE_LIMIT_LIMIT, number_header(rate.limit.into()));
+            headers.insert(RATE_LIMIT_REMAINING, number_header(rate.remaining.into()));
+            headers.insert(RATE_LIMIT_RESET, number_header(retry_after_secs(rate.reset_after)));
         }
         if self.config.security_headers {
             self.ops.security().headers().apply(headers);
@@ -471,6 +474,17 @@ impl LayerState {
             correlation_id: Some(correlation_id),
         });
     }
+}
+
+/// Header values of the numbers `0..=1024`, made once: rate-limit headers are on every response, and a
+/// value made from a number allocates.
+fn number_header(number: u64) -> HeaderValue {
+    static SMALL: std::sync::OnceLock<Vec<HeaderValue>> = std::sync::OnceLock::new();
+    // Static text (a table of about 4 KiB, made once per process): clones then touch no shared counter.
+    let small = SMALL.get_or_init(|| {
+        (0..=1024_u64).map(|n| HeaderValue::from_static(Box::leak(n.to_string().into_boxed_str()))).collect()
+    });
+    usize::try_from(number).ok().and_then(|index| small.get(index)).cloned().unwrap_or_else(|| number.into())
 }
 
 fn check_bytes(validator: &vana_security::InputValidator, bytes: &[u8]) -> Option<Refusal> {

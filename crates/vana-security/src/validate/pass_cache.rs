@@ -5,7 +5,7 @@
 
 use std::cell::RefCell;
 
-/// Entries per thread (direct-mapped).
+/// Entries per thread: 32 sets of two, so two recurring inputs that hash alike do not evict each other.
 const SLOTS: usize = 64;
 /// Longest input remembered, in bytes.
 pub(crate) const MAX_INPUT: usize = 46;
@@ -24,13 +24,20 @@ thread_local! {
     static PASSED: RefCell<[Slot; SLOTS]> = const { RefCell::new([EMPTY; SLOTS]) };
 }
 
-fn slot_of(validator: u64, input: &[u8]) -> usize {
+/// The first slot of `input`'s set (the other is the next one).
+fn set_of(validator: u64, input: &[u8]) -> usize {
     // FNV-1a: inputs are at most 46 bytes, and the index only spreads them.
     let mut hash = 0xcbf2_9ce4_8422_2325_u64 ^ validator;
     for &byte in input {
         hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
     }
-    (hash >> 32) as usize % SLOTS
+    ((hash >> 32) as usize % (SLOTS / 2)) * 2
+}
+
+fn holds(slot: &Slot, validator: u64, input: &[u8]) -> bool {
+    slot.validator == validator
+        && usize::from(slot.length) == input.len()
+        && &slot.bytes[..input.len()] == input
 }
 
 /// Whether `input` passed `validator` recently on this thread.
@@ -38,11 +45,10 @@ pub(crate) fn contains(validator: u64, input: &[u8]) -> bool {
     if input.len() > MAX_INPUT {
         return false;
     }
-    let index = slot_of(validator, input);
+    let set = set_of(validator, input);
     PASSED.with(|slots| {
         slots.try_borrow().is_ok_and(|slots| {
-            let slot = &slots[index];
-            slot.validator == validator && usize::from(slot.length) == input.len() && &slot.bytes[..input.len()] == input
+            holds(&slots[set], validator, input) || holds(&slots[set + 1], validator, input)
         })
     })
 }
@@ -52,10 +58,12 @@ pub(crate) fn insert(validator: u64, input: &[u8]) {
     if input.len() > MAX_INPUT {
         return;
     }
-    let index = slot_of(validator, input);
+    let set = set_of(validator, input);
     PASSED.with(|slots| {
         if let Ok(mut slots) = slots.try_borrow_mut() {
-            let slot = &mut slots[index];
+            // The newest entry goes first, the older one second, the oldest out.
+            slots[set + 1] = slots[set];
+            let slot = &mut slots[set];
             slot.validator = validator;
             slot.length = input.len() as u8;
             slot.bytes[..input.len()].copy_from_slice(input);
@@ -79,6 +87,19 @@ mod tests {
         assert!(contains(7, b"/echo"));
         assert!(!contains(8, b"/echo"), "another validator's pass is not this one's");
         assert!(!contains(7, b"/ech"));
+        // Two inputs of one set both stay.
+        let (first, second) = (0..1000u32)
+            .map(|n| n.to_string())
+            .find_map(|a| {
+                let b = (0..1000u32)
+                    .map(|n| format!("x{n}"))
+                    .find(|b| set_of(7, b.as_bytes()) == set_of(7, a.as_bytes()))?;
+                Some((a, b))
+            })
+            .unwrap();
+        insert(7, first.as_bytes());
+        insert(7, second.as_bytes());
+        assert!(contains(7, first.as_bytes()) && contains(7, second.as_bytes()));
         assert!(!contains(7, b"/echo "));
         let long = [b'a'; MAX_INPUT + 1];
         insert(7, &long);

@@ -28,6 +28,8 @@ pub(crate) struct LoadTest {
     pub(crate) connections: usize,
     /// The path requested.
     pub(crate) path: String,
+    /// Server worker threads; `None` leaves `serve`'s default.
+    pub(crate) threads: Option<usize>,
     /// Also measure the full layer with the Redis backend (a local `redis-server` started here).
     pub(crate) redis: bool,
 }
@@ -96,9 +98,12 @@ fn start_redis() -> Result<RedisServer> {
     bail!("redis-server did not start")
 }
 
-fn start(binary: &std::path::Path, mode: Mode, redis_port: Option<u16>) -> Result<Server> {
+fn start(binary: &std::path::Path, mode: Mode, test: &LoadTest, redis_port: Option<u16>) -> Result<Server> {
     let mut command = Command::new(binary);
-    command.args(["serve", "--listen", "127.0.0.1:0", "--threads", "1"]);
+    command.args(["serve", "--listen", "127.0.0.1:0"]);
+    if let Some(threads) = test.threads {
+        command.args(["--threads", &threads.to_string()]);
+    }
     if mode == Mode::Bare {
         command.arg("--no-layer");
     }
@@ -190,13 +195,14 @@ pub(crate) fn run(test: &LoadTest) -> Result<ExitCode> {
     let mut results: Vec<Vec<Measurement>> = vec![Vec::new(); modes.len()];
     for round in 0..test.rounds {
         for (index, &mode) in modes.iter().enumerate() {
-            let server = start(&binary, mode, redis.as_ref().map(|redis| redis.1))?;
+            let server = start(&binary, mode, test, redis.as_ref().map(|redis| redis.1))?;
             // A short warm-up: connections, allocator, caches.
             let warm = LoadTest {
                 seconds: 1,
                 rounds: 1,
                 connections: test.connections,
                 path: test.path.clone(),
+                threads: test.threads,
                 redis: false,
             };
             wrk(&server.address, &warm)?;
@@ -219,6 +225,11 @@ pub(crate) fn run(test: &LoadTest) -> Result<ExitCode> {
         (median(&mut rps), median(&mut p99))
     };
     let (bare_rps, bare_p99) = summary(&results[0]);
+    let threads = test.threads.map_or_else(|| "serve's default worker threads".to_owned(), |n| format!("--threads {n}"));
+    println!(
+        "wrk -t1 -c{} -d{}s {}, server with {threads}, {} rounds alternating",
+        test.connections, test.seconds, test.path, test.rounds
+    );
     println!("| mode | requests/s (median of {}) | p99 latency | vs layer off |", test.rounds);
     println!("|---|---:|---:|---:|");
     for (index, mode) in modes.iter().enumerate() {

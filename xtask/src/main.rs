@@ -65,6 +65,9 @@ enum Task {
         /// The path requested.
         #[arg(long, default_value = "/echo?msg=hello")]
         path: String,
+        /// Server worker threads (default: `serve`'s own, one per core; `1` isolates the server's cost).
+        #[arg(long)]
+        threads: Option<usize>,
         /// Also run the full layer with the Redis backend (starts a local redis-server).
         #[arg(long)]
         redis: bool,
@@ -91,13 +94,14 @@ fn main() -> ExitCode {
         Task::ValidateConfig { paths, env } => validate::run(&paths, env),
         Task::Ci => ci::run(),
         Task::DetectionReport { corpus, show } => detection::run(&corpus, show),
-        Task::Loadtest { seconds, rounds, connections, path, redis } => {
+        Task::Loadtest { seconds, rounds, connections, path, threads, redis } => {
             let seconds = seconds.clamp(1, 120);
             loadtest::run(&loadtest::LoadTest {
                 seconds,
                 rounds: rounds.clamp(1, 9),
                 connections,
                 path,
+                threads: threads.map(|threads| threads.clamp(1, 64)),
                 redis,
             })
         }

@@ -118,5 +118,32 @@ fn non_blocking_file(c: &mut Criterion) {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-criterion_group!(benches, event_in_spans, disabled_event, non_blocking_file);
+/// One request line: `RequestLog`'s direct path against the same line as a `tracing` event (through
+/// vana-logging's layer, as before `RequestLog`, and through `tracing_subscriber`'s JSON formatter).
+fn request_line(c: &mut Criterion) {
+    let record = vana_logging::RequestRecord {
+        method: "GET",
+        route: "/agents/{id}",
+        path: "/agents/7",
+        status: 200,
+        duration: Duration::from_micros(1250),
+        client: Some("203.0.113.9"),
+        correlation_id: Some("0b9a7d3e-2a41-4c55-9d0e-5f1c2e3a4b5c"),
+    };
+    let mut group = c.benchmark_group("request_line");
+    group.throughput(Throughput::Elements(1));
+    let (_dispatch, guard) =
+        vana_logging::LoggingBuilder::new(&config()).writer(sink as fn() -> io::Sink).build().expect("logging");
+    let direct = guard.request_log();
+    group.bench_function("request_log_direct", |b| b.iter(|| direct.write(black_box(&record))));
+    let via_tracing = vana_logging::RequestLog::via_tracing();
+    for (name, dispatch) in [("tracing_event_vana_layer", ours()), ("tracing_event_subscriber_json", anchor())] {
+        tracing::dispatcher::with_default(&dispatch, || {
+            group.bench_function(name, |b| b.iter(|| via_tracing.write(black_box(&record))));
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, event_in_spans, disabled_event, non_blocking_file, request_line);
 criterion_main!(benches);

@@ -225,7 +225,9 @@ pub(crate) fn run(test: &LoadTest) -> Result<ExitCode> {
         (median(&mut rps), median(&mut p99))
     };
     let (bare_rps, bare_p99) = summary(&results[0]);
-    let threads = test.threads.map_or_else(|| "serve's default worker threads".to_owned(), |n| format!("--threads {n}"));
+    let threads = test
+        .threads
+        .map_or_else(|| "serve's default worker threads".to_owned(), |n| format!("--threads {n}"));
     println!(
         "wrk -t1 -c{} -d{}s {}, server with {threads}, {} rounds alternating",
         test.connections, test.seconds, test.path, test.rounds

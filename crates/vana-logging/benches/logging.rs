@@ -132,12 +132,16 @@ fn request_line(c: &mut Criterion) {
     };
     let mut group = c.benchmark_group("request_line");
     group.throughput(Throughput::Elements(1));
-    let (_dispatch, guard) =
-        vana_logging::LoggingBuilder::new(&config()).writer(sink as fn() -> io::Sink).build().expect("logging");
+    let (_dispatch, guard) = vana_logging::LoggingBuilder::new(&config())
+        .writer(sink as fn() -> io::Sink)
+        .build()
+        .expect("logging");
     let direct = guard.request_log();
     group.bench_function("request_log_direct", |b| b.iter(|| direct.write(black_box(&record))));
     let via_tracing = vana_logging::RequestLog::via_tracing();
-    for (name, dispatch) in [("tracing_event_vana_layer", ours()), ("tracing_event_subscriber_json", anchor())] {
+    for (name, dispatch) in
+        [("tracing_event_vana_layer", ours()), ("tracing_event_subscriber_json", anchor())]
+    {
         tracing::dispatcher::with_default(&dispatch, || {
             group.bench_function(name, |b| b.iter(|| via_tracing.write(black_box(&record))));
         });

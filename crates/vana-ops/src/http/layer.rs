@@ -177,31 +177,16 @@ where
     let id_header = HeaderValue::from_str(id.as_str()).ok();
     let client = state.client_address(&parts).map(|address| (address, AddressText::new(address)));
     let mut rate = None;
+    // Cheap: a standard method is copied, the URI shares the request's buffer (no copy of the path).
+    let (method, uri) = (parts.method.clone(), parts.uri.clone());
     let mut response = match state.admit(&parts, body, client, &mut rate).await {
         Admission::Forward(body) => {
             // The upstream (or handler) sees the same correlation id in its own logs.
             if let Some(value) = &id_header {
                 parts.headers.insert(state.correlation_header.clone(), value.clone());
             }
-            let method = parts.method.clone();
-            // Shares the request's buffer: no copy of the path.
-            let uri = parts.uri.clone();
             match inner.call(Request::from_parts(parts, body)).await {
-                Ok(response) => {
-                    let mut response = response.map(Body::new);
-                    state.finish(
-                        &mut response,
-                        id_header.as_ref(),
-                        id.as_str(),
-                        rate.as_ref(),
-                        &route,
-                        &method,
-                        uri.path(),
-                        client,
-                        started,
-                    );
-                    return Ok(response);
-                }
+                Ok(response) => response.map(Body::new),
                 Err(error) => {
                     tracing::error!(target: vana_logging::ACCESS_TARGET, method = %method, route = %route, path = uri.path(), "the inner service failed");
                     state.timers.record(&route, &method, started.elapsed(), false);
@@ -221,8 +206,8 @@ where
         id.as_str(),
         rate.as_ref(),
         &route,
-        &parts.method,
-        parts.uri.path(),
+        &method,
+        uri.path(),
         client,
         started,
     );

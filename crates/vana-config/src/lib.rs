@@ -71,6 +71,7 @@ mod recover;
 mod scalar_string;
 mod security;
 mod span_index;
+mod static_text;
 mod suggest;
 
 pub use backend::Backend;
@@ -92,6 +93,7 @@ pub use security::{
     ClientAddress, CsrfProtection, Headers, InputValidation, IpBlocking, RateLimiting, SecurityEventsConfig,
     SecurityPolicies, compile_pattern,
 };
+pub use static_text::{MAX_STATIC_TEXT_BYTES, MAX_STATIC_TEXTS, static_text};
 
 /// Parses an IP address or CIDR network as the whitelist does (`10.0.0.1`, `10.0.0.0/8`, `::1`).
 pub fn parse_ip_or_cidr(text: &str) -> Result<ipnet::IpNet, String> {

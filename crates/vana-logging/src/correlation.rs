@@ -2,7 +2,9 @@
 //! request span so every line logged inside it (across `.await`s and instrumented tasks) carries the id.
 
 use std::fmt;
-use std::sync::Arc;
+
+use bytes::Bytes;
+use http::HeaderValue;
 
 /// The span field that carries a correlation id; the layer looks for it on the enclosing spans.
 pub const CORRELATION_ID_FIELD: &str = "correlation_id";
@@ -11,24 +13,32 @@ pub const CORRELATION_ID_FIELD: &str = "correlation_id";
 pub const MAX_CORRELATION_ID_LEN: usize = 128;
 
 /// A request's correlation id: 1 to 128 characters of `A-Z a-z 0-9 - _ . :`, or a fresh UUID v4.
+///
+/// It is kept as a header value: echoing it in a response or passing it upstream copies nothing, and an
+/// incoming id shares the request's buffer.
 #[derive(Clone, PartialEq, Eq, Hash)]
-pub struct CorrelationId(Arc<str>);
+pub struct CorrelationId(HeaderValue);
 
 impl CorrelationId {
     /// A fresh random id (UUID v4), as the specification's logger makes.
     pub fn new() -> Self {
-        // Encoded on the stack: one allocation, the `Arc`'s.
+        // Encoded on the stack, then owned by the value: one allocation, shared by every clone.
         let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
-        Self(Arc::from(&*uuid::Uuid::new_v4().hyphenated().encode_lower(&mut text)))
+        uuid::Uuid::new_v4().hyphenated().encode_lower(&mut text);
+        Self(
+            HeaderValue::from_maybe_shared(Bytes::from_owner(text))
+                // A hyphenated UUID is always a valid header value.
+                .unwrap_or_else(|_| HeaderValue::from_static("00000000-0000-4000-8000-000000000000")),
+        )
     }
 
     /// `incoming` when it is well-formed, else `None`. Anything else from a client (too long, spaces,
     /// quotes, control characters) is refused rather than cleaned, so an id is never a carrier.
     pub fn parse(incoming: &str) -> Option<Self> {
-        let well_formed = !incoming.is_empty()
-            && incoming.len() <= MAX_CORRELATION_ID_LEN
-            && incoming.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'));
-        well_formed.then(|| Self(Arc::from(incoming)))
+        if !is_well_formed(incoming.as_bytes()) {
+            return None;
+        }
+        HeaderValue::from_str(incoming).ok().map(Self)
     }
 
     /// The incoming header value when well-formed, else a fresh id.
@@ -39,16 +49,36 @@ impl CorrelationId {
             .unwrap_or_default()
     }
 
+    /// The id in `value` when well-formed (sharing its bytes), else a fresh id.
+    pub fn from_header_value(value: Option<&HeaderValue>) -> Self {
+        match value {
+            Some(value) if is_well_formed(value.as_bytes()) => Self(value.clone()),
+            _ => Self::new(),
+        }
+    }
+
     /// The id from the header named by `logging.correlation_id_header` when well-formed, else a fresh
     /// id. Only the first value of a repeated header is considered.
-    pub fn from_headers(headers: &http::HeaderMap, header_name: &str) -> Self {
-        Self::from_header_or_new(headers.get(header_name).map(http::HeaderValue::as_bytes))
+    pub fn from_headers(headers: &http::HeaderMap, header_name: impl http::header::AsHeaderName) -> Self {
+        Self::from_header_value(headers.get(header_name))
     }
 
     /// The id as text.
     pub fn as_str(&self) -> &str {
+        // Only the characters of `is_well_formed` (or a UUID) get in, so the value is always text.
+        self.0.to_str().unwrap_or_default()
+    }
+
+    /// The id as a header value, to echo in a response or pass upstream.
+    pub fn header_value(&self) -> &HeaderValue {
         &self.0
     }
+}
+
+fn is_well_formed(incoming: &[u8]) -> bool {
+    !incoming.is_empty()
+        && incoming.len() <= MAX_CORRELATION_ID_LEN
+        && incoming.iter().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
 }
 
 impl Default for CorrelationId {
@@ -59,13 +89,13 @@ impl Default for CorrelationId {
 
 impl fmt::Display for CorrelationId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.as_str())
     }
 }
 
 impl fmt::Debug for CorrelationId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "CorrelationId({})", self.0)
+        write!(f, "CorrelationId({})", self.as_str())
     }
 }
 
@@ -112,6 +142,24 @@ mod tests {
             assert!(CorrelationId::parse(bad).is_none(), "{bad:?}");
         }
         assert!(CorrelationId::parse(&"a".repeat(128)).is_some());
+    }
+
+    #[test]
+    fn header_values_are_shared_when_well_formed_and_replaced_otherwise() {
+        let incoming = http::HeaderValue::from_static("req-77");
+        let id = CorrelationId::from_header_value(Some(&incoming));
+        assert_eq!(id.as_str(), "req-77");
+        assert_eq!(id.header_value().as_bytes().as_ptr(), incoming.as_bytes().as_ptr());
+        let long = "a".repeat(MAX_CORRELATION_ID_LEN + 1);
+        for bad in [&b"has space"[..], b"caf\xc3\xa9", b"", long.as_bytes()] {
+            let value = http::HeaderValue::from_bytes(bad).unwrap();
+            let id = CorrelationId::from_header_value(Some(&value));
+            assert!(uuid::Uuid::parse_str(id.as_str()).is_ok(), "{bad:?}");
+        }
+        let mut headers = http::HeaderMap::new();
+        headers.insert("x-correlation-id", incoming.clone());
+        assert_eq!(CorrelationId::from_headers(&headers, "x-correlation-id").as_str(), "req-77");
+        assert_eq!(CorrelationId::from_headers(&headers, "x-request-id").as_str().len(), 36);
     }
 
     #[test]

@@ -17,7 +17,7 @@ fn must_escape(c: char) -> bool {
 pub(crate) fn json_str(out: &mut String, text: &str, max_bytes: usize) {
     let (text, cut) = truncate(text, max_bytes);
     // Most values are printable ASCII without quotes or backslashes: copied as they are.
-    if text.bytes().all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\') {
+    if is_plain_ascii(text.as_bytes()) {
         out.push_str(text);
         push_cut_marker(out, cut);
         return;
@@ -70,6 +70,31 @@ pub(crate) fn text_str(out: &mut String, text: &str, max_bytes: usize, in_quotes
     push_cut_marker(out, cut);
 }
 
+/// Whether every byte is printable ASCII other than `"` and `\\`: eight bytes at a time (SWAR), as this
+/// check runs on every value of every line.
+fn is_plain_ascii(bytes: &[u8]) -> bool {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    // Exact per word: some byte of `word` is zero / below `n` (n <= 128).
+    let has_zero = |word: u64| word.wrapping_sub(ONES) & !word & HIGHS != 0;
+    let has_below = |word: u64, n: u8| word.wrapping_sub(ONES * u64::from(n)) & !word & HIGHS != 0;
+    let mut chunks = bytes.chunks_exact(8);
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let word = u64::from_ne_bytes(word);
+        if word & HIGHS != 0
+            || has_below(word, 0x20)
+            || has_zero(word ^ (ONES * u64::from(b'"')))
+            || has_zero(word ^ (ONES * u64::from(b'\\')))
+            || has_zero(word ^ (ONES * 0x7f))
+        {
+            return false;
+        }
+    }
+    chunks.remainder().iter().all(|&b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
+}
+
 /// `text` cut to at most `max_bytes` on a character boundary, and how many bytes were cut.
 pub(crate) fn truncate(text: &str, max_bytes: usize) -> (&str, usize) {
     if text.len() <= max_bytes {
@@ -109,6 +134,38 @@ mod tests {
         assert_eq!(json("héllo ✓"), "héllo ✓");
         let parsed: String = serde_json::from_str(&format!("\"{}\"", json("\x1b\u{2028}\t"))).unwrap();
         assert_eq!(parsed, "\x1b\u{2028}\t");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_word_at_a_time_check_agrees_with_the_byte_at_a_time_one(bytes: Vec<u8>, pick in 0usize..4) {
+            // Mostly plain text with one byte from the interesting edges, so both answers occur often.
+            let mut bytes: Vec<u8> = bytes.into_iter().map(|b| 0x20 + b % 0x5f).collect();
+            let edges = [0x1f, 0x20, b'"', b'\\', 0x7e, 0x7f, 0x80, 0xff, b'!', b'#', b'[', b']'];
+            if let Some(at) = bytes.len().checked_sub(1).map(|last| pick.min(last)) {
+                bytes[at] = edges[(bytes[0] as usize + pick) % edges.len()];
+            }
+            let plain = |b: &u8| (0x20..0x7f).contains(b) && *b != b'"' && *b != b'\\';
+            proptest::prop_assert_eq!(is_plain_ascii(&bytes), bytes.iter().all(plain));
+        }
+
+        #[test]
+        fn any_bytes_agree_too(bytes: Vec<u8>) {
+            let plain = |b: &u8| (0x20..0x7f).contains(b) && *b != b'"' && *b != b'\\';
+            proptest::prop_assert_eq!(is_plain_ascii(&bytes), bytes.iter().all(plain));
+        }
+    }
+
+    #[test]
+    fn every_byte_value_at_every_position_of_a_word() {
+        for value in 0..=255u8 {
+            for at in 0..17 {
+                let mut bytes = vec![b'a'; 17];
+                bytes[at] = value;
+                let expected = (0x20..0x7f).contains(&value) && value != b'"' && value != b'\\';
+                assert_eq!(is_plain_ascii(&bytes), expected, "{value:#x} at {at}");
+            }
+        }
     }
 
     #[test]

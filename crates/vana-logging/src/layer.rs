@@ -137,8 +137,13 @@ where
     where
         S: Subscriber + for<'a> LookupSpan<'a>,
     {
-        let filter = ComponentFilter { rules: Arc::clone(&self.rules) };
+        let filter = self.component_filter();
         tracing_subscriber::Layer::with_filter(self, filter)
+    }
+
+    /// The filter of this layer's levels.
+    pub(crate) fn component_filter(&self) -> ComponentFilter {
+        ComponentFilter { rules: Arc::clone(&self.rules) }
     }
 
     /// What a [`RequestLog`](crate::RequestLog) shares with this layer: style, levels and drop reports.
@@ -360,12 +365,9 @@ fn push_timestamp(line: &mut String) {
     let now = unix_now();
     line.push_str(itoa::Buffer::new().format(now.as_secs()));
     line.push('.');
-    let micros = now.subsec_micros();
-    let digits = itoa::Buffer::new().format(micros).len();
-    for _ in digits..6 {
-        line.push('0');
-    }
-    line.push_str(itoa::Buffer::new().format(micros));
+    // Six digits, zero-padded: one more than a million, printed without its leading `1`.
+    let padded = 1_000_000 + now.subsec_micros();
+    line.push_str(&itoa::Buffer::new().format(padded)[1..]);
 }
 
 /// The specification's level names; CRITICAL is an ERROR event marked `critical = true`.
@@ -414,5 +416,22 @@ where
             }
         });
         self.report_drops_if_due();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_have_six_fraction_digits() {
+        for _ in 0..1000 {
+            let mut line = String::new();
+            push_timestamp(&mut line);
+            let (seconds, micros) = line.split_once('.').unwrap();
+            assert!(seconds.parse::<u64>().unwrap() > 1_700_000_000, "{line}");
+            assert_eq!(micros.len(), 6, "{line}");
+            assert!(micros.bytes().all(|b| b.is_ascii_digit()), "{line}");
+        }
     }
 }

@@ -7,6 +7,7 @@
 //! `CRITICAL` keeps only the error events marked `critical = true`.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use parking_lot::RwLock;
 use tracing::Level;
@@ -162,6 +163,37 @@ impl<S> Filter<S> for ComponentFilter {
     }
 }
 
+/// [`ComponentFilter`] deciding for the whole subscriber, used when the log layer is its only layer.
+pub(crate) struct GlobalFilter(pub(crate) ComponentFilter);
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for GlobalFilter {
+    fn register_callsite(&self, metadata: &'static Metadata<'static>) -> Interest {
+        Filter::<S>::callsite_enabled(&self.0, metadata)
+    }
+
+    fn enabled(&self, metadata: &Metadata<'_>, _: Context<'_, S>) -> bool {
+        self.0.decide(metadata)
+    }
+
+    fn max_level_hint(&self) -> Option<tracing::level_filters::LevelFilter> {
+        Filter::<S>::max_level_hint(&self.0)
+    }
+}
+
+/// Bumped after every change of levels anywhere in the process: a reader that cached a decision sees the
+/// same number until a change, with one read of a value nobody else writes meanwhile.
+static LEVELS_CHANGED: AtomicU64 = AtomicU64::new(0);
+
+/// The current value of [`LEVELS_CHANGED`].
+pub(crate) fn levels_generation() -> u64 {
+    LEVELS_CHANGED.load(Ordering::Acquire)
+}
+
+fn levels_changed() {
+    LEVELS_CHANGED.fetch_add(1, Ordering::Release);
+    tracing_core::callsite::rebuild_interest_cache();
+}
+
 /// Changes the levels in force at run time, from any thread.
 #[derive(Clone)]
 pub struct LevelHandle {
@@ -172,19 +204,19 @@ impl LevelHandle {
     /// Sets the global level.
     pub fn set_level(&self, level: LogLevel) {
         self.rules.write().global = level;
-        tracing_core::callsite::rebuild_interest_cache();
+        levels_changed();
     }
 
     /// Sets one component's level (adding the component if it was not configured).
     pub fn set_component_level(&self, component: &str, level: LogLevel) {
         self.rules.write().set_component(component, level);
-        tracing_core::callsite::rebuild_interest_cache();
+        levels_changed();
     }
 
     /// Replaces every level with those of `config`.
     pub fn apply(&self, config: &Logging) {
         *self.rules.write() = LevelRules::from_config(config);
-        tracing_core::callsite::rebuild_interest_cache();
+        levels_changed();
     }
 
     /// The level an event of `target` is held to.

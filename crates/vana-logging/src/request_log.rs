@@ -8,8 +8,8 @@
 //! ([`RequestLog::via_tracing`]) the line is an ordinary `tracing` event, so any subscriber sees it.
 
 use std::cell::RefCell;
-use std::fmt::Write as _;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use parking_lot::RwLock;
@@ -17,7 +17,7 @@ use tracing::Level;
 
 use crate::fields::Style;
 use crate::layer::{DropReporter, LineHead, level_name, push_line};
-use crate::levels::LevelRules;
+use crate::levels::{LevelRules, levels_generation};
 use crate::redact::REDACTED;
 use crate::setup::SharedWriter;
 
@@ -89,11 +89,35 @@ struct Direct {
     keys: [String; KEYS.len()],
     /// Whether each of [`KEYS`] is redacted by the configured patterns.
     secret: [bool; KEYS.len()],
+    /// Tells this log's decisions apart in the per-thread cache.
+    id: u64,
+}
+
+/// What the levels say about request lines, as of one [`levels_generation`].
+struct AccessLevels {
+    log: u64,
+    generation: u64,
+    info: bool,
+    warn: bool,
+    component: String,
+}
+
+/// Per-thread state of request lines.
+struct Buffers {
+    line: String,
+    metadata: String,
+    /// The levels' answer for request lines, until the levels change: a line then takes no lock that every
+    /// thread writing lines would share.
+    levels: Option<AccessLevels>,
 }
 
 thread_local! {
     /// The line and its metadata, reused so that a warm thread does not allocate per request.
-    static BUFFERS: RefCell<(String, String)> = RefCell::new((String::with_capacity(512), String::with_capacity(256)));
+    static BUFFERS: RefCell<Buffers> = RefCell::new(Buffers {
+        line: String::with_capacity(512),
+        metadata: String::with_capacity(256),
+        levels: None,
+    });
 }
 
 impl RequestLog {
@@ -116,7 +140,9 @@ impl RequestLog {
             index += 1;
             rendered
         });
-        Self { direct: Some(Arc::new(Direct { writer, style, rules, drops, keys, secret })) }
+        static NEXT_ID: AtomicU64 = AtomicU64::new(0);
+        let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+        Self { direct: Some(Arc::new(Direct { writer, style, rules, drops, keys, secret, id })) }
     }
 
     /// Whether lines go straight to vana-logging's output rather than through `tracing`.
@@ -146,10 +172,18 @@ fn push_millis(out: &mut String, duration: Duration) {
     out.push_str(itoa::Buffer::new().format(micros / 1000));
     let fraction = micros % 1000;
     if fraction != 0 {
-        let _ = write!(out, ".{fraction:03}");
-        while out.ends_with('0') {
-            out.pop();
-        }
+        // Three digits without the trailing zeros: `.5`, `.05`, `.005`, `.123`.
+        let digits =
+            [b'0' + (fraction / 100) as u8, b'0' + (fraction / 10 % 10) as u8, b'0' + (fraction % 10) as u8];
+        let kept = if digits[2] != b'0' {
+            3
+        } else if digits[1] != b'0' {
+            2
+        } else {
+            1
+        };
+        out.push('.');
+        out.extend(digits[..kept].iter().map(|&digit| char::from(digit)));
     }
 }
 
@@ -172,12 +206,34 @@ impl Direct {
     fn write(&self, record: &RequestRecord<'_>, level: &Level) {
         BUFFERS.with(|cell| match cell.try_borrow_mut() {
             Ok(mut buffers) => {
-                let (line, metadata) = &mut *buffers;
-                self.format_and_write(record, level, line, metadata);
+                let Buffers { line, metadata, levels } = &mut *buffers;
+                self.format_and_write(record, level, line, metadata, levels);
             }
             // Only reachable if the writer logged a request line from inside this one: fresh buffers.
-            Err(_) => self.format_and_write(record, level, &mut String::new(), &mut String::new()),
+            Err(_) => self.format_and_write(record, level, &mut String::new(), &mut String::new(), &mut None),
         });
+    }
+
+    /// The levels' answer for this log, from `cached` when the levels have not changed since.
+    fn access_levels<'a>(&self, cached: &'a mut Option<AccessLevels>) -> &'a AccessLevels {
+        let generation = levels_generation();
+        let fresh =
+            cached.as_ref().is_some_and(|known| known.log == self.id && known.generation == generation);
+        if !fresh {
+            return cached.insert(self.read_levels(generation));
+        }
+        cached.get_or_insert_with(|| self.read_levels(generation))
+    }
+
+    fn read_levels(&self, generation: u64) -> AccessLevels {
+        let rules = self.rules.read();
+        AccessLevels {
+            log: self.id,
+            generation,
+            info: rules.event_passes(ACCESS_TARGET, None, &Level::INFO, false),
+            warn: rules.event_passes(ACCESS_TARGET, None, &Level::WARN, false),
+            component: rules.component_for_target(ACCESS_TARGET).unwrap_or(ACCESS_TARGET).to_owned(),
+        }
     }
 
     fn format_and_write(
@@ -186,23 +242,22 @@ impl Direct {
         level: &Level,
         line: &mut String,
         metadata: &mut String,
+        cached: &mut Option<AccessLevels>,
     ) {
         line.clear();
         metadata.clear();
-        {
-            let rules = self.rules.read();
-            if !rules.event_passes(ACCESS_TARGET, None, level, false) {
-                return;
-            }
-            self.push_metadata(record, metadata);
-            let head = LineHead {
-                level: level_name(level, false),
-                message: MESSAGE,
-                correlation_id: record.correlation_id,
-                component: rules.component_for_target(ACCESS_TARGET).unwrap_or(ACCESS_TARGET),
-            };
-            push_line(line, &self.style, &head, metadata);
+        let levels = self.access_levels(cached);
+        if !(if *level == Level::WARN { levels.warn } else { levels.info }) {
+            return;
         }
+        self.push_metadata(record, metadata);
+        let head = LineHead {
+            level: level_name(level, false),
+            message: MESSAGE,
+            correlation_id: record.correlation_id,
+            component: &levels.component,
+        };
+        push_line(line, &self.style, &head, metadata);
         self.writer.write_line(line.as_bytes());
         if let Some(drops) = &self.drops {
             drops.report_if_due(self.style.format, |report| self.writer.write_line(report.as_bytes()));
@@ -248,6 +303,10 @@ mod tests {
         assert_eq!(text(49), "0.049");
         assert_eq!(text(1250), "1.25");
         assert_eq!(text(2000), "2");
+        assert_eq!(text(1500), "1.5");
+        assert_eq!(text(1050), "1.05");
+        assert_eq!(text(1005), "1.005");
+        assert_eq!(text(1100), "1.1");
         assert_eq!(text(123_456_789), "123456.789");
         assert_eq!(millis(Duration::from_nanos(49_203)), 0.049);
     }

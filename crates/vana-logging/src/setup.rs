@@ -121,10 +121,16 @@ impl LoggingBuilder {
         let (style, rules, drops) = layer.shared_parts();
         let request_log = RequestLog::direct(writer, style, rules, drops);
         let levels = layer.level_handle();
-        // An empty Vec of layers answers "never" for every callsite, so no extras means no layer at all.
-        let extras = (!self.extra_layers.is_empty()).then_some(self.extra_layers);
-        let subscriber = Registry::default().with(extras).with(layer.with_level_filter());
-        Ok((Dispatch::new(subscriber), LoggingGuard { worker, request_log, levels, dropped }))
+        let dispatch = if self.extra_layers.is_empty() {
+            // Alone, the log layer's levels can decide for the whole subscriber: a span then costs no per-layer
+            // filter bookkeeping on every enter and exit.
+            let filter = crate::levels::GlobalFilter(layer.component_filter());
+            Dispatch::new(Registry::default().with(filter).with(layer))
+        } else {
+            // Other layers see what they ask for, whatever the log levels: the filter is the log layer's own.
+            Dispatch::new(Registry::default().with(self.extra_layers).with(layer.with_level_filter()))
+        };
+        Ok((dispatch, LoggingGuard { worker, request_log, levels, dropped }))
     }
 
     /// Builds the subscriber and installs it as the global default; with the `log` feature, records of the

@@ -68,6 +68,16 @@ fn the_access_component_level_and_redaction_apply() {
     guard.levels().set_component_level("access", LogLevel::Critical);
     log.write(&record(500));
     assert_eq!(memory.lines().len(), 1, "levels changed at run time apply to the direct path");
+    guard.levels().set_component_level("access", LogLevel::Info);
+    log.write(&record(200));
+    assert_eq!(memory.lines().len(), 2, "and when they change back");
+    // Another log on the same thread keeps its own levels.
+    let (other_memory, other_guard) = direct(&Logging::default());
+    other_guard.request_log().write(&record(200));
+    guard.levels().set_component_level("access", LogLevel::Error);
+    log.write(&record(200));
+    other_guard.request_log().write(&record(200));
+    assert_eq!((memory.lines().len(), other_memory.lines().len()), (2, 2));
 }
 
 #[test]

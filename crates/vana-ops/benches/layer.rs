@@ -22,9 +22,8 @@ fn router() -> Router {
 }
 
 fn ops(http_yaml: &str, request_log: &RequestLog) -> Ops {
-    let security = format!(
-        "rate_limiting:\n  default_limit: 4000000000\n  burst_limit: 4000000000\nhttp:\n  block_addresses: true\n{http_yaml}"
-    );
+    let security =
+        format!("rate_limiting:\n  default_limit: 4000000000\n  burst_limit: 4000000000\nhttp:\n{http_yaml}");
     let loaded = ConfigLoader::new().document_str(Document::Security, "bench", security).load().unwrap();
     Ops::builder(loaded)
         .install_logging(false)
@@ -60,6 +59,10 @@ fn bench_layer(c: &mut Criterion) {
         ("without validation", "  validate_input: false\n"),
         ("without security headers", "  security_headers: false\n"),
         ("without rate limit", "  rate_limit: false\n"),
+        (
+            "every step off",
+            "  access_log: false\n  validate_input: false\n  security_headers: false\n  rate_limit: false\n",
+        ),
     ] {
         let ops = ops(yaml, &guard.request_log());
         let app = router().layer(ops.http_layer().unwrap());

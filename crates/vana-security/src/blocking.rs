@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use ipnet::IpNet;
@@ -64,6 +65,9 @@ struct Block {
 /// ```
 pub struct IpBlocklist {
     table: Mutex<HashMap<IpAddr, Block>>,
+    /// The latest end of any block made here: past it nothing local is blocked, and a check reads this
+    /// instead of taking the lock every request shares.
+    latest_end: AtomicU64,
     whitelist: Vec<IpNet>,
     base: Duration,
     max: Duration,
@@ -90,6 +94,7 @@ impl IpBlocklist {
     pub fn with_clock(config: &IpBlocking, clock: Arc<dyn Clock>) -> Self {
         Self {
             table: Mutex::new(HashMap::new()),
+            latest_end: AtomicU64::new(0),
             whitelist: config.whitelist_networks(),
             base: config.block_duration(),
             max: Duration::from_secs(config.max_block_hours.saturating_mul(3600))
@@ -144,8 +149,10 @@ impl IpBlocklist {
         let reason = crate::truncate_to(reason, MAX_REASON_BYTES).to_owned();
         #[cfg(feature = "redis")]
         let shared_reason = reason.clone();
-        table
-            .insert(address, Block { until: now.saturating_add(duration_nanos(duration)), reason, offences });
+        let until = now.saturating_add(duration_nanos(duration));
+        table.insert(address, Block { until, reason, offences });
+        // Under the lock, so a check that finds no block here also finds `latest_end` up to date.
+        self.latest_end.fetch_max(until, Ordering::Release);
         drop(table);
         #[cfg(feature = "redis")]
         if let Some(shared) = &self.shared {
@@ -179,7 +186,8 @@ impl IpBlocklist {
     pub fn is_blocked(&self, address: IpAddr) -> bool {
         let address = canonical(address);
         let now = self.clock.now_nanos();
-        if self.table.lock().get(&address).is_some_and(|block| block.until > now) {
+        let may_be_blocked_here = self.latest_end.load(Ordering::Acquire) > now;
+        if may_be_blocked_here && self.table.lock().get(&address).is_some_and(|block| block.until > now) {
             return true;
         }
         #[cfg(feature = "redis")]

@@ -51,6 +51,24 @@ fn blocks_expire_and_repeat_offenders_wait_longer() {
 }
 
 #[test]
+fn a_short_block_made_after_a_long_one_does_not_end_the_long_one() {
+    // Checks skip the table once every block has ended: the latest end must win, not the last made.
+    let clock = ManualClock::new();
+    let blocklist = IpBlocklist::with_clock(&IpBlocking::default(), Arc::new(clock.clone()));
+    let (repeat, first_time) = (ip("203.0.113.7"), ip("203.0.113.8"));
+    blocklist.block(repeat, "first");
+    clock.advance(HOUR * 24);
+    blocklist.block(repeat, "second"); // 48 h from now
+    blocklist.block(first_time, "once"); // 24 h from now
+    clock.advance(HOUR * 30);
+    assert!(!blocklist.is_blocked(first_time));
+    assert!(blocklist.is_blocked(repeat));
+    clock.advance(HOUR * 18);
+    assert!(!blocklist.is_blocked(repeat));
+    assert!(!blocklist.is_blocked(ip("203.0.113.9")));
+}
+
+#[test]
 fn unblock_and_listing() {
     let blocklist = IpBlocklist::from_config(&IpBlocking::default());
     blocklist.block(ip("198.51.100.1"), "a");

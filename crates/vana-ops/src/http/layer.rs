@@ -36,6 +36,7 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 const RATE_LIMIT_LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit");
 const RATE_LIMIT_REMAINING: HeaderName = HeaderName::from_static("x-ratelimit-remaining");
 const RATE_LIMIT_RESET: HeaderName = HeaderName::from_static("x-ratelimit-reset");
+const DEFAULT_CORRELATION_HEADER: HeaderName = HeaderName::from_static("x-correlation-id");
 
 /// The tower [`Layer`] of the `http` section: correlation id, client address, blocklist, rate limit, input
 /// validation, CSRF, then the inner service, then security headers, the request log line and the
@@ -82,8 +83,13 @@ impl OpsLayer {
         let security = &ops.config().security;
         let config = security.http.clone();
         let header_name = &ops.config().monitoring.logging.correlation_id_header;
-        let correlation_header = HeaderName::from_bytes(header_name.as_bytes())
-            .map_err(|_| OpsError::Http(format!("`{header_name}` is not a valid header name")))?;
+        let correlation_header = if header_name.eq_ignore_ascii_case(DEFAULT_CORRELATION_HEADER.as_str()) {
+            // Static text: cloning it onto every request and response touches no shared count.
+            DEFAULT_CORRELATION_HEADER
+        } else {
+            HeaderName::from_bytes(header_name.as_bytes())
+                .map_err(|_| OpsError::Http(format!("`{header_name}` is not a valid header name")))?
+        };
         let validated_headers = config
             .validated_headers
             .iter()
@@ -151,7 +157,7 @@ where
         let ready = std::mem::replace(&mut self.inner, clone);
         let state = Arc::clone(&self.state);
         let (parts, body) = request.into_parts();
-        let id = CorrelationId::from_headers(&parts.headers, state.correlation_header.as_str());
+        let id = CorrelationId::from_headers(&parts.headers, &state.correlation_header);
         let route = state.routes.name(&parts);
         // The method and route are on the request line; the span carries what inner lines need.
         let span = correlation_span(&id);
@@ -165,7 +171,7 @@ async fn handle<S, ResBody>(
     mut parts: Parts,
     body: Body,
     id: CorrelationId,
-    route: Arc<str>,
+    route: &'static str,
 ) -> Result<Response<Body>, S::Error>
 where
     S: Service<Request<Body>, Response = Response<ResBody>>,
@@ -173,8 +179,6 @@ where
     ResBody::Error: Into<BoxError>,
 {
     let started = Instant::now();
-    // Made once: it goes to the service and back in the response.
-    let id_header = HeaderValue::from_str(id.as_str()).ok();
     let client = state.client_address(&parts).map(|address| (address, AddressText::new(address)));
     let mut rate = None;
     // Cheap: a standard method is copied, the URI shares the request's buffer (no copy of the path).
@@ -182,35 +186,23 @@ where
     let mut response = match state.admit(&parts, body, client, &mut rate).await {
         Admission::Forward(body) => {
             // The upstream (or handler) sees the same correlation id in its own logs.
-            if let Some(value) = &id_header {
-                parts.headers.insert(state.correlation_header.clone(), value.clone());
-            }
+            parts.headers.insert(state.correlation_header.clone(), id.header_value().clone());
             match inner.call(Request::from_parts(parts, body)).await {
                 Ok(response) => response.map(Body::new),
                 Err(error) => {
                     tracing::error!(target: vana_logging::ACCESS_TARGET, method = %method, route = %route, path = uri.path(), "the inner service failed");
-                    state.timers.record(&route, &method, started.elapsed(), false);
+                    state.timers.record(route, &method, started.elapsed(), false);
                     return Err(error);
                 }
             }
         }
         Admission::Answer(response) => response,
         Admission::Refuse(refusal) => {
-            state.record_refusal(refusal, client.map(|(address, _)| address), &parts, &route);
+            state.record_refusal(refusal, client.map(|(address, _)| address), &parts, route);
             refusal.response(id.as_str())
         }
     };
-    state.finish(
-        &mut response,
-        id_header.as_ref(),
-        id.as_str(),
-        rate.as_ref(),
-        &route,
-        &method,
-        uri.path(),
-        client,
-        started,
-    );
+    state.finish(&mut response, &id, rate.as_ref(), route, &method, uri.path(), client, started);
     Ok(response)
 }
 
@@ -418,29 +410,25 @@ impl LayerState {
     fn finish(
         &self,
         response: &mut Response<Body>,
-        id_header: Option<&HeaderValue>,
-        correlation_id: &str,
+        id: &CorrelationId,
         rate: Option<&RateDecision>,
-        route: &Arc<str>,
+        route: &'static str,
         method: &Method,
         path: &str,
         client: Option<(IpAddr, AddressText)>,
         started: Instant,
     ) {
         let headers = response.headers_mut();
-        // Room for everything added here at once, rather than growing the map step by step.
-        headers
-            .reserve(4 + if self.config.security_headers { self.ops.security().headers().len() } else { 0 });
-        if let Some(value) = id_header {
-            headers.insert(self.correlation_header.clone(), value.clone());
+        // First: a response with few headers of its own starts from the security headers' template, which
+        // has room for the ones below.
+        if self.config.security_headers {
+            self.ops.security().headers().apply(headers);
         }
+        headers.insert(self.correlation_header.clone(), id.header_value().clone());
         if let Some(rate) = rate {
             headers.insert(RATE_LIMIT_LIMIT, number_header(rate.limit.into()));
             headers.insert(RATE_LIMIT_REMAINING, number_header(rate.remaining.into()));
             headers.insert(RATE_LIMIT_RESET, number_header(retry_after_secs(rate.reset_after)));
-        }
-        if self.config.security_headers {
-            self.ops.security().headers().apply(headers);
         }
         // The step is the request's record: its log line and its `response_time.<route>` metric.
         if !self.config.access_log {
@@ -456,7 +444,7 @@ impl LayerState {
             status: status.as_u16(),
             duration: elapsed,
             client: client.as_ref().map(|(_, text)| text.as_str()),
-            correlation_id: Some(correlation_id),
+            correlation_id: Some(id.as_str()),
         });
     }
 }

@@ -75,6 +75,23 @@ async fn a_clean_request_passes_with_every_header_and_is_measured_by_route_templ
 }
 
 #[tokio::test]
+async fn around_a_whole_router_requests_are_named_by_the_given_templates() {
+    let ops = ops_with(NO_CSRF);
+    let inner = Router::new().route("/items/{id}", get(|| async { "item" }));
+    let layer = vana_ops::OpsLayer::with_route_templates(&ops, &["/items/{id}"]).unwrap();
+    let app = Router::new().fallback_service(tower::Layer::layer(&layer, inner));
+    for uri in ["/items/1", "/items/2", "/elsewhere"] {
+        let _ = send(&app, request("GET", uri, "198.51.100.1").body(Body::empty()).unwrap()).await;
+    }
+    assert_eq!(ops.monitor().total_recorded("response_time./items/{id}"), 2);
+    assert_eq!(ops.monitor().total_recorded("response_time.other"), 1);
+    // A template that conflicts with a configured one is an error, the same one twice is not.
+    let configured = ops_with(&format!("{NO_CSRF}http:\n  route_templates: [\"/items/{{id}}\"]\n"));
+    assert!(vana_ops::OpsLayer::with_route_templates(&configured, &["/items/{id}"]).is_ok());
+    assert!(vana_ops::OpsLayer::with_route_templates(&configured, &["/items/{name}"]).is_err());
+}
+
+#[tokio::test]
 async fn handler_headers_are_kept_and_revealing_ones_removed() {
     let ops = ops_with(NO_CSRF);
     let (_, headers, _) =

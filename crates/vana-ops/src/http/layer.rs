@@ -80,6 +80,12 @@ enum Admission {
 impl OpsLayer {
     /// The layer of `ops`'s `http` section.
     pub fn new(ops: &Ops) -> Result<Self, OpsError> {
+        Self::with_route_templates(ops, &[])
+    }
+
+    /// The same, naming requests by `templates` too (after those of `http.route_templates`): for a layer
+    /// around a whole router, which runs before routing and so sees no matched route.
+    pub fn with_route_templates(ops: &Ops, templates: &[&str]) -> Result<Self, OpsError> {
         let security = &ops.config().security;
         let config = security.http.clone();
         let header_name = &ops.config().monitoring.logging.correlation_id_header;
@@ -100,7 +106,10 @@ impl OpsLayer {
                 ops: ops.clone(),
                 correlation_header,
                 validated_headers,
-                routes: RouteNamer::new(&config.route_templates).map_err(OpsError::Http)?,
+                routes: RouteNamer::new(
+                    config.route_templates.iter().map(String::as_str).chain(templates.iter().copied()),
+                )
+                .map_err(OpsError::Http)?,
                 timers: RouteTimers::new(ops.monitor().clone()),
                 csrf: CsrfGuard::new(&security.csrf_protection, &config)
                     .map_err(|error| OpsError::Http(error.to_string()))?,

@@ -42,11 +42,13 @@ fn matched_name(path: &str) -> &'static str {
 
 impl RouteNamer {
     /// A namer over `templates`; a template that conflicts with an earlier one is an error.
-    pub(crate) fn new(templates: &[String]) -> Result<Self, String> {
+    pub(crate) fn new<'a>(templates: impl IntoIterator<Item = &'a str>) -> Result<Self, String> {
         let mut router = matchit::Router::new();
-        for template in templates {
+        let mut known = std::collections::HashSet::new();
+        // The same template twice (configured and given by the application) is one route.
+        for template in templates.into_iter().filter(|template| known.insert(*template)) {
             router
-                .insert(template.as_str(), vana_config::static_text(template).unwrap_or(OTHER_ROUTE))
+                .insert(template, vana_config::static_text(template).unwrap_or(OTHER_ROUTE))
                 .map_err(|error| format!("route template `{template}`: {error}"))?;
         }
         Ok(Self { templates: router })
@@ -75,8 +77,7 @@ mod tests {
 
     #[test]
     fn names_by_template_and_falls_back_to_other() {
-        let namer =
-            RouteNamer::new(&["/agents/{id}".into(), "/static/{*path}".into(), "/chat".into()]).unwrap();
+        let namer = RouteNamer::new(["/agents/{id}", "/static/{*path}", "/chat", "/chat"]).unwrap();
         assert_eq!(namer.name(&parts("/agents/42")), "/agents/{id}");
         assert_eq!(namer.name(&parts("/static/a/b.css")), "/static/{*path}");
         assert_eq!(namer.name(&parts("/chat")), "/chat");
@@ -99,7 +100,7 @@ mod tests {
 
     #[test]
     fn conflicting_templates_are_an_error() {
-        let error = RouteNamer::new(&["/a/{id}".into(), "/a/{name}".into()]).err().unwrap();
+        let error = RouteNamer::new(["/a/{id}", "/a/{name}"]).err().unwrap();
         assert!(error.contains("/a/{name}"), "{error}");
     }
 }

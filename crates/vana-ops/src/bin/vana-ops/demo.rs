@@ -12,12 +12,16 @@ use axum::routing::get;
 /// Longest `/slow` sleep.
 const MAX_SLOW_MS: u64 = 10_000;
 
+/// The demo's routes, also given to the layer as route templates (it wraps the whole router).
+pub(crate) const ROUTES: [&str; 4] = ["/", "/echo", "/slow", "/fail"];
+
 pub(crate) fn router() -> Router {
+    let [index_route, echo_route, slow_route, fail_route] = ROUTES;
     Router::new()
-        .route("/", get(index))
-        .route("/echo", get(echo_query).post(echo_body))
-        .route("/slow", get(slow))
-        .route("/fail", get(fail))
+        .route(index_route, get(index))
+        .route(echo_route, get(echo_query).post(echo_body))
+        .route(slow_route, get(slow))
+        .route(fail_route, get(fail))
 }
 
 async fn index() -> &'static str {

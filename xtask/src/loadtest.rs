@@ -16,6 +16,9 @@ const WRK: SystemTool = SystemTool { binary: "wrk", package: "wrk", used_by: "ca
 struct Measurement {
     requests_per_second: f64,
     p99_ms: f64,
+    requests: u64,
+    /// The server's CPU time (all threads, user and system) per request, in µs.
+    server_cpu_us: f64,
 }
 
 /// The settings of a load test.
@@ -32,6 +35,23 @@ pub(crate) struct LoadTest {
     pub(crate) threads: Option<usize>,
     /// Also measure the full layer with the Redis backend (a local `redis-server` started here).
     pub(crate) redis: bool,
+    /// The server on CPU 0, wrk on CPU 1.
+    pub(crate) pin: bool,
+}
+
+const TASKSET: SystemTool =
+    SystemTool { binary: "taskset", package: "util-linux", used_by: "cargo xtask loadtest --pin" };
+
+/// `program` as a command, on `cpu` when pinning.
+fn on_cpu(program: &std::path::Path, cpu: Option<usize>) -> Command {
+    match cpu {
+        Some(cpu) => {
+            let mut command = Command::new("taskset");
+            command.args(["-c", &cpu.to_string()]).arg(program);
+            command
+        }
+        None => Command::new(program),
+    }
 }
 
 struct Server {
@@ -99,7 +119,8 @@ fn start_redis() -> Result<RedisServer> {
 }
 
 fn start(binary: &std::path::Path, mode: Mode, test: &LoadTest, redis_port: Option<u16>) -> Result<Server> {
-    let mut command = Command::new(binary);
+    // taskset execs the program: the child's pid stays the server's.
+    let mut command = on_cpu(binary, test.pin.then_some(0));
     command.args(["serve", "--listen", "127.0.0.1:0"]);
     if let Some(threads) = test.threads {
         command.args(["--threads", &threads.to_string()]);
@@ -138,8 +159,42 @@ fn start(binary: &std::path::Path, mode: Mode, test: &LoadTest, redis_port: Opti
     Ok(Server { child, address })
 }
 
+/// CPU time the process has used, user and system, all threads, in seconds.
+fn process_cpu_seconds(pid: u32) -> Result<f64> {
+    let stat =
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).context("cannot read the server's CPU time")?;
+    // The command name may hold spaces and parentheses: the fields that follow start after the last `)`.
+    let fields: Vec<&str> =
+        stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("").split_whitespace().collect();
+    let ticks = |index: usize| fields.get(index).and_then(|field| field.parse::<f64>().ok());
+    let (user, system) = ticks(11).zip(ticks(12)).context("unexpected /proc stat line")?;
+    Ok((user + system) / clock_ticks_per_second())
+}
+
+fn clock_ticks_per_second() -> f64 {
+    static TICKS: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
+    *TICKS.get_or_init(|| {
+        Command::new("getconf")
+            .arg("CLK_TCK")
+            .output()
+            .ok()
+            .and_then(|output| String::from_utf8_lossy(&output.stdout).trim().parse().ok())
+            .unwrap_or(100.0)
+    })
+}
+
+/// A wrk run against `server`, with the server's CPU time per request.
+fn measure(server: &Server, test: &LoadTest) -> Result<Measurement> {
+    let pid = server.child.id();
+    let before = process_cpu_seconds(pid)?;
+    let mut measured = wrk(&server.address, test)?;
+    let used = process_cpu_seconds(pid)? - before;
+    measured.server_cpu_us = used * 1e6 / measured.requests.max(1) as f64;
+    Ok(measured)
+}
+
 fn wrk(address: &str, test: &LoadTest) -> Result<Measurement> {
-    let output = Command::new("wrk")
+    let output = on_cpu(std::path::Path::new("wrk"), test.pin.then_some(1))
         .args(["-t1", &format!("-c{}", test.connections), &format!("-d{}s", test.seconds), "--latency"])
         .arg(format!("{address}{}", test.path))
         .output()
@@ -155,7 +210,9 @@ fn parse_wrk(text: &str) -> Option<Measurement> {
     if text.contains("Non-2xx or 3xx responses") {
         return None;
     }
-    Some(Measurement { requests_per_second, p99_ms: parse_latency_ms(p99)? })
+    let requests =
+        text.lines().find_map(|line| line.trim().split_once(" requests in"))?.0.trim().parse().ok()?;
+    Some(Measurement { requests_per_second, p99_ms: parse_latency_ms(p99)?, requests, server_cpu_us: 0.0 })
 }
 
 fn parse_latency_ms(text: &str) -> Option<f64> {
@@ -178,6 +235,9 @@ fn median(values: &mut [f64]) -> f64 {
 
 pub(crate) fn run(test: &LoadTest) -> Result<ExitCode> {
     ensure(&[WRK])?;
+    if test.pin {
+        ensure(&[TASKSET])?;
+    }
     let root = crate::workspace_root();
     let status = Command::new(env!("CARGO"))
         .current_dir(&root)
@@ -204,15 +264,17 @@ pub(crate) fn run(test: &LoadTest) -> Result<ExitCode> {
                 path: test.path.clone(),
                 threads: test.threads,
                 redis: false,
+                pin: test.pin,
             };
             wrk(&server.address, &warm)?;
-            let measured = wrk(&server.address, test)?;
+            let measured = measure(&server, test)?;
             eprintln!(
-                "round {}: {}: {:.0} requests/s, p99 {:.2} ms",
+                "round {}: {}: {:.0} requests/s, p99 {:.2} ms, server CPU {:.2} µs a request",
                 round + 1,
                 mode.label(),
                 measured.requests_per_second,
-                measured.p99_ms
+                measured.p99_ms,
+                measured.server_cpu_us
             );
             results[index].push(measured);
             drop(server);
@@ -222,25 +284,31 @@ pub(crate) fn run(test: &LoadTest) -> Result<ExitCode> {
     let summary = |runs: &[Measurement]| {
         let mut rps: Vec<f64> = runs.iter().map(|m| m.requests_per_second).collect();
         let mut p99: Vec<f64> = runs.iter().map(|m| m.p99_ms).collect();
-        (median(&mut rps), median(&mut p99))
+        let mut cpu: Vec<f64> = runs.iter().map(|m| m.server_cpu_us).collect();
+        (median(&mut rps), median(&mut p99), median(&mut cpu))
     };
-    let (bare_rps, bare_p99) = summary(&results[0]);
+    let (bare_rps, bare_p99, bare_cpu) = summary(&results[0]);
     let threads = test
         .threads
         .map_or_else(|| "serve's default worker threads".to_owned(), |n| format!("--threads {n}"));
+    let pinned = if test.pin { ", server on CPU 0 and wrk on CPU 1" } else { "" };
     println!(
-        "wrk -t1 -c{} -d{}s {}, server with {threads}, {} rounds alternating",
+        "wrk -t1 -c{} -d{}s {}, server with {threads}{pinned}, {} rounds alternating",
         test.connections, test.seconds, test.path, test.rounds
     );
-    println!("| mode | requests/s (median of {}) | p99 latency | vs layer off |", test.rounds);
-    println!("|---|---:|---:|---:|");
+    println!(
+        "| mode | requests/s (median of {}) | p99 latency | server CPU a request | vs layer off |",
+        test.rounds
+    );
+    println!("|---|---:|---:|---:|---:|");
     for (index, mode) in modes.iter().enumerate() {
-        let (rps, p99) = summary(&results[index]);
+        let (rps, p99, cpu) = summary(&results[index]);
         println!(
-            "| {} | {rps:.0} | {p99:.2} ms | {:.1} %, {:+.2} ms |",
+            "| {} | {rps:.0} | {p99:.2} ms | {cpu:.2} µs | {:.1} %, {:+.2} ms, {:+.2} µs |",
             mode.label(),
             100.0 * rps / bare_rps,
-            p99 - bare_p99
+            p99 - bare_p99,
+            cpu - bare_cpu
         );
     }
     Ok(ExitCode::SUCCESS)
@@ -251,11 +319,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn reads_this_process_cpu_time() {
+        let spent = process_cpu_seconds(std::process::id()).unwrap();
+        let busy = std::time::Instant::now();
+        while busy.elapsed() < Duration::from_millis(60) {}
+        let later = process_cpu_seconds(std::process::id()).unwrap();
+        assert!(later > spent, "{spent} -> {later}");
+    }
+
+    #[test]
     fn reads_wrk_output() {
         let text = "  Latency Distribution\n     50%  200.00us\n     99%    1.50ms\n  1000 requests in 1.00s\nRequests/sec:  51234.56\n";
         let measured = parse_wrk(text).unwrap();
         assert_eq!(measured.requests_per_second, 51234.56);
         assert_eq!(measured.p99_ms, 1.5);
+        assert_eq!(measured.requests, 1000);
         assert_eq!(parse_latency_ms("850.00us"), Some(0.85));
         assert!(
             parse_wrk(&format!("{text}  Non-2xx or 3xx responses: 5\n")).is_none(),

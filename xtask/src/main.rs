@@ -71,6 +71,10 @@ enum Task {
         /// Also run the full layer with the Redis backend (starts a local redis-server).
         #[arg(long)]
         redis: bool,
+        /// Pin the server to the first CPU and wrk to the second (taskset), so that neither takes the
+        /// other's core; combine with `--threads 1`.
+        #[arg(long)]
+        pin: bool,
     },
     /// Write Prometheus alerting rules from the thresholds of `monitoring.yaml` (default: `config/`).
     PrometheusRules {
@@ -94,7 +98,7 @@ fn main() -> ExitCode {
         Task::ValidateConfig { paths, env } => validate::run(&paths, env),
         Task::Ci => ci::run(),
         Task::DetectionReport { corpus, show } => detection::run(&corpus, show),
-        Task::Loadtest { seconds, rounds, connections, path, threads, redis } => {
+        Task::Loadtest { seconds, rounds, connections, path, threads, redis, pin } => {
             let seconds = seconds.clamp(1, 120);
             loadtest::run(&loadtest::LoadTest {
                 seconds,
@@ -103,6 +107,7 @@ fn main() -> ExitCode {
                 path,
                 threads: threads.map(|threads| threads.clamp(1, 64)),
                 redis,
+                pin,
             })
         }
         Task::PrometheusRules { config, output } => rules::run(config.as_deref(), output.as_ref()),

@@ -185,10 +185,13 @@ impl IpBlocklist {
     /// whitelisted address never is.
     pub fn is_blocked(&self, address: IpAddr) -> bool {
         let address = canonical(address);
-        let now = self.clock.now_nanos();
-        let may_be_blocked_here = self.latest_end.load(Ordering::Acquire) > now;
-        if may_be_blocked_here && self.table.lock().get(&address).is_some_and(|block| block.until > now) {
-            return true;
+        // Nothing ever blocked here (the common case) needs no clock either.
+        let latest_end = self.latest_end.load(Ordering::Acquire);
+        if latest_end != 0 {
+            let now = self.clock.now_nanos();
+            if latest_end > now && self.table.lock().get(&address).is_some_and(|block| block.until > now) {
+                return true;
+            }
         }
         #[cfg(feature = "redis")]
         if let Some(shared) = &self.shared {

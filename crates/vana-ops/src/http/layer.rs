@@ -68,6 +68,8 @@ struct LayerState {
     warned_no_peer: AtomicBool,
     /// Rate limits and blocks live in Redis: their checks leave the async worker.
     remote_state: bool,
+    /// The configured limit and its header value, made once: it is on every response.
+    limit_header: (u32, HeaderValue),
 }
 
 /// What the checks decided before the inner service.
@@ -117,6 +119,7 @@ impl OpsLayer {
                 config,
                 warned_no_peer: AtomicBool::new(false),
                 remote_state: ops.security().rate_limiter().store().is_remote(),
+                limit_header: limit_header(ops.security().rate_limiter().quota().limit),
             }),
         })
     }
@@ -435,7 +438,11 @@ impl LayerState {
         }
         headers.insert(self.correlation_header.clone(), id.header_value().clone());
         if let Some(rate) = rate {
-            headers.insert(RATE_LIMIT_LIMIT, number_header(rate.limit.into()));
+            let limit = match &self.limit_header {
+                (limit, value) if *limit == rate.limit => value.clone(),
+                _ => number_header(rate.limit.into()),
+            };
+            headers.insert(RATE_LIMIT_LIMIT, limit);
             headers.insert(RATE_LIMIT_REMAINING, number_header(rate.remaining.into()));
             headers.insert(RATE_LIMIT_RESET, number_header(retry_after_secs(rate.reset_after)));
         }
@@ -456,6 +463,15 @@ impl LayerState {
             correlation_id: Some(id.as_str()),
         });
     }
+}
+
+/// `limit` and its header value, as static text when the process has room for it (no shared count per
+/// response).
+fn limit_header(limit: u32) -> (u32, HeaderValue) {
+    let text = limit.to_string();
+    let value =
+        vana_config::static_text(&text).map_or_else(|| number_header(limit.into()), HeaderValue::from_static);
+    (limit, value)
 }
 
 /// Header values of the numbers `0..=1024`, made once: rate-limit headers are on every response, and a

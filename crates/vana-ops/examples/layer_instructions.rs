@@ -1,0 +1,44 @@
+//! Runs the layer benchmark's request `N` times in one configuration, for counting instructions: unlike
+//! time, the count does not move with the machine's load. Run it twice under valgrind and divide the
+//! difference (start-up cancels out):
+//!
+//! ```text
+//! cargo build --release -p vana-ops --example layer_instructions
+//! for n in 2000 12000; do VARIANT="full layer" N=$n valgrind --tool=cachegrind --cache-sim=no \
+//!   --cachegrind-out-file=/dev/null target/release/examples/layer_instructions 2>&1 | grep "I *refs"; done
+//! ```
+//!
+//! `VARIANT` is `bare router` or one of the benchmark's layer configurations (`full layer`, `every step
+//! off`, `without access log`, ...).
+
+#[path = "../benches/scenario/mod.rs"]
+mod scenario;
+
+use tower::ServiceExt;
+
+// As in the `vana-ops` binary, whose requests this stands for.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn main() -> Result<(), String> {
+    let variant = std::env::var("VARIANT").unwrap_or_else(|_| "full layer".into());
+    let requests: usize = std::env::var("N").ok().and_then(|n| n.parse().ok()).unwrap_or(10_000);
+    let guard = scenario::install_logging();
+    let app = if variant == "bare router" {
+        scenario::bare()
+    } else {
+        let (_, yaml) = scenario::VARIANTS
+            .iter()
+            .find(|(name, _)| *name == variant)
+            .ok_or_else(|| format!("unknown VARIANT `{variant}`"))?;
+        scenario::layered(&scenario::ops(yaml, &guard.request_log()))
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread().build().map_err(|error| error.to_string())?;
+    for _ in 0..requests {
+        let Ok(response) = runtime.block_on(app.clone().oneshot(scenario::request()));
+        if !response.status().is_success() {
+            return Err(format!("unexpected status {}", response.status()));
+        }
+    }
+    Ok(())
+}

@@ -1,19 +1,20 @@
 //! Runs the layer benchmark's request `N` times in one configuration, for counting instructions: unlike
-//! time, the count does not move with the machine's load. Run it twice under valgrind and divide the
-//! difference (start-up cancels out):
+//! time, the count does not move with the machine's load. Count only the requests (start-up, such as the
+//! clock's calibration, varies from run to run) with callgrind:
 //!
 //! ```text
 //! cargo build --release -p vana-ops --example layer_instructions
-//! for n in 2000 12000; do VARIANT="full layer" N=$n valgrind --tool=cachegrind --cache-sim=no \
-//!   --cachegrind-out-file=/dev/null target/release/examples/layer_instructions 2>&1 | grep "I *refs"; done
+//! VARIANT="full layer" N=10000 valgrind --tool=callgrind --toggle-collect='*serve_requests*' \
+//!   --callgrind-out-file=/dev/null target/release/examples/layer_instructions 2>&1 | grep Collected
 //! ```
 //!
-//! `VARIANT` is `bare router` or one of the benchmark's layer configurations (`full layer`, `every step
-//! off`, `without access log`, ...).
+//! and divide by `N`. `VARIANT` is `bare router` or one of the benchmark's layer configurations (`full layer`,
+//! `every step off`, `without access log`, ...).
 
 #[path = "../benches/scenario/mod.rs"]
 mod scenario;
 
+use axum::Router;
 use tower::ServiceExt;
 
 // As in the `vana-ops` binary, whose requests this stands for.
@@ -34,6 +35,16 @@ fn main() -> Result<(), String> {
         scenario::layered(&scenario::ops(yaml, &guard.request_log()))
     };
     let runtime = tokio::runtime::Builder::new_current_thread().build().map_err(|error| error.to_string())?;
+    // Warm, outside the measured function: the first requests fill caches and make per-route state.
+    for _ in 0..100 {
+        let Ok(_) = runtime.block_on(app.clone().oneshot(scenario::request()));
+    }
+    serve_requests(&runtime, &app, requests)
+}
+
+/// The measured part (callgrind's `--toggle-collect`).
+#[inline(never)]
+fn serve_requests(runtime: &tokio::runtime::Runtime, app: &Router, requests: usize) -> Result<(), String> {
     for _ in 0..requests {
         let Ok(response) = runtime.block_on(app.clone().oneshot(scenario::request()));
         if !response.status().is_success() {

@@ -69,7 +69,8 @@ pub use error::OpsError;
 pub use health::{BackendHealth, Health, HealthStatus};
 #[cfg(feature = "http")]
 pub use http::{
-    ADMIN_TOKEN_ENV, ADMIN_TOKEN_FILE_ENV, AdminToken, OpsLayer, OpsService, Upstream, endpoints,
+    ADMIN_TOKEN_ENV, ADMIN_TOKEN_FILE_ENV, AdminToken, OpsLayer, OpsService, ResponseFuture, Upstream,
+    endpoints,
 };
 pub use ops::{Ops, OpsBuilder};
 pub use {

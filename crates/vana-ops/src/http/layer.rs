@@ -17,7 +17,6 @@ use http::{HeaderName, HeaderValue, Method, Request, Response, header};
 use http_body::Body as _;
 use http_body_util::Limited;
 use tower::{Layer, Service};
-use tracing::Instrument;
 use vana_config::HttpLayer;
 use vana_logging::{CorrelationId, RequestRecord, correlation_span};
 use vana_security::{RateDecision, SecurityEvent, Severity};
@@ -157,7 +156,7 @@ where
 {
     type Response = Response<Body>;
     type Error = S::Error;
-    type Future = Pin<Box<dyn Future<Output = Result<Response<Body>, S::Error>> + Send>>;
+    type Future = ResponseFuture<S::Error>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -173,7 +172,54 @@ where
         let route = state.routes.name(&parts);
         // The method and route are on the request line; the span carries what inner lines need.
         let span = correlation_span(&id);
-        Box::pin(handle(state, ready, parts, Body::new(body), id, route).instrument(span))
+        ResponseFuture {
+            inner: Some(Box::pin(handle(state, ready, parts, Body::new(body), id, route))),
+            span,
+        }
+    }
+}
+
+/// The future of [`OpsService`]: the request's handling, polled inside the request's span.
+///
+/// Unlike `tracing::Instrumented`, it drops the handling as soon as it completes, still inside the span, so
+/// that dropping the finished future later needs no second entry into the span.
+pub struct ResponseFuture<E> {
+    span: tracing::Span,
+    inner: Option<Handling<E>>,
+}
+
+/// The handling of one request, boxed.
+type Handling<E> = Pin<Box<dyn Future<Output = Result<Response<Body>, E>> + Send>>;
+
+impl<E> Future for ResponseFuture<E> {
+    type Output = Result<Response<Body>, E>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        let _entered = this.span.enter();
+        let Some(inner) = this.inner.as_mut() else {
+            // Polled again after completion, against the `Future` contract: it stays pending.
+            return Poll::Pending;
+        };
+        let output = std::task::ready!(inner.as_mut().poll(cx));
+        this.inner = None;
+        Poll::Ready(output)
+    }
+}
+
+impl<E> Drop for ResponseFuture<E> {
+    fn drop(&mut self) {
+        // Cancelled before completion: what the handling drops may log, with the request's id.
+        if let Some(inner) = self.inner.take() {
+            let _entered = self.span.enter();
+            drop(inner);
+        }
+    }
+}
+
+impl<E> std::fmt::Debug for ResponseFuture<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResponseFuture").field("done", &self.inner.is_none()).finish_non_exhaustive()
     }
 }
 

@@ -12,5 +12,5 @@ mod routes;
 mod timers;
 
 pub use endpoints::{ADMIN_TOKEN_ENV, ADMIN_TOKEN_FILE_ENV, AdminToken, endpoints};
-pub use layer::{OpsLayer, OpsService};
+pub use layer::{OpsLayer, OpsService, ResponseFuture};
 pub use proxy::Upstream;

@@ -60,7 +60,7 @@ impl RouteTimers {
         let index = method_index(method);
         let key = (self.id, route.as_ptr() as usize, index);
         let slot = (key.1 >> 3).wrapping_add(index).wrapping_add(key.0 as usize) % CACHED_SLOTS;
-        let cached = CACHED.with(|cache| {
+        let recorded = CACHED.with(|cache| {
             // Busy only if recording re-entered on this thread: then the shared path below serves.
             let Ok(mut cache) = cache.try_borrow_mut() else { return false };
             let entry = &mut cache[slot];
@@ -68,13 +68,20 @@ impl RouteTimers {
                 cached.handle.record(elapsed, success);
                 return true;
             }
-            let Some(handle) = self.shared_handle(route, index) else { return false };
-            handle.record(elapsed, success);
-            *entry = Some(Cached { key, handle });
+            match self.shared_handle(route, index) {
+                Some(handle) => {
+                    handle.record(elapsed, success);
+                    *entry = Some(Cached { key, handle });
+                }
+                None => self.record_by_name(route, index, elapsed, success),
+            }
             true
         });
-        if !cached {
-            self.record_shared(route, index, elapsed, success);
+        if !recorded {
+            match self.shared_handle(route, index) {
+                Some(handle) => handle.record(elapsed, success),
+                None => self.record_by_name(route, index, elapsed, success),
+            }
         }
     }
 
@@ -96,13 +103,9 @@ impl RouteTimers {
         Some(handle)
     }
 
-    /// Without the per-thread cache: through the shared map, or by name once the map is full (slower, same
-    /// series).
-    fn record_shared(&self, route: &'static str, index: usize, elapsed: Duration, success: bool) {
-        match self.shared_handle(route, index) {
-            Some(handle) => handle.record(elapsed, success),
-            None => self.monitor.record_response_time(route, elapsed, success, &[("method", METHODS[index])]),
-        }
+    /// Once the shared map is full: by name (slower, same series).
+    fn record_by_name(&self, route: &'static str, index: usize, elapsed: Duration, success: bool) {
+        self.monitor.record_response_time(route, elapsed, success, &[("method", METHODS[index])]);
     }
 
     #[cfg(test)]

@@ -169,6 +169,11 @@ pub fn render_prometheus(monitor: &PerformanceMonitor, options: &PrometheusOptio
     let mut families: BTreeMap<(String, Kind), Vec<SeriesSnapshot>> = BTreeMap::new();
     for series in monitor.snapshot() {
         let kind = Kind::of(&series);
+        // A gauge with no kept sample (an error rate below its minimum of calls, or every sample past the
+        // retention) has no value: absent, as Prometheus expects, rather than `NaN`.
+        if kind == Kind::Gauge && series.latest.is_none() {
+            continue;
+        }
         let mut family = format!("{}{}", options.prefix, family_of(&series.name).0);
         if kind == Kind::Counter && !family.ends_with("_total") {
             family.push_str("_total");

@@ -121,6 +121,24 @@ fn names_and_labels_are_sanitized_and_escaped() {
 }
 
 #[test]
+fn an_error_rate_below_its_minimum_of_calls_is_absent_not_nan() {
+    let monitor = PerformanceMonitor::new(&MonitoringConfig::default());
+    // One call: below `error_rate_min_calls` (10), so the operation has no error rate yet. A handle (what the
+    // HTTP layer holds per route) registers the operation's series before any of them has a sample.
+    let handle = monitor.operation("/echo").expect("room for the operation");
+    handle.record(Duration::from_millis(5), false);
+    let text = render_prometheus(&monitor, &PrometheusOptions::default());
+    assert!(!text.contains("NaN"), "{text}");
+    assert!(!text.contains("vana_error_rate_percent"), "{text}");
+    assert!(text.contains(r#"vana_response_time_seconds_count{operation="/echo",success="false"} 1"#), "{text}");
+    for _ in 0..10 {
+        handle.record(Duration::from_millis(5), true);
+    }
+    let text = render_prometheus(&monitor, &PrometheusOptions::default());
+    assert!(text.contains(r#"vana_error_rate_percent{operation="/echo"}"#), "{text}");
+}
+
+#[test]
 fn histogram_buckets_come_from_the_configuration() {
     let mut config = MonitoringConfig::default();
     config.performance_monitoring.histogram_buckets = vec![0.1, 1.0];

@@ -1,5 +1,7 @@
 //! `cargo xtask loadtest`: wrk against `vana-ops serve` with the demo application, the full layer and the
-//! layer off, same binary, same run, alternating; prints requests per second and p99 latency.
+//! layer off, same binary, same run, alternating; prints requests per second and p99 latency. With
+//! `--upstream`, the same as a gateway: `serve --upstream` in front of a second `serve --no-layer`, and that
+//! upstream alone for reference.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, ExitCode, Stdio};
@@ -37,6 +39,8 @@ pub(crate) struct LoadTest {
     pub(crate) redis: bool,
     /// The server on CPU 0, wrk on CPU 1.
     pub(crate) pin: bool,
+    /// Gateway mode: `serve --upstream` in front of an upstream started here.
+    pub(crate) upstream: bool,
 }
 
 const TASKSET: SystemTool =
@@ -69,17 +73,23 @@ impl Drop for Server {
 /// How the server under test runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Mode {
+    /// The upstream alone (gateway mode): what the service answers without a gateway.
+    Direct,
     Bare,
     Layer,
     LayerRedis,
 }
 
 impl Mode {
-    fn label(self) -> &'static str {
-        match self {
-            Mode::Bare => "layer off (`--no-layer`)",
-            Mode::Layer => "full layer",
-            Mode::LayerRedis => "full layer, Redis backend",
+    fn label(self, gateway: bool) -> &'static str {
+        match (self, gateway) {
+            (Mode::Direct, _) => "the upstream directly (no gateway)",
+            (Mode::Bare, false) => "layer off (`--no-layer`)",
+            (Mode::Bare, true) => "gateway, layer off (`--no-layer --upstream`)",
+            (Mode::Layer, false) => "full layer",
+            (Mode::Layer, true) => "gateway, full layer (`--upstream`)",
+            (Mode::LayerRedis, false) => "full layer, Redis backend",
+            (Mode::LayerRedis, true) => "gateway, full layer, Redis backend",
         }
     }
 }
@@ -118,15 +128,24 @@ fn start_redis() -> Result<RedisServer> {
     bail!("redis-server did not start")
 }
 
-fn start(binary: &std::path::Path, mode: Mode, test: &LoadTest, redis_port: Option<u16>) -> Result<Server> {
+fn start(
+    binary: &std::path::Path,
+    mode: Mode,
+    test: &LoadTest,
+    redis_port: Option<u16>,
+    upstream: Option<&str>,
+) -> Result<Server> {
     // taskset execs the program: the child's pid stays the server's.
     let mut command = on_cpu(binary, test.pin.then_some(0));
     command.args(["serve", "--listen", "127.0.0.1:0"]);
     if let Some(threads) = test.threads {
         command.args(["--threads", &threads.to_string()]);
     }
-    if mode == Mode::Bare {
+    if matches!(mode, Mode::Bare | Mode::Direct) {
         command.arg("--no-layer");
+    }
+    if let Some(upstream) = upstream {
+        command.args(["--upstream", upstream]);
     }
     if let (Mode::LayerRedis, Some(port)) = (mode, redis_port) {
         command
@@ -236,6 +255,9 @@ fn median(values: &mut [f64]) -> f64 {
 pub(crate) fn run(test: &LoadTest) -> Result<ExitCode> {
     ensure(&[WRK])?;
     if test.pin {
+        if test.upstream {
+            bail!("--pin and --upstream do not combine: the upstream needs a core too");
+        }
         ensure(&[TASKSET])?;
     }
     let root = crate::workspace_root();
@@ -248,14 +270,28 @@ pub(crate) fn run(test: &LoadTest) -> Result<ExitCode> {
     }
     let binary = root.join("target/release/vana-ops");
     let redis = if test.redis { Some(start_redis()?) } else { None };
+    // Gateway mode: the demo application without a layer is the upstream, started once for every round.
+    let upstream = if test.upstream { Some(start(&binary, Mode::Direct, test, None, None)?) } else { None };
+    let upstream_url = upstream.as_ref().map(|server| server.address.clone());
     let mut modes = vec![Mode::Bare, Mode::Layer];
     if test.redis {
         modes.push(Mode::LayerRedis);
     }
+    if test.upstream {
+        modes.push(Mode::Direct);
+    }
     let mut results: Vec<Vec<Measurement>> = vec![Vec::new(); modes.len()];
     for round in 0..test.rounds {
         for (index, &mode) in modes.iter().enumerate() {
-            let server = start(&binary, mode, test, redis.as_ref().map(|redis| redis.1))?;
+            let gateway;
+            let server = match (&upstream, mode) {
+                (Some(upstream), Mode::Direct) => upstream,
+                _ => {
+                    let redis_port = redis.as_ref().map(|redis| redis.1);
+                    gateway = start(&binary, mode, test, redis_port, upstream_url.as_deref())?;
+                    &gateway
+                }
+            };
             // A short warm-up: connections, allocator, caches.
             let warm = LoadTest {
                 seconds: 1,
@@ -265,19 +301,19 @@ pub(crate) fn run(test: &LoadTest) -> Result<ExitCode> {
                 threads: test.threads,
                 redis: false,
                 pin: test.pin,
+                upstream: false,
             };
             wrk(&server.address, &warm)?;
-            let measured = measure(&server, test)?;
+            let measured = measure(server, test)?;
             eprintln!(
                 "round {}: {}: {:.0} requests/s, p99 {:.2} ms, server CPU {:.2} µs a request",
                 round + 1,
-                mode.label(),
+                mode.label(test.upstream),
                 measured.requests_per_second,
                 measured.p99_ms,
                 measured.server_cpu_us
             );
             results[index].push(measured);
-            drop(server);
             std::thread::sleep(Duration::from_millis(200));
         }
     }
@@ -292,8 +328,9 @@ pub(crate) fn run(test: &LoadTest) -> Result<ExitCode> {
         .threads
         .map_or_else(|| "serve's default worker threads".to_owned(), |n| format!("--threads {n}"));
     let pinned = if test.pin { ", server on CPU 0 and wrk on CPU 1" } else { "" };
+    let gateway = if test.upstream { ", in front of `serve --no-layer` (same threads)" } else { "" };
     println!(
-        "wrk -t1 -c{} -d{}s {}, server with {threads}{pinned}, {} rounds alternating",
+        "wrk -t1 -c{} -d{}s {}, server with {threads}{pinned}{gateway}, {} rounds alternating",
         test.connections, test.seconds, test.path, test.rounds
     );
     println!(
@@ -305,7 +342,7 @@ pub(crate) fn run(test: &LoadTest) -> Result<ExitCode> {
         let (rps, p99, cpu) = summary(&results[index]);
         println!(
             "| {} | {rps:.0} | {p99:.2} ms | {cpu:.2} µs | {:.1} %, {:+.2} ms, {:+.2} µs |",
-            mode.label(),
+            mode.label(test.upstream),
             100.0 * rps / bare_rps,
             p99 - bare_p99,
             cpu - bare_cpu

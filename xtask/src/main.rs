@@ -75,6 +75,10 @@ enum Task {
         /// other's core; combine with `--threads 1`.
         #[arg(long)]
         pin: bool,
+        /// Gateway mode: `serve --upstream` (layer off, then on) in front of a `serve --no-layer` started
+        /// here, and that upstream alone; the server CPU column is then the gateway's (or the upstream's).
+        #[arg(long)]
+        upstream: bool,
     },
     /// Write Prometheus alerting rules from the thresholds of `monitoring.yaml` (default: `config/`).
     PrometheusRules {
@@ -98,7 +102,7 @@ fn main() -> ExitCode {
         Task::ValidateConfig { paths, env } => validate::run(&paths, env),
         Task::Ci => ci::run(),
         Task::DetectionReport { corpus, show } => detection::run(&corpus, show),
-        Task::Loadtest { seconds, rounds, connections, path, threads, redis, pin } => {
+        Task::Loadtest { seconds, rounds, connections, path, threads, redis, pin, upstream } => {
             let seconds = seconds.clamp(1, 120);
             loadtest::run(&loadtest::LoadTest {
                 seconds,
@@ -108,6 +112,7 @@ fn main() -> ExitCode {
                 threads: threads.map(|threads| threads.clamp(1, 64)),
                 redis,
                 pin,
+                upstream,
             })
         }
         Task::PrometheusRules { config, output } => rules::run(config.as_deref(), output.as_ref()),

@@ -130,7 +130,10 @@ fn an_error_rate_below_its_minimum_of_calls_is_absent_not_nan() {
     let text = render_prometheus(&monitor, &PrometheusOptions::default());
     assert!(!text.contains("NaN"), "{text}");
     assert!(!text.contains("vana_error_rate_percent"), "{text}");
-    assert!(text.contains(r#"vana_response_time_seconds_count{operation="/echo",success="false"} 1"#), "{text}");
+    assert!(
+        text.contains(r#"vana_response_time_seconds_count{operation="/echo",success="false"} 1"#),
+        "{text}"
+    );
     for _ in 0..10 {
         handle.record(Duration::from_millis(5), true);
     }

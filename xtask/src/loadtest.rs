@@ -1,5 +1,6 @@
 //! `cargo xtask loadtest`: wrk against `vana-ops serve` with the demo application, the full layer and the
-//! layer off, same binary, same run, alternating; prints requests per second and p99 latency. With
+//! layer off, same binary, same run, alternating (in reverse order every other round); prints requests per
+//! second, p99 latency and the server's CPU time per request. With
 //! `--upstream`, the same as a gateway: `serve --upstream` in front of a second `serve --no-layer`, and that
 //! upstream alone for reference.
 
@@ -249,7 +250,8 @@ fn parse_latency_ms(text: &str) -> Option<f64> {
 
 fn median(values: &mut [f64]) -> f64 {
     values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
+    let middle = values.len() / 2;
+    if values.len() % 2 == 0 { (values[middle - 1] + values[middle]) / 2.0 } else { values[middle] }
 }
 
 pub(crate) fn run(test: &LoadTest) -> Result<ExitCode> {
@@ -282,7 +284,12 @@ pub(crate) fn run(test: &LoadTest) -> Result<ExitCode> {
     }
     let mut results: Vec<Vec<Measurement>> = vec![Vec::new(); modes.len()];
     for round in 0..test.rounds {
-        for (index, &mode) in modes.iter().enumerate() {
+        // Every other round runs the modes in reverse order (A B, B A, ...): a drift of the machine's speed
+        // within a run, or a cost one run leaves to the next, then weighs on every mode alike.
+        let order: Vec<usize> =
+            if round % 2 == 0 { (0..modes.len()).collect() } else { (0..modes.len()).rev().collect() };
+        for index in order {
+            let mode = modes[index];
             let gateway;
             let server = match (&upstream, mode) {
                 (Some(upstream), Mode::Direct) => upstream,
@@ -330,7 +337,7 @@ pub(crate) fn run(test: &LoadTest) -> Result<ExitCode> {
     let pinned = if test.pin { ", server on CPU 0 and wrk on CPU 1" } else { "" };
     let gateway = if test.upstream { ", in front of `serve --no-layer` (same threads)" } else { "" };
     println!(
-        "wrk -t1 -c{} -d{}s {}, server with {threads}{pinned}{gateway}, {} rounds alternating",
+        "wrk -t1 -c{} -d{}s {}, server with {threads}{pinned}{gateway}, {} rounds alternating (A B, B A, ...)",
         test.connections, test.seconds, test.path, test.rounds
     );
     println!(
@@ -362,6 +369,12 @@ mod tests {
         while busy.elapsed() < Duration::from_millis(60) {}
         let later = process_cpu_seconds(std::process::id()).unwrap();
         assert!(later > spent, "{spent} -> {later}");
+    }
+
+    #[test]
+    fn the_median_of_an_even_count_is_the_mean_of_the_middle_two() {
+        assert_eq!(median(&mut [3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&mut [4.0, 1.0, 3.0, 2.0]), 2.5);
     }
 
     #[test]

@@ -528,7 +528,34 @@ fn number_header(number: u64) -> HeaderValue {
     let small = SMALL.get_or_init(|| {
         (0..=1024_u64).map(|n| HeaderValue::from_static(Box::leak(n.to_string().into_boxed_str()))).collect()
     });
-    usize::try_from(number).ok().and_then(|index| small.get(index)).cloned().unwrap_or_else(|| number.into())
+    usize::try_from(number)
+        .ok()
+        .and_then(|index| small.get(index))
+        .cloned()
+        .unwrap_or_else(|| large_number(number))
+}
+
+/// The decimal digits of a number, owned by the header value that carries them.
+struct Digits {
+    bytes: [u8; 20],
+    len: usize,
+}
+
+impl AsRef<[u8]> for Digits {
+    fn as_ref(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+}
+
+/// A header value of `number`'s digits in one allocation (`HeaderValue::from(u64)` takes two, and a third
+/// when the value is cloned).
+fn large_number(number: u64) -> HeaderValue {
+    let mut buffer = itoa::Buffer::new();
+    let text = buffer.format(number).as_bytes();
+    let mut digits = Digits { bytes: [0; 20], len: text.len() };
+    digits.bytes[..text.len()].copy_from_slice(text);
+    // Digits are always a valid header value.
+    HeaderValue::from_maybe_shared(Bytes::from_owner(digits)).unwrap_or_else(|_| number.into())
 }
 
 fn check_bytes(validator: &vana_security::InputValidator, bytes: &[u8]) -> Option<Refusal> {
@@ -538,4 +565,18 @@ fn check_bytes(validator: &vana_security::InputValidator, bytes: &[u8]) -> Optio
         severity: rejection.severity,
         location: "body",
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn number_headers_read_as_the_number_whatever_its_size() {
+        for number in [0, 7, 1024, 1025, 65_535, 3_999_999_999, u64::from(u32::MAX), u64::MAX] {
+            let value = number_header(number);
+            assert_eq!(value.to_str().unwrap(), number.to_string());
+            assert_eq!(value.clone(), value, "{number}");
+        }
+    }
 }

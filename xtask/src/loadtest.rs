@@ -290,13 +290,12 @@ pub(crate) fn run(test: &LoadTest) -> Result<ExitCode> {
             if round % 2 == 0 { (0..modes.len()).collect() } else { (0..modes.len()).rev().collect() };
         for index in order {
             let mode = modes[index];
-            let gateway;
+            let mut started = None;
             let server = match (&upstream, mode) {
                 (Some(upstream), Mode::Direct) => upstream,
                 _ => {
                     let redis_port = redis.as_ref().map(|redis| redis.1);
-                    gateway = start(&binary, mode, test, redis_port, upstream_url.as_deref())?;
-                    &gateway
+                    started.insert(start(&binary, mode, test, redis_port, upstream_url.as_deref())?)
                 }
             };
             // A short warm-up: connections, allocator, caches.
@@ -321,6 +320,8 @@ pub(crate) fn run(test: &LoadTest) -> Result<ExitCode> {
                 measured.server_cpu_us
             );
             results[index].push(measured);
+            // Stopped before the pause, so that the next server starts on a settled machine.
+            drop(started);
             std::thread::sleep(Duration::from_millis(200));
         }
     }

@@ -71,28 +71,35 @@ pub(crate) fn text_str(out: &mut String, text: &str, max_bytes: usize, in_quotes
 }
 
 /// Whether every byte is printable ASCII other than `"` and `\\`: eight bytes at a time (SWAR), as this
-/// check runs on every value of every line.
+/// check runs on every value of every line. The last, partial word is padded with spaces (plain), so short
+/// values (a method, an address) take one word check rather than a loop over their bytes.
 fn is_plain_ascii(bytes: &[u8]) -> bool {
+    let mut chunks = bytes.chunks_exact(8);
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        if !is_plain_word(u64::from_ne_bytes(word)) {
+            return false;
+        }
+    }
+    let rest = chunks.remainder();
+    let mut word = [b' '; 8];
+    word[..rest.len()].copy_from_slice(rest);
+    is_plain_word(u64::from_ne_bytes(word))
+}
+
+/// Whether each byte of `word` is printable ASCII other than `"` and `\\`.
+fn is_plain_word(word: u64) -> bool {
     const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
     const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
     // Exact per word: some byte of `word` is zero / below `n` (n <= 128).
     let has_zero = |word: u64| word.wrapping_sub(ONES) & !word & HIGHS != 0;
     let has_below = |word: u64, n: u8| word.wrapping_sub(ONES * u64::from(n)) & !word & HIGHS != 0;
-    let mut chunks = bytes.chunks_exact(8);
-    for chunk in &mut chunks {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        let word = u64::from_ne_bytes(word);
-        if word & HIGHS != 0
-            || has_below(word, 0x20)
-            || has_zero(word ^ (ONES * u64::from(b'"')))
-            || has_zero(word ^ (ONES * u64::from(b'\\')))
-            || has_zero(word ^ (ONES * 0x7f))
-        {
-            return false;
-        }
-    }
-    chunks.remainder().iter().all(|&b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
+    !(word & HIGHS != 0
+        || has_below(word, 0x20)
+        || has_zero(word ^ (ONES * u64::from(b'"')))
+        || has_zero(word ^ (ONES * u64::from(b'\\')))
+        || has_zero(word ^ (ONES * 0x7f)))
 }
 
 /// `text` cut to at most `max_bytes` on a character boundary, and how many bytes were cut.

@@ -313,26 +313,11 @@ pub(crate) struct LineHead<'a> {
 pub(crate) fn push_line(line: &mut String, style: &Style, head: &LineHead<'_>, metadata: &str) {
     match style.format {
         LogFormat::Json => {
-            line.push_str("{\"timestamp\":");
-            push_timestamp(line);
-            line.push_str(",\"level\":\"");
-            line.push_str(head.level);
-            line.push_str("\",\"message\":\"");
-            json_str(line, head.message, style.max_message);
-            line.push_str("\",\"correlation_id\":");
-            match head.correlation_id {
-                Some(id) => {
-                    line.push('"');
-                    json_str(line, id, style.max_field);
-                    line.push('"');
-                }
-                None => line.push_str("null"),
-            }
-            line.push_str(",\"component\":\"");
-            json_str(line, head.component, style.max_field);
-            line.push_str("\",\"metadata\":{");
-            line.push_str(metadata);
-            line.push_str("}}\n");
+            push_json_start(line);
+            push_json_level_and_message(line, style, head.level, head.message);
+            push_json_id(line, style, head.correlation_id);
+            push_json_component(line, style, head.component);
+            push_json_end(line, metadata);
         }
         _ => {
             let now = SystemTime::now();
@@ -354,6 +339,60 @@ pub(crate) fn push_line(line: &mut String, style: &Style, head: &LineHead<'_>, m
             line.push('\n');
         }
     }
+}
+
+/// `,"level":"…","message":"…","correlation_id":`: the part of a JSON line between its timestamp and its
+/// correlation id.
+pub(crate) fn push_json_level_and_message(out: &mut String, style: &Style, level: &str, message: &str) {
+    out.push_str(",\"level\":\"");
+    out.push_str(level);
+    out.push_str("\",\"message\":\"");
+    json_str(out, message, style.max_message);
+    out.push_str("\",\"correlation_id\":");
+}
+
+/// `,"component":"…","metadata":{`: the part of a JSON line between its correlation id and its metadata.
+pub(crate) fn push_json_component(out: &mut String, style: &Style, component: &str) {
+    out.push_str(",\"component\":\"");
+    json_str(out, component, style.max_field);
+    out.push_str("\",\"metadata\":{");
+}
+
+/// Appends one JSON line from its parts, the fixed ones already rendered (a request line renders them once).
+pub(crate) fn push_json_line(
+    line: &mut String,
+    style: &Style,
+    level_and_message: &str,
+    correlation_id: Option<&str>,
+    component: &str,
+    metadata: &str,
+) {
+    push_json_start(line);
+    line.push_str(level_and_message);
+    push_json_id(line, style, correlation_id);
+    line.push_str(component);
+    push_json_end(line, metadata);
+}
+
+fn push_json_start(line: &mut String) {
+    line.push_str("{\"timestamp\":");
+    push_timestamp(line);
+}
+
+fn push_json_id(line: &mut String, style: &Style, correlation_id: Option<&str>) {
+    match correlation_id {
+        Some(id) => {
+            line.push('"');
+            json_str(line, id, style.max_field);
+            line.push('"');
+        }
+        None => line.push_str("null"),
+    }
+}
+
+fn push_json_end(line: &mut String, metadata: &str) {
+    line.push_str(metadata);
+    line.push_str("}}\n");
 }
 
 fn unix_now() -> std::time::Duration {

@@ -16,7 +16,10 @@ use parking_lot::RwLock;
 use tracing::Level;
 
 use crate::fields::Style;
-use crate::layer::{DropReporter, LineHead, level_name, push_line};
+use crate::layer::{
+    DropReporter, LineHead, level_name, push_json_component, push_json_level_and_message, push_json_line,
+    push_line,
+};
 use crate::levels::{LevelRules, levels_generation};
 use crate::redact::REDACTED;
 use crate::setup::SharedWriter;
@@ -100,6 +103,11 @@ struct AccessLevels {
     info: bool,
     warn: bool,
     component: String,
+    /// JSON lines' fixed parts, rendered once: the level and message of an INFO and of a WARNING line,
+    /// and the component.
+    json_info: String,
+    json_warn: String,
+    json_component: String,
 }
 
 /// Per-thread state of request lines.
@@ -227,12 +235,23 @@ impl Direct {
 
     fn read_levels(&self, generation: u64) -> AccessLevels {
         let rules = self.rules.read();
+        let component = rules.component_for_target(ACCESS_TARGET).unwrap_or(ACCESS_TARGET).to_owned();
+        let level_and_message = |level| {
+            let mut rendered = String::new();
+            push_json_level_and_message(&mut rendered, &self.style, level_name(level, false), MESSAGE);
+            rendered
+        };
+        let mut json_component = String::new();
+        push_json_component(&mut json_component, &self.style, &component);
         AccessLevels {
             log: self.id,
             generation,
             info: rules.event_passes(ACCESS_TARGET, None, &Level::INFO, false),
             warn: rules.event_passes(ACCESS_TARGET, None, &Level::WARN, false),
-            component: rules.component_for_target(ACCESS_TARGET).unwrap_or(ACCESS_TARGET).to_owned(),
+            component,
+            json_info: level_and_message(&Level::INFO),
+            json_warn: level_and_message(&Level::WARN),
+            json_component,
         }
     }
 
@@ -251,13 +270,19 @@ impl Direct {
             return;
         }
         self.push_metadata(record, metadata);
-        let head = LineHead {
-            level: level_name(level, false),
-            message: MESSAGE,
-            correlation_id: record.correlation_id,
-            component: &levels.component,
-        };
-        push_line(line, &self.style, &head, metadata);
+        if self.style.format == vana_config::LogFormat::Json {
+            let level_and_message = if *level == Level::WARN { &levels.json_warn } else { &levels.json_info };
+            let (id, component) = (record.correlation_id, &levels.json_component);
+            push_json_line(line, &self.style, level_and_message, id, component, metadata);
+        } else {
+            let head = LineHead {
+                level: level_name(level, false),
+                message: MESSAGE,
+                correlation_id: record.correlation_id,
+                component: &levels.component,
+            };
+            push_line(line, &self.style, &head, metadata);
+        }
         self.writer.write_line(line.as_bytes());
         if let Some(drops) = &self.drops {
             drops.report_if_due(self.style.format, |report| self.writer.write_line(report.as_bytes()));

@@ -65,8 +65,9 @@ impl CorrelationId {
 
     /// The id as text.
     pub fn as_str(&self) -> &str {
-        // Only the characters of `is_well_formed` (or a UUID) get in, so the value is always text.
-        self.0.to_str().unwrap_or_default()
+        // Only the characters of `is_well_formed` (or a UUID) get in, so the value is always text; checking it
+        // as UTF-8 goes a word at a time, where `HeaderValue::to_str` goes a byte at a time.
+        std::str::from_utf8(self.0.as_bytes()).unwrap_or_default()
     }
 
     /// The id as a header value, to echo in a response or pass upstream.

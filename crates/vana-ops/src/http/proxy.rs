@@ -4,6 +4,7 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -17,6 +18,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
 use crate::error::OpsError;
+use crate::http::address::AddressText;
 
 /// Headers that describe one connection, not the message: never forwarded (RFC 9110 §7.6.1).
 const HOP_BY_HOP: [HeaderName; 8] = [
@@ -30,6 +32,10 @@ const HOP_BY_HOP: [HeaderName; 8] = [
     header::UPGRADE,
 ];
 
+const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
+const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+
 /// A tower service that forwards every request to an HTTP upstream and streams the response back
 /// unbuffered (server-sent events and long downloads pass through as they are produced).
 ///
@@ -37,6 +43,11 @@ const HOP_BY_HOP: [HeaderName; 8] = [
 /// headers both ways, and answers 502 when the upstream cannot be reached.
 #[derive(Clone)]
 pub struct Upstream {
+    /// Shared: the service is cloned for every request, and one count costs less than the client's own.
+    inner: Arc<UpstreamInner>,
+}
+
+struct UpstreamInner {
     client: Client<HttpConnector, Body>,
     scheme: http::uri::Scheme,
     authority: http::uri::Authority,
@@ -45,7 +56,7 @@ pub struct Upstream {
 
 impl std::fmt::Debug for Upstream {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Upstream({}://{}{})", self.scheme, self.authority, self.base_path)
+        write!(f, "Upstream({})", self.url())
     }
 }
 
@@ -68,21 +79,30 @@ impl Upstream {
         connector.set_nodelay(true);
         let client =
             Client::builder(TokioExecutor::new()).pool_idle_timeout(Duration::from_secs(60)).build(connector);
-        Ok(Self { client, scheme, authority, base_path: uri.path().trim_end_matches('/').to_owned() })
+        let base_path = uri.path().trim_end_matches('/').to_owned();
+        Ok(Self { inner: Arc::new(UpstreamInner { client, scheme, authority, base_path }) })
     }
 
     /// The base URL requests go to.
     pub fn url(&self) -> String {
-        format!("{}://{}{}", self.scheme, self.authority, self.base_path)
+        let UpstreamInner { scheme, authority, base_path, .. } = &*self.inner;
+        format!("{scheme}://{authority}{base_path}")
     }
 
     fn target(&self, original: &Uri) -> Option<Uri> {
-        let path_and_query = original.path_and_query().map_or("/", PathAndQuery::as_str);
-        let joined = format!("{}{}", self.base_path, path_and_query);
+        let UpstreamInner { scheme, authority, base_path, .. } = &*self.inner;
+        let path_and_query = match (base_path.is_empty(), original.path_and_query()) {
+            // No prefix: the request's own path and query, shared rather than copied and parsed again.
+            (true, Some(path_and_query)) => path_and_query.clone(),
+            (_, path_and_query) => {
+                let path_and_query = path_and_query.map_or("/", PathAndQuery::as_str);
+                PathAndQuery::from_maybe_shared(format!("{base_path}{path_and_query}")).ok()?
+            }
+        };
         Uri::builder()
-            .scheme(self.scheme.clone())
-            .authority(self.authority.clone())
-            .path_and_query(joined)
+            .scheme(scheme.clone())
+            .authority(authority.clone())
+            .path_and_query(path_and_query)
             .build()
             .ok()
     }
@@ -96,22 +116,22 @@ impl Upstream {
         let headers = &mut parts.headers;
         strip_hop_by_hop(headers);
         if let Some(host) = headers.remove(header::HOST) {
-            headers.insert("x-forwarded-host", host);
+            headers.insert(X_FORWARDED_HOST, host);
         }
         if let Some(peer) = peer {
             append_forwarded_for(headers, peer);
         }
-        headers.insert("x-forwarded-proto", HeaderValue::from_static("http"));
+        headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static("http"));
         parts.uri = target;
         parts.version = http::Version::HTTP_11;
-        match self.client.request(Request::from_parts(parts, body)).await {
+        match self.inner.client.request(Request::from_parts(parts, body)).await {
             Ok(response) => {
                 let (mut parts, body) = response.into_parts();
                 strip_hop_by_hop(&mut parts.headers);
                 Response::from_parts(parts, Body::new(body))
             }
             Err(error) => {
-                tracing::warn!(target: "vana_ops::proxy", upstream = %self.authority, error = %error, "upstream request failed");
+                tracing::warn!(target: "vana_ops::proxy", upstream = %self.inner.authority, error = %error, "upstream request failed");
                 bad_gateway("upstream_unavailable")
             }
         }
@@ -119,6 +139,10 @@ impl Upstream {
 }
 
 fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    // Most messages carry none: one look at each name costs less than a lookup of each hop-by-hop one.
+    if !headers.keys().any(|name| HOP_BY_HOP.contains(name)) {
+        return;
+    }
     // Headers the `Connection` header names are hop-by-hop too.
     let named: Vec<HeaderName> = headers
         .get_all(header::CONNECTION)
@@ -133,12 +157,13 @@ fn strip_hop_by_hop(headers: &mut HeaderMap) {
 }
 
 fn append_forwarded_for(headers: &mut HeaderMap, peer: std::net::IpAddr) {
-    let chain = match headers.get("x-forwarded-for").and_then(|value| value.to_str().ok()) {
-        Some(existing) => format!("{existing}, {peer}"),
-        None => peer.to_string(),
+    let peer = AddressText::new(peer);
+    let value = match headers.get(X_FORWARDED_FOR).and_then(|value| value.to_str().ok()) {
+        Some(existing) => HeaderValue::from_str(&format!("{existing}, {}", peer.as_str())),
+        None => HeaderValue::from_str(peer.as_str()),
     };
-    if let Ok(value) = HeaderValue::from_str(&chain) {
-        headers.insert("x-forwarded-for", value);
+    if let Ok(value) = value {
+        headers.insert(X_FORWARDED_FOR, value);
     }
 }
 
@@ -173,6 +198,12 @@ mod tests {
         let upstream = Upstream::new("http://127.0.0.1:9000/api/").unwrap();
         let target = upstream.target(&"/chat?x=1".parse().unwrap()).unwrap();
         assert_eq!(target.to_string(), "http://127.0.0.1:9000/api/chat?x=1");
+        let bare = Upstream::new("http://127.0.0.1:9000").unwrap();
+        assert_eq!(
+            bare.target(&"/chat?x=1".parse().unwrap()).unwrap().to_string(),
+            "http://127.0.0.1:9000/chat?x=1"
+        );
+        assert_eq!(bare.target(&"http://h/".parse().unwrap()).unwrap().to_string(), "http://127.0.0.1:9000/");
         assert_eq!(upstream.url(), "http://127.0.0.1:9000/api");
         assert!(Upstream::new("https://example.com").is_err());
         assert!(Upstream::new("127.0.0.1:9000").is_err());
@@ -188,7 +219,11 @@ mod tests {
         strip_hop_by_hop(&mut headers);
         assert_eq!(headers.len(), 1);
         append_forwarded_for(&mut headers, "10.0.0.1".parse().unwrap());
-        append_forwarded_for(&mut headers, "10.0.0.2".parse().unwrap());
-        assert_eq!(headers["x-forwarded-for"], "10.0.0.1, 10.0.0.2");
+        append_forwarded_for(&mut headers, "2001:db8::7".parse().unwrap());
+        assert_eq!(headers["x-forwarded-for"], "10.0.0.1, 2001:db8::7");
+        // Without a hop-by-hop header, nothing is removed.
+        let before = headers.clone();
+        strip_hop_by_hop(&mut headers);
+        assert_eq!(headers, before);
     }
 }

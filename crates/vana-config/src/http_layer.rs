@@ -19,8 +19,13 @@ pub struct HttpLayer {
     pub validate_input: bool,
     /// Add the configured security headers and remove `Server` and `X-Powered-By`.
     pub security_headers: bool,
-    /// One log line per request and the `response_time.<route>` metric.
+    /// Echo the correlation id on responses and pass it to the inner service (the id names the request's
+    /// span and log line either way).
+    pub correlation_id: bool,
+    /// One log line per request.
     pub access_log: bool,
+    /// Each request's duration in the `response_time.<route>` metric, tagged with the method.
+    pub route_metrics: bool,
     /// Largest request body accepted, in bytes (413 past it); bodies are read up to it to be validated.
     pub max_body_bytes: u64,
     /// Request headers whose values carry user data and are validated.
@@ -49,7 +54,9 @@ impl Default for HttpLayer {
             rate_limit: true,
             validate_input: true,
             security_headers: true,
+            correlation_id: true,
             access_log: true,
+            route_metrics: true,
             max_body_bytes: 1024 * 1024,
             validated_headers: vec!["User-Agent".into(), "Referer".into()],
             validation_exempt_paths: Vec::new(),

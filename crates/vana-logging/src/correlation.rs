@@ -82,6 +82,15 @@ fn is_well_formed(incoming: &[u8]) -> bool {
         && incoming.iter().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
 }
 
+/// A well-formed id, or [`LoggingError::InvalidCorrelationId`](crate::LoggingError::InvalidCorrelationId).
+impl std::str::FromStr for CorrelationId {
+    type Err = crate::LoggingError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Self::parse(text).ok_or(crate::LoggingError::InvalidCorrelationId)
+    }
+}
+
 impl Default for CorrelationId {
     fn default() -> Self {
         Self::new()

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 #[non_exhaustive]
 pub enum LoggingError {
     /// The log directory or file could not be created or opened.
-    #[error("cannot open log files in {}: {source}", directory.display())]
+    #[error("cannot open log files in {}", directory.display())]
     Io {
         /// The log directory.
         directory: PathBuf,
@@ -15,8 +15,11 @@ pub enum LoggingError {
         source: std::io::Error,
     },
     /// The log writer thread could not be started.
-    #[error("cannot start the log writer thread: {0}")]
-    WriterThread(std::io::Error),
+    #[error("cannot start the log writer thread")]
+    WriterThread(#[source] std::io::Error),
+    /// A correlation id that is not 1 to 128 characters of `A-Z a-z 0-9 - _ . :`.
+    #[error("a correlation id must be 1 to 128 characters of A-Z a-z 0-9 - _ . :")]
+    InvalidCorrelationId,
     /// A global `tracing` subscriber was already installed (by this crate or another).
     #[error("a global tracing subscriber is already installed")]
     AlreadyInitialized,

@@ -9,7 +9,8 @@ use crate::correlation::CORRELATION_ID_FIELD;
 use crate::escape::{json_str, text_str};
 use crate::redact::{REDACTED, Redactor};
 
-/// The field that carries a [`StructuredLogger`](crate::StructuredLogger)'s metadata, as JSON text.
+/// The field that carries a [`StructuredLogger`](crate::StructuredLogger)'s metadata for other subscribers;
+/// this crate's layer takes the metadata itself instead (see [`Metadata`](crate::Metadata)).
 pub(crate) const METADATA_FIELD: &str = "vana.metadata";
 /// The field that names an event's or span's component.
 pub(crate) const COMPONENT_FIELD: &str = "component";
@@ -75,8 +76,8 @@ pub(crate) struct Special {
     pub(crate) correlation_id: Option<String>,
     pub(crate) component: Option<String>,
     pub(crate) critical: bool,
-    /// A structured logger's metadata, as JSON text.
-    pub(crate) metadata_json: Option<String>,
+    /// Whether the event carries a structured logger's metadata.
+    pub(crate) has_logger_metadata: bool,
 }
 
 impl Special {
@@ -85,7 +86,7 @@ impl Special {
         self.correlation_id = None;
         self.component = None;
         self.critical = false;
-        self.metadata_json = None;
+        self.has_logger_metadata = false;
     }
 }
 
@@ -144,7 +145,7 @@ impl FieldVisitor<'_> {
             }
             CORRELATION_ID_FIELD => self.special.correlation_id = Some(value.to_owned()),
             COMPONENT_FIELD => self.special.component = Some(value.to_owned()),
-            METADATA_FIELD => self.special.metadata_json = Some(value.to_owned()),
+            METADATA_FIELD => self.special.has_logger_metadata = true,
             _ => return false,
         }
         true
@@ -159,6 +160,11 @@ impl Visit for FieldVisitor<'_> {
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        if field.name() == METADATA_FIELD {
+            // Its text is for other subscribers: the layer takes the metadata itself.
+            self.special.has_logger_metadata = true;
+            return;
+        }
         self.scratch.clear();
         let _ = write!(self.scratch, "{value:?}");
         let text = std::mem::take(self.scratch);

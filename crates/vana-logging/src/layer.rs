@@ -1,23 +1,23 @@
 //! The `tracing_subscriber::Layer` that writes every event as one line of the schema.
 
 use std::cell::RefCell;
-use std::fmt::Write as _;
 use std::io::Write as _;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use parking_lot::RwLock;
-use tracing::{Event, Level, Subscriber, span};
+use tracing::{Event, Subscriber, span};
 use tracing_subscriber::Layer;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
-use vana_config::{LogFormat, Logging};
+use vana_config::Logging;
 
-use crate::escape::{json_str, text_str};
+use crate::drops::{DROP_REPORT_INTERVAL, DropReporter};
 use crate::fields::{FieldVisitor, Sink, Special, Style, push_json_value};
 use crate::levels::{ComponentFilter, LOGGER_TARGET, LevelHandle, LevelRules};
+use crate::line::{LineHead, level_name, push_line};
+use crate::logger::with_dispatching_metadata;
 use crate::redact::Redactor;
 
 /// What a span carries for the events inside it.
@@ -63,18 +63,6 @@ thread_local! {
     static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
 }
 
-/// Time between two warnings about dropped lines, by default.
-const DROP_REPORT_INTERVAL: Duration = Duration::from_secs(10);
-
-/// Reports lines that the non-blocking writer dropped, at most once per interval.
-pub(crate) struct DropReporter {
-    counter: crate::batch::DropCounter,
-    interval_micros: u64,
-    reported: AtomicUsize,
-    /// When the last report was written, in microseconds since the epoch (0: never).
-    last_report_micros: AtomicU64,
-}
-
 /// Writes every event as one line of the vana log schema (JSON or text). Build it with
 /// [`LogLayer::new`], or let [`LoggingBuilder`](crate::LoggingBuilder) set everything up.
 pub struct LogLayer<W> {
@@ -82,6 +70,7 @@ pub struct LogLayer<W> {
     style: Style,
     rules: Arc<RwLock<LevelRules>>,
     drops: Option<Arc<DropReporter>>,
+    drop_report_interval: Duration,
 }
 
 impl<W> LogLayer<W>
@@ -101,6 +90,7 @@ where
             style,
             rules: Arc::new(RwLock::new(LevelRules::from_config(config))),
             drops: None,
+            drop_report_interval: DROP_REPORT_INTERVAL,
         }
     }
 
@@ -108,20 +98,16 @@ where
     /// (see [`drop_report_interval`](Self::drop_report_interval)). Under overload the report itself may be
     /// dropped; it is written again while the count grows.
     pub fn report_drops(mut self, counter: crate::batch::DropCounter) -> Self {
-        let interval_micros = u64::try_from(DROP_REPORT_INTERVAL.as_micros()).unwrap_or(u64::MAX);
-        self.drops = Some(Arc::new(DropReporter {
-            counter,
-            interval_micros,
-            reported: AtomicUsize::new(0),
-            last_report_micros: AtomicU64::new(0),
-        }));
+        self.drops = Some(Arc::new(DropReporter::new(counter, self.drop_report_interval)));
         self
     }
 
-    /// Sets the least time between two drop reports.
+    /// Sets the least time between two drop reports (ten seconds by default), before or after
+    /// [`report_drops`](Self::report_drops).
     pub fn drop_report_interval(mut self, interval: Duration) -> Self {
-        if let Some(drops) = self.drops.as_mut().and_then(Arc::get_mut) {
-            drops.interval_micros = u64::try_from(interval.as_micros()).unwrap_or(u64::MAX);
+        self.drop_report_interval = interval;
+        if let Some(drops) = &self.drops {
+            drops.set_interval(interval);
         }
         self
     }
@@ -183,8 +169,8 @@ where
             return false;
         }
         let mut logger_keys = Vec::new();
-        if let Some(json) = special.metadata_json.take().filter(|_| from_logger) {
-            logger_keys = self.push_logger_metadata(&json, metadata, names);
+        if from_logger && special.has_logger_metadata {
+            logger_keys = self.push_logger_metadata(metadata, names);
         }
 
         // Correlation id and component: the event's own, else the nearest span's.
@@ -225,198 +211,33 @@ where
         true
     }
 
-    /// Adds a structured logger's metadata (JSON text from this crate) to the event's fields; returns its
-    /// keys.
-    fn push_logger_metadata(&self, json: &str, metadata: &mut String, names: &[&'static str]) -> Vec<String> {
-        let Ok(serde_json::Value::Object(entries)) = serde_json::from_str::<serde_json::Value>(json) else {
-            return Vec::new();
-        };
-        for (key, value) in &entries {
-            if names.contains(&key.as_str()) {
-                continue;
+    /// Adds the metadata of the structured logger's event being dispatched to the event's fields; returns
+    /// its keys.
+    fn push_logger_metadata(&self, metadata: &mut String, names: &[&'static str]) -> Vec<String> {
+        with_dispatching_metadata(|entries| {
+            let Some(entries) = entries else { return Vec::new() };
+            for (key, value) in entries {
+                if names.contains(&key.as_str()) {
+                    continue;
+                }
+                let first = metadata.is_empty();
+                self.style.push_key(metadata, key, first);
+                if self.style.redactor.is_secret(key) {
+                    self.style.push_str_value(metadata, crate::redact::REDACTED);
+                } else {
+                    push_json_value(&self.style, metadata, value, 0);
+                }
             }
-            let first = metadata.is_empty();
-            self.style.push_key(metadata, key, first);
-            if self.style.redactor.is_secret(key) {
-                self.style.push_str_value(metadata, crate::redact::REDACTED);
-            } else {
-                push_json_value(&self.style, metadata, value, 0);
-            }
-        }
-        entries.into_iter().map(|(key, _)| key).collect()
+            entries.keys().cloned().collect()
+        })
     }
 
     fn report_drops_if_due(&self) {
         if let Some(drops) = &self.drops {
-            drops.report_if_due(self.style.format, |line| {
+            drops.report_if_due(&self.style, |line| {
                 let _ = self.make_writer.make_writer().write_all(line.as_bytes());
             });
         }
-    }
-}
-
-impl DropReporter {
-    /// Writes a warning through `write` when lines were dropped since the last report and the interval has
-    /// passed.
-    pub(crate) fn report_if_due(&self, format: LogFormat, write: impl FnOnce(&str)) {
-        let dropped = self.counter.dropped_lines();
-        let reported = self.reported.load(Ordering::Relaxed);
-        if dropped <= reported {
-            return;
-        }
-        let now = u64::try_from(unix_now().as_micros()).unwrap_or(u64::MAX);
-        let last = self.last_report_micros.load(Ordering::Relaxed);
-        let too_soon = last != 0 && now < last.saturating_add(self.interval_micros);
-        if too_soon
-            || self
-                .last_report_micros
-                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
-                .is_err()
-        {
-            return;
-        }
-        self.reported.store(dropped, Ordering::Relaxed);
-        let mut line = String::with_capacity(256);
-        match format {
-            LogFormat::Json => {
-                line.push_str("{\"timestamp\":");
-                push_timestamp(&mut line);
-                let _ = writeln!(
-                    line,
-                    ",\"level\":\"WARNING\",\"message\":\"log lines dropped: the writer's buffer was full\",\"correlation_id\":null,\"component\":\"logging\",\"metadata\":{{\"dropped_lines\":{dropped},\"dropped_since_last_report\":{}}}}}",
-                    dropped - reported
-                );
-            }
-            _ => {
-                let _ = writeln!(
-                    line,
-                    "{} WARNING  logging log lines dropped: the writer's buffer was full dropped_lines={dropped} dropped_since_last_report={}",
-                    humantime::format_rfc3339_micros(SystemTime::now()),
-                    dropped - reported
-                );
-            }
-        }
-        write(&line);
-    }
-}
-
-/// The parts of a line before its metadata.
-pub(crate) struct LineHead<'a> {
-    pub(crate) level: &'static str,
-    pub(crate) message: &'a str,
-    pub(crate) correlation_id: Option<&'a str>,
-    pub(crate) component: &'a str,
-}
-
-/// Appends one whole line of the schema to `line`: the head, then `metadata` (fields already rendered in
-/// `style`), then the newline.
-pub(crate) fn push_line(line: &mut String, style: &Style, head: &LineHead<'_>, metadata: &str) {
-    match style.format {
-        LogFormat::Json => {
-            push_json_start(line);
-            push_json_level_and_message(line, style, head.level, head.message);
-            push_json_id(line, style, head.correlation_id);
-            push_json_component(line, style, head.component);
-            push_json_end(line, metadata);
-        }
-        _ => {
-            let now = SystemTime::now();
-            let _ = write!(
-                line,
-                "{} {:<8} {}",
-                humantime::format_rfc3339_micros(now),
-                head.level,
-                head.component
-            );
-            if let Some(id) = head.correlation_id {
-                line.push_str(" [");
-                text_str(line, id, style.max_field, false);
-                line.push(']');
-            }
-            line.push(' ');
-            text_str(line, head.message, style.max_message, false);
-            line.push_str(metadata);
-            line.push('\n');
-        }
-    }
-}
-
-/// `,"level":"…","message":"…","correlation_id":`: the part of a JSON line between its timestamp and its
-/// correlation id.
-pub(crate) fn push_json_level_and_message(out: &mut String, style: &Style, level: &str, message: &str) {
-    out.push_str(",\"level\":\"");
-    out.push_str(level);
-    out.push_str("\",\"message\":\"");
-    json_str(out, message, style.max_message);
-    out.push_str("\",\"correlation_id\":");
-}
-
-/// `,"component":"…","metadata":{`: the part of a JSON line between its correlation id and its metadata.
-pub(crate) fn push_json_component(out: &mut String, style: &Style, component: &str) {
-    out.push_str(",\"component\":\"");
-    json_str(out, component, style.max_field);
-    out.push_str("\",\"metadata\":{");
-}
-
-/// Appends one JSON line from its parts, the fixed ones already rendered (a request line renders them once).
-pub(crate) fn push_json_line(
-    line: &mut String,
-    style: &Style,
-    level_and_message: &str,
-    correlation_id: Option<&str>,
-    component: &str,
-    metadata: &str,
-) {
-    push_json_start(line);
-    line.push_str(level_and_message);
-    push_json_id(line, style, correlation_id);
-    line.push_str(component);
-    push_json_end(line, metadata);
-}
-
-fn push_json_start(line: &mut String) {
-    line.push_str("{\"timestamp\":");
-    push_timestamp(line);
-}
-
-fn push_json_id(line: &mut String, style: &Style, correlation_id: Option<&str>) {
-    match correlation_id {
-        Some(id) => {
-            line.push('"');
-            json_str(line, id, style.max_field);
-            line.push('"');
-        }
-        None => line.push_str("null"),
-    }
-}
-
-fn push_json_end(line: &mut String, metadata: &str) {
-    line.push_str(metadata);
-    line.push_str("}}\n");
-}
-
-fn unix_now() -> std::time::Duration {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default()
-}
-
-/// Appends the current time as epoch seconds with microseconds: `1764303600.123456`.
-fn push_timestamp(line: &mut String) {
-    let now = unix_now();
-    line.push_str(itoa::Buffer::new().format(now.as_secs()));
-    line.push('.');
-    // Six digits, zero-padded: one more than a million, printed without its leading `1`.
-    let padded = 1_000_000 + now.subsec_micros();
-    line.push_str(&itoa::Buffer::new().format(padded)[1..]);
-}
-
-/// The specification's level names; CRITICAL is an ERROR event marked `critical = true`.
-pub(crate) fn level_name(level: &Level, critical: bool) -> &'static str {
-    match *level {
-        Level::ERROR if critical => "CRITICAL",
-        Level::ERROR => "ERROR",
-        Level::WARN => "WARNING",
-        Level::INFO => "INFO",
-        _ => "DEBUG",
     }
 }
 
@@ -455,22 +276,5 @@ where
             }
         });
         self.report_drops_if_due();
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn timestamps_have_six_fraction_digits() {
-        for _ in 0..1000 {
-            let mut line = String::new();
-            push_timestamp(&mut line);
-            let (seconds, micros) = line.split_once('.').unwrap();
-            assert!(seconds.parse::<u64>().unwrap() > 1_700_000_000, "{line}");
-            assert_eq!(micros.len(), 6, "{line}");
-            assert!(micros.bytes().all(|b| b.is_ascii_digit()), "{line}");
-        }
     }
 }

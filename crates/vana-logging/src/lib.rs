@@ -54,11 +54,13 @@
 
 mod batch;
 mod correlation;
+mod drops;
 mod error;
 mod escape;
 mod fields;
 mod layer;
 mod levels;
+mod line;
 mod logger;
 mod memory;
 mod redact;

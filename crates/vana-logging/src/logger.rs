@@ -1,5 +1,6 @@
 //! `StructuredLogger`: the specification's logger, as a thin handle that emits `tracing` events.
 
+use std::cell::RefCell;
 use std::fmt;
 use std::sync::Arc;
 
@@ -10,8 +11,43 @@ use crate::correlation::CorrelationId;
 use crate::levels::LOGGER_TARGET;
 
 /// Key/value metadata of one log call; nested objects and arrays are kept (secrets in them are redacted).
+///
+/// It reaches vana-logging's layer as it is, not as text: while a logger's event is dispatched, the
+/// metadata waits in a slot of the calling thread that the layer reads. The event also carries it as a
+/// `vana.metadata` field displayed as a JSON object, for any other subscriber.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Metadata(Map<String, Value>);
+
+thread_local! {
+    /// The metadata of the logger event being dispatched on this thread.
+    static DISPATCHING: RefCell<Option<Map<String, Value>>> = const { RefCell::new(None) };
+}
+
+/// Calls `visit` with the metadata of the logger event being dispatched on this thread, if any.
+pub(crate) fn with_dispatching_metadata<R>(visit: impl FnOnce(Option<&Map<String, Value>>) -> R) -> R {
+    DISPATCHING.with(|slot| match slot.try_borrow() {
+        Ok(metadata) => visit(metadata.as_ref()),
+        Err(_) => visit(None),
+    })
+}
+
+/// Displays the dispatching metadata as a compact JSON object, for subscribers other than this crate's.
+struct DispatchingMetadata;
+
+impl fmt::Display for DispatchingMetadata {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        with_dispatching_metadata(|entries| {
+            let Some(entries) = entries else { return f.write_str("{}") };
+            f.write_str("{")?;
+            for (index, (key, value)) in entries.iter().enumerate() {
+                let separator = if index == 0 { "" } else { "," };
+                // `Value`'s `Display` is JSON; a key is written as a JSON string the same way.
+                write!(f, "{separator}{}:{value}", Value::String(key.clone()))?;
+            }
+            f.write_str("}")
+        })
+    }
+}
 
 impl Metadata {
     /// No metadata.
@@ -65,9 +101,11 @@ impl<K: Into<String>, V: Into<Value>, const N: usize> From<[(K, V); N]> for Meta
 ///
 /// let logger = StructuredLogger::new("agent_execution");
 /// logger.info("agent started", [("agent", "planner")]);
-/// let request_logger = logger.with_correlation_id("req-42");
+/// let request_logger = logger.with_correlation_id("req-42".parse()?);
 /// request_logger.warning("slow tool call", serde_json::json!({"tool": "search", "ms": 2300}));
 /// request_logger.critical("agent crashed", ());
+/// assert!("request 42".parse::<vana_logging::CorrelationId>().is_err()); // refused, not replaced
+/// # Ok::<(), vana_logging::LoggingError>(())
 /// ```
 #[derive(Clone)]
 pub struct StructuredLogger {
@@ -93,13 +131,10 @@ impl StructuredLogger {
         Self { component: component.into(), correlation_id: CorrelationId::new() }
     }
 
-    /// The same component with another correlation id; an id that is not well-formed is replaced by a
-    /// fresh one, as for incoming headers.
-    pub fn with_correlation_id(&self, correlation_id: &str) -> Self {
-        Self {
-            component: Arc::clone(&self.component),
-            correlation_id: CorrelationId::parse(correlation_id).unwrap_or_default(),
-        }
+    /// The same component with another correlation id (parse one from text with `"req-42".parse()`, which
+    /// refuses a malformed id rather than replacing it).
+    pub fn with_correlation_id(&self, correlation_id: CorrelationId) -> Self {
+        Self { component: Arc::clone(&self.component), correlation_id }
     }
 
     /// The component name.
@@ -115,14 +150,26 @@ impl StructuredLogger {
     /// Logs `message` at `level` with `metadata`.
     pub fn log(&self, level: LogLevel, message: impl fmt::Display, metadata: impl Into<Metadata>) {
         let metadata = metadata.into();
-        let json = if metadata.0.is_empty() { String::new() } else { Value::Object(metadata.0).to_string() };
+        if metadata.0.is_empty() {
+            emit!(
+                level,
+                component = &*self.component,
+                correlation_id = self.correlation_id.as_str(),
+                "{message}"
+            );
+            return;
+        }
+        // Dispatch is synchronous: the layer finds the metadata in this thread's slot. A logger called while
+        // an event is written (a writer that logs) restores the outer event's metadata after its own.
+        let outer = DISPATCHING.with(|slot| slot.replace(Some(metadata.0)));
         emit!(
             level,
             component = &*self.component,
             correlation_id = self.correlation_id.as_str(),
-            vana.metadata = json.as_str(),
+            vana.metadata = %DispatchingMetadata,
             "{message}"
         );
+        DISPATCHING.with(|slot| *slot.borrow_mut() = outer);
     }
 
     /// Logs at DEBUG.
@@ -157,5 +204,45 @@ impl fmt::Debug for StructuredLogger {
             .field("component", &self.component)
             .field("correlation_id", &self.correlation_id.as_str())
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+
+    /// A writer into a shared buffer, for a `tracing_subscriber::fmt` subscriber.
+    #[derive(Clone, Default)]
+    struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Buffer {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn under_another_subscriber_metadata_reads_as_a_json_object() {
+        let buffer = Buffer::default();
+        let writer = buffer.clone();
+        let subscriber =
+            tracing_subscriber::fmt().with_ansi(false).with_writer(move || writer.clone()).finish();
+        tracing::subscriber::with_default(subscriber, || {
+            let logger = StructuredLogger::new("agents");
+            logger.warning("slow tool", serde_json::json!({"tool": "search \"web\"", "ms": 2300}));
+            logger.info("plain", ());
+        });
+        let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+        assert!(text.contains(r#"vana.metadata={"ms":2300,"tool":"search \"web\""}"#), "{text}");
+        let plain = text.lines().find(|line| line.contains("plain")).unwrap();
+        assert!(!plain.contains("vana.metadata"), "{plain}");
+        with_dispatching_metadata(|metadata| assert!(metadata.is_none(), "the slot is emptied"));
     }
 }

@@ -15,12 +15,13 @@ use std::time::Duration;
 use parking_lot::RwLock;
 use tracing::Level;
 
+use crate::drops::DropReporter;
 use crate::fields::Style;
-use crate::layer::{
-    DropReporter, LineHead, level_name, push_json_component, push_json_level_and_message, push_json_line,
-    push_line,
-};
 use crate::levels::{LevelRules, levels_generation};
+use crate::line::{
+    LineHead, RenderedJsonHead, level_name, push_json_component, push_json_level_and_message, push_line,
+    push_rendered_json_line,
+};
 use crate::redact::REDACTED;
 use crate::setup::SharedWriter;
 
@@ -272,8 +273,8 @@ impl Direct {
         self.push_metadata(record, metadata);
         if self.style.format == vana_config::LogFormat::Json {
             let level_and_message = if *level == Level::WARN { &levels.json_warn } else { &levels.json_info };
-            let (id, component) = (record.correlation_id, &levels.json_component);
-            push_json_line(line, &self.style, level_and_message, id, component, metadata);
+            let head = RenderedJsonHead { level_and_message, component: &levels.json_component };
+            push_rendered_json_line(line, &self.style, &head, record.correlation_id, metadata);
         } else {
             let head = LineHead {
                 level: level_name(level, false),
@@ -285,7 +286,7 @@ impl Direct {
         }
         self.writer.write_line(line.as_bytes());
         if let Some(drops) = &self.drops {
-            drops.report_if_due(self.style.format, |report| self.writer.write_line(report.as_bytes()));
+            drops.report_if_due(&self.style, |report| self.writer.write_line(report.as_bytes()));
         }
     }
 

@@ -73,7 +73,7 @@ fn the_structured_logger_writes_the_specification_entry() {
         let logger = StructuredLogger::new("agent_execution");
         logger.debug("planning", ());
         logger.info("agent started", [("agent", "planner")]);
-        let scoped = logger.with_correlation_id("corr-9");
+        let scoped = logger.with_correlation_id("corr-9".parse().unwrap());
         scoped.warning("slow tool", json!({"tool": {"name": "search", "ms": 2300}, "tags": ["a", "b"]}));
         scoped.error("failed", json!(42));
         scoped.critical("crashed", ());

@@ -51,6 +51,7 @@ mod alert;
 mod clock;
 mod collector;
 mod delivery;
+mod error;
 mod error_rate;
 #[cfg(feature = "metrics")]
 mod facade;
@@ -74,6 +75,7 @@ pub use delivery::{
 pub use delivery::{EmailTransport, SmtpSettings};
 #[cfg(feature = "webhook")]
 pub use delivery::{HttpClient, WebhookTransport};
+pub use error::DeliveryError;
 #[cfg(feature = "metrics")]
 pub use facade::MetricsRecorder;
 pub use monitor::{

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use vana_config::{AlertChannel, ChannelKind, Config};
-use vana_metrics::{AlertSink, DeliveryStats, PerformanceMonitor, TracingSink};
+use vana_metrics::{AlertSink, DeliveryError, DeliveryStats, PerformanceMonitor, TracingSink};
 
 use crate::error::OpsError;
 
@@ -104,17 +104,14 @@ pub const ALERT_CA_FILE_ENV: &str = "VANA_ALERT_CA_FILE";
 
 #[cfg(feature = "webhook")]
 fn http_client(name: &str, timeout: Duration) -> Result<vana_metrics::HttpClient, OpsError> {
-    let pem = match std::env::var(ALERT_CA_FILE_ENV) {
-        Ok(path) => Some(std::fs::read(&path).map_err(|error| {
-            OpsError::Alerting(format!(
-                "alert channel `{name}`: cannot read {ALERT_CA_FILE_ENV}: {}",
-                error.kind()
-            ))
-        })?),
-        Err(_) => None,
-    };
-    vana_metrics::HttpClient::new(timeout, pem.as_deref())
-        .map_err(|error| OpsError::Alerting(format!("alert channel `{name}`: {ALERT_CA_FILE_ENV}: {error}")))
+    let pem =
+        match std::env::var(ALERT_CA_FILE_ENV) {
+            Ok(path) => Some(std::fs::read(&path).map_err(|source| {
+                alerting(name, DeliveryError::File { variable: ALERT_CA_FILE_ENV, source })
+            })?),
+            Err(_) => None,
+        };
+    vana_metrics::HttpClient::new(timeout, pem.as_deref()).map_err(|source| alerting(name, source))
 }
 
 /// A delivery channel (queue, rate cap, retries) around `transport`.
@@ -132,7 +129,13 @@ fn delivery(
 
 #[cfg_attr(not(any(feature = "email", feature = "webhook")), allow(dead_code))]
 fn spawn_error(name: &str, error: std::io::Error) -> OpsError {
-    OpsError::Alerting(format!("alert channel `{name}`: cannot start its thread: {error}"))
+    alerting(name, DeliveryError::Spawn(error))
+}
+
+/// The error of channel `name`.
+#[cfg_attr(not(any(feature = "email", feature = "webhook")), allow(dead_code))]
+fn alerting(name: &str, source: DeliveryError) -> OpsError {
+    OpsError::Alerting { channel: name.to_owned(), source }
 }
 
 #[allow(clippy::needless_pass_by_value)]
@@ -155,26 +158,23 @@ fn build_one(
         }
         #[cfg(feature = "email")]
         ChannelKind::Email => {
-            let settings = vana_metrics::SmtpSettings::from_env(context)
-                .map_err(|error| OpsError::Alerting(format!("alert channel `{name}`: {error}")))?;
+            let settings =
+                vana_metrics::SmtpSettings::from_env(context).map_err(|source| alerting(name, source))?;
             let Some(settings) = settings else {
                 return skipped(name, "VANA_SMTP_HOST is not set");
             };
             let transport =
                 vana_metrics::EmailTransport::new(&settings, &channel.recipients, context.clone(), timeout)
-                    .map_err(|error| OpsError::Alerting(format!("alert channel `{name}`: {error}")))?;
+                    .map_err(|source| alerting(name, source))?;
             delivery(name, channel, transport)
         }
         #[cfg(feature = "webhook")]
         ChannelKind::Webhook => {
             let url = match (&channel.url, &channel.url_env) {
                 (Some(url), _) => url.clone(),
-                (None, Some(variable)) => std::env::var(variable).map_err(|_| {
-                    OpsError::Alerting(format!(
-                        "alert channel `{name}`: the environment variable {variable} is not set"
-                    ))
-                })?,
-                (None, None) => return Err(OpsError::Alerting(format!("alert channel `{name}` has no url"))),
+                (None, Some(variable)) => std::env::var(variable)
+                    .map_err(|_| alerting(name, DeliveryError::Unset { variable: variable.clone() }))?,
+                (None, None) => return Err(alerting(name, DeliveryError::NoUrl)),
             };
             let transport = vana_metrics::WebhookTransport::new(
                 url,

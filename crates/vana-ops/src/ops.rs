@@ -25,6 +25,7 @@ pub struct OpsBuilder {
     install_logging: bool,
     start_collector: bool,
     request_log: Option<RequestLog>,
+    security_clock: Option<Arc<dyn vana_security::Clock>>,
 }
 
 /// The monitor, its system collector, the APM, the security manager and logging, configured together.
@@ -81,6 +82,13 @@ impl OpsBuilder {
         self
     }
 
+    /// Runs rate limits and blocks on `clock` instead of the system's monotonic clock: for tests that
+    /// move time themselves.
+    pub fn security_clock(mut self, clock: Arc<dyn vana_security::Clock>) -> Self {
+        self.security_clock = Some(clock);
+        self
+    }
+
     /// Builds and starts everything.
     pub fn build(self) -> Result<Ops, OpsError> {
         let config = &self.loaded.config;
@@ -107,7 +115,10 @@ impl OpsBuilder {
         } else {
             None
         };
-        let security = SecurityManager::from_config(&config.security)?;
+        let security = match self.security_clock {
+            Some(clock) => SecurityManager::with_clock(&config.security, clock)?,
+            None => SecurityManager::from_config(&config.security)?,
+        };
         for source in &self.loaded.sources {
             tracing::info!(target: "vana_ops", document = %source.document, origin = %source.origin, overrides = ?source.env_overrides, "configuration loaded");
         }
@@ -156,7 +167,13 @@ impl Ops {
 
     /// A builder over a configuration loaded by the caller.
     pub fn builder(loaded: LoadedConfig) -> OpsBuilder {
-        OpsBuilder { loaded, install_logging: true, start_collector: true, request_log: None }
+        OpsBuilder {
+            loaded,
+            install_logging: true,
+            start_collector: true,
+            request_log: None,
+            security_clock: None,
+        }
     }
 
     /// The configuration in force.
@@ -209,7 +226,7 @@ impl Ops {
     /// token of the last comes from `VANA_ADMIN_TOKEN` or `VANA_ADMIN_TOKEN_FILE`.
     #[cfg(feature = "http")]
     pub fn endpoints(&self) -> Result<axum::Router, OpsError> {
-        let admin = crate::http::AdminToken::from_env().map_err(OpsError::Http)?;
+        let admin = crate::http::AdminToken::from_env()?;
         Ok(crate::http::endpoints(self, admin))
     }
 

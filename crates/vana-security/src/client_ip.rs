@@ -11,6 +11,8 @@ use vana_config::ClientAddress;
 
 use crate::blocking::canonical;
 
+const X_FORWARDED_PROTO: http::HeaderName = http::HeaderName::from_static("x-forwarded-proto");
+
 /// Most forwarded hops looked at; a longer chain is judged on its last ones.
 const MAX_HOPS: usize = 32;
 
@@ -74,6 +76,22 @@ impl ClientAddressResolver {
             }
         }
         client
+    }
+
+    /// Whether a trusted proxy says the request reached it over HTTPS: the peer is trusted and the last
+    /// `X-Forwarded-Proto` value (the one its nearest proxy wrote) is `https`. From anyone else the header
+    /// means nothing.
+    pub fn forwarded_https(&self, peer: IpAddr, headers: &HeaderMap) -> bool {
+        if !self.is_trusted(canonical(peer)) {
+            return false;
+        }
+        headers
+            .get_all(X_FORWARDED_PROTO)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|value| value.split(','))
+            .next_back()
+            .is_some_and(|proto| proto.trim().eq_ignore_ascii_case("https"))
     }
 }
 

@@ -1,5 +1,6 @@
 //! Security headers for responses, from the `headers` section.
 
+use http::header::STRICT_TRANSPORT_SECURITY;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use vana_config::Headers;
 
@@ -10,25 +11,43 @@ const REVEALING: [HeaderName; 3] = [
     HeaderName::from_static("x-aspnet-version"),
 ];
 
+/// How the request reached the service: `Strict-Transport-Security` goes only on responses to HTTPS
+/// requests (RFC 6797 §7.2: a host must not send it over plain HTTP).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheme {
+    /// Plain HTTP.
+    Http,
+    /// TLS, to this process or to a trusted proxy in front of it.
+    Https,
+}
+
 /// The configured security headers, parsed once.
 ///
 /// Names and values are kept as static text (interned once per process), so adding them to a response
 /// touches no reference count that the threads serving requests would share.
 ///
 /// ```
-/// use vana_security::SecurityHeaders;
+/// use vana_security::{Scheme, SecurityHeaders};
 ///
 /// let headers = SecurityHeaders::from_config(&vana_config::Headers::default());
 /// let mut response = http::HeaderMap::new();
 /// response.insert("x-frame-options", "SAMEORIGIN".parse().unwrap()); // the handler's choice stays
 /// response.insert("server", "nginx/1.2.3".parse().unwrap());
-/// headers.apply(&mut response);
+/// headers.apply(&mut response, Scheme::Http);
 /// assert_eq!(response["x-frame-options"], "SAMEORIGIN");
 /// assert_eq!(response["x-xss-protection"], "0");
 /// assert!(response.get("server").is_none());
+/// assert!(response.get("strict-transport-security").is_none()); // HTTPS only
 /// ```
 #[derive(Debug, Clone)]
 pub struct SecurityHeaders {
+    https: HeaderSet,
+    /// The same without `Strict-Transport-Security`.
+    http: HeaderSet,
+}
+
+#[derive(Debug, Clone)]
+struct HeaderSet {
     headers: Vec<(HeaderName, HeaderValue)>,
     /// The headers as a map with room to spare: a response with few headers of its own starts from a
     /// copy of it, which costs less than adding each header.
@@ -56,19 +75,45 @@ impl SecurityHeaders {
                 headers.push((static_name(name), static_value(value)));
             }
         }
+        let plain = headers.iter().filter(|(name, _)| *name != STRICT_TRANSPORT_SECURITY).cloned().collect();
+        Self { https: HeaderSet::new(headers), http: HeaderSet::new(plain) }
+    }
+
+    /// Adds every configured header the response does not set itself (but `Strict-Transport-Security` to
+    /// a plain HTTP request), and removes `Server`, `X-Powered-By` and `X-AspNet-Version`.
+    pub fn apply(&self, response: &mut HeaderMap, scheme: Scheme) {
+        let set = match scheme {
+            Scheme::Https => &self.https,
+            Scheme::Http => &self.http,
+        };
+        if response.keys_len() <= TEMPLATE_UP_TO {
+            set.apply_over_template(response);
+        } else {
+            set.apply_each(response);
+        }
+    }
+
+    /// How many headers are configured.
+    pub fn len(&self) -> usize {
+        self.https.headers.len()
+    }
+
+    /// Whether no header is configured.
+    pub fn is_empty(&self) -> bool {
+        self.https.headers.is_empty()
+    }
+
+    /// The configured headers.
+    pub fn iter(&self) -> impl Iterator<Item = (&HeaderName, &HeaderValue)> {
+        self.https.headers.iter().map(|(name, value)| (name, value))
+    }
+}
+
+impl HeaderSet {
+    fn new(headers: Vec<(HeaderName, HeaderValue)>) -> Self {
         let mut template = HeaderMap::with_capacity(headers.len() + TEMPLATE_ROOM);
         template.extend(headers.iter().cloned());
         Self { headers, template }
-    }
-
-    /// Adds every configured header the response does not set itself, and removes `Server`,
-    /// `X-Powered-By` and `X-AspNet-Version`.
-    pub fn apply(&self, response: &mut HeaderMap) {
-        if response.keys_len() <= TEMPLATE_UP_TO {
-            self.apply_over_template(response);
-        } else {
-            self.apply_each(response);
-        }
     }
 
     /// The response's own headers put over a copy of the template (theirs replace the configured ones).
@@ -102,21 +147,6 @@ impl SecurityHeaders {
         for name in &REVEALING {
             response.remove(name);
         }
-    }
-
-    /// How many headers are configured.
-    pub fn len(&self) -> usize {
-        self.headers.len()
-    }
-
-    /// Whether no header is configured.
-    pub fn is_empty(&self) -> bool {
-        self.headers.is_empty()
-    }
-
-    /// The configured headers.
-    pub fn iter(&self) -> impl Iterator<Item = (&HeaderName, &HeaderValue)> {
-        self.headers.iter().map(|(name, value)| (name, value))
     }
 }
 
@@ -174,7 +204,7 @@ mod tests {
                 response
                     .insert(HeaderName::from_bytes(format!("x-app-{index}").as_bytes()).unwrap(), 1.into());
             }
-            headers.apply(&mut response);
+            headers.apply(&mut response, Scheme::Https);
             assert_eq!(response.get_all("x-frame-options").iter().count(), 1);
             assert_eq!(response["x-frame-options"], "SAMEORIGIN");
             assert!(response.get("server").is_none() && response.get("x-powered-by").is_none());
@@ -182,6 +212,25 @@ mod tests {
             let cookies: Vec<_> = response.get_all("set-cookie").iter().collect();
             assert_eq!(cookies, ["a=1", "b=2"]);
             assert_eq!(response["x-content-type-options"], "nosniff");
+        }
+    }
+
+    #[test]
+    fn strict_transport_security_goes_only_to_https_requests() {
+        let mut config = Headers::default();
+        config.security_headers.insert("Strict-Transport-Security".into(), "max-age=31536000".into());
+        let headers = SecurityHeaders::from_config(&config);
+        for extra in [0, 40] {
+            for (scheme, expected) in [(Scheme::Https, true), (Scheme::Http, false)] {
+                let mut response = HeaderMap::new();
+                for index in 0..extra {
+                    let name = HeaderName::from_bytes(format!("x-app-{index}").as_bytes()).unwrap();
+                    response.insert(name, 1.into());
+                }
+                headers.apply(&mut response, scheme);
+                assert_eq!(response.contains_key(STRICT_TRANSPORT_SECURITY), expected, "{scheme:?} {extra}");
+                assert_eq!(response["x-content-type-options"], "nosniff");
+            }
         }
     }
 
@@ -194,7 +243,7 @@ mod tests {
         let headers = SecurityHeaders::from_config(&config);
         assert_eq!(headers.len(), 1);
         let mut response = HeaderMap::new();
-        headers.apply(&mut response);
+        headers.apply(&mut response, Scheme::Https);
         assert_eq!(response.get_all("x-frame-options").iter().count(), 1);
     }
 }

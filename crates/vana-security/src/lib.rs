@@ -52,7 +52,7 @@ pub use csrf::{
 };
 pub use error::SecurityError;
 pub use events::{EventQuery, SecurityEvent, SecurityEvents};
-pub use headers::SecurityHeaders;
+pub use headers::{Scheme, SecurityHeaders};
 pub use manager::SecurityManager;
 pub use rate_limit::{
     Clock, ManualClock, MemoryStore, MonotonicClock, Quota, RateDecision, RateLimitStore, RateLimiter,

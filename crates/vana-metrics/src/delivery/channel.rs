@@ -11,13 +11,14 @@ use parking_lot::{Condvar, Mutex};
 use vana_config::{AlertLevel, DeliverySettings};
 
 use crate::alert::AlertEvent;
+use crate::error::DeliveryError;
 use crate::monitor::PerformanceMonitor;
 use crate::sink::AlertSink;
 
 /// Sends one alert somewhere. Errors are short and never carry secrets (no URL, no password).
 pub trait Transport: Send + 'static {
     /// One attempt at delivering `alert`.
-    fn send(&mut self, alert: &AlertEvent) -> Result<(), String>;
+    fn send(&mut self, alert: &AlertEvent) -> Result<(), DeliveryError>;
 }
 
 /// What a channel has done so far.
@@ -332,9 +333,9 @@ mod tests {
     }
 
     impl Transport for Flaky {
-        fn send(&mut self, alert: &AlertEvent) -> Result<(), String> {
+        fn send(&mut self, alert: &AlertEvent) -> Result<(), DeliveryError> {
             if self.down.load(Ordering::SeqCst) {
-                return Err("connection refused".into());
+                return Err(DeliveryError::attempt("connection refused"));
             }
             let _ = self.delivered.send(alert.metric.to_string());
             Ok(())

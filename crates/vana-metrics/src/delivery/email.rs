@@ -10,6 +10,7 @@ use lettre::{Message, SmtpTransport, Transport as _};
 use crate::alert::{AlertEvent, AlertTransition};
 use crate::delivery::channel::Transport;
 use crate::delivery::labels::{AlertContext, rfc3339};
+use crate::error::DeliveryError;
 
 /// The SMTP server and sender, from the environment (never from the YAML):
 ///
@@ -54,7 +55,7 @@ impl std::fmt::Debug for SmtpSettings {
 impl SmtpSettings {
     /// From the process environment. `Ok(None)` when `VANA_SMTP_HOST` is not set; errors name the variable,
     /// never a value.
-    pub fn from_env(context: &AlertContext) -> Result<Option<Self>, String> {
+    pub fn from_env(context: &AlertContext) -> Result<Option<Self>, DeliveryError> {
         Self::from_vars(|name| std::env::var(name).ok(), context)
     }
 
@@ -62,7 +63,7 @@ impl SmtpSettings {
     pub fn from_vars(
         lookup: impl Fn(&str) -> Option<String>,
         context: &AlertContext,
-    ) -> Result<Option<Self>, String> {
+    ) -> Result<Option<Self>, DeliveryError> {
         let Some(host) = lookup("VANA_SMTP_HOST").filter(|host| !host.is_empty()) else {
             return Ok(None);
         };
@@ -70,7 +71,12 @@ impl SmtpSettings {
             None | Some("none") => SmtpTls::None,
             Some("starttls") => SmtpTls::StartTls,
             Some("tls") => SmtpTls::Implicit,
-            Some(_) => return Err("VANA_SMTP_TLS must be none, starttls or tls".into()),
+            Some(_) => {
+                return Err(DeliveryError::Setting {
+                    variable: "VANA_SMTP_TLS",
+                    expected: "must be none, starttls or tls",
+                });
+            }
         };
         let default_port = match tls {
             SmtpTls::None => 25,
@@ -78,24 +84,29 @@ impl SmtpSettings {
             SmtpTls::Implicit => 465,
         };
         let port = match lookup("VANA_SMTP_PORT") {
-            Some(port) => port.parse().map_err(|_| "VANA_SMTP_PORT must be a port number".to_owned())?,
+            Some(port) => port.parse().map_err(|_| DeliveryError::Setting {
+                variable: "VANA_SMTP_PORT",
+                expected: "must be a port number",
+            })?,
             None => default_port,
         };
         let ca_pem = match lookup("VANA_SMTP_CA_FILE") {
-            Some(path) => Some(std::fs::read(&path).map_err(|error| {
-                format!("cannot read the file named by VANA_SMTP_CA_FILE: {}", error.kind())
-            })?),
+            Some(path) => Some(
+                std::fs::read(&path)
+                    .map_err(|source| DeliveryError::File { variable: "VANA_SMTP_CA_FILE", source })?,
+            ),
             None => None,
         };
         let from = lookup("VANA_SMTP_FROM").unwrap_or_else(|| format!("vana-ops@{}", context.instance));
-        let from: Mailbox = from.parse().map_err(|_| "VANA_SMTP_FROM is not an email address".to_owned())?;
+        let from: Mailbox = from.parse().map_err(|_| DeliveryError::Setting {
+            variable: "VANA_SMTP_FROM",
+            expected: "must be an email address",
+        })?;
         let password = match (lookup("VANA_SMTP_PASSWORD"), lookup("VANA_SMTP_PASSWORD_FILE")) {
             (Some(password), _) => Some(password),
             (None, Some(path)) => Some(
                 std::fs::read_to_string(&path)
-                    .map_err(|error| {
-                        format!("cannot read the file named by VANA_SMTP_PASSWORD_FILE: {}", error.kind())
-                    })?
+                    .map_err(|source| DeliveryError::File { variable: "VANA_SMTP_PASSWORD_FILE", source })?
                     .lines()
                     .next()
                     .unwrap_or("")
@@ -106,7 +117,10 @@ impl SmtpSettings {
         let credentials = match (lookup("VANA_SMTP_USERNAME"), password) {
             (Some(user), Some(password)) => Some(Credentials::new(user, password)),
             (Some(_), None) => {
-                return Err("VANA_SMTP_USERNAME is set without VANA_SMTP_PASSWORD(_FILE)".into());
+                return Err(DeliveryError::Setting {
+                    variable: "VANA_SMTP_USERNAME",
+                    expected: "needs VANA_SMTP_PASSWORD or VANA_SMTP_PASSWORD_FILE",
+                });
             }
             _ => None,
         };
@@ -129,11 +143,14 @@ impl EmailTransport {
         recipients: &[String],
         context: AlertContext,
         timeout: Duration,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, DeliveryError> {
         let to = recipients
             .iter()
             .map(|address| {
-                address.parse::<Mailbox>().map_err(|_| format!("`{address}` is not an email address"))
+                address.parse::<Mailbox>().map_err(|source| DeliveryError::Address {
+                    address: address.clone(),
+                    source: source.into(),
+                })
             })
             .collect::<Result<Vec<_>, _>>()?;
         let mut builder = SmtpTransport::builder_dangerous(settings.host.as_str())
@@ -145,12 +162,16 @@ impl EmailTransport {
         if settings.tls != SmtpTls::None {
             let mut parameters = TlsParameters::builder(settings.host.clone());
             if let Some(pem) = &settings.ca_pem {
-                let certificate = Certificate::from_pem(pem)
-                    .map_err(|_| "VANA_SMTP_CA_FILE does not hold a PEM certificate".to_owned())?;
+                let certificate = Certificate::from_pem(pem).map_err(|source| DeliveryError::Tls {
+                    reason: "VANA_SMTP_CA_FILE does not hold a PEM certificate",
+                    source: Some(source.into()),
+                })?;
                 parameters = parameters.add_root_certificate(certificate);
             }
-            let parameters =
-                parameters.build_rustls().map_err(|error| format!("cannot set up TLS for SMTP: {error}"))?;
+            let parameters = parameters.build_rustls().map_err(|source| DeliveryError::Tls {
+                reason: "the SMTP client's TLS settings were refused",
+                source: Some(source.into()),
+            })?;
             builder = builder.tls(match settings.tls {
                 SmtpTls::Implicit => Tls::Wrapper(parameters),
                 _ => Tls::Required(parameters),
@@ -199,15 +220,21 @@ pub(crate) fn email_text(alert: &AlertEvent, context: &AlertContext) -> (String,
 }
 
 impl Transport for EmailTransport {
-    fn send(&mut self, alert: &AlertEvent) -> Result<(), String> {
+    fn send(&mut self, alert: &AlertEvent) -> Result<(), DeliveryError> {
         let (subject, body) = email_text(alert, &self.context);
         let mut message = Message::builder().from(self.from.clone()).subject(subject);
         for to in &self.to {
             message = message.to(to.clone());
         }
-        let message = message.body(body).map_err(|error| format!("cannot build the message: {error}"))?;
+        let message = message.body(body).map_err(|source| DeliveryError::Attempt {
+            reason: "cannot build the message".into(),
+            source: Some(source.into()),
+        })?;
         // lettre's errors name the server's reply or the I/O failure, never the credentials.
-        self.transport.send(&message).map(|_| ()).map_err(|error| error.to_string())
+        self.transport.send(&message).map(|_| ()).map_err(|source| DeliveryError::Attempt {
+            reason: source.to_string(),
+            source: Some(source.into()),
+        })
     }
 }
 
@@ -236,7 +263,7 @@ mod tests {
             "VANA_SMTP_PORT" => Some("hunter2-secret".into()),
             _ => None,
         };
-        let error = SmtpSettings::from_vars(bad_port, &context).unwrap_err();
+        let error = SmtpSettings::from_vars(bad_port, &context).unwrap_err().to_string();
         assert!(!error.contains("hunter2") && error.contains("VANA_SMTP_PORT"), "{error}");
         let tls = |mode: &'static str| {
             move |name: &str| match name {

@@ -7,6 +7,7 @@ use vana_config::WebhookFormat;
 use crate::alert::{AlertEvent, AlertTransition};
 use crate::delivery::channel::Transport;
 use crate::delivery::labels::{AlertContext, alert_annotations, alert_labels, fingerprint, rfc3339};
+use crate::error::DeliveryError;
 
 /// The HTTP client of the webhook and Alertmanager channels: `http://` and `https://` (rustls, Mozilla's
 /// roots, or the CA certificates given instead, for an endpoint behind a private CA), a timeout per request,
@@ -25,18 +26,21 @@ impl std::fmt::Debug for HttpClient {
 impl HttpClient {
     /// A client waiting at most `timeout` per request; `ca_pem`, when given, holds the CA certificates
     /// (PEM) that replace the public roots.
-    pub fn new(timeout: Duration, ca_pem: Option<&[u8]>) -> Result<Self, String> {
+    pub fn new(timeout: Duration, ca_pem: Option<&[u8]>) -> Result<Self, DeliveryError> {
         let mut config = ureq::Agent::config_builder().timeout_global(Some(timeout));
         if let Some(pem) = ca_pem {
             let certificates = ureq::tls::parse_pem(pem)
                 .filter_map(|item| match item {
                     Ok(ureq::tls::PemItem::Certificate(certificate)) => Some(Ok(certificate)),
                     Ok(_) => None,
-                    Err(_) => Some(Err("the CA file is not valid PEM".to_owned())),
+                    Err(source) => Some(Err(DeliveryError::Tls {
+                        reason: "the CA file is not valid PEM",
+                        source: Some(source.into()),
+                    })),
                 })
-                .collect::<Result<Vec<_>, String>>()?;
+                .collect::<Result<Vec<_>, _>>()?;
             if certificates.is_empty() {
-                return Err("the CA file holds no certificate".into());
+                return Err(DeliveryError::Tls { reason: "the CA file holds no certificate", source: None });
             }
             let roots = ureq::tls::RootCerts::Specific(std::sync::Arc::new(certificates));
             config = config.tls_config(ureq::tls::TlsConfig::builder().root_certs(roots).build());
@@ -45,13 +49,14 @@ impl HttpClient {
     }
 
     /// `POST` of a JSON body; the error names the kind of failure, never the URL.
-    pub(crate) fn post_json(&self, url: &str, body: &str) -> Result<(), String> {
+    pub(crate) fn post_json(&self, url: &str, body: &str) -> Result<(), DeliveryError> {
         self.agent
             .post(url)
             .header("Content-Type", "application/json")
             .send(body)
             .map(|_| ())
-            .map_err(|error| describe(&error))
+            // ureq's own text may carry the URL: the attempt keeps a short description instead.
+            .map_err(|error| DeliveryError::attempt(describe(&error)))
     }
 }
 
@@ -149,7 +154,7 @@ pub(crate) fn slack_body(alert: &AlertEvent, context: &AlertContext) -> serde_js
 }
 
 impl Transport for WebhookTransport {
-    fn send(&mut self, alert: &AlertEvent) -> Result<(), String> {
+    fn send(&mut self, alert: &AlertEvent) -> Result<(), DeliveryError> {
         let body = match self.format {
             WebhookFormat::Alertmanager => alertmanager_webhook_body(alert, &self.context),
             WebhookFormat::Slack => slack_body(alert, &self.context),

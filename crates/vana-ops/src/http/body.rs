@@ -4,7 +4,10 @@ use std::ops::ControlFlow;
 
 use axum::body::Body;
 use bytes::Bytes;
+use http_body::Body as _;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
+
+use crate::http::reject::Refusal;
 
 /// How a body is inspected, from its `Content-Type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,21 +42,45 @@ impl BodyKind {
     }
 }
 
-/// Why a body could not be read.
-#[derive(Debug)]
-pub(crate) enum ReadError {
-    /// Longer than the cap.
-    TooLarge,
-    /// The client's stream failed.
-    Failed,
+/// The body cap (`http.max_body_bytes`): a larger declared length is refused at once, a body that is read
+/// is read up to it, and one passed on unread still ends in an error past it.
+pub(crate) struct BodyCap {
+    max: u64,
 }
 
-/// Reads `body` whole, refusing more than `limit` bytes.
-pub(crate) async fn read_limited(body: Body, limit: usize) -> Result<Bytes, ReadError> {
-    match Limited::new(body, limit).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(error) if error.downcast_ref::<LengthLimitError>().is_some() => Err(ReadError::TooLarge),
-        Err(_) => Err(ReadError::Failed),
+impl BodyCap {
+    pub(crate) fn new(max_body_bytes: u64) -> Self {
+        Self { max: max_body_bytes }
+    }
+
+    fn max(&self) -> usize {
+        usize::try_from(self.max).unwrap_or(usize::MAX)
+    }
+
+    /// A refusal when `Content-Length` says the body is over the cap.
+    pub(crate) fn check_declared(&self, headers: &http::HeaderMap) -> Result<(), Refusal> {
+        let declared = headers
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.parse::<u64>().ok());
+        match declared {
+            Some(length) if length > self.max => Err(Refusal::BodyTooLarge),
+            _ => Ok(()),
+        }
+    }
+
+    /// `body` as it streams, failing past the cap.
+    pub(crate) fn limit(&self, body: Body) -> Body {
+        if body.is_end_stream() { body } else { Body::new(Limited::new(body, self.max())) }
+    }
+
+    /// `body` read whole, refused past the cap or when the client's stream fails.
+    pub(crate) async fn read(&self, body: Body) -> Result<Bytes, Refusal> {
+        match Limited::new(body, self.max()).collect().await {
+            Ok(collected) => Ok(collected.to_bytes()),
+            Err(error) if error.downcast_ref::<LengthLimitError>().is_some() => Err(Refusal::BodyTooLarge),
+            Err(_) => Err(Refusal::BodyUnreadable),
+        }
     }
 }
 
@@ -133,10 +160,11 @@ mod tests {
 
     fn collect_form(query: &str) -> Vec<String> {
         let mut seen = Vec::new();
-        let _ = each_form_part::<()>(query, |part| {
+        let flow = each_form_part::<()>(query, |part| {
             seen.push(part.to_owned());
             ControlFlow::Continue(())
         });
+        assert_eq!(flow, ControlFlow::Continue(()));
         seen
     }
 
@@ -156,10 +184,11 @@ mod tests {
         });
         assert_eq!(flow, Some(ControlFlow::Break(())));
         let mut all = Vec::new();
-        let _ = each_json_string::<()>(body, |text| {
+        let flow = each_json_string::<()>(body, |text| {
             all.push(text.to_owned());
             ControlFlow::Continue(())
         });
+        assert_eq!(flow, Some(ControlFlow::Continue(())));
         all.sort();
         assert_eq!(all, ["<script>", "hi", "k", "msg", "n", "nested"]);
         assert_eq!(each_json_string::<()>(b"not json", |_| ControlFlow::Continue(())), None);
@@ -167,7 +196,21 @@ mod tests {
 
     #[tokio::test]
     async fn reading_stops_at_the_cap() {
-        assert_eq!(read_limited(Body::from("12345"), 5).await.unwrap(), "12345");
-        assert!(matches!(read_limited(Body::from("123456"), 5).await, Err(ReadError::TooLarge)));
+        let cap = BodyCap::new(5);
+        assert_eq!(cap.read(Body::from("12345")).await.unwrap(), "12345");
+        assert_eq!(cap.read(Body::from("123456")).await, Err(Refusal::BodyTooLarge));
+        assert!(cap.limit(Body::from("123456")).collect().await.is_err());
+        assert_eq!(cap.limit(Body::from("12345")).collect().await.unwrap().to_bytes(), "12345");
+    }
+
+    #[test]
+    fn a_declared_length_over_the_cap_is_refused() {
+        let cap = BodyCap::new(5);
+        let mut headers = http::HeaderMap::new();
+        assert_eq!(cap.check_declared(&headers), Ok(()));
+        headers.insert(http::header::CONTENT_LENGTH, "5".parse().unwrap());
+        assert_eq!(cap.check_declared(&headers), Ok(()));
+        headers.insert(http::header::CONTENT_LENGTH, "6".parse().unwrap());
+        assert_eq!(cap.check_declared(&headers), Err(Refusal::BodyTooLarge));
     }
 }

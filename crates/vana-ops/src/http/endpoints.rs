@@ -13,6 +13,7 @@ use subtle::ConstantTimeEq;
 use vana_metrics::{AlertEvent, AlertTransition, PrometheusOptions, render_prometheus};
 use vana_security::{EventQuery, Severity};
 
+use crate::error::OpsError;
 use crate::health::HealthStatus;
 use crate::ops::Ops;
 
@@ -48,22 +49,18 @@ impl AdminToken {
 
     /// `VANA_ADMIN_TOKEN`, or the first line of the file named by `VANA_ADMIN_TOKEN_FILE`. `Ok(None)` when
     /// neither is set (the route is then off); an error names the variable, never the token.
-    pub fn from_env() -> Result<Option<Self>, String> {
+    pub fn from_env() -> Result<Option<Self>, OpsError> {
         let token = match (std::env::var(ADMIN_TOKEN_ENV), std::env::var(ADMIN_TOKEN_FILE_ENV)) {
             (Ok(token), _) => token,
             (Err(_), Ok(path)) => std::fs::read_to_string(&path)
-                .map_err(|error| {
-                    format!("cannot read the file named by {ADMIN_TOKEN_FILE_ENV}: {}", error.kind())
-                })?
+                .map_err(OpsError::AdminTokenFile)?
                 .lines()
                 .next()
                 .unwrap_or("")
                 .to_owned(),
             _ => return Ok(None),
         };
-        Self::new(&token)
-            .map(Some)
-            .ok_or_else(|| format!("the admin token must be at least {MIN_ADMIN_TOKEN_BYTES} bytes"))
+        Self::new(&token).map(Some).ok_or(OpsError::AdminTokenTooShort { min_bytes: MIN_ADMIN_TOKEN_BYTES })
     }
 
     /// Whether `Authorization: Bearer <token>` carries this token (compared in constant time).

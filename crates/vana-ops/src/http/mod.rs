@@ -3,13 +3,13 @@
 
 mod address;
 mod body;
-mod csrf;
 mod endpoints;
 mod layer;
+mod pipeline;
 mod proxy;
 mod reject;
 mod routes;
-mod timers;
+mod step;
 
 pub use endpoints::{ADMIN_TOKEN_ENV, ADMIN_TOKEN_FILE_ENV, AdminToken, endpoints};
 pub use layer::{OpsLayer, OpsService, ResponseFuture};

@@ -63,16 +63,16 @@ impl std::fmt::Debug for Upstream {
 impl Upstream {
     /// An upstream at `url` (`http://host:port` with an optional path prefix).
     pub fn new(url: &str) -> Result<Self, OpsError> {
-        let uri: Uri = url.parse().map_err(|_| OpsError::Http(format!("`{url}` is not a URL")))?;
+        let invalid = |reason, source| OpsError::Upstream { url: url.to_owned(), reason, source };
+        let uri: Uri = url.parse().map_err(|source| invalid("not a URL", Some(source)))?;
         let (Some(scheme), Some(authority)) = (uri.scheme().cloned(), uri.authority().cloned()) else {
-            return Err(OpsError::Http(format!(
-                "`{url}` needs a scheme and a host, as in http://127.0.0.1:8000"
-            )));
+            return Err(invalid("needs a scheme and a host, as in http://127.0.0.1:8000", None));
         };
         if scheme != http::uri::Scheme::HTTP {
-            return Err(OpsError::Http(format!(
-                "`{url}`: the upstream must be plain http (the gateway runs beside the service; terminate TLS in front of it)"
-            )));
+            return Err(invalid(
+                "the upstream must be plain http (the gateway runs beside the service; terminate TLS in front of it)",
+                None,
+            ));
         }
         let mut connector = HttpConnector::new();
         connector.set_connect_timeout(Some(Duration::from_secs(5)));

@@ -1,10 +1,12 @@
 //! The layer's own responses: short JSON documents that say what was refused, never echoing the input.
 
+use std::net::IpAddr;
 use std::time::Duration;
 
 use axum::body::Body;
+use http::request::Parts;
 use http::{HeaderValue, Response, StatusCode, header};
-use vana_security::Severity;
+use vana_security::{Rejection, SecurityEvent, Severity};
 
 /// Why the layer answered itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,6 +20,41 @@ pub(crate) enum Refusal {
 }
 
 impl Refusal {
+    /// The refusal of input the validator rejected, found at `location` (`path`, `query`, `header`, `body`).
+    pub(crate) fn invalid_input(rejection: &Rejection, location: &'static str) -> Self {
+        Refusal::InvalidInput {
+            category: rejection.category.as_str(),
+            rule_id: rejection.rule_id,
+            severity: rejection.severity,
+            location,
+        }
+    }
+
+    fn severity(self) -> Severity {
+        match self {
+            Refusal::InvalidInput { severity, .. } => severity,
+            Refusal::Csrf => Severity::Medium,
+            Refusal::Blocked | Refusal::RateLimited(_) | Refusal::BodyTooLarge | Refusal::BodyUnreadable => {
+                Severity::Low
+            }
+        }
+    }
+
+    /// The security event of this refusal of a request from `client`, named by `route`.
+    pub(crate) fn event(self, client: Option<IpAddr>, parts: &Parts, route: &str) -> SecurityEvent {
+        let mut event = SecurityEvent::new(self.code(), self.severity(), client)
+            .detail("method", parts.method.as_str())
+            .detail("route", route);
+        if let Some(agent) = parts.headers.get(header::USER_AGENT).and_then(|value| value.to_str().ok()) {
+            event = event.user_agent(agent);
+        }
+        if let Refusal::InvalidInput { category, rule_id, location, .. } = self {
+            event =
+                event.detail("category", category).detail("rule_id", rule_id).detail("location", location);
+        }
+        event
+    }
+
     pub(crate) fn status(self) -> StatusCode {
         match self {
             Refusal::Blocked | Refusal::Csrf => StatusCode::FORBIDDEN,

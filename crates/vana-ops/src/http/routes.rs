@@ -1,69 +1,120 @@
-//! Naming a request by its route template, so metrics and logs have bounded cardinality.
+//! Naming a request by its route template, so metrics and logs have bounded cardinality. A route also
+//! keeps its response-time handles, so recording a duration needs no lookup by name.
 
-use std::cell::Cell;
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
 
 use axum::extract::MatchedPath;
+use http::Method;
+use parking_lot::RwLock;
+use vana_metrics::OperationHandle;
+
+use crate::error::OpsError;
 
 /// Requests that match no known route share this name.
 pub(crate) const OTHER_ROUTE: &str = "other";
 
+/// Most distinct matched paths (axum routes) named; past it, new ones are `other`. A router has a fixed
+/// set of routes, so the cap only matters if many routers share one layer.
+const MAX_MATCHED_ROUTES: usize = 1024;
+
+/// The method labels; extension methods share `other`, so cardinality stays bounded.
+pub(crate) const METHODS: [&str; 8] = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "other"];
+
+/// One named route and what each request of it records into.
+pub(crate) struct Route {
+    name: Box<str>,
+    /// The `response_time.<route>` handle of each method, made by the first request of that method;
+    /// `None` once the monitor's series cap refused it.
+    timers: [OnceLock<Option<OperationHandle>>; METHODS.len()],
+}
+
+impl Route {
+    fn new(name: &str) -> Arc<Self> {
+        Arc::new(Self { name: name.into(), timers: Default::default() })
+    }
+
+    /// The template, or `other`.
+    pub(crate) fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The response-time handle of `method` on this route, made with `make` the first time.
+    pub(crate) fn timer(
+        &self,
+        method: &Method,
+        make: impl FnOnce(&'static str) -> Option<OperationHandle>,
+    ) -> Option<&OperationHandle> {
+        let index = method_index(method);
+        self.timers[index].get_or_init(|| make(METHODS[index])).as_ref()
+    }
+}
+
+/// The label of `method` in [`METHODS`].
+pub(crate) fn method_label(method: &Method) -> &'static str {
+    METHODS[method_index(method)]
+}
+
+fn method_index(method: &Method) -> usize {
+    match *method {
+        Method::GET => 0,
+        Method::POST => 1,
+        Method::PUT => 2,
+        Method::PATCH => 3,
+        Method::DELETE => 4,
+        Method::HEAD => 5,
+        Method::OPTIONS => 6,
+        _ => 7,
+    }
+}
+
 /// Route templates from the `http.route_templates` setting, and axum's own when present.
-///
-/// Names are static text (`vana_config::static_text`): a request carries its route name without an
-/// allocation or a shared reference count. Past the process's cap of static texts, new names are `other`.
 pub(crate) struct RouteNamer {
-    templates: matchit::Router<&'static str>,
-}
-
-/// Slots of the per-thread cache from axum's matched path to its static name.
-const RECENT_SLOTS: usize = 32;
-
-thread_local! {
-    /// Matched paths seen lately on this thread, by address: axum keeps each route's path in one place
-    /// for the router's life, so the address finds it again without hashing the text.
-    static RECENT: [Cell<(usize, &'static str)>; RECENT_SLOTS] = const { [const { Cell::new((0, "")) }; RECENT_SLOTS] };
-}
-
-/// The static name of axum's matched path `path`.
-fn matched_name(path: &str) -> &'static str {
-    let address = path.as_ptr() as usize;
-    let slot = (address >> 4) % RECENT_SLOTS;
-    RECENT.with(|recent| {
-        let (known_address, name) = recent[slot].get();
-        // The text is compared too: another router may have reused the address for another path.
-        if known_address == address && name == path {
-            return name;
-        }
-        let name = vana_config::static_text(path).unwrap_or(OTHER_ROUTE);
-        recent[slot].set((address, name));
-        name
-    })
+    templates: matchit::Router<Arc<Route>>,
+    matched: RwLock<HashMap<Box<str>, Arc<Route>>>,
+    other: Arc<Route>,
 }
 
 impl RouteNamer {
     /// A namer over `templates`; a template that conflicts with an earlier one is an error.
-    pub(crate) fn new<'a>(templates: impl IntoIterator<Item = &'a str>) -> Result<Self, String> {
+    pub(crate) fn new<'a>(templates: impl IntoIterator<Item = &'a str>) -> Result<Self, OpsError> {
         let mut router = matchit::Router::new();
         let mut known = std::collections::HashSet::new();
         // The same template twice (configured and given by the application) is one route.
         for template in templates.into_iter().filter(|template| known.insert(*template)) {
             router
-                .insert(template, vana_config::static_text(template).unwrap_or(OTHER_ROUTE))
-                .map_err(|error| format!("route template `{template}`: {error}"))?;
+                .insert(template, Route::new(template))
+                .map_err(|source| OpsError::RouteTemplate { template: template.to_owned(), source })?;
         }
-        Ok(Self { templates: router })
+        Ok(Self { templates: router, matched: RwLock::default(), other: Route::new(OTHER_ROUTE) })
     }
 
     /// axum's matched route when the layer runs inside a `Router`, else the first configured template
     /// that matches, else `other`.
-    pub(crate) fn name(&self, parts: &http::request::Parts) -> &'static str {
+    pub(crate) fn route(&self, parts: &http::request::Parts) -> Arc<Route> {
         if let Some(matched) = parts.extensions.get::<MatchedPath>() {
-            return matched_name(matched.as_str());
+            return self.matched(matched.as_str());
         }
         match self.templates.at(parts.uri.path()) {
-            Ok(found) => found.value,
-            Err(_) => OTHER_ROUTE,
+            Ok(found) => Arc::clone(found.value),
+            Err(_) => Arc::clone(&self.other),
         }
+    }
+
+    fn matched(&self, path: &str) -> Arc<Route> {
+        if let Some(route) = self.matched.read().get(path) {
+            return Arc::clone(route);
+        }
+        let mut matched = self.matched.write();
+        if let Some(route) = matched.get(path) {
+            return Arc::clone(route);
+        }
+        if matched.len() >= MAX_MATCHED_ROUTES {
+            return Arc::clone(&self.other);
+        }
+        let route = Route::new(path);
+        matched.insert(path.into(), Arc::clone(&route));
+        route
     }
 }
 
@@ -75,32 +126,53 @@ mod tests {
         http::Request::get(path).body(()).unwrap().into_parts().0
     }
 
-    #[test]
-    fn names_by_template_and_falls_back_to_other() {
-        let namer = RouteNamer::new(["/agents/{id}", "/static/{*path}", "/chat", "/chat"]).unwrap();
-        assert_eq!(namer.name(&parts("/agents/42")), "/agents/{id}");
-        assert_eq!(namer.name(&parts("/static/a/b.css")), "/static/{*path}");
-        assert_eq!(namer.name(&parts("/chat")), "/chat");
-        assert_eq!(namer.name(&parts("/agents/42/extra")), OTHER_ROUTE);
-        assert_eq!(namer.name(&parts("/anything-else")), OTHER_ROUTE);
+    fn name(namer: &RouteNamer, path: &str) -> String {
+        namer.route(&parts(path)).name().to_owned()
     }
 
     #[test]
-    fn matched_paths_are_named_by_their_text_whatever_the_cache_holds() {
-        // Distinct texts, some at reused addresses (each `String` freed before the next is made).
-        for round in 0..3 {
-            for index in 0..(RECENT_SLOTS * 3) {
-                let path = format!("/matched/{index}/{{id}}");
-                assert_eq!(matched_name(&path), path, "round {round}");
-            }
+    fn names_by_template_and_falls_back_to_other() {
+        let namer = RouteNamer::new(["/agents/{id}", "/static/{*path}", "/chat", "/chat"]).unwrap();
+        assert_eq!(name(&namer, "/agents/42"), "/agents/{id}");
+        assert_eq!(name(&namer, "/static/a/b.css"), "/static/{*path}");
+        assert_eq!(name(&namer, "/chat"), "/chat");
+        assert_eq!(name(&namer, "/agents/42/extra"), OTHER_ROUTE);
+        assert_eq!(name(&namer, "/anything-else"), OTHER_ROUTE);
+    }
+
+    #[test]
+    fn matched_paths_are_named_by_their_text_and_capped() {
+        let namer = RouteNamer::new([]).unwrap();
+        let first = namer.matched("/kept/{id}");
+        assert!(Arc::ptr_eq(&first, &namer.matched("/kept/{id}")), "one route per matched path");
+        for index in 1..MAX_MATCHED_ROUTES {
+            assert_eq!(namer.matched(&format!("/r{index}")).name(), format!("/r{index}"));
         }
-        let kept = String::from("/kept/{id}");
-        assert!(std::ptr::eq(matched_name(&kept), matched_name(&kept)));
+        assert_eq!(namer.matched("/one-too-many").name(), OTHER_ROUTE);
+        assert_eq!(namer.matched("/kept/{id}").name(), "/kept/{id}", "known routes keep their name");
     }
 
     #[test]
     fn conflicting_templates_are_an_error() {
         let error = RouteNamer::new(["/a/{id}", "/a/{name}"]).err().unwrap();
-        assert!(error.contains("/a/{name}"), "{error}");
+        assert!(error.to_string().contains("/a/{name}"), "{error}");
+        let source = std::error::Error::source(&error).unwrap().to_string();
+        assert!(source.contains("conflict") && source.contains("/a/{id}"), "{source}");
+    }
+
+    #[test]
+    fn a_route_makes_one_timer_per_method_and_keeps_a_refusal() {
+        let route = Route::new("/x");
+        let monitor = vana_metrics::PerformanceMonitor::new(&vana_config::MonitoringConfig::default());
+        let mut made = Vec::new();
+        for method in [Method::GET, Method::GET, Method::from_bytes(b"PURGE").unwrap(), Method::TRACE] {
+            route.timer(&method, |label| {
+                made.push(label);
+                monitor.operation_with_tags("/x", &[("method", label)])
+            });
+        }
+        assert_eq!(made, ["GET", "other"], "extension methods share `other`");
+        assert!(route.timer(&Method::POST, |_| None).is_none());
+        assert!(route.timer(&Method::POST, |_| panic!("made twice")).is_none());
     }
 }

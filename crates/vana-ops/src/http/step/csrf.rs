@@ -1,29 +1,36 @@
-//! CSRF for the HTTP layer: where the token and session travel, and the route that hands tokens out.
+//! CSRF: unsafe methods need a token bound to the session cookie (`csrf_protection.require_csrf`), sent
+//! in a header or a form field; `GET` on the token route hands tokens out.
 
 use std::time::Duration;
 
-use http::{HeaderMap, HeaderName, HeaderValue, Method};
+use axum::body::Body;
+use http::request::Parts;
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Response, header};
 use vana_config::{CsrfProtection, HttpLayer};
 use vana_security::{CsrfKeyError, CsrfKeys, CsrfTokens};
 
-/// The CSRF settings and tokens of one layer.
-pub(crate) struct CsrfGuard {
+use crate::http::body::form_field;
+use crate::http::reject::Refusal;
+use crate::http::step::under_any;
+
+/// The CSRF step.
+pub(crate) struct Csrf {
     tokens: CsrfTokens,
     max_age: Duration,
-    pub(crate) required: bool,
+    required: bool,
     header: HeaderName,
-    pub(crate) form_field: String,
+    form_field: String,
     cookie: String,
-    pub(crate) token_path: String,
+    token_path: String,
     exempt: Vec<String>,
 }
 
 /// Whether a method changes state (and so needs a token).
-pub(crate) fn is_unsafe(method: &Method) -> bool {
+fn is_unsafe(method: &Method) -> bool {
     matches!(*method, Method::POST | Method::PUT | Method::PATCH | Method::DELETE)
 }
 
-impl CsrfGuard {
+impl Csrf {
     /// The guard of `protection` and `http`, with keys from the environment. Without keys, tokens are signed
     /// with a random key of this process (warned about: tokens then do not survive a restart and are not
     /// shared by a fleet).
@@ -55,11 +62,38 @@ impl CsrfGuard {
         })
     }
 
+    /// Whether the request asks for a token.
+    pub(crate) fn is_token_request(&self, parts: &Parts) -> bool {
+        parts.method == Method::GET && parts.uri.path() == self.token_path
+    }
+
+    /// The answer of the token route: a token for the request's session, and the cookie that starts a
+    /// session when it has none.
+    pub(crate) fn token_response(&self, headers: &HeaderMap) -> Response<Body> {
+        let (body, cookie) = self.issue(headers);
+        let mut response = Response::new(Body::from(body.to_string()));
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if let Some(cookie) = cookie {
+            headers.insert(header::SET_COOKIE, cookie);
+        }
+        response
+    }
+
     /// Whether a request needs a valid token.
     pub(crate) fn applies_to(&self, method: &Method, path: &str) -> bool {
-        self.required
-            && is_unsafe(method)
-            && !self.exempt.iter().any(|prefix| path.starts_with(prefix.as_str()))
+        self.required && is_unsafe(method) && !under_any(path, &self.exempt)
+    }
+
+    /// The token in form field `csrf_form_field` of a urlencoded body.
+    pub(crate) fn form_token(&self, body: &[u8]) -> Option<String> {
+        form_field(body, &self.form_field)
+    }
+
+    /// A refusal unless `token` is valid for the request's session.
+    pub(crate) fn check(&self, token: Option<&str>, headers: &HeaderMap) -> Result<(), Refusal> {
+        if self.is_valid(token, headers) { Ok(()) } else { Err(Refusal::Csrf) }
     }
 
     /// The token sent in the header, if any.
@@ -68,12 +102,12 @@ impl CsrfGuard {
     }
 
     /// The session id of the request's cookie.
-    pub(crate) fn session<'a>(&self, headers: &'a HeaderMap) -> Option<&'a str> {
+    fn session<'a>(&self, headers: &'a HeaderMap) -> Option<&'a str> {
         cookie_value(headers, &self.cookie)
     }
 
     /// Whether `token` is valid for the request's session.
-    pub(crate) fn is_valid(&self, token: Option<&str>, headers: &HeaderMap) -> bool {
+    fn is_valid(&self, token: Option<&str>, headers: &HeaderMap) -> bool {
         match (token, self.session(headers)) {
             (Some(token), Some(session)) => self.tokens.validate(token, session),
             _ => false,
@@ -81,7 +115,7 @@ impl CsrfGuard {
     }
 
     /// The body of the token route and, when the request has no session, the cookie that starts one.
-    pub(crate) fn issue(&self, headers: &HeaderMap) -> (serde_json::Value, Option<HeaderValue>) {
+    fn issue(&self, headers: &HeaderMap) -> (serde_json::Value, Option<HeaderValue>) {
         let (session, cookie) = match self.session(headers) {
             Some(session) => (session.to_owned(), None),
             None => {
@@ -106,7 +140,7 @@ fn rand_byte() -> u8 {
 }
 
 /// The value of cookie `name` in the request's `Cookie` headers.
-pub(crate) fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get_all(http::header::COOKIE)
         .iter()
@@ -135,7 +169,7 @@ mod tests {
 
     #[test]
     fn issued_tokens_validate_for_their_session_only() {
-        let guard = CsrfGuard::new(&CsrfProtection::default(), &HttpLayer::default()).unwrap();
+        let guard = Csrf::new(&CsrfProtection::default(), &HttpLayer::default()).unwrap();
         let (body, cookie) = guard.issue(&HeaderMap::new());
         let cookie = cookie.unwrap();
         let session_pair = cookie.to_str().unwrap().split(';').next().unwrap().to_owned();

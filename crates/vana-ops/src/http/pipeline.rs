@@ -1,0 +1,244 @@
+//! The pipeline: the layer's steps composed in the order a request meets them. `handle` reads top to
+//! bottom: who is asking, may they, is the request acceptable, the inner service, then what every response
+//! gets.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::Body;
+use bytes::Bytes;
+use http::request::Parts;
+use http::{Method, Request, Response, Uri};
+use http_body::Body as _;
+use tower::Service;
+use vana_logging::CorrelationId;
+use vana_security::RateDecision;
+
+use crate::error::OpsError;
+use crate::http::body::{BodyCap, BodyKind};
+use crate::http::reject::Refusal;
+use crate::http::routes::{Route, RouteNamer};
+use crate::http::step::access_log::AccessLog;
+use crate::http::step::blocklist::Blocklist;
+use crate::http::step::client_address::{Client, ClientAddress};
+use crate::http::step::correlation::Correlation;
+use crate::http::step::csrf::Csrf;
+use crate::http::step::rate_limit::RateLimit;
+use crate::http::step::route_metrics::RouteMetrics;
+use crate::http::step::security_headers::SecurityHeaders;
+use crate::http::step::validation::Validation;
+use crate::ops::Ops;
+
+pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Every step of the `http` section; a step that is switched off is `None`.
+pub(crate) struct Pipeline {
+    ops: Ops,
+    routes: RouteNamer,
+    correlation: Correlation,
+    client_address: ClientAddress,
+    blocklist: Option<Blocklist>,
+    rate_limit: Option<RateLimit>,
+    /// Rate limits and blocks live in Redis: their checks leave the async worker.
+    remote_address_checks: bool,
+    csrf: Csrf,
+    body_cap: BodyCap,
+    validation: Option<Validation>,
+    security_headers: Option<SecurityHeaders>,
+    access_log: Option<AccessLog>,
+    route_metrics: Option<RouteMetrics>,
+}
+
+/// What the steps after the inner service know of the request.
+pub(crate) struct Exchange {
+    pub(crate) id: CorrelationId,
+    pub(crate) route: Arc<Route>,
+    pub(crate) method: Method,
+    /// Shares the request's buffer: no copy of the path.
+    pub(crate) uri: Uri,
+    pub(crate) client: Option<Client>,
+    pub(crate) https: bool,
+    pub(crate) started: Instant,
+}
+
+/// What the request checks decided, when they did not refuse.
+enum Admission {
+    /// On to the inner service, with the body (read, or capped as it streams).
+    Forward(Body),
+    /// The layer answers itself (the CSRF token route).
+    Answer(Response<Body>),
+}
+
+impl Pipeline {
+    /// The steps of `ops`'s `http` section, naming requests by `templates` after the configured ones.
+    pub(crate) fn new(ops: &Ops, templates: &[&str]) -> Result<Self, OpsError> {
+        let security = &ops.config().security;
+        let config = &security.http;
+        let configured = config.route_templates.iter().map(String::as_str);
+        Ok(Self {
+            ops: ops.clone(),
+            routes: RouteNamer::new(configured.chain(templates.iter().copied()))?,
+            correlation: Correlation::new(
+                &ops.config().monitoring.logging.correlation_id_header,
+                config.correlation_id,
+            )?,
+            client_address: ClientAddress::new(ops),
+            blocklist: config.block_addresses.then(|| Blocklist::new(ops)),
+            rate_limit: config.rate_limit.then(|| RateLimit::new(ops)),
+            remote_address_checks: ops.security().rate_limiter().store().is_remote(),
+            csrf: Csrf::new(&security.csrf_protection, config)?,
+            body_cap: BodyCap::new(config.max_body_bytes),
+            validation: config.validate_input.then(|| Validation::new(ops, config)),
+            security_headers: config.security_headers.then(|| SecurityHeaders::new(ops)),
+            access_log: config.access_log.then(|| AccessLog::new(ops.request_log().clone())),
+            route_metrics: config.route_metrics.then(|| RouteMetrics::new(ops.monitor())),
+        })
+    }
+
+    /// The request's id and route: known before its handling starts, they name its span.
+    pub(crate) fn identify(&self, parts: &Parts) -> (CorrelationId, Arc<Route>) {
+        (self.correlation.id(&parts.headers), self.routes.route(parts))
+    }
+
+    /// The request's checks, on to the inner service, and what every response gets.
+    pub(crate) async fn handle<S, ResBody>(
+        self: Arc<Self>,
+        mut inner: S,
+        (mut parts, body): (Parts, Body),
+        (id, route): (CorrelationId, Arc<Route>),
+    ) -> Result<Response<Body>, S::Error>
+    where
+        S: Service<Request<Body>, Response = Response<ResBody>>,
+        ResBody: http_body::Body<Data = Bytes> + Send + 'static,
+        ResBody::Error: Into<BoxError>,
+    {
+        let started = Instant::now();
+        let origin = self.client_address.origin(&parts);
+        let exchange = Exchange {
+            id,
+            route,
+            method: parts.method.clone(),
+            uri: parts.uri.clone(),
+            client: origin.client,
+            https: origin.https,
+            started,
+        };
+        let (rate, admission) = match self.check_address(exchange.client).await {
+            Ok(rate) => (rate, self.check_request(&parts, body).await),
+            Err(refusal) => (None, Err(refusal)),
+        };
+        let mut response = match admission {
+            Ok(Admission::Forward(body)) => {
+                self.correlation.attach(&mut parts.headers, &exchange.id);
+                match inner.call(Request::from_parts(parts, body)).await {
+                    Ok(response) => response.map(Body::new),
+                    Err(error) => {
+                        self.inner_failed(&exchange);
+                        return Err(error);
+                    }
+                }
+            }
+            Ok(Admission::Answer(response)) => response,
+            Err(refusal) => self.refuse(refusal, &parts, &exchange),
+        };
+        self.finish(&mut response, &exchange, rate.as_ref());
+        Ok(response)
+    }
+
+    /// The blocklist and the rate limit: the client's rate decision, or why it is refused.
+    async fn check_address(
+        self: &Arc<Self>,
+        client: Option<Client>,
+    ) -> Result<Option<RateDecision>, Refusal> {
+        let Some(client) = client else { return Ok(None) };
+        if !self.remote_address_checks {
+            return self.address_checks(&client);
+        }
+        // A round trip to Redis must not hold this worker: it waits on the blocking pool, so other requests
+        // go on meanwhile (the backend's timeouts bound the wait).
+        let pipeline = Arc::clone(self);
+        // A panicked check (it cannot, but the join says so) admits, as fail-open would.
+        tokio::task::spawn_blocking(move || pipeline.address_checks(&client)).await.unwrap_or(Ok(None))
+    }
+
+    fn address_checks(&self, client: &Client) -> Result<Option<RateDecision>, Refusal> {
+        if let Some(blocklist) = &self.blocklist {
+            blocklist.check(client)?;
+        }
+        self.rate_limit.as_ref().map(|rate_limit| rate_limit.check(client)).transpose()
+    }
+
+    /// The token route, the body cap, validation and CSRF. The body is read only when a step must see it.
+    async fn check_request(&self, parts: &Parts, body: Body) -> Result<Admission, Refusal> {
+        if self.csrf.is_token_request(parts) {
+            return Ok(Admission::Answer(self.csrf.token_response(&parts.headers)));
+        }
+        self.body_cap.check_declared(&parts.headers)?;
+        let path = parts.uri.path();
+        let validation = self.validation.as_ref().filter(|validation| validation.applies_to(path));
+        if let Some(validation) = validation {
+            validation.check_head(parts)?;
+        }
+        let csrf_needed = self.csrf.applies_to(&parts.method, path);
+        let header_token = if csrf_needed { self.csrf.header_token(&parts.headers) } else { None };
+        let kind = BodyKind::of(&parts.headers);
+        let form_token_needed = csrf_needed && header_token.is_none() && kind == BodyKind::Form;
+        let read = !body.is_end_stream()
+            && ((validation.is_some() && kind != BodyKind::Opaque) || form_token_needed);
+        if !read {
+            if csrf_needed {
+                self.csrf.check(header_token, &parts.headers)?;
+            }
+            return Ok(Admission::Forward(self.body_cap.limit(body)));
+        }
+        let bytes = self.body_cap.read(body).await?;
+        if let Some(validation) = validation {
+            validation.check_body(kind, &bytes)?;
+        }
+        if csrf_needed {
+            let form_token = || (kind == BodyKind::Form).then(|| self.csrf.form_token(&bytes)).flatten();
+            let token = header_token.map(str::to_owned).or_else(form_token);
+            self.csrf.check(token.as_deref(), &parts.headers)?;
+        }
+        Ok(Admission::Forward(Body::from(bytes)))
+    }
+
+    /// The refusal's security event (a critical one blocks its source when `auto_block_on_critical` is
+    /// on) and its response.
+    fn refuse(&self, refusal: Refusal, parts: &Parts, exchange: &Exchange) -> Response<Body> {
+        let client = exchange.client.map(|client| client.address);
+        self.ops.security().log_security_event(refusal.event(client, parts, exchange.route.name()));
+        refusal.response(exchange.id.as_str())
+    }
+
+    /// What every response gets, in order: security headers first (a response with few headers of its own
+    /// starts from their template), the correlation id, the rate-limit headers, then the log line and the
+    /// metric.
+    fn finish(&self, response: &mut Response<Body>, exchange: &Exchange, rate: Option<&RateDecision>) {
+        if let Some(security_headers) = &self.security_headers {
+            security_headers.apply(response.headers_mut(), exchange.https);
+        }
+        self.correlation.attach(response.headers_mut(), &exchange.id);
+        if let (Some(rate_limit), Some(rate)) = (&self.rate_limit, rate) {
+            rate_limit.annotate(response.headers_mut(), rate);
+        }
+        let elapsed = exchange.started.elapsed();
+        let status = response.status();
+        if let Some(access_log) = &self.access_log {
+            access_log.write(exchange, status, elapsed);
+        }
+        if let Some(route_metrics) = &self.route_metrics {
+            route_metrics.record(exchange, elapsed, !status.is_server_error());
+        }
+    }
+
+    /// The inner service failed: there is no response, but the request is logged and timed.
+    fn inner_failed(&self, exchange: &Exchange) {
+        if let Some(access_log) = &self.access_log {
+            access_log.write_failure(exchange);
+        }
+        if let Some(route_metrics) = &self.route_metrics {
+            route_metrics.record(exchange, exchange.started.elapsed(), false);
+        }
+    }
+}

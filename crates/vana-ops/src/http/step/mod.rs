@@ -1,0 +1,40 @@
+//! The layer's steps, one module each, in the order a request meets them. Each holds what it needs from
+//! `Ops` and the `http` section, is off when its switch is, and has its own tests; `pipeline.rs`
+//! composes them.
+
+pub(crate) mod access_log;
+pub(crate) mod blocklist;
+pub(crate) mod client_address;
+pub(crate) mod correlation;
+pub(crate) mod csrf;
+pub(crate) mod rate_limit;
+pub(crate) mod route_metrics;
+pub(crate) mod security_headers;
+pub(crate) mod validation;
+
+/// An `Ops` of the embedded defaults with `security_yaml` over them, for the steps' tests.
+#[cfg(test)]
+pub(crate) fn test_ops(security_yaml: &str) -> crate::Ops {
+    test_builder(security_yaml).build().unwrap()
+}
+
+/// The same with rate limits and blocks on `clock`.
+#[cfg(test)]
+pub(crate) fn test_ops_on(security_yaml: &str, clock: vana_security::ManualClock) -> crate::Ops {
+    test_builder(security_yaml).security_clock(std::sync::Arc::new(clock)).build().unwrap()
+}
+
+#[cfg(test)]
+fn test_builder(security_yaml: &str) -> crate::OpsBuilder {
+    let mut loader = vana_config::ConfigLoader::new();
+    if !security_yaml.is_empty() {
+        loader = loader.document_str(vana_config::Document::Security, "test", security_yaml);
+    }
+    let loaded = loader.load().unwrap_or_else(|error| panic!("{error}"));
+    crate::Ops::builder(loaded).install_logging(false).start_collector(false)
+}
+
+/// Whether `path` falls under one of the configured path prefixes.
+pub(crate) fn under_any(path: &str, prefixes: &[String]) -> bool {
+    prefixes.iter().any(|prefix| path.starts_with(prefix.as_str()))
+}

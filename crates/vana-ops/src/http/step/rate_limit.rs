@@ -1,0 +1,99 @@
+//! Rate limit: one GCRA budget per client address (`http.rate_limit`), refused with 429 past it, and
+//! `X-RateLimit-*` headers on every response that was counted.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderName, HeaderValue};
+use vana_security::RateDecision;
+
+use crate::http::reject::{Refusal, retry_after_secs};
+use crate::http::step::client_address::Client;
+use crate::ops::Ops;
+
+const LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit");
+const REMAINING: HeaderName = HeaderName::from_static("x-ratelimit-remaining");
+const RESET: HeaderName = HeaderName::from_static("x-ratelimit-reset");
+
+/// The rate-limit step.
+pub(crate) struct RateLimit {
+    ops: Ops,
+    /// The configured limit and its header value, made once: it is on every response.
+    limit: (u32, HeaderValue),
+}
+
+impl RateLimit {
+    pub(crate) fn new(ops: &Ops) -> Self {
+        let limit = ops.security().rate_limiter().quota().limit;
+        Self { ops: ops.clone(), limit: (limit, number(limit.into())) }
+    }
+
+    /// Counts the request against the client's budget: the decision, or the refusal when it is spent.
+    pub(crate) fn check(&self, client: &Client) -> Result<RateDecision, Refusal> {
+        let decision = self.ops.security().rate_limiter().check(client.text.as_str());
+        if !decision.allowed {
+            return Err(Refusal::RateLimited(decision.retry_after.unwrap_or(Duration::ZERO)));
+        }
+        Ok(decision)
+    }
+
+    /// The `X-RateLimit-Limit`, `-Remaining` and `-Reset` (seconds, rounded up) of `decision`.
+    pub(crate) fn annotate(&self, headers: &mut HeaderMap, decision: &RateDecision) {
+        let limit = match &self.limit {
+            (limit, value) if *limit == decision.limit => value.clone(),
+            _ => number(decision.limit.into()),
+        };
+        headers.insert(LIMIT, limit);
+        headers.insert(REMAINING, number(decision.remaining.into()));
+        headers.insert(RESET, number(retry_after_secs(decision.reset_after)));
+    }
+}
+
+/// A header value of `value`'s digits, in one allocation.
+fn number(value: u64) -> HeaderValue {
+    let digits = Bytes::copy_from_slice(itoa::Buffer::new().format(value).as_bytes());
+    // Digits are always a valid header value.
+    HeaderValue::from_maybe_shared(digits).unwrap_or_else(|_| value.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::address::AddressText;
+    use crate::http::step::test_ops_on;
+
+    #[test]
+    fn number_headers_read_as_the_number_whatever_its_size() {
+        for value in [0, 7, 1024, 1025, 3_999_999_999, u64::MAX] {
+            assert_eq!(number(value).to_str().unwrap(), value.to_string());
+        }
+    }
+
+    #[test]
+    fn the_budget_is_spent_then_refused_with_headers_that_add_up() {
+        let clock = vana_security::ManualClock::new();
+        let ops = test_ops_on("rate_limiting:\n  default_limit: 2\n  burst_limit: 1\n", clock.clone());
+        let step = RateLimit::new(&ops);
+        let address = "203.0.113.9".parse().unwrap();
+        let client = Client { address, text: AddressText::new(address) };
+        let first = step.check(&client).unwrap();
+        let mut headers = HeaderMap::new();
+        step.annotate(&mut headers, &first);
+        assert_eq!(headers[LIMIT], "2");
+        let remaining: u32 = headers[REMAINING].to_str().unwrap().parse().unwrap();
+        assert_eq!(remaining, first.remaining);
+        let mut admitted = 1;
+        let refusal = loop {
+            match step.check(&client) {
+                Ok(_) => admitted += 1,
+                Err(refusal) => break refusal,
+            }
+            assert!(admitted < 10, "never refused");
+        };
+        assert_eq!(admitted, 1 + remaining);
+        let Refusal::RateLimited(wait) = refusal else { panic!("{refusal:?}") };
+        assert!(wait > Duration::ZERO);
+        clock.advance(wait);
+        assert!(step.check(&client).is_ok(), "admitted again once the wait is over");
+    }
+}

@@ -79,7 +79,7 @@ pub use error::DeliveryError;
 #[cfg(feature = "metrics")]
 pub use facade::MetricsRecorder;
 pub use monitor::{
-    MAX_TAGS, MetricSample, MonitorOptions, OperationHandle, PerformanceMonitor, SeriesHandle, SeriesSnapshot,
+    MAX_TAGS, MetricSample, OperationHandle, PerformanceMonitor, SeriesHandle, SeriesSnapshot,
 };
 pub use prometheus::{
     CONTENT_TYPE, ERROR_RATE_FAMILY, PrometheusOptions, RESPONSE_TIME_FAMILY, family_of, is_response_time,

@@ -2,9 +2,9 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::hash::{BuildHasher, Hash, Hasher, RandomState};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
-use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime};
 
@@ -26,29 +26,29 @@ pub const MAX_TAGS: usize = 16;
 /// Most distinct strings interned for tag keys and values; past this, strings are stored per series.
 const MAX_INTERNED: usize = 100_000;
 
-/// How the monitor stores and alerts, from `monitoring.yaml`.
+/// How the monitor stores and alerts, from `monitoring.yaml` (validated there).
 #[derive(Debug, Clone)]
-pub struct MonitorOptions {
+pub(crate) struct MonitorOptions {
     /// Most samples per series.
-    pub max_samples_per_series: usize,
+    pub(crate) max_samples_per_series: usize,
     /// Samples older than this are dropped.
-    pub retention: Duration,
+    pub(crate) retention: Duration,
     /// Most series.
-    pub max_series: usize,
+    pub(crate) max_series: usize,
     /// The error-rate window.
-    pub error_rate_window: Duration,
+    pub(crate) error_rate_window: Duration,
     /// Fewest calls before an error rate is recorded.
-    pub error_rate_min_calls: u64,
+    pub(crate) error_rate_min_calls: u64,
     /// Fraction of a line a value must come back past before its alert resolves.
-    pub recovery_margin: f64,
+    pub(crate) recovery_margin: f64,
     /// Time between notifications of a firing alert.
-    pub repeat_interval: Duration,
+    pub(crate) repeat_interval: Duration,
     /// Most alert transitions in the history.
-    pub max_history: usize,
+    pub(crate) max_history: usize,
     /// Most transitions waiting for the sinks.
-    pub queue_capacity: usize,
+    pub(crate) queue_capacity: usize,
     /// Upper bounds of the response-time histogram buckets, in seconds, ascending.
-    pub histogram_buckets: Vec<f64>,
+    pub(crate) histogram_buckets: Vec<f64>,
 }
 
 impl From<&MonitoringConfig> for MonitorOptions {
@@ -106,29 +106,10 @@ pub struct MetricSample {
     pub metadata: Tags,
 }
 
-/// The registry's keys are already SipHash values under a random key: hashing them again is wasted work.
-#[derive(Default)]
-struct PassThrough(u64);
-
-impl Hasher for PassThrough {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &byte in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(byte);
-        }
-    }
-
-    fn write_u64(&mut self, value: u64) {
-        self.0 = value;
-    }
-}
-
 struct Registry {
     /// Series by the hash of their name and tags; a chain covers collisions.
-    by_hash: HashMap<u64, Vec<Arc<Series>>, std::hash::BuildHasherDefault<PassThrough>>,
+    // The keys are already SipHash values under a random key: hashing them again would be wasted work.
+    by_hash: HashMap<u64, Vec<Arc<Series>>, nohash_hasher::BuildNoHashHasher<u64>>,
     /// Interned strings.
     strings: HashSet<Arc<str>>,
 }
@@ -137,6 +118,16 @@ struct AlertBook {
     history: VecDeque<AlertEvent>,
     /// The latest event of every alert that is firing, by (threshold, metric, tags).
     active: HashMap<(Arc<str>, Arc<str>, Tags), AlertEvent>,
+}
+
+/// The metadata of one recorded sample, against the series' current metadata.
+enum SampleMetadata {
+    /// A plain sample: it carries none.
+    None,
+    /// The same as the series' current metadata.
+    Unchanged,
+    /// New metadata, from this sample on.
+    Changed(Tags),
 }
 
 pub(crate) struct Inner {
@@ -157,7 +148,7 @@ pub(crate) struct Inner {
     sender: Mutex<Option<SyncSender<AlertEvent>>>,
     dropped_alerts: AtomicU64,
     dispatcher: Mutex<Option<JoinHandle<()>>>,
-    errors: OnceLock<ErrorRates>,
+    errors: ErrorRates,
     sampler: crate::collector::SharedSampler,
 }
 
@@ -326,13 +317,12 @@ impl PerformanceMonitor {
             sender: Mutex::new(sender),
             dropped_alerts: AtomicU64::new(0),
             dispatcher: Mutex::new(dispatcher),
-            errors: OnceLock::new(),
+            errors: ErrorRates::new(&options),
             system_clock,
             retention_nanos: u64::try_from(options.retention.as_nanos()).unwrap_or(u64::MAX),
             sampler: Arc::new(Mutex::new(crate::collector::ProcessSampler::new())),
             options,
         });
-        let _ = inner.errors.set(ErrorRates::new(&inner.options));
         Self { inner }
     }
 
@@ -379,7 +369,7 @@ impl PerformanceMonitor {
         all.push(("success", if success { "true" } else { "false" }));
         all.extend(tags.iter().filter(|(key, _)| *key != "success"));
         self.record_metric(&metric_names::response_time(operation), duration.as_secs_f64(), "seconds", &all);
-        let window = self.inner.errors.get().and_then(|errors| errors.window(operation));
+        let window = self.inner.errors.window(operation);
         if let Some(rate) = window.and_then(|window| window.observe(success, self.inner.clock.now_nanos())) {
             self.record_metric(&metric_names::error_rate(operation), rate, "percent", &[]);
         }
@@ -428,7 +418,7 @@ impl PerformanceMonitor {
             succeeded: self.series(&name, "seconds", &with_success("true"))?,
             failed: self.series(&name, "seconds", &with_success("false"))?,
             error_rate: self.series(&metric_names::error_rate(operation), "percent", &[])?,
-            window: self.inner.errors.get()?.window(operation)?,
+            window: self.inner.errors.window(operation)?,
             operation: Arc::from(operation),
         })
     }
@@ -727,26 +717,29 @@ impl Inner {
                 })
                 .collect()
         });
-        self.record_full(series, value, self.now(), Some(interned));
+        let metadata = match interned {
+            Some(new) => SampleMetadata::Changed(new),
+            None => SampleMetadata::Unchanged,
+        };
+        self.record_full(series, value, self.now(), metadata);
     }
 
     fn record_at(&self, series: &Series, value: f64, now: u64) {
-        self.record_full(series, value, now, None);
+        self.record_full(series, value, now, SampleMetadata::None);
     }
 
-    /// `metadata`: `None` for a plain sample (no metadata); `Some(None)` for metadata equal to the current;
-    /// `Some(Some(new))` for new metadata.
-    fn record_full(&self, series: &Series, value: f64, now: u64, metadata: Option<Option<Tags>>) {
+    fn record_full(&self, series: &Series, value: f64, now: u64, metadata: SampleMetadata) {
         // Metadata needs the lock, so that a change point and its sample get consistent indexes.
-        let with_metadata = metadata.is_some() || series.has_metadata.load(Ordering::Relaxed);
+        let with_metadata =
+            !matches!(metadata, SampleMetadata::None) || series.has_metadata.load(Ordering::Relaxed);
         if with_metadata {
             let mut state = series.state.lock();
             let index = series.ring.push(now, value);
             match metadata {
-                Some(Some(new)) => state.metadata.push_back((index, new)),
-                Some(None) => {}
+                SampleMetadata::Changed(new) => state.metadata.push_back((index, new)),
+                SampleMetadata::Unchanged => {}
                 // A plain sample after samples with metadata carries none.
-                None => state.metadata.push_back((index, Arc::from(Vec::new()))),
+                SampleMetadata::None => state.metadata.push_back((index, Arc::from(Vec::new()))),
             }
             state.prune_metadata(series.ring.kept().start);
             let current = state.metadata.back().is_some_and(|(_, current)| !current.is_empty());

@@ -325,20 +325,66 @@ async fn unsafe_methods_need_a_token_bound_to_the_session() {
     );
 }
 
+/// An `Ops` of `security_yaml` whose request lines go to `memory` (the guard keeps the writer open).
+fn ops_logging_to(
+    memory: &vana_ops::logging::MemoryWriter,
+    security_yaml: &str,
+) -> (Ops, vana_ops::logging::LoggingGuard) {
+    let config = vana_ops::config::Config::default();
+    let (_dispatch, guard) = vana_ops::logging::LoggingBuilder::new(&config.monitoring.logging)
+        .writer(memory.clone())
+        .build()
+        .unwrap();
+    let loaded = ConfigLoader::new().document_str(Document::Security, "test", security_yaml).load().unwrap();
+    let ops = Ops::builder(loaded)
+        .install_logging(false)
+        .start_collector(false)
+        .request_log(guard.request_log())
+        .build()
+        .unwrap();
+    (ops, guard)
+}
+
 #[tokio::test]
 async fn each_step_can_be_switched_off() {
-    let ops = ops_with(
-        "csrf_protection:\n  require_csrf: false\nhttp:\n  validate_input: false\n  security_headers: false\n  rate_limit: false\n  access_log: false\n",
+    let memory = vana_ops::logging::MemoryWriter::default();
+    let (ops, _guard) = ops_logging_to(
+        &memory,
+        "csrf_protection:\n  require_csrf: false\nhttp:\n  block_addresses: false\n  validate_input: false\n  security_headers: false\n  rate_limit: false\n  correlation_id: false\n  access_log: false\n  route_metrics: false\n",
     );
+    ops.security().block_ip("198.51.100.50".parse().unwrap(), "test");
     let app = app(&ops);
     let incoming = request("GET", "/items/1?q=%3Cscript%3Ex%3C%2Fscript%3E", "198.51.100.50")
+        .header("x-correlation-id", "req-off")
         .body(Body::empty())
         .unwrap();
     let (status, headers, _) = send(&app, incoming).await;
-    assert_eq!(status, StatusCode::OK);
+    assert_eq!(status, StatusCode::OK, "neither the block nor the attack in the query is looked at");
     assert!(!headers.contains_key("x-ratelimit-limit") && !headers.contains_key("x-frame-options"));
-    assert!(headers.contains_key("x-correlation-id"));
+    assert!(!headers.contains_key("x-correlation-id"));
     assert_eq!(ops.monitor().total_recorded("response_time./items/{id}"), 0);
+    assert!(memory.lines().is_empty(), "{:?}", memory.lines());
+}
+
+#[tokio::test]
+async fn the_access_log_and_the_route_metric_switch_apart() {
+    for (access_log, route_metrics) in [(false, true), (true, false)] {
+        let memory = vana_ops::logging::MemoryWriter::default();
+        let yaml = format!("{NO_CSRF}http:\n  access_log: {access_log}\n  route_metrics: {route_metrics}\n");
+        let (ops, _guard) = ops_logging_to(&memory, &yaml);
+        let app = app(&ops);
+        let (status, _, _) =
+            send(&app, request("GET", "/items/1", "198.51.100.51").body(Body::empty()).unwrap()).await;
+        assert_eq!(status, StatusCode::OK);
+        let recorded = ops.monitor().total_recorded("response_time./items/{id}");
+        assert_eq!(recorded, u64::from(route_metrics), "access_log {access_log}");
+        let lines = memory.lines();
+        assert_eq!(
+            lines.iter().any(|line| line.contains("\"route\":\"/items/{id}\"")),
+            access_log,
+            "{lines:?}"
+        );
+    }
 }
 
 #[tokio::test]
@@ -431,4 +477,21 @@ mod hostile {
             }
         }
     }
+}
+
+#[tokio::test]
+async fn strict_transport_security_goes_only_to_https_requests() {
+    let ops = ops_with(&format!(
+        "{NO_CSRF}client_address:\n  trusted_proxies: [\"10.0.0.0/8\"]\nheaders:\n  security_headers:\n    Strict-Transport-Security: max-age=63072000\n"
+    ));
+    let app = app(&ops);
+    let from = |peer: &str, proto: &str| {
+        request("GET", "/items/1", peer).header("x-forwarded-proto", proto).body(Body::empty()).unwrap()
+    };
+    let (_, behind_tls_proxy, _) = send(&app, from("10.0.0.2", "https")).await;
+    assert_eq!(behind_tls_proxy["strict-transport-security"], "max-age=63072000");
+    let (_, plain_behind_proxy, _) = send(&app, from("10.0.0.2", "http")).await;
+    assert!(!plain_behind_proxy.contains_key("strict-transport-security"));
+    let (_, claimed_by_client, _) = send(&app, from("198.51.100.70", "https")).await;
+    assert!(!claimed_by_client.contains_key("strict-transport-security"), "only a trusted proxy is believed");
 }

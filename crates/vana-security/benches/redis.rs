@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use vana_config::{Backend, FailureMode};
-use vana_security::{MemoryStore, Quota, RateLimitStore, RedisBackend, RedisStore};
+use vana_security::{MemoryStore, RateLimitStore, RedisBackend, RedisStore};
 
 struct Redis(Child);
 
@@ -52,7 +52,7 @@ fn bench_redis(c: &mut Criterion) {
     let backend = Arc::new(RedisBackend::new(&config, &format!("redis://127.0.0.1:{port}/")).unwrap());
     let store = RedisStore::new(Arc::clone(&backend), MemoryStore::new(16));
     let memory = MemoryStore::new(1_000_000);
-    let quota = Quota::new(u32::MAX, Duration::from_secs(1), u32::MAX);
+    let quota = quota(u32::MAX, Duration::from_secs(1), u32::MAX);
     let keys: Vec<String> = (0..10_000).map(|n| format!("client-{n}")).collect();
     let mut group = c.benchmark_group("rate_limit_check");
     let mut n = 0;
@@ -77,3 +77,9 @@ fn bench_redis(c: &mut Criterion) {
 
 criterion_group!(benches, bench_redis);
 criterion_main!(benches);
+
+/// A quota from plain counts (each at least 1).
+fn quota(limit: u32, window: std::time::Duration, burst: u32) -> vana_security::Quota {
+    let count = |n: u32| std::num::NonZeroU32::new(n).expect("a count of at least 1");
+    vana_security::Quota::new(count(limit), window, count(burst))
+}

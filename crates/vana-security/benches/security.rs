@@ -156,7 +156,7 @@ fn rate_limiting(c: &mut Criterion) {
     group.finish();
 
     let store = vana_security::MemoryStore::new(1_000_000);
-    let quota = vana_security::Quota::new(100, Duration::from_secs(60), 10);
+    let quota = self::quota(100, Duration::from_secs(60), 10);
     for n in 0..1_000_000u32 {
         vana_security::RateLimitStore::check(&store, &n.to_string(), &quota);
     }
@@ -177,3 +177,9 @@ fn csrf(c: &mut Criterion) {
 
 criterion_group!(benches, validation, rate_limiting, csrf);
 criterion_main!(benches);
+
+/// A quota from plain counts (each at least 1).
+fn quota(limit: u32, window: std::time::Duration, burst: u32) -> vana_security::Quota {
+    let count = |n: u32| std::num::NonZeroU32::new(n).expect("a count of at least 1");
+    vana_security::Quota::new(count(limit), window, count(burst))
+}

@@ -1,10 +1,11 @@
 //! The rate limiter keeps its promise, under concurrency too, with a bounded key table.
 
+use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
 use proptest::prelude::*;
-use vana_security::{ManualClock, MemoryStore, Quota, RateLimitStore, RateLimiter};
+use vana_security::{ManualClock, MemoryStore, RateLimitStore, RateLimiter};
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
@@ -19,7 +20,7 @@ proptest! {
     ) {
         let clock = ManualClock::new();
         let store = MemoryStore::with_clock(16, Arc::new(clock.clone()));
-        let quota = Quota::new(limit, Duration::from_millis(window_ms), burst);
+        let quota = quota(limit, Duration::from_millis(window_ms), burst);
         let emission = (window_ms * 1_000_000 / u64::from(limit)).max(1);
         let mut now = 0u64;
         let mut allowed_at = Vec::new();
@@ -48,7 +49,7 @@ proptest! {
     fn retry_after_is_exact(limit in 1u32..100, burst in 1u32..10) {
         let clock = ManualClock::new();
         let store = MemoryStore::with_clock(16, Arc::new(clock.clone()));
-        let quota = Quota::new(limit, Duration::from_secs(10), burst);
+        let quota = quota(limit, Duration::from_secs(10), burst);
         let mut denied = None;
         for _ in 0..=burst {
             let decision = store.check("k", &quota);
@@ -68,7 +69,7 @@ proptest! {
 fn concurrent_callers_get_exactly_the_burst() {
     let clock = ManualClock::new();
     let store = Arc::new(MemoryStore::with_clock(1024, Arc::new(clock.clone())));
-    let quota = Quota::new(60, Duration::from_secs(60), 25);
+    let quota = quota(60, Duration::from_secs(60), 25);
     let threads: Vec<_> = (0..8)
         .map(|_| {
             let store = Arc::clone(&store);
@@ -93,11 +94,14 @@ fn limits_above_a_thousand_and_per_call_quotas() {
     let mut config = vana_config::RateLimiting::default();
     config.burst_limit = 5000;
     let limiter = RateLimiter::with_store(&config, MemoryStore::with_clock(16, Arc::new(ManualClock::new())));
-    let allowed =
-        (0..7000).filter(|_| limiter.check_rate_limit("bulk", 5000, Duration::from_secs(60)).allowed).count();
+    let allowed = (0..7000)
+        .filter(|_| {
+            limiter.check_rate_limit("bulk", NonZeroU32::new(5000).unwrap(), Duration::from_secs(60)).allowed
+        })
+        .count();
     assert_eq!(allowed, 5000);
     // Another quota for the same identifier keeps its own state.
-    assert!(limiter.check_rate_limit("bulk", 10, Duration::from_secs(60)).allowed);
+    assert!(limiter.check_rate_limit("bulk", NonZeroU32::new(10).unwrap(), Duration::from_secs(60)).allowed);
     let decision = limiter.check("bulk");
     assert!(decision.allowed);
     assert_eq!(decision.limit, 100);
@@ -107,7 +111,7 @@ fn limits_above_a_thousand_and_per_call_quotas() {
 fn the_key_table_is_bounded_under_rotating_addresses() {
     let clock = ManualClock::new();
     let store = MemoryStore::with_clock(100_000, Arc::new(clock.clone()));
-    let quota = Quota::new(100, Duration::from_secs(60), 10);
+    let quota = quota(100, Duration::from_secs(60), 10);
     for n in 0..1_000_000u32 {
         let address = std::net::Ipv4Addr::from(n).to_string();
         assert!(store.check(&address, &quota).allowed);
@@ -125,7 +129,7 @@ fn the_key_table_is_bounded_under_rotating_addresses() {
 #[test]
 fn a_million_keys_cost_under_a_hundred_bytes_each() {
     let store = MemoryStore::with_clock(1_000_000, Arc::new(ManualClock::new()));
-    let quota = Quota::new(100, Duration::from_secs(60), 10);
+    let quota = quota(100, Duration::from_secs(60), 10);
     for n in 0..1_000_000u32 {
         store.check(&n.to_string(), &quota);
     }
@@ -134,4 +138,10 @@ fn a_million_keys_cost_under_a_hundred_bytes_each() {
     let per_key = store.memory_bytes() / keys;
     assert!(per_key <= 100, "{per_key} bytes per key");
     println!("{per_key} bytes per key at {keys} keys");
+}
+
+/// A quota from plain counts (each at least 1).
+fn quota(limit: u32, window: std::time::Duration, burst: u32) -> vana_security::Quota {
+    let count = |n: u32| std::num::NonZeroU32::new(n).expect("a count of at least 1");
+    vana_security::Quota::new(count(limit), window, count(burst))
 }

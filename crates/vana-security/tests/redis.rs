@@ -11,8 +11,8 @@ use std::time::Duration;
 use proptest::prelude::*;
 use vana_config::{Backend, FailureMode, SecurityPolicies};
 use vana_security::{
-    ManualClock, MemoryStore, Quota, RateLimitStore, RedisBackend, RedisStore, SecurityEvent,
-    SecurityManager, Severity,
+    ManualClock, MemoryStore, RateLimitStore, RedisBackend, RedisStore, SecurityEvent, SecurityManager,
+    Severity,
 };
 use vana_testkit::RedisServer;
 
@@ -54,7 +54,7 @@ proptest! {
         let store = RedisStore::new(redis.backend(&unique("prop"), FailureMode::FailOpen), MemoryStore::new(100));
         let clock = ManualClock::new();
         let memory = MemoryStore::with_clock(100, Arc::new(clock.clone()));
-        let quota = Quota::new(limit, Duration::from_micros(emission_us * u64::from(limit)), burst);
+        let quota = quota(limit, Duration::from_micros(emission_us * u64::from(limit)), burst);
         let mut now_us = 1_000_000u64;
         for (key, advance) in steps {
             now_us += advance;
@@ -188,12 +188,12 @@ fn idle_keys_expire_in_redis() {
         redis::cmd("KEYS").arg(pattern).query(connection).unwrap()
     };
     // One request a 10 s window: the key lives until its TAT, 10 s ahead.
-    assert!(store.check("slow", &Quota::new(1, Duration::from_secs(10), 1)).allowed);
+    assert!(store.check("slow", &quota(1, Duration::from_secs(10), 1)).allowed);
     let slow = keys(&mut connection, &format!("{prefix}rl:1/*"));
     let ttl: i64 = redis::cmd("PTTL").arg(&slow[0]).query(&mut connection).unwrap();
     assert!((5_000..=10_001).contains(&ttl), "expires with its TAT: {ttl} ms");
     // A key whose TAT is 20 ms ahead is gone soon after: an idle client costs nothing.
-    assert!(store.check("fast", &Quota::new(50, Duration::from_secs(1), 1)).allowed);
+    assert!(store.check("fast", &quota(50, Duration::from_secs(1), 1)).allowed);
     std::thread::sleep(Duration::from_millis(300));
     assert!(keys(&mut connection, &format!("{prefix}rl:50/*")).is_empty());
 }
@@ -202,11 +202,17 @@ fn idle_keys_expire_in_redis() {
 fn a_pipelined_batch_decides_like_single_checks() {
     let redis = RedisServer::start();
     let store = RedisStore::new(redis.backend(&unique("batch"), FailureMode::FailOpen), MemoryStore::new(10));
-    let quota = Quota::new(2, Duration::from_secs(3600), 2);
+    let quota = quota(2, Duration::from_secs(3600), 2);
     let keys = ["a", "b", "a", "a", "c", "b", "b"];
     let allowed: Vec<bool> =
         store.check_batch(&keys, &quota).iter().map(|decision| decision.allowed).collect();
     assert_eq!(allowed, [true, true, true, false, true, true, false]);
     assert!(!store.check("a", &quota).allowed);
     assert!(store.check("c", &quota).allowed);
+}
+
+/// A quota from plain counts (each at least 1).
+fn quota(limit: u32, window: std::time::Duration, burst: u32) -> vana_security::Quota {
+    let count = |n: u32| std::num::NonZeroU32::new(n).expect("a count of at least 1");
+    vana_security::Quota::new(count(limit), window, count(burst))
 }

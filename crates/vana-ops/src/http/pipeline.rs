@@ -61,6 +61,9 @@ pub(crate) struct Exchange {
     pub(crate) started: Instant,
 }
 
+/// The client's rate decision, and whether its address may go on.
+type AddressVerdict = (Option<RateDecision>, Result<(), Refusal>);
+
 /// What the request checks decided, when they did not refuse.
 enum Admission {
     /// On to the inner service, with the body (read, or capped as it streams).
@@ -123,9 +126,10 @@ impl Pipeline {
             https: origin.https,
             started,
         };
-        let (rate, admission) = match self.check_address(exchange.client).await {
-            Ok(rate) => (rate, self.check_request(&parts, body).await),
-            Err(refusal) => (None, Err(refusal)),
+        let (rate, address) = self.check_address(exchange.client).await;
+        let admission = match address {
+            Ok(()) => self.check_request(&parts, body).await,
+            Err(refusal) => Err(refusal),
         };
         let mut response = match admission {
             Ok(Admission::Forward(body)) => {
@@ -145,12 +149,10 @@ impl Pipeline {
         Ok(response)
     }
 
-    /// The blocklist and the rate limit: the client's rate decision, or why it is refused.
-    async fn check_address(
-        self: &Arc<Self>,
-        client: Option<Client>,
-    ) -> Result<Option<RateDecision>, Refusal> {
-        let Some(client) = client else { return Ok(None) };
+    /// The blocklist and the rate limit: the client's rate decision (its headers go on the response,
+    /// refused or not) and whether the client may go on.
+    async fn check_address(self: &Arc<Self>, client: Option<Client>) -> AddressVerdict {
+        let Some(client) = client else { return (None, Ok(())) };
         if !self.remote_address_checks {
             return self.address_checks(&client);
         }
@@ -158,14 +160,23 @@ impl Pipeline {
         // go on meanwhile (the backend's timeouts bound the wait).
         let pipeline = Arc::clone(self);
         // A panicked check (it cannot, but the join says so) admits, as fail-open would.
-        tokio::task::spawn_blocking(move || pipeline.address_checks(&client)).await.unwrap_or(Ok(None))
+        tokio::task::spawn_blocking(move || pipeline.address_checks(&client)).await.unwrap_or((None, Ok(())))
     }
 
-    fn address_checks(&self, client: &Client) -> Result<Option<RateDecision>, Refusal> {
-        if let Some(blocklist) = &self.blocklist {
-            blocklist.check(client)?;
+    fn address_checks(&self, client: &Client) -> AddressVerdict {
+        if let Some(blocklist) = &self.blocklist
+            && let Err(refusal) = blocklist.check(client)
+        {
+            return (None, Err(refusal));
         }
-        self.rate_limit.as_ref().map(|rate_limit| rate_limit.check(client)).transpose()
+        match &self.rate_limit {
+            Some(rate_limit) => {
+                let decision = rate_limit.check(client);
+                let admitted = RateLimit::admits(&decision);
+                (Some(decision), admitted)
+            }
+            None => (None, Ok(())),
+        }
     }
 
     /// The token route, the body cap, validation and CSRF. The body is read only when a step must see it.

@@ -9,34 +9,56 @@
 //! allowed: `burst` back to back from idle, then one per `T`. A key whose TAT is in the past carries no
 //! state at all (it behaves exactly like a key never seen), which is what makes eviction safe.
 
+use std::num::NonZeroU32;
 use std::time::Duration;
 
-/// Requests per window, with a burst.
+/// Requests per window, with a burst. Both counts are at least one by type, as in `governor`.
+///
+/// ```
+/// use std::num::NonZeroU32;
+/// use std::time::Duration;
+///
+/// let quota = vana_security::Quota::new(NonZeroU32::new(100).unwrap(), Duration::from_secs(60), NonZeroU32::MIN);
+/// assert_eq!(quota.limit().get(), 100);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Quota {
-    /// Requests per window (the sustained rate).
-    pub limit: u32,
-    /// The window.
-    pub window: Duration,
-    /// Requests allowed back to back from idle.
-    pub burst: u32,
+    limit: NonZeroU32,
+    window: Duration,
+    burst: NonZeroU32,
 }
 
 impl Quota {
-    /// `limit` per `window`, with bursts of `burst` (each at least 1).
-    pub fn new(limit: u32, window: Duration, burst: u32) -> Self {
-        Self { limit: limit.max(1), window, burst: burst.max(1) }
+    /// `limit` per `window`, with bursts of `burst`. A window shorter than `limit` nanoseconds admits one
+    /// request a nanosecond.
+    pub const fn new(limit: NonZeroU32, window: Duration, burst: NonZeroU32) -> Self {
+        Self { limit, window, burst }
+    }
+
+    /// Requests per window (the sustained rate).
+    pub const fn limit(&self) -> NonZeroU32 {
+        self.limit
+    }
+
+    /// The window.
+    pub const fn window(&self) -> Duration {
+        self.window
+    }
+
+    /// Requests allowed back to back from idle.
+    pub const fn burst(&self) -> NonZeroU32 {
+        self.burst
     }
 
     /// The emission interval `T`, in nanoseconds (at least 1).
     pub(crate) fn emission_nanos(&self) -> u64 {
         let window = u64::try_from(self.window.as_nanos()).unwrap_or(u64::MAX);
-        (window / u64::from(self.limit)).max(1)
+        (window / u64::from(self.limit.get())).max(1)
     }
 
     /// The tolerance `τ = T × (burst − 1)`, in nanoseconds.
     pub(crate) fn tolerance_nanos(&self) -> u64 {
-        self.emission_nanos().saturating_mul(u64::from(self.burst) - 1)
+        self.emission_nanos().saturating_mul(u64::from(self.burst.get()) - 1)
     }
 }
 
@@ -66,7 +88,7 @@ pub fn gcra_step(stored_tat: Option<u64>, now: u64, quota: &Quota) -> (u64, Rate
         let wait = debt - tolerance;
         let decision = RateDecision {
             allowed: false,
-            limit: quota.limit,
+            limit: quota.limit.get(),
             remaining: 0,
             reset_after: Duration::from_nanos(debt),
             retry_after: Some(Duration::from_nanos(wait)),
@@ -79,7 +101,7 @@ pub fn gcra_step(stored_tat: Option<u64>, now: u64, quota: &Quota) -> (u64, Rate
     let room = (tolerance + emission).saturating_sub(new_debt) / emission;
     let decision = RateDecision {
         allowed: true,
-        limit: quota.limit,
+        limit: quota.limit.get(),
         remaining: u32::try_from(room).unwrap_or(u32::MAX),
         reset_after: Duration::from_nanos(new_debt),
         retry_after: None,
@@ -91,11 +113,15 @@ pub fn gcra_step(stored_tat: Option<u64>, now: u64, quota: &Quota) -> (u64, Rate
 mod tests {
     use super::*;
 
+    fn quota(limit: u32, window: Duration, burst: u32) -> Quota {
+        Quota::new(NonZeroU32::new(limit).unwrap(), window, NonZeroU32::new(burst).unwrap())
+    }
+
     const SECOND: u64 = 1_000_000_000;
 
     #[test]
     fn a_burst_then_the_sustained_rate() {
-        let quota = Quota::new(10, Duration::from_secs(10), 3); // T = 1 s, burst 3
+        let quota = quota(10, Duration::from_secs(10), 3); // T = 1 s, burst 3
         let mut tat = None;
         let mut allowed = Vec::new();
         for _ in 0..5 {
@@ -115,7 +141,7 @@ mod tests {
 
     #[test]
     fn an_idle_key_is_as_good_as_new() {
-        let quota = Quota::new(5, Duration::from_secs(5), 2);
+        let quota = quota(5, Duration::from_secs(5), 2);
         let (_, fresh) = gcra_step(None, 100 * SECOND, &quota);
         let (_, stale) = gcra_step(Some(3 * SECOND), 100 * SECOND, &quota);
         assert_eq!(fresh, stale);
@@ -123,7 +149,7 @@ mod tests {
 
     #[test]
     fn limits_above_a_thousand_work() {
-        let quota = Quota::new(5000, Duration::from_secs(1), 5000);
+        let quota = quota(5000, Duration::from_secs(1), 5000);
         let mut tat = None;
         let mut allowed = 0;
         for _ in 0..6000 {

@@ -1,5 +1,6 @@
 //! `RateLimiter`: the configured quota over a store.
 
+use std::num::NonZeroU32;
 use std::time::Duration;
 
 use vana_config::RateLimiting;
@@ -34,7 +35,10 @@ impl RateLimiter<MemoryStore> {
 impl<S: RateLimitStore> RateLimiter<S> {
     /// The configured quota over `store` (a shared backend, or a store on a test clock).
     pub fn with_store(config: &RateLimiting, store: S) -> Self {
-        let quota = Quota::new(config.default_limit, config.window(), config.burst_limit);
+        // Configuration validation keeps both at least 1.
+        let at_least_one = |count: u32| NonZeroU32::new(count).unwrap_or(NonZeroU32::MIN);
+        let quota =
+            Quota::new(at_least_one(config.default_limit), config.window(), at_least_one(config.burst_limit));
         Self { store, quota }
     }
 
@@ -45,8 +49,8 @@ impl<S: RateLimitStore> RateLimiter<S> {
 
     /// The specification's call: `limit` per `window` for `identifier`, with the configured burst (at
     /// most `limit`). Each distinct (limit, window) keeps its own state.
-    pub fn check_rate_limit(&self, identifier: &str, limit: u32, window: Duration) -> RateDecision {
-        self.store.check(identifier, &Quota::new(limit, window, self.quota.burst.min(limit)))
+    pub fn check_rate_limit(&self, identifier: &str, limit: NonZeroU32, window: Duration) -> RateDecision {
+        self.store.check(identifier, &Quota::new(limit, window, self.quota.burst().min(limit)))
     }
 
     /// Counts one request against any quota.

@@ -1,7 +1,7 @@
 //! Where rate-limit state lives: the trait a shared backend (Redis) implements, and the in-memory store.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
+use std::hash::{BuildHasher, RandomState};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
@@ -25,29 +25,10 @@ const SWEEP_INTERVAL_NANOS: u64 = 1_000_000_000;
 /// Entries looked at when a full shard must forget an active key.
 const EVICTION_SAMPLE: usize = 8;
 
-/// The keys of the shard maps are already SipHash values: hashing them again would be wasted work.
-#[derive(Default)]
-struct PassThrough(u64);
-
-impl Hasher for PassThrough {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &byte in bytes {
-            self.0 = (self.0 << 8) | u64::from(byte);
-        }
-    }
-
-    fn write_u64(&mut self, value: u64) {
-        self.0 = value;
-    }
-}
-
 struct Shard {
     /// Key hash to theoretical arrival time (nanoseconds on the store's clock).
-    tats: HashMap<u64, u64, BuildHasherDefault<PassThrough>>,
+    // The keys are already SipHash values: hashing them again would be wasted work.
+    tats: HashMap<u64, u64, nohash_hasher::BuildNoHashHasher<u64>>,
     last_sweep: u64,
 }
 
@@ -122,7 +103,8 @@ impl Shard {
 impl RateLimitStore for MemoryStore {
     fn check(&self, key: &str, quota: &Quota) -> RateDecision {
         let hash = self.hasher.hash_one((key, quota.emission_nanos(), quota.tolerance_nanos()));
-        let shard = &self.shards[(hash >> 58) as usize % SHARDS];
+        // Bits the map itself does not use: its bucket index takes the low bits, its tags the top seven.
+        let shard = &self.shards[(hash >> 32) as usize % SHARDS];
         let now = self.clock.now_nanos();
         let mut shard = shard.lock();
         let stored = shard.tats.get(&hash).copied();

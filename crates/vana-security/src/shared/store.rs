@@ -71,7 +71,7 @@ impl RedisStore {
     }
 
     fn redis_key(&self, key: &str, quota: &Quota) -> String {
-        let identity = format!("{}/{}/{}", quota.limit, quota.window.as_micros(), quota.burst);
+        let identity = format!("{}/{}/{}", quota.limit(), quota.window().as_micros(), quota.burst());
         self.backend.key(&["rl", &identity, key])
     }
 
@@ -105,7 +105,7 @@ impl RedisStore {
 
     fn micros(quota: &Quota) -> (u64, u64) {
         let emission = quota.emission_nanos().div_ceil(1000).max(1);
-        (emission, emission.saturating_mul(u64::from(quota.burst) - 1))
+        (emission, emission.saturating_mul(u64::from(quota.burst().get()) - 1))
     }
 
     fn decision(reply: Reply, quota: &Quota) -> RateDecision {
@@ -113,7 +113,7 @@ impl RedisStore {
         let allowed = reply.0 == 1;
         RateDecision {
             allowed,
-            limit: quota.limit,
+            limit: quota.limit().get(),
             remaining: u32::try_from(reply.1.max(0)).unwrap_or(u32::MAX),
             reset_after: micros(&reply.2),
             retry_after: (!allowed).then(|| micros(&reply.3)),
@@ -125,8 +125,8 @@ impl RedisStore {
         match self.backend.on_failure {
             FailureMode::FailOpen => RateDecision {
                 allowed: true,
-                limit: quota.limit,
-                remaining: quota.burst.saturating_sub(1),
+                limit: quota.limit().get(),
+                remaining: quota.burst().get() - 1,
                 reset_after: Duration::ZERO,
                 retry_after: None,
             },

@@ -24,17 +24,21 @@ pub(crate) struct RateLimit {
 
 impl RateLimit {
     pub(crate) fn new(ops: &Ops) -> Self {
-        let limit = ops.security().rate_limiter().quota().limit;
+        let limit = ops.security().rate_limiter().quota().limit().get();
         Self { ops: ops.clone(), limit: (limit, number(limit.into())) }
     }
 
-    /// Counts the request against the client's budget: the decision, or the refusal when it is spent.
-    pub(crate) fn check(&self, client: &Client) -> Result<RateDecision, Refusal> {
-        let decision = self.ops.security().rate_limiter().check(client.text.as_str());
-        if !decision.allowed {
-            return Err(Refusal::RateLimited(decision.retry_after.unwrap_or(Duration::ZERO)));
+    /// Counts the request against the client's budget.
+    pub(crate) fn check(&self, client: &Client) -> RateDecision {
+        self.ops.security().rate_limiter().check(client.text.as_str())
+    }
+
+    /// The refusal of a request whose budget is spent.
+    pub(crate) fn admits(decision: &RateDecision) -> Result<(), Refusal> {
+        if decision.allowed {
+            return Ok(());
         }
-        Ok(decision)
+        Err(Refusal::RateLimited(decision.retry_after.unwrap_or(Duration::ZERO)))
     }
 
     /// The `X-RateLimit-Limit`, `-Remaining` and `-Reset` (seconds, rounded up) of `decision`.
@@ -76,7 +80,8 @@ mod tests {
         let step = RateLimit::new(&ops);
         let address = "203.0.113.9".parse().unwrap();
         let client = Client { address, text: AddressText::new(address) };
-        let first = step.check(&client).unwrap();
+        let first = step.check(&client);
+        assert_eq!(RateLimit::admits(&first), Ok(()));
         let mut headers = HeaderMap::new();
         step.annotate(&mut headers, &first);
         assert_eq!(headers[LIMIT], "2");
@@ -84,8 +89,8 @@ mod tests {
         assert_eq!(remaining, first.remaining);
         let mut admitted = 1;
         let refusal = loop {
-            match step.check(&client) {
-                Ok(_) => admitted += 1,
+            match RateLimit::admits(&step.check(&client)) {
+                Ok(()) => admitted += 1,
                 Err(refusal) => break refusal,
             }
             assert!(admitted < 10, "never refused");
@@ -94,6 +99,6 @@ mod tests {
         let Refusal::RateLimited(wait) = refusal else { panic!("{refusal:?}") };
         assert!(wait > Duration::ZERO);
         clock.advance(wait);
-        assert!(step.check(&client).is_ok(), "admitted again once the wait is over");
+        assert!(step.check(&client).allowed, "admitted again once the wait is over");
     }
 }

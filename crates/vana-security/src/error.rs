@@ -13,9 +13,22 @@ pub enum SecurityError {
         reason: String,
     },
     /// The rule set as a whole does not compile (too large).
-    #[error("the validation rules do not compile: {0}")]
-    Rules(String),
-    /// The shared backend could not be set up (never carries the URL, which may hold a password).
-    #[error("backend: {0}")]
-    Backend(String),
+    #[error("the validation rules do not compile")]
+    Rules(#[source] regex::Error),
+    /// `backend.type` is `redis` but the variable that should hold its URL is not set.
+    #[error("backend.type is redis but {variable} is not set")]
+    RedisUrlUnset {
+        /// The variable named by `backend.url_env`.
+        variable: String,
+    },
+    /// The Redis URL is not a valid `redis://` URL. The parser's error is left out on purpose: it can quote
+    /// the URL, which may hold a password.
+    #[error("the Redis URL in {variable} is not a valid redis:// URL")]
+    RedisUrlInvalid {
+        /// The variable named by `backend.url_env`.
+        variable: String,
+    },
+    /// `backend.type` is `redis` in a build without the `redis` feature.
+    #[error("backend.type is redis, but vana-security was built without its `redis` feature")]
+    RedisNotBuilt,
 }

@@ -58,9 +58,7 @@ impl SecurityManager {
         };
         #[cfg(not(feature = "redis"))]
         if config.backend.kind == vana_config::BackendKind::Redis {
-            return Err(SecurityError::Backend(
-                "backend.type is redis, but vana-security was built without its `redis` feature".into(),
-            ));
+            return Err(SecurityError::RedisNotBuilt);
         }
         Self::build(
             config,

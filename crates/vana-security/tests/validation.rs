@@ -131,6 +131,8 @@ fn configured_patterns_run_with_the_built_in_rules() {
     assert_eq!(rejection.category, Category::ForbiddenPattern);
     assert_eq!(rejection.rule_id, 900);
     assert_eq!(rejection.severity, Severity::High);
+    let configured = validator.rules().last().unwrap();
+    assert_eq!((configured.id, configured.pattern.as_ref()), (900, "forbidden[- ]word"));
     config.forbidden_patterns = vec!["(unclosed".into()];
     let error = InputValidator::new(&config).unwrap_err().to_string();
     assert!(
@@ -172,7 +174,7 @@ fn every_rule_compiles_alone_and_has_a_unique_id() {
     let mut ids = std::collections::HashSet::new();
     for rule in vana_security::BUILT_IN_RULES {
         assert!(ids.insert(rule.id), "duplicate id {}", rule.id);
-        regex::bytes::RegexBuilder::new(rule.pattern).unicode(false).case_insensitive(true).build().unwrap();
+        regex::bytes::RegexBuilder::new(&rule.pattern).unicode(false).case_insensitive(true).build().unwrap();
     }
 }
 

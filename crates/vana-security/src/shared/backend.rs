@@ -58,9 +58,8 @@ impl RedisBackend {
     /// A backend for `url` as `config` says. Redis need not be up: until it answers, the failure behaviour
     /// applies. Errors never contain the URL (it may hold a password).
     pub fn new(config: &Backend, url: &str) -> Result<Self, SecurityError> {
-        let client = redis::Client::open(url).map_err(|_| {
-            SecurityError::Backend(format!("the Redis URL in {} is not a valid redis:// URL", config.url_env))
-        })?;
+        let client = redis::Client::open(url)
+            .map_err(|_| SecurityError::RedisUrlInvalid { variable: config.url_env.clone() })?;
         Ok(Self {
             client,
             pool: Mutex::new(Vec::new()),
@@ -84,9 +83,8 @@ impl RedisBackend {
 
     /// The backend of `config`, with the URL from the environment variable it names.
     pub fn from_env(config: &Backend) -> Result<Self, SecurityError> {
-        let url = std::env::var(&config.url_env).map_err(|_| {
-            SecurityError::Backend(format!("backend.type is redis but {} is not set", config.url_env))
-        })?;
+        let url = std::env::var(&config.url_env)
+            .map_err(|_| SecurityError::RedisUrlUnset { variable: config.url_env.clone() })?;
         Self::new(config, &url)
     }
 

@@ -4,10 +4,12 @@
 //! `RegexSet`, case-insensitively, with ASCII-only word boundaries: Unicode `\b` would send the regex
 //! engine to a path about 100x slower on non-ASCII text.
 
+use std::borrow::Cow;
+
 use super::verdict::{Category, Severity};
 
 /// One detection rule.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Rule {
     /// Stable identifier, reported in verdicts and events.
     pub id: u16,
@@ -17,8 +19,8 @@ pub struct Rule {
     pub severity: Severity,
     /// What the pattern means, for people.
     pub description: &'static str,
-    /// The regular expression (compiled case-insensitively).
-    pub pattern: &'static str,
+    /// The regular expression (compiled case-insensitively; a configured one keeps Unicode classes).
+    pub pattern: Cow<'static, str>,
 }
 
 use Category::{
@@ -30,7 +32,7 @@ macro_rules! rules {
     ($( $id:literal $category:ident $severity:ident $description:literal $pattern:expr; )+) => {
         /// The built-in rules.
         pub const BUILT_IN_RULES: &[Rule] = &[
-            $( Rule { id: $id, category: $category, severity: $severity, description: $description, pattern: $pattern }, )+
+            $( Rule { id: $id, category: $category, severity: $severity, description: $description, pattern: Cow::Borrowed($pattern) }, )+
         ];
     };
 }

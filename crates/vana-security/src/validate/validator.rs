@@ -49,7 +49,7 @@ impl InputValidator {
     /// The built-in rules plus `config.forbidden_patterns`, with `config.max_input_length`.
     pub fn new(config: &InputValidation) -> Result<Self, SecurityError> {
         let mut rules: Vec<Rule> = BUILT_IN_RULES.to_vec();
-        let mut patterns: Vec<String> = rules.iter().map(|rule| rule.pattern.to_owned()).collect();
+        let mut patterns: Vec<String> = rules.iter().map(|rule| rule.pattern.to_string()).collect();
         for (index, pattern) in config.forbidden_patterns.iter().enumerate() {
             vana_config::compile_pattern(pattern)
                 .map_err(|reason| SecurityError::Pattern { index, reason })?;
@@ -58,7 +58,7 @@ impl InputValidator {
                 category: Category::ForbiddenPattern,
                 severity: Severity::High,
                 description: "a configured forbidden pattern",
-                pattern: "",
+                pattern: Cow::Owned(pattern.clone()),
             });
             // Configured patterns keep Unicode classes, as their authors expect.
             patterns.push(format!("(?u:{pattern})"));
@@ -76,7 +76,7 @@ impl InputValidator {
                     .size_limit(SET_SIZE_LIMIT)
                     .dfa_size_limit(SET_SIZE_LIMIT)
                     .build()
-                    .map_err(|error| SecurityError::Rules(error.to_string()))?
+                    .map_err(SecurityError::Rules)?
             };
         }
         let any = build!(RegexBuilder::new(&alternation));

@@ -92,7 +92,7 @@ fn work_in(bytes: &[u8]) -> u8 {
         work |= COMMENT;
     }
     // C0 controls other than whitespace: a branch-free fold the compiler vectorizes.
-    let low = bytes.iter().fold(0u8, |acc, &b| acc | (u8::from(b < 0x09) | u8::from(b > 0x0d && b < 0x20)));
+    let low = bytes.iter().fold(0u8, |acc, &b| acc | u8::from(is_stripped_c0(b)));
     if low != 0 {
         work |= CONTROL;
     }
@@ -351,33 +351,34 @@ fn fullwidth_to_ascii(text: &str) -> Cow<'_, str> {
     Cow::Owned(text.chars().map(|c| ascii_twin(c).unwrap_or(c)).collect())
 }
 
+/// Whether `c` is removed by [`strip_controls`]: a control character that is not whitespace (NUL, ESC,
+/// DEL, the C1 controls but NEL), or U+FFFD, which stands for bytes that did not decode. The one
+/// definition every control check here follows.
+fn is_stripped(c: char) -> bool {
+    (c.is_control() && !c.is_whitespace()) || c == '\u{fffd}'
+}
+
+/// [`is_stripped`] for a byte below 0x80 (DEL is found with the multi-byte controls): C0 controls but
+/// tab, line feed, vertical tab, form feed and carriage return.
+const fn is_stripped_c0(byte: u8) -> bool {
+    byte < 0x09 || (byte > 0x0d && byte < 0x20)
+}
+
 /// NULs and control characters removed: browsers and many parsers skip them inside keywords and URL
 /// schemes (`java\0script:`). Whitespace controls stay, as the rules' `\s` matches them.
 fn strip_controls(text: &str) -> Cow<'_, str> {
-    let is_control = |c: char| (c.is_control() && !c.is_whitespace()) || c == '\u{fffd}';
-    let bytes = text.as_bytes();
-    let control_at = |at: usize| match bytes[at] {
-        b @ 0..0x20 => !b.is_ascii_whitespace() && b != 0x0b,
-        0x7f => true,
-        0xc2 => bytes.get(at + 1).is_some_and(|next| (0x80..=0x9f).contains(next)),
-        0xef => bytes.get(at + 1..at + 3) == Some(&[0xbf, 0xbd][..]),
-        _ => false,
-    };
-    if !(0..bytes.len()).any(control_at) {
+    if !text.chars().any(is_stripped) {
         return Cow::Borrowed(text);
     }
-    Cow::Owned(text.chars().filter(|&c| !is_control(c)).collect())
+    Cow::Owned(text.chars().filter(|&c| !is_stripped(c)).collect())
 }
 
-/// [`strip_controls`] for text known to hold no C0 control: DEL, C1 controls and U+FFFD, found
-/// with a fast byte search.
+/// [`strip_controls`] for text known to hold no C0 control: DEL, C1 controls and U+FFFD start with the
+/// bytes 0x7F, 0xC2 and 0xEF, found with a fast byte search.
 fn strip_high_controls(text: &str) -> Cow<'_, str> {
-    let bytes = text.as_bytes();
-    let found = memchr::memchr3_iter(0xc2, 0xef, 0x7f, bytes).any(|at| match bytes[at] {
-        0x7f => true,
-        0xc2 => bytes.get(at + 1).is_some_and(|next| (0x80..=0x9f).contains(next)),
-        _ => bytes.get(at + 1..at + 3) == Some(&[0xbf, 0xbd][..]),
-    });
+    let found = memchr::memchr3_iter(0xc2, 0xef, 0x7f, text.as_bytes())
+        // Each of those bytes starts a character.
+        .any(|at| text.get(at..).and_then(|rest| rest.chars().next()).is_some_and(is_stripped));
     if !found {
         return Cow::Borrowed(text);
     }
@@ -456,5 +457,30 @@ mod tests {
             Cow::Borrowed(_)
         ));
         assert!(matches!(normalize("1/26/11 — naïve café"), Cow::Borrowed(_)));
+        // NEL is whitespace: kept, and nothing to strip means nothing changes.
+        assert!(matches!(normalize("line\u{85}next"), Cow::Borrowed(_)));
+        assert!(matches!(strip_high_controls("line\u{85}next"), Cow::Borrowed(_)));
+        assert!(matches!(strip_controls("line\u{85}next\u{b}"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn every_control_check_agrees_with_the_one_definition() {
+        for byte in 0..0x80u8 {
+            let c = char::from(byte);
+            if byte != 0x7f {
+                assert_eq!(is_stripped_c0(byte), is_stripped(c), "{byte:#04x}");
+            }
+            let text = format!("a{c}b");
+            assert_eq!(matches!(strip_controls(&text), Cow::Owned(_)), is_stripped(c), "{byte:#04x}");
+        }
+        for code in 0x80..=0x9fu32 {
+            let c = char::from_u32(code).unwrap();
+            let text = format!("a{c}b");
+            let stripped = is_stripped(c);
+            assert_eq!(stripped, code != 0x85, "{code:#x}");
+            assert_eq!(matches!(strip_high_controls(&text), Cow::Owned(_)), stripped, "{code:#x}");
+            assert_eq!(matches!(strip_controls(&text), Cow::Owned(_)), stripped, "{code:#x}");
+        }
+        assert!(matches!(strip_high_controls("a\u{fffd}b"), Cow::Owned(ref text) if text == "ab"));
     }
 }

@@ -3,7 +3,6 @@
 //! clock is stepped. Injectable for tests.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
 /// The monitor's clock.
@@ -48,25 +47,33 @@ impl MetricsClock for SystemClock {
     }
 }
 
-/// A clock that moves only when told to, starting at the Unix epoch plus one billion seconds.
-#[derive(Debug, Clone, Default)]
-pub struct ManualClock(Arc<AtomicU64>);
+/// A clock that moves only when told to, starting at the Unix epoch plus one billion seconds: `quanta`'s
+/// mock time source.
+#[derive(Debug, Clone)]
+pub struct ManualClock(Arc<quanta::Mock>);
 
 impl ManualClock {
     /// A clock at its start.
     pub fn new() -> Self {
-        Self::default()
+        let (_clock, mock) = quanta::Clock::mock();
+        Self(mock)
     }
 
     /// Moves the clock forward.
     pub fn advance(&self, by: Duration) {
-        self.0.fetch_add(u64::try_from(by.as_nanos()).unwrap_or(u64::MAX), Ordering::SeqCst);
+        self.0.increment(by);
+    }
+}
+
+impl Default for ManualClock {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
 impl MetricsClock for ManualClock {
     fn now_nanos(&self) -> u64 {
-        self.0.load(Ordering::SeqCst)
+        self.0.value()
     }
 
     fn start_wall(&self) -> SystemTime {

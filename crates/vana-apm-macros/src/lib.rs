@@ -22,7 +22,18 @@ use syn::{Expr, ItemFn, Lit, MetaNameValue, ReturnType, Token, parse_macro_input
 #[proc_macro_attribute]
 pub fn trace(attr: TokenStream, item: TokenStream) -> TokenStream {
     let args = parse_macro_input!(attr with Punctuated::<MetaNameValue, Token![,]>::parse_terminated);
-    let function = parse_macro_input!(item as ItemFn);
+    let function = match syn::parse::<ItemFn>(item.clone()) {
+        Ok(function) => function,
+        Err(_) => {
+            let item = proc_macro2::TokenStream::from(item);
+            return syn::Error::new_spanned(
+                item,
+                "#[trace] times functions: put it on a `fn` (sync or async)",
+            )
+            .to_compile_error()
+            .into();
+        }
+    };
     let mut name = None;
     for arg in &args {
         match (&arg.path, &arg.value) {

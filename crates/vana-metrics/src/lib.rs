@@ -60,6 +60,7 @@ mod prometheus;
 mod rules;
 mod series;
 mod sink;
+mod slot;
 mod summary;
 
 pub use alert::{AlertEvent, AlertTransition, ThresholdRule};

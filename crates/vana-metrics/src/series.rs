@@ -1,18 +1,19 @@
 //! One series: a name, interned tags, and a ring of recent samples capped by count and by age.
 //!
 //! Recording does not lock: a sample takes the next index with one atomic add and is written into its
-//! slot under a per-slot sequence number (a seqlock), so readers never see a half-written sample and skip
-//! one being written. Slots are allocated in chunks on first use, so a series that records little costs
+//! slot under the slot's sequence number (a seqlock, `slot.rs`), so readers never see a half-written or
+//! mixed sample and skip one being written. Slots are allocated in chunks on first use, so a series that records little costs
 //! little. The series' mutex is only taken for what needs it: alerts (when a threshold watches the series)
 //! and metadata.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering, fence};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use parking_lot::Mutex;
 
 use crate::alert::{AlertState, ThresholdRule};
+use crate::slot::Slot;
 
 /// Tags of a series, sorted by key, shared by every sample (stored once, not per sample).
 pub type Tags = Arc<[(Arc<str>, Arc<str>)]>;
@@ -29,15 +30,6 @@ pub(crate) struct Sample {
     /// Monotonic nanoseconds on the monitor's clock.
     pub(crate) at: u64,
     pub(crate) value: f64,
-}
-
-/// One stored sample: its sequence number, time and value (24 bytes).
-#[derive(Default)]
-struct Slot {
-    /// `2 × index + 1` while sample `index` is being written, `2 × index + 2` once written.
-    seq: AtomicU64,
-    at: AtomicU64,
-    value: AtomicU64,
 }
 
 /// A fixed-capacity ring of samples, written without locks.
@@ -70,26 +62,17 @@ impl Ring {
         let index = self.head.fetch_add(1, Ordering::Relaxed);
         let (chunk, offset) = self.position(index);
         let slot = &self.chunks[chunk].get_or_init(|| (0..CHUNK).map(|_| Slot::default()).collect())[offset];
-        slot.seq.store(2 * index + 1, Ordering::Relaxed);
-        fence(Ordering::Release);
-        slot.at.store(at, Ordering::Relaxed);
-        slot.value.store(value.to_bits(), Ordering::Relaxed);
-        slot.seq.store(2 * index + 2, Ordering::Release);
+        // `false` only when the ring lapped this writer: a newer sample holds the slot, and this one has
+        // left the kept range already.
+        slot.write(index, at, value);
         index
     }
 
     /// Sample `index`, if it is still in the ring and fully written.
     pub(crate) fn read(&self, index: u64) -> Option<Sample> {
         let (chunk, offset) = self.position(index);
-        let slot = &self.chunks[chunk].get()?[offset];
-        let before = slot.seq.load(Ordering::Acquire);
-        if before != 2 * index + 2 {
-            return None;
-        }
-        let at = slot.at.load(Ordering::Relaxed);
-        let value = slot.value.load(Ordering::Relaxed);
-        fence(Ordering::Acquire);
-        (slot.seq.load(Ordering::Relaxed) == before).then(|| Sample { at, value: f64::from_bits(value) })
+        let (at, value) = self.chunks[chunk].get()?[offset].read(index)?;
+        Some(Sample { at, value })
     }
 
     /// Samples ever pushed.

@@ -1,0 +1,4 @@
+#[vana_apm::trace(name = 42)]
+fn checkout() {}
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[vana_apm::trace]
+struct Checkout;
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[vana_apm::trace(level = "debug")]
+fn checkout() {}
+
+fn main() {}

@@ -4,6 +4,7 @@ use std::process::{Command, ExitCode};
 
 use anyhow::{Context, Result, bail};
 
+use crate::cargo_tools::CARGO_HACK;
 use crate::system_tools::{SYSTEM_TOOLS, ensure};
 
 /// Runs `cargo` with `args` in the workspace root, echoing the command.
@@ -29,7 +30,26 @@ pub(crate) fn run() -> Result<ExitCode> {
         &["clippy", "--workspace", "--all-targets", "--all-features", "--locked", "--", "-D", "warnings"],
         &[],
     )?;
+    // Each crate alone, with no default features and with each feature by itself: the
+    // `cfg(not(feature = ...))` paths compile and lint clean too.
+    crate::cargo_tools::ensure(&CARGO_HACK)?;
+    cargo(
+        &[
+            "hack",
+            "clippy",
+            "--workspace",
+            "--each-feature",
+            "--no-dev-deps",
+            "--exclude-features",
+            "default",
+            "--",
+            "-D",
+            "warnings",
+        ],
+        &[],
+    )?;
     cargo(&["test", "--workspace", "--all-targets", "--all-features", "--locked"], &[])?;
+    loom()?;
     cargo(&["test", "--workspace", "--doc", "--all-features", "--locked"], &[])?;
     cargo(
         &["doc", "--workspace", "--no-deps", "--all-features", "--locked"],
@@ -42,4 +62,23 @@ pub(crate) fn run() -> Result<ExitCode> {
     }
     println!("\nci: all checks passed");
     Ok(ExitCode::SUCCESS)
+}
+
+/// The loom model test of the sample ring's slot: every interleaving of two lapping writers and a reader.
+/// Built with `--cfg loom` in a target directory of its own, so it does not invalidate the main build.
+pub(crate) fn loom() -> Result<()> {
+    cargo(
+        &[
+            "test",
+            "-p",
+            "vana-metrics",
+            "--lib",
+            "--locked",
+            "--target-dir",
+            "target/loom",
+            "--",
+            "loom_model",
+        ],
+        &[("RUSTFLAGS", "--cfg loom")],
+    )
 }

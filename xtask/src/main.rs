@@ -2,7 +2,9 @@
 //!
 //! - `validate-config [PATH...]`: load and validate configuration directories or files, print every
 //!   problem as `file:line:col: key.path: message`, exit 1 if there is any.
-//! - `ci`: everything CI checks, in order: system tools, rustfmt, clippy, tests, rustdoc, config.
+//! - `ci`: everything CI checks, in order: system tools, rustfmt, clippy, clippy of each crate with each
+//!   feature alone (cargo-hack), tests, the loom model test, rustdoc, config.
+//! - `loom`: the loom model test of vana-metrics' sample slot.
 //! - `detection-report [--corpus DIR]`: the share of each corpus file that input validation flags.
 //! - `loadtest`: wrk against `vana-ops serve`, the full layer vs the layer off; requests/s and p99.
 //! - `prometheus-rules [--config DIR] [--output FILE]`: Prometheus alerting rules from the thresholds.
@@ -10,6 +12,7 @@
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod cargo_tools;
 mod ci;
 mod detection;
 mod loadtest;
@@ -80,6 +83,8 @@ enum Task {
         #[arg(long)]
         upstream: bool,
     },
+    /// The loom model test of vana-metrics' sample slot (part of `ci`).
+    Loom,
     /// Write Prometheus alerting rules from the thresholds of `monitoring.yaml` (default: `config/`).
     PrometheusRules {
         /// The configuration directory.
@@ -101,6 +106,7 @@ fn main() -> ExitCode {
     let result = match cli.task {
         Task::ValidateConfig { paths, env } => validate::run(&paths, env),
         Task::Ci => ci::run(),
+        Task::Loom => ci::loom().map(|()| ExitCode::SUCCESS),
         Task::DetectionReport { corpus, show } => detection::run(&corpus, show),
         Task::Loadtest { seconds, rounds, connections, path, threads, redis, pin, upstream } => {
             let seconds = seconds.clamp(1, 120);

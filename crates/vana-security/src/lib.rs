@@ -31,6 +31,8 @@
 //! # Feature flags
 //!
 //! - `cli` (default): the `vana-scan` command.
+//! - `redis`: rate limits, blocked addresses and security events shared by a fleet through Redis
+//!   (`backend.type: redis`): `RedisBackend`, `RedisStore`, and `SecurityManager::with_redis`.
 
 mod blocking;
 mod client_ip;

@@ -519,154 +519,134 @@ impl ComponentLevel {
 impl MonitoringConfig {
     pub(crate) fn check(&self, check: &mut Checker) {
         let root = KeyPath::root();
-        let monitoring = root.key("performance_monitoring");
-        let performance = &self.performance_monitoring;
-        check.positive_at_most(
-            monitoring.key("retention_minutes"),
-            performance.retention_minutes,
-            limits::MAX_RETENTION_MINUTES,
-            "minutes",
-        );
-        check.positive_at_most(
-            monitoring.key("collection_interval"),
-            performance.collection_interval,
-            limits::MAX_SECONDS,
-            "seconds",
-        );
-
-        let performance_path = &monitoring;
-        check.positive_at_most(
-            performance_path.key("max_samples_per_series"),
-            performance.max_samples_per_series,
-            limits::MAX_TABLE_ENTRIES,
-            "samples",
-        );
-        check.positive_at_most(
-            performance_path.key("max_series"),
-            performance.max_series,
-            limits::MAX_TABLE_ENTRIES,
-            "series",
-        );
-        check.positive_at_most(
-            performance_path.key("error_rate_window_seconds"),
-            performance.error_rate_window_seconds,
-            limits::MAX_SECONDS,
-            "seconds",
-        );
-        check.positive_at_most(
-            performance_path.key("error_rate_min_calls"),
-            performance.error_rate_min_calls,
-            limits::MAX_TABLE_ENTRIES,
-            "calls",
-        );
-        let buckets = performance_path.key("histogram_buckets");
-        check.each(
-            &buckets,
-            &performance.histogram_buckets,
-            limits::MAX_HISTOGRAM_BUCKETS,
-            |check, at, bound| {
-                if !(bound.is_finite() && *bound > 0.0) {
-                    check.fail(at, format!("must be a positive number of seconds, not {bound}"));
-                }
-            },
-        );
-        if performance.histogram_buckets.is_empty() {
-            check.fail(buckets.clone(), "needs at least one bucket");
-        }
-        if let Some(position) = performance.histogram_buckets.windows(2).position(|pair| pair[0] >= pair[1]) {
-            check.fail(buckets.index(position + 1), "bucket bounds must rise strictly");
-        }
-        let alerting = root.key("alerting");
-        check.positive_at_most(
-            alerting.key("repeat_interval_seconds"),
-            self.alerting.repeat_interval_seconds,
-            limits::MAX_SECONDS,
-            "seconds",
-        );
-        if !(0.0..1.0).contains(&self.alerting.recovery_margin) {
-            check.fail(
-                alerting.key("recovery_margin"),
-                format!(
-                    "must be a fraction from 0 up to (not including) 1, not {}",
-                    self.alerting.recovery_margin
-                ),
-            );
-        }
-        check.positive_at_most(
-            alerting.key("max_history"),
-            self.alerting.max_history,
-            limits::MAX_TABLE_ENTRIES,
-            "alerts",
-        );
-        check.positive_at_most(
-            alerting.key("queue_capacity"),
-            self.alerting.queue_capacity,
-            limits::MAX_TABLE_ENTRIES,
-            "alerts",
-        );
+        self.performance_monitoring.check(&root.key("performance_monitoring"), check);
+        self.alerting.check(&root.key("alerting"), check);
         let thresholds = root.key("thresholds");
         check.at_most_entries(thresholds.clone(), self.thresholds.len(), limits::MAX_THRESHOLDS);
         for (key, threshold) in self.thresholds.iter().take(limits::MAX_THRESHOLDS) {
             threshold.check(key, &thresholds.key(key.as_str()), check);
         }
+        self.logging.check(&root.key("logging"), check);
+    }
+}
 
-        let channels = root.key("alerting").key("channels");
-        check.at_most_entries(channels.clone(), self.alerting.channels.len(), limits::MAX_CHANNELS);
-        for (index, channel) in self.alerting.channels.iter().enumerate().take(limits::MAX_CHANNELS) {
+impl PerformanceMonitoring {
+    fn check(&self, at: &KeyPath, check: &mut Checker) {
+        check.positive_at_most(
+            at.key("retention_minutes"),
+            self.retention_minutes,
+            limits::MAX_RETENTION_MINUTES,
+            "minutes",
+        );
+        check.positive_at_most(
+            at.key("collection_interval"),
+            self.collection_interval,
+            limits::MAX_SECONDS,
+            "seconds",
+        );
+        check.positive_at_most(
+            at.key("max_samples_per_series"),
+            self.max_samples_per_series,
+            limits::MAX_TABLE_ENTRIES,
+            "samples",
+        );
+        check.positive_at_most(at.key("max_series"), self.max_series, limits::MAX_TABLE_ENTRIES, "series");
+        check.positive_at_most(
+            at.key("error_rate_window_seconds"),
+            self.error_rate_window_seconds,
+            limits::MAX_SECONDS,
+            "seconds",
+        );
+        check.positive_at_most(
+            at.key("error_rate_min_calls"),
+            self.error_rate_min_calls,
+            limits::MAX_TABLE_ENTRIES,
+            "calls",
+        );
+        let buckets = at.key("histogram_buckets");
+        check.each(&buckets, &self.histogram_buckets, limits::MAX_HISTOGRAM_BUCKETS, |check, at, bound| {
+            if !(bound.is_finite() && *bound > 0.0) {
+                check.fail(at, format!("must be a positive number of seconds, not {bound}"));
+            }
+        });
+        if self.histogram_buckets.is_empty() {
+            check.fail(buckets.clone(), "needs at least one bucket");
+        }
+        if let Some(position) = self.histogram_buckets.windows(2).position(|pair| pair[0] >= pair[1]) {
+            check.fail(buckets.index(position + 1), "bucket bounds must rise strictly");
+        }
+    }
+}
+
+impl Alerting {
+    fn check(&self, at: &KeyPath, check: &mut Checker) {
+        check.positive_at_most(
+            at.key("repeat_interval_seconds"),
+            self.repeat_interval_seconds,
+            limits::MAX_SECONDS,
+            "seconds",
+        );
+        if !(0.0..1.0).contains(&self.recovery_margin) {
+            check.fail(
+                at.key("recovery_margin"),
+                format!("must be a fraction from 0 up to (not including) 1, not {}", self.recovery_margin),
+            );
+        }
+        check.positive_at_most(at.key("max_history"), self.max_history, limits::MAX_TABLE_ENTRIES, "alerts");
+        check.positive_at_most(
+            at.key("queue_capacity"),
+            self.queue_capacity,
+            limits::MAX_TABLE_ENTRIES,
+            "alerts",
+        );
+        let channels = at.key("channels");
+        check.at_most_entries(channels.clone(), self.channels.len(), limits::MAX_CHANNELS);
+        for (index, channel) in self.channels.iter().enumerate().take(limits::MAX_CHANNELS) {
             channel.check(&channels.index(index), check);
         }
+    }
+}
 
-        let logging = root.key("logging");
-        let header = &self.logging.correlation_id_header;
+impl Logging {
+    fn check(&self, at: &KeyPath, check: &mut Checker) {
+        let header = &self.correlation_id_header;
         if http::HeaderName::from_bytes(header.as_bytes()).is_err() {
             check.fail(
-                logging.key("correlation_id_header"),
+                at.key("correlation_id_header"),
                 format!("`{}` is not a valid HTTP header name", header.escape_debug()),
             );
         }
-        let logging_config = &self.logging;
         check.positive_at_most(
-            logging.key("buffer_lines"),
-            logging_config.buffer_lines,
+            at.key("buffer_lines"),
+            self.buffer_lines,
             limits::MAX_LOG_BUFFER_LINES,
             "lines",
         );
         check.positive_at_most(
-            logging.key("max_message_bytes"),
-            logging_config.max_message_bytes,
+            at.key("max_message_bytes"),
+            self.max_message_bytes,
             limits::MAX_LOG_VALUE_BYTES,
             "bytes",
         );
         check.positive_at_most(
-            logging.key("max_field_bytes"),
-            logging_config.max_field_bytes,
+            at.key("max_field_bytes"),
+            self.max_field_bytes,
             limits::MAX_LOG_VALUE_BYTES,
             "bytes",
         );
-        check.each(
-            &logging.key("redact_keys"),
-            &logging_config.redact_keys,
-            limits::MAX_REDACT_KEYS,
-            |check, at, key| {
-                check.name(at, key, b"", "a redacted key");
-            },
-        );
-        let file = logging.key("file");
-        if logging_config.file.directory.is_empty() {
+        check.each(&at.key("redact_keys"), &self.redact_keys, limits::MAX_REDACT_KEYS, |check, at, key| {
+            check.name(at, key, b"", "a redacted key");
+        });
+        let file = at.key("file");
+        if self.file.directory.is_empty() {
             check.fail(file.key("directory"), "must not be empty");
         }
-        check.name(file.key("prefix"), &logging_config.file.prefix, b"", "a log file name");
-        check.positive_at_most(
-            file.key("max_files"),
-            logging_config.file.max_files,
-            limits::MAX_LOG_FILES,
-            "files",
-        );
-        let components = logging.key("components");
-        check.at_most_entries(components.clone(), self.logging.components.len(), limits::MAX_LOG_COMPONENTS);
+        check.name(file.key("prefix"), &self.file.prefix, b"", "a log file name");
+        check.positive_at_most(file.key("max_files"), self.file.max_files, limits::MAX_LOG_FILES, "files");
+        let components = at.key("components");
+        check.at_most_entries(components.clone(), self.components.len(), limits::MAX_LOG_COMPONENTS);
         let mut seen = BTreeSet::new();
-        for (index, component) in self.logging.components.iter().enumerate().take(limits::MAX_LOG_COMPONENTS)
-        {
+        for (index, component) in self.components.iter().enumerate().take(limits::MAX_LOG_COMPONENTS) {
             let path = components.index(index).key("name");
             check.name(path.clone(), &component.name, b"", "a component name");
             if !seen.insert(component.name.as_str()) {

@@ -53,69 +53,77 @@ pub(crate) fn parse_document<T: DocumentModel>(
     overrides: &[EnvOverride],
 ) -> Result<T, Problems> {
     let overrides: Vec<&EnvOverride> = overrides.iter().filter(|o| o.document == T::DOCUMENT).collect();
-    let fail = |problem: Problem| Err(Problems::from(vec![problem.at(origin, None)]));
-
-    if bytes.len() > MAX_DOCUMENT_BYTES {
-        let message = format!("the file is {} bytes; the limit is {MAX_DOCUMENT_BYTES}", bytes.len());
-        return fail(Problem::new(ProblemKind::TooLarge, KeyPath::root(), message));
-    }
-    let text = match std::str::from_utf8(bytes) {
-        Ok(text) => text,
-        Err(error) => {
-            let (line, column) = line_column(bytes, error.valid_up_to());
-            let message = "the file is not valid UTF-8".to_owned();
-            return fail(
-                Problem::new(ProblemKind::NotUtf8, KeyPath::root(), message).with_position((line, column)),
-            );
-        }
-    };
-    let index = match SpanIndex::build(text) {
-        Ok(index) => index,
-        Err(problem) => return fail(problem),
-    };
-    let mut value: Value = match serde_yaml::from_str(text) {
-        Ok(value) => value,
-        Err(error) => {
-            let message = error.to_string();
-            // serde_yaml appends " at line L column C"; the position goes in front instead.
-            let message = match message.find(" at line ") {
-                Some(at) => message[..at].to_owned(),
-                None => message,
-            };
-            let mut problem =
-                Problem::new(ProblemKind::Syntax, KeyPath::root(), format!("invalid YAML: {message}"));
-            if let Some(location) = error.location() {
-                problem = problem.with_position((location.line(), location.column()));
-            }
-            return fail(problem);
-        }
-    };
-    match &value {
-        Value::Mapping(_) => {}
-        Value::Null => {
-            let message =
-                "the document is empty; write the keys to change, or remove the file to use the defaults";
-            return fail(Problem::new(ProblemKind::Empty, KeyPath::root(), message));
-        }
-        other => {
-            let found = match other {
-                Value::Sequence(_) => "a list",
-                Value::Tagged(_) => "a tagged value",
-                _ => "a single value",
-            };
-            let message = format!(
-                "the document must be a mapping of sections ({}), not {found}",
-                T::DOCUMENT.sections().join(", ")
-            );
-            return fail(
-                Problem::new(ProblemKind::InvalidType, KeyPath::root(), message).with_position((1, 1)),
-            );
-        }
-    }
+    let fail = |problem: Problem| Problems::from(vec![problem.at(origin, None)]);
+    let text = document_text(bytes).map_err(fail)?;
+    let index = SpanIndex::build(text).map_err(fail)?;
+    let mut value = yaml_mapping::<T>(text).map_err(fail)?;
     for env in &overrides {
         env.apply(&mut value, env.value());
     }
+    let (model, problems) = deserialize_checked::<T>(value, &overrides);
+    let located = locate(problems, origin, &overrides, &index);
+    match model {
+        Some(model) if located.is_empty() => Ok(model),
+        _ if located.is_empty() => Err(fail(Problem::new(
+            ProblemKind::InvalidType,
+            KeyPath::root(),
+            "the document could not be read",
+        ))),
+        _ => Err(Problems::from(located)),
+    }
+}
 
+/// The document as text: within the size limit, and UTF-8.
+fn document_text(bytes: &[u8]) -> Result<&str, Problem> {
+    if bytes.len() > MAX_DOCUMENT_BYTES {
+        let message = format!("the file is {} bytes; the limit is {MAX_DOCUMENT_BYTES}", bytes.len());
+        return Err(Problem::new(ProblemKind::TooLarge, KeyPath::root(), message));
+    }
+    std::str::from_utf8(bytes).map_err(|error| {
+        let (line, column) = line_column(bytes, error.valid_up_to());
+        let message = "the file is not valid UTF-8".to_owned();
+        Problem::new(ProblemKind::NotUtf8, KeyPath::root(), message).with_position((line, column))
+    })
+}
+
+/// The document's YAML, which must be a mapping of sections.
+fn yaml_mapping<T: DocumentModel>(text: &str) -> Result<Value, Problem> {
+    let value: Value = serde_yaml::from_str(text).map_err(|error| {
+        let message = error.to_string();
+        // serde_yaml appends " at line L column C"; the position goes in front instead.
+        let message = match message.find(" at line ") {
+            Some(at) => message[..at].to_owned(),
+            None => message,
+        };
+        let problem = Problem::new(ProblemKind::Syntax, KeyPath::root(), format!("invalid YAML: {message}"));
+        match error.location() {
+            Some(location) => problem.with_position((location.line(), location.column())),
+            None => problem,
+        }
+    })?;
+    let found = match &value {
+        Value::Mapping(_) => return Ok(value),
+        Value::Null => {
+            let message =
+                "the document is empty; write the keys to change, or remove the file to use the defaults";
+            return Err(Problem::new(ProblemKind::Empty, KeyPath::root(), message));
+        }
+        Value::Sequence(_) => "a list",
+        Value::Tagged(_) => "a tagged value",
+        _ => "a single value",
+    };
+    let message = format!(
+        "the document must be a mapping of sections ({}), not {found}",
+        T::DOCUMENT.sections().join(", ")
+    );
+    Err(Problem::new(ProblemKind::InvalidType, KeyPath::root(), message).with_position((1, 1)))
+}
+
+/// The model of `value` (what could be read of it) and its problems: type errors, then the checks'.
+fn deserialize_checked<T: DocumentModel>(
+    value: Value,
+    overrides: &[&EnvOverride],
+) -> (Option<T>, Vec<Problem>) {
     let mut problems = Vec::new();
     let recovered =
         deserialize_recovering::<T>(value, MAX_PROBLEMS_PER_DOCUMENT, &mut problems, |path, node| {
@@ -136,7 +144,17 @@ pub(crate) fn parse_document<T: DocumentModel>(
             }
         }
     }
+    (recovered.model, problems)
+}
 
+/// Each problem placed where it came from: the environment variable of an override, else its line and
+/// column in the file; sorted by place.
+fn locate(
+    problems: Vec<Problem>,
+    origin: &Origin,
+    overrides: &[&EnvOverride],
+    index: &SpanIndex,
+) -> Vec<Problem> {
     let mut located: Vec<Problem> = problems
         .into_iter()
         .take(MAX_PROBLEMS_PER_DOCUMENT)
@@ -155,14 +173,7 @@ pub(crate) fn parse_document<T: DocumentModel>(
     located.sort_by_key(|problem| {
         (problem.origin != *origin, problem.line.unwrap_or(usize::MAX), problem.column)
     });
-    match recovered.model {
-        Some(model) if located.is_empty() => Ok(model),
-        _ if located.is_empty() => Err(Problems::from(vec![
-            Problem::new(ProblemKind::InvalidType, KeyPath::root(), "the document could not be read")
-                .at(origin, None),
-        ])),
-        _ => Err(Problems::from(located)),
-    }
+    located
 }
 
 /// The 1-based line and column of byte `offset`.

@@ -22,37 +22,44 @@ use syn::{Expr, ItemFn, Lit, MetaNameValue, ReturnType, Token, parse_macro_input
 #[proc_macro_attribute]
 pub fn trace(attr: TokenStream, item: TokenStream) -> TokenStream {
     let args = parse_macro_input!(attr with Punctuated::<MetaNameValue, Token![,]>::parse_terminated);
-    let function = match syn::parse::<ItemFn>(item.clone()) {
-        Ok(function) => function,
-        Err(_) => {
-            let item = proc_macro2::TokenStream::from(item);
-            return syn::Error::new_spanned(
-                item,
-                "#[trace] times functions: put it on a `fn` (sync or async)",
-            )
-            .to_compile_error()
-            .into();
-        }
+    let Ok(function) = syn::parse::<ItemFn>(item.clone()) else {
+        let item = proc_macro2::TokenStream::from(item);
+        let message = "#[trace] times functions: put it on a `fn` (sync or async)";
+        return syn::Error::new_spanned(item, message).to_compile_error().into();
     };
+    match operation_name(&args) {
+        Ok(name) => timed(function, name).into(),
+        Err(error) => error.to_compile_error().into(),
+    }
+}
+
+/// The `name = "..."` argument, if given; any other argument is an error.
+fn operation_name(args: &Punctuated<MetaNameValue, Token![,]>) -> syn::Result<Option<String>> {
     let mut name = None;
-    for arg in &args {
+    for arg in args {
         match (&arg.path, &arg.value) {
             (path, Expr::Lit(literal)) if path.is_ident("name") => {
-                if let Lit::Str(text) = &literal.lit {
-                    name = Some(text.value());
-                    continue;
-                }
-                return syn::Error::new_spanned(arg, "`name` takes a string: #[trace(name = \"checkout\")]")
-                    .to_compile_error()
-                    .into();
+                let Lit::Str(text) = &literal.lit else {
+                    return Err(syn::Error::new_spanned(
+                        arg,
+                        "`name` takes a string: #[trace(name = \"checkout\")]",
+                    ));
+                };
+                name = Some(text.value());
             }
             _ => {
-                return syn::Error::new_spanned(arg, "unknown argument; #[trace] takes `name = \"...\"`")
-                    .to_compile_error()
-                    .into();
+                return Err(syn::Error::new_spanned(
+                    arg,
+                    "unknown argument; #[trace] takes `name = \"...\"`",
+                ));
             }
         }
     }
+    Ok(name)
+}
+
+/// `function` with its body timed as operation `name` (by default `module::function`).
+fn timed(function: ItemFn, name: Option<String>) -> proc_macro2::TokenStream {
     let ItemFn { attrs, vis, sig, block } = function;
     let function_name = sig.ident.to_string();
     let name = match name {
@@ -68,22 +75,16 @@ pub fn trace(attr: TokenStream, item: TokenStream) -> TokenStream {
     };
     let annotation = output.as_ref().map(|ty| quote!(: #ty));
     let closure_output = output.as_ref().map(|ty| quote!(-> #ty));
-    let body = if sig.asyncness.is_some() {
-        quote! {
-            let __vana_span = ::vana_apm::__private::enter(#name);
-            let __vana_result #annotation = async move #block.await;
-            ::vana_apm::__private::finish(__vana_span, {
-                #[allow(unused_imports)]
-                use ::vana_apm::__private::{AnyOutcome as _, ErrOutcome as _};
-                (&__vana_result).__vana_outcome()
-            });
-            __vana_result
-        }
+    let (allow, run) = if sig.asyncness.is_some() {
+        (None, quote!(async move #block.await))
     } else {
-        quote! {
+        (Some(quote!(#[allow(clippy::redundant_closure_call)])), quote!((move || #closure_output #block)()))
+    };
+    quote! {
+        #(#attrs)* #vis #sig {
             let __vana_span = ::vana_apm::__private::enter(#name);
-            #[allow(clippy::redundant_closure_call)]
-            let __vana_result #annotation = (move || #closure_output #block)();
+            #allow
+            let __vana_result #annotation = #run;
             ::vana_apm::__private::finish(__vana_span, {
                 #[allow(unused_imports)]
                 use ::vana_apm::__private::{AnyOutcome as _, ErrOutcome as _};
@@ -91,6 +92,5 @@ pub fn trace(attr: TokenStream, item: TokenStream) -> TokenStream {
             });
             __vana_result
         }
-    };
-    quote!(#(#attrs)* #vis #sig { #body }).into()
+    }
 }

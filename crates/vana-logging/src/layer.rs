@@ -173,42 +173,55 @@ where
             logger_keys = self.push_logger_metadata(metadata, names);
         }
 
-        // Correlation id and component: the event's own, else the nearest span's.
-        let mut correlation_id = special.correlation_id.take();
-        let mut component = special.component.take();
-        if let Some(scope) = ctx.event_scope(event) {
-            for span in scope {
-                let extensions = span.extensions();
-                let Some(data) = extensions.get::<SpanData>() else {
-                    continue;
-                };
-                if correlation_id.is_none() {
-                    correlation_id.clone_from(&data.correlation_id);
-                }
-                if component.is_none() {
-                    component.clone_from(&data.component);
-                }
-                for (name, rendered) in &data.fields {
-                    if !names.contains(name) && !logger_keys.iter().any(|key| key == name) {
-                        style.push_key(metadata, name, metadata.is_empty());
-                        names.push(name);
-                        metadata.push_str(rendered);
-                    }
-                }
-            }
-        }
-        let component = component
+        self.inherit_from_spans(event, ctx, special, metadata, names, &logger_keys);
+        let component = special
+            .component
             .as_deref()
             .or_else(|| rules.component_for_target(target))
             .unwrap_or_else(|| target.split("::").next().unwrap_or(target));
         let head = LineHead {
             level: level_name(&level, special.critical),
             message: &special.message,
-            correlation_id: correlation_id.as_deref(),
+            correlation_id: special.correlation_id.as_deref(),
             component,
         };
         push_line(line, style, &head, metadata);
         true
+    }
+
+    /// What an event takes from its spans, nearest first: the correlation id and component it does not
+    /// set itself, and the span fields it (or its logger's metadata, `logger_keys`) does not carry.
+    fn inherit_from_spans<S>(
+        &self,
+        event: &Event<'_>,
+        ctx: &Context<'_, S>,
+        special: &mut Special,
+        metadata: &mut String,
+        names: &mut Vec<&'static str>,
+        logger_keys: &[String],
+    ) where
+        S: Subscriber + for<'a> LookupSpan<'a>,
+    {
+        let Some(scope) = ctx.event_scope(event) else { return };
+        for span in scope {
+            let extensions = span.extensions();
+            let Some(data) = extensions.get::<SpanData>() else {
+                continue;
+            };
+            if special.correlation_id.is_none() {
+                special.correlation_id.clone_from(&data.correlation_id);
+            }
+            if special.component.is_none() {
+                special.component.clone_from(&data.component);
+            }
+            for (name, rendered) in &data.fields {
+                if !names.contains(name) && !logger_keys.iter().any(|key| key == name) {
+                    self.style.push_key(metadata, name, metadata.is_empty());
+                    names.push(name);
+                    metadata.push_str(rendered);
+                }
+            }
+        }
     }
 
     /// Adds the metadata of the structured logger's event being dispatched to the event's fields; returns

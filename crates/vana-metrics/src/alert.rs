@@ -200,35 +200,42 @@ impl AlertState {
                 }
             },
             Phase::Firing { level, since, notified } => {
-                if level == AlertLevel::Warning && reached == Some(AlertLevel::Critical) {
-                    self.phase = Phase::Firing { level: AlertLevel::Critical, since, notified: now };
-                    return Some(Step {
-                        transition: AlertTransition::Escalated,
-                        level: AlertLevel::Critical,
-                        since,
-                    });
-                }
-                if rule.recovered(value, rule.warning, policy.recovery_margin) {
-                    self.phase = Phase::Inactive;
-                    return Some(Step { transition: AlertTransition::Resolved, level, since });
-                }
-                if level == AlertLevel::Critical
-                    && rule.recovered(value, rule.critical, policy.recovery_margin)
-                {
-                    self.phase = Phase::Firing { level: AlertLevel::Warning, since, notified: now };
-                    return Some(Step {
-                        transition: AlertTransition::Deescalated,
-                        level: AlertLevel::Warning,
-                        since,
-                    });
-                }
-                if now.saturating_sub(notified) >= policy.repeat_interval {
-                    self.phase = Phase::Firing { level, since, notified: now };
-                    return Some(Step { transition: AlertTransition::Repeated, level, since });
-                }
-                None
+                self.fire(rule, value, now, policy, (level, since, notified))
             }
         }
+    }
+
+    /// The next step of a firing alert: escalated, resolved, de-escalated, repeated, or nothing.
+    fn fire(
+        &mut self,
+        rule: &ThresholdRule,
+        value: f64,
+        now: u64,
+        policy: &AlertPolicy,
+        (level, since, notified): (AlertLevel, u64, u64),
+    ) -> Option<Step> {
+        let reached = rule.level_of(value);
+        if level == AlertLevel::Warning && reached == Some(AlertLevel::Critical) {
+            self.phase = Phase::Firing { level: AlertLevel::Critical, since, notified: now };
+            return Some(Step { transition: AlertTransition::Escalated, level: AlertLevel::Critical, since });
+        }
+        if rule.recovered(value, rule.warning, policy.recovery_margin) {
+            self.phase = Phase::Inactive;
+            return Some(Step { transition: AlertTransition::Resolved, level, since });
+        }
+        if level == AlertLevel::Critical && rule.recovered(value, rule.critical, policy.recovery_margin) {
+            self.phase = Phase::Firing { level: AlertLevel::Warning, since, notified: now };
+            return Some(Step {
+                transition: AlertTransition::Deescalated,
+                level: AlertLevel::Warning,
+                since,
+            });
+        }
+        if now.saturating_sub(notified) >= policy.repeat_interval {
+            self.phase = Phase::Firing { level, since, notified: now };
+            return Some(Step { transition: AlertTransition::Repeated, level, since });
+        }
+        None
     }
 }
 

@@ -67,29 +67,7 @@ impl SmtpSettings {
         let Some(host) = lookup("VANA_SMTP_HOST").filter(|host| !host.is_empty()) else {
             return Ok(None);
         };
-        let tls = match lookup("VANA_SMTP_TLS").as_deref() {
-            None | Some("none") => SmtpTls::None,
-            Some("starttls") => SmtpTls::StartTls,
-            Some("tls") => SmtpTls::Implicit,
-            Some(_) => {
-                return Err(DeliveryError::Setting {
-                    variable: "VANA_SMTP_TLS",
-                    expected: "must be none, starttls or tls",
-                });
-            }
-        };
-        let default_port = match tls {
-            SmtpTls::None => 25,
-            SmtpTls::StartTls => 587,
-            SmtpTls::Implicit => 465,
-        };
-        let port = match lookup("VANA_SMTP_PORT") {
-            Some(port) => port.parse().map_err(|_| DeliveryError::Setting {
-                variable: "VANA_SMTP_PORT",
-                expected: "must be a port number",
-            })?,
-            None => default_port,
-        };
+        let (tls, port) = tls_and_port(&lookup)?;
         let ca_pem = match lookup("VANA_SMTP_CA_FILE") {
             Some(path) => Some(
                 std::fs::read(&path)
@@ -102,29 +80,59 @@ impl SmtpSettings {
             variable: "VANA_SMTP_FROM",
             expected: "must be an email address",
         })?;
-        let password = match (lookup("VANA_SMTP_PASSWORD"), lookup("VANA_SMTP_PASSWORD_FILE")) {
-            (Some(password), _) => Some(password),
-            (None, Some(path)) => Some(
-                std::fs::read_to_string(&path)
-                    .map_err(|source| DeliveryError::File { variable: "VANA_SMTP_PASSWORD_FILE", source })?
-                    .lines()
-                    .next()
-                    .unwrap_or("")
-                    .to_owned(),
-            ),
-            (None, None) => None,
-        };
-        let credentials = match (lookup("VANA_SMTP_USERNAME"), password) {
-            (Some(user), Some(password)) => Some(Credentials::new(user, password)),
-            (Some(_), None) => {
-                return Err(DeliveryError::Setting {
-                    variable: "VANA_SMTP_USERNAME",
-                    expected: "needs VANA_SMTP_PASSWORD or VANA_SMTP_PASSWORD_FILE",
-                });
-            }
-            _ => None,
-        };
+        let credentials = credentials(&lookup)?;
         Ok(Some(Self { host, port, tls, ca_pem, from, credentials }))
+    }
+}
+
+/// `VANA_SMTP_TLS` and `VANA_SMTP_PORT`, whose default follows the TLS mode.
+fn tls_and_port(lookup: impl Fn(&str) -> Option<String>) -> Result<(SmtpTls, u16), DeliveryError> {
+    let tls = match lookup("VANA_SMTP_TLS").as_deref() {
+        None | Some("none") => SmtpTls::None,
+        Some("starttls") => SmtpTls::StartTls,
+        Some("tls") => SmtpTls::Implicit,
+        Some(_) => {
+            return Err(DeliveryError::Setting {
+                variable: "VANA_SMTP_TLS",
+                expected: "must be none, starttls or tls",
+            });
+        }
+    };
+    let port = match lookup("VANA_SMTP_PORT") {
+        Some(port) => port.parse().map_err(|_| DeliveryError::Setting {
+            variable: "VANA_SMTP_PORT",
+            expected: "must be a port number",
+        })?,
+        None => match tls {
+            SmtpTls::None => 25,
+            SmtpTls::StartTls => 587,
+            SmtpTls::Implicit => 465,
+        },
+    };
+    Ok((tls, port))
+}
+
+/// `VANA_SMTP_USERNAME` with `VANA_SMTP_PASSWORD`, or the first line of `VANA_SMTP_PASSWORD_FILE`.
+fn credentials(lookup: impl Fn(&str) -> Option<String>) -> Result<Option<Credentials>, DeliveryError> {
+    let password = match (lookup("VANA_SMTP_PASSWORD"), lookup("VANA_SMTP_PASSWORD_FILE")) {
+        (Some(password), _) => Some(password),
+        (None, Some(path)) => Some(
+            std::fs::read_to_string(&path)
+                .map_err(|source| DeliveryError::File { variable: "VANA_SMTP_PASSWORD_FILE", source })?
+                .lines()
+                .next()
+                .unwrap_or("")
+                .to_owned(),
+        ),
+        (None, None) => None,
+    };
+    match (lookup("VANA_SMTP_USERNAME"), password) {
+        (Some(user), Some(password)) => Ok(Some(Credentials::new(user, password))),
+        (Some(_), None) => Err(DeliveryError::Setting {
+            variable: "VANA_SMTP_USERNAME",
+            expected: "needs VANA_SMTP_PASSWORD or VANA_SMTP_PASSWORD_FILE",
+        }),
+        _ => Ok(None),
     }
 }
 

@@ -197,28 +197,6 @@ fn html_decode(text: &str) -> Cow<'_, str> {
     {
         return Cow::Borrowed(text);
     }
-    const NAMED: [(&str, char); 20] = [
-        ("lt", '<'),
-        ("gt", '>'),
-        ("amp", '&'),
-        ("quot", '"'),
-        ("apos", '\''),
-        ("nbsp", ' '),
-        ("tab", '\t'),
-        ("newline", '\n'),
-        ("colon", ':'),
-        ("semi", ';'),
-        ("lpar", '('),
-        ("rpar", ')'),
-        ("lsqb", '['),
-        ("rsqb", ']'),
-        ("sol", '/'),
-        ("bsol", '\\'),
-        ("period", '.'),
-        ("comma", ','),
-        ("equals", '='),
-        ("grave", '`'),
-    ];
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut at = 0;
@@ -231,16 +209,8 @@ fn html_decode(text: &str) -> Cow<'_, str> {
                 changed = true;
                 continue;
             }
-            let rest = &text[at + 1..];
-            if let Some((name, c)) = NAMED.iter().find(|(name, _)| {
-                rest.len() >= name.len()
-                    && rest.as_bytes()[..name.len()].eq_ignore_ascii_case(name.as_bytes())
-            }) {
-                let mut length = 1 + name.len();
-                if bytes.get(at + length) == Some(&b';') {
-                    length += 1;
-                }
-                push_code_point(&mut out, *c as u32);
+            if let Some((length, c)) = named_reference(&bytes[at..]) {
+                push_code_point(&mut out, c as u32);
                 at += length;
                 changed = true;
                 continue;
@@ -250,6 +220,40 @@ fn html_decode(text: &str) -> Cow<'_, str> {
         at += 1;
     }
     if changed { Cow::Owned(String::from_utf8_lossy(&out).into_owned()) } else { Cow::Borrowed(text) }
+}
+
+/// The named references that matter for markup and scripts.
+const NAMED: [(&str, char); 20] = [
+    ("lt", '<'),
+    ("gt", '>'),
+    ("amp", '&'),
+    ("quot", '"'),
+    ("apos", '\''),
+    ("nbsp", ' '),
+    ("tab", '\t'),
+    ("newline", '\n'),
+    ("colon", ':'),
+    ("semi", ';'),
+    ("lpar", '('),
+    ("rpar", ')'),
+    ("lsqb", '['),
+    ("rsqb", ']'),
+    ("sol", '/'),
+    ("bsol", '\\'),
+    ("period", '.'),
+    ("comma", ','),
+    ("equals", '='),
+    ("grave", '`'),
+];
+
+/// `&name;` at the start of `bytes` for a name of [`NAMED`] (any case, `;` optional): (length, character).
+fn named_reference(bytes: &[u8]) -> Option<(usize, char)> {
+    let rest = &bytes[1..];
+    let (name, c) = NAMED.iter().find(|(name, _)| {
+        rest.len() >= name.len() && rest[..name.len()].eq_ignore_ascii_case(name.as_bytes())
+    })?;
+    let length = 1 + name.len();
+    Some(if bytes.get(length) == Some(&b';') { (length + 1, *c) } else { (length, *c) })
 }
 
 /// `&#DDD;` or `&#xHHH;` at the start of `bytes` (leading zeros allowed, `;` optional): (length, code).

@@ -15,8 +15,8 @@ use parking_lot::{Condvar, Mutex};
 use tracing_subscriber::fmt::MakeWriter;
 
 /// Once woken, the thread waits up to this long for a batch to gather (bounded staleness of a log line),
-/// less when the buffer is half full. Each pass wakes the thread twice; under load, 10 ms rather than 2
-/// halved the server's context switches a request (`perf stat`, docs/benchmarks.md).
+/// less when the buffer is half full. Each pass wakes the thread twice, so under load a longer gathering
+/// means fewer context switches a request (10 ms: half those of 2 ms, docs/benchmarks.md).
 const GATHER: Duration = Duration::from_millis(10);
 /// Most bytes buffered whatever the line count: lines past it are dropped and counted.
 pub const MAX_BUFFERED_BYTES: usize = 64 * 1024 * 1024;

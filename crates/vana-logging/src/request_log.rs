@@ -2,7 +2,8 @@
 //! subscriber.
 //!
 //! An access line has fixed fields, so visiting them through `tracing` (callsite, value set, per-field
-//! redaction lookup, span walk) is pure overhead: it was a third of the HTTP layer's cost. When
+//! redaction lookup, span walk) is pure overhead, about a third of the HTTP layer's cost through
+//! `tracing` (docs/benchmarks.md). When
 //! [`LoggingBuilder`](crate::LoggingBuilder) built the subscriber, its guard hands out a `RequestLog` that
 //! formats the line itself, in the same schema, levels, caps and output as every other line. Without one
 //! ([`RequestLog::via_tracing`]) the line is an ordinary `tracing` event, so any subscriber sees it.

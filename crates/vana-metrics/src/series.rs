@@ -2,8 +2,8 @@
 //!
 //! Recording does not lock: a sample takes the next index with one atomic add and is written into its
 //! slot under the slot's sequence number (a seqlock, `slot.rs`), so readers never see a half-written or
-//! mixed sample and skip one being written. Slots are allocated in chunks on first use, so a series that records little costs
-//! little. The series' mutex is only taken for what needs it: alerts (when a threshold watches the series)
+//! mixed sample and skip one being written. Slots are allocated in chunks on first use, so a series that
+//! records little costs little. The series' mutex is only taken for what needs it: alerts (when a threshold watches the series)
 //! and metadata.
 
 use std::collections::VecDeque;

@@ -45,17 +45,22 @@ fn a_log_directory_that_cannot_be_created_is_an_error() {
     assert!(error.to_string().starts_with("cannot open log files in /proc/vana-cannot-exist"), "{error}");
 }
 
-/// A writer that is slow: the non-blocking buffer fills and lines are dropped, never blocking the caller.
-struct SlowFile(std::fs::File);
+/// A writer stuck until its gate opens: the non-blocking buffer fills and lines are dropped, never
+/// blocking the caller.
+struct GatedFile {
+    file: std::fs::File,
+    open: std::sync::Arc<(std::sync::Mutex<bool>, std::sync::Condvar)>,
+}
 
-impl std::io::Write for SlowFile {
+impl std::io::Write for GatedFile {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        std::thread::sleep(Duration::from_millis(1));
-        self.0.write(bytes)
+        let (lock, opened) = &*self.open;
+        let _open = opened.wait_while(lock.lock().unwrap(), |open| !*open).unwrap();
+        self.file.write(bytes)
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
-        self.0.flush()
+        self.file.flush()
     }
 }
 
@@ -64,26 +69,42 @@ fn an_overloaded_writer_drops_counts_and_reports() {
     let dir = temp_dir("drops");
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("slow.log");
-    let (writer, worker) =
-        vana_logging::BatchWriter::spawn(Box::new(SlowFile(std::fs::File::create(&path).unwrap())), 16)
-            .unwrap();
+    let gate = std::sync::Arc::new((std::sync::Mutex::new(false), std::sync::Condvar::new()));
+    let file = GatedFile { file: std::fs::File::create(&path).unwrap(), open: std::sync::Arc::clone(&gate) };
+    let (writer, worker) = vana_logging::BatchWriter::spawn(Box::new(file), 16).unwrap();
     let counter = writer.drop_counter();
     let layer = vana_logging::LogLayer::new(&Logging::default(), writer)
         .report_drops(counter.clone())
         .drop_report_interval(Duration::ZERO);
     use tracing_subscriber::layer::SubscriberExt;
     let subscriber = tracing_subscriber::Registry::default().with(layer.with_level_filter());
+    // Settled: the file holds a line logged after the flood and a report of every line dropped so far.
+    let settled = || {
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        // The last line may be half written while the writer works: only whole lines count.
+        let entries: Vec<LogEntry> = text.lines().filter_map(|line| LogEntry::parse(line).ok()).collect();
+        let last_report = entries.iter().rev().find(|entry| entry.message.starts_with("log lines dropped"));
+        entries.iter().any(|entry| entry.message == "after the flood")
+            && last_report.and_then(|report| report.metadata["dropped_lines"].as_u64())
+                == Some(counter.dropped_lines() as u64)
+    };
     tracing::subscriber::with_default(subscriber, || {
         for n in 0..2000 {
             tracing::info!(n, "flood");
         }
-        // Once the writer has caught up, the next line brings a report that is not itself dropped.
-        std::thread::sleep(Duration::from_millis(200));
-        tracing::info!("after the flood");
+        // The writer is stuck: at most the 16 buffered lines and one batch in its hands got through.
+        assert!(counter.dropped_lines() >= 2000 - 32, "{} dropped", counter.dropped_lines());
+        *gate.0.lock().unwrap() = true;
+        gate.1.notify_all();
+        // Each line logged once the writer has room is written, with a report of the drops since the last.
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while !settled() && std::time::Instant::now() < deadline {
+            tracing::info!("after the flood");
+            std::thread::sleep(Duration::from_millis(20));
+        }
     });
     drop(worker);
     let dropped = counter.dropped_lines();
-    assert!(dropped > 0, "nothing dropped");
     let text = std::fs::read_to_string(&path).unwrap();
     let entries: Vec<LogEntry> = text.lines().map(|line| LogEntry::parse(line).unwrap()).collect();
     let flood_written = entries.iter().filter(|entry| entry.message == "flood").count();

@@ -117,6 +117,8 @@ fn email_reaches_the_recipients_with_what_fired_and_its_resolution() {
         wait_until(Duration::from_secs(20), || messages(maildir).iter().any(|m| m.contains("RESOLVED"))),
         "no resolution email"
     );
+    // The counters move after the server has the message: wait for them, then look at the export.
+    assert!(wait_until(Duration::from_secs(20), || channel.stats().sent == 2), "{:?}", channel.stats());
     assert_eq!(channel.stats().failed, 0);
     let text = render_prometheus(&monitor, &PrometheusOptions::default());
     assert!(text.contains("vana_alerts_sent_total{channel=\"email\"} 2"), "{text}");
@@ -161,9 +163,11 @@ fn email_queues_through_an_outage_delivers_when_back_and_drops_past_its_queue() 
         "the queued alerts were not delivered after the outage: {:?}",
         channel.stats()
     );
+    // The counters move after the server has the messages: wait for them.
+    assert!(wait_until(Duration::from_secs(20), || channel.stats().sent == 3), "{:?}", channel.stats());
     let stats = channel.stats();
     assert_eq!((stats.sent, stats.failed, stats.dropped), (3, 0, 2), "{stats:?}");
-    assert_eq!(monitor.total_recorded("alerts.dropped"), 2);
+    assert!(wait_until(Duration::from_secs(20), || monitor.total_recorded("alerts.dropped") == 2));
     monitor.shutdown();
     channel.shutdown(Instant::now() + Duration::from_secs(2));
 }
@@ -292,21 +296,28 @@ fn a_real_alertmanager_sees_the_alert_with_its_labels_and_then_its_resolution() 
     }
     assert_eq!(alert["annotations"]["threshold"], "greater 20");
     assert_eq!(alert["status"]["state"], "active");
-    // Re-sent every interval: still active after several intervals without a change.
-    std::thread::sleep(Duration::from_secs(3));
-    assert!(found(port).is_some_and(|alert| alert["status"]["state"] == "active"));
+    // Re-sent every interval without a change: Alertmanager sees its end move forward while it stays active.
+    let first_end = ends_at(&alert).expect("an endsAt");
+    let refreshed = || {
+        found(port).is_some_and(|alert| {
+            alert["status"]["state"] == "active" && ends_at(&alert).is_some_and(|end| end > first_end)
+        })
+    };
+    assert!(wait_until(Duration::from_secs(30), refreshed), "the alert was not re-sent");
     monitor.record_metric("queue.jobs", 1.0, "jobs", &[("region", "eu")]);
     let resolved = || {
-        found(port).is_none_or(|alert| {
-            let ends_at = alert["endsAt"].as_str().unwrap_or("");
-            humantime::parse_rfc3339_weak(ends_at.trim_end_matches('Z').split('.').next().unwrap_or(""))
-                .is_ok_and(|ends| ends <= std::time::SystemTime::now())
-        })
+        found(port).is_none_or(|alert| ends_at(&alert).is_some_and(|end| end <= std::time::SystemTime::now()))
     };
     assert!(wait_until(Duration::from_secs(30), resolved), "Alertmanager never saw the resolution");
     assert!(channel.stats().sent >= 2 && channel.stats().failed == 0, "{:?}", channel.stats());
     monitor.shutdown();
     channel.shutdown(Instant::now() + Duration::from_secs(2));
+}
+
+/// An Alertmanager alert's `endsAt`, to the second.
+fn ends_at(alert: &serde_json::Value) -> Option<std::time::SystemTime> {
+    let text = alert["endsAt"].as_str()?;
+    humantime::parse_rfc3339_weak(text.trim_end_matches('Z').split('.').next()?).ok()
 }
 
 /// A critical `queue_depth` alert, for the transports tested directly.

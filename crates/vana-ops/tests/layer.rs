@@ -20,6 +20,13 @@ fn ops_with(security_yaml: &str) -> Ops {
     Ops::builder(loaded).install_logging(false).start_collector(false).build().unwrap()
 }
 
+/// The same with rate limits and blocks on `clock`, which moves only when the test says.
+fn ops_on_clock(security_yaml: &str, clock: &vana_ops::security::ManualClock) -> Ops {
+    let loaded = ConfigLoader::new().document_str(Document::Security, "test", security_yaml).load().unwrap();
+    let builder = Ops::builder(loaded).install_logging(false).start_collector(false);
+    builder.security_clock(std::sync::Arc::new(clock.clone())).build().unwrap()
+}
+
 fn app(ops: &Ops) -> Router {
     Router::new()
         .route("/items/{id}", get(|| async { "item" }))
@@ -210,7 +217,9 @@ impl http_body::Body for Chunks {
 
 #[tokio::test]
 async fn the_request_past_the_burst_gets_429_with_retry_after() {
-    let ops = ops_with("csrf_protection:\n  require_csrf: false\nrate_limiting:\n  burst_limit: 3\n");
+    let clock = vana_ops::security::ManualClock::new();
+    let ops =
+        ops_on_clock("csrf_protection:\n  require_csrf: false\nrate_limiting:\n  burst_limit: 3\n", &clock);
     let app = app(&ops);
     let mut statuses = Vec::new();
     for _ in 0..4 {
@@ -225,7 +234,12 @@ async fn the_request_past_the_burst_gets_429_with_retry_after() {
     assert_eq!(statuses[0].1, "2");
     assert_eq!(statuses[2], (StatusCode::OK, "0".into(), None));
     assert_eq!(statuses[3].0, StatusCode::TOO_MANY_REQUESTS);
-    assert!(statuses[3].2.as_ref().is_some_and(|after| after.to_str().unwrap().parse::<u64>().unwrap() >= 1));
+    let retry_after: u64 = statuses[3].2.as_ref().unwrap().to_str().unwrap().parse().unwrap();
+    assert!(retry_after >= 1);
+    let again = || request("GET", "/items/1", "198.51.100.6").body(Body::empty()).unwrap();
+    assert_eq!(send(&app, again()).await.0, StatusCode::TOO_MANY_REQUESTS, "no time has passed");
+    clock.advance(std::time::Duration::from_secs(retry_after));
+    assert_eq!(send(&app, again()).await.0, StatusCode::OK, "Retry-After is long enough");
     // Another client has its own budget.
     assert_eq!(
         send(&app, request("GET", "/items/1", "198.51.100.7").body(Body::empty()).unwrap()).await.0,

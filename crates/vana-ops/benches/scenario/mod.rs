@@ -14,15 +14,17 @@ use vana_ops::logging::{LoggingGuard, RequestLog};
 use vana_ops::{Ops, OpsLayer};
 
 /// The layer's configurations: a name and the `http` section's settings.
-pub(crate) const VARIANTS: [(&str, &str); 6] = [
+pub(crate) const VARIANTS: [(&str, &str); 8] = [
     ("full layer", ""),
     ("without access log", "  access_log: false\n"),
+    ("without route metrics", "  route_metrics: false\n"),
+    ("without correlation headers", "  correlation_id: false\n"),
     ("without validation", "  validate_input: false\n"),
     ("without security headers", "  security_headers: false\n"),
     ("without rate limit", "  rate_limit: false\n"),
     (
         "every step off",
-        "  access_log: false\n  validate_input: false\n  security_headers: false\n  rate_limit: false\n  block_addresses: false\n",
+        "  access_log: false\n  route_metrics: false\n  correlation_id: false\n  validate_input: false\n  security_headers: false\n  rate_limit: false\n  block_addresses: false\n",
     ),
 ];
 

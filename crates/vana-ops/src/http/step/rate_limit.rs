@@ -53,11 +53,65 @@ impl RateLimit {
     }
 }
 
-/// A header value of `value`'s digits, in one allocation.
+/// A header value of `value`'s digits: static text up to [`SMALL_NUMBERS`] (the usual remaining and reset
+/// counts), else one allocation.
 fn number(value: u64) -> HeaderValue {
+    if let Some(text) = small_number(value) {
+        return HeaderValue::from_static(text);
+    }
     let digits = Bytes::copy_from_slice(itoa::Buffer::new().format(value).as_bytes());
     // Digits are always a valid header value.
     HeaderValue::from_maybe_shared(digits).unwrap_or_else(|_| value.into())
+}
+
+/// Numbers below this are kept as text in the binary.
+const SMALL_NUMBERS: usize = 1025;
+/// Digits of `0..SMALL_NUMBERS`: 10 of one digit, 90 of two, 900 of three, 25 of four.
+const DIGITS_LEN: usize = 10 + 90 * 2 + 900 * 3 + (SMALL_NUMBERS - 1000) * 4;
+
+/// The decimal text of every number below [`SMALL_NUMBERS`], one after the other, and where each ends;
+/// computed at compile time, so a response takes its header value from it without an allocation or a
+/// reference count shared by the worker threads.
+struct SmallNumbers {
+    digits: [u8; DIGITS_LEN],
+    ends: [u16; SMALL_NUMBERS],
+}
+
+static SMALL: SmallNumbers = SmallNumbers::new();
+
+impl SmallNumbers {
+    const fn new() -> Self {
+        let mut table = Self { digits: [0; DIGITS_LEN], ends: [0; SMALL_NUMBERS] };
+        let (mut number, mut end) = (0, 0);
+        while number < SMALL_NUMBERS {
+            let width = if number < 10 {
+                1
+            } else if number < 100 {
+                2
+            } else if number < 1000 {
+                3
+            } else {
+                4
+            };
+            let (mut rest, mut at) = (number, end + width);
+            while at > end {
+                at -= 1;
+                table.digits[at] = b'0' + (rest % 10) as u8;
+                rest /= 10;
+            }
+            end += width;
+            table.ends[number] = end as u16;
+            number += 1;
+        }
+        table
+    }
+}
+
+/// The text of `value`, if it is below [`SMALL_NUMBERS`].
+fn small_number(value: u64) -> Option<&'static str> {
+    let index = usize::try_from(value).ok().filter(|&index| index < SMALL_NUMBERS)?;
+    let start = index.checked_sub(1).map_or(0, |previous| usize::from(SMALL.ends[previous]));
+    std::str::from_utf8(&SMALL.digits[start..usize::from(SMALL.ends[index])]).ok()
 }
 
 #[cfg(test)]
@@ -68,9 +122,10 @@ mod tests {
 
     #[test]
     fn number_headers_read_as_the_number_whatever_its_size() {
-        for value in [0, 7, 1024, 1025, 3_999_999_999, u64::MAX] {
+        for value in (0..=1100).chain([3_999_999_999, u64::MAX]) {
             assert_eq!(number(value).to_str().unwrap(), value.to_string());
         }
+        assert_eq!(usize::from(SMALL.ends[SMALL_NUMBERS - 1]), DIGITS_LEN, "the table is full, no more");
     }
 
     #[test]

@@ -325,6 +325,13 @@ pub(crate) fn run(test: &LoadTest) -> Result<ExitCode> {
             std::thread::sleep(Duration::from_millis(200));
         }
     }
+    report(test, &modes, &results);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Prints the table of medians, then the server CPU each mode adds a request over the layer-off run of the
+/// same round, with its spread over the rounds.
+fn report(test: &LoadTest, modes: &[Mode], results: &[Vec<Measurement>]) {
     let summary = |runs: &[Measurement]| {
         let mut rps: Vec<f64> = runs.iter().map(|m| m.requests_per_second).collect();
         let mut p99: Vec<f64> = runs.iter().map(|m| m.p99_ms).collect();
@@ -356,7 +363,23 @@ pub(crate) fn run(test: &LoadTest) -> Result<ExitCode> {
             cpu - bare_cpu
         );
     }
-    Ok(ExitCode::SUCCESS)
+    for (index, mode) in modes.iter().enumerate().skip(1) {
+        let mut added = added_cpu(&results[0], &results[index]);
+        let (low, high) = (added.first().copied().unwrap_or(0.0), added.last().copied().unwrap_or(0.0));
+        println!(
+            "{}: {:+.2} µs of server CPU a request over the layer off (median of the rounds' pairs; {low:+.2} to {high:+.2})",
+            mode.label(test.upstream),
+            median(&mut added),
+        );
+    }
+}
+
+/// The server CPU a request that each round's run of a mode adds over that round's layer-off run, sorted.
+fn added_cpu(bare: &[Measurement], mode: &[Measurement]) -> Vec<f64> {
+    let mut added: Vec<f64> =
+        bare.iter().zip(mode).map(|(off, on)| on.server_cpu_us - off.server_cpu_us).collect();
+    added.sort_by(f64::total_cmp);
+    added
 }
 
 #[cfg(test)]
@@ -370,6 +393,15 @@ mod tests {
         while busy.elapsed() < Duration::from_millis(60) {}
         let later = process_cpu_seconds(std::process::id()).unwrap();
         assert!(later > spent, "{spent} -> {later}");
+    }
+
+    #[test]
+    fn added_cpu_pairs_each_round_with_its_own_layer_off_run() {
+        let run =
+            |server_cpu_us| Measurement { requests_per_second: 1.0, p99_ms: 1.0, requests: 1, server_cpu_us };
+        let bare = [run(7.0), run(9.0), run(7.5)];
+        let layer = [run(10.5), run(11.0), run(10.0)];
+        assert_eq!(added_cpu(&bare, &layer), [2.0, 2.5, 3.5]);
     }
 
     #[test]

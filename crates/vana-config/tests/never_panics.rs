@@ -112,9 +112,18 @@ proptest! {
 
     #[test]
     fn arbitrary_env_values(value in "[ -~]{0,40}") {
-        let _ = ConfigLoader::new()
-            .env_vars([("VANA_MONITORING__THRESHOLDS__CPU_USAGE", value.as_str()), ("VANA_SECURITY__HEADERS", value.as_str())])
-            .load();
+        let variables = [("VANA_MONITORING__THRESHOLDS__CPU_USAGE", value.as_str()), ("VANA_SECURITY__HEADERS", value.as_str())];
+        match ConfigLoader::new().env_vars(variables).load() {
+            Ok(loaded) => prop_assert!(loaded.config.validate().is_ok()),
+            // Every problem is placed on the variable it came from.
+            Err(error) => {
+                prop_assert!(!error.problems().is_empty());
+                for problem in error.problems() {
+                    let origin = problem.origin.to_string();
+                    prop_assert!(variables.iter().any(|(name, _)| origin.contains(name)), "{}", problem);
+                }
+            }
+        }
     }
 }
 
@@ -125,7 +134,13 @@ fn arbitrary_non_utf8_bytes_through_a_file() {
     let path = dir.join("security_policies.yaml");
     proptest!(ProptestConfig { cases: 128, ..ProptestConfig::default() }, |(bytes in prop::collection::vec(any::<u8>(), 0..256))| {
         std::fs::write(&path, &bytes).unwrap();
-        let _ = ConfigLoader::new().file(&path).load();
+        match ConfigLoader::new().file(&path).load() {
+            Ok(loaded) => prop_assert!(loaded.config.validate().is_ok()),
+            Err(error) => {
+                let file = path.display().to_string();
+                prop_assert!(error.problems().iter().all(|problem| problem.origin.to_string().contains(&file)), "{}", error);
+            }
+        }
     });
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -99,7 +99,21 @@ mod tests {
         assert_eq!(warning["metric"], "response_time./slow");
         let critical = alert_labels(&sample(AlertLevel::Critical, AlertTransition::Firing), &context);
         assert_ne!(fingerprint(&warning), fingerprint(&critical));
-        assert_eq!(fingerprint(&warning), fingerprint(&warning.clone()));
         assert_eq!(rfc3339(SystemTime::UNIX_EPOCH), "1970-01-01T00:00:00.000Z");
+    }
+
+    #[test]
+    fn fingerprints_are_fnv_1a_of_the_sorted_labels() {
+        // Reference values from an independent FNV-1a (64-bit offset basis and prime; each key and value
+        // followed by 0xff), so that a fingerprint never changes between releases (Alertmanager groups by it).
+        assert_eq!(fingerprint(&BTreeMap::new()), "cbf29ce484222325");
+        let labels: BTreeMap<String, String> = [("severity", "critical"), ("alertname", "queue_depth")]
+            .into_iter()
+            .map(|(key, value)| (key.to_owned(), value.to_owned()))
+            .collect();
+        assert_eq!(fingerprint(&labels), "17532305b2f20a4f");
+        // The separators keep `a=bc` and `ab=c` apart.
+        let split = |key: &str, value: &str| BTreeMap::from([(key.to_owned(), value.to_owned())]);
+        assert_ne!(fingerprint(&split("a", "bc")), fingerprint(&split("ab", "c")));
     }
 }

@@ -48,7 +48,7 @@ pub(crate) fn run() -> Result<ExitCode> {
         ],
         &[],
     )?;
-    cargo(&["test", "--workspace", "--all-targets", "--all-features", "--locked"], &[])?;
+    test(None)?;
     loom()?;
     cargo(&["test", "--workspace", "--doc", "--all-features", "--locked"], &[])?;
     cargo(
@@ -81,4 +81,16 @@ pub(crate) fn loom() -> Result<()> {
         ],
         &[("RUSTFLAGS", "--cfg loom")],
     )
+}
+
+/// Every test target (unit, integration, benches as tests, examples) with all features, of the workspace or
+/// of `package`: what `ci` runs, without the lints, the loom model and the docs.
+pub(crate) fn test(package: Option<&str>) -> Result<()> {
+    ensure(SYSTEM_TOOLS)?;
+    let mut args = vec!["test", "--all-targets", "--all-features", "--locked"];
+    match package {
+        Some(package) => args.extend(["-p", package]),
+        None => args.push("--workspace"),
+    }
+    cargo(&args, &[])
 }

@@ -4,6 +4,7 @@
 //!   problem as `file:line:col: key.path: message`, exit 1 if there is any.
 //! - `ci`: everything CI checks, in order: system tools, rustfmt, clippy, clippy of each crate with each
 //!   feature alone (cargo-hack), tests, the loom model test, rustdoc, config.
+//! - `test [--crate NAME]`: the quick local loop: every test of the workspace (or one crate), all features.
 //! - `loom`: the loom model test of vana-metrics' sample slot.
 //! - `detection-report [--corpus DIR]`: the share of each corpus file that input validation flags.
 //! - `loadtest`: wrk against `vana-ops serve`, the full layer vs the layer off; requests/s and p99.
@@ -83,6 +84,12 @@ enum Task {
         #[arg(long)]
         upstream: bool,
     },
+    /// The quick local loop: the tests (every target, all features) of the workspace or of one crate.
+    Test {
+        /// Only this crate (`vana-security`, ...).
+        #[arg(long = "crate")]
+        package: Option<String>,
+    },
     /// The loom model test of vana-metrics' sample slot (part of `ci`).
     Loom,
     /// Write Prometheus alerting rules from the thresholds of `monitoring.yaml` (default: `config/`).
@@ -106,6 +113,7 @@ fn main() -> ExitCode {
     let result = match cli.task {
         Task::ValidateConfig { paths, env } => validate::run(&paths, env),
         Task::Ci => ci::run(),
+        Task::Test { package } => ci::test(package.as_deref()).map(|()| ExitCode::SUCCESS),
         Task::Loom => ci::loom().map(|()| ExitCode::SUCCESS),
         Task::DetectionReport { corpus, show } => detection::run(&corpus, show),
         Task::Loadtest { seconds, rounds, connections, path, threads, redis, pin, upstream } => {

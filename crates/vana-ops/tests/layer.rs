@@ -31,6 +31,8 @@ fn app(ops: &Ops) -> Router {
     Router::new()
         .route("/items/{id}", get(|| async { "item" }))
         .route("/echo", post(|body: String| async move { body }))
+        .route("/hooks/{name}", post(|| async { "hooked" }))
+        .route("/hooksmith", post(|| async { "not a hook" }))
         .route("/fail", get(|| async { StatusCode::INTERNAL_SERVER_ERROR }))
         .route(
             "/own-headers",
@@ -337,6 +339,34 @@ async fn unsafe_methods_need_a_token_bound_to_the_session() {
         send(&app, request("GET", "/items/1", "198.51.100.40").body(Body::empty()).unwrap()).await.0,
         StatusCode::OK
     );
+}
+
+#[tokio::test]
+async fn the_csrf_route_field_and_exemptions_come_from_the_configuration() {
+    let ops = ops_with(
+        "csrf_protection:\n  require_csrf: true\nhttp:\n  csrf_token_path: /session/csrf\n  csrf_form_field: authenticity_token\n  csrf_exempt_paths: [/hooks/]\n",
+    );
+    let app = app(&ops);
+    let get = |path: &str| request("GET", path, "198.51.100.41").body(Body::empty()).unwrap();
+    assert_eq!(send(&app, get("/csrf-token")).await.0, StatusCode::NOT_FOUND, "the default route is not served");
+    let (status, headers, body) = send(&app, get("/session/csrf")).await;
+    assert_eq!(status, StatusCode::OK);
+    let cookie = headers[header::SET_COOKIE].to_str().unwrap().split(';').next().unwrap().to_owned();
+    let issued: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(issued["form_field"], "authenticity_token");
+    let token = issued["token"].as_str().unwrap();
+    let form = |field: &str| {
+        request("POST", "/echo", "198.51.100.41")
+            .header(header::COOKIE, &cookie)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(format!("msg=hi&{field}={token}")))
+            .unwrap()
+    };
+    assert_eq!(send(&app, form("authenticity_token")).await.0, StatusCode::OK);
+    assert_eq!(send(&app, form("csrf_token")).await.0, StatusCode::FORBIDDEN, "only the configured field");
+    let bare_post = |path: &str| request("POST", path, "198.51.100.41").body(Body::empty()).unwrap();
+    assert_eq!(send(&app, bare_post("/hooks/deploy")).await.0, StatusCode::OK, "exempt");
+    assert_eq!(send(&app, bare_post("/hooksmith")).await.0, StatusCode::FORBIDDEN, "not under /hooks/");
 }
 
 /// An `Ops` of `security_yaml` whose request lines go to `memory` (the guard keeps the writer open).

@@ -347,6 +347,70 @@ mod tests {
         }
     }
 
+    const CURRENT: &str = "current-key-of-at-least-thirty-two-bytes";
+    const PREVIOUS: &str = "previous-key-of-at-least-thirty-two-bytes";
+
+    /// Tokens signed with `key` alone, to check which keys a set accepts.
+    fn signed_with(key: &str) -> String {
+        CsrfTokens::new(CsrfKeys::new(key.as_bytes(), None).unwrap(), Duration::from_secs(3600), false)
+            .generate_at("s", 1000)
+    }
+
+    fn accepts(keys: CsrfKeys, key: &str) -> bool {
+        CsrfTokens::new(keys, Duration::from_secs(3600), false).validate_at(&signed_with(key), "s", 1000)
+    }
+
+    #[test]
+    fn the_previous_key_from_the_environment_still_validates() {
+        let vars = |previous: bool| {
+            move |name: &str| match name {
+                KEY_ENV => Some(CURRENT.to_owned()),
+                PREVIOUS_KEY_ENV if previous => Some(PREVIOUS.to_owned()),
+                _ => None,
+            }
+        };
+        assert!(accepts(CsrfKeys::from_vars(vars(true)).unwrap(), PREVIOUS));
+        assert!(accepts(CsrfKeys::from_vars(vars(true)).unwrap(), CURRENT));
+        assert!(!accepts(CsrfKeys::from_vars(vars(false)).unwrap(), PREVIOUS));
+    }
+
+    #[test]
+    fn a_key_file_holds_the_current_key_then_the_previous() {
+        let dir = std::env::temp_dir().join(format!("vana-csrf-keys-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("keys");
+        std::fs::write(&path, format!("{CURRENT}\n\n{PREVIOUS}\n")).unwrap();
+        let file = |path: &std::path::Path| {
+            let path = path.display().to_string();
+            move |name: &str| (name == KEY_FILE_ENV).then(|| path.clone())
+        };
+        assert!(accepts(CsrfKeys::from_vars(file(&path)).unwrap(), CURRENT));
+        assert!(accepts(CsrfKeys::from_vars(file(&path)).unwrap(), PREVIOUS));
+        let other = signed_with("another-key-of-at-least-thirty-two-bytes");
+        let keys = CsrfKeys::from_vars(file(&path)).unwrap();
+        assert!(!CsrfTokens::new(keys, Duration::from_secs(3600), false).validate_at(&other, "s", 1000));
+        // The environment's key wins over the file; a missing file is an error that names the variable.
+        let both = |name: &str| match name {
+            KEY_ENV => Some("environment-key-of-at-least-thirty-two-bytes".to_owned()),
+            KEY_FILE_ENV => Some(path.display().to_string()),
+            _ => None,
+        };
+        assert!(!accepts(CsrfKeys::from_vars(both).unwrap(), CURRENT));
+        let missing = CsrfKeys::from_vars(file(&dir.join("absent"))).unwrap_err().to_string();
+        assert!(missing.contains(KEY_FILE_ENV) && !missing.contains("absent"), "{missing}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn validate_legacy_checks_key_session_and_age() {
+        let token = generate_legacy_token(CURRENT.as_bytes(), "s", 1000);
+        let max_age = Duration::from_secs(60);
+        assert!(validate_legacy(CURRENT.as_bytes(), &token, "s", 1030, max_age));
+        assert!(!validate_legacy(CURRENT.as_bytes(), &token, "s", 1061, max_age), "too old");
+        assert!(!validate_legacy(PREVIOUS.as_bytes(), &token, "s", 1030, max_age), "another key");
+        assert!(!validate_legacy(CURRENT.as_bytes(), &token, "t", 1030, max_age), "another session");
+    }
+
     #[test]
     fn keys_are_never_shown() {
         let keys = CsrfKeys::new(b"a-very-secret-key-of-32-bytes!!!", None).unwrap();

@@ -35,8 +35,12 @@ impl Csrf {
     /// with a random key of this process (warned about: tokens then do not survive a restart and are not
     /// shared by a fleet).
     pub(crate) fn new(protection: &CsrfProtection, http: &HttpLayer) -> Result<Self, CsrfKeyError> {
-        let keys = match CsrfKeys::from_env() {
-            Ok(keys) => keys,
+        Ok(Self::with_keys(protection, http, Self::keys_from_env(protection)?))
+    }
+
+    fn keys_from_env(protection: &CsrfProtection) -> Result<CsrfKeys, CsrfKeyError> {
+        match CsrfKeys::from_env() {
+            Ok(keys) => Ok(keys),
             Err(CsrfKeyError::Missing) => {
                 if protection.require_csrf {
                     tracing::warn!(
@@ -45,11 +49,15 @@ impl Csrf {
                     );
                 }
                 let random: [u8; 32] = std::array::from_fn(|_| rand_byte());
-                CsrfKeys::new(&random, None)?
+                CsrfKeys::new(&random, None)
             }
-            Err(other) => return Err(other),
-        };
-        Ok(Self {
+            Err(other) => Err(other),
+        }
+    }
+
+    /// The guard of `protection` and `http` signing with `keys`.
+    fn with_keys(protection: &CsrfProtection, http: &HttpLayer, keys: CsrfKeys) -> Self {
+        Self {
             tokens: CsrfTokens::new(keys, protection.token_max_age(), protection.accept_legacy_tokens),
             max_age: protection.token_max_age(),
             required: protection.require_csrf,
@@ -59,7 +67,7 @@ impl Csrf {
             cookie: http.session_cookie.clone(),
             token_path: http.csrf_token_path.clone(),
             exempt: http.csrf_exempt_paths.clone(),
-        })
+        }
     }
 
     /// Whether the request asks for a token.
@@ -165,6 +173,45 @@ mod tests {
         assert_eq!(cookie_value(&headers, "b"), Some("2"));
         assert_eq!(cookie_value(&headers, "missing"), None);
         assert_eq!(cookie_value(&headers, "vana"), None);
+    }
+
+    fn session_headers(session: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(http::header::COOKIE, format!("vana_session={session}").parse().unwrap());
+        headers
+    }
+
+    fn now() -> u64 {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
+    }
+
+    const KEY: [u8; 32] = [7; 32];
+
+    #[test]
+    fn token_max_age_from_the_configuration_ends_a_token() {
+        let mut protection = CsrfProtection::default();
+        protection.token_max_age = 60;
+        let guard = Csrf::with_keys(&protection, &HttpLayer::default(), CsrfKeys::new(&KEY, None).unwrap());
+        let signer = CsrfTokens::new(CsrfKeys::new(&KEY, None).unwrap(), Duration::from_secs(3600), false);
+        let headers = session_headers("s1");
+        let recent = signer.generate_at("s1", now() - 30);
+        let stale = signer.generate_at("s1", now() - 120);
+        assert_eq!(guard.check(Some(&recent), &headers), Ok(()));
+        assert_eq!(guard.check(Some(&stale), &headers), Err(Refusal::Csrf), "older than token_max_age");
+        assert_eq!(guard.issue(&headers).0["expires_in"], 60);
+    }
+
+    #[test]
+    fn legacy_tokens_pass_only_when_the_configuration_accepts_them() {
+        let legacy = vana_security::generate_legacy_token(&KEY, "s1", now());
+        for accept in [false, true] {
+            let mut protection = CsrfProtection::default();
+            protection.accept_legacy_tokens = accept;
+            let keys = CsrfKeys::new(&KEY, None).unwrap();
+            let guard = Csrf::with_keys(&protection, &HttpLayer::default(), keys);
+            let expected = if accept { Ok(()) } else { Err(Refusal::Csrf) };
+            assert_eq!(guard.check(Some(&legacy), &session_headers("s1")), expected, "accept {accept}");
+        }
     }
 
     #[test]

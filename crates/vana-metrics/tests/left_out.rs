@@ -8,3 +8,11 @@ fn tests_delivery_rs_needs_the_email_and_webhook_features() {
         "tests/delivery.rs was left out: run `cargo test -p vana-metrics --features email,webhook` or `cargo xtask test`"
     );
 }
+
+#[cfg(not(feature = "metrics"))]
+#[test]
+fn tests_facade_rs_needs_the_metrics_feature() {
+    panic!(
+        "tests/facade.rs was left out: run `cargo test -p vana-metrics --features metrics` or `cargo xtask test`"
+    );
+}

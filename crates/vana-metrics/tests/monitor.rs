@@ -301,3 +301,72 @@ fn a_tagged_operation_handle_records_into_the_same_series_as_by_name() {
     assert_eq!(count_of("true"), Some((2, true)));
     assert_eq!(count_of("false"), Some((1, true)));
 }
+
+/// The monitoring configuration of `yaml` over the defaults.
+fn config_of(yaml: &str) -> MonitoringConfig {
+    let loaded = vana_config::ConfigLoader::new()
+        .document_str(vana_config::Document::Monitoring, "test", yaml)
+        .load()
+        .unwrap_or_else(|error| panic!("{error}"));
+    loaded.config.monitoring
+}
+
+const TEMP: &str = "thresholds:\n  temp:\n    metric: temp\n    warning: 10\n    critical: 20\n";
+
+#[test]
+fn for_seconds_holds_an_alert_pending_until_the_value_stays_past_the_line() {
+    let (monitor, clock) = monitor_with(&config_of(&format!("{TEMP}    for_seconds: 30\n")));
+    monitor.record_metric("temp", 15.0, "C", &[]);
+    clock.advance(Duration::from_secs(20));
+    monitor.record_metric("temp", 15.0, "C", &[]);
+    assert!(monitor.active_alerts().is_empty(), "pending for 20 of 30 seconds");
+    clock.advance(Duration::from_secs(15));
+    monitor.record_metric("temp", 15.0, "C", &[]);
+    assert_eq!(monitor.active_alerts().len(), 1, "firing after 35 seconds past the line");
+    // A dip below the line while pending starts the wait again.
+    let (monitor, clock) = monitor_with(&config_of(&format!("{TEMP}    for_seconds: 30\n")));
+    for (value, advance) in [(15.0, 20), (5.0, 1), (15.0, 20), (15.0, 0)] {
+        monitor.record_metric("temp", value, "C", &[]);
+        clock.advance(Duration::from_secs(advance));
+    }
+    assert!(monitor.active_alerts().is_empty(), "20 seconds since the dip");
+}
+
+#[test]
+fn recovery_margin_sets_how_far_back_a_value_must_come() {
+    let resolved_at = |yaml: &str| {
+        let (monitor, _) = monitor_with(&config_of(yaml));
+        monitor.record_metric("temp", 15.0, "C", &[]);
+        [9.0, 7.0, 4.0].into_iter().find(|value| {
+            monitor.record_metric("temp", *value, "C", &[]);
+            monitor.active_alerts().is_empty()
+        })
+    };
+    // The default margin (5 %) resolves just under the line; a margin of 50 % only under half of it.
+    assert_eq!(resolved_at(TEMP), Some(9.0));
+    assert_eq!(resolved_at(&format!("alerting:\n  recovery_margin: 0.5\n{TEMP}")), Some(4.0));
+}
+
+#[test]
+fn error_rate_window_seconds_forgets_older_calls() {
+    let error_rate_after_a_pause = |yaml: &str| {
+        let (monitor, clock) = monitor_with(&config_of(yaml));
+        for _ in 0..10 {
+            monitor.record_response_time("checkout", Duration::from_millis(5), false, &[]);
+        }
+        clock.advance(Duration::from_secs(30));
+        for _ in 0..10 {
+            monitor.record_response_time("checkout", Duration::from_millis(5), true, &[]);
+        }
+        monitor.get_metrics(&metric_names::error_rate("checkout"), None).last().map(|sample| sample.value)
+    };
+    // A 60-second window (the default) still holds the ten failures; a 10-second one no longer does.
+    assert_eq!(
+        error_rate_after_a_pause("performance_monitoring:\n  error_rate_window_seconds: 60\n"),
+        Some(50.0)
+    );
+    assert_eq!(
+        error_rate_after_a_pause("performance_monitoring:\n  error_rate_window_seconds: 10\n"),
+        Some(0.0)
+    );
+}

@@ -348,7 +348,11 @@ async fn the_csrf_route_field_and_exemptions_come_from_the_configuration() {
     );
     let app = app(&ops);
     let get = |path: &str| request("GET", path, "198.51.100.41").body(Body::empty()).unwrap();
-    assert_eq!(send(&app, get("/csrf-token")).await.0, StatusCode::NOT_FOUND, "the default route is not served");
+    assert_eq!(
+        send(&app, get("/csrf-token")).await.0,
+        StatusCode::NOT_FOUND,
+        "the default route is not served"
+    );
     let (status, headers, body) = send(&app, get("/session/csrf")).await;
     assert_eq!(status, StatusCode::OK);
     let cookie = headers[header::SET_COOKIE].to_str().unwrap().split(';').next().unwrap().to_owned();

@@ -227,3 +227,45 @@ fn forwarded_for_is_believed_only_from_trusted_proxies() {
     assert_eq!(resolver.resolve(ip("10.0.0.1"), &headers(&["10.4.4.4, 10.3.3.3"])), ip("10.4.4.4"));
     assert_eq!(resolver.resolve(ip("10.0.0.1"), &headers(&[])), ip("10.0.0.1"));
 }
+
+#[test]
+fn without_escalation_every_block_lasts_the_configured_duration() {
+    let clock = ManualClock::new();
+    let mut config = IpBlocking::default();
+    (config.escalate_repeat_offenders, config.block_duration_hours) = (false, 2);
+    let blocklist = IpBlocklist::with_clock(&config, Arc::new(clock.clone()));
+    for offence in 1..=3 {
+        let BlockOutcome::Blocked { duration, offences } = blocklist.block(ip("203.0.113.6"), "probe") else {
+            panic!("not whitelisted");
+        };
+        assert_eq!((duration, offences), (HOUR * 2, offence), "offence {offence}");
+        clock.advance(duration);
+    }
+}
+
+#[test]
+fn the_configured_forwarded_header_is_the_one_read() {
+    let mut config = vana_config::ClientAddress::default();
+    config.trusted_proxies = vec!["10.0.0.0/8".into()];
+    config.forwarded_header = "X-Real-IP".into();
+    let resolver = ClientAddressResolver::from_config(&config);
+    let mut headers = http::HeaderMap::new();
+    headers.insert("x-forwarded-for", "192.0.2.10".parse().unwrap());
+    assert_eq!(resolver.resolve(ip("10.0.0.1"), &headers), ip("10.0.0.1"), "X-Forwarded-For is not read");
+    headers.insert("x-real-ip", "192.0.2.11".parse().unwrap());
+    assert_eq!(resolver.resolve(ip("10.0.0.1"), &headers), ip("192.0.2.11"));
+}
+
+#[test]
+fn max_events_caps_the_managers_history() {
+    let mut config = SecurityPolicies::default();
+    config.security_events.max_events = 5;
+    let security = vana_security::SecurityManager::from_config(&config).unwrap();
+    for n in 0..20u32 {
+        security.log_security_event(SecurityEvent::new("probe", Severity::Low, None).detail("n", n));
+    }
+    let kept = security.events().query(&EventQuery::default());
+    assert_eq!(kept.len(), 5);
+    assert_eq!(kept[0].details["n"], 19, "the newest are kept");
+    assert_eq!(security.events().counts(), [("probe".to_owned(), Severity::Low, 20)], "counts cover all");
+}

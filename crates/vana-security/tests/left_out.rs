@@ -4,5 +4,7 @@
 #[cfg(not(feature = "redis"))]
 #[test]
 fn tests_redis_rs_needs_the_redis_feature() {
-    panic!("tests/redis.rs was left out: run `cargo test -p vana-security --features redis` or `cargo xtask test`");
+    panic!(
+        "tests/redis.rs was left out: run `cargo test -p vana-security --features redis` or `cargo xtask test`"
+    );
 }

@@ -56,6 +56,36 @@ fn closures_guards_and_panics() {
     assert_eq!(errors("guarded"), ["validation"]);
 }
 
+#[test]
+fn results_operations_and_disabled_spans() {
+    assert_eq!(apm().trace_result("result", || "7".parse::<u8>()), Ok(7));
+    assert!(apm().trace_result("result", || "700".parse::<u8>()).is_err());
+    assert_eq!((calls("result", true), calls("result", false)), (1, 1));
+    assert_eq!(errors("result"), ["ParseIntError"]);
+
+    // An operation looked up once: borrowed and owned spans record into it, from any start.
+    let before = std::time::Instant::now();
+    let operation = apm().operation("looked_up").expect("below the series cap");
+    assert_eq!(operation.name(), "looked_up");
+    drop(operation.span());
+    let owned = operation.span_owned();
+    std::thread::spawn(move || drop(owned)).join().unwrap();
+    let mut late = operation.span();
+    late.set_start(before);
+    // However the threads ran, the span covers at least the time since `before`.
+    let at_least = before.elapsed().as_secs_f64();
+    drop(late);
+    assert_eq!(calls("looked_up", true), 3);
+    let longest = MONITOR.get_summary("response_time.looked_up", None).max;
+    assert!(longest >= at_least, "set_start moves the start back: {longest} < {at_least}");
+
+    // A disabled span records nothing, failed or not.
+    let mut disabled = vana_apm::ApmSpan::disabled();
+    disabled.fail("ignored");
+    drop(disabled);
+    assert!(MONITOR.series_names().iter().all(|name| !name.contains("ignored")));
+}
+
 #[tokio::test]
 async fn futures_are_timed_whole_and_cancellation_is_a_failure() {
     let value = apm()
@@ -68,7 +98,7 @@ async fn futures_are_timed_whole_and_cancellation_is_a_failure() {
     let elapsed = MONITOR.get_summary("response_time.sleepy", None).latest;
     assert!(elapsed >= 0.03, "pending time is included: {elapsed}");
     let cancelled = apm().trace_future("abandoned", std::future::pending::<()>());
-    let _ = tokio::time::timeout(Duration::from_millis(5), cancelled).await;
+    assert!(tokio::time::timeout(Duration::from_millis(5), cancelled).await.is_err(), "never completes");
     assert_eq!(calls("abandoned", false), 1);
     assert_eq!(errors("abandoned"), ["cancelled"]);
 }

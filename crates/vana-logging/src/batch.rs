@@ -94,6 +94,12 @@ impl BatchWriter {
         Ok((BatchWriter { shared: Arc::clone(&shared) }, BatchWorker { shared, thread: Some(thread) }))
     }
 
+    /// Most lines buffered.
+    #[cfg(test)]
+    pub(crate) fn max_lines(&self) -> usize {
+        self.shared.max_lines
+    }
+
     /// The count of dropped lines.
     pub fn drop_counter(&self) -> DropCounter {
         self.shared.dropped.clone()

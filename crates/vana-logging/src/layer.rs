@@ -160,8 +160,15 @@ where
             scratch: value,
         });
 
-        let target = event.metadata().target();
-        let level = *event.metadata().level();
+        // A record of the `log` crate arrives with target `log`; its own target is in its fields.
+        #[cfg(feature = "log")]
+        let normalized = tracing_log::NormalizeEvent::normalized_metadata(event);
+        #[cfg(feature = "log")]
+        let callsite = normalized.as_ref().unwrap_or_else(|| event.metadata());
+        #[cfg(not(feature = "log"))]
+        let callsite = event.metadata();
+        let target = callsite.target();
+        let level = *callsite.level();
         let from_logger = target == LOGGER_TARGET;
         let component_field = special.component.as_deref().filter(|_| from_logger);
         let rules = self.rules.read();

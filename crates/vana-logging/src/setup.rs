@@ -224,3 +224,18 @@ fn open_output(config: &Logging) -> Result<(BatchWriter, BatchWorker), LoggingEr
     };
     BatchWriter::spawn(output, max_lines).map_err(LoggingError::WriterThread)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buffer_lines_caps_the_writer() {
+        let mut config = Logging::default();
+        config.output = LogOutput::Stderr;
+        config.buffer_lines = 7;
+        let (writer, worker) = open_output(&config).unwrap();
+        assert_eq!(writer.max_lines(), 7);
+        worker.shutdown();
+    }
+}

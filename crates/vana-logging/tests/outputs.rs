@@ -123,3 +123,58 @@ fn an_overloaded_writer_drops_counts_and_reports() {
     assert_eq!(report.metadata["dropped_lines"].as_u64().unwrap() as usize, dropped);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The files of `dir` whose names start with `prefix`, sorted.
+fn files_of(dir: &std::path::Path, prefix: &str) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+        .filter(|name| name.starts_with(prefix))
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn rotation_names_the_file_by_its_period() {
+    // The date part of the name: `2026-12-04`, `2026-12-04-19`, `2026-12-04-19-05`.
+    for (rotation, date_length) in
+        [(LogRotation::Daily, 10), (LogRotation::Hourly, 13), (LogRotation::Minutely, 16)]
+    {
+        let dir = temp_dir(&format!("rotation-{rotation:?}"));
+        let mut config = file_config(&dir);
+        config.file.rotation = rotation;
+        let (dispatch, guard) = LoggingBuilder::new(&config).build().unwrap();
+        tracing::dispatcher::with_default(&dispatch, || tracing::info!("rotated"));
+        guard.shutdown();
+        let files = files_of(&dir, "test.log.");
+        assert_eq!(files.len(), 1, "{rotation:?}: {files:?}");
+        let date = &files[0]["test.log.".len()..];
+        assert!(
+            date.len() == date_length && date.bytes().all(|b| b.is_ascii_digit() || b == b'-'),
+            "{rotation:?}: {date}"
+        );
+        assert!(std::fs::read_to_string(dir.join(&files[0])).unwrap().contains("rotated"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
+
+#[test]
+fn max_files_prunes_the_oldest_rotated_files() {
+    let dir = temp_dir("max-files");
+    std::fs::create_dir_all(&dir).unwrap();
+    for day in 1..=5 {
+        std::fs::write(dir.join(format!("test.log.2020-01-0{day}")), "old\n").unwrap();
+    }
+    let mut config = file_config(&dir);
+    config.file.rotation = LogRotation::Daily;
+    config.file.max_files = 3;
+    let (_dispatch, guard) = LoggingBuilder::new(&config).build().unwrap();
+    guard.shutdown();
+    // Which old files go is tracing-appender's choice (by creation time, which a fast test cannot tell
+    // apart on every file system); how many stay is the configuration's.
+    let files = files_of(&dir, "test.log.");
+    assert_eq!(files.len(), 3, "two old files and today's: {files:?}");
+    assert_eq!(files.iter().filter(|name| name.starts_with("test.log.2020-")).count(), 2, "{files:?}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -4,8 +4,8 @@
 
 #[cfg(not(feature = "http"))]
 #[test]
-fn tests_layer_rs_and_layer_span_rs_need_the_http_feature() {
-    panic!("tests/layer.rs and tests/layer_span.rs were left out: they need the `http` feature");
+fn tests_layer_rs_layer_span_rs_and_endpoints_rs_need_the_http_feature() {
+    panic!("tests/layer.rs, layer_span.rs and endpoints.rs were left out: they need the `http` feature");
 }
 
 #[cfg(not(feature = "cli"))]

@@ -50,9 +50,14 @@ impl AdminToken {
     /// `VANA_ADMIN_TOKEN`, or the first line of the file named by `VANA_ADMIN_TOKEN_FILE`. `Ok(None)` when
     /// neither is set (the route is then off); an error names the variable, never the token.
     pub fn from_env() -> Result<Option<Self>, OpsError> {
-        let token = match (std::env::var(ADMIN_TOKEN_ENV), std::env::var(ADMIN_TOKEN_FILE_ENV)) {
-            (Ok(token), _) => token,
-            (Err(_), Ok(path)) => std::fs::read_to_string(&path)
+        Self::from_vars(|name| std::env::var(name).ok())
+    }
+
+    /// The same from any variable lookup (for tests and embedding).
+    pub fn from_vars(lookup: impl Fn(&str) -> Option<String>) -> Result<Option<Self>, OpsError> {
+        let token = match (lookup(ADMIN_TOKEN_ENV), lookup(ADMIN_TOKEN_FILE_ENV)) {
+            (Some(token), _) => token,
+            (None, Some(path)) => std::fs::read_to_string(&path)
                 .map_err(OpsError::AdminTokenFile)?
                 .lines()
                 .next()

@@ -1,0 +1,119 @@
+//! The operational endpoints in process: `/health`'s status codes, `/security/events` and its filters,
+//! and where the admin token comes from.
+
+#![cfg(feature = "http")]
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+use vana_ops::security::{SecurityEvent, Severity};
+use vana_ops::{AdminToken, Ops, endpoints};
+
+const TOKEN: &str = "a-long-enough-admin-token";
+
+fn quiet() -> Ops {
+    Ops::builder_from_embedded_defaults().install_logging(false).start_collector(false).build().unwrap()
+}
+
+async fn get(router: &axum::Router, uri: &str, token: Option<&str>) -> (StatusCode, serde_json::Value) {
+    let mut request = Request::get(uri);
+    if let Some(token) = token {
+        request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+    }
+    let response = router.clone().oneshot(request.body(Body::empty()).unwrap()).await.unwrap();
+    let status = response.status();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    (status, serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null))
+}
+
+#[tokio::test]
+async fn health_is_503_only_while_a_critical_alert_fires() {
+    let ops = quiet();
+    let router = endpoints(&ops, None);
+    ops.monitor().set_threshold("queue.depth", 10.0, 20.0, vana_ops::config::Comparison::Greater);
+    for (value, status, word) in [
+        (1.0, StatusCode::OK, "ok"),
+        (15.0, StatusCode::OK, "degraded"),
+        (25.0, StatusCode::SERVICE_UNAVAILABLE, "critical"),
+        (1.0, StatusCode::OK, "ok"),
+    ] {
+        ops.monitor().record_metric("queue.depth", value, "jobs", &[]);
+        let (got, body) = get(&router, "/health", None).await;
+        assert_eq!((got, body["status"].as_str().unwrap()), (status, word), "{value}");
+    }
+}
+
+#[tokio::test]
+async fn security_events_are_filtered_by_type_severity_and_limit() {
+    let ops = quiet();
+    let router = endpoints(&ops, AdminToken::new(TOKEN));
+    for (kind, severity) in [
+        ("input_rejected", Severity::Critical),
+        ("rate_limited", Severity::Low),
+        ("input_rejected", Severity::High),
+        ("csrf_token_invalid", Severity::Medium),
+    ] {
+        ops.security().events().record(SecurityEvent::new(kind, severity, None));
+    }
+    let events = |body: &serde_json::Value| -> Vec<(String, String)> {
+        body["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|event| {
+                (event["event_type"].as_str().unwrap().into(), event["severity"].as_str().unwrap().into())
+            })
+            .collect()
+    };
+    let (status, all) = get(&router, "/security/events", Some(TOKEN)).await;
+    assert_eq!((status, events(&all).len()), (StatusCode::OK, 4));
+    assert_eq!(all["counts"].as_array().unwrap().len(), 4, "one count per type and severity");
+    let (_, typed) = get(&router, "/security/events?type=input_rejected", Some(TOKEN)).await;
+    assert_eq!(
+        events(&typed),
+        [("input_rejected".into(), "high".into()), ("input_rejected".into(), "critical".into())]
+    );
+    let (_, severe) = get(&router, "/security/events?min_severity=high", Some(TOKEN)).await;
+    assert!(events(&severe).iter().all(|(_, severity)| severity == "high" || severity == "critical"));
+    assert_eq!(events(&severe).len(), 2);
+    let (_, limited) = get(&router, "/security/events?limit=1", Some(TOKEN)).await;
+    assert_eq!(events(&limited), [("csrf_token_invalid".into(), "medium".into())], "newest first");
+    let (status, error) = get(&router, "/security/events?min_severity=urgent", Some(TOKEN)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(error["error"].as_str().unwrap().contains("low, medium, high or critical"));
+    assert_eq!(
+        get(&router, "/security/events", Some("a-wrong-token-of-length")).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(get(&router, "/security/events", None).await.0, StatusCode::UNAUTHORIZED);
+    let without_token = endpoints(&ops, None);
+    assert_eq!(get(&without_token, "/security/events", Some(TOKEN)).await.0, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn the_admin_token_comes_from_a_variable_or_the_first_line_of_a_file() {
+    let dir = std::env::temp_dir().join(format!("vana-admin-token-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("token");
+    std::fs::write(&path, format!("{TOKEN}\nignored second line\n")).unwrap();
+    let file = |path: &std::path::Path| {
+        let path = path.display().to_string();
+        move |name: &str| (name == vana_ops::ADMIN_TOKEN_FILE_ENV).then(|| path.clone())
+    };
+    let from_file = AdminToken::from_vars(file(&path)).unwrap().expect("a token");
+    let ops = quiet();
+    let router = endpoints(&ops, Some(from_file));
+    assert_eq!(get(&router, "/security/events", Some(TOKEN)).await.0, StatusCode::OK);
+    assert_eq!(
+        get(&router, "/security/events", Some("ignored second line")).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    // None configured: the route is off. Unreadable or short: an error that shows no token.
+    assert!(AdminToken::from_vars(|_| None).unwrap().is_none());
+    let missing = AdminToken::from_vars(file(&dir.join("absent"))).unwrap_err();
+    assert!(missing.to_string().contains("VANA_ADMIN_TOKEN_FILE"), "{missing}");
+    let short = AdminToken::from_vars(|name| (name == vana_ops::ADMIN_TOKEN_ENV).then(|| "short".to_owned()));
+    assert!(matches!(short, Err(vana_ops::OpsError::AdminTokenTooShort { min_bytes: 16 })), "{short:?}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -55,9 +55,23 @@ pub(crate) const SYSTEM_TOOLS: &[SystemTool] = &[
 ];
 
 fn on_path(binary: &str) -> bool {
-    std::env::var_os("PATH")
-        .map(|paths| std::env::split_paths(&paths).any(|dir| dir.join(binary).is_file()))
-        .unwrap_or(false)
+    std::env::var_os("PATH").is_some_and(|paths| in_directories(binary, &paths))
+}
+
+/// Whether `binary` is a file in one of `paths` (a `PATH`-style list).
+fn in_directories(binary: &str, paths: &std::ffi::OsStr) -> bool {
+    std::env::split_paths(paths).any(|dir| dir.join(binary).is_file())
+}
+
+/// The packages to install for `missing` tools, each once, in order.
+fn packages_of(missing: &[&SystemTool]) -> Vec<&'static str> {
+    let mut packages: Vec<&'static str> = Vec::new();
+    for tool in missing {
+        if !packages.contains(&tool.package) {
+            packages.push(tool.package);
+        }
+    }
+    packages
 }
 
 fn is_root() -> bool {
@@ -71,8 +85,7 @@ pub(crate) fn ensure(tools: &[SystemTool]) -> Result<()> {
         println!("system tools: all {} present", tools.len());
         return Ok(());
     }
-    let mut packages: Vec<&str> = missing.iter().map(|tool| tool.package).collect();
-    packages.dedup();
+    let packages = packages_of(&missing);
     for tool in &missing {
         println!(
             "system tools: `{}` (for {}) is missing; it comes with Debian's `{}`",
@@ -107,23 +120,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_missing_tool_names_its_package() {
-        let tools = [SystemTool {
-            binary: "vana-no-such-tool",
-            package: "vana-no-such-package",
-            used_by: "this test",
-        }];
-        if is_root() {
-            // As root ensure() would try apt-get; only check the lookup here.
-            assert!(!on_path(tools[0].binary));
-        } else {
-            let error = ensure(&tools).unwrap_err().to_string();
-            assert!(error.contains("apt-get install vana-no-such-package"), "{error}");
-        }
+    fn tools_are_found_in_the_directories_of_a_path_list() {
+        let dir = std::env::temp_dir().join(format!("vana-xtask-path-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("bin")).unwrap();
+        std::fs::write(dir.join("bin/vana-fake-tool"), "").unwrap();
+        let paths = std::env::join_paths([dir.join("empty"), dir.join("bin")]).unwrap();
+        assert!(in_directories("vana-fake-tool", &paths));
+        assert!(!in_directories("vana-other-tool", &paths));
+        assert!(!in_directories("bin", &std::env::join_paths([&dir]).unwrap()), "a directory is not a tool");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
-    fn present_tools_pass() {
-        ensure(&[SystemTool { binary: "sh", package: "dash", used_by: "this test" }]).unwrap();
+    fn each_package_is_installed_once() {
+        let tool = |binary, package| SystemTool { binary, package, used_by: "this test" };
+        let (a, b, c) =
+            (tool("promtool", "prometheus"), tool("prometheus", "prometheus"), tool("kill", "procps"));
+        assert_eq!(packages_of(&[&a, &c, &b]), ["prometheus", "procps"]);
     }
 }

@@ -31,24 +31,32 @@ fn the_collector_samples_in_the_background_and_stops() {
     let monitor = PerformanceMonitor::new(&MonitoringConfig::default());
     let collector =
         SystemCollector::start(&monitor, Duration::from_millis(20)).expect("the process can be read");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while monitor.total_recorded("cpu.system.usage") < 2 && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    collector.stop();
+    assert!(
+        vana_testkit::wait_until(Duration::from_secs(30), || monitor.total_recorded("cpu.system.usage") >= 2),
+        "the collector records in the background"
+    );
+    assert_eq!(collector_threads(), 1);
+    drop(collector);
+    assert_eq!(collector_threads(), 0, "dropping the collector ends its thread");
     let rss_samples = monitor.total_recorded("memory.system.rss");
-    assert!(monitor.total_recorded("cpu.system.usage") >= 2);
     assert_eq!(
         rss_samples,
         monitor.total_recorded("cpu.system.usage") + 1,
         "the first CPU sample is discarded"
     );
-    std::thread::sleep(Duration::from_millis(60));
-    assert_eq!(monitor.total_recorded("memory.system.rss"), rss_samples, "nothing after stop");
     // The default memory threshold watches what the collector records.
     let watched: Vec<String> = monitor.thresholds().iter().map(|rule| rule.metric_glob.to_string()).collect();
     assert!(
         watched.iter().any(|glob| vana_config::metric_names::glob_matches(glob, "memory.system.percent"))
     );
     assert!(watched.iter().any(|glob| vana_config::metric_names::glob_matches(glob, "cpu.system.usage")));
+}
+
+/// The threads of this process named `vana-collector` (from `/proc/self/task/*/comm`).
+fn collector_threads() -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
+        .filter(|name| name.trim() == "vana-collector")
+        .count()
 }

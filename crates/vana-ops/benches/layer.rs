@@ -14,15 +14,24 @@ fn bench_layer(c: &mut Criterion) {
     let guard = scenario::install_logging();
     let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
     let mut group = c.benchmark_group("http_layer");
+    // Each router answers 200 before and after its run: a bench of refusals would measure the wrong thing.
+    let succeeds = |app: &axum::Router, name: &str| {
+        let Ok(response) = runtime.block_on(app.clone().oneshot(scenario::request()));
+        assert!(response.status().is_success(), "{name}: {}", response.status());
+    };
     let bare = scenario::bare();
+    succeeds(&bare, "bare router");
     group.bench_function("bare router", |b| {
         b.iter(|| runtime.block_on(bare.clone().oneshot(scenario::request())).unwrap());
     });
+    succeeds(&bare, "bare router");
     for (name, yaml) in scenario::VARIANTS {
         let app = scenario::layered(&scenario::ops(yaml, &guard.request_log()));
+        succeeds(&app, name);
         group.bench_function(name, |b| {
             b.iter(|| runtime.block_on(app.clone().oneshot(scenario::request())).unwrap());
         });
+        succeeds(&app, name);
     }
     group.finish();
 }

@@ -314,6 +314,47 @@ fn a_real_alertmanager_sees_the_alert_with_its_labels_and_then_its_resolution() 
     channel.shutdown(Instant::now() + Duration::from_secs(2));
 }
 
+#[test]
+fn alertmanager_follows_an_escalation_and_a_de_escalation() {
+    let port = free_port();
+    let dir = TempDir::new("alertmanager-levels");
+    let _alertmanager = start_alertmanager(port, dir.path());
+    let channel = Arc::new(
+        AlertmanagerChannel::spawn(
+            "alertmanager",
+            AlertLevel::Warning,
+            settings(16),
+            &[format!("http://127.0.0.1:{port}")],
+            context(),
+            http_client(),
+        )
+        .unwrap(),
+    );
+    let monitor = monitor_with(channel.clone());
+    channel.attach(&monitor);
+    // Which severities of the alert Alertmanager holds as active (its end still ahead).
+    let active = || -> Vec<String> {
+        let mut severities: Vec<String> = alertmanager_alerts(port)
+            .into_iter()
+            .filter(|alert| alert["labels"]["alertname"] == "queue_depth")
+            .filter(|alert| ends_at(alert).is_some_and(|end| end > std::time::SystemTime::now()))
+            .map(|alert| alert["labels"]["severity"].as_str().unwrap_or("").to_owned())
+            .collect();
+        severities.sort();
+        severities
+    };
+    for (value, expected) in [(15.0, ["warning"]), (25.0, ["critical"]), (15.0, ["warning"])] {
+        monitor.record_metric("queue.jobs", value, "jobs", &[]);
+        assert!(
+            wait_until(Duration::from_secs(30), || active() == expected),
+            "after {value}: Alertmanager holds {:?}, not {expected:?}",
+            active()
+        );
+    }
+    monitor.shutdown();
+    channel.shutdown(Instant::now() + Duration::from_secs(2));
+}
+
 /// An Alertmanager alert's `endsAt`, to the second.
 fn ends_at(alert: &serde_json::Value) -> Option<std::time::SystemTime> {
     let text = alert["endsAt"].as_str()?;

@@ -216,3 +216,51 @@ fn quota(limit: u32, window: std::time::Duration, burst: u32) -> vana_security::
     let count = |n: u32| std::num::NonZeroU32::new(n).expect("a count of at least 1");
     vana_security::Quota::new(count(limit), window, count(burst))
 }
+
+/// Clients connected to `redis`, this test's own connection included (`INFO clients`).
+fn connected_clients(connection: &mut redis::Connection) -> usize {
+    let info: String = redis::cmd("INFO").arg("clients").query(connection).unwrap();
+    info.lines()
+        .find_map(|line| line.strip_prefix("connected_clients:"))
+        .and_then(|count| count.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+#[test]
+fn pool_size_caps_the_idle_connections_kept() {
+    // A server of its own: the connection count must be this test's alone.
+    let redis = RedisServer::start();
+    let mut admin = redis::Client::open(redis.url()).unwrap().get_connection().unwrap();
+    for (pool_size, kept) in [(2, 2), (8, 5)] {
+        let mut config = Backend::default();
+        config.key_prefix = unique("pool");
+        config.pool_size = pool_size;
+        config.command_timeout_ms = 60_000; // commands wait out the pause below
+        let backend = Arc::new(RedisBackend::new(&config, &redis.url()).unwrap());
+        let blocklist =
+            Arc::new(vana_security::IpBlocklist::from_config(&Default::default()).shared_through(backend));
+        // Writes wait while the server is paused: five blocks at once need five connections.
+        let () = redis::cmd("CLIENT").arg("PAUSE").arg(60_000).arg("WRITE").query(&mut admin).unwrap();
+        let writers: Vec<_> = (1..=5u8)
+            .map(|n| {
+                let blocklist = Arc::clone(&blocklist);
+                std::thread::spawn(move || blocklist.block(IpAddr::from([203, 0, 113, n]), "pool"))
+            })
+            .collect();
+        let all_waiting =
+            vana_testkit::wait_until(Duration::from_secs(30), || connected_clients(&mut admin) == 6);
+        let () = redis::cmd("CLIENT").arg("UNPAUSE").query(&mut admin).unwrap();
+        assert!(all_waiting, "five connections at once: {}", connected_clients(&mut admin));
+        for writer in writers {
+            writer.join().unwrap();
+        }
+        // Past the pool's size, connections are closed when their command is done.
+        assert!(
+            vana_testkit::wait_until(Duration::from_secs(30), || connected_clients(&mut admin) == kept + 1),
+            "pool_size {pool_size}: {} connected",
+            connected_clients(&mut admin) - 1
+        );
+        drop(blocklist);
+        assert!(vana_testkit::wait_until(Duration::from_secs(30), || connected_clients(&mut admin) == 1));
+    }
+}

@@ -15,6 +15,9 @@ pub(crate) struct CargoTool {
 /// `cargo hack`: every crate checked with no default features and with each feature alone.
 pub(crate) const CARGO_HACK: CargoTool = CargoTool { name: "hack", version: "0.6.46" };
 
+/// `cargo mutants`: mutation testing of the security-critical files (`cargo xtask mutants`).
+pub(crate) const CARGO_MUTANTS: CargoTool = CargoTool { name: "mutants", version: "27.1.0" };
+
 fn cargo() -> String {
     std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
 }

@@ -6,6 +6,7 @@
 //!   feature alone (cargo-hack), tests, the loom model test, rustdoc, config.
 //! - `test [--crate NAME]`: the quick local loop: every test of the workspace (or one crate), all features.
 //! - `loom`: the loom model test of vana-metrics' sample slot.
+//! - `mutants [--crate NAME] [--file NAME]`: mutation testing of the security-critical files.
 //! - `detection-report [--corpus DIR]`: the share of each corpus file that input validation flags.
 //! - `loadtest`: wrk against `vana-ops serve`, the full layer vs the layer off; requests/s and p99.
 //! - `prometheus-rules [--config DIR] [--output FILE]`: Prometheus alerting rules from the thresholds.
@@ -17,6 +18,7 @@ mod cargo_tools;
 mod ci;
 mod detection;
 mod loadtest;
+mod mutants;
 mod release;
 mod rules;
 mod system_tools;
@@ -92,6 +94,15 @@ enum Task {
     },
     /// The loom model test of vana-metrics' sample slot (part of `ci`).
     Loom,
+    /// Mutation testing (cargo-mutants) of the security-critical files; see docs/testing.md.
+    Mutants {
+        /// Only this crate's files (`vana-security`, `vana-config`, `vana-metrics`).
+        #[arg(long = "crate")]
+        package: Option<String>,
+        /// Only files whose path ends with one of these (`gcra.rs`, ...).
+        #[arg(long = "file")]
+        files: Vec<String>,
+    },
     /// Write Prometheus alerting rules from the thresholds of `monitoring.yaml` (default: `config/`).
     PrometheusRules {
         /// The configuration directory.
@@ -115,6 +126,7 @@ fn main() -> ExitCode {
         Task::Ci => ci::run(),
         Task::Test { package } => ci::test(package.as_deref()).map(|()| ExitCode::SUCCESS),
         Task::Loom => ci::loom().map(|()| ExitCode::SUCCESS),
+        Task::Mutants { package, files } => mutants::run(package.as_deref(), &files),
         Task::DetectionReport { corpus, show } => detection::run(&corpus, show),
         Task::Loadtest { seconds, rounds, connections, path, threads, redis, pin, upstream } => {
             let seconds = seconds.clamp(1, 120);

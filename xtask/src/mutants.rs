@@ -1,0 +1,72 @@
+//! `cargo xtask mutants [--crate NAME]`: mutation testing (cargo-mutants) of the security-critical files,
+//! each against the tests of its crate. The results, and why the missed mutants left are harmless, are in
+//! docs/testing.md.
+
+use std::process::ExitCode;
+
+use anyhow::{Result, bail};
+
+use crate::cargo_tools::{CARGO_MUTANTS, ensure};
+
+/// The files under mutation testing, by crate, and the test targets that run for each mutant (the crate's
+/// unit tests and the integration tests that exercise those files; the Redis ones need a server of their own
+/// and cover the same decisions as the memory store).
+pub(crate) const TARGETS: &[(&str, &[&str], &[&str])] = &[
+    (
+        "vana-security",
+        &[
+            "src/rate_limit/gcra.rs",
+            "src/csrf.rs",
+            "src/client_ip.rs",
+            "src/blocking.rs",
+            "src/validate/normalize.rs",
+        ],
+        &["--lib", "--test", "validation", "--test", "blocking_and_events", "--test", "rate_limit"],
+    ),
+    (
+        "vana-config",
+        &["src/checks.rs"],
+        &[
+            "--lib",
+            "--test",
+            "malformed",
+            "--test",
+            "hostile",
+            "--test",
+            "env_overrides",
+            "--test",
+            "defaults",
+        ],
+    ),
+    ("vana-metrics", &["src/alert.rs"], &["--lib", "--test", "monitor"]),
+];
+
+pub(crate) fn run(only: Option<&str>, files: &[String]) -> Result<ExitCode> {
+    ensure(&CARGO_MUTANTS)?;
+    let selected: Vec<_> =
+        TARGETS.iter().filter(|(name, _, _)| only.is_none_or(|only| only == *name)).collect();
+    if selected.is_empty() {
+        bail!("no mutation targets in crate `{}`", only.unwrap_or_default());
+    }
+    let mut failed = false;
+    for (name, crate_files, tests) in selected {
+        let mut args: Vec<String> =
+            vec!["mutants".into(), "-p".into(), (*name).into(), "--no-shuffle".into()];
+        args.extend(["--output".into(), format!("target/mutants/{name}")]);
+        for file in crate_files
+            .iter()
+            .filter(|file| files.is_empty() || files.iter().any(|f| file.ends_with(f.as_str())))
+        {
+            args.extend(["--file".into(), format!("crates/{name}/{file}")]);
+        }
+        args.push("--".into());
+        args.extend(tests.iter().map(|test| (*test).to_owned()));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        // cargo-mutants exits non-zero when a mutant is missed: report it, go on with the next crate.
+        if let Err(error) = crate::ci::cargo(&args, &[]) {
+            eprintln!("{error}: see target/mutants/{name}/mutants.out/missed.txt");
+            failed = true;
+        }
+    }
+    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}

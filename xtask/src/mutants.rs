@@ -8,9 +8,9 @@ use anyhow::{Result, bail};
 
 use crate::cargo_tools::{CARGO_MUTANTS, ensure};
 
-/// The files under mutation testing, by crate, and the test targets that run for each mutant (the crate's
-/// unit tests and the integration tests that exercise those files; the Redis ones need a server of their own
-/// and cover the same decisions as the memory store).
+/// The files under mutation testing, by crate, and the test targets that run for each mutant: the crate's
+/// unit tests and the integration tests that exercise those files (vana-security's Redis tests with its
+/// `redis` feature, as the shared blocklist is in `blocking.rs`).
 pub(crate) const TARGETS: &[(&str, &[&str], &[&str])] = &[
     (
         "vana-security",
@@ -21,7 +21,17 @@ pub(crate) const TARGETS: &[(&str, &[&str], &[&str])] = &[
             "src/blocking.rs",
             "src/validate/normalize.rs",
         ],
-        &["--lib", "--test", "validation", "--test", "blocking_and_events", "--test", "rate_limit"],
+        &[
+            "--lib",
+            "--test",
+            "validation",
+            "--test",
+            "blocking_and_events",
+            "--test",
+            "rate_limit",
+            "--test",
+            "redis",
+        ],
     ),
     (
         "vana-config",
@@ -50,6 +60,7 @@ pub(crate) fn run(only: Option<&str>, files: &[String]) -> Result<ExitCode> {
     }
     let mut failed = false;
     for (name, crate_files, tests) in selected {
+        std::fs::create_dir_all(crate::workspace_root().join("target/mutants").join(name))?;
         let mut args: Vec<String> =
             vec!["mutants".into(), "-p".into(), (*name).into(), "--no-shuffle".into()];
         args.extend(["--output".into(), format!("target/mutants/{name}")]);

@@ -309,6 +309,42 @@ mod tests {
     }
 
     #[test]
+    fn tokens_made_now_validate_now() {
+        let csrf = tokens(false);
+        let token = csrf.generate("s:1");
+        assert!(token.starts_with("v1.") && csrf.validate(&token, "s:1"));
+        assert!(!csrf.validate(&token, "s:2"));
+        // One made at the epoch is long expired: `validate` reads the real clock.
+        assert!(!csrf.validate(&csrf.generate_at("s:1", 1), "s:1"));
+    }
+
+    #[test]
+    fn freshness_is_inclusive_at_both_ends() {
+        let csrf = tokens(false);
+        let token = csrf.generate_at("s", 1_000_000);
+        assert!(csrf.validate_at(&token, "s", 1_000_000 + 3600), "exactly max_age old");
+        assert!(csrf.validate_at(&token, "s", 1_000_000 - 60), "exactly the allowed skew ahead");
+        assert!(!csrf.validate_at(&token, "s", 1_000_000 + 3601));
+        assert!(!csrf.validate_at(&token, "s", 1_000_000 - 61));
+    }
+
+    #[test]
+    fn the_timestamp_field_is_plain_digits_of_at_most_twenty() {
+        let csrf = tokens(false);
+        let token = csrf.generate_at("s", 1000);
+        let with_timestamp = |timestamp: &str| {
+            let mut fields: Vec<&str> = token.split('.').collect();
+            fields[2] = timestamp;
+            fields.join(".")
+        };
+        // The MAC covers the number, so zero-padding keeps the token valid up to twenty digits.
+        assert!(csrf.validate_at(&with_timestamp(&format!("{:0>20}", 1000)), "s", 1000));
+        for bad in [format!("{:0>21}", 1000), "+1000".to_owned(), String::new(), "1e3".to_owned()] {
+            assert!(!csrf.validate_at(&with_timestamp(&bad), "s", 1000), "{bad:?}");
+        }
+    }
+
+    #[test]
     fn keys_rotate() {
         let old = CsrfTokens::new(CsrfKeys::new(&[2; 32], None).unwrap(), Duration::from_secs(3600), false);
         let token = old.generate_at("s", 500);
@@ -414,7 +450,11 @@ mod tests {
     #[test]
     fn keys_are_never_shown() {
         let keys = CsrfKeys::new(b"a-very-secret-key-of-32-bytes!!!", None).unwrap();
-        assert!(!format!("{keys:?}").contains("secret"));
+        let shown = format!("{keys:?}");
+        assert!(
+            !shown.contains("secret") && shown.starts_with("CsrfKeys") && shown.contains("current_id"),
+            "{shown}"
+        );
         let error =
             CsrfKeys::from_vars(|name| (name == KEY_ENV).then(|| "short-secret".to_owned())).unwrap_err();
         assert_eq!(error.to_string(), "the CSRF key from VANA_CSRF_KEY is 12 bytes; at least 32 are needed");

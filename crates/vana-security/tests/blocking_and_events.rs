@@ -269,3 +269,89 @@ fn max_events_caps_the_managers_history() {
     assert_eq!(kept[0].details["n"], 19, "the newest are kept");
     assert_eq!(security.events().counts(), [("probe".to_owned(), Severity::Low, 20)], "counts cover all");
 }
+
+#[test]
+fn a_block_ends_exactly_at_its_end_and_is_reported_until_then() {
+    let clock = ManualClock::new();
+    let blocklist = IpBlocklist::with_clock(&IpBlocking::default(), Arc::new(clock.clone()));
+    assert!(blocklist.is_empty() && blocklist.len() == 0 && blocklist.blocked_count() == 0);
+    let attacker = ip("203.0.113.20");
+    blocklist.block(attacker, "probe");
+    clock.advance(HOUR);
+    let listed = blocklist.blocked();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].remaining, HOUR * 23, "what is left of 24 hours after one");
+    assert_eq!((blocklist.blocked_count(), blocklist.len(), blocklist.is_empty()), (1, 1, false));
+    clock.advance(HOUR * 23); // exactly the end
+    assert!(!blocklist.is_blocked(attacker), "a block ends at its end");
+    assert!(blocklist.blocked().is_empty());
+    assert_eq!(blocklist.blocked_count(), 0);
+    assert!(!blocklist.unblock(attacker), "nothing left to lift");
+    assert_eq!((blocklist.len(), blocklist.is_empty()), (1, false), "remembered for escalation");
+    assert!(format!("{blocklist:?}").contains("entries: 1"));
+}
+
+#[test]
+fn an_offence_is_forgotten_exactly_the_longest_block_after_its_end() {
+    let clock = ManualClock::new();
+    let blocklist = IpBlocklist::with_clock(&IpBlocking::default(), Arc::new(clock.clone()));
+    let attacker = ip("203.0.113.21");
+    blocklist.block(attacker, "first");
+    // The block ends after 24 hours; the offence counts for max_block_hours (168) more.
+    clock.advance(HOUR * (24 + 168) - Duration::from_nanos(1));
+    let BlockOutcome::Blocked { offences, .. } = blocklist.block(attacker, "second") else { panic!() };
+    assert_eq!(offences, 2, "still remembered a nanosecond before");
+    let unblocked_at_once = blocklist.unblock(attacker);
+    assert!(unblocked_at_once, "an active block is lifted");
+    assert!(!blocklist.is_blocked(attacker));
+    // Its end is now: forgotten exactly 168 hours later.
+    clock.advance(HOUR * 168);
+    let BlockOutcome::Blocked { offences, .. } = blocklist.block(attacker, "third") else { panic!() };
+    assert_eq!(offences, 1, "forgotten at the moment the window closes");
+}
+
+#[test]
+fn a_full_table_drops_an_expired_entry_before_a_live_block() {
+    let clock = ManualClock::new();
+    let mut config = IpBlocking::default();
+    config.max_blocked = 2;
+    let blocklist = IpBlocklist::with_clock(&config, Arc::new(clock.clone()));
+    blocklist.block(ip("203.0.113.30"), "long"); // 24 h
+    clock.advance(HOUR * 25);
+    blocklist.block(ip("203.0.113.31"), "live");
+    blocklist.block(ip("203.0.113.30"), "again"); // the expired entry of .30 is updated, not evicted
+    clock.advance(HOUR * 10);
+    blocklist.block(ip("203.0.113.32"), "new");
+    // Of .30 (48 h from hour 25, live) and .31 (24 h from hour 25, live), the one closest to its end goes.
+    assert!(blocklist.is_blocked(ip("203.0.113.30")));
+    assert!(!blocklist.is_blocked(ip("203.0.113.31")));
+    assert!(blocklist.is_blocked(ip("203.0.113.32")));
+    // An expired entry goes before any live block.
+    clock.advance(HOUR * 30); // .32's 24 h are over; .30 still has 8 h
+    blocklist.block(ip("203.0.113.33"), "newest");
+    assert!(blocklist.is_blocked(ip("203.0.113.30")), "the live block stays");
+    assert!(blocklist.is_blocked(ip("203.0.113.33")));
+    assert_eq!(blocklist.len(), 2);
+}
+
+#[test]
+fn only_a_trusted_proxy_says_a_request_came_over_https() {
+    let mut config = vana_config::ClientAddress::default();
+    config.trusted_proxies = vec!["10.0.0.0/8".into()];
+    let resolver = ClientAddressResolver::from_config(&config);
+    let proto = |values: &[&str]| {
+        let mut map = http::HeaderMap::new();
+        for value in values {
+            map.append("x-forwarded-proto", value.parse().unwrap());
+        }
+        map
+    };
+    assert!(resolver.forwarded_https(ip("10.0.0.1"), &proto(&["https"])));
+    assert!(resolver.forwarded_https(ip("::ffff:10.0.0.1"), &proto(&["HTTPS"])), "mapped and any case");
+    assert!(!resolver.forwarded_https(ip("198.51.100.1"), &proto(&["https"])), "not from anyone");
+    assert!(!resolver.forwarded_https(ip("10.0.0.1"), &proto(&["http"])));
+    assert!(!resolver.forwarded_https(ip("10.0.0.1"), &proto(&[])));
+    // The nearest proxy's word, the last one, counts.
+    assert!(resolver.forwarded_https(ip("10.0.0.1"), &proto(&["http", "https"])));
+    assert!(!resolver.forwarded_https(ip("10.0.0.1"), &proto(&["https, http"])));
+}

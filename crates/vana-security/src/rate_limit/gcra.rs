@@ -140,6 +140,22 @@ mod tests {
     }
 
     #[test]
+    fn the_decision_is_the_same_at_any_time() {
+        // The burst test again, a long way from the clock's start.
+        let quota = quota(10, Duration::from_secs(10), 3);
+        let start = 1_000_000 * SECOND;
+        let mut tat = None;
+        let mut seen = Vec::new();
+        for _ in 0..4 {
+            let (next, decision) = gcra_step(tat, start, &quota);
+            tat = Some(next);
+            seen.push((decision.allowed, decision.remaining, decision.reset_after));
+        }
+        let secs = Duration::from_secs;
+        assert_eq!(seen, [(true, 2, secs(1)), (true, 1, secs(2)), (true, 0, secs(3)), (false, 0, secs(3))]);
+    }
+
+    #[test]
     fn an_idle_key_is_as_good_as_new() {
         let quota = quota(5, Duration::from_secs(5), 2);
         let (_, fresh) = gcra_step(None, 100 * SECOND, &quota);

@@ -122,6 +122,35 @@ pub(crate) fn is_email_address(address: &str) -> bool {
 mod tests {
     use super::*;
 
+    /// The problems `check` finds, as messages.
+    fn found(check: impl FnOnce(&mut Checker)) -> Vec<String> {
+        let mut checker = Checker::default();
+        check(&mut checker);
+        checker.problems.iter().map(|problem| problem.message.clone()).collect()
+    }
+
+    #[test]
+    fn bounds_include_their_limit() {
+        let at = KeyPath::root;
+        assert!(found(|c| c.positive_at_most(at(), 10, 10, "s")).is_empty(), "the limit itself is allowed");
+        assert_eq!(found(|c| c.positive_at_most(at(), 11, 10, "s")), ["must be at most 10 s, not 11"]);
+        assert_eq!(found(|c| c.positive_at_most(at(), 0, 10, "s")), ["must be at least 1 s, not 0"]);
+        assert!(found(|c| c.at_most_entries(at(), 3, 3)).is_empty());
+        assert_eq!(found(|c| c.at_most_entries(at(), 4, 3)), ["has 4 entries; at most 3 are allowed"]);
+        let longest = "n".repeat(crate::limits::MAX_NAME_LENGTH);
+        assert!(found(|c| c.name(at(), &longest, b"", "a name")).is_empty());
+        assert_eq!(found(|c| c.name(at(), &format!("{longest}n"), b"", "a name")).len(), 1);
+        assert_eq!(found(|c| c.name(at(), "", b"", "a name")), ["a name must not be empty"]);
+    }
+
+    #[test]
+    fn a_list_is_checked_up_to_its_cap_and_its_length_reported() {
+        let entries = ["a", "", "", ""];
+        let problems =
+            found(|c| c.each(&KeyPath::root(), &entries, 2, |c, at, name| c.name(at, name, b"", "a name")));
+        assert_eq!(problems, ["has 4 entries; at most 2 are allowed", "a name must not be empty"]);
+    }
+
     #[test]
     fn ip_and_cidr_forms() {
         for good in ["127.0.0.1", "::1", "10.0.0.0/8", "fd00::/8", "::ffff:10.0.0.1"] {

@@ -257,6 +257,36 @@ mod tests {
     const POLICY: AlertPolicy = AlertPolicy { recovery_margin: 0.05, repeat_interval: 60_000_000_000 };
     const S: u64 = 1_000_000_000;
 
+    #[test]
+    fn recovery_is_strictly_past_the_line_less_its_margin_on_either_side() {
+        let greater = rule(0);
+        // Warning line 10, margin 10 %: recovered below 9, not at 9.
+        assert!(greater.recovered(8.99, 10.0, 0.1) && !greater.recovered(9.0, 10.0, 0.1));
+        let less = ThresholdRule { comparison: Comparison::Less, ..rule(0) };
+        // Free space must come back above 11, not to 11.
+        assert!(less.recovered(11.01, 10.0, 0.1) && !less.recovered(11.0, 10.0, 0.1));
+        assert!(!less.recovered(10.5, 10.0, 0.1), "the margin applies above the line too");
+    }
+
+    #[test]
+    fn lines_and_messages_name_the_level_and_the_value() {
+        let rule = rule(0);
+        assert_eq!((rule.line(AlertLevel::Warning), rule.line(AlertLevel::Critical)), (10.0, 20.0));
+        let event = AlertEvent {
+            transition: AlertTransition::Escalated,
+            threshold: "response_time".into(),
+            metric: "response_time.checkout".into(),
+            tags: std::sync::Arc::from(Vec::new()),
+            level: AlertLevel::Critical,
+            value: 7.2,
+            threshold_value: 5.0,
+            comparison: Comparison::Greater,
+            since: std::time::SystemTime::UNIX_EPOCH,
+            at: std::time::SystemTime::UNIX_EPOCH,
+        };
+        assert_eq!(event.message(), "response_time.checkout greater 5 (7.2): critical escalated");
+    }
+
     fn run(rule: &ThresholdRule, values: &[(u64, f64)]) -> Vec<(AlertTransition, AlertLevel)> {
         let mut state = AlertState::default();
         values

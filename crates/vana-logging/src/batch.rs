@@ -214,15 +214,20 @@ mod tests {
     use super::*;
 
     /// An output that records what it receives and can be held shut.
+    /// An output whose first write waits until the test opens it; `stuck` hears when that write began.
     struct Gate {
         received: Arc<Mutex<Vec<u8>>>,
         open: mpsc::Receiver<()>,
         first: bool,
+        stuck: Option<mpsc::Sender<()>>,
     }
 
     impl Write for Gate {
         fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
             if std::mem::take(&mut self.first) {
+                if let Some(stuck) = self.stuck.take() {
+                    stuck.send(()).unwrap();
+                }
                 let _ = self.open.recv();
             }
             self.received.lock().extend_from_slice(buf);
@@ -239,7 +244,7 @@ mod tests {
         let received = Arc::new(Mutex::new(Vec::new()));
         let (open, gate) = mpsc::channel();
         open.send(()).unwrap();
-        let output = Gate { received: Arc::clone(&received), open: gate, first: true };
+        let output = Gate { received: Arc::clone(&received), open: gate, first: true, stuck: None };
         let (writer, worker) = BatchWriter::spawn(Box::new(output), 1000).unwrap();
         for index in 0..100 {
             writer.make_writer().write_all(format!("line {index}\n").as_bytes()).unwrap();
@@ -254,15 +259,12 @@ mod tests {
     fn a_stalled_output_caps_the_buffer_and_counts_what_it_drops() {
         let received = Arc::new(Mutex::new(Vec::new()));
         let (open, gate) = mpsc::channel();
-        let output = Gate { received: Arc::clone(&received), open: gate, first: true };
+        let (stuck, is_stuck) = mpsc::channel();
+        let output = Gate { received: Arc::clone(&received), open: gate, first: true, stuck: Some(stuck) };
         let (writer, worker) = BatchWriter::spawn_with_cap(Box::new(output), 10, 1 << 20).unwrap();
         writer.make_writer().write_all(b"first\n").unwrap();
-        // Wait until the thread holds "first" and is stuck writing it.
-        let deadline = std::time::Instant::now() + Duration::from_secs(5);
-        while writer.shared.state.lock().lines != 0 && std::time::Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(1));
-        }
-        std::thread::sleep(GATHER * 2);
+        // The thread holds "first" and is stuck writing it.
+        is_stuck.recv_timeout(Duration::from_secs(30)).expect("the writer thread writes");
         for index in 0..25 {
             writer.make_writer().write_all(format!("more {index}\n").as_bytes()).unwrap();
         }
@@ -277,7 +279,7 @@ mod tests {
     #[test]
     fn the_byte_cap_holds_whatever_the_line_count() {
         let (open, gate) = mpsc::channel();
-        let output = Gate { received: Arc::default(), open: gate, first: true };
+        let output = Gate { received: Arc::default(), open: gate, first: true, stuck: None };
         let (writer, worker) = BatchWriter::spawn_with_cap(Box::new(output), 1_000_000, 100).unwrap();
         // The thread may take the first line before the cap applies; the buffer itself never passes 100.
         for _ in 0..50 {

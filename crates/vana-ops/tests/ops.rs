@@ -66,12 +66,14 @@ fn the_parts_share_one_configuration() {
 #[test]
 fn the_collector_runs_and_stops_with_ops() {
     let ops = Ops::builder_from_embedded_defaults().install_logging(false).build().unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while ops.monitor().total_recorded("memory.system.rss") == 0 && std::time::Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(10));
-    }
     assert!(ops.health().collector_running);
-    assert!(ops.monitor().total_recorded("memory.system.rss") >= 1);
+    assert!(
+        vana_testkit::wait_until(Duration::from_secs(30), || ops
+            .monitor()
+            .total_recorded("memory.system.rss")
+            >= 1),
+        "the collector records"
+    );
     drop(ops);
 }
 

@@ -193,11 +193,11 @@ fn idle_keys_expire_in_redis() {
     assert!(store.check("slow", &quota(1, Duration::from_secs(10), 1)).allowed);
     let slow = keys(&mut connection, &format!("{prefix}rl:1/*"));
     let ttl: i64 = redis::cmd("PTTL").arg(&slow[0]).query(&mut connection).unwrap();
-    assert!((5_000..=10_001).contains(&ttl), "expires with its TAT: {ttl} ms");
+    assert!((1..=10_001).contains(&ttl), "expires with its TAT, at most 10 s ahead: {ttl} ms");
     // A key whose TAT is 20 ms ahead is gone soon after: an idle client costs nothing.
     assert!(store.check("fast", &quota(50, Duration::from_secs(1), 1)).allowed);
-    std::thread::sleep(Duration::from_millis(300));
-    assert!(keys(&mut connection, &format!("{prefix}rl:50/*")).is_empty());
+    let fast = format!("{prefix}rl:50/*");
+    assert!(vana_testkit::wait_until(Duration::from_secs(30), || keys(&mut connection, &fast).is_empty()));
 }
 
 #[test]

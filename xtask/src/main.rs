@@ -6,6 +6,7 @@
 //!   feature alone (cargo-hack), tests, the loom model test, rustdoc, config.
 //! - `test [--crate NAME]`: the quick local loop: every test of the workspace (or one crate), all features.
 //! - `loom`: the loom model test of vana-metrics' sample slot.
+//! - `ci-under-load [--runs N]`: `ci` N times while stress-ng keeps every core busy.
 //! - `mutants [--crate NAME] [--file NAME]`: mutation testing of the security-critical files.
 //! - `detection-report [--corpus DIR]`: the share of each corpus file that input validation flags.
 //! - `loadtest`: wrk against `vana-ops serve`, the full layer vs the layer off; requests/s and p99.
@@ -22,6 +23,7 @@ mod mutants;
 mod release;
 mod rules;
 mod system_tools;
+mod under_load;
 mod validate;
 
 use std::path::PathBuf;
@@ -94,6 +96,12 @@ enum Task {
     },
     /// The loom model test of vana-metrics' sample slot (part of `ci`).
     Loom,
+    /// `ci` several times in a row while stress-ng keeps every core busy (docs/testing.md).
+    CiUnderLoad {
+        /// How many runs.
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+    },
     /// Mutation testing (cargo-mutants) of the security-critical files; see docs/testing.md.
     Mutants {
         /// Only this crate's files (`vana-security`, `vana-config`, `vana-metrics`).
@@ -126,6 +134,7 @@ fn main() -> ExitCode {
         Task::Ci => ci::run(),
         Task::Test { package } => ci::test(package.as_deref()).map(|()| ExitCode::SUCCESS),
         Task::Loom => ci::loom().map(|()| ExitCode::SUCCESS),
+        Task::CiUnderLoad { runs } => under_load::run(runs.clamp(1, 20)),
         Task::Mutants { package, files } => mutants::run(package.as_deref(), &files),
         Task::DetectionReport { corpus, show } => detection::run(&corpus, show),
         Task::Loadtest { seconds, rounds, connections, path, threads, redis, pin, upstream } => {

@@ -61,8 +61,13 @@ pub(crate) fn run(only: Option<&str>, files: &[String]) -> Result<ExitCode> {
     let mut failed = false;
     for (name, crate_files, tests) in selected {
         std::fs::create_dir_all(crate::workspace_root().join("target/mutants").join(name))?;
-        let mut args: Vec<String> =
-            vec!["mutants".into(), "-p".into(), (*name).into(), "--no-shuffle".into()];
+        let mut args: Vec<String> = vec![
+            "mutants".into(),
+            "-p".into(),
+            (*name).into(),
+            "--no-shuffle".into(),
+            "--all-features".into(),
+        ];
         args.extend(["--output".into(), format!("target/mutants/{name}")]);
         for file in crate_files
             .iter()

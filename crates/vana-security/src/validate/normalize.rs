@@ -435,6 +435,10 @@ mod tests {
             ("union/**/select", "union select"),
             ("/*!50000union*/ select", " union  select"),
             ("a\tb\r\nc\x7f", "a\tb\r\nc"),
+            // Controls that only decoding reveals: a later round strips every kind, not only those the
+            // raw input held.
+            ("java%2500script:", "javascript:"),
+            ("java&amp;#1;script:", "javascript:"),
         ] {
             assert_eq!(normalize(input), normalized, "{input:?}");
         }

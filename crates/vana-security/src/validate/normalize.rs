@@ -435,6 +435,19 @@ mod tests {
             ("union/**/select", "union select"),
             ("/*!50000union*/ select", " union  select"),
             ("a\tb\r\nc\x7f", "a\tb\r\nc"),
+            // Numeric references: zero keeps one digit, seven digits still name a character.
+            ("&#0;x", "x"),
+            ("&#1114111;", "\u{10ffff}"),
+            // Braced escapes need one to six digits and the closing brace.
+            ("a\\u{}b", "a\\u{}b"),
+            ("\\u{0000041}", "\\u{0000041}"),
+            ("\\u{41 x", "\\u{41 x"),
+            // Octal escapes, each digit weighed, and escaped path characters.
+            ("\\274", "¼"),
+            ("..\\/etc", "../etc"),
+            // Look-alikes of `\` and `.`.
+            ("a\u{2216}b", "a\\b"),
+            ("\u{2024}\u{2024}/", "../"),
             // Controls that only decoding reveals: a later round strips every kind, not only those the
             // raw input held.
             ("java%2500script:", "javascript:"),

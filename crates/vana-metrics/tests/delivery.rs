@@ -265,19 +265,7 @@ fn a_real_alertmanager_sees_the_alert_with_its_labels_and_then_its_resolution() 
     let _alertmanager = start_alertmanager(port, dir);
     let mut delivery = settings(16);
     delivery.resend_interval_seconds = 1;
-    let channel = Arc::new(
-        AlertmanagerChannel::spawn(
-            "alertmanager",
-            AlertLevel::Warning,
-            delivery,
-            &[format!("http://127.0.0.1:{port}")],
-            context(),
-            http_client(),
-        )
-        .unwrap(),
-    );
-    let monitor = monitor_with(channel.clone());
-    channel.attach(&monitor);
+    let (channel, monitor) = alertmanager_channel(port, delivery);
     monitor.record_metric("queue.jobs", 25.0, "jobs", &[("region", "eu")]);
     let found = |port| {
         alertmanager_alerts(port).into_iter().find(|alert| {
@@ -319,19 +307,7 @@ fn alertmanager_follows_an_escalation_and_a_de_escalation() {
     let port = free_port();
     let dir = TempDir::new("alertmanager-levels");
     let _alertmanager = start_alertmanager(port, dir.path());
-    let channel = Arc::new(
-        AlertmanagerChannel::spawn(
-            "alertmanager",
-            AlertLevel::Warning,
-            settings(16),
-            &[format!("http://127.0.0.1:{port}")],
-            context(),
-            http_client(),
-        )
-        .unwrap(),
-    );
-    let monitor = monitor_with(channel.clone());
-    channel.attach(&monitor);
+    let (channel, monitor) = alertmanager_channel(port, settings(16));
     // Which severities of the alert Alertmanager holds as active (its end still ahead).
     let active = || -> Vec<String> {
         let mut severities: Vec<String> = alertmanager_alerts(port)
@@ -353,6 +329,26 @@ fn alertmanager_follows_an_escalation_and_a_de_escalation() {
     }
     monitor.shutdown();
     channel.shutdown(Instant::now() + Duration::from_secs(2));
+}
+
+/// A channel to the Alertmanager on `port`, attached to a monitor with the `queue_depth` threshold.
+fn alertmanager_channel(
+    port: u16,
+    delivery: DeliverySettings,
+) -> (Arc<AlertmanagerChannel>, PerformanceMonitor) {
+    let urls = [format!("http://127.0.0.1:{port}")];
+    let channel = AlertmanagerChannel::spawn(
+        "alertmanager",
+        AlertLevel::Warning,
+        delivery,
+        &urls,
+        context(),
+        http_client(),
+    );
+    let channel = Arc::new(channel.unwrap());
+    let monitor = monitor_with(channel.clone());
+    channel.attach(&monitor);
+    (channel, monitor)
 }
 
 /// An Alertmanager alert's `endsAt`, to the second.

@@ -48,7 +48,7 @@ pub(crate) fn run() -> Result<ExitCode> {
         ],
         &[],
     )?;
-    test(None)?;
+    cargo_test(None)?;
     loom()?;
     cargo(&["test", "--workspace", "--doc", "--all-features", "--locked"], &[])?;
     cargo(
@@ -87,6 +87,11 @@ pub(crate) fn loom() -> Result<()> {
 /// of `package`: what `ci` runs, without the lints, the loom model and the docs.
 pub(crate) fn test(package: Option<&str>) -> Result<()> {
     ensure(SYSTEM_TOOLS)?;
+    cargo_test(package)
+}
+
+/// `cargo test` of every target with all features (the system tools already checked).
+fn cargo_test(package: Option<&str>) -> Result<()> {
     let mut args = vec!["test", "--all-targets", "--all-features", "--locked"];
     match package {
         Some(package) => args.extend(["-p", package]),

@@ -15,12 +15,18 @@
 use loom::{
     hint::spin_loop,
     sync::atomic::{AtomicU64, Ordering, fence},
+    thread::yield_now,
 };
 #[cfg(not(loom))]
 use std::{
     hint::spin_loop,
     sync::atomic::{AtomicU64, Ordering, fence},
+    thread::yield_now,
 };
+
+/// Spins before a waiting writer gives its core away: enough for a write in progress, not for a writer
+/// that was preempted in the middle of one.
+const SPINS_BEFORE_YIELD: u32 = 64;
 
 /// One stored sample: its sequence number, time and value (24 bytes).
 #[derive(Debug, Default)]
@@ -34,14 +40,21 @@ impl Slot {
     /// Writes sample `index` unless a newer sample holds the slot; whether it was written.
     pub(crate) fn write(&self, index: u64, at: u64, value: f64) -> bool {
         let writing = 2 * index + 1;
+        let mut spins = 0u32;
         loop {
             let current = self.seq.load(Ordering::Acquire);
             if current >= writing {
                 return false;
             }
             if current % 2 == 1 {
-                // An older sample is being written here: it is done in a few instructions.
-                spin_loop();
+                // An older sample is being written here: it is done in a few instructions, unless its
+                // writer lost its core, which then needs it back.
+                spins += 1;
+                if spins < SPINS_BEFORE_YIELD {
+                    spin_loop()
+                } else {
+                    yield_now()
+                }
                 continue;
             }
             if self.seq.compare_exchange_weak(current, writing, Ordering::Acquire, Ordering::Relaxed).is_ok()

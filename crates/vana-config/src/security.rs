@@ -42,8 +42,11 @@ pub struct SecurityPolicies {
 pub struct InputValidation {
     /// Longest accepted input in bytes (UTF-8), checked before any pattern.
     pub max_input_length: u64,
-    /// Extra regular expressions that reject an input (matched case-insensitively).
+    /// Extra regular expressions that reject an input (matched case-insensitively), each on its own.
     pub forbidden_patterns: Vec<String>,
+    /// The score at which an input is refused: the confidences of the rules that fire in it add up (most
+    /// built-in rules are 5, weak signals 2 or 3), in the spirit of the OWASP CRS inbound anomaly score.
+    pub anomaly_threshold: u16,
 }
 
 impl Default for InputValidation {
@@ -57,6 +60,7 @@ impl Default for InputValidation {
                 r"(?-u:\b)eval\s*\(".into(),
                 r"(?-u:\b)exec\s*\(".into(),
             ],
+            anomaly_threshold: 5,
         }
     }
 }
@@ -269,6 +273,12 @@ impl InputValidation {
             self.max_input_length,
             limits::MAX_INPUT_LENGTH,
             "bytes",
+        );
+        check.positive_at_most(
+            at.key("anomaly_threshold"),
+            u64::from(self.anomaly_threshold),
+            limits::MAX_ANOMALY_THRESHOLD,
+            "points",
         );
         check.each(
             &at.key("forbidden_patterns"),

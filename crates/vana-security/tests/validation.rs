@@ -169,6 +169,66 @@ fn recurring_validation_gives_the_same_verdicts_and_keeps_validators_apart() {
     assert!(!strict.validate_recurring("letmein").is_passed());
 }
 
+fn finding(input: &str) -> (bool, u16, Vec<u16>) {
+    let verdict = validator().validate(input);
+    let finding = verdict.finding().unwrap_or_else(|| panic!("no rule fired on {input:?}"));
+    (verdict.rejection().is_some(), finding.score, finding.rules.clone())
+}
+
+#[test]
+fn one_weak_signal_is_a_finding_and_several_add_up() {
+    // Each alone: recorded (rules and score), not refused.
+    for weak in [
+        "...and then she left without a word",
+        "the report says where 2 > 1 holds for every row",
+        "my notes live in /etc/hosts-backup and /var/tmp/notes",
+        "copy it to C:\\Users\\me\\Desktop\\ before lunch",
+        "the greeting reads {{ user.first_name }} in the template",
+    ] {
+        let (refused, score, rules) = finding(weak);
+        assert!(!refused && score < 5 && !rules.is_empty(), "{weak:?}: score {score}, rules {rules:?}");
+    }
+    // Two weak signals together reach the threshold.
+    let (refused, score, rules) = finding("... see /var/lib/data and where 3 = 3");
+    assert!(refused && score >= 5 && rules.len() >= 2, "score {score}, rules {rules:?}");
+    // The same shapes as a whole value are what probes send: refused.
+    for probe in ["/etc/hosts", "c:\\inetpub\\wwwroot\\", " or 7=7", "1 AND 4=4 AND 5=5", "{{ secret_key }}"] {
+        let (refused, score, rules) = finding(probe);
+        assert!(refused, "{probe:?}: score {score}, rules {rules:?}");
+    }
+}
+
+#[test]
+fn a_refusal_names_every_rule_that_fired_most_severe_first() {
+    let verdict = validator().validate("1' UNION SELECT password FROM users --");
+    let rejection = verdict.rejection().expect("refused");
+    assert_eq!(rejection.rules[0], rejection.rule_id);
+    assert!(rejection.rules.len() >= 2, "{:?}", rejection.rules);
+    let confidences: u16 = rejection
+        .rules
+        .iter()
+        .map(|id| validator().rules().iter().find(|rule| rule.id == *id).map_or(0, |r| u16::from(r.confidence)))
+        .sum();
+    assert_eq!(rejection.score, confidences, "the score is the sum of the confidences");
+}
+
+#[test]
+fn the_threshold_is_configurable() {
+    let with_threshold = |threshold| {
+        let mut config = InputValidation::default();
+        config.forbidden_patterns = vec![r"(?-u:\b)eval\s*\(".into()];
+        config.anomaly_threshold = threshold;
+        InputValidator::new(&config).unwrap()
+    };
+    let strict = with_threshold(2);
+    assert!(strict.validate("...and then she left").rejection().is_some());
+    let lenient = with_threshold(50);
+    assert!(lenient.validate("<script>alert(1)</script>").is_passed(), "one rule is far below 50");
+    // A configured pattern refuses on its own whatever the threshold.
+    let verdict = lenient.validate("please eval(this)");
+    assert!(verdict.rejection().unwrap().rules.contains(&900), "{verdict:?}");
+}
+
 #[test]
 fn every_rule_compiles_alone_and_has_a_unique_id() {
     let mut ids = std::collections::HashSet::new();

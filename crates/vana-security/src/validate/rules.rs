@@ -17,6 +17,10 @@ pub struct Rule {
     pub category: Category,
     /// How bad a match is.
     pub severity: Severity,
+    /// How sure a match alone is of an attack: the confidences of the rules that fire in one input add up
+    /// to its score, refused at `input_validation.anomaly_threshold` (5 by default). Most rules are 5 (a
+    /// match is an attack on its own); weak signals, which ordinary text also shows, are 2 or 3.
+    pub confidence: u8,
     /// What the pattern means, for people.
     pub description: &'static str,
     /// The regular expression (compiled case-insensitively; a configured one keeps Unicode classes).
@@ -29,114 +33,126 @@ use Category::{
 use Severity::{Critical, High, Medium};
 
 macro_rules! rules {
-    ($( $id:literal $category:ident $severity:ident $description:literal $pattern:expr; )+) => {
+    ($( $id:literal $category:ident $severity:ident $confidence:literal $description:literal $pattern:expr; )+) => {
         /// The built-in rules.
         pub const BUILT_IN_RULES: &[Rule] = &[
-            $( Rule { id: $id, category: $category, severity: $severity, description: $description, pattern: Cow::Borrowed($pattern) }, )+
+            $( Rule { id: $id, category: $category, severity: $severity, confidence: $confidence, description: $description, pattern: Cow::Borrowed($pattern) }, )+
         ];
     };
 }
 
 rules! {
     // --- SQL injection -------------------------------------------------------------------------------
-    101 Sql Critical "UNION-based query extension"
+    101 Sql Critical 5 "UNION-based query extension"
         r"(?-u:\b)union(?:\s|\(|/\*.*?\*/)+(?:all(?:\s|\()+|distinct(?:\s|\()+)?select(?-u:\b)";
-    102 Sql High "a quote that closes a string, then a boolean operator and a condition"
+    102 Sql High 5 "a quote that closes a string, then a boolean operator and a condition"
         r#"(?:['"`]|´|’|‘|′)\s*\)*\s*(?:or|and|xor|\|\||&&)[\s(]*(?:[\w'"`.]+\s*\)*\s*(?:=|<>|!=|<=>|>=|<=|<|>|(?-u:\b)(?:like\s+['"]|rlike|regexp|in\s*\(|is\s+(?:not\s+)?null|between\s+\S+\s+and|sounds\s+like)(?-u:\b))|(?:true|false|null|\d+)\s*(?:--|#|/\*|;|$)|\w+\s*\(|['"`]{2})"#;
-    103 Sql High "a quote that closes a string, then a comment or statement end"
+    103 Sql High 5 "a quote that closes a string, then a comment or statement end"
         r#"(?:['"`]|´|’|‘|′)\s*\)*\s*(?:--(?:[\s+-]*$|\s+-)|#\s*$|/\*|;\s*(?:--|#|select|drop|insert|update|delete|exec|shutdown|declare|waitfor|union|create|alter|truncate))"#;
-    104 Sql High "a tautology or contradiction: value = value after OR / AND"
-        r#"(?-u:\b)(?:or|and|xor|where|having|when)\s+\(*\s*(?:(?:'|‘|’|′)[^'"]*?(?:'|‘|’|′)|"[^"]*"|\d[\w.]*)\s*\)*\s*(?:=|<=>|!=|<>|<|>|<=|>=)\s*\(*\s*(?:'|‘|’|′|"|\d)"#;
-    105 Sql High "a bare boolean after OR / AND, ended by a comment"
+    104 Sql High 5 "a tautology or contradiction of quoted values after OR / AND"
+        r#"(?-u:\b)(?:or|and|xor|where|having|when)\s+\(*\s*(?:(?:'|‘|’|′)[^'"]*?(?:'|‘|’|′)|"[^"]*")\s*\)*\s*(?:=|<=>|!=|<>|<|>|<=|>=)\s*\(*\s*(?:'|‘|’|′|"|\d)"#;
+    105 Sql High 5 "a bare boolean after OR / AND, ended by a comment"
         r"(?-u:\b)(?:or|and)\s+(?:true|false|\d+)\s*(?:--|#|/\*|;)";
-    106 Sql Critical "time-based or out-of-band SQL functions"
+    106 Sql Critical 5 "time-based or out-of-band SQL functions"
         r"(?-u:\b)(?:sleep|benchmark|pg_sleep|randomblob|dbms_lock\.sleep|dbms_pipe\.receive_message|utl_inaddr\.get_host_\w+|utl_http\.request|load_file|extractvalue|updatexml|exp|json_keys|gtid_subset)\s*\(\s*(?:\d|'|\(|select|md5|concat|char|0x|@@)";
-    107 Sql Critical "WAITFOR DELAY / TIME"
+    107 Sql Critical 5 "WAITFOR DELAY / TIME"
         r"(?-u:\b)waitfor\s+(?:delay|time)\s*'";
-    108 Sql High "SQL catalogue or system objects"
+    108 Sql High 5 "SQL catalogue or system objects"
         r"(?-u:\b)(?:information_schema|mysql\.(?:user|db)|pg_(?:catalog|shadow|user|database)|sqlite_master|sys\.(?:objects|tables|columns|databases|all_\w+|user\$|sysobjects|syscolumns)|all_tables|all_tab_columns|user_tables|v\$version|msysaccessobjects|msysobjects|sysobjects|syscolumns|master\.\.)(?-u:\b)";
-    109 Sql High "server variables and fingerprinting functions"
+    109 Sql High 5 "server variables and fingerprinting functions"
         r"@@[a-z_]{3,}|(?-u:\b)select\s+(?:current_user|session_user|system_user|user|current_database|database|version)(?:\s*\(\s*\))?\s*(?:;|--|#|$)|(?-u:\b)(?:version|database|current_user|user|system_user|session_user|schema|current_setting|current_database|pg_backend_pid|connection_id|last_insert_id|row_count)\s*\(\s*(?:\)|')";
-    110 Sql Critical "stacked query with a destructive or executing statement"
+    110 Sql Critical 5 "stacked query with a destructive or executing statement"
         r"(?:;|\)|'|\x22)\s*(?:drop\s+(?:table|database|schema|user|view)|truncate\s+table|alter\s+(?:table|user|database)|delete\s+from|insert\s+into|update\s+\w+\s+set|exec(?:ute)?\s+(?:xp_|sp_|master\.)|shutdown(?:\s+with\s+nowait)?\s*(?:--|;|#|$)|declare\s+@|create\s+(?:table|user|function|procedure)|grant\s+\w+\s+(?:on|to))|(?-u:\b)(?:exec(?:ute)?\s+(?:xp_|sp_|master\.\.)|create\s+table\s+[\w.]+\s*\(|backup\s+database\s+\w+\s+to|grant\s+(?:connect|resource|dba|all)\s+to)";
-    111 Sql High "SELECT with SQL punctuation in its column list, then FROM"
+    111 Sql High 5 "SELECT with SQL punctuation in its column list, then FROM"
         r"(?-u:\b)select(?:\s|\(|/\*.*?\*/)+(?:[\w.]*[*,(@'`\x22][^;]*?|\*)(?:\s|\)|\*/)from(?:\s|\()+[\w.$`\x22\[]+";
-    112 Sql High "ORDER BY / GROUP BY a column number, ended like an injection"
+    112 Sql High 5 "ORDER BY / GROUP BY a column number, ended like an injection"
         r"(?-u:\b)(?:order|group)\s+by\s+\d+\s*(?:--|#|/\*|,|;|\)|$)";
-    113 Sql High "string building and type juggling used in injections"
+    113 Sql High 5 "string building and type juggling used in injections"
         r"(?-u:\b)(?:convert|cast)\s*\(\s*(?:int|char|varchar|nvarchar|signed|unsigned)\s*,|(?-u:\b)(?:char|chr|nchar|concat|concat_ws|group_concat|ascii|substring|substr|mid|hex|unhex|cast|convert)\s*\(\s*(?:\d+\s*(?:\)|,|\+)|select|@@|0x|\(|'[^']*'\s*,|[\w.]+\s*\(|\w+\s+as\s+\w+|[\w.]+\s*,\s*\d)";
-    114 Sql High "INTO OUTFILE / DUMPFILE"
+    114 Sql High 5 "INTO OUTFILE / DUMPFILE"
         r"(?-u:\b)into\s+(?:out|dump)file(?-u:\b)";
-    116 Sql High "a closing quote followed by string concatenation into a query"
+    116 Sql High 5 "a closing quote followed by string concatenation into a query"
         r#"['"`]\s*(?:\|\||\+)\s*\(?\s*(?:select|char|chr|concat|if)(?-u:\b)|['"`]\s*\|\|\s*(?:['"`]|[\w.]+\s*\()|['"`]\s*\)*\s*,\s*null\s*[,)]|/\*!?\d*[^*]*['"][^*]*\*/"#;
-    117 Sql High "a numeric or string comparison opened by a quote or parenthesis"
+    117 Sql High 5 "a numeric or string comparison opened by a quote or parenthesis"
         r#"['")]\s*(?:and|or|&&|\|\|)\s+['"(]?[\w.]+['")]?\s*(?:=|<>|!=|>|<|like)\s*['"(]?[\w.]*"#;
-    118 Sql High "procedure and aggregate calls typical of probing"
+    118 Sql High 5 "procedure and aggregate calls typical of probing"
         r"(?-u:\b)(?:procedure\s+analyse|row_count\s*\(|if\s*\(\s*(?:\d|\(|select|ascii|substr|count|length|benchmark|sleep)|case\s+when\s+.+\s+then|count\s*\(\s*\*\s*\)|randomblob|dbms_\w+\.\w+\s*\()";
-    119 Sql High "the operator and value of a tautology without the keyword"
+    119 Sql High 5 "the operator and value of a tautology without the keyword"
         r#"(?:'(?:[^'\s]*)'\s*=\s*'|"(?:[^"\s]*)"\s*=\s*"|\d+\s*=\s*\d+\s*(?:--|#|/\*))|['"]\s*=\s*\d+\s*(?:--|#)|^\s*(?:or|and)\s+(?:true|false|\d+)\s*$|^\s*(?:or|and)\s+\w+\s*=\s*\w+\s*(?:--|#|/\*|$)|^\s*['"`]+\s*[-=&^|]{1,2}\s*['"`]+\s*$"#;
-    120 Sql High "AS INJECTX / WHERE 1=1 style clauses"
-        r"(?-u:\b)(?:where|and|or)\s+\d+\s*(?:=|<|>)\s*\d+(?-u:\b)";
+    121 Sql High 5 "a value that opens with a numeric tautology, or chains two of them"
+        r#"^\s*(?:\d+\s*)?['"`]?\s*\)*\s*(?:or|and|xor|having|where)\s+\(*\s*['"]?\d[\w.]*['"]?\s*\)*\s*(?:=|<=>|!=|<>|<|>|<=|>=)\s*\(*\s*['"]?\d|\d\s*(?:=|<>|!=)\s*\d+\s+(?:and|or|xor)\s+\(*\s*['"]?\d+\s*(?:=|<>|!=)\s*\d"#;
+    120 Sql Medium 3 "a numeric comparison after WHERE / OR / AND (`OR 1=1`), which prose about SQL also shows"
+        r#"(?-u:\b)(?:or|and|xor|where|having|when)\s+\(*\s*\d[\w.]*\s*\)*\s*(?:=|<=>|!=|<>|<|>|<=|>=)\s*\(*\s*(?:'|‘|’|′|"|\d)"#;
 
     // --- Cross-site scripting ------------------------------------------------------------------------
-    201 Xss Critical "a script, style or active-content element"
+    201 Xss Critical 5 "a script, style or active-content element"
         r"<\s*/?\s*(?:script|iframe|frame|frameset|object|embed|applet|meta|base|link|style|svg|math|xml|xss|import|layer|ilayer|bgsound|isindex|template|noscript|portal|vmlframe|set|animate|handler|listener)(?:[\s/>+]|$)";
-    202 Xss Critical "an event-handler attribute"
+    202 Xss Critical 5 "an event-handler attribute"
         r#"(?-u:\b)on(?:moz|webkit|ms)?(?:auxclick|canplay\w*|close|cue\w+|formdata|fullscreen\w+|unhandledrejection|abort|activate|after\w+|animation\w+|before\w+|begin|blur|bounce|cell\w+|change|click|context\w+|control\w+|copy|cut|data\w+|dbl\w+|deactivate|drag\w*|drop|durationchange|emptied|end|ended|error\w*|filterchange|finish|focus\w*|formchange|forminput|hashchange|help|input|invalid|key\w+|layoutcomplete|load\w*|lose\w+|media\w+|message|mouse\w+|move\w*|offline|online|outofsync|page\w+|paste|pause|play\w*|pointer\w+|popstate|progress|property\w+|ratechange|readystatechange|redo|repeat|reset|resize\w*|resume|reverse|row\w+|scroll\w*|search|seek\w*|select\w*|show|stalled|start|stop|storage|submit|suspend|sync\w+|time\w+|toggle|touch\w+|track\w+|transition\w+|undo|unload|url\w+|volumechange|waiting|wheel)\s*="#;
-    203 Xss Critical "a script-capable URL scheme"
+    203 Xss Critical 5 "a script-capable URL scheme"
         r"(?-u:\b)(?:java|vb|live|ecma)\s*s\s*c\s*r\s*i\s*p\s*t\s*:|(?-u:\b)mocha\s*:|(?-u:\b)data\s*:\s*(?:text/html|image/svg\+xml|application/(?:x-)?(?:javascript|ecmascript|xhtml))|(?-u:\b)(?:javascript|vbscript)\s*(?:&colon;|%3a|\\x3a)";
-    204 Xss High "a tag with a URL, style or handler attribute"
+    204 Xss High 5 "a tag with a URL, style or handler attribute"
         r#"<\s*[a-z][a-z0-9:-]*(?:[\s/+]|\x00)[^>]*?(?:src|href|dynsrc|lowsrc|background|action|formaction|poster|data|style|xlink:href|srcdoc|code|codebase|values|from|to|by|attributename)\s*=\s*['"`]?\s*(?:[^\s'"`>]*(?:javascript|vbscript|data|expression|alert|\(|&#|\\u|\\x)|[^'"`>]*(?:javascript|expression))"#;
-    205 Xss High "calls to dialog, eval and string-to-code functions"
+    205 Xss High 5 "calls to dialog, eval and string-to-code functions"
         r#"(?-u:\b)(?:alert|prompt|confirm|eval|settimeout|setinterval|execscript|msgbox)\s*(?:\(|`|&#|\))|(?-u:\b)(?:alert|prompt|confirm|eval)\s*\]|\[\s*['"]?(?:al|ale|pro|con)\S*['"]?\s*\+|string\.fromcharcode|\.constructor\s*\(|function\s*\(\s*\)\s*\{|function\s+\w+\s*\([^)]*\)\s*\{|\$\(\s*['"][^'"]*['"]\s*\)\s*\.\s*\w+\s*\(|(?-u:\b)location\s*=\s*['"]|document\s*\.\s*(?:cookie|domain|write|location|body)|window\s*\.\s*(?:location|open|name)|location\s*\.\s*(?:hash|href|search|replace)|(?:top|self|parent|window|this)\s*\[\s*['"/\d]"#;
-    206 Xss High "CSS expressions and script-bearing CSS"
+    206 Xss High 5 "CSS expressions and script-bearing CSS"
         r"(?-u:\b)expression\s*\(|(?-u:\b)url\s*\(\s*['\x22]?\s*(?:javascript|vbscript|data):|-moz-binding|behavior\s*:|@import|@font-face";
-    207 Xss High "markup that breaks out of an attribute or element"
+    207 Xss High 5 "markup that breaks out of an attribute or element"
         r#"['"`]\s*/?\s*>\s*<\s*/?\s*(?:script|svg|iframe|style|title|textarea|!--|/)|</\s*(?:title|textarea|style|script|noscript|xmp|iframe|noembed|noframes|plaintext)\s*>|<!\[cdata\[|<!--.*?-->|-->\s*<|<\s*!\s*(?:doctype|entity|element|attlist)"#;
-    208 Xss Medium "an event-handler name on its own, as probes send it"
+    208 Xss Medium 5 "an event-handler name on its own, as probes send it"
         r"^\s*(?:fs)?on(?:moz|webkit|ms)?(?:auxclick|canplay\w*|close|cue\w+|formdata|fullscreen\w+|unhandledrejection|abort|activate|after\w+|animation\w+|before\w+|begin|blur|bounce|cell\w+|change|click|context\w+|control\w+|copy|cut|data\w+|dbl\w+|deactivate|drag\w*|drop|durationchange|emptied|end|ended|error\w*|filterchange|finish|focus\w*|formchange|forminput|hashchange|help|input|invalid|key\w+|layoutcomplete|load\w*|lose\w+|media\w+|message|mouse\w+|move\w*|offline|online|outofsync|page\w+|paste|pause|play\w*|pointer\w+|popstate|progress|property\w+|ratechange|readystatechange|redo|repeat|reset|resize\w*|resume|reverse|row\w+|scroll\w*|search|seek\w*|select\w*|show|stalled|start|stop|storage|submit|suspend|sync\w+|time\w+|toggle|touch\w+|track\w+|transition\w+|undo|unload|url\w+|volumechange|waiting|wheel)\s*$|^\s*fscommand\s*$|^\s*seeksegmenttime\s*$";
-    209 Xss High "a tag opened with a quote or angle bracket break"
+    209 Xss High 5 "a tag opened with a quote or angle bracket break"
         r#"^\s*['"`]?\s*>?\s*<\s*[a-z]+[^>]*>?.*(?:alert|prompt|confirm|javascript|on[a-z]+\s*=)"#;
-    210 Xss Medium "base64 or entity-encoded markup"
+    210 Xss Medium 5 "base64 or entity-encoded markup"
         r"(?-u:\b)(?:phn2zy|phnjcmlwd|pgltz|pgzyyw1|pgjvzhk|pgrpdi|phn0eWxl|pgetag)|&#x?0*(?:3c|60);?\s*/?\s*[a-z]|\+ad[w4]-|\\0*(?:6[1-9a-f]|7[0-9a])\\0*(?:6[1-9a-f]|7[0-9a])";
-    212 Xss Medium "an angle bracket on its own, as encoded-bracket probes send it"
+    212 Xss Medium 5 "an angle bracket on its own, as encoded-bracket probes send it"
         r"^\s*<\s*$";
-    211 Xss Medium "document, form and embedding markup that user text does not carry"
+    211 Xss Medium 5 "document, form and embedding markup that user text does not carry"
         r"<\s*/?\s*(?:html|head|body|meta|title|form|input|button|textarea|select|option|label|fieldset|legend|frameset|xmp|plaintext|listing|marquee|keygen|isindex|details|summary|dialog|image|fe[a-z]+|[a-z]+:[a-z]+|svg|math|video|audio|source|track|canvas|table|tr|td|th|xml|doc|root|stylesheet|template|div|hr)(?:\s[^<>]*)?/?\s*>|<\?\s*(?:xml|import)|<!--|<!\[|<%";
 
     // --- Path traversal and file inclusion -------------------------------------------------------------
-    301 Path Critical "a path that climbs out of its directory"
-        r"\.\.+[/\\]|[/\\]\.{2,}[/\\;]|[/\\]\.\.$|\.{2,}(?:;|%00|\x00)|^\.{3,}";
-    302 Path Critical "system files and directories by absolute path"
-        r"(?:/(?:etc|proc|root|boot|private/etc|library/preferences)/[\w.+-]|(?:^|[\s'\x22=;(])/(?:var|usr|sys|dev|bin|sbin|lib|lib64|opt)/[\w.+-]|(?-u:\b)[a-z]:[/\\](?:[\w .-]+[/\\])+|/?(?:program files(?: \(x86\))?|inetpub|xampp|wamp\d*|apache\d?|apache group|php\d?|windows|winnt|system32)[/\\])|(?:^|[/\\])(?:etc[/\\](?:passwd|shadow|group|hosts|issue|motd|fstab|crontab|sudoers|httpd|apache\w*|nginx|php\w*|mysql|ssh|\w+\.conf)|proc[/\\](?:self|version|cmdline|meminfo|net|\d+)|boot\.ini|win\.ini|system32[/\\]|\.(?:ssh|bashrc|bash_profile|bash_history|profile|htpasswd|htaccess|git|svn|env|netrc|npmrc|xauthority|mysql_history|viminfo)(?:[/\\]|$)|web\.config|wp-config\.php|(?:access|error)[._]log)";
-    303 Path Critical "stream wrappers and file URLs"
+    301 Path Critical 5 "a path that climbs out of its directory"
+        r"\.\.+[/\\]|[/\\]\.{2,}[/\\;]|[/\\]\.\.$|\.{2,}(?:;|%00|\x00)";
+    302 Path Critical 5 "files that hold secrets or system state, by path"
+        r"(?:^|[/\\])(?:etc[/\\](?:passwd|shadow|gshadow|group|issue|motd|fstab|crontab|sudoers|httpd|apache\w*|nginx|php\w*|mysql|ssh|\w+\.conf)|proc[/\\](?:self|version|cmdline|meminfo|net|\d+)|boot\.ini|win\.ini|system32[/\\]|\.(?:ssh|bashrc|bash_profile|bash_history|profile|htpasswd|htaccess|git|svn|env|netrc|npmrc|xauthority|mysql_history|viminfo)(?:[/\\]|$)|web\.config|wp-config\.php|(?:access|error)[._]\s?log|(?:httpd|apache2?|nginx|lighttpd)\.conf|php\.ini|my\.cnf)|/(?:root|boot|private/etc|library/preferences)/[\w.+-]|/?(?:inetpub|xampp|wamp\d*|apache group|winnt|system32)[/\\]";
+    308 Path Medium 3 "an absolute path into a system directory, which questions about systems also show"
+        r"/etc/[\w.+-]|(?:^|[\s'\x22=;(])/(?:var|usr|sys|dev|bin|sbin|lib|lib64|opt)/[\w.+-]|(?-u:\b)[a-z]:[/\\](?:[\w .-]+[/\\])+|/?(?:program files(?: \(x86\))?|apache\d?|php\d?|windows)[/\\]|(?-u:\b)[a-z]:[\\/](?:users|documents|program)";
+    310 Path High 5 "a value that is nothing but a path into a system directory, as file parameters are probed"
+        r"^\s*[/\\]?(?:(?:etc|var|usr|sys|dev|bin|sbin|lib|lib64|opt|root|boot|proc|windows|winnt|program files(?: \(x86\))?|inetpub|xampp|apache\d?|php\d?)[/\\]|[a-z]:[/\\])[^\s<>|;&]*(?:\s[^\s<>|;&]+[/\\][^\s<>|;&]*)*[/\\]?\s*$";
+    309 Path Medium 2 "text that starts with an ellipsis, as traversal probes do"
+        r"^\.{3,}";
+    303 Path Critical 5 "stream wrappers and file URLs"
         r"(?-u:\b)(?:php|file|zip|phar|glob|data|expect|input|zlib|compress\.\w+|ogg|rar|ssh2|gopher|dict|jar|netdoc)://";
-    304 Path High "a NUL byte that truncates a path"
+    304 Path High 5 "a NUL byte that truncates a path"
         r"%00|\x00|\\0(?:[^\d]|$)";
-    305 Path High "Windows drive, UNC and environment paths"
-        r"(?-u:\b)[a-z]:[\\/](?:windows|winnt|boot\.ini|inetpub|program|users|documents|system32)|^\\\\[\w.$-]+\\|%systemroot%|%windir%";
-    306 Path High "dot-segments written with encodings the decoder does not know"
+    305 Path High 5 "Windows drive, UNC and environment paths"
+        r"(?-u:\b)[a-z]:[\\/](?:windows|winnt|boot\.ini|inetpub|system32)|^\\\\[\w.$-]+\\|%systemroot%|%windir%";
+    306 Path High 5 "dot-segments written with encodings the decoder does not know"
         r"(?:\.|%2e|0x2e|%c0%ae|%uff0e|\\u002e){2}(?:/|\\|%2f|%5c|0x2f|0x5c|%c0%af|%c1%9c|%uff0f|\\u002f|2f|5c)|\.\.(?:%|0x|\\x|\\u)|(?-u:\b)(?:li4v|li4u|l2v0yy|zxrjl3bhc3n3za)";
 
     // --- OS command injection --------------------------------------------------------------------------
-    401 Cmd Critical "a shell separator followed by a command"
-        r"(?:\n\s*(?:whoami|uname|ifconfig|ipconfig|netstat|nslookup|wget|curl|systeminfo|tasklist|netsh|powershell|/bin/\w+)(?-u:\b))|(?:[;&|`]|\$\(|\|\||&&|\\n|\\r|%0a|%0d)[^\S\n]*(?:\{|\(|!)?\s*(?:/(?:usr/)?(?:s?bin)/)?(?:(?:id|whoami|uname|pwd|ls|ping|nc|ncat|netcat|curl|wget|bash|sh|zsh|ksh|dash|cmd|powershell|pwsh|echo|sleep|nslookup|dig|ifconfig|ipconfig|netstat|dir|rm|chmod|chown|python\d?|perl|ruby|php|node|lua|telnet|ssh|scp|systeminfo|sysinfo|tasklist|taskkill|hostname|ps|killall|crontab|nohup|xterm|base64|sudo|mkfifo|mknod|tftp|wmic|certutil|bitsadmin|xcopy|attrib|arp|tracert|traceroute|useradd|passwd|cat|netsh|phpinfo|phpversion)(?:\s|$|\(|;|&|\||`|\)|\$\{ifs\}|<|>|\.exe|\\n)|(?:type|set|find|more|less|head|tail|copy|del|start|kill|env|export|who|net|ver|sh|grep|awk|sed|reg|sc|cp|mv|touch|shutdown|reboot)\s+(?:-|/|\\|%|[a-z]:\\|\$)|net\s+(?:user|localgroup|view|share|use|group|accounts|session)(?-u:\b)|reg\s+(?:add|query|delete|save|export)\s|which\s+(?:curl|wget|gcc|cc|nc|netcat|ncat|perl|python\d?|ruby|php|bash|sh|node)(?-u:\b))|['\x22]\s*(?:whoami|uname|ifconfig|ipconfig|netstat|nslookup|systeminfo|tasklist|phpinfo|netsh)(?-u:\b)";
-    402 Cmd Critical "command substitution of a shell command"
+    401 Cmd Critical 5 "a shell separator followed by a command"
+        r"(?:\n\s*(?:whoami|uname|ifconfig|ipconfig|netstat|nslookup|wget|curl|systeminfo|tasklist|netsh|powershell|(?:/usr)?/s?bin/\w+)(?-u:\b))|(?:[;&|`]|\$\(|\|\||&&|\\n|\\r|%0a|%0d)[^\S\n]*(?:\{|\(|!)?\s*(?:/(?:usr/)?(?:s?bin)/)?(?:(?:id|whoami|uname|pwd|ls|ping|nc|ncat|netcat|curl|wget|bash|sh|zsh|ksh|dash|cmd|powershell|pwsh|echo|sleep|nslookup|dig|ifconfig|ipconfig|netstat|dir|rm|chmod|chown|python\d?|perl|ruby|php|node|lua|telnet|ssh|scp|systeminfo|sysinfo|tasklist|taskkill|hostname|ps|killall|crontab|nohup|xterm|base64|sudo|mkfifo|mknod|tftp|wmic|certutil|bitsadmin|xcopy|attrib|arp|tracert|traceroute|useradd|passwd|cat|netsh|phpinfo|phpversion)(?:\s|$|\(|;|&|\||`|\)|\$\{ifs\}|<|>|\.exe|\\n)|(?:type|set|find|more|less|head|tail|copy|del|start|kill|env|export|who|net|ver|sh|grep|awk|sed|reg|sc|cp|mv|touch|shutdown|reboot)\s+(?:-|/|\\|%|[a-z]:\\|\$)|net\s+(?:user|localgroup|view|share|use|group|accounts|session)(?-u:\b)|reg\s+(?:add|query|delete|save|export)\s|which\s+(?:curl|wget|gcc|cc|nc|netcat|ncat|perl|python\d?|ruby|php|bash|sh|node)(?-u:\b))|['\x22]\s*(?:whoami|uname|ifconfig|ipconfig|netstat|nslookup|systeminfo|tasklist|phpinfo|netsh)(?-u:\b)";
+    402 Cmd Critical 5 "command substitution of a shell command"
         r"\$\(\s*(?:/[\w/]*)?(?:id|whoami|uname|pwd|ls|cat|curl|wget|nc|ncat|netcat|bash|sh|zsh|ping|sleep|echo|perl|python\d?|ruby|php|nslookup|ifconfig|ipconfig|netstat|rm|chmod|base64|dig|hostname|env|printenv|ps|kill|which|nohup|telnet|ssh)(?-u:\b)[^)]*\)|`\s*(?:/[\w/]*)?(?:id|whoami|uname|pwd|ls|cat|curl|wget|nc|ncat|netcat|bash|sh|zsh|ping|sleep|echo|perl|python\d?|ruby|php|nslookup|ifconfig|ipconfig|netstat|rm|chmod|base64|dig|hostname|env|printenv|ps|kill|which|nohup|telnet|ssh)(?-u:\b)[^`]*`";
-    403 Cmd High "shell tricks: IFS, brace expansion, shellshock, redirection to devices"
+    403 Cmd High 5 "shell tricks: IFS, brace expansion, shellshock, redirection to devices"
         r"\$\{?ifs\}?|\{\s*(?:/[\w/.]+|cat|ls|id|whoami|uname|wget|curl|nc|bash|sh|echo|ping|sleep)\s*,[^}]*\}|\(\)\s*\{\s*:;\s*\}|/dev/(?:tcp|udp)/|>\s*/(?:tmp|dev|var|etc)/|(?-u:\b)(?:ba)?sh\s+-c\s|(?-u:\b)cmd(?:\.exe)?\s*/[ck](?-u:\b)|powershell(?:\.exe)?\s+-";
-    404 Cmd High "a command with options on its own"
+    404 Cmd High 5 "a command with options on its own"
         r"^\s*(?:[&;|]\s*)?(?:(?:uname|ifconfig|ipconfig|netstat|whoami|pwd|sysinfo|systeminfo|tasklist|phpinfo\(\);?|ls|dir|route|hostname)(?:\s+(?:-|/)\w+)*|(?:ls|dir|cat|type|ping|nc|ncat|netcat|curl|wget|perl|python\d?|ruby|php|node|bash|sh|powershell|cmd|netsh|net|reg|ipconfig|ifconfig|netstat|nslookup|uname|rm|chmod|tftp|ftp|telnet|ssh|sleep)\s+(?:(?:-|/)[a-z]+\s*|[a-z]:\\|/[\w.*/-]*|https?://\S+|\d[\d.]*\s*|\w+\s+)+.*)\s*[;&|]?\s*$";
-    405 Cmd High "a shell separator around a command with a path argument"
+    405 Cmd High 5 "a shell separator around a command with a path argument"
         r"[;&|`]\s*[a-z]+\s+(?:-\w+\s+)*(?:/(?:etc|bin|usr|var|home|tmp|dev|proc)|[a-z]:\\|%\w+%)";
-    406 Cmd Medium "escaped line breaks around a command"
+    406 Cmd Medium 5 "escaped line breaks around a command"
         r"(?:\\n|\\r|%0a|%0d)\s*/?(?:bin/)?\w+\s*(?:-\w+\s*)?(?:\\n|\\r|%0a|%0d|$)|^\s*(?:[;&|]{1,2}|\\[nr]|%0[ad])+\s*$|[|;]\s*[\w/]*/?(?:id|whoami|uname)\\n";
 
     // --- Code injection ----------------------------------------------------------------------------------
-    501 Code Critical "server-side code execution calls"
+    501 Code Critical 5 "server-side code execution calls"
         r"(?-u:\b)(?:system|exec|shell_exec|passthru|popen|proc_open|pcntl_exec|assert|create_function|call_user_func|preg_replace|include|require|include_once|require_once|file_get_contents|file_put_contents|fopen|readfile|base64_decode|gzinflate|str_rot13|eval|__import__|subprocess\.\w+|os\.system|os\.popen|runtime\.getruntime|processbuilder)\s*\(\s*(?:\$|'|\x22|`|\w+\s*\(|_|\[|\$_)";
-    502 Code Critical "PHP and server-side template tags"
-        r"<\?(?:php|=)?\s|\{\{.*?(?:__|\.\w+\(|config|self|request|import|\[|\d+\s*[*+]\s*\d+).*?\}\}|\{%\s*(?:import|include|extends|set|for|if|macro|call|debug|load|block|print)(?-u:\b).*?%\}|\$\{.*?(?:runtime|\.exec|class|getclass|forname|java\.lang|\d+\s*[*+]\s*\d+).*?\}|#\{\s*(?:\d+\s*[*+]\s*\d+|[\w.]+\s*[.(]|`)|<%.*?%>";
-    503 Code High "superglobals and interpreter internals"
-        r"\$\{\s*(?:jndi|lower|upper|env|sys|java|date|ctx|main|k8s|docker|spring|bundle|base64)\s*:|\$\{@?\w+\s*\(|\{\$\{|(?-u:\b)(?:phpinfo|phpversion)\s*\(|\{\{\s*[\w.\[\]'\x22]+\s*\}\}|\$_(?:get|post|request|cookie|server|files|env|session)\s*\[|\.__(?:proto|class|globals|builtins|subclasses|import|mro|init|base|bases|dict)__|__proto__\s*[\[.=]|(?-u:\b)constructor\s*\.\s*constructor|(?-u:\b)process\s*\.\s*(?:mainmodule|binding|env)|require\s*\(\s*['\x22]child_process";
+    502 Code Critical 5 "PHP and server-side template tags"
+        r"<\?(?:php|=)?\s|\{\{.*?(?:__|\.\w+\(|\w+\s*\(\s*['\x22]|config|self|request|import|\[|\d+\s*[*+]\s*\d+).*?\}\}|\{%\s*(?:import|include|extends|set|for|if|macro|call|debug|load|block|print)(?-u:\b).*?%\}|\$\{.*?(?:runtime|\.exec|class|getclass|forname|java\.lang|\d+\s*[*+]\s*\d+).*?\}|#\{\s*(?:\d+\s*[*+]\s*\d+|[\w.]+\s*[.(]|`)|<%.*?%>";
+    503 Code High 5 "superglobals and interpreter internals"
+        r"\$\{\s*(?:jndi|lower|upper|env|sys|java|date|ctx|main|k8s|docker|spring|bundle|base64)\s*:|\$\{@?\w+\s*\(|\{\$\{|(?-u:\b)(?:phpinfo|phpversion)\s*\(|\$_(?:get|post|request|cookie|server|files|env|session)\s*\[|\.__(?:proto|class|globals|builtins|subclasses|import|mro|init|base|bases|dict)__|__proto__\s*[\[.=]|(?-u:\b)constructor\s*\.\s*constructor|(?-u:\b)process\s*\.\s*(?:mainmodule|binding|env)|require\s*\(\s*['\x22]child_process";
+    505 Code High 5 "a value that is nothing but a template placeholder, as template-injection probes send it"
+        r"^\s*\{\{\s*[\w.\[\]'\x22]+\s*\}\}\s*$";
+    504 Code Medium 2 "a template placeholder (`{{ name }}`) in text, which questions about templates also show"
+        r"\{\{\s*[\w.\[\]'\x22]+\s*\}\}";
 }

@@ -1,4 +1,5 @@
-//! The validator: a length check, then every rule in one pass over the raw and the normalized input.
+//! The validator: a length check, then every rule in one pass over the raw and the normalized input; the
+//! confidences of the rules that fired add up to a score, refused at the threshold.
 
 use std::borrow::Cow;
 
@@ -16,7 +17,9 @@ const SET_SIZE_LIMIT: usize = 64 * 1024 * 1024;
 /// Rule id of the first configured pattern.
 const FIRST_PATTERN_ID: u16 = 900;
 
-/// Checks inputs against the built-in rules and the configured `forbidden_patterns`.
+/// Checks inputs against the built-in rules and the configured `forbidden_patterns`. An input is refused
+/// when the confidences of the rules that fire in it reach `anomaly_threshold`; below it, a finding is
+/// [`Verdict::Suspicious`].
 ///
 /// ```
 /// use vana_security::{Category, InputValidator};
@@ -27,6 +30,9 @@ const FIRST_PATTERN_ID: u16 = 900;
 /// assert_eq!(verdict.rejection().unwrap().category, Category::SqlInjection);
 /// let verdict = validator.validate("%3Cscript%3Ealert(1)%3C%2Fscript%3E");
 /// assert_eq!(verdict.rejection().unwrap().category, Category::Xss);
+/// // One weak signal is a finding, not a refusal.
+/// let verdict = validator.validate("I keep my notes in /etc/hosts-notes.txt");
+/// assert!(verdict.is_passed() && verdict.finding().unwrap().score < 5);
 /// # Ok::<(), vana_security::SecurityError>(())
 /// ```
 #[derive(Debug, Clone)]
@@ -37,6 +43,7 @@ pub struct InputValidator {
     set: RegexSet,
     rules: Vec<Rule>,
     max_length: usize,
+    threshold: u16,
     /// Tells this validator's entries in the per-thread pass cache from another's (clones share it: same
     /// rules, same verdicts).
     id: u64,
@@ -46,8 +53,10 @@ pub struct InputValidator {
 static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 impl InputValidator {
-    /// The built-in rules plus `config.forbidden_patterns`, with `config.max_input_length`.
+    /// The built-in rules plus `config.forbidden_patterns`, with `config.max_input_length` and
+    /// `config.anomaly_threshold`.
     pub fn new(config: &InputValidation) -> Result<Self, SecurityError> {
+        let threshold = config.anomaly_threshold.max(1);
         let mut rules: Vec<Rule> = BUILT_IN_RULES.to_vec();
         let mut patterns: Vec<String> = rules.iter().map(|rule| rule.pattern.to_string()).collect();
         for (index, pattern) in config.forbidden_patterns.iter().enumerate() {
@@ -57,6 +66,8 @@ impl InputValidator {
                 id: FIRST_PATTERN_ID.saturating_add(u16::try_from(index).unwrap_or(u16::MAX)),
                 category: Category::ForbiddenPattern,
                 severity: Severity::High,
+                // A configured pattern refuses on its own, whatever the threshold.
+                confidence: u8::try_from(threshold).unwrap_or(u8::MAX),
                 description: "a configured forbidden pattern",
                 pattern: Cow::Owned(pattern.clone()),
             });
@@ -83,7 +94,7 @@ impl InputValidator {
         let set = build!(RegexSetBuilder::new(&patterns));
         let max_length = usize::try_from(config.max_input_length).unwrap_or(usize::MAX);
         let id = NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        Ok(Self { any, set, rules, max_length, id })
+        Ok(Self { any, set, rules, max_length, threshold, id })
     }
 
     /// Validates `input` with the configured length limit (bytes of UTF-8).
@@ -94,28 +105,25 @@ impl InputValidator {
     /// Validates `input` with `max_length` bytes as the limit: the length is checked before any rule.
     pub fn validate_with_limit(&self, input: &str, max_length: usize) -> Verdict {
         if input.len() > max_length {
-            return too_long(input.len(), max_length);
+            return too_long(input.len(), max_length, self.threshold);
         }
-        if let Some(rule) = self.first_match(input) {
-            return Verdict::Rejected(self.rejection(rule));
-        }
+        let mut fired = Vec::new();
+        self.collect(input, &mut fired);
         if let Cow::Owned(normalized) = normalize(input) {
-            if let Some(rule) = self.first_match(&normalized) {
-                return Verdict::Rejected(self.rejection(rule));
-            }
+            self.collect(&normalized, &mut fired);
         }
-        Verdict::Passed
+        self.judge(fired)
     }
 
     /// [`validate`](Self::validate) for inputs that recur, such as request paths, header values and
     /// enumerated query values: short inputs that passed are remembered per thread (a fixed table of 64),
-    /// so a repeat costs a lookup. Same verdicts as `validate`; only passes are remembered.
+    /// so a repeat costs a lookup. Same verdicts as `validate`; only clean passes are remembered.
     pub fn validate_recurring(&self, input: &str) -> Verdict {
         if pass_cache::contains(self.id, input.as_bytes()) {
             return Verdict::Passed;
         }
         let verdict = self.validate(input);
-        if verdict.is_passed() {
+        if verdict.is_clean() {
             pass_cache::insert(self.id, input.as_bytes());
         }
         verdict
@@ -125,30 +133,51 @@ impl InputValidator {
     /// the original bytes did).
     pub fn validate_bytes(&self, input: &[u8]) -> Verdict {
         if input.len() > self.max_length {
-            return too_long(input.len(), self.max_length);
+            return too_long(input.len(), self.max_length, self.threshold);
         }
         self.validate_with_limit(&String::from_utf8_lossy(input), usize::MAX)
     }
 
-    /// The most severe matching rule (the lowest id among equals), as an index into `rules`.
-    fn first_match(&self, text: &str) -> Option<usize> {
+    /// Adds the rules that match `text` (and are not in `fired` yet) to `fired`, as indexes into `rules`.
+    fn collect(&self, text: &str, fired: &mut Vec<usize>) {
         if !self.any.is_match(text.as_bytes()) {
-            return None;
+            return;
         }
-        self.set
-            .matches(text.as_bytes())
-            .into_iter()
-            .max_by_key(|&index| (self.rules[index].severity, std::cmp::Reverse(self.rules[index].id)))
+        for index in self.set.matches(text.as_bytes()).into_iter() {
+            if !fired.contains(&index) {
+                fired.push(index);
+            }
+        }
     }
 
-    fn rejection(&self, index: usize) -> Rejection {
-        let rule = &self.rules[index];
-        Rejection {
-            category: rule.category,
-            rule_id: rule.id,
-            severity: rule.severity,
-            reason: rule.description.to_owned(),
+    /// The verdict on the rules that fired: their summed confidence against the threshold, named by the
+    /// most severe (the lowest id among equals).
+    fn judge(&self, mut fired: Vec<usize>) -> Verdict {
+        if fired.is_empty() {
+            return Verdict::Passed;
         }
+        fired.sort_by_key(|&index| {
+            let rule = &self.rules[index];
+            (std::cmp::Reverse(rule.severity), rule.id)
+        });
+        let score = fired
+            .iter()
+            .fold(0u16, |score, &index| score.saturating_add(u16::from(self.rules[index].confidence)));
+        let top = &self.rules[fired[0]];
+        let finding = Rejection {
+            category: top.category,
+            rule_id: top.id,
+            severity: top.severity,
+            reason: top.description.to_owned(),
+            score,
+            rules: fired.iter().map(|&index| self.rules[index].id).collect(),
+        };
+        if score >= self.threshold { Verdict::Rejected(finding) } else { Verdict::Suspicious(finding) }
+    }
+
+    /// The score at which an input is refused.
+    pub fn threshold(&self) -> u16 {
+        self.threshold
     }
 
     /// The rules in force, built-in then configured.
@@ -157,11 +186,13 @@ impl InputValidator {
     }
 }
 
-fn too_long(length: usize, max_length: usize) -> Verdict {
+fn too_long(length: usize, max_length: usize, threshold: u16) -> Verdict {
     Verdict::Rejected(Rejection {
         category: Category::TooLong,
         rule_id: 1,
         severity: Severity::Medium,
         reason: format!("input is {length} bytes; the limit is {max_length}"),
+        score: threshold,
+        rules: vec![1],
     })
 }

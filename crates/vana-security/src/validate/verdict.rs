@@ -78,40 +78,62 @@ impl fmt::Display for Severity {
     }
 }
 
-/// Why an input was rejected.
+/// What the rules found in one input: the most severe rule that fired names it, and the confidence of every
+/// rule that fired adds up to its score.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Rejection {
-    /// The kind of attack.
+    /// The kind of attack of the most severe rule that fired.
     pub category: Category,
-    /// The rule that matched (built-in rules are 101-599, configured patterns 900 and up, length 1).
+    /// That rule (built-in rules are 101-599, configured patterns 900 and up, length 1).
     pub rule_id: u16,
     /// How serious it is.
     pub severity: Severity,
-    /// What the rule recognises, for people; never the input itself.
+    /// What that rule recognises, for people; never the input itself.
     pub reason: String,
+    /// The summed confidence of every rule that fired (in the raw or the decoded input), compared with
+    /// `input_validation.anomaly_threshold`.
+    pub score: u16,
+    /// Every rule that fired, most severe first.
+    pub rules: Vec<u16>,
 }
 
 /// The validator's answer for one input.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "verdict", rename_all = "snake_case")]
 pub enum Verdict {
-    /// Nothing suspicious.
+    /// No rule fired.
     Passed,
-    /// Rejected, and why.
+    /// Rules fired, but their score stays under the threshold: a finding to record, not a reason to refuse
+    /// (one weak signal, such as a lone absolute path or an ellipsis, does not refuse on its own).
+    Suspicious(Rejection),
+    /// The score reached the threshold (or the input is too long): refused, and why.
     Rejected(Rejection),
 }
 
 impl Verdict {
-    /// Whether the input passed.
+    /// Whether the input may go on (it passed, or was only suspicious).
     pub fn is_passed(&self) -> bool {
+        !matches!(self, Verdict::Rejected(_))
+    }
+
+    /// Whether no rule fired at all.
+    pub fn is_clean(&self) -> bool {
         matches!(self, Verdict::Passed)
     }
 
-    /// The rejection, if any.
+    /// The rejection, if the input was refused.
     pub fn rejection(&self) -> Option<&Rejection> {
         match self {
-            Verdict::Passed => None,
             Verdict::Rejected(rejection) => Some(rejection),
+            _ => None,
+        }
+    }
+
+    /// What fired, refused or not.
+    pub fn finding(&self) -> Option<&Rejection> {
+        match self {
+            Verdict::Passed => None,
+            Verdict::Suspicious(finding) | Verdict::Rejected(finding) => Some(finding),
         }
     }
 }

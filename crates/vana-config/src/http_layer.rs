@@ -45,6 +45,11 @@ pub struct HttpLayer {
     /// Route templates (`/agents/{id}`) that name requests in metrics and logs when the inner service does
     /// not (the gateway in front of an upstream); a path that matches none is named `other`.
     pub route_templates: Vec<String>,
+    /// What validation does with a finding, by route template and location (`block`, `detect`, `off`).
+    pub input_policies: crate::input_policy::InputPolicies,
+    /// Where `vana-ops serve` mounts `/metrics`, `/health`, `/alerts` and `/security/*` (`/_vana`), so the
+    /// upstream's own paths of those names stay reachable; empty: at the root.
+    pub ops_prefix: String,
 }
 
 impl Default for HttpLayer {
@@ -66,6 +71,8 @@ impl Default for HttpLayer {
             csrf_token_path: "/csrf-token".into(),
             csrf_exempt_paths: Vec::new(),
             route_templates: Vec::new(),
+            input_policies: crate::input_policy::InputPolicies::default(),
+            ops_prefix: String::new(),
         }
     }
 }
@@ -112,6 +119,10 @@ impl HttpLayer {
         check.each(&at.key("route_templates"), &self.route_templates, limits::MAX_HTTP_LIST, |c, at, t| {
             route_template(c, at, t)
         });
+        self.input_policies.check(&at.key("input_policies"), &self.route_templates, check);
+        if !self.ops_prefix.is_empty() {
+            path(check, at.key("ops_prefix"), &self.ops_prefix);
+        }
     }
 }
 
@@ -168,6 +179,6 @@ fn route_template(check: &mut Checker, at: KeyPath, template: &str) {
     }
 }
 
-fn is_cookie_name_byte(byte: u8) -> bool {
+pub(crate) fn is_cookie_name_byte(byte: u8) -> bool {
     byte.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?={}".contains(&byte)
 }

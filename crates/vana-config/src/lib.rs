@@ -59,6 +59,7 @@ mod checks;
 mod document;
 mod env;
 mod http_layer;
+mod input_policy;
 mod key_path;
 mod keywords;
 pub mod limits;
@@ -77,6 +78,7 @@ mod suggest;
 pub use backend::Backend;
 pub use document::{Document, EMBEDDED_MONITORING_YAML, EMBEDDED_SECURITY_YAML};
 pub use http_layer::HttpLayer;
+pub use input_policy::{InputAction, InputPolicies, PointerToken, RoutePolicy, parse_pointer};
 pub use key_path::{KeyPath, Segment};
 pub use keywords::{
     AlertLevel, BackendKind, ChannelKind, Comparison, FailureMode, LogFormat, LogLevel, LogOutput,

@@ -55,3 +55,6 @@ pub const MAX_HTTP_LIST: usize = 1000;
 
 /// Highest `input_validation.anomaly_threshold`: past it no combination of built-in rules could refuse.
 pub(crate) const MAX_ANOMALY_THRESHOLD: u64 = 100;
+
+/// Most refusals `ip_blocking.auto_block_after` may wait for.
+pub(crate) const MAX_AUTO_BLOCK_AFTER: u64 = 1000;

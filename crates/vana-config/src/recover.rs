@@ -161,15 +161,24 @@ fn remove(root: &mut Value, path: &KeyPath) -> bool {
     }
 }
 
+/// Keys that are gone, and what took their place.
+const REPLACED_KEYS: &[(&str, &str)] = &[(
+    "auto_block_on_critical",
+    "one critical finding no longer blocks; use `auto_block` with `auto_block_after` refused attacks \
+     in `auto_block_window_seconds` (docs/security.md#blocking)",
+)];
+
 /// Turns serde's message into a problem; unknown keys get a "did you mean".
 fn classify(message: &str, path: KeyPath) -> Problem {
     if let Some(rest) = message.strip_prefix("unknown field `") {
         let (field, expected) = rest.split_once('`').unwrap_or((rest, ""));
         let candidates: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
-        let hint = match did_you_mean(field, candidates.iter().copied()) {
-            Some(close) => format!("; did you mean `{close}`?"),
-            None if candidates.is_empty() => String::new(),
-            None => format!("; expected one of {}", candidates.join(", ")),
+        let replaced = REPLACED_KEYS.iter().find(|(old, _)| *old == field);
+        let hint = match (replaced, did_you_mean(field, candidates.iter().copied())) {
+            (Some((_, replacement)), _) => format!("; it was replaced: {replacement}"),
+            (None, Some(close)) => format!("; did you mean `{close}`?"),
+            (None, None) if candidates.is_empty() => String::new(),
+            (None, None) => format!("; expected one of {}", candidates.join(", ")),
         };
         return Problem::new(
             ProblemKind::UnknownKey,

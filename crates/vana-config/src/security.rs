@@ -98,8 +98,13 @@ impl Default for RateLimiting {
 #[serde(deny_unknown_fields, default)]
 #[non_exhaustive]
 pub struct IpBlocking {
-    /// Block the source of a critical security event (never a whitelisted address).
-    pub auto_block_on_critical: bool,
+    /// Block an address after `auto_block_after` refused attacks within `auto_block_window_seconds` (never a
+    /// whitelisted address or a trusted proxy, never for `detect` findings).
+    pub auto_block: bool,
+    /// Refused attacks (requests refused for their input) that block their source.
+    pub auto_block_after: u32,
+    /// The window those refusals are counted in, in seconds.
+    pub auto_block_window_seconds: u64,
     /// How long a block lasts, in hours.
     pub block_duration_hours: u64,
     /// Addresses and CIDR networks, IPv4 or IPv6, that are never blocked.
@@ -118,6 +123,11 @@ impl IpBlocking {
         Duration::from_secs(self.block_duration_hours.saturating_mul(3600))
     }
 
+    /// The auto-block window as a duration.
+    pub fn auto_block_window(&self) -> Duration {
+        Duration::from_secs(self.auto_block_window_seconds)
+    }
+
     /// The whitelist as networks (a single address is a /32 or /128). Entries that do not parse are
     /// left out; [`validate`](crate::Config::validate) reports them.
     pub fn whitelist_networks(&self) -> Vec<ipnet::IpNet> {
@@ -128,7 +138,9 @@ impl IpBlocking {
 impl Default for IpBlocking {
     fn default() -> Self {
         Self {
-            auto_block_on_critical: true,
+            auto_block: true,
+            auto_block_after: 5,
+            auto_block_window_seconds: 600,
             block_duration_hours: 24,
             whitelist: vec!["127.0.0.1".into(), "::1".into()],
             escalate_repeat_offenders: true,
@@ -138,15 +150,32 @@ impl Default for IpBlocking {
     }
 }
 
-/// `csrf_protection`: token lifetime and whether unsafe methods need a token.
+/// How unsafe cross-site requests are refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum CsrfMode {
+    /// Browsers say where a request comes from (`Sec-Fetch-Site`, else `Origin`): a cross-origin unsafe
+    /// request is refused unless its origin is trusted; requests without those headers (API clients,
+    /// curl, server to server) pass. No token, no cookie.
+    Origin,
+    /// A signed token bound to a session cookie, fetched from `http.csrf_token_path`.
+    Token,
+}
+
+/// `csrf_protection`: whether and how unsafe methods are protected from cross-site requests.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 #[non_exhaustive]
 pub struct CsrfProtection {
-    /// Oldest token accepted, in seconds.
+    /// Oldest token accepted, in seconds (token mode).
     pub token_max_age: u64,
-    /// Require a valid token on POST, PUT, PATCH and DELETE.
+    /// Protect POST, PUT, PATCH and DELETE.
     pub require_csrf: bool,
+    /// `origin` (the default, no token) or `token`.
+    pub mode: CsrfMode,
+    /// Origins (`https://app.example.com`) whose cross-origin requests are accepted in origin mode.
+    pub trusted_origins: Vec<String>,
     /// Also accept the specification's token format (`timestamp:hmac`), for clients not yet moved to the
     /// hardened one.
     pub accept_legacy_tokens: bool,
@@ -161,7 +190,13 @@ impl CsrfProtection {
 
 impl Default for CsrfProtection {
     fn default() -> Self {
-        Self { token_max_age: 3600, require_csrf: true, accept_legacy_tokens: false }
+        Self {
+            token_max_age: 3600,
+            require_csrf: true,
+            mode: CsrfMode::Origin,
+            trusted_origins: Vec::new(),
+            accept_legacy_tokens: false,
+        }
     }
 }
 
@@ -244,6 +279,23 @@ impl SecurityPolicies {
             self.csrf_protection.token_max_age,
             limits::MAX_SECONDS,
             "seconds",
+        );
+        check.each(
+            &csrf.key("trusted_origins"),
+            &self.csrf_protection.trusted_origins,
+            limits::MAX_HTTP_LIST,
+            |check, at, origin| {
+                if !is_origin(origin) {
+                    check.fail(
+                        at,
+                        format!(
+                            "`{}` is not an origin: write scheme and host, and a port if not the default \
+                             (`https://app.example.com`, `http://127.0.0.1:3000`), without a path",
+                            origin.escape_debug()
+                        ),
+                    );
+                }
+            },
         );
         self.headers.check(&root.key("headers"), check);
         let client = root.key("client_address");
@@ -358,6 +410,18 @@ impl IpBlocking {
             "addresses",
         );
         check.ip_networks(&at.key("whitelist"), &self.whitelist);
+        check.positive_at_most(
+            at.key("auto_block_after"),
+            self.auto_block_after.into(),
+            limits::MAX_AUTO_BLOCK_AFTER,
+            "refusals",
+        );
+        check.positive_at_most(
+            at.key("auto_block_window_seconds"),
+            self.auto_block_window_seconds,
+            limits::MAX_SECONDS,
+            "seconds",
+        );
     }
 }
 
@@ -386,4 +450,18 @@ impl Headers {
             }
         }
     }
+}
+
+/// Whether `text` is a serialized origin (RFC 6454): `http` or `https`, `://`, a host, an optional port,
+/// nothing after.
+fn is_origin(text: &str) -> bool {
+    let Some((scheme, authority)) = text.split_once("://") else { return false };
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((host, port)) if !host.ends_with(']') || authority.starts_with('[') => (host, Some(port)),
+        _ => (authority, None),
+    };
+    matches!(scheme, "http" | "https")
+        && !host.is_empty()
+        && host.bytes().all(|b| b.is_ascii_alphanumeric() || b"-.[]:".contains(&b))
+        && port.is_none_or(|port| port.parse::<u16>().is_ok_and(|port| port > 0))
 }

@@ -347,3 +347,54 @@ fn problems_in_both_documents_are_reported_together() {
     assert!(rendered[0].starts_with("security.yaml:2:16: rate_limiting.burst_limit:"), "{}", rendered[0]);
     assert!(rendered[1].starts_with("monitoring.yaml:2:12: alerting.enabled:"), "{}", rendered[1]);
 }
+
+#[test]
+fn input_policies_are_checked_where_they_are_written() {
+    let yaml = "\
+http:
+  route_templates: [\"/run\"]
+  input_policies:
+    routes:
+      /run:
+        json:
+          \"/newMessage/parts/*/text\": detect
+          \"newMessage\": detect
+          \"/a~2b\": off
+      /chat:
+        action: block
+";
+    let error = ConfigLoader::new().document_str(S, "security.yaml", yaml).load().unwrap_err();
+    let rendered: Vec<String> = error.problems().iter().map(|p| p.to_string()).collect();
+    assert_eq!(rendered.len(), 3, "{rendered:#?}");
+    assert!(rendered[0].starts_with("security.yaml:8:25: http.input_policies.routes./run.json.newMessage:"), "{}", rendered[0]);
+    assert!(rendered[0].contains("must be empty or start with `/`"), "{}", rendered[0]);
+    assert!(rendered[1].starts_with("security.yaml:9:20: http.input_policies.routes./run.json./a~2b:"), "{}", rendered[1]);
+    assert!(rendered[1].contains("`~` must be followed by `0`"), "{}", rendered[1]);
+    assert!(rendered[2].starts_with("security.yaml:10:7: http.input_policies.routes./chat:"), "{}", rendered[2]);
+    assert!(rendered[2].contains("unknown route `/chat`") && rendered[2].contains("`/run`"), "{}", rendered[2]);
+
+    let yaml = "http:\n  input_policies:\n    default:\n      action: refuse\n";
+    let error = ConfigLoader::new().document_str(S, "security.yaml", yaml).load().unwrap_err();
+    let rendered = error.problems()[0].to_string();
+    assert!(rendered.starts_with("security.yaml:4:15: http.input_policies.default.action:"), "{rendered}");
+    assert!(rendered.contains("block") && rendered.contains("detect") && rendered.contains("off"), "{rendered}");
+}
+
+#[test]
+fn a_replaced_key_names_its_replacement() {
+    let yaml = "ip_blocking:\n  auto_block_on_critical: true\n";
+    let error = ConfigLoader::new().document_str(S, "security.yaml", yaml).load().unwrap_err();
+    let rendered = error.problems()[0].to_string();
+    assert!(rendered.starts_with("security.yaml:2:3: ip_blocking.auto_block_on_critical:"), "{rendered}");
+    assert!(rendered.contains("`auto_block`") && rendered.contains("auto_block_after"), "{rendered}");
+}
+
+#[test]
+fn trusted_origins_must_be_origins() {
+    let yaml = "csrf_protection:\n  trusted_origins: [\"https://app.example.com\", \"http://127.0.0.1:3000\", \"app.example.com\", \"https://a.example/path\"]\n";
+    let error = ConfigLoader::new().document_str(S, "security.yaml", yaml).load().unwrap_err();
+    let rendered: Vec<String> = error.problems().iter().map(|p| p.to_string()).collect();
+    assert_eq!(rendered.len(), 2, "{rendered:#?}");
+    assert!(rendered[0].contains("csrf_protection.trusted_origins[2]") && rendered[0].contains("not an origin"));
+    assert!(rendered[1].contains("csrf_protection.trusted_origins[3]"));
+}

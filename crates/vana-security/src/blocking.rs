@@ -181,10 +181,24 @@ impl IpBlocklist {
         local
     }
 
-    /// Whether `address` is blocked now (here, or by another instance when blocks are shared). A
-    /// whitelisted address never is.
+    /// Whether `address` is blocked now. With shared blocks Redis decides while it answers (a block made or
+    /// lifted by any instance holds here within `backend.block_cache_ms`), and this instance's own table
+    /// while it does not. A whitelisted address never is.
     pub fn is_blocked(&self, address: IpAddr) -> bool {
         let address = canonical(address);
+        #[cfg(feature = "redis")]
+        if let Some(shared) = &self.shared {
+            if self.is_whitelisted(address) {
+                return false;
+            }
+            if let Some(blocked) = shared.is_blocked(address) {
+                return blocked;
+            }
+        }
+        self.is_blocked_here(address)
+    }
+
+    fn is_blocked_here(&self, address: IpAddr) -> bool {
         // Nothing ever blocked here (the common case) needs no clock either.
         let latest_end = self.latest_end.load(Ordering::Acquire);
         if latest_end != 0 {
@@ -193,15 +207,33 @@ impl IpBlocklist {
                 return true;
             }
         }
-        #[cfg(feature = "redis")]
-        if let Some(shared) = &self.shared {
-            return !self.is_whitelisted(address) && shared.is_blocked(address);
-        }
         false
     }
 
-    /// The addresses blocked now.
-    pub fn blocked(&self) -> Vec<BlockedAddress> {
+    /// The addresses blocked now, longest remaining first, at most `limit`: from Redis with shared blocks
+    /// (every instance's), else this instance's.
+    pub fn blocked(&self, limit: usize) -> Vec<BlockedAddress> {
+        #[cfg(feature = "redis")]
+        if let Some(shared) = &self.shared {
+            if let Some(found) = shared.list(limit) {
+                let table = self.table.lock();
+                let mut blocked: Vec<BlockedAddress> = found
+                    .into_iter()
+                    .map(|(address, remaining, reason)| BlockedAddress {
+                        offences: table.get(&address).map_or(1, |block| block.offences),
+                        address,
+                        remaining,
+                        reason,
+                    })
+                    .collect();
+                blocked.sort_by_key(|entry| std::cmp::Reverse(entry.remaining));
+                return blocked;
+            }
+        }
+        self.blocked_here(limit)
+    }
+
+    fn blocked_here(&self, limit: usize) -> Vec<BlockedAddress> {
         let now = self.clock.now_nanos();
         let mut blocked: Vec<BlockedAddress> = self
             .table
@@ -216,6 +248,7 @@ impl IpBlocklist {
             })
             .collect();
         blocked.sort_by_key(|entry| std::cmp::Reverse(entry.remaining));
+        blocked.truncate(limit);
         blocked
     }
 

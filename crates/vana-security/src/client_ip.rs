@@ -49,6 +49,12 @@ impl ClientAddressResolver {
         self.trusted.iter().any(|network| network.contains(&address))
     }
 
+    /// Whether `address` is one of `client_address.trusted_proxies` (a proxy is never blocked: it speaks
+    /// for many clients).
+    pub fn is_trusted_proxy(&self, address: IpAddr) -> bool {
+        self.is_trusted(canonical(address))
+    }
+
     /// The client's address for a request whose direct peer is `peer`.
     pub fn resolve(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
         let peer = canonical(peer);

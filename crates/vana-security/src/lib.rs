@@ -14,8 +14,8 @@
 //! - [`CsrfTokens`]: hardened tokens with key rotation; the specification's format on request. Keys come from
 //!   the environment or a file ([`CsrfKeys::from_env`]).
 //! - [`SecurityHeaders`]: the configured response headers, without overriding the handler's.
-//! - [`SecurityManager`]: all of the above from one `security_policies.yaml`, with auto-blocking on critical
-//!   events.
+//! - [`SecurityManager`]: all of the above from one `security_policies.yaml`, with auto-blocking after
+//!   repeated refused attacks (`auto_block_after` within `auto_block_window_seconds`), never on one.
 //!
 //! # Example
 //!
@@ -44,6 +44,7 @@ mod manager;
 mod rate_limit;
 mod scan;
 mod shared;
+mod strikes;
 mod validate;
 
 pub use blocking::{BlockOutcome, BlockedAddress, IpBlocklist, canonical};

@@ -12,6 +12,7 @@ use crate::events::{SecurityEvent, SecurityEvents};
 use crate::headers::SecurityHeaders;
 use crate::rate_limit::{Clock, MemoryStore, MonotonicClock, RateLimiter};
 use crate::shared::SharedStore;
+use crate::strikes::Strikes;
 use crate::validate::{InputValidator, Severity, Verdict};
 
 /// Input validation, rate limits, blocking, events, client addresses and headers, configured together.
@@ -21,10 +22,18 @@ use crate::validate::{InputValidator, Severity, Verdict};
 ///
 /// let security = SecurityManager::from_config(&vana_config::SecurityPolicies::default())?;
 /// let attacker = "198.51.100.7".parse().unwrap();
-/// security.log_security_event(SecurityEvent::new("sql_injection", Severity::Critical, Some(attacker)));
-/// assert!(security.blocklist().is_blocked(attacker)); // auto_block_on_critical
+/// // An event alone never blocks; repeated refused attacks do (auto_block_after, 5 by default).
+/// security.log_security_event(SecurityEvent::new("input_rejected", Severity::Critical, Some(attacker)));
+/// for _ in 0..4 {
+///     security.record_refused_attack(attacker);
+/// }
+/// assert!(!security.blocklist().is_blocked(attacker));
+/// security.record_refused_attack(attacker);
+/// assert!(security.blocklist().is_blocked(attacker));
 /// let localhost = "127.0.0.1".parse().unwrap();
-/// security.log_security_event(SecurityEvent::new("sql_injection", Severity::Critical, Some(localhost)));
+/// for _ in 0..10 {
+///     security.record_refused_attack(localhost);
+/// }
 /// assert!(!security.blocklist().is_blocked(localhost)); // the whitelist wins
 /// # Ok::<(), vana_security::SecurityError>(())
 /// ```
@@ -38,7 +47,8 @@ pub struct SecurityManager {
     events: SecurityEvents,
     resolver: ClientAddressResolver,
     headers: SecurityHeaders,
-    auto_block_on_critical: bool,
+    /// Refused attacks by address; `None` when `auto_block` is off.
+    strikes: Option<Strikes>,
 }
 
 impl SecurityManager {
@@ -86,7 +96,13 @@ impl SecurityManager {
         let max_clients = usize::try_from(config.rate_limiting.max_tracked_clients).unwrap_or(usize::MAX);
         let max_events = usize::try_from(config.security_events.max_events).unwrap_or(usize::MAX);
         let local = MemoryStore::with_clock(max_clients, Arc::clone(&clock));
-        let blocklist = IpBlocklist::with_clock(&config.ip_blocking, clock);
+        let blocking = &config.ip_blocking;
+        let strikes = blocking.auto_block.then(|| {
+            let limit = std::num::NonZeroU32::new(blocking.auto_block_after).unwrap_or(std::num::NonZeroU32::MIN);
+            let cap = usize::try_from(blocking.max_blocked).unwrap_or(usize::MAX);
+            Strikes::new(limit, blocking.auto_block_window(), cap, Arc::clone(&clock))
+        });
+        let blocklist = IpBlocklist::with_clock(blocking, clock);
         #[cfg(feature = "redis")]
         let (store, blocklist) = match &backend {
             Some(backend) => (
@@ -106,7 +122,7 @@ impl SecurityManager {
             events: SecurityEvents::new(max_events),
             resolver: ClientAddressResolver::from_config(&config.client_address),
             headers: SecurityHeaders::from_config(&config.headers),
-            auto_block_on_critical: config.ip_blocking.auto_block_on_critical,
+            strikes,
         })
     }
 
@@ -115,13 +131,8 @@ impl SecurityManager {
         self.validator.validate(input)
     }
 
-    /// Records an event; a critical one blocks its source when `auto_block_on_critical` is on (never a
-    /// whitelisted address), and the block is recorded as an `ip_blocked` event.
+    /// Records an event (it never blocks by itself: see [`record_refused_attack`](Self::record_refused_attack)).
     pub fn log_security_event(&self, event: SecurityEvent) {
-        let block_source = (self.auto_block_on_critical && event.severity == Severity::Critical)
-            .then_some(event.source_ip)
-            .flatten()
-            .map(|source| (source, event.event_type.clone()));
         #[cfg(feature = "redis")]
         if let Some(backend) = &self.backend {
             if let Ok(json) = serde_json::to_string(&event) {
@@ -129,9 +140,25 @@ impl SecurityManager {
             }
         }
         self.events.record(event);
-        if let Some((source, event_type)) = block_source {
-            self.block_ip(source, &format!("critical security event: {event_type}"));
+    }
+
+    /// Counts a request from `address` refused for its input; with `auto_block` on, the
+    /// `auto_block_after`-th within `auto_block_window_seconds` blocks the address (escalating as
+    /// configured). A whitelisted address or a trusted proxy is never counted. The block, if any.
+    pub fn record_refused_attack(&self, address: IpAddr) -> Option<BlockOutcome> {
+        let strikes = self.strikes.as_ref()?;
+        if self.blocklist.is_whitelisted(address) || self.resolver.is_trusted_proxy(address) {
+            return None;
         }
+        if !strikes.strike(address) {
+            return None;
+        }
+        let reason = format!(
+            "{} refused attacks within {} s",
+            strikes.limit(),
+            strikes.window().as_secs()
+        );
+        Some(self.block_ip(address, &reason))
     }
 
     /// Blocks `address` (unless whitelisted) and records an `ip_blocked` event.

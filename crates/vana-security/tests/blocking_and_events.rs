@@ -73,7 +73,7 @@ fn unblock_and_listing() {
     let blocklist = IpBlocklist::from_config(&IpBlocking::default());
     blocklist.block(ip("198.51.100.1"), "a");
     blocklist.block(ip("2001:db8::1"), "b");
-    let listed: Vec<_> = blocklist.blocked().into_iter().map(|entry| entry.address).collect();
+    let listed: Vec<_> = blocklist.blocked(usize::MAX).into_iter().map(|entry| entry.address).collect();
     assert_eq!(listed.len(), 2);
     assert!(blocklist.unblock(ip("198.51.100.1")));
     assert!(!blocklist.unblock(ip("198.51.100.1")));
@@ -108,34 +108,36 @@ fn the_block_table_is_bounded() {
 }
 
 #[test]
-fn critical_events_auto_block_unless_whitelisted_or_disabled() {
-    let security = SecurityManager::from_config(&SecurityPolicies::default()).unwrap();
-    security.log_security_event(SecurityEvent::new("xss", Severity::High, Some(ip("192.0.2.10"))));
-    assert!(!security.blocklist().is_blocked(ip("192.0.2.10")), "only critical events block");
-    security.log_security_event(SecurityEvent::new(
-        "sql_injection",
-        Severity::Critical,
-        Some(ip("192.0.2.10")),
-    ));
+fn repeated_refused_attacks_block_never_one_and_never_whitelisted_or_proxies() {
+    let mut config = SecurityPolicies::default();
+    config.client_address.trusted_proxies = vec!["10.0.0.0/8".into()];
+    let security = SecurityManager::from_config(&config).unwrap();
+    // An event, even a critical one, never blocks by itself.
+    security.log_security_event(SecurityEvent::new("input_rejected", Severity::Critical, Some(ip("192.0.2.10"))));
+    assert!(!security.blocklist().is_blocked(ip("192.0.2.10")));
+    for _ in 0..4 {
+        assert_eq!(security.record_refused_attack(ip("192.0.2.10")), None);
+    }
+    assert!(!security.blocklist().is_blocked(ip("192.0.2.10")), "four of five");
+    assert!(matches!(security.record_refused_attack(ip("192.0.2.10")), Some(BlockOutcome::Blocked { .. })));
     assert!(security.blocklist().is_blocked(ip("192.0.2.10")));
-    security.log_security_event(SecurityEvent::new(
-        "sql_injection",
-        Severity::Critical,
-        Some(ip("127.0.0.1")),
-    ));
-    assert!(!security.blocklist().is_blocked(ip("127.0.0.1")), "the specification blocked 127.0.0.1 here");
+    for never in ["127.0.0.1", "10.1.2.3"] {
+        for _ in 0..20 {
+            assert_eq!(security.record_refused_attack(ip(never)), None);
+        }
+        assert!(!security.blocklist().is_blocked(ip(never)), "{never}");
+    }
     let blocked_events =
         security.events().query(&EventQuery { event_type: Some("ip_blocked"), ..EventQuery::default() });
     assert_eq!(blocked_events.len(), 1);
+    assert_eq!(blocked_events[0].details["reason"], "5 refused attacks within 600 s");
 
     let mut config = SecurityPolicies::default();
-    config.ip_blocking.auto_block_on_critical = false;
+    config.ip_blocking.auto_block = false;
     let security = SecurityManager::from_config(&config).unwrap();
-    security.log_security_event(SecurityEvent::new(
-        "sql_injection",
-        Severity::Critical,
-        Some(ip("192.0.2.11")),
-    ));
+    for _ in 0..20 {
+        security.record_refused_attack(ip("192.0.2.11"));
+    }
     assert!(!security.blocklist().is_blocked(ip("192.0.2.11")));
 }
 
@@ -279,13 +281,13 @@ fn a_block_ends_exactly_at_its_end_and_is_reported_until_then() {
     let attacker = ip("203.0.113.20");
     blocklist.block(attacker, "probe");
     clock.advance(HOUR);
-    let listed = blocklist.blocked();
+    let listed = blocklist.blocked(usize::MAX);
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].remaining, HOUR * 23, "what is left of 24 hours after one");
     assert_eq!((blocklist.blocked_count(), blocklist.len(), blocklist.is_empty()), (1, 1, false));
     clock.advance(HOUR * 23); // exactly the end
     assert!(!blocklist.is_blocked(attacker), "a block ends at its end");
-    assert!(blocklist.blocked().is_empty());
+    assert!(blocklist.blocked(usize::MAX).is_empty());
     assert_eq!(blocklist.blocked_count(), 0);
     assert!(!blocklist.unblock(attacker), "nothing left to lift");
     assert_eq!((blocklist.len(), blocklist.is_empty()), (1, false), "remembered for escalation");

@@ -56,12 +56,13 @@ impl SharedBlocks {
         removed.is_some_and(|count| count > 0)
     }
 
-    /// Whether another instance (or this one) blocked `address`: the cached answer while it is fresh, else
-    /// one round trip. While Redis is away, not blocked (the local table still applies).
-    pub(crate) fn is_blocked(&self, address: IpAddr) -> bool {
+    /// Whether any instance blocked `address`: the cached answer while it is fresh, else one round trip.
+    /// `None` while Redis is away (the local table then decides). Redis is the truth when it answers, so a
+    /// block lifted on any instance is lifted here once the cached answer (`block_cache_ms`) is stale.
+    pub(crate) fn is_blocked(&self, address: IpAddr) -> Option<bool> {
         if let Some(&(blocked, until)) = self.cache.lock().get(&address) {
             if until > Instant::now() {
-                return blocked;
+                return Some(blocked);
             }
         }
         let key = self.key(address);
@@ -74,13 +75,49 @@ impl SharedBlocks {
                     self.backend.block_cache
                 };
                 self.remember(address, blocked, valid_for);
-                blocked
+                Some(blocked)
             }
             None => {
                 self.backend.count_fallback();
-                false
+                None
             }
         }
+    }
+
+    /// The blocks in Redis, at most `limit`: address, time left and reason. `None` while Redis is away.
+    pub(crate) fn list(&self, limit: usize) -> Option<Vec<(IpAddr, Duration, String)>> {
+        let prefix = self.key_prefix();
+        let pattern = format!("{prefix}*");
+        self.backend.run(|connection| {
+            let mut found = Vec::new();
+            let mut cursor = 0u64;
+            loop {
+                let (next, keys): (u64, Vec<String>) =
+                    redis::cmd("SCAN").arg(cursor).arg("MATCH").arg(&pattern).arg("COUNT").arg(500).query(connection)?;
+                for key in keys {
+                    if found.len() >= limit {
+                        return Ok(found);
+                    }
+                    let Some(address) = key.strip_prefix(&prefix).and_then(|text| text.parse::<IpAddr>().ok()) else {
+                        continue;
+                    };
+                    let (reason, ttl): (Option<String>, i64) =
+                        redis::pipe().cmd("GET").arg(&key).cmd("PTTL").arg(&key).query(connection)?;
+                    let Some(reason) = reason else { continue };
+                    let remaining = if ttl > 0 { Duration::from_millis(ttl.unsigned_abs()) } else { Duration::MAX };
+                    found.push((address, remaining, reason));
+                }
+                if next == 0 {
+                    return Ok(found);
+                }
+                cursor = next;
+            }
+        })
+    }
+
+    /// The key of a block without its address.
+    fn key_prefix(&self) -> String {
+        self.backend.key(&["block", ""])
     }
 
     /// Cached answers now (for the cap's test).
@@ -106,11 +143,13 @@ mod tests {
             blocks.block(IpAddr::from([198, 51, 100, index]), "test", Duration::from_secs(60));
             assert!(blocks.cached() <= 10);
         }
-        assert!(
+        assert_eq!(
             blocks.is_blocked(IpAddr::from([198, 51, 100, 49])),
+            Some(true),
             "a cached block holds while Redis is away"
         );
-        assert!(!blocks.is_blocked(IpAddr::from([203, 0, 113, 1])), "unknown and unreachable: not blocked");
+        assert_eq!(blocks.is_blocked(IpAddr::from([203, 0, 113, 1])), None, "unknown and unreachable");
+        assert_eq!(blocks.list(10), None);
         assert!(!backend.status().available);
     }
 }

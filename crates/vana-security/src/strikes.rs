@@ -1,0 +1,150 @@
+//! Counting refused attacks per address, so an address is blocked on repeated evidence, not on one
+//! request: `auto_block_after` refusals within `auto_block_window_seconds`.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
+
+use parking_lot::Mutex;
+
+use crate::blocking::canonical;
+use crate::rate_limit::Clock;
+
+/// Entries looked at when a full table must make room.
+const EVICTION_SAMPLE: usize = 16;
+
+/// One address's refusals in its current window.
+#[derive(Debug, Clone, Copy)]
+struct Count {
+    refusals: u32,
+    window_start: u64,
+}
+
+/// Refused attacks by address within a window, for a bounded number of addresses.
+#[derive(Debug)]
+pub(crate) struct Strikes {
+    counts: Mutex<HashMap<IpAddr, Count>>,
+    limit: NonZeroU32,
+    window: u64,
+    cap: usize,
+    clock: Arc<dyn Clock>,
+}
+
+impl Strikes {
+    /// `limit` refusals within `window` call for a block; at most `cap` addresses are counted at once.
+    pub(crate) fn new(limit: NonZeroU32, window: Duration, cap: usize, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            counts: Mutex::new(HashMap::new()),
+            limit,
+            window: u64::try_from(window.as_nanos()).unwrap_or(u64::MAX).max(1),
+            cap: cap.max(1),
+            clock,
+        }
+    }
+
+    /// Counts one refusal of `address`; true when it reaches the limit within the window (the count then
+    /// starts again, so the next block needs as much evidence).
+    pub(crate) fn strike(&self, address: IpAddr) -> bool {
+        let address = canonical(address);
+        let now = self.clock.now_nanos();
+        let mut counts = self.counts.lock();
+        if !counts.contains_key(&address) && counts.len() >= self.cap {
+            self.make_room(&mut counts, now);
+        }
+        let count = counts.entry(address).or_insert(Count { refusals: 0, window_start: now });
+        if now.saturating_sub(count.window_start) >= self.window {
+            *count = Count { refusals: 0, window_start: now };
+        }
+        count.refusals = count.refusals.saturating_add(1);
+        if count.refusals >= self.limit.get() {
+            counts.remove(&address);
+            return true;
+        }
+        false
+    }
+
+    /// Frees one place: an entry whose window is over if the sample has one, else the oldest sampled.
+    fn make_room(&self, counts: &mut HashMap<IpAddr, Count>, now: u64) {
+        let victim = counts
+            .iter()
+            .take(EVICTION_SAMPLE)
+            .min_by_key(|(_, count)| {
+                let over = now.saturating_sub(count.window_start) >= self.window;
+                (!over, count.window_start)
+            })
+            .map(|(address, _)| *address);
+        if let Some(victim) = victim {
+            counts.remove(&victim);
+        }
+    }
+
+    /// Refusals that call for a block.
+    pub(crate) fn limit(&self) -> u32 {
+        self.limit.get()
+    }
+
+    /// The window they are counted in.
+    pub(crate) fn window(&self) -> Duration {
+        Duration::from_nanos(self.window)
+    }
+
+    /// Addresses counted now.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.counts.lock().len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rate_limit::ManualClock;
+
+    fn strikes(limit: u32, cap: usize) -> (Strikes, ManualClock) {
+        let clock = ManualClock::new();
+        let limit = NonZeroU32::new(limit).unwrap();
+        (Strikes::new(limit, Duration::from_secs(600), cap, Arc::new(clock.clone())), clock)
+    }
+
+    #[test]
+    fn the_limit_within_the_window_strikes_out_and_starts_again() {
+        let (strikes, _) = strikes(3, 100);
+        let address: IpAddr = "198.51.100.7".parse().unwrap();
+        assert!(!strikes.strike(address));
+        assert!(!strikes.strike(address));
+        assert!(strikes.strike(address), "the third refusal reaches the limit");
+        assert!(!strikes.strike(address), "counting starts again");
+    }
+
+    #[test]
+    fn refusals_spread_wider_than_the_window_never_add_up() {
+        let (strikes, clock) = strikes(3, 100);
+        let address: IpAddr = "198.51.100.7".parse().unwrap();
+        for _ in 0..10 {
+            assert!(!strikes.strike(address));
+            assert!(!strikes.strike(address));
+            clock.advance(Duration::from_secs(601));
+        }
+    }
+
+    #[test]
+    fn mapped_addresses_count_as_the_address_they_are() {
+        let (strikes, _) = strikes(2, 100);
+        assert!(!strikes.strike("::ffff:198.51.100.7".parse().unwrap()));
+        assert!(strikes.strike("198.51.100.7".parse().unwrap()));
+    }
+
+    #[test]
+    fn the_table_is_capped() {
+        let (strikes, clock) = strikes(5, 64);
+        for index in 0..10_000u32 {
+            strikes.strike(IpAddr::from(index.to_be_bytes()));
+            if index % 1000 == 0 {
+                clock.advance(Duration::from_secs(1));
+            }
+            assert!(strikes.len() <= 64);
+        }
+    }
+}

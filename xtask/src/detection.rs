@@ -37,8 +37,9 @@ pub(crate) fn run(corpus: &Path, show: bool) -> Result<ExitCode> {
                 let verdict = validator.validate_bytes(line);
                 let flagged = !verdict.is_passed();
                 if flagged == (kind == "benign") {
-                    let (score, rules) =
-                        verdict.finding().map_or((0, Vec::new()), |finding| (finding.score, finding.rules.clone()));
+                    let (score, rules) = verdict
+                        .finding()
+                        .map_or((0, Vec::new()), |finding| (finding.score, finding.rules.clone()));
                     eprintln!("{shown} {score:>2} {rules:?} {}", String::from_utf8_lossy(line));
                 }
             }

@@ -46,7 +46,10 @@ pub struct InputPolicies {
 
 impl Default for InputPolicies {
     fn default() -> Self {
-        Self { default: RoutePolicy { action: Some(InputAction::Block), ..RoutePolicy::default() }, routes: BTreeMap::new() }
+        Self {
+            default: RoutePolicy { action: Some(InputAction::Block), ..RoutePolicy::default() },
+            routes: BTreeMap::new(),
+        }
     }
 }
 
@@ -93,7 +96,10 @@ pub fn parse_pointer(pointer: &str) -> Result<Vec<PointerToken>, String> {
         return Ok(Vec::new());
     }
     let Some(rest) = pointer.strip_prefix('/') else {
-        return Err(format!("`{}` is not a JSON Pointer: it must be empty or start with `/`", pointer.escape_debug()));
+        return Err(format!(
+            "`{}` is not a JSON Pointer: it must be empty or start with `/`",
+            pointer.escape_debug()
+        ));
     };
     rest.split('/')
         .map(|token| {
@@ -150,14 +156,18 @@ impl InputPolicies {
 
 impl RoutePolicy {
     fn check(&self, at: &KeyPath, check: &mut Checker) {
-        let names = |check: &mut Checker, key: &str, map: &BTreeMap<String, InputAction>, valid: fn(&str) -> bool| {
-            check.at_most_entries(at.key(key), map.len(), limits::MAX_HTTP_LIST);
-            for name in map.keys().take(limits::MAX_HTTP_LIST) {
-                if !valid(name) {
-                    check.fail(at.key(key).key(name.clone()), format!("`{}` is not a valid {key} name", name.escape_debug()));
+        let names =
+            |check: &mut Checker, key: &str, map: &BTreeMap<String, InputAction>, valid: fn(&str) -> bool| {
+                check.at_most_entries(at.key(key), map.len(), limits::MAX_HTTP_LIST);
+                for name in map.keys().take(limits::MAX_HTTP_LIST) {
+                    if !valid(name) {
+                        check.fail(
+                            at.key(key).key(name.clone()),
+                            format!("`{}` is not a valid {key} name", name.escape_debug()),
+                        );
+                    }
                 }
-            }
-        };
+            };
         names(check, "query", &self.query, |name| !name.is_empty() && name.len() <= limits::MAX_NAME_LENGTH);
         names(check, "form", &self.form, |name| !name.is_empty() && name.len() <= limits::MAX_NAME_LENGTH);
         names(check, "headers", &self.headers, |name| http::HeaderName::from_bytes(name.as_bytes()).is_ok());

@@ -92,8 +92,8 @@ pub use monitoring::{
 };
 pub use problem::{ConfigError, Origin, Problem, ProblemKind, Problems};
 pub use security::{
-    ClientAddress, CsrfProtection, Headers, InputValidation, IpBlocking, RateLimiting, SecurityEventsConfig,
-    SecurityPolicies, compile_pattern,
+    ClientAddress, CsrfMode, CsrfProtection, Headers, InputValidation, IpBlocking, RateLimiting,
+    SecurityEventsConfig, SecurityPolicies, compile_pattern,
 };
 pub use static_text::{MAX_STATIC_TEXT_BYTES, MAX_STATIC_TEXTS, static_text};
 

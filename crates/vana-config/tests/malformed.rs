@@ -366,18 +366,37 @@ http:
     let error = ConfigLoader::new().document_str(S, "security.yaml", yaml).load().unwrap_err();
     let rendered: Vec<String> = error.problems().iter().map(|p| p.to_string()).collect();
     assert_eq!(rendered.len(), 3, "{rendered:#?}");
-    assert!(rendered[0].starts_with("security.yaml:8:25: http.input_policies.routes./run.json.newMessage:"), "{}", rendered[0]);
+    assert!(
+        rendered[0].starts_with("security.yaml:8:25: http.input_policies.routes./run.json.newMessage:"),
+        "{}",
+        rendered[0]
+    );
     assert!(rendered[0].contains("must be empty or start with `/`"), "{}", rendered[0]);
-    assert!(rendered[1].starts_with("security.yaml:9:20: http.input_policies.routes./run.json./a~2b:"), "{}", rendered[1]);
+    assert!(
+        rendered[1].starts_with("security.yaml:9:20: http.input_policies.routes./run.json./a~2b:"),
+        "{}",
+        rendered[1]
+    );
     assert!(rendered[1].contains("`~` must be followed by `0`"), "{}", rendered[1]);
-    assert!(rendered[2].starts_with("security.yaml:10:7: http.input_policies.routes./chat:"), "{}", rendered[2]);
-    assert!(rendered[2].contains("unknown route `/chat`") && rendered[2].contains("`/run`"), "{}", rendered[2]);
+    assert!(
+        rendered[2].starts_with("security.yaml:10:7: http.input_policies.routes./chat:"),
+        "{}",
+        rendered[2]
+    );
+    assert!(
+        rendered[2].contains("unknown route `/chat`") && rendered[2].contains("`/run`"),
+        "{}",
+        rendered[2]
+    );
 
     let yaml = "http:\n  input_policies:\n    default:\n      action: refuse\n";
     let error = ConfigLoader::new().document_str(S, "security.yaml", yaml).load().unwrap_err();
     let rendered = error.problems()[0].to_string();
     assert!(rendered.starts_with("security.yaml:4:15: http.input_policies.default.action:"), "{rendered}");
-    assert!(rendered.contains("block") && rendered.contains("detect") && rendered.contains("off"), "{rendered}");
+    assert!(
+        rendered.contains("block") && rendered.contains("detect") && rendered.contains("off"),
+        "{rendered}"
+    );
 }
 
 #[test]
@@ -395,6 +414,8 @@ fn trusted_origins_must_be_origins() {
     let error = ConfigLoader::new().document_str(S, "security.yaml", yaml).load().unwrap_err();
     let rendered: Vec<String> = error.problems().iter().map(|p| p.to_string()).collect();
     assert_eq!(rendered.len(), 2, "{rendered:#?}");
-    assert!(rendered[0].contains("csrf_protection.trusted_origins[2]") && rendered[0].contains("not an origin"));
+    assert!(
+        rendered[0].contains("csrf_protection.trusted_origins[2]") && rendered[0].contains("not an origin")
+    );
     assert!(rendered[1].contains("csrf_protection.trusted_origins[3]"));
 }

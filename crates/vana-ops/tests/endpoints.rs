@@ -117,3 +117,50 @@ async fn the_admin_token_comes_from_a_variable_or_the_first_line_of_a_file() {
     assert!(matches!(short, Err(vana_ops::OpsError::AdminTokenTooShort { min_bytes: 16 })), "{short:?}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+async fn send(
+    router: &axum::Router,
+    method: &str,
+    uri: &str,
+    token: Option<&str>,
+) -> (StatusCode, serde_json::Value) {
+    let mut request = Request::builder().method(method).uri(uri);
+    if let Some(token) = token {
+        request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+    }
+    let response = router.clone().oneshot(request.body(Body::empty()).unwrap()).await.unwrap();
+    let status = response.status();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    (status, serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null))
+}
+
+#[tokio::test]
+async fn blocks_are_listed_and_lifted_with_the_admin_token() {
+    let ops = quiet();
+    let closed = endpoints(&ops, None);
+    assert_eq!(send(&closed, "GET", "/security/blocks", Some(TOKEN)).await.0, StatusCode::NOT_FOUND);
+    let router = endpoints(&ops, AdminToken::new(TOKEN));
+    assert_eq!(send(&router, "GET", "/security/blocks", None).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        send(&router, "DELETE", "/security/blocks/192.0.2.7", Some("wrong-token-but-long")).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    ops.security().block_ip("192.0.2.7".parse().unwrap(), "five refused attacks");
+    ops.security().block_ip("2001:db8::7".parse().unwrap(), "five refused attacks");
+    let (status, listed) = send(&router, "GET", "/security/blocks", Some(TOKEN)).await;
+    assert_eq!(status, StatusCode::OK);
+    let addresses: Vec<&str> =
+        listed["blocks"].as_array().unwrap().iter().map(|block| block["address"].as_str().unwrap()).collect();
+    assert_eq!(addresses.len(), 2, "{listed}");
+    assert!(addresses.contains(&"192.0.2.7") && addresses.contains(&"2001:db8::7"));
+    assert_eq!(listed["blocks"][0]["reason"], "five refused attacks");
+    let (status, lifted) = send(&router, "DELETE", "/security/blocks/2001:db8::7", Some(TOKEN)).await;
+    assert_eq!((status, &lifted["was_blocked"]), (StatusCode::OK, &serde_json::Value::Bool(true)));
+    assert!(!ops.security().blocklist().is_blocked("2001:db8::7".parse().unwrap()));
+    let (_, again) = send(&router, "DELETE", "/security/blocks/2001:db8::7", Some(TOKEN)).await;
+    assert_eq!(again["was_blocked"], false);
+    let (status, bad) = send(&router, "DELETE", "/security/blocks/not-an-address", Some(TOKEN)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
+    let events = ops.security().events().query(&Default::default());
+    assert!(events.iter().any(|event| event.event_type == "ip_unblocked"));
+}

@@ -22,8 +22,9 @@ use tokio::sync::{Notify, mpsc};
 
 /// Thresholds low enough for `/slow?ms=300` to warn (and far enough above for it never to be critical,
 /// however loaded the machine), and five requests an hour with a burst of 5: a budget spent in a test is
-/// not given back by the clock while the test runs.
-const SETTINGS: [(&str, &str); 5] = [
+/// not given back by the clock while the test runs. Three refused attacks block their source.
+const SETTINGS: [(&str, &str); 6] = [
+    ("VANA_SECURITY__IP_BLOCKING__AUTO_BLOCK_AFTER", "3"),
     ("VANA_SECURITY__RATE_LIMITING__DEFAULT_LIMIT", "5"),
     ("VANA_SECURITY__RATE_LIMITING__WINDOW_SECONDS", "3600"),
     ("VANA_SECURITY__RATE_LIMITING__BURST_LIMIT", "5"),
@@ -88,37 +89,43 @@ async fn exercise(gateway: &Gateway) {
             .any(|event| event["source_ip"] == "198.51.100.3" && event["details"]["category"] == "xss")
     );
 
-    // A blocked address: a critical attack (SQL injection) blocks its source; its next request gets 403.
-    let attack = get("/echo?msg=1%27%20UNION%20SELECT%20password%20FROM%20users--", "203.0.113.5")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(attack.status(), StatusCode::BAD_REQUEST);
+    // A blocked address: one refused attack does not block its source, three within ten minutes do.
+    let attack = || get("/echo?msg=1%27%20UNION%20SELECT%20password%20FROM%20users--", "203.0.113.5").send();
+    assert_eq!(attack().await.unwrap().status(), StatusCode::BAD_REQUEST);
+    assert_eq!(get("/echo?msg=hello", "203.0.113.5").send().await.unwrap().status(), StatusCode::OK);
+    for _ in 0..2 {
+        assert_eq!(attack().await.unwrap().status(), StatusCode::BAD_REQUEST);
+    }
     let blocked = get("/echo?msg=hello", "203.0.113.5").send().await.unwrap();
     assert_eq!(blocked.status(), StatusCode::FORBIDDEN);
+    let text = blocked.text().await.unwrap();
+    assert!(text.contains("docs/security.md#blocking"), "a 403 says what to do: {text}");
     let health: serde_json::Value =
         http.get(gateway.url("/health")).send().await.unwrap().json().await.unwrap();
     assert!(health["blocked_addresses"].as_u64().unwrap() >= 1, "{health}");
 
-    // Unsafe method: 403 without a token, 200 with one bound to the session cookie.
+    // Unsafe methods: an API client passes with no setup; a browser's cross-site request is refused with
+    // what to do; the same page's own request passes.
     let post = |from: &str| {
         http.post(gateway.url("/echo"))
             .header("x-forwarded-for", from)
             .header(header::CONTENT_TYPE, "application/json")
             .body(r#"{"note":"a benign note"}"#)
     };
-    assert_eq!(post("198.51.100.4").send().await.unwrap().status(), StatusCode::FORBIDDEN);
-    let issued = get("/csrf-token", "198.51.100.4").send().await.unwrap();
-    let cookie = issued.headers()[header::SET_COOKIE].to_str().unwrap().split(';').next().unwrap().to_owned();
-    let token: serde_json::Value = issued.json().await.unwrap();
-    let accepted = post("198.51.100.4")
-        .header(header::COOKIE, &cookie)
-        .header("x-csrf-token", token["token"].as_str().unwrap())
+    let accepted = post("198.51.100.4").send().await.unwrap();
+    assert_eq!(accepted.status(), StatusCode::OK);
+    assert_eq!(accepted.text().await.unwrap(), r#"{"note":"a benign note"}"#);
+    let forged = post("198.51.100.4")
+        .header("sec-fetch-site", "cross-site")
+        .header(header::ORIGIN, "https://evil.example")
         .send()
         .await
         .unwrap();
-    assert_eq!(accepted.status(), StatusCode::OK);
-    assert_eq!(accepted.text().await.unwrap(), r#"{"note":"a benign note"}"#);
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    let text = forged.text().await.unwrap();
+    assert!(text.contains("cross_origin_request") && text.contains("docs/security.md#csrf"), "{text}");
+    let own = post("198.51.100.4").header("sec-fetch-site", "same-origin").send().await.unwrap();
+    assert_eq!(own.status(), StatusCode::OK);
 
     // A slow route past the warning line raises an alert visible on /alerts.
     assert_eq!(get("/slow?ms=300", "198.51.100.5").send().await.unwrap().status(), StatusCode::OK);

@@ -136,17 +136,17 @@ async fn attacks_in_path_query_header_and_body_are_refused_without_echo_and_reco
                 .header(header::CONTENT_TYPE, "application/json")
                 .body(Body::from(r#"{"user":{"bio":"<img src=x onerror=alert(1)>"}}"#))
                 .unwrap(),
-            "body",
+            "json",
         ),
         (
             request("POST", "/echo", "198.51.100.105")
                 .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
                 .body(Body::from("name=bob&id=1%27%20OR%20%271%27%3D%271"))
                 .unwrap(),
-            "body",
+            "form",
         ),
     ];
-    // Each from its own address: critical ones block their source (auto_block_on_critical).
+    // Each from its own address.
     for (incoming, location) in cases {
         let (status, headers, body) = send(&app, incoming).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{location}: {body}");
@@ -154,6 +154,10 @@ async fn attacks_in_path_query_header_and_body_are_refused_without_echo_and_reco
         let json: serde_json::Value = serde_json::from_str(&body).unwrap();
         assert_eq!(json["error"], "input_rejected");
         assert_eq!(json["location"], location);
+        assert!(
+            json["score"].as_u64().unwrap() >= 5 && !json["rules"].as_array().unwrap().is_empty(),
+            "{json}"
+        );
         assert!(!body.contains("script") && !body.contains("jndi") && !body.contains("onerror"), "{body}");
     }
     let events = ops.security().events().query(&Default::default());
@@ -251,7 +255,7 @@ async fn the_request_past_the_burst_gets_429_with_retry_after() {
 }
 
 #[tokio::test]
-async fn blocked_addresses_get_403_and_a_critical_attack_blocks_its_source() {
+async fn blocked_addresses_get_403_and_repeated_attacks_block_their_source() {
     let ops = ops_with(NO_CSRF);
     let app = app(&ops);
     ops.security().block_ip("203.0.113.9".parse().unwrap(), "test");
@@ -259,15 +263,25 @@ async fn blocked_addresses_get_403_and_a_critical_attack_blocks_its_source() {
         send(&app, request("GET", "/items/1", "203.0.113.9").body(Body::empty()).unwrap()).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert!(body.contains("address_blocked"));
-    // SQL injection is critical: the attacker is blocked for the next request (auto_block_on_critical).
-    let attack =
-        request("GET", "/items/1?id=1%27%20UNION%20SELECT%20password%20FROM%20users--", "203.0.113.10");
-    assert_eq!(send(&app, attack.body(Body::empty()).unwrap()).await.0, StatusCode::BAD_REQUEST);
-    let again = request("GET", "/items/1", "203.0.113.10").body(Body::empty()).unwrap();
-    assert_eq!(send(&app, again).await.0, StatusCode::FORBIDDEN);
-    // The loopback is whitelisted: an attack from it is refused but never blocks it.
-    let local = request("GET", "/items/1?id=1%27%20UNION%20SELECT%20password%20FROM%20users--", "127.0.0.1");
-    assert_eq!(send(&app, local.body(Body::empty()).unwrap()).await.0, StatusCode::BAD_REQUEST);
+    // One refused attack does not block; the fifth within the window does (ip_blocking.auto_block_after).
+    let attack = || {
+        request("GET", "/items/1?id=1%27%20UNION%20SELECT%20password%20FROM%20users--", "203.0.113.10")
+            .body(Body::empty())
+            .unwrap()
+    };
+    let again = || request("GET", "/items/1", "203.0.113.10").body(Body::empty()).unwrap();
+    assert_eq!(send(&app, attack()).await.0, StatusCode::BAD_REQUEST);
+    assert_eq!(send(&app, again()).await.0, StatusCode::OK, "one refused attack does not block");
+    for _ in 0..4 {
+        assert_eq!(send(&app, attack()).await.0, StatusCode::BAD_REQUEST);
+    }
+    assert_eq!(send(&app, again()).await.0, StatusCode::FORBIDDEN);
+    // The loopback is whitelisted: attacks from it are refused but never block it.
+    for _ in 0..6 {
+        let local =
+            request("GET", "/items/1?id=1%27%20UNION%20SELECT%20password%20FROM%20users--", "127.0.0.1");
+        assert_eq!(send(&app, local.body(Body::empty()).unwrap()).await.0, StatusCode::BAD_REQUEST);
+    }
     assert_eq!(
         send(&app, request("GET", "/items/1", "127.0.0.1").body(Body::empty()).unwrap()).await.0,
         StatusCode::OK
@@ -296,7 +310,7 @@ async fn trusted_proxies_name_the_client_from_the_forwarded_header() {
 
 #[tokio::test]
 async fn unsafe_methods_need_a_token_bound_to_the_session() {
-    let ops = ops_with("csrf_protection:\n  require_csrf: true\n");
+    let ops = ops_with("csrf_protection:\n  require_csrf: true\n  mode: token\n");
     let app = app(&ops);
     let post = |token: Option<&str>, cookie: Option<&str>, form: bool| {
         let mut builder = request("POST", "/echo", "198.51.100.40");
@@ -316,7 +330,7 @@ async fn unsafe_methods_need_a_token_bound_to_the_session() {
     };
     let (status, _, body) = send(&app, post(None, None, false)).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    assert!(body.contains("csrf_token_invalid"));
+    assert!(body.contains("csrf_token_invalid") && body.contains("docs/security.md#csrf"), "{body}");
 
     let (status, headers, body) =
         send(&app, request("GET", "/csrf-token", "198.51.100.40").body(Body::empty()).unwrap()).await;
@@ -344,7 +358,7 @@ async fn unsafe_methods_need_a_token_bound_to_the_session() {
 #[tokio::test]
 async fn the_csrf_route_field_and_exemptions_come_from_the_configuration() {
     let ops = ops_with(
-        "csrf_protection:\n  require_csrf: true\nhttp:\n  csrf_token_path: /session/csrf\n  csrf_form_field: authenticity_token\n  csrf_exempt_paths: [/hooks/]\n",
+        "csrf_protection:\n  require_csrf: true\n  mode: token\nhttp:\n  csrf_token_path: /session/csrf\n  csrf_form_field: authenticity_token\n  csrf_exempt_paths: [/hooks/]\n",
     );
     let app = app(&ops);
     let get = |path: &str| request("GET", path, "198.51.100.41").body(Body::empty()).unwrap();
@@ -371,6 +385,42 @@ async fn the_csrf_route_field_and_exemptions_come_from_the_configuration() {
     let bare_post = |path: &str| request("POST", path, "198.51.100.41").body(Body::empty()).unwrap();
     assert_eq!(send(&app, bare_post("/hooks/deploy")).await.0, StatusCode::OK, "exempt");
     assert_eq!(send(&app, bare_post("/hooksmith")).await.0, StatusCode::FORBIDDEN, "not under /hooks/");
+}
+
+#[tokio::test]
+async fn origin_mode_refuses_cross_site_browser_requests_and_nothing_else() {
+    let ops = ops_with(
+        "csrf_protection:\n  trusted_origins: [\"https://app.example.com\"]\nhttp:\n  csrf_exempt_paths: [/hooks]\n",
+    );
+    let app = app(&ops);
+    let post = |path: &str, headers: &[(&str, &str)]| {
+        let mut builder = request("POST", path, "198.51.100.42").header(header::HOST, "api.example.com");
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
+        builder.body(Body::from("hi")).unwrap()
+    };
+    let status = |response: (StatusCode, _, _)| response.0;
+    assert_eq!(status(send(&app, post("/echo", &[])).await), StatusCode::OK, "an API client needs no setup");
+    assert_eq!(status(send(&app, post("/echo", &[("sec-fetch-site", "same-origin")])).await), StatusCode::OK);
+    let (code, _, body) = send(&app, post("/echo", &[("sec-fetch-site", "cross-site")])).await;
+    assert_eq!(code, StatusCode::FORBIDDEN);
+    assert!(body.contains("cross_origin_request") && body.contains("trusted_origins"), "{body}");
+    let old_browser = [("origin", "https://evil.example")];
+    assert_eq!(status(send(&app, post("/echo", &old_browser)).await), StatusCode::FORBIDDEN);
+    let same_host = [("origin", "http://api.example.com")];
+    assert_eq!(status(send(&app, post("/echo", &same_host)).await), StatusCode::OK);
+    let trusted = [("sec-fetch-site", "cross-site"), ("origin", "https://app.example.com")];
+    assert_eq!(status(send(&app, post("/echo", &trusted)).await), StatusCode::OK);
+    let hook = [("sec-fetch-site", "cross-site")];
+    assert_eq!(status(send(&app, post("/hooks/deploy", &hook)).await), StatusCode::OK, "exempt");
+    assert_eq!(
+        status(send(&app, post("/hooksmith", &hook)).await),
+        StatusCode::FORBIDDEN,
+        "not under /hooks"
+    );
+    let events = ops.security().events().query(&Default::default());
+    assert!(events.iter().any(|event| event.event_type == "cross_origin_request"));
 }
 
 /// An `Ops` of `security_yaml` whose request lines go to `memory` (the guard keeps the writer open).

@@ -51,12 +51,10 @@ fn the_parts_share_one_configuration() {
     assert_eq!((0..5).filter(|_| limiter.check("client").allowed).count(), 2);
     assert_eq!(ops.config().security.rate_limiting.default_limit, 5);
     assert_eq!(ops.config_sources().len(), 2);
-    // A critical security event blocks its source, and health counts it.
-    ops.security().log_security_event(vana_ops::security::SecurityEvent::new(
-        "sql_injection",
-        vana_ops::security::Severity::Critical,
-        Some("192.0.2.9".parse().unwrap()),
-    ));
+    // Repeated refused attacks block their source, and health counts it.
+    for _ in 0..ops.config().security.ip_blocking.auto_block_after {
+        ops.security().record_refused_attack("192.0.2.9".parse().unwrap());
+    }
     assert_eq!(ops.health().blocked_addresses, 1);
     // An unblocked address is remembered for escalation but no longer counts as blocked.
     assert!(ops.security().blocklist().unblock("192.0.2.9".parse().unwrap()));

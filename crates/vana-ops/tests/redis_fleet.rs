@@ -1,5 +1,6 @@
 //! Two gateways behind one Redis (Debian's `redis-server` on a free loopback port, no persistence): one
-//! limit for both, a block made by one holds on the other, Redis killed mid-test and restarted.
+//! limit for both, a block made by one holds on the other and is lifted on both from either (the admin
+//! API, `vana-ops unblock`), Redis killed mid-test and restarted.
 
 #![cfg(all(feature = "cli", feature = "redis"))]
 
@@ -8,7 +9,7 @@ mod support;
 use std::time::Duration;
 
 use reqwest::StatusCode;
-use support::{Gateway, client};
+use support::{ADMIN_TOKEN, Gateway, client};
 use vana_testkit::RedisServer;
 
 /// How many of `count` requests from `client_address`, alternating between the gateways, were admitted.
@@ -50,6 +51,7 @@ async fn two_gateways_share_limits_and_blocks_and_survive_a_redis_outage() {
         ("VANA_SECURITY__RATE_LIMITING__DEFAULT_LIMIT", "5"),
         ("VANA_SECURITY__RATE_LIMITING__WINDOW_SECONDS", "3600"),
         ("VANA_SECURITY__RATE_LIMITING__BURST_LIMIT", "5"),
+        ("VANA_SECURITY__IP_BLOCKING__AUTO_BLOCK_AFTER", "3"),
     ];
     let a = Gateway::start(&[], &settings);
     let b = Gateway::start(&[], &settings);
@@ -57,18 +59,56 @@ async fn two_gateways_share_limits_and_blocks_and_survive_a_redis_outage() {
     // Together they admit what one limit promises, not twice that.
     assert_eq!(admitted(&[&a, &b], "198.51.100.1", 10).await, 5);
 
-    // A block made through one gateway is enforced by the other.
+    // One refused attack blocks nobody; three through one gateway block the source on both.
     let http = client();
-    let attack = http
-        .get(a.url("/echo?msg=1%27%20UNION%20SELECT%20password%20FROM%20users--"))
-        .header("x-forwarded-for", "203.0.113.5")
+    let status = |gateway: &Gateway, path: &str, from: &str| {
+        let request = http.get(gateway.url(path)).header("x-forwarded-for", from);
+        async move { request.send().await.unwrap().status() }
+    };
+    let attack = "/echo?msg=1%27%20UNION%20SELECT%20password%20FROM%20users--";
+    assert_eq!(status(&a, attack, "203.0.113.5").await, StatusCode::BAD_REQUEST);
+    assert_eq!(status(&b, "/echo?msg=hi", "203.0.113.5").await, StatusCode::OK, "one refusal does not block");
+    for _ in 0..2 {
+        assert_eq!(status(&a, attack, "203.0.113.5").await, StatusCode::BAD_REQUEST);
+    }
+    // b remembers its "not blocked" answer for block_cache_ms (100 here).
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(status(&b, "/echo?msg=hi", "203.0.113.5").await, StatusCode::FORBIDDEN);
+    let blocks: serde_json::Value = http
+        .get(b.url("/security/blocks"))
+        .bearer_auth(ADMIN_TOKEN)
         .send()
         .await
+        .unwrap()
+        .json()
+        .await
         .unwrap();
-    assert_eq!(attack.status(), StatusCode::BAD_REQUEST);
-    let elsewhere =
-        http.get(b.url("/echo?msg=hi")).header("x-forwarded-for", "203.0.113.5").send().await.unwrap();
-    assert_eq!(elsewhere.status(), StatusCode::FORBIDDEN);
+    assert_eq!(blocks["blocks"][0]["address"], "203.0.113.5", "{blocks}");
+
+    // Lifted through the other gateway's admin API: both admit it once their cached answer (block_cache_ms,
+    // 100 here) is stale, the gateway that made the block included.
+    let lifted =
+        http.delete(b.url("/security/blocks/203.0.113.5")).bearer_auth(ADMIN_TOKEN).send().await.unwrap();
+    assert_eq!(lifted.status(), StatusCode::OK);
+    assert_eq!(lifted.json::<serde_json::Value>().await.unwrap()["was_blocked"], true);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(status(&a, "/echo?msg=hi", "203.0.113.5").await, StatusCode::OK);
+
+    // ... and through `vana-ops unblock` against the same Redis.
+    for _ in 0..3 {
+        assert_eq!(status(&a, attack, "203.0.113.6").await, StatusCode::BAD_REQUEST);
+    }
+    assert_eq!(status(&b, "/echo?msg=hi", "203.0.113.6").await, StatusCode::FORBIDDEN);
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_vana-ops"))
+        .args(["unblock", "203.0.113.6"])
+        .envs(settings)
+        .output()
+        .unwrap();
+    let printed = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success() && printed.contains("unblocked 203.0.113.6"), "{printed}");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(status(&a, "/echo?msg=hi", "203.0.113.6").await, StatusCode::OK);
+    assert_eq!(status(&b, "/echo?msg=hi", "203.0.113.6").await, StatusCode::OK);
 
     // Redis dies: with the default local_fallback each gateway limits on its own, no request hangs (the
     // client's 20 s timeout would fail the test), and health says degraded.

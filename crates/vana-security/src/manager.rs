@@ -98,7 +98,8 @@ impl SecurityManager {
         let local = MemoryStore::with_clock(max_clients, Arc::clone(&clock));
         let blocking = &config.ip_blocking;
         let strikes = blocking.auto_block.then(|| {
-            let limit = std::num::NonZeroU32::new(blocking.auto_block_after).unwrap_or(std::num::NonZeroU32::MIN);
+            let limit =
+                std::num::NonZeroU32::new(blocking.auto_block_after).unwrap_or(std::num::NonZeroU32::MIN);
             let cap = usize::try_from(blocking.max_blocked).unwrap_or(usize::MAX);
             Strikes::new(limit, blocking.auto_block_window(), cap, Arc::clone(&clock))
         });
@@ -153,11 +154,7 @@ impl SecurityManager {
         if !strikes.strike(address) {
             return None;
         }
-        let reason = format!(
-            "{} refused attacks within {} s",
-            strikes.limit(),
-            strikes.window().as_secs()
-        );
+        let reason = format!("{} refused attacks within {} s", strikes.limit(), strikes.window().as_secs());
         Some(self.block_ip(address, &reason))
     }
 

@@ -113,7 +113,11 @@ fn repeated_refused_attacks_block_never_one_and_never_whitelisted_or_proxies() {
     config.client_address.trusted_proxies = vec!["10.0.0.0/8".into()];
     let security = SecurityManager::from_config(&config).unwrap();
     // An event, even a critical one, never blocks by itself.
-    security.log_security_event(SecurityEvent::new("input_rejected", Severity::Critical, Some(ip("192.0.2.10"))));
+    security.log_security_event(SecurityEvent::new(
+        "input_rejected",
+        Severity::Critical,
+        Some(ip("192.0.2.10")),
+    ));
     assert!(!security.blocklist().is_blocked(ip("192.0.2.10")));
     for _ in 0..4 {
         assert_eq!(security.record_refused_attack(ip("192.0.2.10")), None);

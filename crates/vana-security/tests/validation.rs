@@ -192,7 +192,8 @@ fn one_weak_signal_is_a_finding_and_several_add_up() {
     let (refused, score, rules) = finding("... see /var/lib/data and where 3 = 3");
     assert!(refused && score >= 5 && rules.len() >= 2, "score {score}, rules {rules:?}");
     // The same shapes as a whole value are what probes send: refused.
-    for probe in ["/etc/hosts", "c:\\inetpub\\wwwroot\\", " or 7=7", "1 AND 4=4 AND 5=5", "{{ secret_key }}"] {
+    for probe in ["/etc/hosts", "c:\\inetpub\\wwwroot\\", " or 7=7", "1 AND 4=4 AND 5=5", "{{ secret_key }}"]
+    {
         let (refused, score, rules) = finding(probe);
         assert!(refused, "{probe:?}: score {score}, rules {rules:?}");
     }
@@ -207,7 +208,9 @@ fn a_refusal_names_every_rule_that_fired_most_severe_first() {
     let confidences: u16 = rejection
         .rules
         .iter()
-        .map(|id| validator().rules().iter().find(|rule| rule.id == *id).map_or(0, |r| u16::from(r.confidence)))
+        .map(|id| {
+            validator().rules().iter().find(|rule| rule.id == *id).map_or(0, |r| u16::from(r.confidence))
+        })
         .sum();
     assert_eq!(rejection.score, confidences, "the score is the sum of the confidences");
 }

@@ -136,6 +136,54 @@ pub(crate) fn each_json_string<T>(
     Some(ControlFlow::Continue(()))
 }
 
+/// One step from a JSON document's root to a value: an object key or an array index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum JsonStep<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+/// Calls `visit` on every string and key of a JSON document with the steps that lead to it (a key's steps
+/// end with the key itself). `None` when the body is not JSON.
+pub(crate) fn each_json_string_at<T>(
+    body: &[u8],
+    mut visit: impl FnMut(&[JsonStep<'_>], &str) -> ControlFlow<T>,
+) -> Option<ControlFlow<T>> {
+    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let mut path: Vec<JsonStep<'_>> = Vec::new();
+    // (value, its depth, the step that leads to it); the path holds exactly `depth` steps at a visit.
+    let mut stack = vec![(&value, 0usize, None)];
+    while let Some((value, depth, step)) = stack.pop() {
+        path.truncate(depth.saturating_sub(1));
+        path.extend(step);
+        let flow = match value {
+            serde_json::Value::String(text) => visit(&path, text),
+            serde_json::Value::Array(items) => {
+                let children = items.iter().enumerate().rev();
+                stack.extend(children.map(|(index, item)| (item, depth + 1, Some(JsonStep::Index(index)))));
+                ControlFlow::Continue(())
+            }
+            serde_json::Value::Object(map) => {
+                for (key, item) in map.iter().rev() {
+                    path.push(JsonStep::Key(key));
+                    let flow = visit(&path, key);
+                    path.pop();
+                    if flow.is_break() {
+                        return Some(flow);
+                    }
+                    stack.push((item, depth + 1, Some(JsonStep::Key(key))));
+                }
+                ControlFlow::Continue(())
+            }
+            _ => ControlFlow::Continue(()),
+        };
+        if flow.is_break() {
+            return Some(flow);
+        }
+    }
+    Some(ControlFlow::Continue(()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -212,5 +260,38 @@ mod tests {
         assert_eq!(cap.check_declared(&headers), Ok(()));
         headers.insert(http::header::CONTENT_LENGTH, "6".parse().unwrap());
         assert_eq!(cap.check_declared(&headers), Err(Refusal::BodyTooLarge));
+    }
+
+    #[test]
+    fn json_strings_come_with_their_steps() {
+        let body = br#"{"newMessage": {"parts": [{"text": "hi"}, {"text": "there"}]}, "appName": "a"}"#;
+        let mut seen = Vec::new();
+        let flow = each_json_string_at::<()>(body, |path, text| {
+            let pointer: String = path
+                .iter()
+                .map(|step| match step {
+                    JsonStep::Key(key) => format!("/{key}"),
+                    JsonStep::Index(index) => format!("/{index}"),
+                })
+                .collect();
+            seen.push(format!("{pointer}={text}"));
+            ControlFlow::Continue(())
+        });
+        assert_eq!(flow, Some(ControlFlow::Continue(())));
+        seen.sort();
+        assert_eq!(
+            seen,
+            [
+                "/appName=a",
+                "/appName=appName",
+                "/newMessage/parts/0/text=hi",
+                "/newMessage/parts/0/text=text",
+                "/newMessage/parts/1/text=text",
+                "/newMessage/parts/1/text=there",
+                "/newMessage/parts=parts",
+                "/newMessage=newMessage",
+            ]
+        );
+        assert_eq!(each_json_string_at::<()>(b"{not json", |_, _| ControlFlow::Continue(())), None);
     }
 }

@@ -1,13 +1,14 @@
-//! The operational endpoints: `/metrics`, `/health`, `/alerts` and, with an admin token, `/security/events`.
+//! The operational endpoints: `/metrics`, `/health`, `/alerts` and, with an admin token, `/security/events`
+//! and `/security/blocks`.
 
 use std::collections::HashMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::Router;
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{delete, get};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use vana_metrics::{AlertEvent, AlertTransition, PrometheusOptions, render_prometheus};
@@ -94,14 +95,21 @@ struct EndpointState {
 /// - `GET /metrics`: every series in the Prometheus text format;
 /// - `GET /health`: JSON, 200 when ok or degraded, 503 when critical;
 /// - `GET /alerts`: active alerts and the recent transitions;
-/// - `GET /security/events?limit=&type=&min_severity=`: recent security events and counts, only with
-///   `Authorization: Bearer <admin token>`; without a token configured the route answers 404.
+/// - `GET /security/events?limit=&type=&min_severity=`: recent security events and counts;
+/// - `GET /security/blocks`: the blocked addresses (the fleet's, with the Redis backend);
+/// - `DELETE /security/blocks/{address}`: lifts a block (on every instance within `backend.block_cache_ms`
+///   with the Redis backend).
+///
+/// The `/security/*` routes need `Authorization: Bearer <admin token>`; without a token configured they
+/// answer 404.
 pub fn endpoints(ops: &Ops, admin: Option<AdminToken>) -> Router {
     Router::new()
         .route("/metrics", get(metrics))
         .route("/health", get(health))
         .route("/alerts", get(alerts))
         .route("/security/events", get(security_events))
+        .route("/security/blocks", get(security_blocks))
+        .route("/security/blocks/{address}", delete(lift_block))
         .with_state(EndpointState { ops: ops.clone(), admin })
 }
 
@@ -173,16 +181,70 @@ pub(crate) fn alert_json(alert: &AlertEvent) -> serde_json::Value {
     })
 }
 
+/// `Err` with the answer when the request may not use the admin routes: 404 when no token is configured,
+/// 401 on a missing or wrong one.
+fn authorize(state: &EndpointState, headers: &HeaderMap) -> Result<(), Response> {
+    let Some(admin) = &state.admin else {
+        return Err(StatusCode::NOT_FOUND.into_response());
+    };
+    if !admin.admits(headers) {
+        return Err((StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, "Bearer")]).into_response());
+    }
+    Ok(())
+}
+
+async fn security_blocks(State(state): State<EndpointState>, headers: HeaderMap) -> Response {
+    if let Err(answer) = authorize(&state, &headers) {
+        return answer;
+    }
+    let blocks: Vec<_> = state
+        .ops
+        .security()
+        .blocklist()
+        .blocked(MAX_LISTED)
+        .into_iter()
+        .map(|block| {
+            serde_json::json!({
+                "address": block.address.to_string(),
+                "remaining_seconds": block.remaining.as_secs(),
+                "reason": block.reason,
+                "offences": block.offences,
+            })
+        })
+        .collect();
+    axum::Json(serde_json::json!({ "blocks": blocks })).into_response()
+}
+
+async fn lift_block(
+    State(state): State<EndpointState>,
+    headers: HeaderMap,
+    Path(address): Path<String>,
+) -> Response {
+    if let Err(answer) = authorize(&state, &headers) {
+        return answer;
+    }
+    let Ok(address) = address.parse::<std::net::IpAddr>() else {
+        let body = serde_json::json!({ "error": "not an IPv4 or IPv6 address" });
+        return (StatusCode::BAD_REQUEST, axum::Json(body)).into_response();
+    };
+    let security = state.ops.security();
+    let was_blocked = security.blocklist().unblock(address);
+    security.log_security_event(
+        vana_security::SecurityEvent::new("ip_unblocked", Severity::Low, Some(address))
+            .detail("was_blocked", was_blocked)
+            .detail("by", "admin_api"),
+    );
+    axum::Json(serde_json::json!({ "address": address.to_string(), "was_blocked": was_blocked }))
+        .into_response()
+}
+
 async fn security_events(
     State(state): State<EndpointState>,
     headers: HeaderMap,
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
-    let Some(admin) = &state.admin else {
-        return StatusCode::NOT_FOUND.into_response();
-    };
-    if !admin.admits(&headers) {
-        return (StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, "Bearer")]).into_response();
+    if let Err(answer) = authorize(&state, &headers) {
+        return answer;
     }
     let limit = params.get("limit").and_then(|limit| limit.parse().ok()).unwrap_or(100).min(MAX_LISTED);
     let min_severity = match params.get("min_severity").map(String::as_str) {

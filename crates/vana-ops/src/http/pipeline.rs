@@ -16,6 +16,7 @@ use vana_security::RateDecision;
 
 use crate::error::OpsError;
 use crate::http::body::{BodyCap, BodyKind};
+use crate::http::path::normalized;
 use crate::http::reject::Refusal;
 use crate::http::routes::{Route, RouteNamer};
 use crate::http::step::access_log::AccessLog;
@@ -26,7 +27,7 @@ use crate::http::step::csrf::Csrf;
 use crate::http::step::rate_limit::RateLimit;
 use crate::http::step::route_metrics::RouteMetrics;
 use crate::http::step::security_headers::SecurityHeaders;
-use crate::http::step::validation::Validation;
+use crate::http::step::validation::{Findings, Validation};
 use crate::ops::Ops;
 
 pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -127,10 +128,12 @@ impl Pipeline {
             started,
         };
         let (rate, address) = self.check_address(exchange.client).await;
+        let mut findings = Findings::default();
         let admission = match address {
-            Ok(()) => self.check_request(&parts, body).await,
+            Ok(()) => self.check_request(&parts, body, exchange.route.name(), &mut findings).await,
             Err(refusal) => Err(refusal),
         };
+        self.record_findings(&findings, &parts, &exchange);
         let mut response = match admission {
             Ok(Admission::Forward(body)) => {
                 self.correlation.attach(&mut parts.headers, &exchange.id);
@@ -180,17 +183,34 @@ impl Pipeline {
     }
 
     /// The token route, the body cap, validation and CSRF. The body is read only when a step must see it.
-    async fn check_request(&self, parts: &Parts, body: Body) -> Result<Admission, Refusal> {
+    /// Findings that let the request go on land in `findings`.
+    async fn check_request(
+        &self,
+        parts: &Parts,
+        body: Body,
+        route: &str,
+        findings: &mut Findings,
+    ) -> Result<Admission, Refusal> {
         if self.csrf.is_token_request(parts) {
             return Ok(Admission::Answer(self.csrf.token_response(&parts.headers)));
         }
         self.body_cap.check_declared(&parts.headers)?;
-        let path = parts.uri.path();
-        let validation = self.validation.as_ref().filter(|validation| validation.applies_to(path));
-        if let Some(validation) = validation {
-            validation.check_head(parts)?;
+        // Exemptions see the path as the service will: decoded once, dot segments resolved.
+        let path = normalized(parts.uri.path());
+        let validation = self
+            .validation
+            .as_ref()
+            .filter(|validation| validation.applies_to(&path))
+            .map(|validation| (validation, validation.actions(route)));
+        if let Some((validation, actions)) = validation {
+            validation.check_head(parts, actions, findings)?;
         }
-        let csrf_needed = self.csrf.applies_to(&parts.method, path);
+        // Origin mode decides from the head; token mode needs the token, perhaps from the body.
+        let csrf_needed = self.csrf.applies_to(&parts.method, &path)
+            && match self.csrf.check_origin(parts) {
+                Some(verdict) => verdict.map(|()| false)?,
+                None => true,
+            };
         let header_token = if csrf_needed { self.csrf.header_token(&parts.headers) } else { None };
         let kind = BodyKind::of(&parts.headers);
         let form_token_needed = csrf_needed && header_token.is_none() && kind == BodyKind::Form;
@@ -203,8 +223,8 @@ impl Pipeline {
             return Ok(Admission::Forward(self.body_cap.limit(body)));
         }
         let bytes = self.body_cap.read(body).await?;
-        if let Some(validation) = validation {
-            validation.check_body(kind, &bytes)?;
+        if let Some((validation, actions)) = validation {
+            validation.check_body(kind, &bytes, actions, findings)?;
         }
         if csrf_needed {
             let form_token = || (kind == BodyKind::Form).then(|| self.csrf.form_token(&bytes)).flatten();
@@ -214,12 +234,25 @@ impl Pipeline {
         Ok(Admission::Forward(Body::from(bytes)))
     }
 
-    /// The refusal's security event (a critical one blocks its source when `auto_block_on_critical` is
-    /// on) and its response.
+    /// The refusal's security event and its response. A request refused for its input counts toward
+    /// blocking its source (`ip_blocking.auto_block_after`).
     fn refuse(&self, refusal: Refusal, parts: &Parts, exchange: &Exchange) -> Response<Body> {
         let client = exchange.client.map(|client| client.address);
-        self.ops.security().log_security_event(refusal.event(client, parts, exchange.route.name()));
+        let security = self.ops.security();
+        security.log_security_event(refusal.event(client, parts, exchange.route.name()));
+        if let (Refusal::InvalidInput(_), Some(client)) = (refusal, client) {
+            security.record_refused_attack(client);
+        }
         refusal.response(exchange.id.as_str())
+    }
+
+    /// An `input_detected` event for each finding that let the request go on; they never block.
+    fn record_findings(&self, findings: &Findings, parts: &Parts, exchange: &Exchange) {
+        let client = exchange.client.map(|client| client.address);
+        for (finding, action) in findings.iter() {
+            let event = finding.detected_event(action, client, parts, exchange.route.name());
+            self.ops.security().log_security_event(event);
+        }
     }
 
     /// What every response gets, in order: security headers first (a response with few headers of its own

@@ -13,27 +13,116 @@ use vana_security::{Rejection, SecurityEvent, Severity};
 pub(crate) enum Refusal {
     Blocked,
     RateLimited(Duration),
-    InvalidInput { category: &'static str, rule_id: u16, severity: Severity, location: &'static str },
+    InvalidInput(Finding),
     BodyTooLarge,
     BodyUnreadable,
+    /// Token mode: no valid token.
     Csrf,
+    /// Origin mode: a browser's request from another origin.
+    CrossOrigin,
 }
 
-impl Refusal {
-    /// The refusal of input the validator rejected, found at `location` (`path`, `query`, `header`, `body`).
-    pub(crate) fn invalid_input(rejection: &Rejection, location: &'static str) -> Self {
-        Refusal::InvalidInput {
+/// Most rule ids a finding names (the most severe first).
+const MAX_NAMED_RULES: usize = 8;
+
+/// What validation found in one location of a request: refused, or recorded by a `detect` policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Finding {
+    pub(crate) category: &'static str,
+    pub(crate) rule_id: u16,
+    pub(crate) severity: Severity,
+    /// `path`, `query`, `header`, `cookie`, `form`, `json` or `body`.
+    pub(crate) location: &'static str,
+    pub(crate) score: u16,
+    rules: [u16; MAX_NAMED_RULES],
+    rule_count: u8,
+}
+
+impl Finding {
+    pub(crate) fn new(rejection: &Rejection, location: &'static str) -> Self {
+        let mut rules = [0; MAX_NAMED_RULES];
+        let count = rejection.rules.len().min(MAX_NAMED_RULES);
+        rules[..count].copy_from_slice(&rejection.rules[..count]);
+        Self {
             category: rejection.category.as_str(),
             rule_id: rejection.rule_id,
             severity: rejection.severity,
             location,
+            score: rejection.score,
+            rules,
+            rule_count: u8::try_from(count).unwrap_or(u8::MAX),
+        }
+    }
+
+    /// The rules that fired, most severe first.
+    pub(crate) fn rules(&self) -> &[u16] {
+        &self.rules[..usize::from(self.rule_count)]
+    }
+
+    /// Its details in a security event.
+    fn describe(&self, event: SecurityEvent) -> SecurityEvent {
+        event
+            .detail("category", self.category)
+            .detail("rule_id", self.rule_id)
+            .detail("rules", self.rules())
+            .detail("score", self.score)
+            .detail("location", self.location)
+    }
+
+    /// The `input_detected` event of a finding a `detect` policy (or a score under the threshold) let
+    /// through: it never blocks anyone.
+    pub(crate) fn detected_event(
+        &self,
+        action: &'static str,
+        client: Option<IpAddr>,
+        parts: &Parts,
+        route: &str,
+    ) -> SecurityEvent {
+        // Low: a finding that let the request go on is a record, not an incident.
+        let event = SecurityEvent::new("input_detected", Severity::Low, client)
+            .detail("method", parts.method.as_str())
+            .detail("route", route)
+            .detail("action", action);
+        with_user_agent(self.describe(event), parts)
+    }
+}
+
+fn with_user_agent(event: SecurityEvent, parts: &Parts) -> SecurityEvent {
+    match parts.headers.get(header::USER_AGENT).and_then(|value| value.to_str().ok()) {
+        Some(agent) => event.user_agent(agent),
+        None => event,
+    }
+}
+
+impl Refusal {
+    /// The refusal of input the validator rejected, found at `location`.
+    pub(crate) fn invalid_input(rejection: &Rejection, location: &'static str) -> Self {
+        Refusal::InvalidInput(Finding::new(rejection, location))
+    }
+
+    /// One sentence on what to do, and where the docs say more.
+    fn hint(self) -> Option<&'static str> {
+        match self {
+            Refusal::Blocked => Some(
+                "This address is blocked after repeated refused requests; the block ends by itself, or an operator lifts it (docs/security.md#blocking).",
+            ),
+            Refusal::InvalidInput(_) => Some(
+                "Part of the request looks like an attack; if it is legitimate, the operator can set this route and location to detect (docs/security.md#policies).",
+            ),
+            Refusal::Csrf => Some(
+                "Send a token from the CSRF token route (http.csrf_token_path) in the http.csrf_header header, with its session cookie (docs/security.md#csrf).",
+            ),
+            Refusal::CrossOrigin => Some(
+                "A browser sent this request from another origin; send it from this site, or have the operator add the origin to csrf_protection.trusted_origins (docs/security.md#csrf).",
+            ),
+            Refusal::RateLimited(_) | Refusal::BodyTooLarge | Refusal::BodyUnreadable => None,
         }
     }
 
     fn severity(self) -> Severity {
         match self {
-            Refusal::InvalidInput { severity, .. } => severity,
-            Refusal::Csrf => Severity::Medium,
+            Refusal::InvalidInput(finding) => finding.severity,
+            Refusal::Csrf | Refusal::CrossOrigin => Severity::Medium,
             Refusal::Blocked | Refusal::RateLimited(_) | Refusal::BodyTooLarge | Refusal::BodyUnreadable => {
                 Severity::Low
             }
@@ -42,24 +131,21 @@ impl Refusal {
 
     /// The security event of this refusal of a request from `client`, named by `route`.
     pub(crate) fn event(self, client: Option<IpAddr>, parts: &Parts, route: &str) -> SecurityEvent {
-        let mut event = SecurityEvent::new(self.code(), self.severity(), client)
+        let event = SecurityEvent::new(self.code(), self.severity(), client)
             .detail("method", parts.method.as_str())
             .detail("route", route);
-        if let Some(agent) = parts.headers.get(header::USER_AGENT).and_then(|value| value.to_str().ok()) {
-            event = event.user_agent(agent);
+        let event = with_user_agent(event, parts);
+        match self {
+            Refusal::InvalidInput(finding) => finding.describe(event),
+            _ => event,
         }
-        if let Refusal::InvalidInput { category, rule_id, location, .. } = self {
-            event =
-                event.detail("category", category).detail("rule_id", rule_id).detail("location", location);
-        }
-        event
     }
 
     pub(crate) fn status(self) -> StatusCode {
         match self {
-            Refusal::Blocked | Refusal::Csrf => StatusCode::FORBIDDEN,
+            Refusal::Blocked | Refusal::Csrf | Refusal::CrossOrigin => StatusCode::FORBIDDEN,
             Refusal::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
-            Refusal::InvalidInput { .. } | Refusal::BodyUnreadable => StatusCode::BAD_REQUEST,
+            Refusal::InvalidInput(_) | Refusal::BodyUnreadable => StatusCode::BAD_REQUEST,
             Refusal::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         }
     }
@@ -69,25 +155,31 @@ impl Refusal {
         match self {
             Refusal::Blocked => "address_blocked",
             Refusal::RateLimited(_) => "rate_limited",
-            Refusal::InvalidInput { .. } => "input_rejected",
+            Refusal::InvalidInput(_) => "input_rejected",
             Refusal::BodyTooLarge => "body_too_large",
             Refusal::BodyUnreadable => "body_unreadable",
             Refusal::Csrf => "csrf_token_invalid",
+            Refusal::CrossOrigin => "cross_origin_request",
         }
     }
 
     pub(crate) fn response(self, correlation_id: &str) -> Response<Body> {
         let mut body = serde_json::json!({ "error": self.code(), "correlation_id": correlation_id });
         match self {
-            Refusal::InvalidInput { category, rule_id, location, .. } => {
-                body["category"] = category.into();
-                body["rule_id"] = rule_id.into();
-                body["location"] = location.into();
+            Refusal::InvalidInput(finding) => {
+                body["category"] = finding.category.into();
+                body["rule_id"] = finding.rule_id.into();
+                body["rules"] = finding.rules().into();
+                body["score"] = finding.score.into();
+                body["location"] = finding.location.into();
             }
             Refusal::RateLimited(retry_after) => {
                 body["retry_after_seconds"] = retry_after_secs(retry_after).into()
             }
             _ => {}
+        }
+        if let Some(hint) = self.hint() {
+            body["hint"] = hint.into();
         }
         let mut response = Response::new(Body::from(body.to_string()));
         *response.status_mut() = self.status();

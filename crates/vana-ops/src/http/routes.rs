@@ -10,6 +10,7 @@ use parking_lot::RwLock;
 use vana_metrics::OperationHandle;
 
 use crate::error::OpsError;
+use crate::http::path::normalized;
 
 /// Requests that match no known route share this name.
 pub(crate) const OTHER_ROUTE: &str = "other";
@@ -90,12 +91,12 @@ impl RouteNamer {
     }
 
     /// axum's matched route when the layer runs inside a `Router`, else the first configured template
-    /// that matches, else `other`.
+    /// that matches the normalized path (so `/run/../admin` is not `/run/{*rest}`), else `other`.
     pub(crate) fn route(&self, parts: &http::request::Parts) -> Arc<Route> {
         if let Some(matched) = parts.extensions.get::<MatchedPath>() {
             return self.matched(matched.as_str());
         }
-        match self.templates.at(parts.uri.path()) {
+        match self.templates.at(&normalized(parts.uri.path())) {
             Ok(found) => Arc::clone(found.value),
             Err(_) => Arc::clone(&self.other),
         }
@@ -138,6 +139,8 @@ mod tests {
         assert_eq!(name(&namer, "/chat"), "/chat");
         assert_eq!(name(&namer, "/agents/42/extra"), OTHER_ROUTE);
         assert_eq!(name(&namer, "/anything-else"), OTHER_ROUTE);
+        assert_eq!(name(&namer, "/static/../agents/7"), "/agents/{id}", "named as the service will see it");
+        assert_eq!(name(&namer, "/chat/../admin"), OTHER_ROUTE);
     }
 
     #[test]

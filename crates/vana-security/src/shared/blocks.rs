@@ -92,19 +92,27 @@ impl SharedBlocks {
             let mut found = Vec::new();
             let mut cursor = 0u64;
             loop {
-                let (next, keys): (u64, Vec<String>) =
-                    redis::cmd("SCAN").arg(cursor).arg("MATCH").arg(&pattern).arg("COUNT").arg(500).query(connection)?;
+                let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+                    .arg(cursor)
+                    .arg("MATCH")
+                    .arg(&pattern)
+                    .arg("COUNT")
+                    .arg(500)
+                    .query(connection)?;
                 for key in keys {
                     if found.len() >= limit {
                         return Ok(found);
                     }
-                    let Some(address) = key.strip_prefix(&prefix).and_then(|text| text.parse::<IpAddr>().ok()) else {
+                    let Some(address) =
+                        key.strip_prefix(&prefix).and_then(|text| text.parse::<IpAddr>().ok())
+                    else {
                         continue;
                     };
                     let (reason, ttl): (Option<String>, i64) =
                         redis::pipe().cmd("GET").arg(&key).cmd("PTTL").arg(&key).query(connection)?;
                     let Some(reason) = reason else { continue };
-                    let remaining = if ttl > 0 { Duration::from_millis(ttl.unsigned_abs()) } else { Duration::MAX };
+                    let remaining =
+                        if ttl > 0 { Duration::from_millis(ttl.unsigned_abs()) } else { Duration::MAX };
                     found.push((address, remaining, reason));
                 }
                 if next == 0 {

@@ -4,6 +4,7 @@
 //! - `vana-ops validate-config [PATH...]`
 //! - `vana-ops scan [--config DIR] FILE|-`
 //! - `vana-ops export-rules [--config DIR] [--output FILE]`
+//! - `vana-ops unblock [--config DIR] ADDRESS`
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
@@ -51,6 +52,16 @@ enum Command {
         #[arg(long)]
         output: Option<PathBuf>,
     },
+    /// Lift the block of an address in the configured shared backend (Redis): every gateway of the fleet
+    /// admits it again within `backend.block_cache_ms`. With the memory backend, blocks live inside each
+    /// running gateway: use `DELETE <ops prefix>/security/blocks/ADDRESS` on it instead.
+    Unblock {
+        /// The configuration directory (default: the embedded defaults); `VANA_*` variables override it.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// The blocked IPv4 or IPv6 address.
+        address: std::net::IpAddr,
+    },
     /// Validate one input per line and print a JSON verdict per line, then a summary on stderr.
     Scan {
         /// The configuration directory whose `input_validation` applies (default: the embedded defaults).
@@ -68,6 +79,7 @@ fn main() -> anyhow::Result<ExitCode> {
         Command::ValidateConfig { paths } => validate_config(paths),
         Command::Scan { config, input } => scan(config, &input),
         Command::ExportRules { config, output } => export_rules(config, output),
+        Command::Unblock { config, address } => unblock(config, address),
     }
 }
 
@@ -122,6 +134,36 @@ fn export_rules(config: Option<PathBuf>, output: Option<PathBuf>) -> anyhow::Res
             std::fs::write(&path, rules).with_context(|| format!("cannot write {}", path.display()))?
         }
         None => print!("{rules}"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn unblock(config: Option<PathBuf>, address: std::net::IpAddr) -> anyhow::Result<ExitCode> {
+    let loader = match &config {
+        Some(dir) => ConfigLoader::new().dir(dir),
+        None => ConfigLoader::new(),
+    };
+    let security = loader.process_env().load()?.config.security;
+    if security.backend.kind != vana_ops::config::BackendKind::Redis {
+        eprintln!(
+            "unblock: the backend is `memory`, so blocks live inside each running gateway; lift this one there \
+             with `curl -X DELETE -H \"Authorization: Bearer $VANA_ADMIN_TOKEN\" http://GATEWAY<ops prefix>/security/blocks/{address}`"
+        );
+        return Ok(ExitCode::FAILURE);
+    }
+    let manager = vana_ops::security::SecurityManager::from_config(&security)?;
+    let was_blocked = manager.blocklist().unblock(address);
+    if manager.backend().is_some_and(|backend| !backend.status().available) {
+        eprintln!("unblock: Redis (the URL in {}) cannot be reached", security.backend.url_env);
+        return Ok(ExitCode::FAILURE);
+    }
+    if was_blocked {
+        println!(
+            "unblocked {address} (every gateway admits it within {} ms)",
+            security.backend.block_cache_ms
+        );
+    } else {
+        println!("{address} was not blocked");
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,20 +1,25 @@
-//! CSRF: unsafe methods need a token bound to the session cookie (`csrf_protection.require_csrf`), sent
-//! in a header or a form field; `GET` on the token route hands tokens out.
+//! CSRF (`csrf_protection.require_csrf`): unsafe cross-site requests are refused. In `origin` mode (the
+//! default) by what the browser says of the request's origin, with no token; in `token` mode unsafe methods
+//! need a token bound to the session cookie, sent in a header or a form field, and `GET` on the token route
+//! hands tokens out.
 
 use std::time::Duration;
 
 use axum::body::Body;
 use http::request::Parts;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Response, header};
-use vana_config::{CsrfProtection, HttpLayer};
+use vana_config::{CsrfMode, CsrfProtection, HttpLayer};
 use vana_security::{CsrfKeyError, CsrfKeys, CsrfTokens};
 
 use crate::http::body::form_field;
+use crate::http::path::PathPrefixes;
 use crate::http::reject::Refusal;
-use crate::http::step::under_any;
+use crate::http::step::cross_origin::CrossOrigin;
 
 /// The CSRF step.
 pub(crate) struct Csrf {
+    /// Origin mode: the check of every unsafe request; `None` in token mode.
+    cross_origin: Option<CrossOrigin>,
     tokens: CsrfTokens,
     max_age: Duration,
     required: bool,
@@ -22,7 +27,7 @@ pub(crate) struct Csrf {
     form_field: String,
     cookie: String,
     token_path: String,
-    exempt: Vec<String>,
+    exempt: PathPrefixes,
 }
 
 /// Whether a method changes state (and so needs a token).
@@ -42,7 +47,7 @@ impl Csrf {
         match CsrfKeys::from_env() {
             Ok(keys) => Ok(keys),
             Err(CsrfKeyError::Missing) => {
-                if protection.require_csrf {
+                if protection.require_csrf && protection.mode == CsrfMode::Token {
                     tracing::warn!(
                         target: "vana_ops",
                         "no CSRF key in the environment (VANA_CSRF_KEY or VANA_CSRF_KEY_FILE): tokens are signed with a random key of this process and will not survive a restart"
@@ -58,6 +63,8 @@ impl Csrf {
     /// The guard of `protection` and `http` signing with `keys`.
     fn with_keys(protection: &CsrfProtection, http: &HttpLayer, keys: CsrfKeys) -> Self {
         Self {
+            cross_origin: (protection.mode == CsrfMode::Origin)
+                .then(|| CrossOrigin::new(&protection.trusted_origins)),
             tokens: CsrfTokens::new(keys, protection.token_max_age(), protection.accept_legacy_tokens),
             max_age: protection.token_max_age(),
             required: protection.require_csrf,
@@ -66,13 +73,13 @@ impl Csrf {
             form_field: http.csrf_form_field.clone(),
             cookie: http.session_cookie.clone(),
             token_path: http.csrf_token_path.clone(),
-            exempt: http.csrf_exempt_paths.clone(),
+            exempt: PathPrefixes::new(&http.csrf_exempt_paths),
         }
     }
 
-    /// Whether the request asks for a token.
+    /// Whether the request asks for a token (token mode).
     pub(crate) fn is_token_request(&self, parts: &Parts) -> bool {
-        parts.method == Method::GET && parts.uri.path() == self.token_path
+        self.cross_origin.is_none() && parts.method == Method::GET && parts.uri.path() == self.token_path
     }
 
     /// The answer of the token route: a token for the request's session, and the cookie that starts a
@@ -89,9 +96,22 @@ impl Csrf {
         response
     }
 
-    /// Whether a request needs a valid token.
+    /// Whether a request is checked at all: an unsafe method on a path that is not exempt (`path`
+    /// normalized).
     pub(crate) fn applies_to(&self, method: &Method, path: &str) -> bool {
-        self.required && is_unsafe(method) && !under_any(path, &self.exempt)
+        self.required && is_unsafe(method) && (self.exempt.is_empty() || !self.exempt.covers(path))
+    }
+
+    /// Origin mode: the check of a request it applies to, decided by its head (`Some`); token mode: `None`,
+    /// the token decides.
+    pub(crate) fn check_origin(&self, parts: &Parts) -> Option<Result<(), Refusal>> {
+        let cross_origin = self.cross_origin.as_ref()?;
+        let host = parts
+            .headers
+            .get(header::HOST)
+            .and_then(|value| value.to_str().ok())
+            .or_else(|| parts.uri.authority().map(http::uri::Authority::as_str));
+        Some(cross_origin.check(&parts.headers, host))
     }
 
     /// The token in form field `csrf_form_field` of a urlencoded body.

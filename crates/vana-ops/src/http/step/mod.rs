@@ -6,6 +6,7 @@ pub(crate) mod access_log;
 pub(crate) mod blocklist;
 pub(crate) mod client_address;
 pub(crate) mod correlation;
+pub(crate) mod cross_origin;
 pub(crate) mod csrf;
 pub(crate) mod rate_limit;
 pub(crate) mod route_metrics;
@@ -32,9 +33,4 @@ fn test_builder(security_yaml: &str) -> crate::OpsBuilder {
     }
     let loaded = loader.load().unwrap_or_else(|error| panic!("{error}"));
     crate::Ops::builder(loaded).install_logging(false).start_collector(false)
-}
-
-/// Whether `path` falls under one of the configured path prefixes.
-pub(crate) fn under_any(path: &str, prefixes: &[String]) -> bool {
-    prefixes.iter().any(|prefix| path.starts_with(prefix.as_str()))
 }

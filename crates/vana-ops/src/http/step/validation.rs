@@ -1,95 +1,204 @@
-//! Validation: the path, query names and values, the configured headers and form, JSON or text bodies go
-//! through the input validator (`http.validate_input`); a rejection is a 400 that names the rule.
+//! Validation: the path, query names and values, headers, named cookies and form, JSON or text bodies go
+//! through the input validator (`http.validate_input`). What a finding does depends on the route and the
+//! location (`http.input_policies`): `block` refuses with a 400 that names the rules and the score,
+//! `detect` records it and lets the request go on, `off` does not look. A score under the threshold is
+//! recorded, never refused.
 
 use std::ops::ControlFlow;
 
-use http::HeaderName;
 use http::request::Parts;
-use vana_config::HttpLayer;
+use vana_config::{HttpLayer, InputAction};
 use vana_security::{InputValidator, Verdict};
 
-use crate::http::body::{BodyKind, each_form_part, each_json_string};
-use crate::http::reject::Refusal;
-use crate::http::step::under_any;
+use crate::http::body::{BodyKind, JsonStep, each_form_part, each_json_string, each_json_string_at};
+use crate::http::path::PathPrefixes;
+use crate::http::policy::{Named, Policies, RouteActions};
+use crate::http::reject::{Finding, Refusal};
 use crate::ops::Ops;
+
+/// Most findings one request records; past it, the rest of its findings are not recorded (a refusal is
+/// still a refusal).
+pub(crate) const MAX_FINDINGS: usize = 8;
 
 /// The validation step.
 pub(crate) struct Validation {
     ops: Ops,
-    headers: Vec<HeaderName>,
-    exempt_paths: Vec<String>,
+    policies: Policies,
+    exempt_paths: PathPrefixes,
     max_body: usize,
+}
+
+/// Findings that let the request go on (a `detect` action, or a score under the threshold), with the action
+/// that applied, to be recorded as events.
+#[derive(Debug, Default)]
+pub(crate) struct Findings(Vec<(Finding, &'static str)>);
+
+impl Findings {
+    fn push(&mut self, finding: Finding, action: &'static str) {
+        if self.0.len() < MAX_FINDINGS {
+            self.0.push((finding, action));
+        }
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &(Finding, &'static str)> {
+        self.0.iter()
+    }
+}
+
+/// What one check needs: the validator, where the findings go.
+struct Judge<'a> {
+    validator: &'a InputValidator,
+    findings: &'a mut Findings,
+}
+
+impl Judge<'_> {
+    /// Applies `action` to the verdict on `input` at `location`.
+    fn check(
+        &mut self,
+        action: InputAction,
+        location: &'static str,
+        verdict: impl FnOnce(&InputValidator) -> Verdict,
+    ) -> Result<(), Refusal> {
+        if action == InputAction::Off {
+            return Ok(());
+        }
+        match (verdict(self.validator), action) {
+            (Verdict::Passed, _) => Ok(()),
+            (Verdict::Rejected(rejection), InputAction::Block) => {
+                Err(Refusal::invalid_input(&rejection, location))
+            }
+            (Verdict::Rejected(rejection), _) => {
+                self.findings.push(Finding::new(&rejection, location), "detect");
+                Ok(())
+            }
+            (Verdict::Suspicious(finding), _) => {
+                self.findings.push(Finding::new(&finding, location), "below_threshold");
+                Ok(())
+            }
+        }
+    }
 }
 
 impl Validation {
     pub(crate) fn new(ops: &Ops, config: &HttpLayer) -> Self {
         Self {
             ops: ops.clone(),
-            // Invalid names are reported by configuration validation; they cannot be in a request anyway.
-            headers: config
-                .validated_headers
-                .iter()
-                .filter_map(|name| HeaderName::from_bytes(name.as_bytes()).ok())
-                .collect(),
-            exempt_paths: config.validation_exempt_paths.clone(),
+            policies: Policies::new(config),
+            exempt_paths: PathPrefixes::new(&config.validation_exempt_paths),
             max_body: usize::try_from(config.max_body_bytes).unwrap_or(usize::MAX),
         }
     }
 
-    /// Whether the request's input is validated (its path is not exempt).
+    /// Whether the request's input is validated (its normalized path is not exempt).
     pub(crate) fn applies_to(&self, path: &str) -> bool {
-        !under_any(path, &self.exempt_paths)
+        self.exempt_paths.is_empty() || !self.exempt_paths.covers(path)
     }
 
-    fn validator(&self) -> &InputValidator {
-        self.ops.security().validator()
+    /// The actions of requests named `route`.
+    pub(crate) fn actions(&self, route: &str) -> &RouteActions {
+        self.policies.for_route(route)
     }
 
-    /// The path, query names and values, and the configured headers.
-    pub(crate) fn check_head(&self, parts: &Parts) -> Result<(), Refusal> {
-        let validator = self.validator();
+    fn judge<'a>(&'a self, findings: &'a mut Findings) -> Judge<'a> {
+        Judge { validator: self.ops.security().validator(), findings }
+    }
+
+    /// The path, query names and values, the route's headers and named cookies.
+    pub(crate) fn check_head(
+        &self,
+        parts: &Parts,
+        actions: &RouteActions,
+        findings: &mut Findings,
+    ) -> Result<(), Refusal> {
+        let mut judge = self.judge(findings);
         // Paths, many query values, user agents and referrers recur from request to request.
-        refuse(validator.validate_recurring(parts.uri.path()), "path")?;
+        judge.check(actions.path, "path", |v| v.validate_recurring(parts.uri.path()))?;
         if let Some(query) = parts.uri.query() {
-            into_result(each_form_part(query, |part| {
-                into_flow(refuse(validator.validate_recurring(part), "query"))
+            into_result(each_named_pair(query, &actions.query, |name, action, text| {
+                let _ = name;
+                into_flow(judge.check(action, "query", |v| v.validate_recurring(text)))
             }))?;
         }
-        for name in &self.headers {
+        for (name, action) in &actions.headers {
             for value in parts.headers.get_all(name) {
-                let verdict = match value.to_str() {
-                    Ok(text) => validator.validate_recurring(text),
-                    Err(_) => validator.validate_bytes(value.as_bytes()),
-                };
-                refuse(verdict, "header")?;
+                judge.check(*action, "header", |v| match value.to_str() {
+                    Ok(text) => v.validate_recurring(text),
+                    Err(_) => v.validate_bytes(value.as_bytes()),
+                })?;
+            }
+        }
+        if !actions.cookies.is_off() {
+            for line in parts.headers.get_all(http::header::COOKIE) {
+                let Ok(line) = line.to_str() else { continue };
+                for (name, value) in line.split(';').filter_map(|pair| pair.trim().split_once('=')) {
+                    judge.check(actions.cookies.action(name), "cookie", |v| v.validate_recurring(value))?;
+                }
             }
         }
         Ok(())
     }
 
     /// Form fields, JSON strings and object keys, or the whole text, each up to the body cap.
-    pub(crate) fn check_body(&self, kind: BodyKind, bytes: &[u8]) -> Result<(), Refusal> {
-        let validator = self.validator();
+    pub(crate) fn check_body(
+        &self,
+        kind: BodyKind,
+        bytes: &[u8],
+        actions: &RouteActions,
+        findings: &mut Findings,
+    ) -> Result<(), Refusal> {
+        let max_body = self.max_body;
+        let mut judge = self.judge(findings);
         let Ok(text) = std::str::from_utf8(bytes) else {
             // A binary body in a textual type: the validator's byte entry point decides.
-            return refuse(validator.validate_bytes(bytes), "body");
+            return judge.check(actions.body, "body", |v| v.validate_bytes(bytes));
         };
-        let check =
-            |part: &str| into_flow(refuse(validator.validate_with_limit(part, self.max_body), "body"));
+        let mut check = |action, location, part: &str| {
+            into_flow(judge.check(action, location, |v| v.validate_with_limit(part, max_body)))
+        };
         into_result(match kind {
-            BodyKind::Form => each_form_part(text, check),
-            BodyKind::Json => each_json_string(bytes, check).unwrap_or_else(|| check(text)),
-            BodyKind::Text => check(text),
+            BodyKind::Form => {
+                each_named_pair(text, &actions.form, |_, action, part| check(action, "form", part))
+            }
+            BodyKind::Json if actions.json.has_pointers() => {
+                let json = &actions.json;
+                each_json_string_at(bytes, |path: &[JsonStep<'_>], part| {
+                    check(json.action(path), "json", part)
+                })
+                .unwrap_or_else(|| check(json.default, "body", text))
+            }
+            BodyKind::Json => {
+                let action = actions.json.default;
+                each_json_string(bytes, |part| check(action, "json", part))
+                    .unwrap_or_else(|| check(action, "body", text))
+            }
+            BodyKind::Text => check(actions.body, "body", text),
             BodyKind::Opaque => ControlFlow::Continue(()),
         })
     }
 }
 
-fn refuse(verdict: Verdict, location: &'static str) -> Result<(), Refusal> {
-    match verdict.rejection() {
-        Some(rejection) => Err(Refusal::invalid_input(rejection, location)),
-        None => Ok(()),
+/// Calls `visit` on each name (with the location's default action) and value (with its name's action) of
+/// a urlencoded text. Names are decoded only when some name has an action of its own.
+fn each_named_pair<T>(
+    text: &str,
+    named: &Named,
+    mut visit: impl FnMut(&str, InputAction, &str) -> ControlFlow<T>,
+) -> ControlFlow<T> {
+    if !named.has_names() {
+        return each_form_part(text, |part| visit("", named.default, part));
     }
+    for pair in text.split('&').filter(|pair| !pair.is_empty()) {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        visit(name, named.default, name)?;
+        if !value.is_empty() {
+            let decoded: String = form_urlencoded::parse(name.as_bytes())
+                .next()
+                .map(|(name, _)| name.into_owned())
+                .unwrap_or_default();
+            visit(name, named.action(&decoded), value)?;
+        }
+    }
+    ControlFlow::Continue(())
 }
 
 fn into_flow(result: Result<(), Refusal>) -> ControlFlow<Refusal> {
@@ -117,17 +226,33 @@ mod tests {
         Validation::new(&ops, &config)
     }
 
-    fn head(uri: &str, headers: &[(&str, &str)]) -> Result<(), Refusal> {
+    fn head_on(
+        step: &Validation,
+        route: &str,
+        uri: &str,
+        headers: &[(&str, &str)],
+    ) -> (Result<(), Refusal>, Findings) {
         let mut request = http::Request::get(uri);
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
-        step("  validated_headers: [X-Comment]\n").check_head(&request.body(()).unwrap().into_parts().0)
+        let mut findings = Findings::default();
+        let parts = request.body(()).unwrap().into_parts().0;
+        (step.check_head(&parts, step.actions(route), &mut findings), findings)
+    }
+
+    fn head(uri: &str, headers: &[(&str, &str)]) -> Result<(), Refusal> {
+        head_on(&step("  validated_headers: [X-Comment]\n"), "other", uri, headers).0
+    }
+
+    fn body(step: &Validation, route: &str, kind: BodyKind, bytes: &[u8]) -> (Result<(), Refusal>, Findings) {
+        let mut findings = Findings::default();
+        (step.check_body(kind, bytes, step.actions(route), &mut findings), findings)
     }
 
     fn location(result: Result<(), Refusal>) -> &'static str {
         match result {
-            Err(Refusal::InvalidInput { location, .. }) => location,
+            Err(Refusal::InvalidInput(finding)) => finding.location,
             other => panic!("not an input refusal: {other:?}"),
         }
     }
@@ -148,14 +273,12 @@ mod tests {
         let step = step("  max_body_bytes: 4096\n");
         let attack = "<script>alert(1)</script>";
         let json = format!(r#"{{"message": "hi", "nested": ["{attack}"]}}"#);
-        assert_eq!(location(step.check_body(BodyKind::Json, json.as_bytes())), "body");
-        assert_eq!(step.check_body(BodyKind::Json, br#"{"message": "hello"}"#), Ok(()));
-        assert_eq!(
-            location(step.check_body(BodyKind::Form, b"a=1&b=%3Cscript%3Ealert(1)%3C%2Fscript%3E")),
-            "body"
-        );
-        assert_eq!(location(step.check_body(BodyKind::Text, attack.as_bytes())), "body");
-        assert_eq!(step.check_body(BodyKind::Opaque, attack.as_bytes()), Ok(()));
+        assert_eq!(location(body(&step, "other", BodyKind::Json, json.as_bytes()).0), "json");
+        assert_eq!(body(&step, "other", BodyKind::Json, br#"{"message": "hello"}"#).0, Ok(()));
+        let form = b"a=1&b=%3Cscript%3Ealert(1)%3C%2Fscript%3E";
+        assert_eq!(location(body(&step, "other", BodyKind::Form, form).0), "form");
+        assert_eq!(location(body(&step, "other", BodyKind::Text, attack.as_bytes()).0), "body");
+        assert_eq!(body(&step, "other", BodyKind::Opaque, attack.as_bytes()).0, Ok(()));
     }
 
     #[test]
@@ -164,5 +287,72 @@ mod tests {
         assert!(!step.applies_to("/api/code"));
         assert!(!step.applies_to("/api/code/run"));
         assert!(step.applies_to("/api/other"));
+        assert!(step.applies_to("/api/codeX/admin"));
+    }
+
+    const CHAT: &str = r#"  route_templates: ["/run", "/search"]
+  input_policies:
+    routes:
+      /run:
+        json: {"/newMessage/parts/*/text": detect}
+      /search:
+        query: {q: detect}
+        cookies: {theme: block}
+"#;
+
+    #[test]
+    fn detect_records_and_lets_the_request_go_on_block_refuses() {
+        let step = step(CHAT);
+        let question =
+            br#"{"appName": "a", "newMessage": {"parts": [{"text": "why does ' OR '1'='1' -- work?"}]}}"#;
+        let (result, findings) = body(&step, "/run", BodyKind::Json, question);
+        assert_eq!(result, Ok(()));
+        let (finding, action) = findings.iter().next().expect("recorded");
+        assert_eq!((finding.location, *action), ("json", "detect"));
+        assert!(finding.score >= 5 && !finding.rules().is_empty());
+        // The same text in another field of the same route is refused.
+        let elsewhere = br#"{"appName": "' OR '1'='1' --", "newMessage": {"parts": [{"text": "hi"}]}}"#;
+        assert_eq!(location(body(&step, "/run", BodyKind::Json, elsewhere).0), "json");
+        // ... and on a route without a policy.
+        assert_eq!(location(body(&step, "other", BodyKind::Json, question).0), "json");
+    }
+
+    #[test]
+    fn query_parameters_and_cookies_by_name() {
+        let step = step(CHAT);
+        let (result, findings) =
+            head_on(&step, "/search", "/search?q=%27%20OR%20%271%27%3D%271%27%20--", &[]);
+        assert_eq!((result, findings.iter().count()), (Ok(()), 1));
+        let (result, _) = head_on(&step, "/search", "/search?page=%27%20OR%20%271%27%3D%271%27%20--", &[]);
+        assert_eq!(location(result), "query");
+        let attack = [("cookie", "theme=<script>alert(1)</script>; other=<script>alert(1)</script>")];
+        assert_eq!(location(head_on(&step, "/search", "/search", &attack).0), "cookie");
+        let unnamed = [("cookie", "other=<script>alert(1)</script>")];
+        assert_eq!(
+            head_on(&step, "/search", "/search", &unnamed).0,
+            Ok(()),
+            "unnamed cookies are not validated"
+        );
+    }
+
+    #[test]
+    fn a_weak_signal_is_recorded_under_the_threshold_even_where_it_would_block() {
+        let step = step("");
+        let (result, findings) = head_on(&step, "other", "/notes?text=...and%20then%20she%20left", &[]);
+        assert_eq!(result, Ok(()));
+        let (finding, action) = findings.iter().next().expect("recorded");
+        assert_eq!(*action, "below_threshold");
+        assert!(finding.score < 5);
+    }
+
+    #[test]
+    fn findings_per_request_are_capped() {
+        let step = step(CHAT);
+        let parts: Vec<String> =
+            (0..50).map(|_| r#"{"text": "<script>alert(1)</script>"}"#.to_owned()).collect();
+        let json = format!(r#"{{"newMessage": {{"parts": [{}]}}}}"#, parts.join(","));
+        let (result, findings) = body(&step, "/run", BodyKind::Json, json.as_bytes());
+        assert_eq!(result, Ok(()));
+        assert_eq!(findings.iter().count(), MAX_FINDINGS);
     }
 }

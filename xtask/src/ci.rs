@@ -55,8 +55,9 @@ pub(crate) fn run() -> Result<ExitCode> {
         &["doc", "--workspace", "--no-deps", "--all-features", "--locked"],
         &[("RUSTDOCFLAGS", "-D warnings")],
     )?;
-    println!("\n$ cargo xtask validate-config config/");
-    let code = crate::validate::run(&[crate::workspace_root().join("config")], false)?;
+    println!("\n$ cargo xtask validate-config config/ config/examples/vana/");
+    let root = crate::workspace_root();
+    let code = crate::validate::run(&[root.join("config"), root.join("config/examples/vana")], false)?;
     if code != ExitCode::SUCCESS {
         bail!("the shipped configuration has problems");
     }

@@ -10,8 +10,10 @@ fn tests_layer_rs_layer_span_rs_and_endpoints_rs_need_the_http_feature() {
 
 #[cfg(not(feature = "cli"))]
 #[test]
-fn tests_cli_rs_gateway_rs_and_prometheus_scrape_rs_need_the_cli_feature() {
-    panic!("tests/cli.rs, gateway.rs and prometheus_scrape.rs were left out: they need the `cli` feature");
+fn tests_cli_rs_gateway_rs_prometheus_scrape_rs_and_vana_recipe_rs_need_the_cli_feature() {
+    panic!(
+        "tests/cli.rs, gateway.rs, prometheus_scrape.rs and vana_recipe.rs were left out: they need the `cli` feature"
+    );
 }
 
 #[cfg(not(all(feature = "cli", feature = "redis")))]

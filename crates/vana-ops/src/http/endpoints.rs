@@ -181,21 +181,36 @@ pub(crate) fn alert_json(alert: &AlertEvent) -> serde_json::Value {
     })
 }
 
-/// `Err` with the answer when the request may not use the admin routes: 404 when no token is configured,
-/// 401 on a missing or wrong one.
-fn authorize(state: &EndpointState, headers: &HeaderMap) -> Result<(), Response> {
-    let Some(admin) = &state.admin else {
-        return Err(StatusCode::NOT_FOUND.into_response());
-    };
-    if !admin.admits(headers) {
-        return Err((StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, "Bearer")]).into_response());
+/// Why a request may not use the admin routes.
+enum Denial {
+    /// No admin token is configured: the routes do not exist.
+    NotConfigured,
+    /// A missing or wrong token.
+    Unauthorized,
+}
+
+impl IntoResponse for Denial {
+    fn into_response(self) -> Response {
+        match self {
+            Denial::NotConfigured => StatusCode::NOT_FOUND.into_response(),
+            Denial::Unauthorized => {
+                (StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, "Bearer")]).into_response()
+            }
+        }
     }
-    Ok(())
+}
+
+fn authorize(state: &EndpointState, headers: &HeaderMap) -> Result<(), Denial> {
+    match &state.admin {
+        None => Err(Denial::NotConfigured),
+        Some(admin) if admin.admits(headers) => Ok(()),
+        Some(_) => Err(Denial::Unauthorized),
+    }
 }
 
 async fn security_blocks(State(state): State<EndpointState>, headers: HeaderMap) -> Response {
-    if let Err(answer) = authorize(&state, &headers) {
-        return answer;
+    if let Err(denial) = authorize(&state, &headers) {
+        return denial.into_response();
     }
     let blocks: Vec<_> = state
         .ops
@@ -220,8 +235,8 @@ async fn lift_block(
     headers: HeaderMap,
     Path(address): Path<String>,
 ) -> Response {
-    if let Err(answer) = authorize(&state, &headers) {
-        return answer;
+    if let Err(denial) = authorize(&state, &headers) {
+        return denial.into_response();
     }
     let Ok(address) = address.parse::<std::net::IpAddr>() else {
         let body = serde_json::json!({ "error": "not an IPv4 or IPv6 address" });
@@ -243,8 +258,8 @@ async fn security_events(
     headers: HeaderMap,
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
-    if let Err(answer) = authorize(&state, &headers) {
-        return answer;
+    if let Err(denial) = authorize(&state, &headers) {
+        return denial.into_response();
     }
     let limit = params.get("limit").and_then(|limit| limit.parse().ok()).unwrap_or(100).min(MAX_LISTED);
     let min_severity = match params.get("min_severity").map(String::as_str) {

@@ -239,7 +239,8 @@ impl Pipeline {
     fn refuse(&self, refusal: Refusal, parts: &Parts, exchange: &Exchange) -> Response<Body> {
         let client = exchange.client.map(|client| client.address);
         let security = self.ops.security();
-        security.log_security_event(refusal.event(client, parts, exchange.route.name()));
+        let event = refusal.event(client, parts, exchange.route.name());
+        security.log_security_event(event.detail("correlation_id", exchange.id.as_str()));
         if let (Refusal::InvalidInput(_), Some(client)) = (refusal, client) {
             security.record_refused_attack(client);
         }
@@ -251,7 +252,7 @@ impl Pipeline {
         let client = exchange.client.map(|client| client.address);
         for (finding, action) in findings.iter() {
             let event = finding.detected_event(action, client, parts, exchange.route.name());
-            self.ops.security().log_security_event(event);
+            self.ops.security().log_security_event(event.detail("correlation_id", exchange.id.as_str()));
         }
     }
 

@@ -21,10 +21,10 @@ pub(crate) struct ServeArgs {
     /// Put the layer in front of this HTTP service (`http://127.0.0.1:8000`) instead of the demo application.
     #[arg(long)]
     upstream: Option<String>,
-    /// Mount /metrics, /health, /alerts and /security/events under this prefix (e.g. `/_vana`), when the
-    /// upstream has paths of its own with those names.
-    #[arg(long, default_value = "")]
-    ops_prefix: String,
+    /// Mount /metrics, /health, /alerts and /security/* under this prefix (e.g. `/_vana`), when the
+    /// upstream has paths of its own with those names (default: `http.ops_prefix` of the configuration).
+    #[arg(long)]
+    ops_prefix: Option<String>,
     /// Serve without the layer (no checks, headers, logs or metrics per request): the baseline for load tests.
     #[arg(long)]
     no_layer: bool,
@@ -56,7 +56,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         None => (crate::demo::router(), &crate::demo::ROUTES[..], "demo application".to_owned()),
     };
     let endpoints = ops.endpoints()?;
-    let prefix = args.ops_prefix.trim_end_matches('/');
+    let prefix = args.ops_prefix.as_deref().unwrap_or(&ops.config().security.http.ops_prefix);
+    let prefix = prefix.trim_end_matches('/');
     let endpoints = if prefix.is_empty() { endpoints } else { Router::new().nest(prefix, endpoints) };
     // The endpoints answer their own paths; everything else goes to the application, behind the layer.
     // One layer around the whole application (rather than one per route) costs less per request; it runs

@@ -180,34 +180,6 @@ fn events_are_bounded_counted_and_queryable() {
 }
 
 #[test]
-fn events_are_emitted_under_the_vana_security_target() {
-    use tracing_subscriber::layer::SubscriberExt;
-
-    #[derive(Clone, Default)]
-    struct Targets(Arc<parking_lot::Mutex<Vec<(String, tracing::Level)>>>);
-    impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Targets {
-        fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
-            self.0.lock().push((event.metadata().target().to_owned(), *event.metadata().level()));
-        }
-    }
-    let seen = Targets::default();
-    let subscriber = tracing_subscriber::registry().with(seen.clone());
-    tracing::subscriber::with_default(subscriber, || {
-        let events = SecurityEvents::new(10);
-        events.record(SecurityEvent::new("rate_limited", Severity::Medium, Some(ip("192.0.2.1"))));
-        events.record(SecurityEvent::new("sql_injection", Severity::Critical, Some(ip("192.0.2.1"))));
-    });
-    let seen = seen.0.lock().clone();
-    assert_eq!(
-        seen,
-        [
-            ("vana_security".to_owned(), tracing::Level::WARN),
-            ("vana_security".to_owned(), tracing::Level::ERROR)
-        ]
-    );
-}
-
-#[test]
 fn forwarded_for_is_believed_only_from_trusted_proxies() {
     let mut config = vana_config::ClientAddress::default();
     config.trusted_proxies = vec!["10.0.0.0/8".into(), "2001:db8:ffff::/48".into()];

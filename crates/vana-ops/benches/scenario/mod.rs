@@ -14,8 +14,12 @@ use vana_ops::logging::{LoggingGuard, RequestLog};
 use vana_ops::{Ops, OpsLayer};
 
 /// The layer's configurations: a name and the `http` section's settings.
-pub(crate) const VARIANTS: [(&str, &str); 8] = [
+pub(crate) const VARIANTS: [(&str, &str); 9] = [
     ("full layer", ""),
+    (
+        "with a route policy",
+        "  route_templates: [\"/echo\"]\n  input_policies:\n    routes:\n      /echo:\n        query: {msg: detect}\n",
+    ),
     ("without access log", "  access_log: false\n"),
     ("without route metrics", "  route_metrics: false\n"),
     ("without correlation headers", "  correlation_id: false\n"),

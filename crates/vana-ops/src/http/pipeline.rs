@@ -16,7 +16,6 @@ use vana_security::RateDecision;
 
 use crate::error::OpsError;
 use crate::http::body::{BodyCap, BodyKind};
-use crate::http::path::normalized;
 use crate::http::reject::Refusal;
 use crate::http::routes::{Route, RouteNamer};
 use crate::http::step::access_log::AccessLog;
@@ -195,18 +194,17 @@ impl Pipeline {
             return Ok(Admission::Answer(self.csrf.token_response(&parts.headers)));
         }
         self.body_cap.check_declared(&parts.headers)?;
-        // Exemptions see the path as the service will: decoded once, dot segments resolved.
-        let path = normalized(parts.uri.path());
+        let path = parts.uri.path();
         let validation = self
             .validation
             .as_ref()
-            .filter(|validation| validation.applies_to(&path))
+            .filter(|validation| validation.applies_to(path))
             .map(|validation| (validation, validation.actions(route)));
         if let Some((validation, actions)) = validation {
             validation.check_head(parts, actions, findings)?;
         }
         // Origin mode decides from the head; token mode needs the token, perhaps from the body.
-        let csrf_needed = self.csrf.applies_to(&parts.method, &path)
+        let csrf_needed = self.csrf.applies_to(&parts.method, path)
             && match self.csrf.check_origin(parts) {
                 Some(verdict) => verdict.map(|()| false)?,
                 None => true,

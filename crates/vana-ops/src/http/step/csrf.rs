@@ -12,7 +12,7 @@ use vana_config::{CsrfMode, CsrfProtection, HttpLayer};
 use vana_security::{CsrfKeyError, CsrfKeys, CsrfTokens};
 
 use crate::http::body::form_field;
-use crate::http::path::PathPrefixes;
+use crate::http::path::{PathPrefixes, normalized};
 use crate::http::reject::Refusal;
 use crate::http::step::cross_origin::CrossOrigin;
 
@@ -96,10 +96,12 @@ impl Csrf {
         response
     }
 
-    /// Whether a request is checked at all: an unsafe method on a path that is not exempt (`path`
-    /// normalized).
+    /// Whether a request is checked at all: an unsafe method on a path that is not exempt, as the service
+    /// will see the path.
     pub(crate) fn applies_to(&self, method: &Method, path: &str) -> bool {
-        self.required && is_unsafe(method) && (self.exempt.is_empty() || !self.exempt.covers(path))
+        self.required
+            && is_unsafe(method)
+            && (self.exempt.is_empty() || !self.exempt.covers(&normalized(path)))
     }
 
     /// Origin mode: the check of a request it applies to, decided by its head (`Some`); token mode: `None`,

@@ -11,7 +11,7 @@ use vana_config::{HttpLayer, InputAction};
 use vana_security::{InputValidator, Verdict};
 
 use crate::http::body::{BodyKind, JsonStep, each_form_part, each_json_string, each_json_string_at};
-use crate::http::path::PathPrefixes;
+use crate::http::path::{PathPrefixes, normalized};
 use crate::http::policy::{Named, Policies, RouteActions};
 use crate::http::reject::{Finding, Refusal};
 use crate::ops::Ops;
@@ -89,9 +89,9 @@ impl Validation {
         }
     }
 
-    /// Whether the request's input is validated (its normalized path is not exempt).
+    /// Whether the request's input is validated: its path, as the service will see it, is not exempt.
     pub(crate) fn applies_to(&self, path: &str) -> bool {
-        self.exempt_paths.is_empty() || !self.exempt_paths.covers(path)
+        self.exempt_paths.is_empty() || !self.exempt_paths.covers(&normalized(path))
     }
 
     /// The actions of requests named `route`.

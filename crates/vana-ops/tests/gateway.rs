@@ -17,7 +17,7 @@ use axum::body::Body;
 use axum::http::{HeaderMap, header};
 use axum::routing::get;
 use reqwest::StatusCode;
-use support::{ADMIN_TOKEN, Gateway, client};
+use support::{Gateway, client};
 use tokio::sync::{Notify, mpsc};
 
 /// Thresholds low enough for `/slow?ms=300` to warn (and far enough above for it never to be critical,
@@ -73,15 +73,7 @@ async fn exercise(gateway: &Gateway) {
     assert!(text.contains("\"category\":\"xss\"") && !text.contains("script"), "{text}");
     let unauthorized = http.get(gateway.url("/security/events")).send().await.unwrap();
     assert_eq!(unauthorized.status(), StatusCode::UNAUTHORIZED);
-    let events: serde_json::Value = http
-        .get(gateway.url("/security/events?type=input_rejected"))
-        .bearer_auth(ADMIN_TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let events = gateway.admin_json("/security/events?type=input_rejected").await;
     let events = events["events"].as_array().unwrap();
     assert!(
         events

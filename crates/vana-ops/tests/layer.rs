@@ -487,9 +487,19 @@ async fn the_access_log_and_the_route_metric_switch_apart() {
 
 #[tokio::test]
 async fn exempt_paths_skip_validation_only_there() {
-    let ops =
-        ops_with("csrf_protection:\n  require_csrf: false\nhttp:\n  validation_exempt_paths: [\"/echo\"]\n");
+    let ops = ops_with(
+        "csrf_protection:\n  require_csrf: false\nhttp:\n  validation_exempt_paths: [\"/echo\", \"/hooks\"]\n",
+    );
     let app = app(&ops);
+    // An exemption covers whole path segments: /hooks/x, not /hooksmith.
+    let code = |path: &str| {
+        request("POST", path, "198.51.100.62")
+            .header(header::CONTENT_TYPE, "text/plain")
+            .body(Body::from("1' UNION SELECT password FROM users --"))
+            .unwrap()
+    };
+    assert_eq!(send(&app, code("/hooks/deploy")).await.0, StatusCode::OK);
+    assert_eq!(send(&app, code("/hooksmith")).await.0, StatusCode::BAD_REQUEST);
     let code_question = request("POST", "/echo", "198.51.100.60")
         .header(header::CONTENT_TYPE, "text/plain")
         .body(Body::from("why does SELECT * FROM users WHERE id = 1 OR 1=1 return everything?"))

@@ -74,15 +74,7 @@ async fn two_gateways_share_limits_and_blocks_and_survive_a_redis_outage() {
     // b remembers its "not blocked" answer for block_cache_ms (100 here).
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(status(&b, "/echo?msg=hi", "203.0.113.5").await, StatusCode::FORBIDDEN);
-    let blocks: serde_json::Value = http
-        .get(b.url("/security/blocks"))
-        .bearer_auth(ADMIN_TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let blocks = b.admin_json("/security/blocks").await;
     assert_eq!(blocks["blocks"][0]["address"], "203.0.113.5", "{blocks}");
 
     // Lifted through the other gateway's admin API: both admit it once their cached answer (block_cache_ms,

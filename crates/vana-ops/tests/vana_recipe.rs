@@ -15,7 +15,7 @@ use axum::extract::Path;
 use axum::http::header;
 use axum::routing::{get, post};
 use reqwest::StatusCode;
-use support::{ADMIN_TOKEN, Gateway};
+use support::Gateway;
 use vana_ops::config::ConfigLoader;
 use vana_ops::security::InputValidator;
 
@@ -145,30 +145,14 @@ async fn chat_questions_reach_the_agent_and_attacks_elsewhere_are_refused() {
 
     // Nothing is blocked, and the sender is still served.
     let admin = support::client();
-    let blocks: serde_json::Value = admin
-        .get(gateway.url("/_vana/security/blocks"))
-        .bearer_auth(ADMIN_TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let blocks = gateway.admin_json("/_vana/security/blocks").await;
     assert_eq!(blocks["blocks"], serde_json::json!([]), "{blocks}");
     let again = chat.post(gateway.url("/run_sse")).json(&run_body("one more question")).send().await.unwrap();
     assert_eq!(again.status(), StatusCode::OK);
     assert!(again.text().await.unwrap().starts_with("data: "));
 
     // Each attack-looking question is an input_detected event of its request, naming its rules.
-    let events: serde_json::Value = admin
-        .get(gateway.url("/_vana/security/events?type=input_detected&limit=1000"))
-        .bearer_auth(ADMIN_TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let events = gateway.admin_json("/_vana/security/events?type=input_detected&limit=1000").await;
     let mut detected: HashMap<String, Vec<u16>> = HashMap::new();
     for event in events["events"].as_array().unwrap() {
         let details = &event["details"];
@@ -180,15 +164,7 @@ async fn chat_questions_reach_the_agent_and_attacks_elsewhere_are_refused() {
     for (id, rules) in &expected_findings {
         assert_eq!(detected.get(id), Some(rules), "{id}: {:?}", messages[id[5..].parse::<usize>().unwrap()]);
     }
-    let rejected: serde_json::Value = admin
-        .get(gateway.url("/_vana/security/events?type=input_rejected"))
-        .bearer_auth(ADMIN_TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let rejected = gateway.admin_json("/_vana/security/events?type=input_rejected").await;
     assert_eq!(rejected["events"], serde_json::json!([]), "no chat question was refused");
 
     // The routes left at `block` still refuse real payloads: in a query value, and in a field of /run

@@ -71,6 +71,13 @@ impl Gateway {
         format!("{}{path}", self.base)
     }
 
+    /// `GET path` with the admin token, as JSON.
+    pub(crate) async fn admin_json(&self, path: &str) -> serde_json::Value {
+        let response = client().get(self.url(path)).bearer_auth(ADMIN_TOKEN).send().await.unwrap();
+        assert!(response.status().is_success(), "{path}: {}", response.status());
+        response.json().await.unwrap()
+    }
+
     /// The log lines written so far.
     pub(crate) fn logs(&self) -> Vec<String> {
         self.stdout.lock().unwrap().clone()

@@ -48,6 +48,11 @@ pub(crate) const SYSTEM_TOOLS: &[SystemTool] = &[
         used_by: "vana-security's Redis backend tests and vana-ops' fleet test",
     },
     SystemTool {
+        binary: "chromium",
+        package: "chromium",
+        used_by: "vana-ops' browser test of origin-mode CSRF (headless Chromium posting forms)",
+    },
+    SystemTool {
         binary: "prometheus-alertmanager",
         package: "prometheus-alertmanager",
         used_by: "vana-metrics' Alertmanager delivery test",

@@ -114,8 +114,7 @@ impl Validation {
         // Paths, many query values, user agents and referrers recur from request to request.
         judge.check(actions.path, "path", |v| v.validate_recurring(parts.uri.path()))?;
         if let Some(query) = parts.uri.query() {
-            into_result(each_named_pair(query, &actions.query, |name, action, text| {
-                let _ = name;
+            into_result(each_named_pair(query, &actions.query, |action, text| {
                 into_flow(judge.check(action, "query", |v| v.validate_recurring(text)))
             }))?;
         }
@@ -157,7 +156,7 @@ impl Validation {
         };
         into_result(match kind {
             BodyKind::Form => {
-                each_named_pair(text, &actions.form, |_, action, part| check(action, "form", part))
+                each_named_pair(text, &actions.form, |action, part| check(action, "form", part))
             }
             BodyKind::Json if actions.json.has_pointers() => {
                 let json = &actions.json;
@@ -182,20 +181,20 @@ impl Validation {
 fn each_named_pair<T>(
     text: &str,
     named: &Named,
-    mut visit: impl FnMut(&str, InputAction, &str) -> ControlFlow<T>,
+    mut visit: impl FnMut(InputAction, &str) -> ControlFlow<T>,
 ) -> ControlFlow<T> {
     if !named.has_names() {
-        return each_form_part(text, |part| visit("", named.default, part));
+        return each_form_part(text, |part| visit(named.default, part));
     }
     for pair in text.split('&').filter(|pair| !pair.is_empty()) {
         let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-        visit(name, named.default, name)?;
+        visit(named.default, name)?;
         if !value.is_empty() {
-            let decoded: String = form_urlencoded::parse(name.as_bytes())
-                .next()
-                .map(|(name, _)| name.into_owned())
-                .unwrap_or_default();
-            visit(name, named.action(&decoded), value)?;
+            let action = match form_urlencoded::parse(name.as_bytes()).next() {
+                Some((decoded, _)) => named.action(&decoded),
+                None => named.default,
+            };
+            visit(action, value)?;
         }
     }
     ControlFlow::Continue(())

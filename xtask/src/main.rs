@@ -104,7 +104,7 @@ enum Task {
     },
     /// Mutation testing (cargo-mutants) of the security-critical files; see docs/testing.md.
     Mutants {
-        /// Only this crate's files (`vana-security`, `vana-config`, `vana-metrics`).
+        /// Only this crate's files (`vana-security`, `vana-config`, `vana-metrics`, `vana-ops`).
         #[arg(long = "crate")]
         package: Option<String>,
         /// Only files whose path ends with one of these (`gcra.rs`, ...).

@@ -20,6 +20,7 @@ pub(crate) const TARGETS: &[(&str, &[&str], &[&str])] = &[
             "src/client_ip.rs",
             "src/blocking.rs",
             "src/validate/normalize.rs",
+            "src/strikes.rs",
         ],
         &[
             "--lib",
@@ -49,6 +50,11 @@ pub(crate) const TARGETS: &[(&str, &[&str], &[&str])] = &[
         ],
     ),
     ("vana-metrics", &["src/alert.rs"], &["--lib", "--test", "monitor"]),
+    (
+        "vana-ops",
+        &["src/http/path.rs", "src/http/step/cross_origin.rs", "src/http/policy.rs"],
+        &["--lib", "--test", "layer"],
+    ),
 ];
 
 pub(crate) fn run(only: Option<&str>, files: &[String]) -> Result<ExitCode> {
@@ -60,6 +66,13 @@ pub(crate) fn run(only: Option<&str>, files: &[String]) -> Result<ExitCode> {
     }
     let mut failed = false;
     for (name, crate_files, tests) in selected {
+        let chosen: Vec<&&str> = crate_files
+            .iter()
+            .filter(|file| files.is_empty() || files.iter().any(|f| file.ends_with(f.as_str())))
+            .collect();
+        if chosen.is_empty() {
+            continue;
+        }
         std::fs::create_dir_all(crate::workspace_root().join("target/mutants").join(name))?;
         let mut args: Vec<String> = vec![
             "mutants".into(),
@@ -69,10 +82,7 @@ pub(crate) fn run(only: Option<&str>, files: &[String]) -> Result<ExitCode> {
             "--all-features".into(),
         ];
         args.extend(["--output".into(), format!("target/mutants/{name}")]);
-        for file in crate_files
-            .iter()
-            .filter(|file| files.is_empty() || files.iter().any(|f| file.ends_with(f.as_str())))
-        {
+        for file in chosen {
             args.extend(["--file".into(), format!("crates/{name}/{file}")]);
         }
         args.push("--".into());

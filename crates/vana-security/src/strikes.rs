@@ -137,6 +137,27 @@ mod tests {
     }
 
     #[test]
+    fn a_full_table_forgets_a_finished_window_first_and_never_a_counting_address() {
+        let (strikes, clock) = strikes(3, 4);
+        let address = |n: u8| IpAddr::from([198, 51, 100, n]);
+        assert!(!strikes.strike(address(1)));
+        clock.advance(Duration::from_secs(601)); // address 1's window is over
+        for n in 2..=4 {
+            assert!(!strikes.strike(address(n)));
+            clock.advance(Duration::from_secs(1)); // windows open one after another
+        }
+        assert_eq!(strikes.len(), 4, "nothing is forgotten below the cap");
+        // A new address at the cap takes the place of the finished window.
+        assert!(!strikes.strike(address(5)));
+        assert_eq!(strikes.len(), 4);
+        // A known address striking again at the cap pushes nobody out ...
+        assert!(!strikes.strike(address(3)));
+        // ... so address 2 (the oldest window still counting) keeps its count: its third refusal blocks.
+        assert!(!strikes.strike(address(2)));
+        assert!(strikes.strike(address(2)));
+    }
+
+    #[test]
     fn the_table_is_capped() {
         let (strikes, clock) = strikes(5, 64);
         for index in 0..10_000u32 {

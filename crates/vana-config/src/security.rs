@@ -209,6 +209,11 @@ pub struct ClientAddress {
     pub trusted_proxies: Vec<String>,
     /// The header that carries the chain of forwarded addresses.
     pub forwarded_header: String,
+    /// IPv4 clients share rate limits, refusal counts and blocks by this prefix (32: one address each).
+    pub ipv4_prefix_length: u8,
+    /// IPv6 clients share them by this prefix: a host is usually given a whole /64, so one budget per /128
+    /// would hand it 2^64 budgets.
+    pub ipv6_prefix_length: u8,
 }
 
 impl ClientAddress {
@@ -220,7 +225,12 @@ impl ClientAddress {
 
 impl Default for ClientAddress {
     fn default() -> Self {
-        Self { trusted_proxies: Vec::new(), forwarded_header: "X-Forwarded-For".into() }
+        Self {
+            trusted_proxies: Vec::new(),
+            forwarded_header: "X-Forwarded-For".into(),
+            ipv4_prefix_length: 32,
+            ipv6_prefix_length: 64,
+        }
     }
 }
 
@@ -306,6 +316,17 @@ impl SecurityPolicies {
                 client.key("forwarded_header"),
                 format!("`{}` is not a valid HTTP header name", header.escape_debug()),
             );
+        }
+        for (key, length, range) in [
+            ("ipv4_prefix_length", self.client_address.ipv4_prefix_length, 16..=32),
+            ("ipv6_prefix_length", self.client_address.ipv6_prefix_length, 32..=128),
+        ] {
+            if !range.contains(&length) {
+                check.fail(
+                    client.key(key),
+                    format!("must be between {} and {}, not {length}", range.start(), range.end()),
+                );
+            }
         }
         check.positive_at_most(
             root.key("security_events").key("max_events"),

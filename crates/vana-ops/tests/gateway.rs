@@ -337,3 +337,25 @@ async fn the_operational_endpoints_can_move_under_a_prefix() {
     assert_eq!(old.status(), StatusCode::NOT_FOUND);
     assert!(old.headers().contains_key("x-correlation-id"), "the application's 404 went through the layer");
 }
+
+#[tokio::test]
+async fn addresses_of_one_ipv6_64_share_a_budget() {
+    let gateway = Gateway::start(&[], &SETTINGS);
+    let http = client();
+    let status = |from: &'static str| {
+        let request = http.get(gateway.url("/echo?msg=hi")).header("x-forwarded-for", from);
+        async move { request.send().await.unwrap().status() }
+    };
+    // The budget is five: three from one address and two from another of the same /64 spend it.
+    for from in
+        ["2001:db8:5:5::1", "2001:db8:5:5::1", "2001:db8:5:5::1", "2001:db8:5:5:ffff::2", "2001:db8:5:5::3"]
+    {
+        assert_eq!(status(from).await, StatusCode::OK, "{from}");
+    }
+    assert_eq!(
+        status("2001:db8:5:5:1234::9").await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "the /64's budget is spent"
+    );
+    assert_eq!(status("2001:db8:5:6::1").await, StatusCode::OK, "the next /64 has its own");
+}

@@ -11,6 +11,7 @@ use ipnet::IpNet;
 use parking_lot::Mutex;
 use vana_config::IpBlocking;
 
+use crate::networks::ClientNetworks;
 use crate::rate_limit::{Clock, MonotonicClock};
 
 /// Longest block reason kept, in bytes.
@@ -30,11 +31,11 @@ pub enum BlockOutcome {
     Whitelisted,
 }
 
-/// An address that is blocked now.
+/// A network that is blocked now.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BlockedAddress {
-    /// The address (IPv4-mapped IPv6 addresses are shown as IPv4).
-    pub address: IpAddr,
+    /// The blocked network: one IPv4 address, or an IPv6 /64 by default (`client_address.ipv*_prefix_length`).
+    pub network: IpNet,
     /// Time left.
     pub remaining: Duration,
     /// Why it was blocked.
@@ -74,6 +75,8 @@ pub struct IpBlocklist {
     escalate: bool,
     cap: usize,
     clock: Arc<dyn Clock>,
+    /// Blocks hold for a client's whole network.
+    networks: ClientNetworks,
     /// Blocks shared with other instances through Redis (`backend.type: redis`).
     #[cfg(feature = "redis")]
     shared: Option<crate::shared::SharedBlocks>,
@@ -102,9 +105,16 @@ impl IpBlocklist {
             escalate: config.escalate_repeat_offenders,
             cap: usize::try_from(config.max_blocked).unwrap_or(usize::MAX).max(1),
             clock,
+            networks: ClientNetworks::default(),
             #[cfg(feature = "redis")]
             shared: None,
         }
+    }
+
+    /// Blocks hold for the networks of `networks` (by default an IPv4 address or an IPv6 /64).
+    pub fn with_networks(mut self, networks: ClientNetworks) -> Self {
+        self.networks = networks;
+        self
     }
 
     /// Shares blocks through `backend`: a block made here holds on every instance, and blocks made elsewhere
@@ -121,13 +131,14 @@ impl IpBlocklist {
         self.whitelist.iter().any(|network| network.contains(&address))
     }
 
-    /// Blocks `address` for the configured time, doubled for each earlier block while escalation is on
-    /// (capped at `max_block_hours`). A whitelisted address is never blocked.
+    /// Blocks the network of `address` for the configured time, doubled for each earlier block while
+    /// escalation is on (capped at `max_block_hours`). A whitelisted address is never blocked (nor, inside a
+    /// blocked network, refused).
     pub fn block(&self, address: IpAddr, reason: &str) -> BlockOutcome {
-        let address = canonical(address);
         if self.is_whitelisted(address) {
             return BlockOutcome::Whitelisted;
         }
+        let address = self.networks.key(address);
         let now = self.clock.now_nanos();
         let mut table = self.table.lock();
         let forget_after = duration_nanos(self.max);
@@ -161,11 +172,12 @@ impl IpBlocklist {
         BlockOutcome::Blocked { duration, offences }
     }
 
-    /// Lifts a block; true when the address was blocked.
+    /// Lifts the block of `address`'s network; true when it was blocked.
     pub fn unblock(&self, address: IpAddr) -> bool {
+        let address = self.networks.key(address);
         let now = self.clock.now_nanos();
         let mut table = self.table.lock();
-        let local = match table.get_mut(&canonical(address)) {
+        let local = match table.get_mut(&address) {
             // Keep the offence count for escalation; end the block now.
             Some(block) if block.until > now => {
                 block.until = now;
@@ -176,7 +188,7 @@ impl IpBlocklist {
         drop(table);
         #[cfg(feature = "redis")]
         if let Some(shared) = &self.shared {
-            return shared.unblock(canonical(address)) || local;
+            return shared.unblock(address) || local;
         }
         local
     }
@@ -185,13 +197,12 @@ impl IpBlocklist {
     /// lifted by any instance holds here within `backend.block_cache_ms`), and this instance's own table
     /// while it does not. A whitelisted address never is.
     pub fn is_blocked(&self, address: IpAddr) -> bool {
-        let address = canonical(address);
         #[cfg(feature = "redis")]
         if let Some(shared) = &self.shared {
             if self.is_whitelisted(address) {
                 return false;
             }
-            if let Some(blocked) = shared.is_blocked(address) {
+            if let Some(blocked) = shared.is_blocked(self.networks.key(address)) {
                 return blocked;
             }
         }
@@ -199,15 +210,15 @@ impl IpBlocklist {
     }
 
     fn is_blocked_here(&self, address: IpAddr) -> bool {
-        // Nothing ever blocked here (the common case) needs no clock either.
+        // Nothing ever blocked here (the common case) needs no clock, key or whitelist either.
         let latest_end = self.latest_end.load(Ordering::Acquire);
-        if latest_end != 0 {
-            let now = self.clock.now_nanos();
-            if latest_end > now && self.table.lock().get(&address).is_some_and(|block| block.until > now) {
-                return true;
-            }
+        if latest_end == 0 {
+            return false;
         }
-        false
+        let now = self.clock.now_nanos();
+        latest_end > now
+            && self.table.lock().get(&self.networks.key(address)).is_some_and(|block| block.until > now)
+            && !self.is_whitelisted(address)
     }
 
     /// The addresses blocked now, longest remaining first, at most `limit`: from Redis with shared blocks
@@ -221,7 +232,7 @@ impl IpBlocklist {
                     .into_iter()
                     .map(|(address, remaining, reason)| BlockedAddress {
                         offences: table.get(&address).map_or(1, |block| block.offences),
-                        address,
+                        network: self.networks.network(address),
                         remaining,
                         reason,
                     })
@@ -241,7 +252,7 @@ impl IpBlocklist {
             .iter()
             .filter(|(_, block)| block.until > now)
             .map(|(address, block)| BlockedAddress {
-                address: *address,
+                network: self.networks.network(*address),
                 remaining: Duration::from_nanos(block.until - now),
                 reason: block.reason.clone(),
                 offences: block.offences,

@@ -41,6 +41,7 @@ mod error;
 mod events;
 mod headers;
 mod manager;
+mod networks;
 mod rate_limit;
 mod scan;
 mod shared;
@@ -57,6 +58,7 @@ pub use error::SecurityError;
 pub use events::{EventQuery, SecurityEvent, SecurityEvents};
 pub use headers::{Scheme, SecurityHeaders};
 pub use manager::SecurityManager;
+pub use networks::ClientNetworks;
 pub use rate_limit::{
     Clock, ManualClock, MemoryStore, MonotonicClock, Quota, RateDecision, RateLimitStore, RateLimiter,
     gcra_step,

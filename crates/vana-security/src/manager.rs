@@ -10,6 +10,7 @@ use crate::client_ip::ClientAddressResolver;
 use crate::error::SecurityError;
 use crate::events::{SecurityEvent, SecurityEvents};
 use crate::headers::SecurityHeaders;
+use crate::networks::ClientNetworks;
 use crate::rate_limit::{Clock, MemoryStore, MonotonicClock, RateLimiter};
 use crate::shared::SharedStore;
 use crate::strikes::Strikes;
@@ -47,8 +48,9 @@ pub struct SecurityManager {
     events: SecurityEvents,
     resolver: ClientAddressResolver,
     headers: SecurityHeaders,
-    /// Refused attacks by address; `None` when `auto_block` is off.
+    /// Refused attacks by client network; `None` when `auto_block` is off.
     strikes: Option<Strikes>,
+    networks: ClientNetworks,
 }
 
 impl SecurityManager {
@@ -103,7 +105,8 @@ impl SecurityManager {
             let cap = usize::try_from(blocking.max_blocked).unwrap_or(usize::MAX);
             Strikes::new(limit, blocking.auto_block_window(), cap, Arc::clone(&clock))
         });
-        let blocklist = IpBlocklist::with_clock(blocking, clock);
+        let networks = ClientNetworks::from_config(&config.client_address);
+        let blocklist = IpBlocklist::with_clock(blocking, clock).with_networks(networks);
         #[cfg(feature = "redis")]
         let (store, blocklist) = match &backend {
             Some(backend) => (
@@ -124,6 +127,7 @@ impl SecurityManager {
             resolver: ClientAddressResolver::from_config(&config.client_address),
             headers: SecurityHeaders::from_config(&config.headers),
             strikes,
+            networks,
         })
     }
 
@@ -151,7 +155,7 @@ impl SecurityManager {
         if self.blocklist.is_whitelisted(address) || self.resolver.is_trusted_proxy(address) {
             return None;
         }
-        if !strikes.strike(address) {
+        if !strikes.strike(self.networks.key(address)) {
             return None;
         }
         let reason = format!("{} refused attacks within {} s", strikes.limit(), strikes.window().as_secs());
@@ -170,6 +174,11 @@ impl SecurityManager {
             );
         }
         outcome
+    }
+
+    /// How clients are grouped for rate limits, refusal counts and blocks.
+    pub fn networks(&self) -> ClientNetworks {
+        self.networks
     }
 
     /// The input validator.

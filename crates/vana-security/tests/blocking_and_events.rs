@@ -73,7 +73,8 @@ fn unblock_and_listing() {
     let blocklist = IpBlocklist::from_config(&IpBlocking::default());
     blocklist.block(ip("198.51.100.1"), "a");
     blocklist.block(ip("2001:db8::1"), "b");
-    let listed: Vec<_> = blocklist.blocked(usize::MAX).into_iter().map(|entry| entry.address).collect();
+    let listed: Vec<_> =
+        blocklist.blocked(usize::MAX).into_iter().map(|entry| entry.network.addr()).collect();
     assert_eq!(listed.len(), 2);
     assert!(blocklist.unblock(ip("198.51.100.1")));
     assert!(!blocklist.unblock(ip("198.51.100.1")));
@@ -333,4 +334,43 @@ fn only_a_trusted_proxy_says_a_request_came_over_https() {
     // The nearest proxy's word, the last one, counts.
     assert!(resolver.forwarded_https(ip("10.0.0.1"), &proto(&["http", "https"])));
     assert!(!resolver.forwarded_https(ip("10.0.0.1"), &proto(&["https, http"])));
+}
+
+#[test]
+fn a_block_holds_for_the_clients_network_and_a_flood_from_one_network_is_one_entry() {
+    let mut config = IpBlocking::default();
+    config.max_blocked = 100;
+    config.whitelist = vec!["2001:db8:1:2::99".into()];
+    let blocklist =
+        IpBlocklist::from_config(&config).with_networks(vana_security::ClientNetworks::new(32, 64));
+    let kept = ip("2001:db8:ffff::7");
+    blocklist.block(kept, "another network, blocked first");
+    // 200,000 blocks from addresses of one /64 are one entry: the other network's block stays.
+    for n in 0..200_000u128 {
+        blocklist.block(
+            IpAddr::from(std::net::Ipv6Addr::from_bits((0x2001_0db8_0001_0002u128 << 64) | n)),
+            "flood",
+        );
+    }
+    assert_eq!(blocklist.len(), 2);
+    assert!(blocklist.is_blocked(kept));
+    // Any address of the blocked /64 is refused, a neighbouring /64 is not, a whitelisted one inside is not.
+    assert!(blocklist.is_blocked(ip("2001:db8:1:2:abcd::1")));
+    assert!(!blocklist.is_blocked(ip("2001:db8:1:3::1")));
+    assert!(!blocklist.is_blocked(ip("2001:db8:1:2::99")));
+    let listed: Vec<String> = blocklist.blocked(10).iter().map(|entry| entry.network.to_string()).collect();
+    assert!(listed.contains(&"2001:db8:1:2::/64".to_owned()), "{listed:?}");
+    // Unblocking any address of the network lifts it.
+    assert!(blocklist.unblock(ip("2001:db8:1:2::5")));
+    assert!(!blocklist.is_blocked(ip("2001:db8:1:2::1")));
+}
+
+#[test]
+fn refusals_count_by_network() {
+    let security = SecurityManager::from_config(&SecurityPolicies::default()).unwrap();
+    // Five refusals from five addresses of one /64 block the /64.
+    for n in 1..=5u16 {
+        security.record_refused_attack(IpAddr::from([0x2001, 0xdb8, 7, 7, 0, 0, 0, n]));
+    }
+    assert!(security.blocklist().is_blocked(ip("2001:db8:7:7::abc")));
 }

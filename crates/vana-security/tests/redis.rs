@@ -105,7 +105,7 @@ fn two_instances_share_one_limit_and_one_blocklist_and_the_event_stream() {
     a.block_ip(attacker, "refused attacks");
     assert!(a.blocklist().is_blocked(attacker));
     assert!(b.blocklist().is_blocked(attacker), "the other instance sees the block");
-    let listed: Vec<IpAddr> = b.blocklist().blocked(10).iter().map(|entry| entry.address).collect();
+    let listed: Vec<IpAddr> = b.blocklist().blocked(10).iter().map(|entry| entry.network.addr()).collect();
     assert_eq!(listed, [attacker], "every instance lists the fleet's blocks");
     // The whitelist wins over a shared block.
     let local: IpAddr = "127.0.0.1".parse().unwrap();

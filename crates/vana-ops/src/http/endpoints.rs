@@ -220,7 +220,7 @@ async fn security_blocks(State(state): State<EndpointState>, headers: HeaderMap)
         .into_iter()
         .map(|block| {
             serde_json::json!({
-                "address": block.address.to_string(),
+                "address": network_text(block.network),
                 "remaining_seconds": block.remaining.as_secs(),
                 "reason": block.reason,
                 "offences": block.offences,
@@ -228,6 +228,15 @@ async fn security_blocks(State(state): State<EndpointState>, headers: HeaderMap)
         })
         .collect();
     axum::Json(serde_json::json!({ "blocks": blocks })).into_response()
+}
+
+/// A single address as itself, a wider network in CIDR notation.
+fn network_text(network: ipnet::IpNet) -> String {
+    if network.prefix_len() == network.max_prefix_len() {
+        network.addr().to_string()
+    } else {
+        network.to_string()
+    }
 }
 
 async fn lift_block(
@@ -238,8 +247,12 @@ async fn lift_block(
     if let Err(denial) = authorize(&state, &headers) {
         return denial.into_response();
     }
-    let Ok(address) = address.parse::<std::net::IpAddr>() else {
-        let body = serde_json::json!({ "error": "not an IPv4 or IPv6 address" });
+    // An address lifts the block of its network; a network as listed (`2001:db8:1:2::/64`) works too.
+    let parsed = address
+        .parse::<std::net::IpAddr>()
+        .or_else(|_| address.parse::<ipnet::IpNet>().map(|net| net.network()));
+    let Ok(address) = parsed else {
+        let body = serde_json::json!({ "error": "not an IPv4 or IPv6 address or network" });
         return (StatusCode::BAD_REQUEST, axum::Json(body)).into_response();
     };
     let security = state.ops.security();

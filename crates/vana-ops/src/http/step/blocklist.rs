@@ -34,7 +34,7 @@ mod tests {
         let step = Blocklist::new(&ops);
         let client = |text: &str| {
             let address = text.parse().unwrap();
-            Client { address, text: AddressText::new(address) }
+            Client { address, text: AddressText::new(address), key: AddressText::new(address) }
         };
         ops.security().block_ip("203.0.113.7".parse().unwrap(), "test");
         assert_eq!(step.check(&client("203.0.113.7")), Err(Refusal::Blocked));

@@ -14,8 +14,10 @@ use crate::ops::Ops;
 #[derive(Clone, Copy)]
 pub(crate) struct Client {
     pub(crate) address: IpAddr,
-    /// The address as text, made once: it is the rate-limit key and part of the request line.
+    /// The address as text, made once: it is part of the request line.
     pub(crate) text: AddressText,
+    /// The client's network as text (`client_address.ipv*_prefix_length`): the rate-limit key.
+    pub(crate) key: AddressText,
 }
 
 /// Where a request comes from and how.
@@ -45,10 +47,16 @@ impl ClientAddress {
             }
             return Origin { client: None, https: tls_here };
         };
-        let resolver = self.ops.security().client_addresses();
+        let security = self.ops.security();
+        let resolver = security.client_addresses();
         let address = resolver.resolve(peer, &parts.headers);
+        let text = AddressText::new(address);
+        let networks = security.networks();
+        // One address per key (IPv4's default) reuses the text.
+        let key =
+            if networks.is_per_address(address) { text } else { AddressText::new(networks.key(address)) };
         Origin {
-            client: Some(Client { address, text: AddressText::new(address) }),
+            client: Some(Client { address, text, key }),
             https: tls_here || resolver.forwarded_https(peer, &parts.headers),
         }
     }

@@ -1,4 +1,5 @@
-//! Rate limit: one GCRA budget per client address (`http.rate_limit`), refused with 429 past it, and
+//! Rate limit: one GCRA budget per client network (`http.rate_limit`; an IPv4 address or an IPv6 /64 by
+//! default), refused with 429 past it, and
 //! `X-RateLimit-*` headers on every response that was counted.
 
 use std::time::Duration;
@@ -30,7 +31,7 @@ impl RateLimit {
 
     /// Counts the request against the client's budget.
     pub(crate) fn check(&self, client: &Client) -> RateDecision {
-        self.ops.security().rate_limiter().check(client.text.as_str())
+        self.ops.security().rate_limiter().check(client.key.as_str())
     }
 
     /// The refusal of a request whose budget is spent.
@@ -134,7 +135,7 @@ mod tests {
         let ops = test_ops_on("rate_limiting:\n  default_limit: 2\n  burst_limit: 1\n", clock.clone());
         let step = RateLimit::new(&ops);
         let address = "203.0.113.9".parse().unwrap();
-        let client = Client { address, text: AddressText::new(address) };
+        let client = Client { address, text: AddressText::new(address), key: AddressText::new(address) };
         let first = step.check(&client);
         assert_eq!(RateLimit::admits(&first), Ok(()));
         let mut headers = HeaderMap::new();

@@ -50,6 +50,18 @@ pub struct HttpLayer {
     /// Where `vana-ops serve` mounts `/metrics`, `/health`, `/alerts` and `/security/*` (`/_vana`), so the
     /// upstream's own paths of those names stay reachable; empty: at the root.
     pub ops_prefix: String,
+    /// `vana-ops serve`: a client must send a request's headers within this many milliseconds, and a
+    /// kept-alive connection waits this long for the next request before it is closed.
+    pub header_read_timeout_ms: u64,
+    /// The longest the layer waits for a body it reads (to validate it), in milliseconds; 408 past it.
+    pub body_read_timeout_ms: u64,
+    /// `vana-ops serve`: most connections open at once; past it, new ones get 503 and are closed.
+    pub max_connections: u64,
+    /// `vana-ops serve`: most connections open at once from one client network (trusted proxies excepted).
+    pub max_connections_per_client: u64,
+    /// `vana-ops serve`: after SIGTERM or SIGINT, requests in flight get this many milliseconds to finish;
+    /// connections still open then are closed.
+    pub shutdown_timeout_ms: u64,
 }
 
 impl Default for HttpLayer {
@@ -73,6 +85,11 @@ impl Default for HttpLayer {
             route_templates: Vec::new(),
             input_policies: crate::input_policy::InputPolicies::default(),
             ops_prefix: String::new(),
+            header_read_timeout_ms: 10_000,
+            body_read_timeout_ms: 30_000,
+            max_connections: 10_000,
+            max_connections_per_client: 100,
+            shutdown_timeout_ms: 10_000,
         }
     }
 }
@@ -120,6 +137,25 @@ impl HttpLayer {
             route_template(c, at, t)
         });
         self.input_policies.check(&at.key("input_policies"), &self.route_templates, check);
+        for (key, value) in [
+            ("header_read_timeout_ms", self.header_read_timeout_ms),
+            ("body_read_timeout_ms", self.body_read_timeout_ms),
+            ("shutdown_timeout_ms", self.shutdown_timeout_ms),
+        ] {
+            check.positive_at_most(at.key(key), value, limits::MAX_SECONDS * 1000, "milliseconds");
+        }
+        check.positive_at_most(
+            at.key("max_connections"),
+            self.max_connections,
+            limits::MAX_CONNECTIONS,
+            "connections",
+        );
+        check.positive_at_most(
+            at.key("max_connections_per_client"),
+            self.max_connections_per_client,
+            self.max_connections.clamp(1, limits::MAX_CONNECTIONS),
+            "connections (at most max_connections)",
+        );
         if !self.ops_prefix.is_empty() {
             path(check, at.key("ops_prefix"), &self.ops_prefix);
         }

@@ -58,3 +58,6 @@ pub(crate) const MAX_ANOMALY_THRESHOLD: u64 = 100;
 
 /// Most refusals `ip_blocking.auto_block_after` may wait for.
 pub(crate) const MAX_AUTO_BLOCK_AFTER: u64 = 1000;
+
+/// Most connections `http.max_connections` may allow.
+pub(crate) const MAX_CONNECTIONS: u64 = 1_000_000;

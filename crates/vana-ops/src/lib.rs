@@ -70,7 +70,7 @@ pub use health::{BackendHealth, Health, HealthStatus};
 #[cfg(feature = "http")]
 pub use http::{
     ADMIN_TOKEN_ENV, ADMIN_TOKEN_FILE_ENV, AdminToken, OpsLayer, OpsService, ResponseFuture, Upstream,
-    endpoints,
+    endpoints, serve,
 };
 pub use ops::{Ops, OpsBuilder};
 pub use {

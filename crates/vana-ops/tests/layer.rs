@@ -567,7 +567,7 @@ mod hostile {
                 let app = app(&ops);
                 (ops, app)
             });
-            let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
             let encoded: String = form_urlencoded::byte_serialize(query.as_bytes()).collect();
             let content_type = ["application/json", "application/x-www-form-urlencoded", "text/plain", "multipart/form-data; boundary=x", "application/octet-stream"][kind];
             let mut builder = request("POST", &format!("/echo?q={encoded}"), &format!("198.51.100.{from}"))

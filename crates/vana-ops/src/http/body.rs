@@ -43,14 +43,16 @@ impl BodyKind {
 }
 
 /// The body cap (`http.max_body_bytes`): a larger declared length is refused at once, a body that is read
-/// is read up to it, and one passed on unread still ends in an error past it.
+/// is read up to it (within `http.body_read_timeout_ms`), and one passed on unread still ends in an error
+/// past it.
 pub(crate) struct BodyCap {
     max: u64,
+    read_timeout: std::time::Duration,
 }
 
 impl BodyCap {
-    pub(crate) fn new(max_body_bytes: u64) -> Self {
-        Self { max: max_body_bytes }
+    pub(crate) fn new(max_body_bytes: u64, read_timeout: std::time::Duration) -> Self {
+        Self { max: max_body_bytes, read_timeout }
     }
 
     fn max(&self) -> usize {
@@ -74,12 +76,17 @@ impl BodyCap {
         if body.is_end_stream() { body } else { Body::new(Limited::new(body, self.max())) }
     }
 
-    /// `body` read whole, refused past the cap or when the client's stream fails.
+    /// `body` read whole, refused past the cap, past the read timeout (a client trickling its body holds
+    /// a connection and a worker's attention) or when the client's stream fails.
     pub(crate) async fn read(&self, body: Body) -> Result<Bytes, Refusal> {
-        match Limited::new(body, self.max()).collect().await {
-            Ok(collected) => Ok(collected.to_bytes()),
-            Err(error) if error.downcast_ref::<LengthLimitError>().is_some() => Err(Refusal::BodyTooLarge),
-            Err(_) => Err(Refusal::BodyUnreadable),
+        let collected = tokio::time::timeout(self.read_timeout, Limited::new(body, self.max()).collect());
+        match collected.await {
+            Err(_elapsed) => Err(Refusal::BodyTimeout),
+            Ok(Ok(collected)) => Ok(collected.to_bytes()),
+            Ok(Err(error)) if error.downcast_ref::<LengthLimitError>().is_some() => {
+                Err(Refusal::BodyTooLarge)
+            }
+            Ok(Err(_)) => Err(Refusal::BodyUnreadable),
         }
     }
 }
@@ -244,16 +251,39 @@ mod tests {
 
     #[tokio::test]
     async fn reading_stops_at_the_cap() {
-        let cap = BodyCap::new(5);
+        let cap = BodyCap::new(5, std::time::Duration::from_secs(30));
         assert_eq!(cap.read(Body::from("12345")).await.unwrap(), "12345");
         assert_eq!(cap.read(Body::from("123456")).await, Err(Refusal::BodyTooLarge));
         assert!(cap.limit(Body::from("123456")).collect().await.is_err());
         assert_eq!(cap.limit(Body::from("12345")).collect().await.unwrap().to_bytes(), "12345");
     }
 
+    /// A body whose client never sends the rest.
+    struct Trickle;
+
+    impl http_body::Body for Trickle {
+        type Data = Bytes;
+        type Error = std::convert::Infallible;
+
+        fn poll_frame(
+            self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+            std::task::Poll::Pending
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_body_that_does_not_arrive_in_time_is_refused() {
+        // Paused time: the timeout fires when nothing else can happen, whatever the machine's speed.
+        let cap = BodyCap::new(1024, std::time::Duration::from_secs(30));
+        assert_eq!(cap.read(Body::new(Trickle)).await, Err(Refusal::BodyTimeout));
+        assert_eq!(Refusal::BodyTimeout.status(), http::StatusCode::REQUEST_TIMEOUT);
+    }
+
     #[test]
     fn a_declared_length_over_the_cap_is_refused() {
-        let cap = BodyCap::new(5);
+        let cap = BodyCap::new(5, std::time::Duration::from_secs(30));
         let mut headers = http::HeaderMap::new();
         assert_eq!(cap.check_declared(&headers), Ok(()));
         headers.insert(http::header::CONTENT_LENGTH, "5".parse().unwrap());

@@ -21,7 +21,8 @@ use crate::ops::Ops;
 /// `response_time.<route>` metric. Build it with [`Ops::http_layer`].
 ///
 /// It needs the peer address: serve with `into_make_service_with_connect_info::<SocketAddr>()` (axum) or
-/// put the `SocketAddr` in the request extensions (hyper). Without it the address steps are skipped.
+/// put the `SocketAddr` in the request extensions (hyper). Without it the address steps are skipped. It runs
+/// on a Tokio runtime with timers enabled (`#[tokio::main]` has them): a body it reads has a deadline.
 #[derive(Clone)]
 pub struct OpsLayer {
     pipeline: Arc<Pipeline>,

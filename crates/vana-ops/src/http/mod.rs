@@ -11,8 +11,10 @@ mod policy;
 mod proxy;
 mod reject;
 mod routes;
+mod server;
 mod step;
 
 pub use endpoints::{ADMIN_TOKEN_ENV, ADMIN_TOKEN_FILE_ENV, AdminToken, endpoints};
 pub use layer::{OpsLayer, OpsService, ResponseFuture};
 pub use proxy::Upstream;
+pub use server::serve;

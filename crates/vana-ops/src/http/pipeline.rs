@@ -90,7 +90,10 @@ impl Pipeline {
             rate_limit: config.rate_limit.then(|| RateLimit::new(ops)),
             remote_address_checks: ops.security().rate_limiter().store().is_remote(),
             csrf: Csrf::new(&security.csrf_protection, config)?,
-            body_cap: BodyCap::new(config.max_body_bytes),
+            body_cap: BodyCap::new(
+                config.max_body_bytes,
+                std::time::Duration::from_millis(config.body_read_timeout_ms),
+            ),
             validation: config.validate_input.then(|| Validation::new(ops, config)),
             security_headers: config.security_headers.then(|| SecurityHeaders::new(ops)),
             access_log: config.access_log.then(|| AccessLog::new(ops.request_log().clone())),

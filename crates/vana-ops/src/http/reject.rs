@@ -16,6 +16,8 @@ pub(crate) enum Refusal {
     InvalidInput(Finding),
     BodyTooLarge,
     BodyUnreadable,
+    /// The body did not arrive within `http.body_read_timeout_ms`.
+    BodyTimeout,
     /// Token mode: no valid token.
     Csrf,
     /// Origin mode: a browser's request from another origin.
@@ -115,7 +117,10 @@ impl Refusal {
             Refusal::CrossOrigin => Some(
                 "A browser sent this request from another origin; send it from this site, or have the operator add the origin to csrf_protection.trusted_origins (docs/security.md#csrf).",
             ),
-            Refusal::RateLimited(_) | Refusal::BodyTooLarge | Refusal::BodyUnreadable => None,
+            Refusal::RateLimited(_)
+            | Refusal::BodyTooLarge
+            | Refusal::BodyUnreadable
+            | Refusal::BodyTimeout => None,
         }
     }
 
@@ -123,9 +128,11 @@ impl Refusal {
         match self {
             Refusal::InvalidInput(finding) => finding.severity,
             Refusal::Csrf | Refusal::CrossOrigin => Severity::Medium,
-            Refusal::Blocked | Refusal::RateLimited(_) | Refusal::BodyTooLarge | Refusal::BodyUnreadable => {
-                Severity::Low
-            }
+            Refusal::Blocked
+            | Refusal::RateLimited(_)
+            | Refusal::BodyTooLarge
+            | Refusal::BodyUnreadable
+            | Refusal::BodyTimeout => Severity::Low,
         }
     }
 
@@ -147,6 +154,7 @@ impl Refusal {
             Refusal::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             Refusal::InvalidInput(_) | Refusal::BodyUnreadable => StatusCode::BAD_REQUEST,
             Refusal::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Refusal::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
         }
     }
 
@@ -158,6 +166,7 @@ impl Refusal {
             Refusal::InvalidInput(_) => "input_rejected",
             Refusal::BodyTooLarge => "body_too_large",
             Refusal::BodyUnreadable => "body_unreadable",
+            Refusal::BodyTimeout => "body_timeout",
             Refusal::Csrf => "csrf_token_invalid",
             Refusal::CrossOrigin => "cross_origin_request",
         }

@@ -84,9 +84,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     eprintln!("  alerts   http://{address}{prefix}/alerts");
     eprintln!("  logs     JSON lines on standard output; Ctrl-C stops and flushes");
 
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    vana_ops::serve(listener, app, &ops, shutdown_signal()).await?;
     eprintln!("vana-ops: shutting down");
     tracing::info!(target: "vana_ops", "shutting down");
     ops.shutdown();

@@ -68,7 +68,9 @@ impl Document {
                 "http",
                 "backend",
             ],
-            Document::Monitoring => &["performance_monitoring", "thresholds", "alerting", "logging"],
+            Document::Monitoring => {
+                &["performance_monitoring", "thresholds", "alerting", "logging", "health"]
+            }
         }
     }
 

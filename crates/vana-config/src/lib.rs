@@ -58,6 +58,7 @@ mod backend;
 mod checks;
 mod document;
 mod env;
+mod health;
 mod http_layer;
 mod input_policy;
 mod key_path;
@@ -77,6 +78,7 @@ mod suggest;
 
 pub use backend::Backend;
 pub use document::{Document, EMBEDDED_MONITORING_YAML, EMBEDDED_SECURITY_YAML};
+pub use health::HealthConfig;
 pub use http_layer::HttpLayer;
 pub use input_policy::{InputAction, InputPolicies, PointerToken, RoutePolicy, parse_pointer};
 pub use key_path::{KeyPath, Segment};

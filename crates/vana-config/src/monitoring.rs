@@ -26,6 +26,8 @@ pub struct MonitoringConfig {
     pub alerting: Alerting,
     /// Log level, format and correlation ids.
     pub logging: Logging,
+    /// Readiness checks and `/health`'s conditions.
+    pub health: crate::health::HealthConfig,
 }
 
 impl Default for MonitoringConfig {
@@ -44,6 +46,7 @@ impl Default for MonitoringConfig {
             thresholds,
             alerting: Alerting::default(),
             logging: Logging::default(),
+            health: crate::health::HealthConfig::default(),
         }
     }
 }
@@ -527,6 +530,7 @@ impl MonitoringConfig {
             threshold.check(key, &thresholds.key(key.as_str()), check);
         }
         self.logging.check(&root.key("logging"), check);
+        self.health.check(&root.key("health"), self.thresholds.keys(), check);
     }
 }
 

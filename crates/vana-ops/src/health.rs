@@ -56,3 +56,69 @@ pub struct BackendHealth {
     /// Decisions taken without Redis so far.
     pub fallbacks: u64,
 }
+
+/// What [`Ops::readiness`](crate::Ops::readiness) reports: whether the instance should get traffic.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Readiness {
+    /// Every check passes.
+    pub ready: bool,
+    /// Each check, by name: `log_writer`, `backend` (informational: a fallback is always active) and the
+    /// reported ones such as `upstream`.
+    pub checks: Vec<ReadinessCheck>,
+}
+
+/// One readiness check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadinessCheck {
+    /// What is checked.
+    pub name: &'static str,
+    /// Whether it passes.
+    pub ready: bool,
+    /// Why, for people.
+    pub detail: String,
+}
+
+/// The log writer counts as not keeping up for this long after it last dropped a line.
+pub(crate) const LOG_DROP_GRACE: Duration = Duration::from_secs(10);
+
+/// Checks reported from outside (the gateway's upstream probe) and the log writer's last drops.
+#[derive(Debug, Default)]
+pub(crate) struct ReadinessBoard {
+    reported: parking_lot::Mutex<Vec<ReadinessCheck>>,
+    /// The drop count last seen, and when it last grew.
+    log_drops: parking_lot::Mutex<(usize, Option<std::time::Instant>)>,
+}
+
+impl ReadinessBoard {
+    /// Records the outcome of check `name`, replacing its last one.
+    pub(crate) fn report(&self, name: &'static str, ready: bool, detail: String) {
+        let mut reported = self.reported.lock();
+        let check = ReadinessCheck { name, ready, detail };
+        match reported.iter_mut().find(|known| known.name == name) {
+            Some(known) => *known = check,
+            None => reported.push(check),
+        }
+    }
+
+    /// The log writer keeps up unless it dropped lines within [`LOG_DROP_GRACE`].
+    pub(crate) fn log_writer(&self, dropped: usize) -> ReadinessCheck {
+        let mut seen = self.log_drops.lock();
+        if dropped > seen.0 {
+            *seen = (dropped, Some(std::time::Instant::now()));
+        }
+        let recent = seen.1.is_some_and(|at| at.elapsed() < LOG_DROP_GRACE);
+        ReadinessCheck {
+            name: "log_writer",
+            ready: !recent,
+            detail: if recent {
+                format!("{dropped} lines dropped so far, the last within {} s", LOG_DROP_GRACE.as_secs())
+            } else {
+                format!("keeps up ({dropped} lines dropped so far)")
+            },
+        }
+    }
+
+    pub(crate) fn reported(&self) -> Vec<ReadinessCheck> {
+        self.reported.lock().clone()
+    }
+}

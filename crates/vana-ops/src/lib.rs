@@ -66,7 +66,7 @@ mod http;
 mod ops;
 
 pub use error::OpsError;
-pub use health::{BackendHealth, Health, HealthStatus};
+pub use health::{BackendHealth, Health, HealthStatus, Readiness, ReadinessCheck};
 #[cfg(feature = "http")]
 pub use http::{
     ADMIN_TOKEN_ENV, ADMIN_TOKEN_FILE_ENV, AdminToken, OpsLayer, OpsService, ResponseFuture, Upstream,

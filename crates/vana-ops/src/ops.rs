@@ -58,6 +58,7 @@ struct OpsInner {
     request_log: RequestLog,
     channels: Vec<crate::channels::Channel>,
     started: Instant,
+    readiness: crate::health::ReadinessBoard,
 }
 
 impl OpsBuilder {
@@ -137,6 +138,7 @@ impl OpsBuilder {
                 logging: Mutex::new(logging),
                 channels,
                 started: Instant::now(),
+                readiness: crate::health::ReadinessBoard::default(),
                 loaded: self.loaded,
             }),
         })
@@ -261,6 +263,42 @@ impl Ops {
             dropped_log_lines: inner.logging.lock().as_ref().map_or(0, LoggingGuard::dropped_lines),
             backend,
         }
+    }
+
+    /// Whether `/health` should answer 503: a critical alert of a threshold named in
+    /// `health.critical_thresholds` fires (none by default).
+    pub fn health_fails(&self) -> bool {
+        let conditions = &self.inner.loaded.config.monitoring.health.critical_thresholds;
+        !conditions.is_empty()
+            && self.inner.monitor.active_alerts().iter().any(|alert| {
+                alert.level == vana_config::AlertLevel::Critical
+                    && conditions.iter().any(|name| **name == *alert.threshold)
+            })
+    }
+
+    /// Whether the instance should get traffic: the log writer keeps up and every reported check (the
+    /// gateway's upstream) passes. Firing alerts and slow requests never make an instance unready; the
+    /// Redis backend is reported but never fails it (its fallback answers meanwhile).
+    pub fn readiness(&self) -> crate::health::Readiness {
+        let inner = &*self.inner;
+        let dropped = inner.logging.lock().as_ref().map_or(0, LoggingGuard::dropped_lines);
+        let mut checks = vec![inner.readiness.log_writer(dropped)];
+        if let Some(backend) = backend_health(&inner.security) {
+            let detail = if backend.available { "Redis answers" } else { "Redis away: its fallback answers" };
+            checks.push(crate::health::ReadinessCheck {
+                name: "backend",
+                ready: true,
+                detail: detail.into(),
+            });
+        }
+        checks.extend(inner.readiness.reported());
+        crate::health::Readiness { ready: checks.iter().all(|check| check.ready), checks }
+    }
+
+    /// Records the outcome of a readiness check made outside (the gateway's upstream probe, `name`
+    /// `upstream`); it replaces the last one of that name.
+    pub fn report_readiness(&self, name: &'static str, ready: bool, detail: impl Into<String>) {
+        self.inner.readiness.report(name, ready, detail.into());
     }
 
     /// Stops the collector, delivers queued alerts and flushes logs, for every clone (as dropping the last

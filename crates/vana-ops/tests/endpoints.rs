@@ -21,20 +21,48 @@ async fn get(router: &axum::Router, uri: &str, token: Option<&str>) -> (StatusCo
 }
 
 #[tokio::test]
-async fn health_is_503_only_while_a_critical_alert_fires() {
-    let ops = quiet();
+async fn health_reports_alerts_and_fails_only_on_the_configured_ones_while_probes_stay_up() {
+    let yaml = "thresholds:\n  queue:\n    metric: \"queue.depth\"\n    warning: 10\n    critical: 20\n  latency:\n    metric: \"latency.*\"\n    warning: 1\n    critical: 2\nhealth:\n  critical_thresholds: [queue]\n";
+    let loaded = vana_ops::config::ConfigLoader::new()
+        .document_str(vana_ops::config::Document::Monitoring, "test", yaml)
+        .load()
+        .unwrap();
+    let ops = Ops::builder(loaded).install_logging(false).start_collector(false).build().unwrap();
     let router = endpoints(&ops, None);
-    ops.monitor().set_threshold("queue.depth", 10.0, 20.0, vana_ops::config::Comparison::Greater);
+    // A critical alert of a threshold not named in critical_thresholds is reported, and /health stays 200.
+    ops.monitor().record_metric("latency.run", 9.0, "s", &[]);
     for (value, status, word) in [
-        (1.0, StatusCode::OK, "ok"),
-        (15.0, StatusCode::OK, "degraded"),
+        (1.0, StatusCode::OK, "critical"),
+        (15.0, StatusCode::OK, "critical"),
         (25.0, StatusCode::SERVICE_UNAVAILABLE, "critical"),
-        (1.0, StatusCode::OK, "ok"),
+        (1.0, StatusCode::OK, "critical"),
     ] {
         ops.monitor().record_metric("queue.depth", value, "jobs", &[]);
         let (got, body) = get(&router, "/health", None).await;
         assert_eq!((got, body["status"].as_str().unwrap()), (status, word), "{value}");
+        // Liveness and readiness never follow alerts.
+        assert_eq!(get(&router, "/livez", None).await.0, StatusCode::OK);
+        assert_eq!(get(&router, "/readyz", None).await.0, StatusCode::OK);
     }
+    ops.monitor().record_metric("latency.run", 0.1, "s", &[]);
+    assert_eq!(get(&router, "/health", None).await.1["status"], "ok");
+}
+
+#[tokio::test]
+async fn readiness_follows_the_reported_checks() {
+    let ops = quiet();
+    let router = endpoints(&ops, None);
+    let (status, body) = get(&router, "/readyz", None).await;
+    assert_eq!((status, body["status"].as_str()), (StatusCode::OK, Some("ready")), "{body}");
+    ops.report_readiness("upstream", false, "/health: unreachable");
+    let (status, body) = get(&router, "/readyz", None).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    let upstream =
+        body["checks"].as_array().unwrap().iter().find(|check| check["name"] == "upstream").unwrap();
+    assert_eq!((&upstream["ready"], &upstream["detail"]), (&false.into(), &"/health: unreachable".into()));
+    ops.report_readiness("upstream", true, "/health answered 200 OK");
+    assert_eq!(get(&router, "/readyz", None).await.0, StatusCode::OK);
+    assert_eq!(get(&router, "/livez", None).await.0, StatusCode::OK);
 }
 
 #[tokio::test]

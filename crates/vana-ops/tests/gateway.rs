@@ -164,6 +164,7 @@ async fn upstream_mode_protects_a_service_it_does_not_know() {
     let mut settings = SETTINGS.to_vec();
     settings
         .push(("VANA_SECURITY__HTTP__ROUTE_TEMPLATES", "[\"/echo\", \"/slow\", \"/events\", \"/whoami\"]"));
+    settings.push(("VANA_MONITORING__HEALTH__CHECK_INTERVAL_MS", "200"));
     let gateway = Gateway::start(&["--upstream", &url], &settings);
     exercise(&gateway).await;
 
@@ -194,6 +195,8 @@ async fn upstream_mode_protects_a_service_it_does_not_know() {
     assert_eq!(&second[..], b"data: two\n\n");
 
     // A dead upstream is a 502, not a hang: once its server has closed (polled), every request gets one.
+    // Ready while the upstream answers its probe (every 200 ms here) ...
+    assert_eq!(readyz_becomes(&gateway, StatusCode::OK).await, StatusCode::OK);
     drop(upstream);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     let mut status = StatusCode::OK;
@@ -202,6 +205,47 @@ async fn upstream_mode_protects_a_service_it_does_not_know() {
         status = gone.send().await.unwrap().status();
     }
     assert_eq!(status, StatusCode::BAD_GATEWAY);
+    // ... and unready once it does not, while still live.
+    assert_eq!(
+        readyz_becomes(&gateway, StatusCode::SERVICE_UNAVAILABLE).await,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    assert_eq!(client().get(gateway.url("/livez")).send().await.unwrap().status(), StatusCode::OK);
+}
+
+/// `/readyz`'s status once it is `wanted`, or the last one seen after 20 s.
+async fn readyz_becomes(gateway: &Gateway, wanted: StatusCode) -> StatusCode {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let status = client().get(gateway.url("/readyz")).send().await.unwrap().status();
+        if status == wanted || tokio::time::Instant::now() > deadline {
+            return status;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_requests_fire_alerts_but_leave_the_probes_up() {
+    let gateway = Gateway::start(&[], &[]);
+    // Twenty requests of 6 s, past the default critical line of 5 s, from addresses of their own.
+    let slow: Vec<_> = (0..20u8)
+        .map(|n| {
+            let request = client()
+                .get(gateway.url("/slow?ms=6000"))
+                .header("x-forwarded-for", format!("198.51.100.{}", 100 + n));
+            tokio::spawn(async move { request.send().await.unwrap().status() })
+        })
+        .collect();
+    for request in slow {
+        assert_eq!(request.await.unwrap(), StatusCode::OK);
+    }
+    let health = client().get(gateway.url("/health")).send().await.unwrap();
+    assert_eq!(health.status(), StatusCode::OK, "health reports, and fails only on configured conditions");
+    let health: serde_json::Value = health.json().await.unwrap();
+    assert_eq!(health["status"], "critical", "{health}");
+    assert_eq!(client().get(gateway.url("/livez")).send().await.unwrap().status(), StatusCode::OK);
+    assert_eq!(client().get(gateway.url("/readyz")).send().await.unwrap().status(), StatusCode::OK);
 }
 
 /// A small service in another language's place: echo, slow, an SSE stream and a header mirror.

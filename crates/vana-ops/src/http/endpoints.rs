@@ -15,7 +15,6 @@ use vana_metrics::{AlertEvent, AlertTransition, PrometheusOptions, render_promet
 use vana_security::{EventQuery, Severity};
 
 use crate::error::OpsError;
-use crate::health::HealthStatus;
 use crate::ops::Ops;
 
 /// The environment variable with the admin token of `/security/events`.
@@ -93,7 +92,11 @@ struct EndpointState {
 /// [`OpsLayer`](crate::OpsLayer), so probes and scrapes are never rate-limited):
 ///
 /// - `GET /metrics`: every series in the Prometheus text format;
-/// - `GET /health`: JSON, 200 when ok or degraded, 503 when critical;
+/// - `GET /livez`: 200 while the process serves (never flips on traffic): the liveness probe;
+/// - `GET /readyz`: 200 when the instance should get traffic (the upstream answers, the log writer keeps
+///   up), else 503 with the failing checks: the readiness probe;
+/// - `GET /health`: the detailed report (JSON); 503 only while a critical alert of a threshold named in
+///   `health.critical_thresholds` fires;
 /// - `GET /alerts`: active alerts and the recent transitions;
 /// - `GET /security/events?limit=&type=&min_severity=`: recent security events and counts;
 /// - `GET /security/blocks`: the blocked addresses (the fleet's, with the Redis backend);
@@ -106,6 +109,8 @@ pub fn endpoints(ops: &Ops, admin: Option<AdminToken>) -> Router {
     Router::new()
         .route("/metrics", get(metrics))
         .route("/health", get(health))
+        .route("/livez", get(livez))
+        .route("/readyz", get(readyz))
         .route("/alerts", get(alerts))
         .route("/security/events", get(security_events))
         .route("/security/blocks", get(security_blocks))
@@ -118,13 +123,27 @@ async fn metrics(State(state): State<EndpointState>) -> Response {
     ([(header::CONTENT_TYPE, vana_metrics::CONTENT_TYPE)], text).into_response()
 }
 
+async fn livez(State(state): State<EndpointState>) -> Response {
+    let body = serde_json::json!({ "status": "live", "uptime_seconds": state.ops.uptime().as_secs_f64() });
+    axum::Json(body).into_response()
+}
+
+async fn readyz(State(state): State<EndpointState>) -> Response {
+    let readiness = state.ops.readiness();
+    let status = if readiness.ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let checks: Vec<_> = readiness
+        .checks
+        .iter()
+        .map(|check| serde_json::json!({ "name": check.name, "ready": check.ready, "detail": check.detail }))
+        .collect();
+    let body =
+        serde_json::json!({ "status": if readiness.ready { "ready" } else { "unready" }, "checks": checks });
+    (status, axum::Json(body)).into_response()
+}
+
 async fn health(State(state): State<EndpointState>) -> Response {
     let health = state.ops.health();
-    let status = if health.status == HealthStatus::Critical {
-        StatusCode::SERVICE_UNAVAILABLE
-    } else {
-        StatusCode::OK
-    };
+    let status = if state.ops.health_fails() { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::OK };
     let body = serde_json::json!({
         "status": health.status.as_str(),
         "uptime_seconds": health.uptime.as_secs_f64(),

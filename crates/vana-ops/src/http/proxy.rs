@@ -83,6 +83,39 @@ impl Upstream {
         Ok(Self { inner: Arc::new(UpstreamInner { client, scheme, authority, base_path }) })
     }
 
+    /// Asks the upstream for `path` (under its base path) and reports whether it is up: an answer below 500
+    /// within `timeout`. The `Err` says why not, for people.
+    pub async fn probe(&self, path: &str, timeout: Duration) -> Result<StatusCode, String> {
+        let UpstreamInner { client, scheme, authority, base_path } = &*self.inner;
+        let uri = format!("{scheme}://{authority}{base_path}{path}");
+        let request = Request::get(uri).body(Body::empty()).map_err(|error| error.to_string())?;
+        match tokio::time::timeout(timeout, client.request(request)).await {
+            Err(_) => Err(format!("no answer within {} ms", timeout.as_millis())),
+            Ok(Err(error)) => Err(format!("unreachable: {error}")),
+            Ok(Ok(response)) if response.status().is_server_error() => {
+                Err(format!("answered {}", response.status()))
+            }
+            Ok(Ok(response)) => Ok(response.status()),
+        }
+    }
+
+    /// Probes `path` every `interval` for as long as the process runs, reporting each outcome to `ops` as
+    /// the readiness check `upstream`.
+    pub fn watch_readiness(&self, ops: &crate::Ops, path: String, interval: Duration, timeout: Duration) {
+        let (upstream, ops) = (self.clone(), ops.clone());
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(interval);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticks.tick().await;
+                match upstream.probe(&path, timeout).await {
+                    Ok(status) => ops.report_readiness("upstream", true, format!("{path} answered {status}")),
+                    Err(why) => ops.report_readiness("upstream", false, format!("{path}: {why}")),
+                }
+            }
+        });
+    }
+
     /// The base URL requests go to.
     pub fn url(&self) -> String {
         let UpstreamInner { scheme, authority, base_path, .. } = &*self.inner;

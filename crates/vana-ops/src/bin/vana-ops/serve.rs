@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::Context;
 use axum::Router;
@@ -50,6 +51,15 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let (application, routes, what) = match &args.upstream {
         Some(url) => {
             let upstream = Upstream::new(url)?;
+            let health = &ops.config().monitoring.health;
+            if !health.upstream_path.is_empty() {
+                upstream.watch_readiness(
+                    &ops,
+                    health.upstream_path.clone(),
+                    Duration::from_millis(health.check_interval_ms),
+                    Duration::from_millis(health.upstream_timeout_ms),
+                );
+            }
             let what = format!("proxy to {}", upstream.url());
             (Router::new().fallback_service(upstream), &[][..], what)
         }
@@ -80,7 +90,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         eprintln!("           curl -i 'http://{address}/slow?ms=2500'   (past the 2 s warning line)");
     }
     eprintln!("  metrics  http://{address}{prefix}/metrics");
-    eprintln!("  health   http://{address}{prefix}/health");
+    eprintln!("  health   http://{address}{prefix}/health  (probes: {prefix}/livez, {prefix}/readyz)");
     eprintln!("  alerts   http://{address}{prefix}/alerts");
     eprintln!("  logs     JSON lines on standard output; Ctrl-C stops and flushes");
 

@@ -59,6 +59,12 @@ pub struct HttpLayer {
     pub max_connections: u64,
     /// `vana-ops serve`: most connections open at once from one client network (trusted proxies excepted).
     pub max_connections_per_client: u64,
+    /// Requests a minute per client network to the operational endpoints (`/metrics`, `/health`, ...), a
+    /// budget apart from the service's.
+    pub ops_rate_limit: u64,
+    /// `vana-ops serve`: serve the operational endpoints only on this address (`127.0.0.1:9090`), not on the
+    /// service's; empty: on the service's, under `ops_prefix`.
+    pub ops_listen: String,
     /// `vana-ops serve`: after SIGTERM or SIGINT, requests in flight get this many milliseconds to finish;
     /// connections still open then are closed.
     pub shutdown_timeout_ms: u64,
@@ -90,6 +96,8 @@ impl Default for HttpLayer {
             max_connections: 10_000,
             max_connections_per_client: 100,
             shutdown_timeout_ms: 10_000,
+            ops_rate_limit: 600,
+            ops_listen: String::new(),
         }
     }
 }
@@ -156,6 +164,21 @@ impl HttpLayer {
             self.max_connections.clamp(1, limits::MAX_CONNECTIONS),
             "connections (at most max_connections)",
         );
+        check.positive_at_most(
+            at.key("ops_rate_limit"),
+            self.ops_rate_limit,
+            u32::MAX.into(),
+            "requests a minute",
+        );
+        if !self.ops_listen.is_empty() && self.ops_listen.parse::<std::net::SocketAddr>().is_err() {
+            check.fail(
+                at.key("ops_listen"),
+                format!(
+                    "`{}` is not an address and port such as 127.0.0.1:9090",
+                    self.ops_listen.escape_debug()
+                ),
+            );
+        }
         if !self.ops_prefix.is_empty() {
             path(check, at.key("ops_prefix"), &self.ops_prefix);
         }

@@ -69,8 +69,8 @@ pub use error::OpsError;
 pub use health::{BackendHealth, Health, HealthStatus, Readiness, ReadinessCheck};
 #[cfg(feature = "http")]
 pub use http::{
-    ADMIN_TOKEN_ENV, ADMIN_TOKEN_FILE_ENV, AdminToken, OpsLayer, OpsService, ResponseFuture, Upstream,
-    endpoints, serve,
+    ADMIN_TOKEN_ENV, ADMIN_TOKEN_FILE_ENV, AdminToken, METRICS_TOKEN_ENV, METRICS_TOKEN_FILE_ENV, OpsLayer,
+    OpsService, ResponseFuture, Upstream, endpoints, endpoints_with_metrics_token, serve,
 };
 pub use ops::{Ops, OpsBuilder};
 pub use {

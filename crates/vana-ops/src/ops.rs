@@ -224,12 +224,16 @@ impl Ops {
         crate::http::OpsLayer::new(self)
     }
 
-    /// The router of `/metrics`, `/health`, `/alerts` and `/security/events` (feature `http`); the admin
-    /// token of the last comes from `VANA_ADMIN_TOKEN` or `VANA_ADMIN_TOKEN_FILE`.
+    /// The router of the operational endpoints (feature `http`; see [`endpoints`](crate::endpoints)), behind
+    /// the blocklist, a rate limit of their own (`http.ops_rate_limit`), the security headers and the
+    /// request log. The admin token comes from `VANA_ADMIN_TOKEN` or `VANA_ADMIN_TOKEN_FILE`; with
+    /// `VANA_METRICS_TOKEN` (or `_FILE`) set, `/metrics` asks for it too.
     #[cfg(feature = "http")]
     pub fn endpoints(&self) -> Result<axum::Router, OpsError> {
         let admin = crate::http::AdminToken::from_env()?;
-        Ok(crate::http::endpoints(self, admin))
+        let metrics = crate::http::metrics_token_from_env()?;
+        let layer = crate::http::OpsLayer::for_endpoints(self, &[])?;
+        Ok(crate::http::endpoints_with_metrics_token(self, admin, metrics).layer(layer))
     }
 
     /// Time since start, on a monotonic clock.

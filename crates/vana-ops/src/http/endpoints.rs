@@ -5,14 +5,17 @@ use std::collections::HashMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use std::net::SocketAddr;
+
+use axum::Extension;
+use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use vana_metrics::{AlertEvent, AlertTransition, PrometheusOptions, render_prometheus};
-use vana_security::{EventQuery, Severity};
+use vana_security::{EventQuery, SecurityEvent, Severity};
 
 use crate::error::OpsError;
 use crate::ops::Ops;
@@ -21,6 +24,10 @@ use crate::ops::Ops;
 pub const ADMIN_TOKEN_ENV: &str = "VANA_ADMIN_TOKEN";
 /// The environment variable naming a file whose first line is the admin token.
 pub const ADMIN_TOKEN_FILE_ENV: &str = "VANA_ADMIN_TOKEN_FILE";
+/// The environment variable with the bearer token `/metrics` asks for (none: `/metrics` is open).
+pub const METRICS_TOKEN_ENV: &str = "VANA_METRICS_TOKEN";
+/// The environment variable naming a file whose first line is the metrics token.
+pub const METRICS_TOKEN_FILE_ENV: &str = "VANA_METRICS_TOKEN_FILE";
 
 /// Most alert transitions and events one response returns.
 const MAX_LISTED: usize = 1000;
@@ -55,7 +62,16 @@ impl AdminToken {
 
     /// The same from any variable lookup (for tests and embedding).
     pub fn from_vars(lookup: impl Fn(&str) -> Option<String>) -> Result<Option<Self>, OpsError> {
-        let token = match (lookup(ADMIN_TOKEN_ENV), lookup(ADMIN_TOKEN_FILE_ENV)) {
+        Self::from_named_vars(ADMIN_TOKEN_ENV, ADMIN_TOKEN_FILE_ENV, lookup)
+    }
+
+    /// The token in variable `token_env`, or the first line of the file named by `file_env`.
+    pub(crate) fn from_named_vars(
+        token_env: &str,
+        file_env: &str,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Option<Self>, OpsError> {
+        let token = match (lookup(token_env), lookup(file_env)) {
             (Some(token), _) => token,
             (None, Some(path)) => std::fs::read_to_string(&path)
                 .map_err(OpsError::AdminTokenFile)?
@@ -68,12 +84,15 @@ impl AdminToken {
         Self::new(&token).map(Some).ok_or(OpsError::AdminTokenTooShort { min_bytes: MIN_ADMIN_TOKEN_BYTES })
     }
 
-    /// Whether `Authorization: Bearer <token>` carries this token (compared in constant time).
+    /// Whether `Authorization: Bearer <token>` carries this token (compared in constant time; the scheme's
+    /// name in any case, as RFC 9110 §11.1 says).
     fn admits(&self, headers: &HeaderMap) -> bool {
         let Some(given) = headers
             .get(header::AUTHORIZATION)
             .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.strip_prefix("Bearer "))
+            .and_then(|value| value.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token)
         else {
             return false;
         };
@@ -86,6 +105,7 @@ impl AdminToken {
 struct EndpointState {
     ops: Ops,
     admin: Option<AdminToken>,
+    metrics: Option<AdminToken>,
 }
 
 /// A router with the operational endpoints, to mount beside the application (outside
@@ -106,6 +126,16 @@ struct EndpointState {
 /// The `/security/*` routes need `Authorization: Bearer <admin token>`; without a token configured they
 /// answer 404.
 pub fn endpoints(ops: &Ops, admin: Option<AdminToken>) -> Router {
+    endpoints_with_metrics_token(ops, admin, None)
+}
+
+/// [`endpoints`], with `/metrics` answering only `Authorization: Bearer <metrics_token>` when one is given
+/// (Prometheus sends one with `authorization: {credentials: ...}` in its scrape config).
+pub fn endpoints_with_metrics_token(
+    ops: &Ops,
+    admin: Option<AdminToken>,
+    metrics_token: Option<AdminToken>,
+) -> Router {
     Router::new()
         .route("/metrics", get(metrics))
         .route("/health", get(health))
@@ -115,10 +145,20 @@ pub fn endpoints(ops: &Ops, admin: Option<AdminToken>) -> Router {
         .route("/security/events", get(security_events))
         .route("/security/blocks", get(security_blocks))
         .route("/security/blocks/{address}", delete(lift_block))
-        .with_state(EndpointState { ops: ops.clone(), admin })
+        .with_state(EndpointState { ops: ops.clone(), admin, metrics: metrics_token })
 }
 
-async fn metrics(State(state): State<EndpointState>) -> Response {
+/// The metrics token from `VANA_METRICS_TOKEN` or `VANA_METRICS_TOKEN_FILE`, if set.
+pub(crate) fn metrics_token_from_env() -> Result<Option<AdminToken>, OpsError> {
+    AdminToken::from_named_vars(METRICS_TOKEN_ENV, METRICS_TOKEN_FILE_ENV, |name| std::env::var(name).ok())
+}
+
+async fn metrics(State(state): State<EndpointState>, headers: HeaderMap) -> Response {
+    if let Some(token) = &state.metrics
+        && !token.admits(&headers)
+    {
+        return Denial::Unauthorized.into_response();
+    }
     let text = render_prometheus(state.ops.monitor(), &PrometheusOptions::default());
     ([(header::CONTENT_TYPE, vana_metrics::CONTENT_TYPE)], text).into_response()
 }
@@ -219,16 +259,29 @@ impl IntoResponse for Denial {
     }
 }
 
-fn authorize(state: &EndpointState, headers: &HeaderMap) -> Result<(), Denial> {
-    match &state.admin {
-        None => Err(Denial::NotConfigured),
-        Some(admin) if admin.admits(headers) => Ok(()),
-        Some(_) => Err(Denial::Unauthorized),
+/// Whether the request carries the admin token. A wrong or missing one is an `admin_auth_failed` security
+/// event (logged and counted) and counts toward blocking its source like a refused attack, so guessing is
+/// stopped after `ip_blocking.auto_block_after` tries.
+fn authorize(state: &EndpointState, headers: &HeaderMap, peer: Option<SocketAddr>) -> Result<(), Denial> {
+    let admin = state.admin.as_ref().ok_or(Denial::NotConfigured)?;
+    if admin.admits(headers) {
+        return Ok(());
     }
+    let security = state.ops.security();
+    let client = peer.map(|peer| security.client_addresses().resolve(peer.ip(), headers));
+    security.log_security_event(SecurityEvent::new("admin_auth_failed", Severity::Medium, client));
+    if let Some(client) = client {
+        security.record_refused_attack(client);
+    }
+    Err(Denial::Unauthorized)
 }
 
-async fn security_blocks(State(state): State<EndpointState>, headers: HeaderMap) -> Response {
-    if let Err(denial) = authorize(&state, &headers) {
+async fn security_blocks(
+    State(state): State<EndpointState>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(denial) = authorize(&state, &headers, peer.map(|Extension(ConnectInfo(peer))| peer)) {
         return denial.into_response();
     }
     let blocks: Vec<_> = state
@@ -260,10 +313,11 @@ fn network_text(network: ipnet::IpNet) -> String {
 
 async fn lift_block(
     State(state): State<EndpointState>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     headers: HeaderMap,
     Path(address): Path<String>,
 ) -> Response {
-    if let Err(denial) = authorize(&state, &headers) {
+    if let Err(denial) = authorize(&state, &headers, peer.map(|Extension(ConnectInfo(peer))| peer)) {
         return denial.into_response();
     }
     // An address lifts the block of its network; a network as listed (`2001:db8:1:2::/64`) works too.
@@ -277,7 +331,7 @@ async fn lift_block(
     let security = state.ops.security();
     let was_blocked = security.blocklist().unblock(address);
     security.log_security_event(
-        vana_security::SecurityEvent::new("ip_unblocked", Severity::Low, Some(address))
+        SecurityEvent::new("ip_unblocked", Severity::Low, Some(address))
             .detail("was_blocked", was_blocked)
             .detail("by", "admin_api"),
     );
@@ -287,10 +341,11 @@ async fn lift_block(
 
 async fn security_events(
     State(state): State<EndpointState>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     headers: HeaderMap,
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
-    if let Err(denial) = authorize(&state, &headers) {
+    if let Err(denial) = authorize(&state, &headers, peer.map(|Extension(ConnectInfo(peer))| peer)) {
         return denial.into_response();
     }
     let limit = params.get("limit").and_then(|limit| limit.parse().ok()).unwrap_or(100).min(MAX_LISTED);

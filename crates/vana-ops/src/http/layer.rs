@@ -46,6 +46,11 @@ impl OpsLayer {
     pub fn with_route_templates(ops: &Ops, templates: &[&str]) -> Result<Self, OpsError> {
         Ok(Self { pipeline: Arc::new(Pipeline::new(ops, templates)?) })
     }
+
+    /// The layer in front of the operational endpoints (`paths`): see [`Ops::endpoints`].
+    pub(crate) fn for_endpoints(ops: &Ops, paths: &[&str]) -> Result<Self, OpsError> {
+        Ok(Self { pipeline: Arc::new(Pipeline::for_endpoints(ops, paths)?) })
+    }
 }
 
 impl std::fmt::Debug for OpsLayer {

@@ -14,7 +14,11 @@ mod routes;
 mod server;
 mod step;
 
-pub use endpoints::{ADMIN_TOKEN_ENV, ADMIN_TOKEN_FILE_ENV, AdminToken, endpoints};
+pub(crate) use endpoints::metrics_token_from_env;
+pub use endpoints::{
+    ADMIN_TOKEN_ENV, ADMIN_TOKEN_FILE_ENV, AdminToken, METRICS_TOKEN_ENV, METRICS_TOKEN_FILE_ENV, endpoints,
+    endpoints_with_metrics_token,
+};
 pub use layer::{OpsLayer, OpsService, ResponseFuture};
 pub use proxy::Upstream;
 pub use server::serve;

@@ -76,7 +76,33 @@ impl Pipeline {
     /// The steps of `ops`'s `http` section, naming requests by `templates` after the configured ones.
     pub(crate) fn new(ops: &Ops, templates: &[&str]) -> Result<Self, OpsError> {
         let security = &ops.config().security;
-        let config = &security.http;
+        let rate_limit = security.http.rate_limit.then(|| RateLimit::new(ops));
+        Self::build(ops, templates, &security.http, &security.csrf_protection, rate_limit)
+    }
+
+    /// The steps in front of the operational endpoints: the client address, the blocklist, a rate limit of
+    /// their own (`http.ops_rate_limit` a minute per client network), security headers, the correlation id
+    /// and the request log. No validation or CSRF (they take no input), and no route metric (a scrape is
+    /// not the service's traffic).
+    pub(crate) fn for_endpoints(ops: &Ops, paths: &[&str]) -> Result<Self, OpsError> {
+        let security = &ops.config().security;
+        let mut http = security.http.clone();
+        http.validate_input = false;
+        http.route_metrics = false;
+        http.route_templates = Vec::new();
+        let mut csrf = security.csrf_protection.clone();
+        csrf.require_csrf = false;
+        let rate_limit = security.http.rate_limit.then(|| RateLimit::for_endpoints(ops));
+        Self::build(ops, paths, &http, &csrf, rate_limit)
+    }
+
+    fn build(
+        ops: &Ops,
+        templates: &[&str],
+        config: &vana_config::HttpLayer,
+        csrf: &vana_config::CsrfProtection,
+        rate_limit: Option<RateLimit>,
+    ) -> Result<Self, OpsError> {
         let configured = config.route_templates.iter().map(String::as_str);
         Ok(Self {
             ops: ops.clone(),
@@ -87,9 +113,9 @@ impl Pipeline {
             )?,
             client_address: ClientAddress::new(ops),
             blocklist: config.block_addresses.then(|| Blocklist::new(ops)),
-            rate_limit: config.rate_limit.then(|| RateLimit::new(ops)),
+            rate_limit,
             remote_address_checks: ops.security().rate_limiter().store().is_remote(),
-            csrf: Csrf::new(&security.csrf_protection, config)?,
+            csrf: Csrf::new(csrf, config)?,
             body_cap: BodyCap::new(
                 config.max_body_bytes,
                 std::time::Duration::from_millis(config.body_read_timeout_ms),

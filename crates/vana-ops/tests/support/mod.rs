@@ -12,6 +12,8 @@ pub(crate) struct Gateway {
     child: Option<Child>,
     /// `http://127.0.0.1:PORT`.
     pub(crate) base: String,
+    /// The operational endpoints' own `http://ADDRESS:PORT`, with `http.ops_listen`.
+    pub(crate) ops_base: Option<String>,
     stdout: Arc<Mutex<Vec<String>>>,
 }
 
@@ -42,9 +44,15 @@ impl Gateway {
         let stderr = child.stderr.take().unwrap();
         let (address_tx, address_rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
+            // The endpoints' own listener, when there is one, is announced first.
+            let mut ops_base = None;
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(rest) = line.strip_prefix("vana-ops endpoints on ") {
+                    ops_base = Some(rest.trim().to_owned());
+                }
                 if let Some(rest) = line.strip_prefix("vana-ops listening on ") {
-                    let _ = address_tx.send(rest.split_whitespace().next().unwrap_or("").to_owned());
+                    let base = rest.split_whitespace().next().unwrap_or("").to_owned();
+                    let _ = address_tx.send((base, ops_base.take()));
                 }
             }
         });
@@ -56,14 +64,14 @@ impl Gateway {
                 sink.lock().unwrap().push(line);
             }
         });
-        let base = match address_rx.recv_timeout(Duration::from_secs(30)) {
-            Ok(base) => base,
+        let (base, ops_base) = match address_rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(found) => found,
             Err(_) => {
                 let _ = child.kill();
                 panic!("vana-ops serve did not report its address within 30 s");
             }
         };
-        Gateway { child: Some(child), base, stdout: stdout_lines }
+        Gateway { child: Some(child), base, ops_base, stdout: stdout_lines }
     }
 
     /// `base` + `path`.

@@ -66,22 +66,35 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         None => (crate::demo::router(), &crate::demo::ROUTES[..], "demo application".to_owned()),
     };
     let endpoints = ops.endpoints()?;
+    let ops_listen = ops.config().security.http.ops_listen.clone();
     let prefix = args.ops_prefix.as_deref().unwrap_or(&ops.config().security.http.ops_prefix);
-    let prefix = prefix.trim_end_matches('/');
-    let endpoints = if prefix.is_empty() { endpoints } else { Router::new().nest(prefix, endpoints) };
-    // The endpoints answer their own paths; everything else goes to the application, behind the layer.
+    let prefix = if ops_listen.is_empty() { prefix.trim_end_matches('/').to_owned() } else { String::new() };
     // One layer around the whole application (rather than one per route) costs less per request; it runs
     // before routing, so it names requests by the application's route templates.
-    let app = if args.no_layer {
-        endpoints.fallback_service(application)
+    let application = if args.no_layer {
+        application
     } else {
         let layer = OpsLayer::with_route_templates(&ops, routes)?;
-        endpoints.fallback_service(layer.layer(application))
+        Router::new().fallback_service(layer.layer(application))
+    };
+    // The endpoints answer their own paths, on the service's listener unless `http.ops_listen` gives them
+    // one of their own; everything else goes to the application.
+    let (app, ops_app) = match (ops_listen.is_empty(), prefix.is_empty()) {
+        (true, true) => (endpoints.fallback_service(application), None),
+        (true, false) => (Router::new().nest(&prefix, endpoints).fallback_service(application), None),
+        (false, _) => (application, Some(endpoints)),
     };
 
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    // The endpoints' own listener first, so the line that announces the service comes last.
+    let ops_listener = match ops_app {
+        Some(ops_app) => {
+            let ops_listener = bind(&ops_listen).await?;
+            eprintln!("vana-ops endpoints on http://{}", ops_listener.local_addr()?);
+            Some((ops_listener, ops_app))
+        }
+        None => None,
+    };
+    let listener = bind(&args.listen.to_string()).await?;
     let address = listener.local_addr()?;
     let layer = if args.no_layer { "layer off" } else { "layer on" };
     eprintln!("vana-ops listening on http://{address} ({what}, {layer})");
@@ -89,16 +102,41 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         eprintln!("  try      curl -i 'http://{address}/echo?msg=hello'");
         eprintln!("           curl -i 'http://{address}/slow?ms=2500'   (past the 2 s warning line)");
     }
-    eprintln!("  metrics  http://{address}{prefix}/metrics");
-    eprintln!("  health   http://{address}{prefix}/health  (probes: {prefix}/livez, {prefix}/readyz)");
-    eprintln!("  alerts   http://{address}{prefix}/alerts");
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let until_stopped = |mut stopped: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = stopped.wait_for(|stop| *stop).await;
+    };
+    let base = match &ops_listener {
+        Some((ops_listener, _)) => format!("http://{}", ops_listener.local_addr()?),
+        None => format!("http://{address}{prefix}"),
+    };
+    let ops_server = ops_listener.map(|(ops_listener, ops_app)| {
+        let (ops, stopped) = (ops.clone(), stopped.clone());
+        tokio::spawn(
+            async move { vana_ops::serve(ops_listener, ops_app, &ops, until_stopped(stopped)).await },
+        )
+    });
+    eprintln!("  metrics  {base}/metrics");
+    eprintln!("  health   {base}/health  (probes: {base}/livez, {base}/readyz)");
+    eprintln!("  alerts   {base}/alerts");
     eprintln!("  logs     JSON lines on standard output; Ctrl-C stops and flushes");
 
-    vana_ops::serve(listener, app, &ops, shutdown_signal()).await?;
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = stop.send(true);
+    });
+    vana_ops::serve(listener, app, &ops, until_stopped(stopped)).await?;
+    if let Some(ops_server) = ops_server {
+        ops_server.await??;
+    }
     eprintln!("vana-ops: shutting down");
     tracing::info!(target: "vana_ops", "shutting down");
     ops.shutdown();
     Ok(())
+}
+
+async fn bind(address: &str) -> anyhow::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(address).await.with_context(|| format!("cannot listen on {address}"))
 }
 
 /// SIGINT or SIGTERM.

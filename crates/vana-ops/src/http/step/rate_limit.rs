@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue};
-use vana_security::RateDecision;
+use std::num::NonZeroU32;
+
+use vana_security::{Quota, RateDecision};
 
 use crate::http::reject::{Refusal, retry_after_secs};
 use crate::http::step::client_address::Client;
@@ -21,17 +23,32 @@ pub(crate) struct RateLimit {
     ops: Ops,
     /// The configured limit and its header value, made once: it is on every response.
     limit: (u32, HeaderValue),
+    /// The operational endpoints' own budget, under keys of their own; `None`: the service's.
+    endpoints: Option<Quota>,
 }
 
 impl RateLimit {
     pub(crate) fn new(ops: &Ops) -> Self {
         let limit = ops.security().rate_limiter().quota().limit().get();
-        Self { ops: ops.clone(), limit: (limit, number(limit.into())) }
+        Self { ops: ops.clone(), limit: (limit, number(limit.into())), endpoints: None }
+    }
+
+    /// The budget of the operational endpoints: `http.ops_rate_limit` a minute per client network, in
+    /// bursts of as many, apart from the service's.
+    pub(crate) fn for_endpoints(ops: &Ops) -> Self {
+        let per_minute = u32::try_from(ops.config().security.http.ops_rate_limit).unwrap_or(u32::MAX);
+        let count = NonZeroU32::new(per_minute).unwrap_or(NonZeroU32::MIN);
+        let quota = Quota::new(count, Duration::from_secs(60), count);
+        Self { ops: ops.clone(), limit: (count.get(), number(count.get().into())), endpoints: Some(quota) }
     }
 
     /// Counts the request against the client's budget.
     pub(crate) fn check(&self, client: &Client) -> RateDecision {
-        self.ops.security().rate_limiter().check(client.key.as_str())
+        let limiter = self.ops.security().rate_limiter();
+        match &self.endpoints {
+            None => limiter.check(client.key.as_str()),
+            Some(quota) => limiter.check_quota(&format!("ops:{}", client.key.as_str()), quota),
+        }
     }
 
     /// The refusal of a request whose budget is spent.

@@ -180,6 +180,17 @@ async fn upstream_mode_protects_a_service_it_does_not_know() {
     assert_eq!(whoami.headers()["x-content-type-options"], "nosniff");
     let whoami: serde_json::Value = whoami.json().await.unwrap();
     assert_eq!(whoami["correlation_id"], "e2e-upstream-1");
+    // A client cannot make the id hop-by-hop by naming it in `Connection`.
+    let named = client()
+        .get(gateway.url("/whoami"))
+        .header("x-forwarded-for", "198.51.100.9")
+        .header("x-correlation-id", "e2e-upstream-2")
+        .header("connection", "keep-alive, X-Correlation-ID")
+        .send()
+        .await
+        .unwrap();
+    let named: serde_json::Value = named.json().await.unwrap();
+    assert_eq!(named["correlation_id"], "e2e-upstream-2");
     assert_eq!(whoami["forwarded_for"], "198.51.100.9, 127.0.0.1");
 
     // Server-sent events pass through unbuffered: the first event arrives before the upstream sends the

@@ -164,7 +164,7 @@ impl Pipeline {
         self.record_findings(&findings, &parts, &exchange);
         let mut response = match admission {
             Ok(Admission::Forward(body)) => {
-                self.correlation.attach(&mut parts.headers, &exchange.id);
+                self.correlation.attach_to_request(&mut parts.headers, &exchange.id);
                 match inner.call(Request::from_parts(parts, body)).await {
                     Ok(response) => response.map(Body::new),
                     Err(error) => {

@@ -39,6 +39,40 @@ impl Correlation {
             headers.insert(self.header.clone(), id.header_value().clone());
         }
     }
+
+    /// [`attach`](Self::attach) to the request for the inner service, first taking the id's header out of
+    /// the client's `Connection` list: a client naming it there (`Connection: close, X-Correlation-ID`)
+    /// would have a proxy drop it as hop-by-hop, and the service would never see the id.
+    pub(crate) fn attach_to_request(&self, headers: &mut HeaderMap, id: &CorrelationId) {
+        if self.propagate && headers.contains_key(http::header::CONNECTION) {
+            unlist_from_connection(headers, &self.header);
+        }
+        self.attach(headers, id);
+    }
+}
+
+/// Removes `name` from the tokens of every `Connection` header (dropping a header left empty).
+fn unlist_from_connection(headers: &mut HeaderMap, name: &HeaderName) {
+    let values: Vec<String> = headers
+        .get_all(http::header::CONNECTION)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .map(|value| {
+            value
+                .split(',')
+                .map(str::trim)
+                .filter(|token| !token.is_empty() && !token.eq_ignore_ascii_case(name.as_str()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .filter(|value| !value.is_empty())
+        .collect();
+    headers.remove(http::header::CONNECTION);
+    for value in values {
+        if let Ok(value) = http::HeaderValue::from_str(&value) {
+            headers.append(http::header::CONNECTION, value);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -69,6 +103,18 @@ mod tests {
         let mut response = HeaderMap::new();
         step.attach(&mut response, &id);
         assert!(response.is_empty());
+    }
+
+    #[test]
+    fn a_client_cannot_make_the_id_hop_by_hop() {
+        let step = Correlation::new("X-Correlation-ID", true).unwrap();
+        let mut request = HeaderMap::new();
+        request.insert("connection", "close, X-Correlation-ID".parse().unwrap());
+        request.append("connection", "x-correlation-id".parse().unwrap());
+        let id = step.id(&request);
+        step.attach_to_request(&mut request, &id);
+        assert_eq!(request.get_all("connection").iter().collect::<Vec<_>>(), ["close"]);
+        assert_eq!(request["x-correlation-id"], id.as_str());
     }
 
     #[test]

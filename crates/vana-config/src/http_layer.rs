@@ -59,6 +59,9 @@ pub struct HttpLayer {
     pub max_connections: u64,
     /// `vana-ops serve`: most connections open at once from one client network (trusted proxies excepted).
     pub max_connections_per_client: u64,
+    /// Most bytes a compressed request body may decode to per byte sent (a decompression bomb is refused
+    /// with 413 at this ratio or at `max_body_bytes`, whichever comes first).
+    pub max_decompression_ratio: u64,
     /// Requests a minute per client network to the operational endpoints (`/metrics`, `/health`, ...), a
     /// budget apart from the service's.
     pub ops_rate_limit: u64,
@@ -96,6 +99,7 @@ impl Default for HttpLayer {
             max_connections: 10_000,
             max_connections_per_client: 100,
             shutdown_timeout_ms: 10_000,
+            max_decompression_ratio: 100,
             ops_rate_limit: 600,
             ops_listen: String::new(),
         }
@@ -163,6 +167,12 @@ impl HttpLayer {
             self.max_connections_per_client,
             self.max_connections.clamp(1, limits::MAX_CONNECTIONS),
             "connections (at most max_connections)",
+        );
+        check.positive_at_most(
+            at.key("max_decompression_ratio"),
+            self.max_decompression_ratio,
+            1_000_000,
+            "times",
         );
         check.positive_at_most(
             at.key("ops_rate_limit"),

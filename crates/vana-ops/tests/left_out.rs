@@ -10,9 +10,10 @@ fn tests_layer_rs_layer_span_rs_and_endpoints_rs_need_the_http_feature() {
 
 #[cfg(not(feature = "cli"))]
 #[test]
-fn tests_cli_rs_gateway_rs_prometheus_scrape_rs_and_vana_recipe_rs_need_the_cli_feature() {
+fn tests_of_the_binary_need_the_cli_feature() {
     panic!(
-        "tests/cli.rs, gateway.rs, prometheus_scrape.rs and vana_recipe.rs were left out: they need the `cli` feature"
+        "tests/cli.rs, gateway.rs, prometheus_scrape.rs, vana_recipe.rs, browser_csrf.rs, connections.rs, \
+         protected_endpoints.rs and bodies.rs were left out: they need the `cli` feature"
     );
 }
 

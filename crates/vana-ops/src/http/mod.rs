@@ -3,6 +3,7 @@
 
 mod address;
 mod body;
+mod encoding;
 mod endpoints;
 mod layer;
 mod path;

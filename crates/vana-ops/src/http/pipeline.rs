@@ -2,6 +2,7 @@
 //! bottom: who is asking, may they, is the request acceptable, the inner service, then what every response
 //! gets.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -16,6 +17,7 @@ use vana_security::RateDecision;
 
 use crate::error::OpsError;
 use crate::http::body::{BodyCap, BodyKind};
+use crate::http::encoding::{DecodeCaps, Encoding, decode, json_as_utf8};
 use crate::http::reject::Refusal;
 use crate::http::routes::{Route, RouteNamer};
 use crate::http::step::access_log::AccessLog;
@@ -43,6 +45,7 @@ pub(crate) struct Pipeline {
     remote_address_checks: bool,
     csrf: Csrf,
     body_cap: BodyCap,
+    decode_caps: DecodeCaps,
     validation: Option<Validation>,
     security_headers: Option<SecurityHeaders>,
     access_log: Option<AccessLog>,
@@ -116,6 +119,10 @@ impl Pipeline {
             rate_limit,
             remote_address_checks: ops.security().rate_limiter().store().is_remote(),
             csrf: Csrf::new(csrf, config)?,
+            decode_caps: DecodeCaps {
+                max_bytes: usize::try_from(config.max_body_bytes).unwrap_or(usize::MAX),
+                max_ratio: usize::try_from(config.max_decompression_ratio).unwrap_or(usize::MAX),
+            },
             body_cap: BodyCap::new(
                 config.max_body_bytes,
                 std::time::Duration::from_millis(config.body_read_timeout_ms),
@@ -249,12 +256,18 @@ impl Pipeline {
             }
             return Ok(Admission::Forward(self.body_cap.limit(body)));
         }
+        // A coding validation cannot undo is refused before the body is read.
+        let encoding = Encoding::of(&parts.headers)?;
         let bytes = self.body_cap.read(body).await?;
+        // Validated as the service will read it; forwarded as sent.
+        let decoded = decode(encoding, &bytes, self.decode_caps)?;
+        let readable =
+            if kind == BodyKind::Json { json_as_utf8(&decoded)? } else { Cow::Borrowed(&*decoded) };
         if let Some((validation, actions)) = validation {
-            validation.check_body(kind, &bytes, actions, findings)?;
+            validation.check_body(kind, &readable, actions, findings)?;
         }
         if csrf_needed {
-            let form_token = || (kind == BodyKind::Form).then(|| self.csrf.form_token(&bytes)).flatten();
+            let form_token = || (kind == BodyKind::Form).then(|| self.csrf.form_token(&readable)).flatten();
             let token = header_token.map(str::to_owned).or_else(form_token);
             self.csrf.check(token.as_deref(), &parts.headers)?;
         }

@@ -163,6 +163,9 @@ impl Upstream {
                 strip_hop_by_hop(&mut parts.headers);
                 Response::from_parts(parts, Body::new(body))
             }
+            // The client's body went past `http.max_body_bytes` on its way (a chunked body declares no
+            // length): the client's fault, 413 as when the layer reads it, not the upstream's.
+            Err(error) if caused_by_body_cap(&error) => too_large(),
             Err(error) => {
                 tracing::warn!(target: "vana_ops::proxy", upstream = %self.inner.authority, error = %error, "upstream request failed");
                 bad_gateway("upstream_unavailable")
@@ -198,6 +201,26 @@ fn append_forwarded_for(headers: &mut HeaderMap, peer: std::net::IpAddr) {
     if let Ok(value) = value {
         headers.insert(X_FORWARDED_FOR, value);
     }
+}
+
+/// Whether `error`, or an error it comes from, is the body cap's.
+fn caused_by_body_cap(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(error) = cause {
+        if error.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        cause = error.source();
+    }
+    false
+}
+
+fn too_large() -> Response<Body> {
+    let mut response =
+        Response::new(Body::from(serde_json::json!({ "error": "body_too_large" }).to_string()));
+    *response.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
 }
 
 fn bad_gateway(code: &str) -> Response<Body> {

@@ -18,6 +18,9 @@ pub(crate) enum Refusal {
     BodyUnreadable,
     /// The body did not arrive within `http.body_read_timeout_ms`.
     BodyTimeout,
+    /// A body in a coding or charset validation cannot read (`Content-Encoding: zstd`, stacked codings,
+    /// UTF-32 JSON).
+    UnsupportedEncoding,
     /// Token mode: no valid token.
     Csrf,
     /// Origin mode: a browser's request from another origin.
@@ -117,6 +120,9 @@ impl Refusal {
             Refusal::CrossOrigin => Some(
                 "A browser sent this request from another origin; send it from this site, or have the operator add the origin to csrf_protection.trusted_origins (docs/security.md#csrf).",
             ),
+            Refusal::UnsupportedEncoding => Some(
+                "Send the body uncompressed or as gzip, deflate or br, and JSON as UTF-8 or UTF-16 (docs/gateway.md#bodies).",
+            ),
             Refusal::RateLimited(_)
             | Refusal::BodyTooLarge
             | Refusal::BodyUnreadable
@@ -132,7 +138,8 @@ impl Refusal {
             | Refusal::RateLimited(_)
             | Refusal::BodyTooLarge
             | Refusal::BodyUnreadable
-            | Refusal::BodyTimeout => Severity::Low,
+            | Refusal::BodyTimeout
+            | Refusal::UnsupportedEncoding => Severity::Low,
         }
     }
 
@@ -155,6 +162,7 @@ impl Refusal {
             Refusal::InvalidInput(_) | Refusal::BodyUnreadable => StatusCode::BAD_REQUEST,
             Refusal::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Refusal::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
+            Refusal::UnsupportedEncoding => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         }
     }
 
@@ -167,6 +175,7 @@ impl Refusal {
             Refusal::BodyTooLarge => "body_too_large",
             Refusal::BodyUnreadable => "body_unreadable",
             Refusal::BodyTimeout => "body_timeout",
+            Refusal::UnsupportedEncoding => "unsupported_encoding",
             Refusal::Csrf => "csrf_token_invalid",
             Refusal::CrossOrigin => "cross_origin_request",
         }

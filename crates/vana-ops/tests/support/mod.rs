@@ -74,6 +74,15 @@ impl Gateway {
         Gateway { child: Some(child), base, ops_base, stdout: stdout_lines }
     }
 
+    /// The process's resident memory now, in bytes (`VmRSS` of `/proc/PID/status`).
+    pub(crate) fn resident_bytes(&self) -> u64 {
+        let pid = self.child.as_ref().expect("running").id();
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc is mounted");
+        let line = status.lines().find(|line| line.starts_with("VmRSS:")).expect("VmRSS in /proc/PID/status");
+        let kib: u64 = line.split_whitespace().nth(1).and_then(|kib| kib.parse().ok()).expect("VmRSS in kB");
+        kib * 1024
+    }
+
     /// `base` + `path`.
     pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)

@@ -59,6 +59,9 @@ async fn encoded_bodies_are_validated_as_the_service_reads_them() {
     // JSON in UTF-16 is read as text (it was refused for its NUL bytes).
     let utf16: Vec<u8> = r#"{"message":"hello"}"#.encode_utf16().flat_map(u16::to_le_bytes).collect();
     assert_eq!(post(&gateway, "198.51.100.52", None, json, utf16).await.0, StatusCode::OK);
+    // A repeated key is validated in each of its values (an upstream may keep the first).
+    let repeated = br#"{"bio":"<script>alert(1)</script>","bio":"harmless"}"#.to_vec();
+    assert_eq!(post(&gateway, "198.51.100.54", None, json, repeated).await.0, StatusCode::BAD_REQUEST);
     // A coding validation cannot undo: 415, with what to do.
     let (status, body) = post(&gateway, "198.51.100.53", Some("zstd"), json, b"(zstd)".to_vec()).await;
     assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);

@@ -112,85 +112,6 @@ pub(crate) fn form_field(body: &[u8], field: &str) -> Option<String> {
     form_urlencoded::parse(body).find(|(name, _)| name == field).map(|(_, value)| value.into_owned())
 }
 
-/// Calls `visit` on every string and key of a JSON document. `None` when the body is not JSON (it is then
-/// inspected as text).
-pub(crate) fn each_json_string<T>(
-    body: &[u8],
-    mut visit: impl FnMut(&str) -> ControlFlow<T>,
-) -> Option<ControlFlow<T>> {
-    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
-    // An explicit stack: serde_json already caps nesting at 128, and this walk must not recurse on it.
-    let mut stack = vec![&value];
-    while let Some(value) = stack.pop() {
-        match value {
-            serde_json::Value::String(text) => {
-                if let ControlFlow::Break(found) = visit(text) {
-                    return Some(ControlFlow::Break(found));
-                }
-            }
-            serde_json::Value::Array(items) => stack.extend(items.iter()),
-            serde_json::Value::Object(map) => {
-                for (key, item) in map {
-                    if let ControlFlow::Break(found) = visit(key) {
-                        return Some(ControlFlow::Break(found));
-                    }
-                    stack.push(item);
-                }
-            }
-            _ => {}
-        }
-    }
-    Some(ControlFlow::Continue(()))
-}
-
-/// One step from a JSON document's root to a value: an object key or an array index.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum JsonStep<'a> {
-    Key(&'a str),
-    Index(usize),
-}
-
-/// Calls `visit` on every string and key of a JSON document with the steps that lead to it (a key's steps
-/// end with the key itself). `None` when the body is not JSON.
-pub(crate) fn each_json_string_at<T>(
-    body: &[u8],
-    mut visit: impl FnMut(&[JsonStep<'_>], &str) -> ControlFlow<T>,
-) -> Option<ControlFlow<T>> {
-    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
-    let mut path: Vec<JsonStep<'_>> = Vec::new();
-    // (value, its depth, the step that leads to it); the path holds exactly `depth` steps at a visit.
-    let mut stack = vec![(&value, 0usize, None)];
-    while let Some((value, depth, step)) = stack.pop() {
-        path.truncate(depth.saturating_sub(1));
-        path.extend(step);
-        let flow = match value {
-            serde_json::Value::String(text) => visit(&path, text),
-            serde_json::Value::Array(items) => {
-                let children = items.iter().enumerate().rev();
-                stack.extend(children.map(|(index, item)| (item, depth + 1, Some(JsonStep::Index(index)))));
-                ControlFlow::Continue(())
-            }
-            serde_json::Value::Object(map) => {
-                for (key, item) in map.iter().rev() {
-                    path.push(JsonStep::Key(key));
-                    let flow = visit(&path, key);
-                    path.pop();
-                    if flow.is_break() {
-                        return Some(flow);
-                    }
-                    stack.push((item, depth + 1, Some(JsonStep::Key(key))));
-                }
-                ControlFlow::Continue(())
-            }
-            _ => ControlFlow::Continue(()),
-        };
-        if flow.is_break() {
-            return Some(flow);
-        }
-    }
-    Some(ControlFlow::Continue(()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -227,26 +148,6 @@ mod tests {
     fn form_parts_are_names_and_values() {
         assert_eq!(collect_form("a=1&b=%3Cx%3E&&flag"), ["a", "1", "b", "%3Cx%3E", "flag"]);
         assert_eq!(form_field(b"x=1&csrf_token=v1.ab%2Bc&y=2", "csrf_token").as_deref(), Some("v1.ab+c"));
-    }
-
-    #[test]
-    fn json_strings_and_keys_are_visited_and_a_match_stops_the_walk() {
-        let body = br#"{"msg":"hi","nested":[{"k":"<script>"}, 3, null],"n":1}"#;
-        let mut seen = Vec::new();
-        let flow = each_json_string(body, |text| {
-            seen.push(text.to_owned());
-            if text == "<script>" { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
-        });
-        assert_eq!(flow, Some(ControlFlow::Break(())));
-        let mut all = Vec::new();
-        let flow = each_json_string::<()>(body, |text| {
-            all.push(text.to_owned());
-            ControlFlow::Continue(())
-        });
-        assert_eq!(flow, Some(ControlFlow::Continue(())));
-        all.sort();
-        assert_eq!(all, ["<script>", "hi", "k", "msg", "n", "nested"]);
-        assert_eq!(each_json_string::<()>(b"not json", |_| ControlFlow::Continue(())), None);
     }
 
     #[tokio::test]
@@ -290,38 +191,5 @@ mod tests {
         assert_eq!(cap.check_declared(&headers), Ok(()));
         headers.insert(http::header::CONTENT_LENGTH, "6".parse().unwrap());
         assert_eq!(cap.check_declared(&headers), Err(Refusal::BodyTooLarge));
-    }
-
-    #[test]
-    fn json_strings_come_with_their_steps() {
-        let body = br#"{"newMessage": {"parts": [{"text": "hi"}, {"text": "there"}]}, "appName": "a"}"#;
-        let mut seen = Vec::new();
-        let flow = each_json_string_at::<()>(body, |path, text| {
-            let pointer: String = path
-                .iter()
-                .map(|step| match step {
-                    JsonStep::Key(key) => format!("/{key}"),
-                    JsonStep::Index(index) => format!("/{index}"),
-                })
-                .collect();
-            seen.push(format!("{pointer}={text}"));
-            ControlFlow::Continue(())
-        });
-        assert_eq!(flow, Some(ControlFlow::Continue(())));
-        seen.sort();
-        assert_eq!(
-            seen,
-            [
-                "/appName=a",
-                "/appName=appName",
-                "/newMessage/parts/0/text=hi",
-                "/newMessage/parts/0/text=text",
-                "/newMessage/parts/1/text=text",
-                "/newMessage/parts/1/text=there",
-                "/newMessage/parts=parts",
-                "/newMessage=newMessage",
-            ]
-        );
-        assert_eq!(each_json_string_at::<()>(b"{not json", |_, _| ControlFlow::Continue(())), None);
     }
 }

@@ -5,6 +5,7 @@ mod address;
 mod body;
 mod encoding;
 mod endpoints;
+mod json_walk;
 mod layer;
 mod path;
 mod pipeline;

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use http::HeaderName;
 use vana_config::{HttpLayer, InputAction, PointerToken, RoutePolicy, parse_pointer};
 
-use crate::http::body::JsonStep;
+use crate::http::json_walk::JsonStep;
 
 /// The wildcard entry of a named location.
 const ANY: &str = "*";
@@ -49,7 +49,7 @@ impl JsonActions {
     }
 
     /// The action of the value at `path`: the longest pattern that covers it, else `default`.
-    pub(crate) fn action(&self, path: &[JsonStep<'_>]) -> InputAction {
+    pub(crate) fn action(&self, path: &[JsonStep]) -> InputAction {
         self.pointers
             .iter()
             .filter(|(pattern, _)| covers(pattern, path))
@@ -59,7 +59,7 @@ impl JsonActions {
 }
 
 /// Whether `pattern` points at `path` or at a value that contains it.
-fn covers(pattern: &[PointerToken], path: &[JsonStep<'_>]) -> bool {
+fn covers(pattern: &[PointerToken], path: &[JsonStep]) -> bool {
     pattern.len() <= path.len()
         && pattern.iter().zip(path).all(|(token, step)| match (token, step) {
             (PointerToken::Any, _) => true,
@@ -269,11 +269,14 @@ http:
         let policies = policies(YAML);
         let run = &policies.for_route("/run").json;
         use JsonStep::{Index, Key};
-        let text = [Key("newMessage"), Key("parts"), Index(3), Key("text")];
+        let text = [Key("newMessage".into()), Key("parts".into()), Index(3), Key("text".into())];
         assert_eq!(run.action(&text), InputAction::Detect);
-        assert_eq!(run.action(&[Key("newMessage"), Key("parts"), Index(0), Key("code")]), InputAction::Block);
-        assert_eq!(run.action(&[Key("state"), Key("deep"), Index(1)]), InputAction::Off);
-        assert_eq!(run.action(&[Key("appName")]), InputAction::Block);
+        assert_eq!(
+            run.action(&[Key("newMessage".into()), Key("parts".into()), Index(0), Key("code".into())]),
+            InputAction::Block
+        );
+        assert_eq!(run.action(&[Key("state".into()), Key("deep".into()), Index(1)]), InputAction::Off);
+        assert_eq!(run.action(&[Key("appName".into())]), InputAction::Block);
         assert_eq!(run.action(&[]), InputAction::Block);
     }
 }

@@ -10,7 +10,8 @@ use http::request::Parts;
 use vana_config::{HttpLayer, InputAction};
 use vana_security::{InputValidator, Verdict};
 
-use crate::http::body::{BodyKind, JsonStep, each_form_part, each_json_string, each_json_string_at};
+use crate::http::body::{BodyKind, each_form_part};
+use crate::http::json_walk::{JsonStep, each_json_string, each_json_string_at};
 use crate::http::path::{PathPrefixes, normalized};
 use crate::http::policy::{Named, Policies, RouteActions};
 use crate::http::reject::{Finding, Refusal};
@@ -160,10 +161,8 @@ impl Validation {
             }
             BodyKind::Json if actions.json.has_pointers() => {
                 let json = &actions.json;
-                each_json_string_at(bytes, |path: &[JsonStep<'_>], part| {
-                    check(json.action(path), "json", part)
-                })
-                .unwrap_or_else(|| check(json.default, "body", text))
+                each_json_string_at(bytes, |path: &[JsonStep], part| check(json.action(path), "json", part))
+                    .unwrap_or_else(|| check(json.default, "body", text))
             }
             BodyKind::Json => {
                 let action = actions.json.default;

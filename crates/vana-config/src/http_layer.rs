@@ -6,6 +6,19 @@ use crate::checks::Checker;
 use crate::key_path::KeyPath;
 use crate::limits;
 
+/// The rate-limit headers of `http.rate_limit_headers`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum RateLimitHeaders {
+    /// `RateLimit-Policy` and `RateLimit` (draft-ietf-httpapi-ratelimit-headers).
+    Ietf,
+    /// `X-RateLimit-Limit`, `X-RateLimit-Remaining`, `X-RateLimit-Reset`.
+    Legacy,
+    /// Both.
+    Both,
+}
+
 /// `http`: which steps of the HTTP layer run, and their settings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -62,6 +75,9 @@ pub struct HttpLayer {
     /// Most bytes a compressed request body may decode to per byte sent (a decompression bomb is refused
     /// with 413 at this ratio or at `max_body_bytes`, whichever comes first).
     pub max_decompression_ratio: u64,
+    /// Which rate-limit headers responses carry: `ietf` (`RateLimit` and `RateLimit-Policy`, the IETF
+    /// httpapi draft), `legacy` (`X-RateLimit-Limit`, `-Remaining`, `-Reset`) or `both`.
+    pub rate_limit_headers: RateLimitHeaders,
     /// Requests a minute per client network to the operational endpoints (`/metrics`, `/health`, ...), a
     /// budget apart from the service's.
     pub ops_rate_limit: u64,
@@ -100,6 +116,7 @@ impl Default for HttpLayer {
             max_connections_per_client: 100,
             shutdown_timeout_ms: 10_000,
             max_decompression_ratio: 100,
+            rate_limit_headers: RateLimitHeaders::Ietf,
             ops_rate_limit: 600,
             ops_listen: String::new(),
         }

@@ -79,7 +79,7 @@ mod suggest;
 pub use backend::Backend;
 pub use document::{Document, EMBEDDED_MONITORING_YAML, EMBEDDED_SECURITY_YAML};
 pub use health::HealthConfig;
-pub use http_layer::HttpLayer;
+pub use http_layer::{HttpLayer, RateLimitHeaders};
 pub use input_policy::{InputAction, InputPolicies, PointerToken, RoutePolicy, parse_pointer};
 pub use key_path::{KeyPath, Segment};
 pub use keywords::{

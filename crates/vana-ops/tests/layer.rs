@@ -71,9 +71,9 @@ async fn a_clean_request_passes_with_every_header_and_is_measured_by_route_templ
     let (status, headers, body) = send(&app, incoming).await;
     assert_eq!((status, body.as_str()), (StatusCode::OK, "item"));
     assert_eq!(headers["x-correlation-id"], "req-1");
-    assert_eq!(headers["x-ratelimit-limit"], "100");
-    assert_eq!(headers["x-ratelimit-remaining"], "9");
-    assert!(headers.contains_key("x-ratelimit-reset"));
+    assert_eq!(headers["ratelimit-policy"], "\"burst\";q=10;w=6, \"window\";q=110;w=60");
+    assert_eq!(headers["ratelimit"], "\"burst\";r=9;t=1");
+    assert!(!headers.contains_key("x-ratelimit-limit"), "the legacy names only when configured");
     assert_eq!(headers["x-content-type-options"], "nosniff");
     assert_eq!(headers["x-frame-options"], "DENY");
     assert_eq!(ops.monitor().total_recorded("response_time./items/{id}"), 1);
@@ -224,13 +224,16 @@ impl http_body::Body for Chunks {
 #[tokio::test]
 async fn the_request_past_the_burst_gets_429_with_retry_after() {
     let clock = vana_ops::security::ManualClock::new();
-    let ops =
-        ops_on_clock("csrf_protection:\n  require_csrf: false\nrate_limiting:\n  burst_limit: 3\n", &clock);
+    let ops = ops_on_clock(
+        "csrf_protection:\n  require_csrf: false\nrate_limiting:\n  burst_limit: 3\nhttp:\n  rate_limit_headers: both\n",
+        &clock,
+    );
     let app = app(&ops);
     let mut statuses = Vec::new();
     for _ in 0..4 {
         let (status, headers, _) =
             send(&app, request("GET", "/items/1", "198.51.100.6").body(Body::empty()).unwrap()).await;
+        assert!(headers.contains_key("ratelimit"), "both styles, as configured");
         statuses.push((
             status,
             headers["x-ratelimit-remaining"].to_str().unwrap().to_owned(),

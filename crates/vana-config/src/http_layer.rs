@@ -75,6 +75,9 @@ pub struct HttpLayer {
     /// Most bytes a compressed request body may decode to per byte sent (a decompression bomb is refused
     /// with 413 at this ratio or at `max_body_bytes`, whichever comes first).
     pub max_decompression_ratio: u64,
+    /// Identical refusals (same client network, same status) within this many milliseconds are logged
+    /// once and then counted into one summary line; 0 logs every one.
+    pub refusal_log_window_ms: u64,
     /// Which rate-limit headers responses carry: `ietf` (`RateLimit` and `RateLimit-Policy`, the IETF
     /// httpapi draft), `legacy` (`X-RateLimit-Limit`, `-Remaining`, `-Reset`) or `both`.
     pub rate_limit_headers: RateLimitHeaders,
@@ -117,6 +120,7 @@ impl Default for HttpLayer {
             shutdown_timeout_ms: 10_000,
             max_decompression_ratio: 100,
             rate_limit_headers: RateLimitHeaders::Ietf,
+            refusal_log_window_ms: 10_000,
             ops_rate_limit: 600,
             ops_listen: String::new(),
         }
@@ -185,6 +189,9 @@ impl HttpLayer {
             self.max_connections.clamp(1, limits::MAX_CONNECTIONS),
             "connections (at most max_connections)",
         );
+        if self.refusal_log_window_ms > limits::MAX_SECONDS * 1000 {
+            check.fail(at.key("refusal_log_window_ms"), "must be at most 30 days in milliseconds (0: off)");
+        }
         check.positive_at_most(
             at.key("max_decompression_ratio"),
             self.max_decompression_ratio,

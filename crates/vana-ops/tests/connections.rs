@@ -116,3 +116,44 @@ async fn sigterm_ends_the_process_while_a_body_never_arrives() {
     // Without the deadline the process would wait the body's minute; 30 s is far from both.
     assert!(gateway.terminate(Duration::from_secs(30)), "the process exits cleanly after SIGTERM");
 }
+
+#[tokio::test]
+async fn a_flood_of_identical_refusals_is_logged_once_a_window_and_summarized() {
+    let gateway = Gateway::start(
+        &[],
+        &[
+            ("VANA_SECURITY__HTTP__REFUSAL_LOG_WINDOW_MS", "1000"),
+            ("VANA_SECURITY__IP_BLOCKING__AUTO_BLOCK", "false"),
+            ("VANA_SECURITY__RATE_LIMITING__BURST_LIMIT", "1000"),
+        ],
+    );
+    let http = support::client();
+    let attack = || {
+        http.get(gateway.url("/echo?msg=1%27%20UNION%20SELECT%20password%20FROM%20users--"))
+            .header("x-forwarded-for", "203.0.113.77")
+            .send()
+    };
+    for _ in 0..50 {
+        assert_eq!(attack().await.unwrap().status(), StatusCode::BAD_REQUEST);
+    }
+    // Past the window, the next refusal is logged after the summary of the last window.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(attack().await.unwrap().status(), StatusCode::BAD_REQUEST);
+    let summary = gateway
+        .wait_for_log(&["counted, not logged one by one", "\"suppressed\":49"], Duration::from_secs(20));
+    assert!(summary.is_some(), "the summary line");
+    // Two request lines in all (the first of each window), once the writer has caught up; never 51.
+    let lines = || {
+        let refusal =
+            |line: &&String| line.contains("\"status\":400") && line.contains("\"client\":\"203.0.113.77\"");
+        gateway.logs().iter().filter(refusal).count()
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while lines() < 2 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(lines(), 2, "one line per window, not 51");
+    // The security events still count every refusal.
+    let events = gateway.admin_json("/security/events?type=input_rejected&limit=1000").await;
+    assert_eq!(events["events"].as_array().unwrap().len(), 51);
+}

@@ -129,7 +129,10 @@ impl Pipeline {
             ),
             validation: config.validate_input.then(|| Validation::new(ops, config)),
             security_headers: config.security_headers.then(|| SecurityHeaders::new(ops)),
-            access_log: config.access_log.then(|| AccessLog::new(ops.request_log().clone())),
+            access_log: config.access_log.then(|| {
+                let window = std::time::Duration::from_millis(config.refusal_log_window_ms);
+                AccessLog::new(ops.request_log().clone(), window, ops.security().networks())
+            }),
             route_metrics: config.route_metrics.then(|| RouteMetrics::new(ops.monitor())),
         })
     }
@@ -169,6 +172,7 @@ impl Pipeline {
             Err(refusal) => Err(refusal),
         };
         self.record_findings(&findings, &parts, &exchange);
+        let refused = admission.is_err();
         let mut response = match admission {
             Ok(Admission::Forward(body)) => {
                 self.correlation.attach_to_request(&mut parts.headers, &exchange.id);
@@ -183,7 +187,7 @@ impl Pipeline {
             Ok(Admission::Answer(response)) => response,
             Err(refusal) => self.refuse(refusal, &parts, &exchange),
         };
-        self.finish(&mut response, &exchange, rate.as_ref());
+        self.finish(&mut response, &exchange, rate.as_ref(), refused);
         Ok(response)
     }
 
@@ -299,7 +303,13 @@ impl Pipeline {
     /// What every response gets, in order: security headers first (a response with few headers of its own
     /// starts from their template), the correlation id, the rate-limit headers, then the log line and the
     /// metric.
-    fn finish(&self, response: &mut Response<Body>, exchange: &Exchange, rate: Option<&RateDecision>) {
+    fn finish(
+        &self,
+        response: &mut Response<Body>,
+        exchange: &Exchange,
+        rate: Option<&RateDecision>,
+        refused: bool,
+    ) {
         if let Some(security_headers) = &self.security_headers {
             security_headers.apply(response.headers_mut(), exchange.https);
         }
@@ -310,7 +320,7 @@ impl Pipeline {
         let elapsed = exchange.started.elapsed();
         let status = response.status();
         if let Some(access_log) = &self.access_log {
-            access_log.write(exchange, status, elapsed);
+            access_log.write(exchange, status, elapsed, refused);
         }
         if let Some(route_metrics) = &self.route_metrics {
             route_metrics.record(exchange, elapsed, !status.is_server_error());

@@ -1,22 +1,50 @@
-//! Access log: one line per request with its route, status, duration and client (`http.access_log`).
+//! Access log: one line per request with its route, status, duration and client (`http.access_log`);
+//! floods of identical refusals are summarized (`http.refusal_log_window_ms`, see `refusal_floods.rs`).
 
 use std::time::Duration;
 
 use vana_logging::{RequestLog, RequestRecord};
+use vana_security::ClientNetworks;
 
 use crate::http::pipeline::Exchange;
+use crate::http::step::refusal_floods::{RefusalFloods, Summary, Verdict};
 
 /// The access-log step.
 pub(crate) struct AccessLog {
     log: RequestLog,
+    /// `None` when every refusal is logged (`refusal_log_window_ms: 0`).
+    floods: Option<RefusalFloods>,
+    networks: ClientNetworks,
 }
 
 impl AccessLog {
-    pub(crate) fn new(log: RequestLog) -> Self {
-        Self { log }
+    pub(crate) fn new(log: RequestLog, refusal_log_window: Duration, networks: ClientNetworks) -> Self {
+        let floods = (!refusal_log_window.is_zero()).then(|| RefusalFloods::new(refusal_log_window));
+        Self { log, floods, networks }
     }
 
-    pub(crate) fn write(&self, exchange: &Exchange, status: http::StatusCode, elapsed: Duration) {
+    /// The request's line; a refusal (`refused`: the layer answered it) may be counted into a summary
+    /// instead.
+    pub(crate) fn write(
+        &self,
+        exchange: &Exchange,
+        status: http::StatusCode,
+        elapsed: Duration,
+        refused: bool,
+    ) {
+        if let Some(floods) = &self.floods {
+            let now = exchange.started + elapsed;
+            for summary in floods.sweep(now) {
+                summarize(&summary, exchange.route.name());
+            }
+            if let (true, Some(client)) = (refused, &exchange.client) {
+                match floods.admit(self.networks.key(client.address), status.as_u16(), now) {
+                    Verdict::Suppress => return,
+                    Verdict::LogAfter(summary) => summarize(&summary, exchange.route.name()),
+                    Verdict::Log => {}
+                }
+            }
+        }
         self.log.write(&RequestRecord {
             method: exchange.method.as_str(),
             route: exchange.route.name(),
@@ -38,4 +66,16 @@ impl AccessLog {
             "the inner service failed"
         );
     }
+}
+
+/// The line that stands for refusals not logged one by one.
+fn summarize(summary: &Summary, route: &str) {
+    tracing::warn!(
+        target: vana_logging::ACCESS_TARGET,
+        client_network = %summary.network,
+        status = summary.status,
+        suppressed = summary.suppressed,
+        route,
+        "identical refusals from one client network were counted, not logged one by one"
+    );
 }

@@ -9,6 +9,7 @@ pub(crate) mod correlation;
 pub(crate) mod cross_origin;
 pub(crate) mod csrf;
 pub(crate) mod rate_limit;
+pub(crate) mod refusal_floods;
 pub(crate) mod route_metrics;
 pub(crate) mod security_headers;
 pub(crate) mod validation;

@@ -132,3 +132,20 @@ async fn an_oversized_chunked_body_is_413_in_gateway_mode_too() {
     let large = post_chunked(&gateway.base, 2 << 20).await;
     assert!(large.starts_with("HTTP/1.1 413"), "{large}");
 }
+
+#[tokio::test]
+async fn multipart_text_fields_are_validated_binary_files_are_not() {
+    let gateway = Gateway::start(&[], &[]);
+    let form = |field: &str, file: &str| {
+        format!(
+            "--b0undary\r\nContent-Disposition: form-data; name=\"comment\"\r\n\r\n{field}\r\n--b0undary\r\nContent-Disposition: form-data; name=\"photo\"; filename=\"p.png\"\r\nContent-Type: image/png\r\n\r\n{file}\r\n--b0undary--\r\n"
+        )
+        .into_bytes()
+    };
+    let multipart = "multipart/form-data; boundary=b0undary";
+    let attack = "<script>alert(1)</script>";
+    let (status, _) = post(&gateway, "198.51.100.70", None, multipart, form(attack, "PNG bytes")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "a text field is a form field");
+    let (status, _) = post(&gateway, "198.51.100.71", None, multipart, form("a nice photo", attack)).await;
+    assert_eq!(status, StatusCode::OK, "a binary file's bytes are not text to validate");
+}

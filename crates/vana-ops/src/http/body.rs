@@ -18,6 +18,8 @@ pub(crate) enum BodyKind {
     Json,
     /// Anything else textual (or untyped): the whole body, when it is UTF-8.
     Text,
+    /// `multipart/form-data`: its text fields and text files (binary files are not inspected).
+    Multipart,
     /// `multipart/*` and binary types (images, audio, video, octet streams): not inspected.
     Opaque,
 }
@@ -33,6 +35,7 @@ impl BodyKind {
             ("application", "x-www-form-urlencoded") => BodyKind::Form,
             ("application", "json") => BodyKind::Json,
             ("application", subtype) if subtype.ends_with("+json") => BodyKind::Json,
+            ("multipart", "form-data") => BodyKind::Multipart,
             ("multipart" | "image" | "audio" | "video" | "font", _) => BodyKind::Opaque,
             ("application", "octet-stream" | "zip" | "gzip" | "pdf" | "wasm" | "protobuf" | "x-protobuf") => {
                 BodyKind::Opaque
@@ -129,7 +132,8 @@ mod tests {
         assert_eq!(kind("application/vnd.api+json"), BodyKind::Json);
         assert_eq!(kind("text/plain"), BodyKind::Text);
         assert_eq!(kind("application/xml"), BodyKind::Text);
-        assert_eq!(kind("multipart/form-data; boundary=x"), BodyKind::Opaque);
+        assert_eq!(kind("multipart/form-data; boundary=x"), BodyKind::Multipart);
+        assert_eq!(kind("multipart/mixed; boundary=x"), BodyKind::Opaque);
         assert_eq!(kind("image/png"), BodyKind::Opaque);
         assert_eq!(BodyKind::of(&http::HeaderMap::new()), BodyKind::Text);
     }

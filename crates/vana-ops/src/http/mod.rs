@@ -7,6 +7,7 @@ mod encoding;
 mod endpoints;
 mod json_walk;
 mod layer;
+mod multipart;
 mod path;
 mod pipeline;
 mod policy;

@@ -18,6 +18,7 @@ use vana_security::RateDecision;
 use crate::error::OpsError;
 use crate::http::body::{BodyCap, BodyKind};
 use crate::http::encoding::{DecodeCaps, Encoding, decode, json_as_utf8};
+use crate::http::multipart;
 use crate::http::reject::Refusal;
 use crate::http::routes::{Route, RouteNamer};
 use crate::http::step::access_log::AccessLog;
@@ -268,7 +269,9 @@ impl Pipeline {
         let readable =
             if kind == BodyKind::Json { json_as_utf8(&decoded)? } else { Cow::Borrowed(&*decoded) };
         if let Some((validation, actions)) = validation {
-            validation.check_body(kind, &readable, actions, findings)?;
+            let boundary =
+                (kind == BodyKind::Multipart).then(|| multipart::boundary(&parts.headers)).flatten();
+            validation.check_body(kind, &readable, boundary.as_deref(), actions, findings)?;
         }
         if csrf_needed {
             let form_token = || (kind == BodyKind::Form).then(|| self.csrf.form_token(&readable)).flatten();

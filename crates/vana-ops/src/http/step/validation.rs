@@ -12,6 +12,7 @@ use vana_security::{InputValidator, Verdict};
 
 use crate::http::body::{BodyKind, each_form_part};
 use crate::http::json_walk::{JsonStep, each_json_string, each_json_string_at};
+use crate::http::multipart::each_text_part;
 use crate::http::path::{PathPrefixes, normalized};
 use crate::http::policy::{Named, Policies, RouteActions};
 use crate::http::reject::{Finding, Refusal};
@@ -138,11 +139,13 @@ impl Validation {
         Ok(())
     }
 
-    /// Form fields, JSON strings and object keys, or the whole text, each up to the body cap.
+    /// Form fields (urlencoded, or the text parts of a multipart form with `boundary`), JSON strings and
+    /// object keys, or the whole text, each up to the body cap.
     pub(crate) fn check_body(
         &self,
         kind: BodyKind,
         bytes: &[u8],
+        boundary: Option<&str>,
         actions: &RouteActions,
         findings: &mut Findings,
     ) -> Result<(), Refusal> {
@@ -170,6 +173,14 @@ impl Validation {
                     .unwrap_or_else(|| check(action, "body", text))
             }
             BodyKind::Text => check(actions.body, "body", text),
+            // A body that is not the multipart it says is read as the text it is.
+            BodyKind::Multipart => boundary
+                .and_then(|boundary| {
+                    each_text_part(bytes, boundary, |name, part| {
+                        check(actions.form.action(name), "form", part)
+                    })
+                })
+                .unwrap_or_else(|| check(actions.body, "body", text)),
             BodyKind::Opaque => ControlFlow::Continue(()),
         })
     }
@@ -245,7 +256,7 @@ mod tests {
 
     fn body(step: &Validation, route: &str, kind: BodyKind, bytes: &[u8]) -> (Result<(), Refusal>, Findings) {
         let mut findings = Findings::default();
-        (step.check_body(kind, bytes, step.actions(route), &mut findings), findings)
+        (step.check_body(kind, bytes, None, step.actions(route), &mut findings), findings)
     }
 
     fn location(result: Result<(), Refusal>) -> &'static str {

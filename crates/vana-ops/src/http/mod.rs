@@ -8,6 +8,8 @@ mod endpoints;
 mod json_walk;
 mod layer;
 mod multipart;
+#[cfg(test)]
+mod parsers_never_panic;
 mod path;
 mod pipeline;
 mod policy;

@@ -1,7 +1,6 @@
 //! Blocking addresses: blocks that expire, a whitelist that always wins, escalation for repeat offenders,
 //! and a cap on the table.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -11,6 +10,7 @@ use ipnet::IpNet;
 use parking_lot::Mutex;
 use vana_config::IpBlocking;
 
+use crate::block_table::{Block, BlockTable};
 use crate::networks::ClientNetworks;
 use crate::rate_limit::{Clock, MonotonicClock};
 
@@ -44,13 +44,6 @@ pub struct BlockedAddress {
     pub offences: u32,
 }
 
-#[derive(Debug, Clone)]
-struct Block {
-    until: u64,
-    reason: String,
-    offences: u32,
-}
-
 /// Blocked addresses, in memory.
 ///
 /// ```
@@ -65,7 +58,7 @@ struct Block {
 /// assert_eq!(blocklist.block("127.0.0.1".parse().unwrap(), "x"), BlockOutcome::Whitelisted);
 /// ```
 pub struct IpBlocklist {
-    table: Mutex<HashMap<IpAddr, Block>>,
+    table: Mutex<BlockTable>,
     /// The latest end of any block made here: past it nothing local is blocked, and a check reads this
     /// instead of taking the lock every request shares.
     latest_end: AtomicU64,
@@ -96,7 +89,7 @@ impl IpBlocklist {
     /// The same on `clock`.
     pub fn with_clock(config: &IpBlocking, clock: Arc<dyn Clock>) -> Self {
         Self {
-            table: Mutex::new(HashMap::new()),
+            table: Mutex::new(BlockTable::default()),
             latest_end: AtomicU64::new(0),
             whitelist: config.whitelist_networks(),
             base: config.block_duration(),
@@ -154,14 +147,11 @@ impl IpBlocklist {
         } else {
             self.base
         };
-        if !table.contains_key(&address) && table.len() >= self.cap {
-            make_room(&mut table, now);
-        }
         let reason = crate::truncate_to(reason, MAX_REASON_BYTES).to_owned();
         #[cfg(feature = "redis")]
         let shared_reason = reason.clone();
         let until = now.saturating_add(duration_nanos(duration));
-        table.insert(address, Block { until, reason, offences });
+        table.insert(address, Block { until, reason, offences }, self.cap, now);
         // Under the lock, so a check that finds no block here also finds `latest_end` up to date.
         self.latest_end.fetch_max(until, Ordering::Release);
         drop(table);
@@ -286,22 +276,6 @@ impl std::fmt::Debug for IpBlocklist {
             .field("entries", &self.len())
             .field("whitelist", &self.whitelist)
             .finish()
-    }
-}
-
-/// Entries looked at when a full table must drop a live block.
-const EVICTION_SAMPLE: usize = 16;
-
-/// Frees one place: an expired entry among a sample if there is one, else the sampled block closest to its
-/// end. Sampling keeps a flood of new blocks from costing a scan of the whole table each.
-fn make_room(table: &mut HashMap<IpAddr, Block>, now: u64) {
-    let victim = table
-        .iter()
-        .take(EVICTION_SAMPLE)
-        .min_by_key(|(_, block)| if block.until <= now { 0 } else { block.until })
-        .map(|(address, _)| *address);
-    if let Some(victim) = victim {
-        table.remove(&victim);
     }
 }
 

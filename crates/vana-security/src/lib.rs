@@ -34,6 +34,7 @@
 //! - `redis`: rate limits, blocked addresses and security events shared by a fleet through Redis
 //!   (`backend.type: redis`): `RedisBackend`, `RedisStore`, and `SecurityManager::with_redis`.
 
+mod block_table;
 mod blocking;
 mod client_ip;
 mod csrf;

@@ -1,0 +1,162 @@
+//! The table of blocked networks, capped, with a share per aggregate network (an IPv6 /48, an IPv4 /24):
+//! once the table is full, a new block of an aggregate that holds its share or more takes the place of
+//! another of the same aggregate. An attacker who holds many client networks of one aggregate (the 65,536
+//! /64s of a /48) can fill the free room, but never push out somebody else's block.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::ops::Deref;
+
+/// One blocked network.
+#[derive(Debug, Clone)]
+pub(crate) struct Block {
+    pub(crate) until: u64,
+    pub(crate) reason: String,
+    pub(crate) offences: u32,
+}
+
+/// Entries looked at when a full table or share must drop a block.
+const EVICTION_SAMPLE: usize = 16;
+/// An aggregate may hold at most this fraction of the table.
+const AGGREGATE_SHARE_DIVISOR: usize = 16;
+
+/// Blocks by network key, and how many each aggregate holds.
+#[derive(Debug, Default)]
+pub(crate) struct BlockTable {
+    blocks: HashMap<IpAddr, Block>,
+    per_aggregate: HashMap<IpAddr, usize>,
+}
+
+impl Deref for BlockTable {
+    type Target = HashMap<IpAddr, Block>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.blocks
+    }
+}
+
+/// The aggregate of a network key: its /48 (IPv6) or /24 (IPv4).
+fn aggregate(key: IpAddr) -> IpAddr {
+    match key {
+        IpAddr::V4(v4) => IpAddr::V4(Ipv4Addr::from_bits(v4.to_bits() & 0xFFFF_FF00)),
+        IpAddr::V6(v6) => IpAddr::V6(Ipv6Addr::from_bits(v6.to_bits() & (u128::MAX << 80))),
+    }
+}
+
+impl BlockTable {
+    pub(crate) fn get_mut(&mut self, key: &IpAddr) -> Option<&mut Block> {
+        self.blocks.get_mut(key)
+    }
+
+    /// Puts `block` in for `key`, first making room when the table holds `cap`: an expired entry among a
+    /// sample if there is one, else the sampled block closest to its end. The place comes from the key's
+    /// own aggregate when that holds its share or more, else from the aggregate over its share that holds
+    /// the most, and only when none is over its share from the whole table.
+    pub(crate) fn insert(&mut self, key: IpAddr, block: Block, cap: usize, now: u64) {
+        if !self.blocks.contains_key(&key) {
+            let group = aggregate(key);
+            if self.blocks.len() >= cap {
+                match self.over_share(group, (cap / AGGREGATE_SHARE_DIVISOR).max(1)) {
+                    Some(crowded) => self.evict(now, |candidate| aggregate(candidate) == crowded),
+                    None => self.evict(now, |_| true),
+                }
+            }
+            *self.per_aggregate.entry(group).or_default() += 1;
+        }
+        self.blocks.insert(key, block);
+    }
+
+    /// The aggregate to take a place from: `group` when it holds `share` or more, else the one that holds
+    /// the most if that is over `share`.
+    fn over_share(&self, group: IpAddr, share: usize) -> Option<IpAddr> {
+        if self.per_aggregate.get(&group).is_some_and(|&held| held >= share) {
+            return Some(group);
+        }
+        let (crowded, &held) = self.per_aggregate.iter().max_by_key(|(_, held)| **held)?;
+        (held > share).then_some(*crowded)
+    }
+
+    /// Drops the entry of `key`.
+    fn remove(&mut self, key: &IpAddr) {
+        if self.blocks.remove(key).is_some() {
+            let group = aggregate(*key);
+            if let Some(held) = self.per_aggregate.get_mut(&group) {
+                *held -= 1;
+                if *held == 0 {
+                    self.per_aggregate.remove(&group);
+                }
+            }
+        }
+    }
+
+    /// Drops one entry among the first [`EVICTION_SAMPLE`] that `eligible` accepts: an expired one, else
+    /// the one closest to its end. Sampling keeps a flood of new blocks from costing a scan each.
+    fn evict(&mut self, now: u64, eligible: impl Fn(IpAddr) -> bool) {
+        let victim = self
+            .blocks
+            .iter()
+            .filter(|(key, _)| eligible(**key))
+            .take(EVICTION_SAMPLE)
+            .min_by_key(|(_, block)| if block.until <= now { 0 } else { block.until })
+            .map(|(key, _)| *key);
+        if let Some(victim) = victim {
+            self.remove(&victim);
+        }
+    }
+
+    #[cfg(test)]
+    fn held_by(&self, group: IpAddr) -> usize {
+        self.per_aggregate.get(&group).copied().unwrap_or(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn block(until: u64) -> Block {
+        Block { until, reason: String::new(), offences: 1 }
+    }
+
+    #[test]
+    fn a_flooding_aggregate_fills_the_free_room_and_then_only_replaces_its_own() {
+        let mut table = BlockTable::default();
+        let cap = 64; // a share of 4
+        let bystander: IpAddr = "2001:db8:ffff::".parse().unwrap();
+        table.insert(bystander, block(1_000), cap, 0);
+        // Thousands of /64s of one /48, each blocked later than the last.
+        for n in 0..5_000u128 {
+            let key = IpAddr::V6(Ipv6Addr::from_bits((0x2001_0db8_0001u128 << 80) | (n << 64)));
+            table.insert(key, block(2_000 + n as u64), cap, 0);
+        }
+        let flooding = aggregate("2001:db8:1::".parse().unwrap());
+        assert_eq!(table.held_by(flooding), 63, "the free room");
+        assert!(table.contains_key(&bystander), "the bystander's block, closest to its end, stays");
+        assert_eq!(table.len(), cap);
+        // Another network is blocked into the full table: the flood, over its share, gives up a place.
+        let other: IpAddr = "198.51.100.0".parse().unwrap();
+        table.insert(other, block(9_000), cap, 0);
+        assert!(table.contains_key(&other) && table.contains_key(&bystander));
+        assert_eq!(table.held_by(flooding), 62);
+    }
+
+    #[test]
+    fn a_full_table_drops_an_expired_entry_first_and_counts_follow() {
+        let mut table = BlockTable::default();
+        let cap = EVICTION_SAMPLE; // the sample sees every entry; a share of 1, one IPv4 /24 each here
+        for n in 0..cap as u32 {
+            let key = IpAddr::V4(Ipv4Addr::from_bits(0x0a00_0000 | (n << 8)));
+            table.insert(key, block(if n == 7 { 5 } else { 1_000 }), cap, 0);
+        }
+        assert_eq!(table.len(), cap);
+        let newcomer = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1));
+        table.insert(newcomer, block(1_000), cap, 10);
+        assert_eq!(table.len(), cap);
+        assert!(table.contains_key(&newcomer));
+        assert!(!table.contains_key(&IpAddr::V4(Ipv4Addr::from_bits(0x0a00_0700))), "the expired one went");
+        assert_eq!(table.held_by(aggregate(IpAddr::V4(Ipv4Addr::from_bits(0x0a00_0700)))), 0);
+        // Re-blocking a key already held changes nothing in the counts.
+        table.insert(newcomer, block(2_000), cap, 10);
+        assert_eq!(table.held_by(aggregate(newcomer)), 1);
+    }
+}

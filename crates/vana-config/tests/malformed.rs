@@ -419,3 +419,50 @@ fn trusted_origins_must_be_origins() {
     );
     assert!(rendered[1].contains("csrf_protection.trusted_origins[3]"));
 }
+
+#[test]
+fn the_hardening_keys_are_checked_where_they_are_written() {
+    let yaml = "\
+http:
+  header_read_timeout_ms: 0
+  max_connections: 10
+  max_connections_per_client: 20
+  ops_listen: \"not an address\"
+client_address:
+  ipv6_prefix_length: 8
+";
+    let error = ConfigLoader::new().document_str(S, "security.yaml", yaml).load().unwrap_err();
+    let rendered: Vec<String> = error.problems().iter().map(|p| p.to_string()).collect();
+    let expect = [
+        "security.yaml:7:23: client_address.ipv6_prefix_length: must be between 32 and 128, not 8",
+        "security.yaml:2:27: http.header_read_timeout_ms: must be at least 1",
+        "security.yaml:4:31: http.max_connections_per_client: must be at most 10",
+        "security.yaml:5:15: http.ops_listen:",
+    ];
+    assert_eq!(rendered.len(), expect.len(), "{rendered:#?}");
+    for expected in expect {
+        assert!(rendered.iter().any(|got| got.starts_with(expected)), "{expected} in {rendered:#?}");
+    }
+    let error = ConfigLoader::new()
+        .document_str(S, "security.yaml", "http:\n  rate_limit_headers: sideways\n")
+        .load()
+        .unwrap_err();
+    let rendered = error.problems()[0].to_string();
+    assert!(
+        rendered.starts_with("security.yaml:2:23: http.rate_limit_headers:") && rendered.contains("ietf"),
+        "{rendered}"
+    );
+
+    let yaml = "health:\n  critical_thresholds: [response_tme]\n  upstream_path: \"no-slash\"\n";
+    let error = ConfigLoader::new().document_str(M, "monitoring.yaml", yaml).load().unwrap_err();
+    let rendered: Vec<String> = error.problems().iter().map(|p| p.to_string()).collect();
+    assert_eq!(rendered.len(), 2, "{rendered:#?}");
+    assert!(
+        rendered[0].starts_with(
+            "monitoring.yaml:2:25: health.critical_thresholds[0]: unknown threshold `response_tme`"
+        ),
+        "{}",
+        rendered[0]
+    );
+    assert!(rendered[1].starts_with("monitoring.yaml:3:18: health.upstream_path:"), "{}", rendered[1]);
+}

@@ -92,10 +92,12 @@ async fn decompression_bombs_are_refused_without_expanding_them() {
 
 /// A chunked body of `size` bytes of `application/octet-stream` (not inspected: it streams through), sent
 /// by hand; the status line of the answer.
-async fn post_chunked(to: &str, size: usize) -> String {
+async fn post_chunked(to: &str, path: &str, size: usize) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut stream = tokio::net::TcpStream::connect(to.trim_start_matches("http://")).await.unwrap();
-    let head = "POST /upload HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    );
     stream.write_all(head.as_bytes()).await.unwrap();
     let chunk = vec![b'x'; 64 * 1024];
     let mut sent = 0;
@@ -127,9 +129,13 @@ async fn an_oversized_chunked_body_is_413_in_gateway_mode_too() {
         &["--upstream", &format!("http://{upstream}")],
         &[("VANA_SECURITY__HTTP__MAX_BODY_BYTES", "262144")],
     );
-    let small = post_chunked(&gateway.base, 128 * 1024).await;
+    let small = post_chunked(&gateway.base, "/upload", 128 * 1024).await;
     assert!(small.starts_with("HTTP/1.1 200"), "{small}");
-    let large = post_chunked(&gateway.base, 2 << 20).await;
+    let large = post_chunked(&gateway.base, "/upload", 2 << 20).await;
+    assert!(large.starts_with("HTTP/1.1 413"), "{large}");
+    // And in front of the demo application, whose handler reads the capped stream.
+    let demo = Gateway::start(&[], &[("VANA_SECURITY__HTTP__MAX_BODY_BYTES", "262144")]);
+    let large = post_chunked(&demo.base, "/echo", 2 << 20).await;
     assert!(large.starts_with("HTTP/1.1 413"), "{large}");
 }
 

@@ -21,6 +21,7 @@ pub(crate) const TARGETS: &[(&str, &[&str], &[&str])] = &[
             "src/blocking.rs",
             "src/validate/normalize.rs",
             "src/strikes.rs",
+            "src/block_table.rs",
         ],
         &[
             "--lib",
@@ -52,7 +53,15 @@ pub(crate) const TARGETS: &[(&str, &[&str], &[&str])] = &[
     ("vana-metrics", &["src/alert.rs"], &["--lib", "--test", "monitor"]),
     (
         "vana-ops",
-        &["src/http/path.rs", "src/http/step/cross_origin.rs", "src/http/policy.rs"],
+        &[
+            "src/http/path.rs",
+            "src/http/step/cross_origin.rs",
+            "src/http/policy.rs",
+            "src/http/encoding.rs",
+            "src/http/multipart.rs",
+            "src/http/json_walk.rs",
+            "src/http/step/refusal_floods.rs",
+        ],
         &["--lib", "--test", "layer"],
     ),
 ];

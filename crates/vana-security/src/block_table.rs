@@ -159,4 +159,39 @@ mod tests {
         table.insert(newcomer, block(2_000), cap, 10);
         assert_eq!(table.held_by(aggregate(newcomer)), 1);
     }
+
+    fn v4(a: u8, b: u8, c: u8, d: u8) -> IpAddr {
+        IpAddr::V4(Ipv4Addr::new(a, b, c, d))
+    }
+
+    #[test]
+    fn an_aggregate_under_its_share_takes_its_place_from_the_most_crowded_one() {
+        let mut table = BlockTable::default();
+        let cap = 64; // a share of 4
+        // Two addresses of one /24 are one aggregate.
+        table.insert(v4(192, 0, 2, 1), block(1_000), cap, 0);
+        table.insert(v4(192, 0, 2, 2), block(1_000), cap, 0);
+        assert_eq!(table.held_by(aggregate(v4(192, 0, 2, 0))), 2);
+        for n in 0..62u8 {
+            table.insert(v4(198, 51, 100, n), block(1_000), cap, 0);
+        }
+        // Full. A third block of the /24 under its share takes a place from the crowded /24, not its own.
+        table.insert(v4(192, 0, 2, 3), block(1_000), cap, 0);
+        assert_eq!(table.held_by(aggregate(v4(192, 0, 2, 0))), 3);
+        assert_eq!(table.held_by(aggregate(v4(198, 51, 100, 0))), 61);
+    }
+
+    #[test]
+    fn a_newcomer_never_takes_the_place_of_an_aggregate_within_its_share() {
+        let mut table = BlockTable::default();
+        let cap = EVICTION_SAMPLE; // a share of 1, and the sample sees every entry
+        let quiet = v4(192, 0, 2, 1);
+        table.insert(quiet, block(5), cap, 0); // the block closest to its end
+        for n in 0..(cap - 1) as u8 {
+            table.insert(v4(198, 51, 100, n), block(1_000), cap, 0);
+        }
+        table.insert(v4(203, 0, 113, 1), block(1_000), cap, 0);
+        assert!(table.contains_key(&quiet), "the place came from the crowded aggregate");
+        assert_eq!(table.held_by(aggregate(v4(198, 51, 100, 0))), cap - 2);
+    }
 }

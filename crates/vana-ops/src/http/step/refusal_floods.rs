@@ -148,6 +148,23 @@ mod tests {
     }
 
     #[test]
+    fn windows_end_exactly_on_time_and_a_quiet_one_has_no_summary() {
+        let floods = RefusalFloods::new(Duration::from_secs(10));
+        let t0 = floods.start;
+        let (quiet, loud) = (ip("203.0.113.1"), ip("203.0.113.2"));
+        assert_eq!(floods.admit(quiet, 400, t0), Verdict::Log);
+        assert_eq!(floods.admit(loud, 400, t0), Verdict::Log);
+        assert_eq!(floods.admit(loud, 400, t0), Verdict::Suppress);
+        // Exactly one window later both are over: the sweep runs and summarizes only what it suppressed.
+        let at_the_end = t0 + Duration::from_secs(10);
+        assert_eq!(floods.sweep(at_the_end), [Summary { network: loud, status: 400, suppressed: 1 }]);
+        assert_eq!(floods.len(), 0);
+        // A window that suppressed nothing ends without a summary.
+        assert_eq!(floods.admit(quiet, 400, at_the_end), Verdict::Log);
+        assert_eq!(floods.admit(quiet, 400, at_the_end + Duration::from_secs(10)), Verdict::Log);
+    }
+
+    #[test]
     fn the_table_is_capped_and_past_it_everything_is_logged() {
         let floods = RefusalFloods::new(Duration::from_secs(10));
         let t0 = floods.start;

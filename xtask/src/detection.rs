@@ -1,49 +1,129 @@
 //! `cargo xtask detection-report`: how much of each attack file input validation flags, and how much of
-//! each benign file (false positives). The table goes into docs/security.md.
+//! each benign file (false positives), for every source of the corpus: each directory whose name starts
+//! with `attacks` is a source of attacks (`attacks/`, the one the rules were written against;
+//! `attacks-fuzzdb/`, kept for validation), `benign/` holds ordinary input. The table goes into
+//! docs/security.md.
 
-use std::io::BufReader;
-use std::path::Path;
+use std::io::{BufReader, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
-use vana_security::{InputValidator, scan};
+use vana_security::{InputValidator, ScanSummary, scan};
 
-pub(crate) fn run(corpus: &Path, show: bool) -> Result<ExitCode> {
+/// A corpus file and whether its lines are attacks.
+struct CorpusFile {
+    path: PathBuf,
+    source: String,
+    attacks: bool,
+}
+
+pub(crate) fn run(corpus: &Path, show: bool, misses: Option<&Path>) -> Result<ExitCode> {
     let validator = InputValidator::new(&vana_config::Config::default().security.input_validation)?;
+    let files = corpus_files(corpus)?;
+    let mut misses_out = match misses {
+        Some(path) => Some(std::io::BufWriter::new(
+            std::fs::File::create(path).with_context(|| format!("cannot write {}", path.display()))?,
+        )),
+        None => None,
+    };
+    println!("| file | lines | flagged | % flagged |");
+    println!("|---|---:|---:|---:|");
+    let mut by_source: Vec<(String, bool, ScanSummary)> = Vec::new();
+    for file in &files {
+        let opened = std::fs::File::open(&file.path)
+            .with_context(|| format!("cannot open {}", file.path.display()))?;
+        let summary = scan(&validator, BufReader::new(opened), None)?;
+        let shown = file.path.strip_prefix(corpus).unwrap_or(&file.path).display().to_string();
+        println!("| {shown} | {} | {} | {:.1} |", summary.lines, summary.flagged, summary.percent_flagged());
+        match by_source.iter_mut().find(|(source, _, _)| *source == file.source) {
+            Some((_, _, total)) => {
+                total.lines += summary.lines;
+                total.flagged += summary.flagged;
+            }
+            None => by_source.push((file.source.clone(), file.attacks, summary)),
+        }
+        if show || misses_out.is_some() {
+            write_misses(
+                &validator,
+                file,
+                &shown,
+                show,
+                misses_out.as_mut().map(|out| out as &mut dyn Write),
+            )?;
+        }
+    }
+    println!();
+    println!("| source | lines | flagged | % flagged |");
+    println!("|---|---:|---:|---:|");
+    for (source, attacks, total) in &by_source {
+        let what = if *attacks { "attacks" } else { "benign" };
+        println!(
+            "| {source} ({what}) | {} | {} | {:.1} |",
+            total.lines,
+            total.flagged,
+            total.percent_flagged()
+        );
+    }
+    if let Some(mut out) = misses_out {
+        out.flush()?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Every `.txt` file of every source directory of `corpus`, sorted.
+fn corpus_files(corpus: &Path) -> Result<Vec<CorpusFile>> {
+    let mut sources: Vec<PathBuf> = std::fs::read_dir(corpus)
+        .with_context(|| format!("cannot read {}", corpus.display()))?
+        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+        .filter(|path| path.is_dir())
+        .collect();
+    sources.sort();
     let mut files = Vec::new();
-    for kind in ["attacks", "benign"] {
-        let dir = corpus.join(kind);
-        let mut entries: Vec<_> = std::fs::read_dir(&dir)
+    for dir in sources {
+        let source = dir.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
+        let attacks = source.starts_with("attacks");
+        if !attacks && source != "benign" {
+            continue;
+        }
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(&dir)
             .with_context(|| format!("cannot read {}", dir.display()))?
             .filter_map(|entry| entry.ok().map(|entry| entry.path()))
             .filter(|path| path.extension().is_some_and(|ext| ext == "txt"))
             .collect();
         entries.sort();
-        files.extend(entries.into_iter().map(|path| (kind, path)));
+        files.extend(entries.into_iter().map(|path| CorpusFile { path, source: source.clone(), attacks }));
     }
     if files.is_empty() {
-        bail!("no .txt files under {}/attacks or {}/benign", corpus.display(), corpus.display());
+        bail!("no .txt files under {}/attacks*/ or {}/benign/", corpus.display(), corpus.display());
     }
-    println!("| file | lines | flagged | % flagged |");
-    println!("|---|---:|---:|---:|");
-    for (kind, path) in files {
-        let file = std::fs::File::open(&path).with_context(|| format!("cannot open {}", path.display()))?;
-        let summary = scan(&validator, BufReader::new(file), None)?;
-        let shown = path.strip_prefix(corpus).unwrap_or(&path).display();
-        println!("| {shown} | {} | {} | {:.1} |", summary.lines, summary.flagged, summary.percent_flagged());
+    Ok(files)
+}
+
+/// The attack lines missed and the benign lines flagged, with their score and rules: to stderr with
+/// `--show`, to `out` with `--misses FILE` (tab-separated: file, score, rules, line).
+fn write_misses(
+    validator: &InputValidator,
+    file: &CorpusFile,
+    shown: &str,
+    show: bool,
+    mut out: Option<&mut dyn Write>,
+) -> Result<()> {
+    let text = std::fs::read(&file.path)?;
+    for line in text.split(|&b| b == b'\n') {
+        let verdict = validator.validate_bytes(line);
+        if verdict.is_passed() != file.attacks {
+            continue;
+        }
+        let (score, rules) =
+            verdict.finding().map_or((0, Vec::new()), |finding| (finding.score, finding.rules.clone()));
+        let line = String::from_utf8_lossy(line);
         if show {
-            let text = std::fs::read(&path)?;
-            for line in text.split(|&b| b == b'\n') {
-                let verdict = validator.validate_bytes(line);
-                let flagged = !verdict.is_passed();
-                if flagged == (kind == "benign") {
-                    let (score, rules) = verdict
-                        .finding()
-                        .map_or((0, Vec::new()), |finding| (finding.score, finding.rules.clone()));
-                    eprintln!("{shown} {score:>2} {rules:?} {}", String::from_utf8_lossy(line));
-                }
-            }
+            eprintln!("{shown} {score:>2} {rules:?} {line}");
+        }
+        if let Some(out) = out.as_deref_mut() {
+            writeln!(out, "{shown}\t{score}\t{rules:?}\t{}", line.escape_debug())?;
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }

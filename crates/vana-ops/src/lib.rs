@@ -9,10 +9,11 @@
 //!
 //! With the `http` feature, [`Ops::http_layer`] is a tower [`Layer`](tower::Layer) for any axum or hyper
 //! service that runs, in order: correlation id, client address (trusted proxies), blocklist (403), rate
-//! limit (429, `X-RateLimit-*` on every response), input validation of path, query, chosen headers and
-//! form/JSON/text bodies (400, 413), CSRF on unsafe methods (403, with a token route), the service, then
+//! limit (429, `RateLimit` headers on every response), input validation of path, query, chosen headers,
+//! cookies and form/JSON/text bodies with an action per route and field (400, 413), cross-origin protection
+//! of unsafe methods (403), the service, then
 //! security headers, a request log line and the `response_time.<route>` metric keyed by route template.
-//! [`Ops::endpoints`] serves `/metrics`, `/health`, `/alerts` and `/security/events`; [`Upstream`] is a
+//! [`Ops::endpoints`] serves `/metrics`, `/livez`, `/readyz`, `/health`, `/alerts` and `/security/*`; [`Upstream`] is a
 //! streaming reverse proxy, so the `vana-ops serve --upstream URL` binary protects a service in any
 //! language.
 //!

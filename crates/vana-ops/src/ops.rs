@@ -232,7 +232,7 @@ impl Ops {
     pub fn endpoints(&self) -> Result<axum::Router, OpsError> {
         let admin = crate::http::AdminToken::from_env()?;
         let metrics = crate::http::metrics_token_from_env()?;
-        let layer = crate::http::OpsLayer::for_endpoints(self, &[])?;
+        let layer = crate::http::OpsLayer::for_endpoints(self)?;
         Ok(crate::http::endpoints_with_metrics_token(self, admin, metrics).layer(layer))
     }
 

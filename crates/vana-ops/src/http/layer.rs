@@ -47,9 +47,9 @@ impl OpsLayer {
         Ok(Self { pipeline: Arc::new(Pipeline::new(ops, templates)?) })
     }
 
-    /// The layer in front of the operational endpoints (`paths`): see [`Ops::endpoints`].
-    pub(crate) fn for_endpoints(ops: &Ops, paths: &[&str]) -> Result<Self, OpsError> {
-        Ok(Self { pipeline: Arc::new(Pipeline::for_endpoints(ops, paths)?) })
+    /// The layer in front of the operational endpoints: see [`Ops::endpoints`].
+    pub(crate) fn for_endpoints(ops: &Ops) -> Result<Self, OpsError> {
+        Ok(Self { pipeline: Arc::new(Pipeline::for_endpoints(ops)?) })
     }
 }
 

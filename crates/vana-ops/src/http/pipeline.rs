@@ -88,7 +88,7 @@ impl Pipeline {
     /// their own (`http.ops_rate_limit` a minute per client network), security headers, the correlation id
     /// and the request log. No validation or CSRF (they take no input), and no route metric (a scrape is
     /// not the service's traffic).
-    pub(crate) fn for_endpoints(ops: &Ops, paths: &[&str]) -> Result<Self, OpsError> {
+    pub(crate) fn for_endpoints(ops: &Ops) -> Result<Self, OpsError> {
         let security = &ops.config().security;
         let mut http = security.http.clone();
         http.validate_input = false;
@@ -97,7 +97,8 @@ impl Pipeline {
         let mut csrf = security.csrf_protection.clone();
         csrf.require_csrf = false;
         let rate_limit = security.http.rate_limit.then(|| RateLimit::for_endpoints(ops));
-        Self::build(ops, paths, &http, &csrf, rate_limit)
+        // The endpoints' router puts each behind the layer, so axum's matched path names them.
+        Self::build(ops, &[], &http, &csrf, rate_limit)
     }
 
     fn build(

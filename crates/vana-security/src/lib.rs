@@ -68,7 +68,9 @@ pub use scan::{ScanSummary, scan};
 pub use shared::SharedStore;
 #[cfg(feature = "redis")]
 pub use shared::{BackendStatus, GCRA_SCRIPT, RedisBackend, RedisStore};
-pub use validate::{BUILT_IN_RULES, Category, InputValidator, Rejection, Rule, Severity, Verdict};
+pub use validate::{
+    BUILT_IN_RULES, Category, GRAMMAR_RULES, InputValidator, Rejection, Rule, Severity, Verdict,
+};
 
 /// `text` cut to at most `max_bytes` on a character boundary.
 pub(crate) fn truncate_to(text: &str, max_bytes: usize) -> &str {

@@ -3,9 +3,10 @@
 mod normalize;
 mod pass_cache;
 mod rules;
+mod sql;
 mod validator;
 mod verdict;
 
-pub use rules::{BUILT_IN_RULES, Rule};
+pub use rules::{BUILT_IN_RULES, GRAMMAR_RULES, Rule};
 pub use validator::InputValidator;
 pub use verdict::{Category, Rejection, Severity, Verdict};

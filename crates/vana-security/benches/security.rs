@@ -1,5 +1,5 @@
 //! vana-security against its anchors, same run: validation against a loop over the specification's five
-//! regexes, the keyed rate limiter against `governor`'s keyed limiter, and CSRF tokens.
+//! regexes and against its own pattern rules without the SQL and shell grammars, the keyed rate limiter against `governor`'s keyed limiter, and CSRF tokens.
 //!
 //! Run: `cargo bench -p vana-security --bench security`. Numbers go to docs/benchmarks.md. The corpus is
 //! read from `../shared/corpus` (or `VANA_CORPUS`); without it, generated prose stands in and a note says so.
@@ -76,11 +76,38 @@ impl SeedValidator {
     }
 }
 
+/// The pattern pass of the validator before the SQL and shell grammars: every built-in pattern rule as
+/// one alternation, compiled as the validator compiles it (the "any match?" question on clean text).
+struct PatternRulesOnly(regex::bytes::Regex);
+
+impl PatternRulesOnly {
+    fn new() -> Self {
+        let alternation = vana_security::BUILT_IN_RULES
+            .iter()
+            .map(|rule| format!("(?:{})", rule.pattern))
+            .collect::<Vec<_>>()
+            .join("|");
+        let regex = regex::bytes::RegexBuilder::new(&alternation)
+            .unicode(false)
+            .case_insensitive(true)
+            .size_limit(64 << 20)
+            .dfa_size_limit(64 << 20)
+            .build()
+            .expect("rules compile");
+        Self(regex)
+    }
+
+    fn validate(&self, input: &str) -> bool {
+        !self.0.is_match(input.as_bytes())
+    }
+}
+
 fn validation(c: &mut Criterion) {
     let mut config = InputValidation::default();
     config.max_input_length = u64::MAX;
     let ours = InputValidator::new(&config).expect("rules compile");
     let seed = SeedValidator::new();
+    let patterns_only = PatternRulesOnly::new();
     let text = prose();
     let cyrillic = non_ascii_prose(&text);
     let mut group = c.benchmark_group("validate_long_input");
@@ -92,6 +119,33 @@ fn validation(c: &mut Criterion) {
         });
         group.bench_with_input(BenchmarkId::new("seed_five_regexes", name), input, |b, input| {
             b.iter(|| seed.validate(black_box(input)))
+        });
+        group.bench_with_input(BenchmarkId::new("pattern_rules_only", name), input, |b, input| {
+            b.iter(|| patterns_only.validate(black_box(input)))
+        });
+    }
+    group.finish();
+
+    // Inputs built to make the tokenizers work: every quote, separator and comment a context start.
+    let mebibyte = |unit: &str| unit.repeat((1 << 20) / unit.len());
+    let hostile = [
+        ("quotes", mebibyte("'")),
+        ("separators", mebibyte(";a")),
+        ("lines_of_commands", mebibyte("id -a\n")),
+        ("substitutions", mebibyte("$(")),
+        ("sql_conditions", mebibyte("1 OR ")),
+        ("comments", mebibyte("/*")),
+        ("globs", mebibyte(";/???/??")),
+    ];
+    let mut group = c.benchmark_group("validate_hostile_mebibyte");
+    group.sample_size(10);
+    for (name, input) in &hostile {
+        group.throughput(Throughput::Bytes(input.len() as u64));
+        group.bench_with_input(BenchmarkId::new("vana_security", name), input, |b, input| {
+            b.iter(|| ours.validate(black_box(input)))
+        });
+        group.bench_with_input(BenchmarkId::new("pattern_rules_only", name), input, |b, input| {
+            b.iter(|| patterns_only.validate(black_box(input)))
         });
     }
     group.finish();
@@ -109,6 +163,9 @@ fn validation(c: &mut Criterion) {
     });
     group.bench_function("seed_five_regexes", |b| {
         b.iter(|| short.iter().filter(|s| seed.validate(s)).count())
+    });
+    group.bench_function("pattern_rules_only", |b| {
+        b.iter(|| short.iter().filter(|s| patterns_only.validate(s)).count())
     });
     group.finish();
     eprintln!("validate_short_inputs: {} inputs under 64 bytes per iteration", short.len());

@@ -252,6 +252,32 @@ fn every_rule_compiles_alone_and_has_a_unique_id() {
         assert!(ids.insert(rule.id), "duplicate id {}", rule.id);
         regex::bytes::RegexBuilder::new(&rule.pattern).unicode(false).case_insensitive(true).build().unwrap();
     }
+    for rule in vana_security::GRAMMAR_RULES {
+        assert!(ids.insert(rule.id), "duplicate id {}", rule.id);
+        assert!(rule.pattern.is_empty(), "grammar rule {} is judged by a tokenizer, not a pattern", rule.id);
+    }
+}
+
+#[test]
+fn grammar_rules_fire_through_the_validator() {
+    let validator = validator();
+    for (input, rule) in [
+        ("1 OR 'a' LIKE 'a'", 131),
+        ("1 UNION#x\nSELECT password", 132),
+        ("a;c'a't /e't'c/pas'swd'", 411),
+        ("x;$(printf '\\x69\\x64')", 412),
+        ("CMD=$'id';$CMD", 414),
+    ] {
+        let verdict = validator.validate(input);
+        let rejection = verdict.rejection().unwrap_or_else(|| panic!("{input}: {verdict:?}"));
+        assert!(rejection.rules.contains(&rule), "{input}: {rejection:?}");
+    }
+    // A weak grammar rule is a finding, not a refusal.
+    let verdict = validator.validate("1 or 2");
+    assert!(
+        verdict.is_passed() && verdict.finding().is_some_and(|finding| finding.rules == [137]),
+        "{verdict:?}"
+    );
 }
 
 proptest! {
@@ -280,5 +306,19 @@ proptest! {
         // Decoding stays bounded and deterministic: the same verdict again, and through the pass cache.
         prop_assert_eq!(validator.validate(&input), verdict.clone());
         prop_assert_eq!(validator.validate_recurring(&input), verdict);
+    }
+
+    #[test]
+    fn sql_and_shell_token_soup_gets_a_verdict(parts in prop::collection::vec(prop_oneof![
+        Just("'"), Just("\""), Just("`"), Just("\\"), Just("--"), Just("#"), Just("/*"), Just("/*!"), Just("*/"),
+        Just("/**/"), Just(" OR "), Just(" union "), Just("select"), Just(";"), Just("|"), Just("&&"), Just("$("),
+        Just("${"), Just("$'"), Just("\\x6"), Just("$IFS"), Just("}"), Just(")"), Just("("), Just("/???/"), Just("["),
+        Just("*"), Just("="), Just("1"), Just("0x"), Just("@@"), Just("id"), Just("cat"), Just("\n"), Just("=$"),
+        Just(","), Just("{"), Just("<("), Just(" "),
+    ], 0..80)) {
+        let input: String = parts.concat();
+        let validator = validator();
+        let verdict = validator.validate(&input);
+        prop_assert_eq!(validator.validate(&input), verdict);
     }
 }

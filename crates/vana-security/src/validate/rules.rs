@@ -30,7 +30,7 @@ pub struct Rule {
 use Category::{
     CodeInjection as Code, CommandInjection as Cmd, PathTraversal as Path, SqlInjection as Sql, Xss,
 };
-use Severity::{Critical, High, Medium};
+use Severity::{Critical, High, Low, Medium};
 
 /// A rule judged by a tokenizer, not a regular expression: its `pattern` is empty.
 const fn grammar(
@@ -66,16 +66,17 @@ pub const GRAMMAR_RULES: &[Rule] = &[
         Cmd,
         Critical,
         5,
-        "shell: a program in a command substitution (`$(...)`, glued backquotes, `<(...)`)",
+        "shell: a program in a command substitution (`$(...)`, `<(...)`, glued backquotes)",
     ),
     grammar(413, Cmd, High, 5, "shell: a value that is a program with shell-shaped arguments"),
     grammar(414, Cmd, Critical, 5, "shell: a program stored in a variable and run from it"),
+    grammar(415, Cmd, Medium, 3, "shell: a program name after a separator or in backquotes, then prose"),
     grammar(
-        415,
+        416,
         Cmd,
-        Medium,
+        Low,
         3,
-        "shell: a program name after a separator or in backquotes, followed by prose",
+        "shell: more separators and lines than are read (32,768); the rest is left to patterns",
     ),
 ];
 

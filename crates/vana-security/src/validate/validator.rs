@@ -217,3 +217,42 @@ fn too_long(length: usize, max_length: usize, threshold: u16) -> Verdict {
         rules: vec![1],
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{shell, sql};
+    use super::*;
+
+    #[test]
+    fn every_grammar_shape_names_a_grammar_rule() {
+        let sql_shapes = [
+            sql::Shape::Condition,
+            sql::Shape::Union,
+            sql::Shape::Stacked,
+            sql::Shape::CommentCut,
+            sql::Shape::Clause,
+            sql::Shape::Subquery,
+            sql::Shape::ProseCondition,
+            sql::Shape::Statement,
+        ];
+        let shell_shapes = [
+            shell::Shape::TooManyPositions,
+            shell::Shape::ProseCommand,
+            shell::Shape::WholeCommand,
+            shell::Shape::Separated,
+            shell::Shape::Substitution,
+            shell::Shape::StoredCommand,
+        ];
+        let ids = sql_shapes
+            .iter()
+            .map(|shape| shape.rule_id())
+            .chain(shell_shapes.iter().map(|shape| shape.rule_id()));
+        for id in ids {
+            assert!(
+                GRAMMAR_RULES.iter().any(|rule| rule.id == id),
+                "shape with rule {id} has no grammar rule"
+            );
+        }
+        assert_eq!(GRAMMAR_RULES.len(), sql_shapes.len() + shell_shapes.len());
+    }
+}

@@ -7,14 +7,20 @@
 
 mod words;
 
-use words::{Kind, PROGRAM_PATHS, command, glob_matches};
+use words::{Kind, PROGRAM_PATHS, command, glob_matches, may_be_program};
 
 /// The longest word read as a command name (a path included).
 const MAX_WORD: usize = 48;
+/// How many command positions (separators, substitutions, line starts) one input has read at most: more
+/// than a long document's lines (a mebibyte of prose has about 23,000), so only inputs built to make the
+/// reader work reach it, and those get [`Shape::TooManyPositions`].
+const MAX_POSITIONS: usize = 32 * 1024;
 
 /// A shell shape found in an input; each is one grammar rule (see `GRAMMAR_RULES`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum Shape {
+    /// More command positions than are read: the rest of the input is left to the pattern rules. Weak.
+    TooManyPositions,
     /// A program name after a separator or in markdown-like backquotes, with prose after it: weak.
     ProseCommand,
     /// A value that is a program with shell-shaped arguments (`cat /etc/passwd`, `ping -c 3 host`).
@@ -36,6 +42,7 @@ impl Shape {
             Shape::WholeCommand => 413,
             Shape::StoredCommand => 414,
             Shape::ProseCommand => 415,
+            Shape::TooManyPositions => 416,
         }
     }
 }
@@ -56,35 +63,78 @@ enum Position {
 /// The strongest shell shape in `text`, if any.
 pub(crate) fn detect(text: &[u8]) -> Option<Shape> {
     let mut best = judge(text, 0, Position::Start);
-    for at in
-        memchr::memchr3_iter(b';', b'|', b'&', text).chain(memchr::memchr3_iter(b'\n', b'`', b'(', text))
-    {
-        let position = match text[at] {
-            b';' | b'|' | b'&' => Position::Separator,
-            b'\n' => Position::Start,
-            b'`' if at == 0 || !text[at - 1].is_ascii_whitespace() => Position::Substitution,
-            b'`' => Position::Backquote,
-            _ if at > 0 && matches!(text[at - 1], b'$' | b'<' | b'>') => Position::Substitution,
-            _ => continue,
-        };
-        if let Some(shape) = judge(text, at + 1, position) {
+    let mut visited = 0;
+    // Returns whether to stop: a strong shape is found, or the positions are used up.
+    let mut consider = |at: usize, position: Option<Position>| {
+        visited += 1;
+        if visited > MAX_POSITIONS {
+            best = best.max(Some(Shape::TooManyPositions));
+            return true;
+        }
+        if let Some(shape) = position.and_then(|position| judge(text, at + 1, position)) {
             best = best.max(Some(shape));
-            if shape >= Shape::Separated {
-                return best;
-            }
+        }
+        best >= Some(Shape::Separated)
+    };
+    for at in memchr::memchr3_iter(b';', b'|', b'&', text) {
+        if consider(at, Some(Position::Separator)) {
+            return best;
+        }
+    }
+    for at in memchr::memchr2_iter(b'`', b'(', text) {
+        let position = match text[at] {
+            b'`' if at == 0 || !text[at - 1].is_ascii_whitespace() => Some(Position::Substitution),
+            b'`' => Some(Position::Backquote),
+            _ if at > 0 && matches!(text[at - 1], b'$' | b'<' | b'>') => Some(Position::Substitution),
+            _ => None,
+        };
+        if consider(at, position) {
+            return best;
+        }
+    }
+    // Lines are the densest positions in prose: most are turned away by their first two letters.
+    for at in memchr::memchr_iter(b'\n', text) {
+        let position = line_may_start_a_command(&text[at + 1..]).then_some(Position::Start);
+        if consider(at, position) {
+            return best;
         }
     }
     best
 }
 
+/// Whether a line can start with a command: its first word begins like a program of the vocabulary, or
+/// with something other than a letter (a path, a quote, an expansion).
+fn line_may_start_a_command(line: &[u8]) -> bool {
+    let start = line.iter().position(|byte| !matches!(byte, b' ' | b'\t' | b'\r')).unwrap_or(line.len());
+    // A quotation mark is removed as the shell removes quotes; a blank line leaves the work to the next.
+    let word = match &line[start..] {
+        [b'"' | b'\'', rest @ ..] => rest,
+        [] | [b'\n', ..] => return false,
+        rest => rest,
+    };
+    match word {
+        [first, second, ..] if first.is_ascii_alphabetic() => {
+            may_be_program(first.to_ascii_lowercase(), second.to_ascii_lowercase()) && !starts_prose(word)
+        }
+        [first, ..] => !first.is_ascii_alphabetic() || first.eq_ignore_ascii_case(&b'w'),
+        [] => false,
+    }
+}
+
 /// The command word at `at`, reached through `position`.
 fn judge(text: &[u8], at: usize, position: Position) -> Option<Shape> {
     let mut at = skip_blanks(text, at);
+    if position == Position::Start && starts_prose(&text[at..]) {
+        return None;
+    }
     let mut braced = false;
     // Grouping, negation, a doubled separator and cmd.exe's `^` escape come before the command word.
     while let Some(&byte @ (b'{' | b'(' | b'!' | b'&' | b'|' | b'^')) = text.get(at) {
         braced |= byte == b'{';
         at = skip_blanks(text, at + 1);
+    }
+    if plain_unknown_word(&text[at..]) {
+        return None;
     }
     let word = Word::read(text, at)?;
     if let Some(shape) = stored_command(text, &word) {
@@ -116,6 +166,54 @@ fn judge(text: &[u8], at: usize, position: Position) -> Option<Shape> {
         Position::Backquote if shell_shaped => Some(Shape::ProseCommand),
         Position::Start | Position::Backquote => None,
     }
+}
+
+/// Whether `text` opens with a plain word and then, after a space, another word: a line of prose, which
+/// no program at the start of a line turns into a command (a shortcut past reading the word as the
+/// shell would; most lines of text end here).
+fn starts_prose(text: &[u8]) -> bool {
+    // Dialogue opens with a quotation mark.
+    let text = match text {
+        [b'"' | b'\'', rest @ ..] => rest,
+        _ => text,
+    };
+    let letters =
+        |from: usize| text[from.min(text.len())..].iter().take_while(|b| b.is_ascii_alphabetic()).count();
+    let first = letters(0);
+    if first == 0 || text.get(first) != Some(&b' ') {
+        return false;
+    }
+    let second_end = first + 1 + letters(first + 1);
+    // The second word ends as words of text do, not as a URL, a drive or a file name goes on.
+    second_end > first + 1
+        && match text.get(second_end) {
+            None | Some(b' ' | b',' | b'!' | b'?' | b'\r' | b'\n') => true,
+            Some(b'.') => !text.get(second_end + 1).is_some_and(|b| b.is_ascii_alphanumeric()),
+            _ => false,
+        }
+}
+
+/// Whether `text` opens with a plain word (letters, digits, `_`, `-`) that ends as words of text end and
+/// is no program: nothing for the shell to undo, nothing to look up further.
+fn plain_unknown_word(text: &[u8]) -> bool {
+    let length = text.iter().take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-')).count();
+    if length == 0 || length > 16 {
+        return length > 16;
+    }
+    if !matches!(
+        text.get(length),
+        None | Some(b' ' | b'\t' | b'\r' | b'\n' | b',' | b'.' | b'!' | b'?' | b':' | b';')
+    ) {
+        return false;
+    }
+    if length >= 2 && !may_be_program(text[0].to_ascii_lowercase(), text[1].to_ascii_lowercase()) {
+        return true;
+    }
+    let mut lower = [0u8; 16];
+    for (slot, byte) in lower.iter_mut().zip(&text[..length]) {
+        *slot = byte.to_ascii_lowercase();
+    }
+    command(&lower[..length]).is_none()
 }
 
 /// `NAME=program...` whose `$NAME` is run later in the input.
@@ -179,6 +277,9 @@ impl Word {
                     let close = memchr::memchr(byte, body).unwrap_or(body.len());
                     // A backslash before the closing quote escaped it once more than needed.
                     let inside = &body[..close];
+                    if inside.len() > MAX_WORD - word.length {
+                        return None;
+                    }
                     word.push_all(inside.strip_suffix(b"\\").unwrap_or(inside))?;
                     i += close + 2;
                 }
@@ -434,6 +535,8 @@ mod tests {
             ("\n dir c:/", Shape::WholeCommand),
             ("cat /etc/passwd", Shape::WholeCommand),
             ("whoami", Shape::WholeCommand),
+            ("wget http://example.com/x.sh", Shape::WholeCommand),
+            ("wget example.com/x.sh", Shape::WholeCommand),
             ("a;$'\\x77hoami'", Shape::Separated),
             ("^CMD=$'id';$CMD", Shape::StoredCommand),
             ("CMD=$\\'wget http://example.com/x.sh\\';$CMD", Shape::StoredCommand),
@@ -442,6 +545,19 @@ mod tests {
         for (input, expected) in cases {
             assert_eq!(shape(input), Some(*expected), "{input}");
         }
+    }
+
+    #[test]
+    fn positions_are_capped() {
+        let hostile = ";a".repeat(MAX_POSITIONS + 1);
+        assert_eq!(shape(&hostile), Some(Shape::TooManyPositions));
+        let attack_after_the_cap = format!("{hostile};id");
+        assert_eq!(
+            shape(&attack_after_the_cap),
+            Some(Shape::TooManyPositions),
+            "the rest is the patterns' work"
+        );
+        assert_eq!(shape(&";a".repeat(MAX_POSITIONS)), None);
     }
 
     #[test]

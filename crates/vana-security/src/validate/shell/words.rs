@@ -16,60 +16,346 @@ pub(super) enum Kind {
 
 /// What `name` (lowercase, without path or `.exe`) is as a program, if it is one.
 pub(super) fn command(name: &[u8]) -> Option<Kind> {
-    match name {
-        // Identity, system and network reconnaissance.
-        b"whoami" | b"uname" | b"ifconfig" | b"ipconfig" | b"netstat" | b"nslookup" | b"systeminfo"
-        | b"tasklist" | b"taskkill" | b"hostname" | b"printenv" | b"getent" | b"lsof" | b"uptime"
-        | b"traceroute" | b"tracert" | b"tracepath" | b"arp" | b"nmap" | b"masscan" | b"tcpdump"
-        | b"tshark"   | b"iptables" | b"dmesg" | b"lsb_release" | b"lscpu" | b"lsblk"
-        | b"lsmod" | b"lspci" | b"lsusb" | b"getfacl" | b"whois" | b"pathping" | b"qwinsta"
-        | b"quser" | b"nbtstat" | b"nltest" | b"dsquery" | b"gpresult"  
-        // Network transfer and remote shells.
-        | b"wget" | b"curl" | b"nc" | b"ncat" | b"netcat" | b"socat" | b"telnet" | b"ssh" | b"scp"
-        | b"sftp" | b"tftp" | b"rsync" | b"lynx" | b"aria2c" | b"smbclient" | b"rcp" | b"rsh"
-        | b"rlogin" | b"openssl" | b"certutil" | b"bitsadmin"
-        // Shells and interpreters run by a full name.
-        | b"bash" | b"sh" | b"zsh" | b"ksh"  | b"csh" | b"tcsh"  | b"busybox"
-        | b"pwsh" | b"powershell" | b"cmd" | b"cscript" | b"wscript" | b"mshta" | b"rundll32"
-        | b"regsvr32" | b"python2" | b"python3" | b"perl5" | b"php7" | b"php8" | b"nodejs" | b"jjs"
-        | b"jrunscript" | b"irb" | b"tclsh" | b"osascript" | b"msiexec" | b"wmic" | b"schtasks"
-        | b"icacls" | b"cacls" | b"xcopy" | b"robocopy" | b"findstr" | b"netsh" | b"iex"
-        // Files, permissions and processes.
-        | b"chmod" | b"chown" | b"chgrp" | b"chattr" | b"mkfifo" | b"mknod" | b"xargs" | b"base64"
-        | b"base32" | b"xxd" | b"hexdump"  | b"nohup" | b"sudo" | b"crontab"
-        | b"systemctl" | b"useradd" | b"usermod" | b"userdel" | b"adduser" | b"passwd" | b"chpasswd"
-        | b"killall" | b"pkill" | b"pgrep" | b"strace" | b"ltrace" | b"gdb" | b"chroot" | b"umount"
-        | b"mkdir" | b"rmdir" | b"ls" | b"pwd" | b"md5sum" | b"sha1sum" | b"sha256sum" | b"cksum"
-        | b"gunzip" | b"bzip2" | b"unzip" | b"7z"  | b"uniq" | b"whereis" 
-        | b"readlink" | b"realpath" | b"dirname" | b"basename" | b"mktemp"  | b"dd"
-        | b"setsid" | b"disown" | b"awk" | b"gawk" | b"mawk" | b"nawk" | b"sed" | b"grep" | b"egrep"
-        | b"fgrep" | b"rgrep"    | b"vmstat"   | b"xterm"
-        | b"tmux" | b"ssh-keygen"   | b"attrib"   
-        // Package managers.
-         | b"apt-get" | b"yum" | b"dnf" | b"apk" | b"dpkg" | b"rpm"  | b"pip3"
-        | b"npm" | b"npx"  | b"cpan"  | b"pacman" | b"zypper" 
-        | b"winget" => Some(Kind::Program),
-        // Names that are also words, but run alone in an injection (`;id`, `|ps`).
-        b"alias" | b"apt" | b"ash" | b"bc" | b"brew" | b"cat" | b"cc" | b"choco" | b"cp" | b"dash" |
-        b"del" | b"df" | b"dig" | b"dir" | b"du" | b"echo" | b"ed" | b"env" | b"eval" | b"exec" |
-        b"expr" | b"finger" | b"gcc" | b"gem" | b"gpg" | b"gzip" | b"halt" | b"id" | b"ip" | b"java"
-        | b"kill" | b"ln" | b"lua" | b"mount" | b"mv" | b"nano" | b"nl" | b"node" | b"od" | b"perl"
-        | b"php" | b"ping" | b"pip" | b"poweroff" | b"printf" | b"ps" | b"python" | b"reboot" |
-        b"reg" | b"rm" | b"ruby" | b"seq" | b"shred" | b"shutdown" | b"sleep" | b"ss" | b"stat" |
-        b"su" | b"sysinfo" | b"tac" | b"tar" | b"tee" | b"tr" | b"unset" | b"ver" | b"vi" | b"vim" |
-        b"wc" | b"zip" => Some(Kind::Tool),
-        // Words of prose, code or chat that are also programs: commands only with arguments.
-        b"at" | b"builtin" | b"command" | b"copy" | b"cron" | b"cut" | b"date" | b"exit" | b"export"
-        | b"false" | b"file" | b"find" | b"fold" | b"free" | b"ftp" | b"groups" | b"head" |
-        b"history" | b"host" | b"init" | b"join" | b"last" | b"less" | b"links" | b"locate" |
-        b"logout" | b"mail" | b"make" | b"more" | b"move" | b"net" | b"nice" | b"paste" | b"rev" |
-        b"route" | b"screen" | b"script" | b"sendmail" | b"service" | b"set" | b"sort" | b"source" |
-        b"split" | b"start" | b"strings" | b"tail" | b"test" | b"time" | b"timeout" | b"top" |
-        b"touch" | b"trap" | b"true" | b"type" | b"users" | b"w" | b"wait" | b"watch" | b"which" |
-        b"who" | b"yes" => Some(Kind::Word),
-        _ => None,
+    VOCABULARY.binary_search_by(|(entry, _)| entry.cmp(&name)).ok().map(|found| VOCABULARY[found].1)
+}
+
+use Kind::{Program, Tool, Word};
+
+/// Whether a word that starts with `first` then `second` (lowercase ASCII letters) can be a program of
+/// the vocabulary: a table of the first two letters of every name, so most words of prose are turned
+/// away in one lookup.
+pub(super) fn may_be_program(first: u8, second: u8) -> bool {
+    match (first.wrapping_sub(b'a'), second.wrapping_sub(b'a')) {
+        (row @ 0..26, column @ 0..26) => FIRST_LETTERS[usize::from(row)] & (1 << column) != 0,
+        // Anything but two letters (`7z`, `apt-get`'s kin) is left to the full lookup.
+        _ => true,
     }
 }
+
+/// For each first letter, a bit per second letter that some name in the vocabulary starts with.
+const FIRST_LETTERS: [u32; 26] = {
+    let mut table = [0u32; 26];
+    let mut i = 0;
+    while i < VOCABULARY.len() {
+        let name = VOCABULARY[i].0;
+        if name.len() >= 2 && name[0].is_ascii_lowercase() && name[1].is_ascii_lowercase() {
+            table[(name[0] - b'a') as usize] |= 1 << (name[1] - b'a');
+        }
+        i += 1;
+    }
+    table
+};
+
+/// The vocabulary, sorted by name for binary search (a test checks the order). Programs prose never
+/// names: identity, system and network reconnaissance, transfer tools and remote shells, shells and
+/// interpreters by their full names, file and process tools, package managers. Tools: words an
+/// injection runs alone. Words: programs only with arguments.
+const VOCABULARY: &[(&[u8], Kind)] = &[
+    (b"7z", Program),
+    (b"adduser", Program),
+    (b"alias", Tool),
+    (b"apk", Program),
+    (b"apt", Tool),
+    (b"apt-get", Program),
+    (b"aria2c", Program),
+    (b"arp", Program),
+    (b"ash", Tool),
+    (b"at", Word),
+    (b"attrib", Program),
+    (b"awk", Program),
+    (b"base32", Program),
+    (b"base64", Program),
+    (b"basename", Program),
+    (b"bash", Program),
+    (b"bc", Tool),
+    (b"bitsadmin", Program),
+    (b"brew", Tool),
+    (b"builtin", Word),
+    (b"busybox", Program),
+    (b"bzip2", Program),
+    (b"cacls", Program),
+    (b"cat", Tool),
+    (b"cc", Tool),
+    (b"certutil", Program),
+    (b"chattr", Program),
+    (b"chgrp", Program),
+    (b"chmod", Program),
+    (b"choco", Tool),
+    (b"chown", Program),
+    (b"chpasswd", Program),
+    (b"chroot", Program),
+    (b"cksum", Program),
+    (b"cmd", Program),
+    (b"command", Word),
+    (b"copy", Word),
+    (b"cp", Tool),
+    (b"cpan", Program),
+    (b"cron", Word),
+    (b"crontab", Program),
+    (b"cscript", Program),
+    (b"csh", Program),
+    (b"curl", Program),
+    (b"cut", Word),
+    (b"dash", Tool),
+    (b"date", Word),
+    (b"dd", Program),
+    (b"del", Tool),
+    (b"df", Tool),
+    (b"dig", Tool),
+    (b"dir", Tool),
+    (b"dirname", Program),
+    (b"disown", Program),
+    (b"dmesg", Program),
+    (b"dnf", Program),
+    (b"dpkg", Program),
+    (b"dsquery", Program),
+    (b"du", Tool),
+    (b"echo", Tool),
+    (b"ed", Tool),
+    (b"egrep", Program),
+    (b"env", Tool),
+    (b"eval", Tool),
+    (b"exec", Tool),
+    (b"exit", Word),
+    (b"export", Word),
+    (b"expr", Tool),
+    (b"false", Word),
+    (b"fgrep", Program),
+    (b"file", Word),
+    (b"find", Word),
+    (b"findstr", Program),
+    (b"finger", Tool),
+    (b"fold", Word),
+    (b"free", Word),
+    (b"ftp", Word),
+    (b"gawk", Program),
+    (b"gcc", Tool),
+    (b"gdb", Program),
+    (b"gem", Tool),
+    (b"getent", Program),
+    (b"getfacl", Program),
+    (b"gpg", Tool),
+    (b"gpresult", Program),
+    (b"grep", Program),
+    (b"groups", Word),
+    (b"gunzip", Program),
+    (b"gzip", Tool),
+    (b"halt", Tool),
+    (b"head", Word),
+    (b"hexdump", Program),
+    (b"history", Word),
+    (b"host", Word),
+    (b"hostname", Program),
+    (b"icacls", Program),
+    (b"id", Tool),
+    (b"iex", Program),
+    (b"ifconfig", Program),
+    (b"init", Word),
+    (b"ip", Tool),
+    (b"ipconfig", Program),
+    (b"iptables", Program),
+    (b"irb", Program),
+    (b"java", Tool),
+    (b"jjs", Program),
+    (b"join", Word),
+    (b"jrunscript", Program),
+    (b"kill", Tool),
+    (b"killall", Program),
+    (b"ksh", Program),
+    (b"last", Word),
+    (b"less", Word),
+    (b"links", Word),
+    (b"ln", Tool),
+    (b"locate", Word),
+    (b"logout", Word),
+    (b"ls", Program),
+    (b"lsb_release", Program),
+    (b"lsblk", Program),
+    (b"lscpu", Program),
+    (b"lsmod", Program),
+    (b"lsof", Program),
+    (b"lspci", Program),
+    (b"lsusb", Program),
+    (b"ltrace", Program),
+    (b"lua", Tool),
+    (b"lynx", Program),
+    (b"mail", Word),
+    (b"make", Word),
+    (b"masscan", Program),
+    (b"mawk", Program),
+    (b"md5sum", Program),
+    (b"mkdir", Program),
+    (b"mkfifo", Program),
+    (b"mknod", Program),
+    (b"mktemp", Program),
+    (b"more", Word),
+    (b"mount", Tool),
+    (b"move", Word),
+    (b"mshta", Program),
+    (b"msiexec", Program),
+    (b"mv", Tool),
+    (b"nano", Tool),
+    (b"nawk", Program),
+    (b"nbtstat", Program),
+    (b"nc", Program),
+    (b"ncat", Program),
+    (b"net", Word),
+    (b"netcat", Program),
+    (b"netsh", Program),
+    (b"netstat", Program),
+    (b"nice", Word),
+    (b"nl", Tool),
+    (b"nltest", Program),
+    (b"nmap", Program),
+    (b"node", Tool),
+    (b"nodejs", Program),
+    (b"nohup", Program),
+    (b"npm", Program),
+    (b"npx", Program),
+    (b"nslookup", Program),
+    (b"od", Tool),
+    (b"openssl", Program),
+    (b"osascript", Program),
+    (b"pacman", Program),
+    (b"passwd", Program),
+    (b"paste", Word),
+    (b"pathping", Program),
+    (b"perl", Tool),
+    (b"perl5", Program),
+    (b"pgrep", Program),
+    (b"php", Tool),
+    (b"php7", Program),
+    (b"php8", Program),
+    (b"ping", Tool),
+    (b"pip", Tool),
+    (b"pip3", Program),
+    (b"pkill", Program),
+    (b"poweroff", Tool),
+    (b"powershell", Program),
+    (b"printenv", Program),
+    (b"printf", Tool),
+    (b"ps", Tool),
+    (b"pwd", Program),
+    (b"pwsh", Program),
+    (b"python", Tool),
+    (b"python2", Program),
+    (b"python3", Program),
+    (b"quser", Program),
+    (b"qwinsta", Program),
+    (b"rcp", Program),
+    (b"readlink", Program),
+    (b"realpath", Program),
+    (b"reboot", Tool),
+    (b"reg", Tool),
+    (b"regsvr32", Program),
+    (b"rev", Word),
+    (b"rgrep", Program),
+    (b"rlogin", Program),
+    (b"rm", Tool),
+    (b"rmdir", Program),
+    (b"robocopy", Program),
+    (b"route", Word),
+    (b"rpm", Program),
+    (b"rsh", Program),
+    (b"rsync", Program),
+    (b"ruby", Tool),
+    (b"rundll32", Program),
+    (b"schtasks", Program),
+    (b"scp", Program),
+    (b"screen", Word),
+    (b"script", Word),
+    (b"sed", Program),
+    (b"sendmail", Word),
+    (b"seq", Tool),
+    (b"service", Word),
+    (b"set", Word),
+    (b"setsid", Program),
+    (b"sftp", Program),
+    (b"sh", Program),
+    (b"sha1sum", Program),
+    (b"sha256sum", Program),
+    (b"shred", Tool),
+    (b"shutdown", Tool),
+    (b"sleep", Tool),
+    (b"smbclient", Program),
+    (b"socat", Program),
+    (b"sort", Word),
+    (b"source", Word),
+    (b"split", Word),
+    (b"ss", Tool),
+    (b"ssh", Program),
+    (b"ssh-keygen", Program),
+    (b"start", Word),
+    (b"stat", Tool),
+    (b"strace", Program),
+    (b"strings", Word),
+    (b"su", Tool),
+    (b"sudo", Program),
+    (b"sysinfo", Tool),
+    (b"systemctl", Program),
+    (b"systeminfo", Program),
+    (b"tac", Tool),
+    (b"tail", Word),
+    (b"tar", Tool),
+    (b"taskkill", Program),
+    (b"tasklist", Program),
+    (b"tclsh", Program),
+    (b"tcpdump", Program),
+    (b"tcsh", Program),
+    (b"tee", Tool),
+    (b"telnet", Program),
+    (b"test", Word),
+    (b"tftp", Program),
+    (b"time", Word),
+    (b"timeout", Word),
+    (b"tmux", Program),
+    (b"top", Word),
+    (b"touch", Word),
+    (b"tr", Tool),
+    (b"tracepath", Program),
+    (b"traceroute", Program),
+    (b"tracert", Program),
+    (b"trap", Word),
+    (b"true", Word),
+    (b"tshark", Program),
+    (b"type", Word),
+    (b"umount", Program),
+    (b"uname", Program),
+    (b"uniq", Program),
+    (b"unset", Tool),
+    (b"unzip", Program),
+    (b"uptime", Program),
+    (b"useradd", Program),
+    (b"userdel", Program),
+    (b"usermod", Program),
+    (b"users", Word),
+    (b"ver", Tool),
+    (b"vi", Tool),
+    (b"vim", Tool),
+    (b"vmstat", Program),
+    (b"w", Word),
+    (b"wait", Word),
+    (b"watch", Word),
+    (b"wc", Tool),
+    (b"wget", Program),
+    (b"whereis", Program),
+    (b"which", Word),
+    (b"who", Word),
+    (b"whoami", Program),
+    (b"whois", Program),
+    (b"winget", Program),
+    (b"wmic", Program),
+    (b"wscript", Program),
+    (b"xargs", Program),
+    (b"xcopy", Program),
+    (b"xterm", Program),
+    (b"xxd", Program),
+    (b"yes", Word),
+    (b"yum", Program),
+    (b"zip", Tool),
+    (b"zsh", Program),
+    (b"zypper", Program),
+];
 
 /// Absolute paths of common programs, against which a globbed word (`/???/??t`) is resolved.
 pub(super) const PROGRAM_PATHS: &[&str] = &[
@@ -218,6 +504,21 @@ mod tests {
         assert!(!glob_matches(b"/???/??t", b"/bin/ls"));
         assert!(!glob_matches(b"[", b"a"));
         assert!(glob_matches(b"*", b""));
+    }
+
+    #[test]
+    fn every_name_passes_the_first_letters_table() {
+        for (name, _) in VOCABULARY {
+            if let [first, second, ..] = name {
+                assert!(may_be_program(*first, *second), "{}", String::from_utf8_lossy(name));
+            }
+        }
+        assert!(!may_be_program(b't', b'h'), "no program starts with `th`");
+    }
+
+    #[test]
+    fn the_vocabulary_is_sorted_and_unique() {
+        assert!(VOCABULARY.windows(2).all(|pair| pair[0].0 < pair[1].0));
     }
 
     #[test]

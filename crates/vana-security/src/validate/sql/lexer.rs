@@ -95,6 +95,9 @@ pub(super) enum Token {
     Other,
 }
 
+/// The longest string read as one value; past it, the judge has long decided.
+const MAX_STRING: usize = 4096;
+
 /// Reads tokens from `bytes`.
 pub(super) struct Lexer<'a> {
     bytes: &'a [u8],
@@ -262,9 +265,11 @@ impl<'a> Lexer<'a> {
         }
     }
 
-    /// A string opened by `quote` (already read): doubled quotes and backslash escapes stay inside.
+    /// A string opened by `quote` (already read): doubled quotes and backslash escapes stay inside. A
+    /// string that does not close within [`MAX_STRING`] bytes is text, not a value: [`Token::Other`].
     fn string(&mut self, quote: u8) -> Token {
-        while let Some(offset) = memchr::memchr2(quote, b'\\', &self.bytes[self.at..]) {
+        let limit = (self.at + MAX_STRING).min(self.bytes.len());
+        while let Some(offset) = memchr::memchr2(quote, b'\\', &self.bytes[self.at.min(limit)..limit]) {
             let at = self.at + offset;
             if self.bytes[at] == b'\\' {
                 self.at = (at + 2).min(self.bytes.len());
@@ -277,7 +282,11 @@ impl<'a> Lexer<'a> {
             self.at = at + 1;
             return Token::Str { end: StringEnd::Closed };
         }
-        let body = &self.bytes[self.at..];
+        if limit < self.bytes.len() {
+            self.at = self.bytes.len();
+            return Token::Other;
+        }
+        let body = &self.bytes[self.at.min(limit)..];
         self.at = self.bytes.len();
         if body.iter().all(u8::is_ascii_digit) {
             Token::Str { end: StringEnd::OpenShort }
@@ -330,10 +339,10 @@ impl<'a> Lexer<'a> {
                 self.at += 1;
             }
             // Only a fragment is joined: `UNION/**/SELECT` stays two keywords.
-            let fragment = length <= folded.len() && classify(&folded[..length]) == Word::Bare;
-            if fragment
-                && self.bytes[self.at..].starts_with(b"/**/")
+            if self.bytes[self.at..].starts_with(b"/**/")
                 && self.bytes.get(self.at + 4).is_some_and(|b| is_word_byte(*b))
+                && length <= folded.len()
+                && classify(&folded[..length]) == Word::Bare
             {
                 self.at += 4;
                 continue;
@@ -371,35 +380,108 @@ fn text_follows(rest: &[u8]) -> bool {
         .is_some()
 }
 
-/// The class of a lowercased word.
+/// The class of a lowercased word: a binary search of the keyword table.
 fn classify(word: &[u8]) -> Word {
-    match word {
-        b"or" | b"and" | b"xor" => Word::Logic,
-        b"not" => Word::Not,
-        b"union" | b"intersect" | b"except" | b"minus" => Word::Union,
-        b"select" => Word::Select,
-        b"exists" => Word::Exists,
-        b"drop" | b"insert" | b"update" | b"delete" | b"create" | b"alter" | b"truncate" | b"exec"
-        | b"execute" | b"declare" | b"waitfor" | b"shutdown" | b"grant" | b"revoke" | b"merge" | b"call"
-        | b"load" | b"handler" | b"backup" | b"restore" | b"kill" | b"rename" => Word::Statement,
-        b"desc" | b"describe" | b"show" | b"set" | b"if" | b"print" | b"use" | b"begin" | b"commit"
-        | b"rollback" | b"explain" | b"pragma" | b"attach" | b"copy" | b"lock" | b"with" => {
-            Word::QuietStatement
-        }
-        b"like" | b"rlike" | b"regexp" | b"in" | b"is" | b"between" | b"sounds" | b"glob" | b"match"
-        | b"similar" | b"ilike" => Word::Compare,
-        b"true" | b"false" | b"null" => Word::Literal,
-        b"order" | b"group" => Word::Sort,
-        b"by" => Word::By,
-        b"having" | b"where" | b"limit" | b"offset" | b"procedure" | b"into" => Word::Clause,
-        b"from" => Word::From,
-        b"all" | b"distinct" | b"top" => Word::Quantifier,
-        b"case" | b"when" | b"then" | b"else" | b"end" => Word::Case,
-        b"table" | b"database" | b"schema" | b"view" | b"index" | b"function" | b"trigger" | b"user"
-        | b"login" | b"column" | b"tables" | b"databases" | b"columns" => Word::Object,
-        _ => Word::Bare,
-    }
+    KEYWORDS.binary_search_by(|(keyword, _)| keyword.cmp(&word)).map_or(Word::Bare, |found| KEYWORDS[found].1)
 }
+
+/// The keywords that matter for judging an injection, sorted for binary search (a test checks the order):
+/// logical and set operators, statements, comparison words, literals, clauses, and what statements act on.
+const KEYWORDS: &[(&[u8], Word)] = &[
+    (b"all", Word::Quantifier),
+    (b"alter", Word::Statement),
+    (b"and", Word::Logic),
+    (b"attach", Word::QuietStatement),
+    (b"backup", Word::Statement),
+    (b"begin", Word::QuietStatement),
+    (b"between", Word::Compare),
+    (b"by", Word::By),
+    (b"call", Word::Statement),
+    (b"case", Word::Case),
+    (b"column", Word::Object),
+    (b"columns", Word::Object),
+    (b"commit", Word::QuietStatement),
+    (b"copy", Word::QuietStatement),
+    (b"create", Word::Statement),
+    (b"database", Word::Object),
+    (b"databases", Word::Object),
+    (b"declare", Word::Statement),
+    (b"delete", Word::Statement),
+    (b"desc", Word::QuietStatement),
+    (b"describe", Word::QuietStatement),
+    (b"distinct", Word::Quantifier),
+    (b"drop", Word::Statement),
+    (b"else", Word::Case),
+    (b"end", Word::Case),
+    (b"except", Word::Union),
+    (b"exec", Word::Statement),
+    (b"execute", Word::Statement),
+    (b"exists", Word::Exists),
+    (b"explain", Word::QuietStatement),
+    (b"false", Word::Literal),
+    (b"from", Word::From),
+    (b"function", Word::Object),
+    (b"glob", Word::Compare),
+    (b"grant", Word::Statement),
+    (b"group", Word::Sort),
+    (b"handler", Word::Statement),
+    (b"having", Word::Clause),
+    (b"if", Word::QuietStatement),
+    (b"ilike", Word::Compare),
+    (b"in", Word::Compare),
+    (b"index", Word::Object),
+    (b"insert", Word::Statement),
+    (b"intersect", Word::Union),
+    (b"into", Word::Clause),
+    (b"is", Word::Compare),
+    (b"kill", Word::Statement),
+    (b"like", Word::Compare),
+    (b"limit", Word::Clause),
+    (b"load", Word::Statement),
+    (b"lock", Word::QuietStatement),
+    (b"login", Word::Object),
+    (b"match", Word::Compare),
+    (b"merge", Word::Statement),
+    (b"minus", Word::Union),
+    (b"not", Word::Not),
+    (b"null", Word::Literal),
+    (b"offset", Word::Clause),
+    (b"or", Word::Logic),
+    (b"order", Word::Sort),
+    (b"pragma", Word::QuietStatement),
+    (b"print", Word::QuietStatement),
+    (b"procedure", Word::Clause),
+    (b"regexp", Word::Compare),
+    (b"rename", Word::Statement),
+    (b"restore", Word::Statement),
+    (b"revoke", Word::Statement),
+    (b"rlike", Word::Compare),
+    (b"rollback", Word::QuietStatement),
+    (b"schema", Word::Object),
+    (b"select", Word::Select),
+    (b"set", Word::QuietStatement),
+    (b"show", Word::QuietStatement),
+    (b"shutdown", Word::Statement),
+    (b"similar", Word::Compare),
+    (b"sounds", Word::Compare),
+    (b"table", Word::Object),
+    (b"tables", Word::Object),
+    (b"then", Word::Case),
+    (b"top", Word::Quantifier),
+    (b"trigger", Word::Object),
+    (b"true", Word::Literal),
+    (b"truncate", Word::Statement),
+    (b"union", Word::Union),
+    (b"update", Word::Statement),
+    (b"use", Word::QuietStatement),
+    (b"user", Word::Object),
+    (b"view", Word::Object),
+    (b"waitfor", Word::Statement),
+    (b"when", Word::Case),
+    (b"where", Word::Clause),
+    (b"with", Word::QuietStatement),
+    (b"xor", Word::Logic),
+];
 
 #[cfg(test)]
 mod tests {
@@ -455,6 +537,10 @@ mod tests {
         assert_eq!(tokens("'open"), [Token::Str { end: StringEnd::Open }, Token::End]);
         assert_eq!(tokens("'12"), [Token::Str { end: StringEnd::OpenShort }, Token::End]);
         assert_eq!(tokens("'an open quote"), [Token::Other, Token::End]);
+        let endless = format!("'{}", "''".repeat(MAX_STRING));
+        assert_eq!(tokens(&endless), [Token::Other, Token::End], "bounded");
+        let escapes = format!("'{}", "\\".repeat(MAX_STRING + 1));
+        assert_eq!(tokens(&escapes), [Token::Other, Token::End], "bounded");
         assert_eq!(
             tokens("1or1"),
             [Token::Number, Token::Word { word: Word::Bare, call: false }, Token::End],
@@ -477,6 +563,13 @@ mod tests {
         assert_eq!(tokens("# BLAH"), [Token::CommentToEnd { text_follows: true }, Token::End]);
         assert_eq!(tokens("#  "), [Token::CommentToEnd { text_follows: false }, Token::End]);
         assert_eq!(tokens("/* open"), [Token::CommentToEnd { text_follows: false }, Token::End]);
+    }
+
+    #[test]
+    fn the_keyword_table_is_sorted_and_unique() {
+        assert!(KEYWORDS.windows(2).all(|pair| pair[0].0 < pair[1].0));
+        assert_eq!(classify(b"union"), Word::Union);
+        assert_eq!(classify(b"unions"), Word::Bare);
     }
 
     #[test]

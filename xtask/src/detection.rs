@@ -1,8 +1,9 @@
 //! `cargo xtask detection-report`: how much of each attack file input validation flags, and how much of
 //! each benign file (false positives), for every source of the corpus: each directory whose name starts
 //! with `attacks` is a source of attacks (`attacks/`, the one the rules were written against;
-//! `attacks-fuzzdb/`, kept for validation), `benign/` holds ordinary input. The table goes into
-//! docs/security.md.
+//! `attacks-fuzzdb/`, kept for validation), `benign/` holds ordinary input. The project's own corpus
+//! (`crates/vana-security/corpus`: the attack families the shared corpus lacks) is read after it. The table
+//! goes into docs/security.md.
 
 use std::io::{BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -14,13 +15,17 @@ use vana_security::{InputValidator, ScanSummary, scan};
 /// A corpus file and whether its lines are attacks.
 struct CorpusFile {
     path: PathBuf,
+    /// The path as the tables show it: relative to its corpus.
+    shown: String,
     source: String,
     attacks: bool,
 }
 
 pub(crate) fn run(corpus: &Path, show: bool, misses: Option<&Path>) -> Result<ExitCode> {
     let validator = InputValidator::new(&vana_config::Config::default().security.input_validation)?;
-    let files = corpus_files(corpus)?;
+    let own = Path::new(env!("CARGO_MANIFEST_DIR")).join("../crates/vana-security/corpus");
+    let mut files = corpus_files(corpus)?;
+    files.extend(corpus_files(&own)?);
     let mut misses_out = match misses {
         Some(path) => Some(std::io::BufWriter::new(
             std::fs::File::create(path).with_context(|| format!("cannot write {}", path.display()))?,
@@ -34,7 +39,7 @@ pub(crate) fn run(corpus: &Path, show: bool, misses: Option<&Path>) -> Result<Ex
         let opened = std::fs::File::open(&file.path)
             .with_context(|| format!("cannot open {}", file.path.display()))?;
         let summary = scan(&validator, BufReader::new(opened), None)?;
-        let shown = file.path.strip_prefix(corpus).unwrap_or(&file.path).display().to_string();
+        let shown = &file.shown;
         println!("| {shown} | {} | {} | {:.1} |", summary.lines, summary.flagged, summary.percent_flagged());
         match by_source.iter_mut().find(|(source, _, _)| *source == file.source) {
             Some((_, _, total)) => {
@@ -47,7 +52,7 @@ pub(crate) fn run(corpus: &Path, show: bool, misses: Option<&Path>) -> Result<Ex
             write_misses(
                 &validator,
                 file,
-                &shown,
+                shown,
                 show,
                 misses_out.as_mut().map(|out| out as &mut dyn Write),
             )?;
@@ -92,7 +97,10 @@ fn corpus_files(corpus: &Path) -> Result<Vec<CorpusFile>> {
             .filter(|path| path.extension().is_some_and(|ext| ext == "txt"))
             .collect();
         entries.sort();
-        files.extend(entries.into_iter().map(|path| CorpusFile { path, source: source.clone(), attacks }));
+        files.extend(entries.into_iter().map(|path| {
+            let shown = path.strip_prefix(corpus).unwrap_or(&path).display().to_string();
+            CorpusFile { path, shown, source: source.clone(), attacks }
+        }));
     }
     if files.is_empty() {
         bail!("no .txt files under {}/attacks*/ or {}/benign/", corpus.display(), corpus.display());

@@ -28,7 +28,9 @@ pub struct Rule {
 }
 
 use Category::{
-    CodeInjection as Code, CommandInjection as Cmd, PathTraversal as Path, SqlInjection as Sql, Xss,
+    CodeInjection as Code, CommandInjection as Cmd, JavaInjection as Java, LdapInjection as Ldap,
+    NosqlInjection as Nosql, PathTraversal as Path, PhpInjection as Php, SqlInjection as Sql,
+    TemplateInjection as Template, XpathInjection as Xpath, Xss, Xxe,
 };
 use Severity::{Critical, High, Low, Medium};
 
@@ -180,9 +182,9 @@ rules! {
 
     // --- OS command injection --------------------------------------------------------------------------
     401 Cmd Critical 5 "a shell separator followed by a command"
-        r"(?:\n\s*(?:whoami|uname|ifconfig|ipconfig|netstat|nslookup|wget|curl|systeminfo|tasklist|netsh|powershell|(?:/usr)?/s?bin/\w+)(?-u:\b))|(?:[;&|`]|\$\(|\|\||&&|\\n|\\r|%0a|%0d)[^\S\n]*(?:\{|\(|!)?\s*(?:/(?:usr/)?(?:s?bin)/)?(?:(?:id|whoami|uname|pwd|ls|ping|nc|ncat|netcat|curl|wget|bash|sh|zsh|ksh|dash|cmd|powershell|pwsh|echo|sleep|nslookup|dig|ifconfig|ipconfig|netstat|dir|rm|chmod|chown|python\d?|perl|ruby|php|node|lua|telnet|ssh|scp|systeminfo|sysinfo|tasklist|taskkill|hostname|ps|killall|crontab|nohup|xterm|base64|sudo|mkfifo|mknod|tftp|wmic|certutil|bitsadmin|xcopy|attrib|arp|tracert|traceroute|useradd|passwd|cat|netsh|phpinfo|phpversion)(?:\s|$|\(|;|&|\||`|\)|\$\{ifs\}|<|>|\.exe|\\n)|(?:type|set|find|more|less|head|tail|copy|del|start|kill|env|export|who|net|ver|sh|grep|awk|sed|reg|sc|cp|mv|touch|shutdown|reboot)\s+(?:-|/|\\|%|[a-z]:\\|\$)|net\s+(?:user|localgroup|view|share|use|group|accounts|session)(?-u:\b)|reg\s+(?:add|query|delete|save|export)\s|which\s+(?:curl|wget|gcc|cc|nc|netcat|ncat|perl|python\d?|ruby|php|bash|sh|node)(?-u:\b))|['\x22]\s*(?:whoami|uname|ifconfig|ipconfig|netstat|nslookup|systeminfo|tasklist|phpinfo|netsh)(?-u:\b)";
-    402 Cmd Critical 5 "command substitution of a shell command"
-        r"\$\(\s*(?:/[\w/]*)?(?:id|whoami|uname|pwd|ls|cat|curl|wget|nc|ncat|netcat|bash|sh|zsh|ping|sleep|echo|perl|python\d?|ruby|php|nslookup|ifconfig|ipconfig|netstat|rm|chmod|base64|dig|hostname|env|printenv|ps|kill|which|nohup|telnet|ssh)(?-u:\b)[^)]*\)|`\s*(?:/[\w/]*)?(?:id|whoami|uname|pwd|ls|cat|curl|wget|nc|ncat|netcat|bash|sh|zsh|ping|sleep|echo|perl|python\d?|ruby|php|nslookup|ifconfig|ipconfig|netstat|rm|chmod|base64|dig|hostname|env|printenv|ps|kill|which|nohup|telnet|ssh)(?-u:\b)[^`]*`";
+        r"(?:\n\s*(?:whoami|uname|ifconfig|ipconfig|netstat|nslookup|wget|curl|systeminfo|tasklist|netsh|powershell|(?:/usr)?/s?bin/\w+)(?-u:\b))|(?:[;&|]|\$\(|\|\||&&|\\n|\\r|%0a|%0d)[^\S\n]*(?:\{|\(|!)?\s*(?:/(?:usr/)?(?:s?bin)/)?(?:(?:id|whoami|uname|pwd|ls|ping|nc|ncat|netcat|curl|wget|bash|sh|zsh|ksh|dash|cmd|powershell|pwsh|echo|sleep|nslookup|dig|ifconfig|ipconfig|netstat|dir|rm|chmod|chown|python\d?|perl|ruby|php|node|lua|telnet|ssh|scp|systeminfo|sysinfo|tasklist|taskkill|hostname|ps|killall|crontab|nohup|xterm|base64|sudo|mkfifo|mknod|tftp|wmic|certutil|bitsadmin|xcopy|attrib|arp|tracert|traceroute|useradd|passwd|cat|netsh|phpinfo|phpversion)(?:\s|$|\(|;|&|\||`|\)|\$\{ifs\}|<|>|\.exe|\\n)|(?:type|set|find|more|less|head|tail|copy|del|start|kill|env|export|who|net|ver|sh|grep|awk|sed|reg|sc|cp|mv|touch|shutdown|reboot)\s+(?:-|/|\\|%|[a-z]:\\|\$)|net\s+(?:user|localgroup|view|share|use|group|accounts|session)(?-u:\b)|reg\s+(?:add|query|delete|save|export)\s|which\s+(?:curl|wget|gcc|cc|nc|netcat|ncat|perl|python\d?|ruby|php|bash|sh|node)(?-u:\b))|['\x22]\s*(?:whoami|uname|ifconfig|ipconfig|netstat|nslookup|systeminfo|tasklist|phpinfo|netsh)(?-u:\b)";
+    402 Cmd Critical 5 "command substitution `$(...)` of a shell command (backquotes are the shell grammar's: markdown writes code in them)"
+        r"\$\(\s*(?:/[\w/]*)?(?:id|whoami|uname|pwd|ls|cat|curl|wget|nc|ncat|netcat|bash|sh|zsh|ping|sleep|echo|perl|python\d?|ruby|php|nslookup|ifconfig|ipconfig|netstat|rm|chmod|base64|dig|hostname|env|printenv|ps|kill|which|nohup|telnet|ssh)(?-u:\b)[^)]*\)";
     403 Cmd High 5 "shell tricks: IFS, brace expansion, shellshock, redirection to devices, netcat running a program"
         r"\$\{?ifs\}?|\{\s*(?:/[\w/.]+|cat|ls|id|whoami|uname|wget|curl|nc|bash|sh|echo|ping|sleep)\s*,[^}]*\}|\(\)\s*\{\s*:;\s*\}|/dev/(?:tcp|udp)/|>\s*/(?:tmp|dev|var|etc)/|(?-u:\b)(?:ba)?sh\s+-c\s|(?-u:\b)cmd(?:\.exe)?\s*/[ck](?-u:\b)|powershell(?:\.exe)?\s+-|(?-u:\b)(?:nc|ncat|netcat)(?:\.exe)?\s+(?:[^\s;|&]+\s+){0,6}-[ec]\s*['\x22]?(?:/[\w/.-]+|(?:ba|z|k|da|c)?sh|cmd(?:\.exe)?|powershell|pwsh|python\d?|perl|ruby|php)(?-u:\b)";
     404 Cmd High 5 "a command with options on its own"
@@ -193,9 +195,9 @@ rules! {
         r"(?:\\n|\\r|%0a|%0d)\s*/?(?:bin/)?\w+\s*(?:-\w+\s*)?(?:\\n|\\r|%0a|%0d|$)|^\s*(?:[;&|]{1,2}|\\[nr]|%0[ad])+\s*$|[|;]\s*[\w/]*/?(?:id|whoami|uname)\\n";
 
     // --- Code injection ----------------------------------------------------------------------------------
-    501 Code Critical 5 "server-side code execution calls"
+    501 Code High 5 "server-side code execution calls"
         r"(?-u:\b)(?:system|exec|shell_exec|passthru|popen|proc_open|pcntl_exec|assert|create_function|call_user_func|preg_replace|include|require|include_once|require_once|file_get_contents|file_put_contents|fopen|readfile|base64_decode|gzinflate|str_rot13|eval|__import__|subprocess\.\w+|os\.system|os\.popen|runtime\.getruntime|processbuilder)\s*\(\s*(?:\$|'|\x22|`|\w+\s*\(|_|\[|\$_)";
-    502 Code Critical 5 "PHP and server-side template tags"
+    502 Code High 5 "PHP and server-side template tags"
         r"<\?(?:php|=)?\s|\{\{.*?(?:__|\.\w+\(|\w+\s*\(\s*['\x22]|config|self|request|import|\[|\d+\s*[*+]\s*\d+).*?\}\}|\{%\s*(?:import|include|extends|set|for|if|macro|call|debug|load|block|print)(?-u:\b).*?%\}|\$\{.*?(?:runtime|\.exec|class|getclass|forname|java\.lang|\d+\s*[*+]\s*\d+).*?\}|#\{\s*(?:\d+\s*[*+]\s*\d+|[\w.]+\s*[.(]|`)|<%.*?%>";
     503 Code High 5 "superglobals and interpreter internals"
         r"\$\{\s*(?:jndi|lower|upper|env|sys|java|date|ctx|main|k8s|docker|spring|bundle|base64)\s*:|\$\{@?\w+\s*\(|\{\$\{|(?-u:\b)(?:phpinfo|phpversion)\s*\(|\$_(?:get|post|request|cookie|server|files|env|session)\s*\[|\.__(?:proto|class|globals|builtins|subclasses|import|mro|init|base|bases|dict)__|__proto__\s*[\[.=]|(?-u:\b)constructor\s*\.\s*constructor|(?-u:\b)process\s*\.\s*(?:mainmodule|binding|env)|require\s*\(\s*['\x22]child_process";
@@ -203,4 +205,47 @@ rules! {
         r"^\s*\{\{\s*[\w.\[\]'\x22]+\s*\}\}\s*$";
     504 Code Medium 2 "a template placeholder (`{{ name }}`) in text, which questions about templates also show"
         r"\{\{\s*[\w.\[\]'\x22]+\s*\}\}";
+    // --- PHP ------------------------------------------------------------------------------------------------
+    601 Php Critical 5 "a serialized PHP object or array, as unserialize() takes it"
+        r#"(?:^|[;{"'\s=])[oc]:\d+:"[a-z_\\][\w\\]*":\d+:\{|(?:^|[;{"'\s=])a:\d+:\{\s*[is]:\d+[:;]"#;
+    602 Php Critical 5 "PHP stream filters and inline code as data: the moves of file inclusion"
+        r"php://(?:filter|input|stdin|memory|temp|fd)(?:/|$|\s)|convert\.(?:base64|iconv|quoted)[\w.-]*(?:/[\w.|-]*)*/?resource\s*=|(?-u:\b)data:[\w/+.-]*;base64,\s*pd9w|(?-u:\b)expect://\w";
+    603 Php Critical 5 "PHP code: an opening tag, calls through variables and superglobals, callbacks that run commands"
+        r#"<\?(?:php(?-u:\b)|=)|\$_(?:get|post|request|cookie|server|files)\s*\[[^\]]*\]\s*\(|\$\{\s*@?\s*[a-z_]\w*\s*\(|\$[a-z_]\w*\s*\(\s*\$_(?:get|post|request|cookie)|(?-u:\b)(?:array_map|array_filter|usort|uasort|register_shutdown_function|ob_start|call_user_func(?:_array)?)\s*\(\s*['"](?:system|exec|passthru|assert|shell_exec|popen)['"]"#;
+
+    // --- Java ---------------------------------------------------------------------------------------------------
+    611 Java Critical 5 "a JNDI lookup as Log4j resolves it, letters spelled by nested lookups included"
+        r"\$\{\s*(?:j|\$\{[^{}]{1,40}\})\s*(?:n|\$\{[^{}]{1,40}\})\s*(?:d|\$\{[^{}]{1,40}\})\s*(?:i|\$\{[^{}]{1,40}\})\s*:|\$\{\s*\$\{\s*(?:lower|upper|::-|env|sys|date|base64|main|ctx)[^{}]{0,40}\}";
+    612 Java Critical 5 "OGNL reaching the runtime or the member-access guard (Struts)"
+        r"%\{\s*\(\s*#|#_memberaccess|@ognl\.ognlcontext|#context\s*\[|\(\s*#[a-z_]\w*\s*=|@java\.lang\.(?:runtime|system|processbuilder|class)@|#(?:cmd|cmds|p|process|ros)\s*=\s*[\x22'@(]";
+    613 Java Critical 5 "an expression language reaching the Java runtime or reflection"
+        r"(?-u:\b)t\s*\(\s*(?:java|javax|org)\.[\w.]+\s*\)|java\.lang\.(?:runtime|processbuilder|system|class|thread|reflect)(?-u:\b)|(?-u:\b)runtime\s*\.\s*getruntime\s*\(|\.\s*getclass\s*\(\s*\)\s*\.\s*(?:forname|getclassloader)|(?-u:\b)class\s*\.\s*forname\s*\(|new\s+java\.(?:lang|io|net|util)\.|scriptenginemanager|(?-u:\b)processbuilder\s*\(|\.\s*getruntime\s*\(\s*\)\s*\.\s*exec|javax\.script|\.\s*getdeclaredmethod\s*\(";
+    614 Java High 5 "a serialized Java object (its stream magic, in base64 or hex)"
+        r"(?-u:\b)ro0ab[a-z0-9+/]{8}|(?-u:\b)aced0005[0-9a-f]{4}|h4siaaaaaaaaa[a-z0-9+/]{4}";
+
+    // --- Server-side templates --------------------------------------------------------------------------------
+    621 Template Critical 5 "arithmetic inside template delimiters, as template-injection probes send it"
+        r#"\{\{\s*\d+\s*[*+/-]\s*['"]?\d+['"]?\s*\}\}|\$\{\s*\{?\s*\d+\s*[*+]\s*\d+\s*\}?\s*\}|#\{\s*\d+\s*[*+]\s*\d+\s*\}|<%=?\s*\d+\s*[*+]\s*\d+\s*%>|\[\[\s*\d+\s*[*+]\s*\d+\s*\]\]|@\(\s*\d+\s*[*+]\s*\d+\s*\)|\{\s*\d+\s*\*\s*\d+\s*\}"#;
+    622 Template Critical 5 "a template reaching objects, filters or the engine's internals"
+        r#"\{\{[^}]{0,200}(?:__\w+__|\.mro(?-u:\b)|subclasses|\|\s*attr\s*\(|\|\s*filter\s*\(|\|\s*map\s*\(|request\s*\.\s*(?:application|args|environ)|config\s*\.\s*items|_self\s*\.\s*env|\.\s*getclass\s*\(|lipsum\s*\.|cycler\s*\.|joiner\s*\.|namespace\s*\.|dump\s*\(\s*app|app\s*\.\s*request|\[\s*['"][^'"]*['"]\s*\]\s*\|)|\{%[^%]{0,200}(?:__\w+__|popen|import\s+os)|<#assign|\?\s*new\s*\(\s*\)|freemarker\.template\.utility|\{\s*\$smarty\s*\.|\{php\}|#set\s*\(\s*\$\w+\s*=|\$class\s*\.\s*inspect|\{\{\s*(?:self|config|request|settings)\s*\}\}"#;
+
+    // --- NoSQL ------------------------------------------------------------------------------------------------------
+    631 Nosql Critical 5 "a MongoDB query operator where a value belongs (`{\"$ne\": 1}`, `[$gt]=`)"
+        r#"[\[{,]\s*['"]?\$(?:ne|eq|gt|gte|lt|lte|in|nin|regex|where|exists|or|and|nor|not|expr|elemmatch|size|type|mod|all|function|accumulator|lookup|jsonschema)['"]?\s*[\]:]|^\s*['"]?\$(?:ne|gt|gte|lt|lte|in|nin|regex|where|exists|or|nor|expr|function)['"]?\s*(?::|$)"#;
+    632 Nosql High 5 "server-side JavaScript of a MongoDB $where: document fields, the db object, busy waits"
+        r"this\s*\.\s*\w+\s*\.\s*match\s*\(|(?-u:\b)db\s*\.\s*\w+\s*\.\s*(?:find|insert|update|remove|drop|mapreduce|aggregate|count)\w*\s*\(|['\x22]\s*;\s*sleep\s*\(\s*\d{3,}\s*\)|while\s*\(\s*\w+\s*-\s*\w+\s*<\s*\d{3,}\s*\)|(?-u:\b)(?:true|1)\s*,\s*\$where\s*:";
+
+    // --- LDAP ---------------------------------------------------------------------------------------------------------
+    641 Ldap High 5 "an LDAP filter closed and reopened, or a wildcard filter on an attribute"
+        r"\)\s*\(\s*[|&!]|\*\s*\)\s*\(\s*[|&!(\w]|\(\s*[|&]\s*\(\s*[\w.-]+\s*[~<>]?=|\(\s*[\w.-]+\s*=\s*\*\s*\)\s*\)|^\s*\*\s*\(\s*[|&]|\)\s*\(\s*[\w.-]+\s*=\s*\*?\s*\)\s*\)|[*)]\s*\)\s*(?:%00|\x00)";
+
+    // --- XPath ----------------------------------------------------------------------------------------------------------
+    651 Xpath High 5 "XPath functions and axes probing a document"
+        r#"['"]\s*(?:or|and)\s+(?:name|count|string-length|substring|local-name|contains|text|position|string)\s*\(|(?-u:\b)count\s*\(\s*/|(?-u:\b)(?:name|local-name|string-length)\s*\(\s*(?:/|\.\.|\))[^)]*\)\s*(?:=|<|>|!=)|/\s*(?:child|descendant|descendant-or-self|ancestor|parent|following-sibling|preceding-sibling|attribute)::|//\s*\*\s*\[|/\s*@\s*\*"#;
+
+    // --- XML external entities ----------------------------------------------------------------------------------------
+    661 Xxe Critical 5 "an XML entity declared in a document type, or reaching a file or the network"
+        r#"<!doctype[^>\[]{0,100}\[\s*<!(?:entity|element)|<!entity\s+(?:%\s*)?[\w.-]+\s+(?:system|public)(?-u:\b)|<!entity\s+(?:%\s*)?[\w.-]+\s+['"]|(?:system|public)\s+['"](?:file|https?|ftp|php|expect|jar|netdoc|gopher|data):|%[\w.-]+;\s*(?:%[\w.-]+;|\]>)"#;
+    662 Xxe High 5 "XInclude and XSLT reaching documents, functions or system properties"
+        r"<\s*xi\s*:\s*include|xmlns\s*:\s*xi\s*=|<\s*xsl\s*:[\w-]+[^>]*(?:document\s*\(|php:function|system-property|unparsed-text)|xmlns\s*:\s*php\s*=\s*['\x22]http://php\.net/xsl";
 }

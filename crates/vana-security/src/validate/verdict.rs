@@ -17,8 +17,22 @@ pub enum Category {
     PathTraversal,
     /// OS command injection.
     CommandInjection,
-    /// Server-side code or template injection.
+    /// Server-side code injection not of a family below (Python internals, generic `eval` calls).
     CodeInjection,
+    /// PHP code, stream wrappers and serialized PHP objects.
+    PhpInjection,
+    /// Java: JNDI and Log4j lookups, OGNL, expression languages reaching the runtime, serialized objects.
+    JavaInjection,
+    /// Server-side template injection: arithmetic probes and object access inside template delimiters.
+    TemplateInjection,
+    /// NoSQL (MongoDB) operator and JavaScript injection.
+    NosqlInjection,
+    /// LDAP filter injection.
+    LdapInjection,
+    /// XPath injection.
+    XpathInjection,
+    /// XML external entities, XInclude and XSLT reaching files or the network.
+    Xxe,
     /// Longer than the configured limit.
     TooLong,
     /// A `forbidden_patterns` entry of the configuration.
@@ -34,6 +48,13 @@ impl Category {
             Category::PathTraversal => "path_traversal",
             Category::CommandInjection => "command_injection",
             Category::CodeInjection => "code_injection",
+            Category::PhpInjection => "php_injection",
+            Category::JavaInjection => "java_injection",
+            Category::TemplateInjection => "template_injection",
+            Category::NosqlInjection => "nosql_injection",
+            Category::LdapInjection => "ldap_injection",
+            Category::XpathInjection => "xpath_injection",
+            Category::Xxe => "xxe",
             Category::TooLong => "too_long",
             Category::ForbiddenPattern => "forbidden_pattern",
         }

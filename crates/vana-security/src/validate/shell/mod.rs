@@ -283,8 +283,9 @@ impl Word {
                     word.push_all(inside.strip_suffix(b"\\").unwrap_or(inside))?;
                     i += close + 2;
                 }
-                // An escaped quote is read as the quote: payloads arrive escaped once more than needed.
-                b'\\' if matches!(text.get(i + 1), Some(b'\'' | b'"')) => i += 1,
+                // An escaped quote or backquote is read as itself: payloads arrive escaped once more than
+                // needed.
+                b'\\' if matches!(text.get(i + 1), Some(b'\'' | b'"' | b'`')) => i += 1,
                 b'\\' => {
                     match text.get(i + 1) {
                         Some(b'\n') | None => {}
@@ -528,6 +529,7 @@ mod tests {
             ("a || reboot", Shape::Separated),
             ("a & dir c:\\", Shape::Separated),
             ("x`whoami`", Shape::Substitution),
+            ("?user=\\`whoami\\`", Shape::Substitution),
             ("diff <(curl http://x)", Shape::Substitution),
             ("CMD=$'id';$CMD", Shape::StoredCommand),
             ("FAIL||CMD=$'ls -la /';$CMD", Shape::StoredCommand),

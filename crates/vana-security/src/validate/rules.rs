@@ -144,7 +144,7 @@ rules! {
     204 Xss High 5 "a tag with a URL, style or handler attribute"
         r#"<\s*[a-z][a-z0-9:-]*(?:[\s/+]|\x00)[^>]*?(?:src|href|dynsrc|lowsrc|background|action|formaction|poster|data|style|xlink:href|srcdoc|code|codebase|values|from|to|by|attributename)\s*=\s*['"`]?\s*(?:[^\s'"`>]*(?:javascript|vbscript|data|expression|alert|\(|&#|\\u|\\x)|[^'"`>]*(?:javascript|expression))"#;
     205 Xss High 5 "calls to dialog, eval and string-to-code functions"
-        r#"(?-u:\b)(?:alert|prompt|confirm|eval|settimeout|setinterval|execscript|msgbox)\s*(?:\(|`|&#|\))|(?-u:\b)(?:alert|prompt|confirm|eval)\s*\]|\[\s*['"]?(?:al|ale|pro|con)\S*['"]?\s*\+|string\.fromcharcode|\.constructor\s*\(|function\s*\(\s*\)\s*\{|function\s+\w+\s*\([^)]*\)\s*\{|\$\(\s*['"][^'"]*['"]\s*\)\s*\.\s*\w+\s*\(|(?-u:\b)location\s*=\s*['"]|document\s*\.\s*(?:cookie|domain|write|location|body)|window\s*\.\s*(?:location|open|name)|location\s*\.\s*(?:hash|href|search|replace)|(?:top|self|parent|window|this)\s*\[\s*['"/\d]"#;
+        r#"(?-u:\b)(?:alert|prompt|confirm|eval|settimeout|setinterval|execscript|msgbox)\s*(?:\(|\\*`|&#|\))|(?-u:\b)(?:alert|prompt|confirm|eval)\s*\]|\[\s*['"]?(?:al|ale|pro|con)\S*['"]?\s*\+|string\.fromcharcode|\.constructor\s*\(|function\s*\(\s*\)\s*\{|function\s+\w+\s*\([^)]*\)\s*\{|\$\(\s*['"][^'"]*['"]\s*\)\s*\.\s*\w+\s*\(|(?-u:\b)location\s*=\s*['"]|document\s*\.\s*(?:cookie|domain|write|location|body)|window\s*\.\s*(?:location|open|name)|location\s*\.\s*(?:hash|href|search|replace)|(?:top|self|parent|window|this)\s*\[\s*['"/\d]"#;
     206 Xss High 5 "CSS expressions and script-bearing CSS"
         r"(?-u:\b)expression\s*\(|(?-u:\b)url\s*\(\s*['\x22]?\s*(?:javascript|vbscript|data):|-moz-binding|behavior\s*:|@import|@font-face";
     207 Xss High 5 "markup that breaks out of an attribute or element"
@@ -171,8 +171,8 @@ rules! {
         r"^\s*[/\\]?(?:(?:etc|var|usr|sys|dev|bin|sbin|lib|lib64|opt|root|boot|proc|windows|winnt|program files(?: \(x86\))?|inetpub|xampp|apache\d?|php\d?)[/\\]|[a-z]:[/\\])[^\s<>|;&]*(?:\s[^\s<>|;&]+[/\\][^\s<>|;&]*)*[/\\]?\s*$";
     309 Path Medium 2 "text that starts with an ellipsis, as traversal probes do"
         r"^\.{3,}";
-    303 Path Critical 5 "stream wrappers and file URLs"
-        r"(?-u:\b)(?:php|file|zip|phar|glob|data|expect|input|zlib|compress\.\w+|ogg|rar|ssh2|gopher|dict|jar|netdoc)://";
+    303 Path Critical 5 "stream wrappers and URLs of local files and resources (`file://`, `res://`)"
+        r"(?-u:\b)(?:php|file|zip|phar|glob|data|expect|input|zlib|compress\.\w+|ogg|rar|ssh2|gopher|dict|jar|netdoc|res)://";
     304 Path High 5 "a NUL byte that truncates a path"
         r"%00|\x00|\\0(?:[^\d]|$)";
     305 Path High 5 "Windows drive, UNC and environment paths"

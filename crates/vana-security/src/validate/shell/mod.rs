@@ -114,10 +114,26 @@ fn line_may_start_a_command(line: &[u8]) -> bool {
     };
     match word {
         [first, second, ..] if first.is_ascii_alphabetic() => {
-            may_be_program(first.to_ascii_lowercase(), second.to_ascii_lowercase()) && !starts_prose(word)
+            may_be_program(first.to_ascii_lowercase(), second.to_ascii_lowercase()) && !opens_prose(word)
         }
+        // Program names are ASCII: a line of non-ASCII text opens no command.
+        [first, ..] if !first.is_ascii() => false,
         [first, ..] => !first.is_ascii_alphabetic() || first.eq_ignore_ascii_case(&b'w'),
         [] => false,
+    }
+}
+
+/// Whether the plain word that opens `text` is followed as words of text are: by another word after a
+/// space (see [`starts_prose`]) or by punctuation (`which, granting`, `time.`). At the start of a line a
+/// command needs shell-shaped arguments, and these are none.
+fn opens_prose(text: &[u8]) -> bool {
+    let length = text.iter().take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-')).count();
+    match text.get(length) {
+        Some(b' ') => starts_prose(text),
+        Some(b',' | b'!' | b'?' | b';' | b')') => true,
+        // A full stop, not a file name's dot (`cmd.exe`).
+        Some(b'.') => !text.get(length + 1).is_some_and(u8::is_ascii_alphanumeric),
+        _ => false,
     }
 }
 
@@ -574,6 +590,7 @@ mod tests {
             ("\n dir c:/", Shape::WholeCommand),
             ("cat /etc/passwd", Shape::WholeCommand),
             ("whoami", Shape::WholeCommand),
+            ("prose first\nwhoami.exe /all", Shape::WholeCommand),
             ("wget http://example.com/x.sh", Shape::WholeCommand),
             ("wget example.com/x.sh", Shape::WholeCommand),
             ("a;$'\\x77hoami'", Shape::Separated),

@@ -16,10 +16,15 @@ pub(super) enum Kind {
 
 /// What `name` (lowercase, without path or `.exe`) is as a program, if it is one.
 pub(super) fn command(name: &[u8]) -> Option<Kind> {
-    VOCABULARY.binary_search_by(|(entry, _)| entry.cmp(&name)).ok().map(|found| VOCABULARY[found].1)
+    PROGRAMS.get(name)
 }
 
+/// The vocabulary, indexed by first letter.
+const PROGRAMS: WordTable<Kind> = WordTable::new(VOCABULARY);
+
 use Kind::{Program, Tool, Word};
+
+use super::super::word_table::WordTable;
 
 /// Whether a word that starts with `first` then `second` (lowercase ASCII letters) can be a program of
 /// the vocabulary: a table of the first two letters of every name, so most words of prose are turned
@@ -46,7 +51,7 @@ const FIRST_LETTERS: [u32; 26] = {
     table
 };
 
-/// The vocabulary, sorted by name for binary search (a test checks the order). Programs prose never
+/// The vocabulary, sorted by name (a test checks the order). Programs prose never
 /// names: identity, system and network reconnaissance, transfer tools and remote shells, shells and
 /// interpreters by their full names, file and process tools, package managers. Tools: words an
 /// injection runs alone. Words: programs only with arguments.

@@ -3,6 +3,8 @@
 //! meaning (whitespace, inline comments, case, backslashes before quotes), and yields a handful of
 //! token classes. It never fails: a byte it does not know is [`Token::Other`].
 
+use super::super::word_table::WordTable;
+
 /// A keyword class: what a word does in SQL, as far as judging an injection needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Word {
@@ -380,12 +382,15 @@ fn text_follows(rest: &[u8]) -> bool {
         .is_some()
 }
 
-/// The class of a lowercased word: a binary search of the keyword table.
+/// The class of a lowercased word.
 fn classify(word: &[u8]) -> Word {
-    KEYWORDS.binary_search_by(|(keyword, _)| keyword.cmp(&word)).map_or(Word::Bare, |found| KEYWORDS[found].1)
+    KEYWORD_TABLE.get(word).unwrap_or(Word::Bare)
 }
 
-/// The keywords that matter for judging an injection, sorted for binary search (a test checks the order):
+/// The keywords, indexed by first letter.
+const KEYWORD_TABLE: WordTable<Word> = WordTable::new(KEYWORDS);
+
+/// The keywords that matter for judging an injection, sorted (a test checks the order):
 /// logical and set operators, statements, comparison words, literals, clauses, and what statements act on.
 const KEYWORDS: &[(&[u8], Word)] = &[
     (b"all", Word::Quantifier),

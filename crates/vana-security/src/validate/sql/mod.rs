@@ -57,7 +57,7 @@ impl Shape {
 
 /// The strongest SQL shape in `text`, if any.
 pub(crate) fn detect(text: &[u8]) -> Option<Shape> {
-    let mut best = bare(text);
+    let best = bare(text);
     if best.is_some_and(|shape| !shape.is_weak()) {
         return best;
     }
@@ -70,11 +70,10 @@ pub(crate) fn detect(text: &[u8]) -> Option<Shape> {
         {
             continue;
         }
+        // A closed string is evidence: a quote context finds only strong shapes.
         let mut tokens = Tokens::new(&text[at + 1..]);
-        match after_value(&mut tokens, Entry::Quote) {
-            Some(shape) if !shape.is_weak() => return Some(shape),
-            Some(shape) => best = Some(shape),
-            None => {}
+        if let Some(shape) = after_value(&mut tokens, Entry::Quote) {
+            return Some(shape);
         }
     }
     best
@@ -176,7 +175,7 @@ fn after_value(tokens: &mut Tokens<'_>, entry: Entry) -> Option<Shape> {
             Token::Word { word: Word::Select, .. } => Some(Shape::Subquery),
             _ => None,
         },
-        Token::Arithmetic if entry == Entry::Quote => match skip_open(tokens) {
+        Token::Arithmetic if entry != Entry::Word => match skip_open(tokens) {
             Token::Word { word: Word::Select, .. } => Some(Shape::Subquery),
             _ => None,
         },
@@ -448,6 +447,83 @@ mod tests {
         for (input, expected) in cases {
             assert_eq!(shape(input), Some(*expected), "{input}");
         }
+    }
+
+    #[test]
+    fn the_first_strong_context_names_the_shape() {
+        // The bare input decides before any quote.
+        assert_eq!(shape("1 UNION SELECT 'a' OR 'b'='b'"), Some(Shape::Union));
+        // A weak bare shape gives way to a strong one after a quote.
+        assert_eq!(shape("1 or 2 and x' OR 'a'='a"), Some(Shape::Condition));
+        assert_eq!(shape("1 or 2"), Some(Shape::ProseCondition));
+    }
+
+    #[test]
+    fn quotes_after_a_space_open_no_context() {
+        assert_eq!(shape("x 'or 1=1"), None);
+        assert_eq!(shape("x \\'or 1=1"), None, "a backslash does not hide the space");
+        assert_eq!(shape("  ' or 1=1"), Some(Shape::Condition), "the first visible quote opens the input");
+        assert_eq!(shape("\\' or 1=1"), Some(Shape::Condition));
+        assert_eq!(shape("x' or 1=1"), Some(Shape::Condition));
+    }
+
+    #[test]
+    fn contexts_read_a_bounded_number_of_tokens() {
+        assert_eq!(shape("1 OR 1 + 1 = 1"), Some(Shape::Condition));
+        let long = format!("1 OR 1{} = 1", " + 1".repeat(MAX_TOKENS));
+        assert_eq!(shape(&long), None, "the comparison lies past the tokens a context reads");
+    }
+
+    #[test]
+    fn what_follows_a_value_depends_on_the_value() {
+        // A comment cuts a query after a closed string or parenthesis, not after a bare number or word.
+        assert_eq!(shape("1) --"), Some(Shape::CommentCut));
+        assert_eq!(shape("10 --"), None);
+        assert_eq!(shape("abc --"), None);
+        // Clauses and subqueries follow values, not words of prose.
+        assert_eq!(shape("1 ORDER BY 2"), Some(Shape::Clause));
+        assert_eq!(shape("numbers order by 2"), None);
+        assert_eq!(shape("cats having 3 legs"), None);
+        assert_eq!(shape("1+(select sleep(5))"), Some(Shape::Subquery));
+        assert_eq!(shape("pages + (select one)"), None);
+        assert_eq!(shape("2 (select one)"), None);
+        // A statement after a word is weak; after a value, strong; a statement that goes on as text is none.
+        assert_eq!(shape("name; drop table x"), Some(Shape::Statement));
+        assert_eq!(shape("1; drop table x"), Some(Shape::Stacked));
+        assert_eq!(shape("1; delete ?"), None);
+        assert_eq!(shape("|| 1==1"), Some(Shape::Condition));
+    }
+
+    #[test]
+    fn a_condition_is_sure_with_a_literal_a_quote_or_a_symbol() {
+        assert_eq!(shape("x' or a=b"), Some(Shape::Condition), "after a closed string");
+        assert_eq!(shape("hi or a = 1"), Some(Shape::Condition), "a literal on the right");
+        assert_eq!(shape("x or y + 1 = z"), Some(Shape::Condition), "a literal in the arithmetic");
+        assert_eq!(shape("1 or x like 'a'"), Some(Shape::Condition), "after a number");
+        assert_eq!(shape("1 or x in (1)"), Some(Shape::Condition));
+        assert_eq!(shape("cats or dogs like 'x'"), Some(Shape::ProseCondition), "words on both sides");
+        assert_eq!(shape("1 or 1 union select 2"), Some(Shape::Union));
+        assert_eq!(shape("hi or there --"), None);
+        assert_eq!(shape("x' or y --"), Some(Shape::Condition));
+        assert_eq!(shape("and '"), None, "an open quote closes only after a closed value");
+        assert_eq!(shape("x' or 1"), Some(Shape::Condition), "a literal ends the condition after a quote");
+        assert_eq!(shape("1 or x"), None, "a word ends it after a number");
+    }
+
+    #[test]
+    fn clauses_and_whole_statements() {
+        assert_eq!(shape("1 having x = 1"), Some(Shape::Clause));
+        assert_eq!(shape("1 where name like 'a'"), Some(Shape::Clause));
+        assert_eq!(shape("1 where name then"), None);
+        assert_eq!(shape("select count(*) from t;"), Some(Shape::Statement));
+        assert_eq!(shape("select a, b from t"), Some(Shape::Statement));
+        assert_eq!(shape("select a b from t"), None);
+    }
+
+    #[test]
+    fn calls_are_read_to_their_closing_parenthesis() {
+        assert_eq!(shape("1 OR f((1), 2) = 1"), Some(Shape::Condition));
+        assert_eq!(shape("1 OR f(g(1)) = 1"), Some(Shape::Condition));
     }
 
     #[test]

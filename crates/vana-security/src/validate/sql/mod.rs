@@ -498,6 +498,7 @@ mod tests {
     fn a_condition_is_sure_with_a_literal_a_quote_or_a_symbol() {
         assert_eq!(shape("x' or a=b"), Some(Shape::Condition), "after a closed string");
         assert_eq!(shape("hi or a = 1"), Some(Shape::Condition), "a literal on the right");
+        assert_eq!(shape("hi or 2 = a"), Some(Shape::Condition), "a literal on the left");
         assert_eq!(shape("x or y + 1 = z"), Some(Shape::Condition), "a literal in the arithmetic");
         assert_eq!(shape("1 or x like 'a'"), Some(Shape::Condition), "after a number");
         assert_eq!(shape("1 or x in (1)"), Some(Shape::Condition));

@@ -155,19 +155,15 @@ impl InputValidator {
         if !self.any.is_match(text.as_bytes()) {
             return;
         }
-        for index in self.set.matches(text.as_bytes()).into_iter().map(|i| self.first_pattern_rule + i) {
-            if !fired.contains(&index) {
-                fired.push(index);
-            }
+        for index in self.set.matches(text.as_bytes()).into_iter() {
+            fire(self.first_pattern_rule + index, fired);
         }
     }
 
     fn fire_grammar_rule(&self, id: u16, fired: &mut Vec<usize>) {
         let grammar_rules = &self.rules[..self.first_pattern_rule];
         if let Some(index) = grammar_rules.iter().position(|rule| rule.id == id) {
-            if !fired.contains(&index) {
-                fired.push(index);
-            }
+            fire(index, fired);
         }
     }
 
@@ -204,6 +200,13 @@ impl InputValidator {
     /// The rules in force: the built-in grammar and pattern rules, then the configured patterns.
     pub fn rules(&self) -> &[Rule] {
         &self.rules
+    }
+}
+
+/// Adds the rule at `index` to `fired` unless the raw or the decoded input fired it already.
+fn fire(index: usize, fired: &mut Vec<usize>) {
+    if !fired.contains(&index) {
+        fired.push(index);
     }
 }
 

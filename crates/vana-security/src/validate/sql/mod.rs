@@ -468,6 +468,13 @@ mod tests {
     }
 
     #[test]
+    fn only_the_first_quotes_start_contexts() {
+        let quotes = |count: usize| format!("{} or 1=1", "a'".repeat(count));
+        assert_eq!(shape(&quotes(MAX_QUOTE_STARTS)), Some(Shape::Condition));
+        assert_eq!(shape(&quotes(MAX_QUOTE_STARTS + 1)), None, "the ninth quote starts no context");
+    }
+
+    #[test]
     fn contexts_read_a_bounded_number_of_tokens() {
         assert_eq!(shape("1 OR 1 + 1 = 1"), Some(Shape::Condition));
         let long = format!("1 OR 1{} = 1", " + 1".repeat(MAX_TOKENS));

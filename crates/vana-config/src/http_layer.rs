@@ -37,8 +37,11 @@ pub struct HttpLayer {
     pub correlation_id: bool,
     /// One log line per request.
     pub access_log: bool,
-    /// Each request's duration in the `response_time.<route>` metric, tagged with the method.
+    /// Each request's duration in the `response_time.<route>` metric, tagged with the method and status
+    /// code (exported as `http_server_request_duration_seconds`).
     pub route_metrics: bool,
+    /// The live dashboard at `<ops prefix>/dashboard` (behind the admin token; loopback only without one).
+    pub dashboard: bool,
     /// Largest request body accepted, in bytes (413 past it); bodies are read up to it to be validated.
     pub max_body_bytes: u64,
     /// Request headers whose values carry user data and are validated.
@@ -102,6 +105,7 @@ impl Default for HttpLayer {
             correlation_id: true,
             access_log: true,
             route_metrics: true,
+            dashboard: true,
             max_body_bytes: 1024 * 1024,
             validated_headers: vec!["User-Agent".into(), "Referer".into()],
             validation_exempt_paths: Vec::new(),

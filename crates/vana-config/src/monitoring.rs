@@ -69,7 +69,11 @@ pub struct PerformanceMonitoring {
     /// Fewest calls in the window before an error rate is recorded (a single failure is not 100 %).
     pub error_rate_min_calls: u64,
     /// Upper bounds of the response-time histogram buckets for the Prometheus export, in seconds, ascending.
+    /// The lines of response-time thresholds are added to them.
     pub histogram_buckets: Vec<f64>,
+    /// Export the names of vana-ops 0.x before the Prometheus conventions (`vana_memory_system_rss` in MB,
+    /// `vana_error_rate_percent`, no `process_*` or HTTP family), for dashboards not yet moved.
+    pub legacy_metric_names: bool,
 }
 
 impl PerformanceMonitoring {
@@ -94,6 +98,7 @@ impl Default for PerformanceMonitoring {
             error_rate_window_seconds: 60,
             error_rate_min_calls: 10,
             histogram_buckets: vec![0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0],
+            legacy_metric_names: false,
         }
     }
 }

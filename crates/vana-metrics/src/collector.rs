@@ -28,6 +28,23 @@ pub struct ProcessSample {
     pub cpu_percent: Option<f64>,
 }
 
+/// This process as the standard Prometheus process collector reports it (`process_*`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ProcessStats {
+    /// User and system CPU time since the process started, in seconds.
+    pub cpu_seconds: f64,
+    /// Resident memory, in bytes.
+    pub resident_bytes: f64,
+    /// Virtual memory size, in bytes.
+    pub virtual_bytes: f64,
+    /// When the process started, in seconds since the Unix epoch.
+    pub start_time_seconds: f64,
+    /// Open file descriptors, where the platform tells.
+    pub open_fds: Option<f64>,
+    /// The limit of open file descriptors, where the platform tells.
+    pub max_fds: Option<f64>,
+}
+
 /// Reads this process's CPU and memory.
 pub struct ProcessSampler {
     system: System,
@@ -48,6 +65,24 @@ impl ProcessSampler {
     pub fn new() -> Option<Self> {
         let pid = sysinfo::get_current_pid().ok()?;
         Some(Self { system: System::new(), pid, primed: false })
+    }
+
+    /// The process collector's reading now (a few file reads on Linux, and a listing of its descriptors).
+    pub fn stats(&mut self) -> Option<ProcessStats> {
+        self.system.refresh_processes_specifics(
+            ProcessesToUpdate::Some(&[self.pid]),
+            false,
+            ProcessRefreshKind::nothing().with_cpu().with_memory(),
+        );
+        let process = self.system.process(self.pid)?;
+        Some(ProcessStats {
+            cpu_seconds: process.accumulated_cpu_time() as f64 / 1000.0,
+            resident_bytes: process.memory() as f64,
+            virtual_bytes: process.virtual_memory() as f64,
+            start_time_seconds: process.start_time() as f64,
+            open_fds: process.open_files().map(|count| count as f64),
+            max_fds: process.open_files_limit().map(|count| count as f64),
+        })
     }
 
     /// Reads the process now (a few file reads on Linux; never sleeps).

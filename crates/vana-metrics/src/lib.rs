@@ -55,6 +55,7 @@ mod error;
 mod error_rate;
 #[cfg(feature = "metrics")]
 mod facade;
+mod families;
 mod monitor;
 mod prometheus;
 mod rules;
@@ -65,12 +66,12 @@ mod summary;
 
 pub use alert::{AlertEvent, AlertTransition, ThresholdRule};
 pub use clock::{ManualClock, MetricsClock, SystemClock};
-pub use collector::{ProcessSample, ProcessSampler, SystemCollector, record_process_sample};
+pub use collector::{ProcessSample, ProcessSampler, ProcessStats, SystemCollector, record_process_sample};
 #[cfg(feature = "webhook")]
 pub use delivery::AlertmanagerChannel;
 pub use delivery::{
-    AlertContext, DeliveryChannel, DeliveryStats, Transport, alert_annotations, alert_labels, fingerprint,
-    rfc3339,
+    ALERT_INSTANCE_ENV, ALERT_JOB_ENV, AlertContext, DeliveryChannel, DeliveryStats, Transport,
+    alert_annotations, alert_labels, fingerprint, rfc3339,
 };
 #[cfg(feature = "email")]
 pub use delivery::{EmailTransport, SmtpSettings};
@@ -79,12 +80,15 @@ pub use delivery::{HttpClient, WebhookTransport};
 pub use error::DeliveryError;
 #[cfg(feature = "metrics")]
 pub use facade::MetricsRecorder;
+pub use families::{
+    ExportedName, HTTP_DURATION_FAMILY, HTTP_METHOD_TAG, HTTP_ROUTE_LABEL, HTTP_STATUS_TAG, exported_name,
+};
 pub use monitor::{
     MAX_TAGS, MetricSample, OperationHandle, PerformanceMonitor, SeriesHandle, SeriesSnapshot,
 };
 pub use prometheus::{
-    CONTENT_TYPE, ERROR_RATE_FAMILY, PrometheusOptions, RESPONSE_TIME_FAMILY, family_of, is_response_time,
-    render_prometheus, sanitize_label_name, sanitize_metric_name,
+    CONTENT_TYPE, PrometheusOptions, is_response_time, render_prometheus, sanitize_label_name,
+    sanitize_metric_name,
 };
 pub use rules::prometheus_rules;
 pub use series::{BYTES_PER_SAMPLE, Tags};

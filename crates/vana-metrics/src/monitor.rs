@@ -65,9 +65,27 @@ impl From<&MonitoringConfig> for MonitorOptions {
             repeat_interval: Duration::from_secs(config.alerting.repeat_interval_seconds),
             max_history: size(config.alerting.max_history),
             queue_capacity: size(config.alerting.queue_capacity),
-            histogram_buckets: performance.histogram_buckets.clone(),
+            histogram_buckets: buckets_with_thresholds(config),
         }
     }
+}
+
+/// The configured bucket bounds and every line of a response-time threshold, so a histogram quantile near a
+/// line reads on the line rather than between two far bounds.
+fn buckets_with_thresholds(config: &MonitoringConfig) -> Vec<f64> {
+    let mut bounds = config.performance_monitoring.histogram_buckets.clone();
+    for (name, threshold) in &config.thresholds {
+        if threshold.metric_glob(name).is_some_and(|glob| glob.starts_with(RESPONSE_TIME_PREFIX)) {
+            bounds.extend(
+                [threshold.warning, threshold.critical]
+                    .into_iter()
+                    .filter(|line| line.is_finite() && *line > 0.0),
+            );
+        }
+    }
+    bounds.sort_by(f64::total_cmp);
+    bounds.dedup();
+    bounds
 }
 
 /// One series as the exporter sees it.
@@ -150,6 +168,8 @@ pub(crate) struct Inner {
     dispatcher: Mutex<Option<JoinHandle<()>>>,
     errors: ErrorRates,
     sampler: crate::collector::SharedSampler,
+    /// The export's own reader, so scrapes never move the CPU delta of `record_cpu_usage`.
+    stats_sampler: crate::collector::SharedSampler,
 }
 
 /// Real-time performance monitoring: the specification's `PerformanceMonitor`, cheap to clone.
@@ -321,6 +341,7 @@ impl PerformanceMonitor {
             system_clock,
             retention_nanos: u64::try_from(options.retention.as_nanos()).unwrap_or(u64::MAX),
             sampler: Arc::new(Mutex::new(crate::collector::ProcessSampler::new())),
+            stats_sampler: Arc::new(Mutex::new(crate::collector::ProcessSampler::new())),
             options,
         });
         Self { inner }
@@ -398,6 +419,11 @@ impl PerformanceMonitor {
         }
     }
 
+    /// This process as the standard process collector reports it; `None` where it cannot be read.
+    pub fn process_stats(&self) -> Option<crate::collector::ProcessStats> {
+        self.inner.stats_sampler.lock().as_mut().and_then(crate::collector::ProcessSampler::stats)
+    }
+
     /// A handle on one operation's response times and error rate, for recording calls without lookups or
     /// allocation; `None` past `max_series`.
     pub fn operation(&self, operation: &str) -> Option<OperationHandle> {
@@ -420,6 +446,26 @@ impl PerformanceMonitor {
             error_rate: self.series(&metric_names::error_rate(operation), "percent", &[])?,
             window: self.inner.errors.window(operation)?,
             operation: Arc::from(operation),
+        })
+    }
+
+    /// The HTTP layer's handle on one route, method and status code: the series `response_time.<route>`
+    /// tagged `http.request.method` and `http.response.status_code` (exported as the OpenTelemetry
+    /// `http_server_request_duration_seconds`), and the route's error rate, which counts a call failed when
+    /// it is recorded so (a 5xx). `None` past `max_series`.
+    pub fn http_request(&self, route: &str, method: &str, status_code: &str) -> Option<OperationHandle> {
+        let name = metric_names::response_time(route);
+        let series = self.series(
+            &name,
+            "seconds",
+            &[(crate::families::HTTP_METHOD_TAG, method), (crate::families::HTTP_STATUS_TAG, status_code)],
+        )?;
+        Some(OperationHandle {
+            succeeded: series.clone(),
+            failed: series,
+            error_rate: self.series(&metric_names::error_rate(route), "percent", &[])?,
+            window: self.inner.errors.window(route)?,
+            operation: Arc::from(route),
         })
     }
 

@@ -1,15 +1,18 @@
 //! Rendering the monitor in the Prometheus text exposition format 0.0.4.
 //!
-//! Response times of every operation are one histogram family, `vana_response_time_seconds{operation=...}`
-//! (cumulative buckets, `_sum` and `_count` over every sample ever recorded), error rates one gauge family,
-//! `vana_error_rate_percent{operation=...}`. Every other series is a family named after it: dots and other
-//! characters Prometheus does not allow become `_`, with an optional prefix (`vana_`); `errors.*` and
-//! series in the unit `count` are counters (`_total`, the sum of what was recorded), the rest gauges of their
-//! latest value. One `# HELP` and one `# TYPE` per family.
+//! Series are grouped into families by [`exported_name`](crate::exported_name): base units, one family per
+//! kind of series with a label for the rest of the name (`vana_response_time_seconds{operation}`, the HTTP
+//! layer's `http_server_request_duration_seconds{http_route,...}`, `vana_memory_usage_ratio{component}`),
+//! other series by their sanitized name. Response times are histograms (cumulative buckets, `_sum` and
+//! `_count` over every sample ever recorded); `errors.*` and series in the unit `count` are counters
+//! (`_total`, the sum of what was recorded), the rest gauges of their latest value. The standard process
+//! collector's `process_*` series come last. One `# HELP` and one `# TYPE` per family.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+use crate::collector::ProcessStats;
+use crate::families::{ExportedName, exported_name, legacy_name};
 use crate::monitor::{PerformanceMonitor, RESPONSE_TIME_PREFIX, SeriesSnapshot};
 
 /// The content type of the format.
@@ -18,13 +21,28 @@ pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 /// How metrics are named on export.
 #[derive(Debug, Clone)]
 pub struct PrometheusOptions {
-    /// Put before every family name (`vana_`); empty for none.
+    /// Put before every family name of vana-ops's own (`vana_`); empty for none. Standard names
+    /// (`process_*`, `http_server_*`) take none.
     pub prefix: String,
+    /// The names before the conventions (`vana_error_rate_percent`, `vana_memory_system_rss` in MB...), no
+    /// HTTP family and no `process_*` series: `performance_monitoring.legacy_metric_names`.
+    pub legacy_names: bool,
 }
 
 impl Default for PrometheusOptions {
     fn default() -> Self {
-        Self { prefix: "vana_".into() }
+        Self { prefix: "vana_".into(), legacy_names: false }
+    }
+}
+
+impl PrometheusOptions {
+    /// The family, label and scale of a series under these options.
+    pub fn exported_name<K: AsRef<str>, V>(&self, name: &str, tags: &[(K, V)]) -> ExportedName {
+        if self.legacy_names {
+            legacy_name(name, &self.prefix)
+        } else {
+            exported_name(name, tags, &self.prefix)
+        }
     }
 }
 
@@ -103,25 +121,6 @@ fn push_value(out: &mut String, value: f64) {
     }
 }
 
-/// The family of a series and the label that carries the rest of its name: response times and error rates
-/// of every operation share one family each (`vana_response_time_seconds{operation="checkout"}`), so fleet
-/// rules and dashboards select operations by label; other metrics are a family of their own.
-pub fn family_of(name: &str) -> (String, Option<(&'static str, &str)>) {
-    if let Some(operation) = name.strip_prefix(RESPONSE_TIME_PREFIX) {
-        (RESPONSE_TIME_FAMILY.to_owned(), Some(("operation", operation)))
-    } else if let Some(operation) = name.strip_prefix(ERROR_RATE_PREFIX) {
-        (ERROR_RATE_FAMILY.to_owned(), Some(("operation", operation)))
-    } else {
-        (sanitize_metric_name(name), None)
-    }
-}
-
-/// The family of every `response_time.<operation>` (before the prefix), a histogram in seconds.
-pub const RESPONSE_TIME_FAMILY: &str = "response_time_seconds";
-/// The family of every `error_rate.<operation>` (before the prefix), a gauge in percent.
-pub const ERROR_RATE_FAMILY: &str = "error_rate_percent";
-const ERROR_RATE_PREFIX: &str = "error_rate.";
-
 fn push_labels(
     out: &mut String,
     first_labels: Option<(&str, &str)>,
@@ -155,7 +154,7 @@ fn push_labels(
     out.push('}');
 }
 
-/// Renders every series of `monitor`.
+/// Renders every series of `monitor`, then the process collector's series.
 ///
 /// ```
 /// use std::time::Duration;
@@ -164,9 +163,10 @@ fn push_labels(
 /// let text = vana_metrics::render_prometheus(&monitor, &vana_metrics::PrometheusOptions::default());
 /// assert!(text.contains("# TYPE vana_response_time_seconds histogram"));
 /// assert!(text.contains(r#"vana_response_time_seconds_bucket{operation="checkout",success="true",le="0.05"} 1"#));
+/// assert!(text.contains("# TYPE process_resident_memory_bytes gauge"));
 /// ```
 pub fn render_prometheus(monitor: &PerformanceMonitor, options: &PrometheusOptions) -> String {
-    let mut families: BTreeMap<(String, Kind), Vec<SeriesSnapshot>> = BTreeMap::new();
+    let mut families: BTreeMap<(String, Kind), Vec<(SeriesSnapshot, ExportedName)>> = BTreeMap::new();
     for series in monitor.snapshot() {
         let kind = Kind::of(&series);
         // A gauge with no kept sample (an error rate below its minimum of calls, or every sample past the
@@ -174,59 +174,100 @@ pub fn render_prometheus(monitor: &PerformanceMonitor, options: &PrometheusOptio
         if kind == Kind::Gauge && series.latest.is_none() {
             continue;
         }
-        let mut family = format!("{}{}", options.prefix, family_of(&series.name).0);
+        let exported = options.exported_name(&series.name, &series.tags);
+        let mut family = exported.family.clone();
         if kind == Kind::Counter && !family.ends_with("_total") {
             family.push_str("_total");
         }
-        families.entry((family, kind)).or_default().push(series);
+        families.entry((family, kind)).or_default().push((series, exported));
     }
-    let mut out = String::with_capacity(families.len() * 256);
+    let mut out = String::with_capacity(families.len() * 256 + 1024);
     let mut written = std::collections::BTreeSet::new();
     for ((family, kind), mut members) in families {
         // Two kinds under one sanitized name would be two families of one name: keep the first.
         if !written.insert(family.clone()) {
             continue;
         }
-        members.sort_by(|a, b| (&a.name, &a.tags).cmp(&(&b.name, &b.tags)));
-        let unit = &members[0].unit;
-        let described = match family_of(&members[0].name).1 {
-            Some(_) if members[0].name.starts_with(RESPONSE_TIME_PREFIX) => {
-                "response_time.<operation>".to_owned()
-            }
-            Some(_) => "error_rate.<operation>".to_owned(),
-            None => members[0].name.to_string(),
+        members.sort_by(|(a, _), (b, _)| (&a.name, &a.tags).cmp(&(&b.name, &b.tags)));
+        let (first, exported) = &members[0];
+        let help = if exported.help.is_empty() {
+            let unit = if first.unit.is_empty() { String::new() } else { format!(" ({})", first.unit) };
+            format!("vana metric {}{unit}", first.name)
+        } else {
+            exported.help.clone()
         };
-        let _ = writeln!(
-            out,
-            "# HELP {family} vana metric {described}{}",
-            if unit.is_empty() { String::new() } else { format!(" ({unit})") }
-        );
+        let _ = writeln!(out, "# HELP {family} {help}");
         let _ = writeln!(out, "# TYPE {family} {}", kind.as_str());
-        for series in &members {
-            let name_label = family_of(&series.name).1;
+        for (series, exported) in &members {
+            let label = exported.label.as_ref().map(|(key, value)| (*key, value.as_str()));
             match kind {
-                Kind::Histogram => push_histogram(&mut out, &family, name_label, series),
-                Kind::Counter => {
+                Kind::Histogram => push_histogram(&mut out, &family, label, series, exported.scale),
+                Kind::Counter | Kind::Gauge => {
+                    let value =
+                        if kind == Kind::Counter { series.sum } else { series.latest.unwrap_or(f64::NAN) };
                     out.push_str(&family);
-                    push_labels(&mut out, name_label, &series.tags, None);
+                    push_labels(&mut out, label, &series.tags, None);
                     out.push(' ');
-                    push_value(&mut out, series.sum);
-                    out.push('\n');
-                }
-                Kind::Gauge => {
-                    out.push_str(&family);
-                    push_labels(&mut out, name_label, &series.tags, None);
-                    out.push(' ');
-                    push_value(&mut out, series.latest.unwrap_or(f64::NAN));
+                    push_value(&mut out, value * exported.scale);
                     out.push('\n');
                 }
             }
         }
     }
+    if !options.legacy_names
+        && let Some(stats) = monitor.process_stats()
+    {
+        push_process_stats(&mut out, &stats);
+    }
     out
 }
 
-fn push_histogram(out: &mut String, family: &str, name_label: Option<(&str, &str)>, series: &SeriesSnapshot) {
+/// The process collector's series, as every Prometheus client library names them.
+fn push_process_stats(out: &mut String, stats: &ProcessStats) {
+    let mut family = |name: &str, kind: &str, help: &str, value: Option<f64>| {
+        if let Some(value) = value {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+            out.push_str(name);
+            out.push(' ');
+            push_value(out, value);
+            out.push('\n');
+        }
+    };
+    family(
+        "process_cpu_seconds_total",
+        "counter",
+        "Total user and system CPU time spent in seconds.",
+        Some(stats.cpu_seconds),
+    );
+    family(
+        "process_resident_memory_bytes",
+        "gauge",
+        "Resident memory size in bytes.",
+        Some(stats.resident_bytes),
+    );
+    family(
+        "process_virtual_memory_bytes",
+        "gauge",
+        "Virtual memory size in bytes.",
+        Some(stats.virtual_bytes),
+    );
+    family(
+        "process_start_time_seconds",
+        "gauge",
+        "Start time of the process since unix epoch in seconds.",
+        Some(stats.start_time_seconds),
+    );
+    family("process_open_fds", "gauge", "Number of open file descriptors.", stats.open_fds);
+    family("process_max_fds", "gauge", "Maximum number of open file descriptors.", stats.max_fds);
+}
+
+fn push_histogram(
+    out: &mut String,
+    family: &str,
+    name_label: Option<(&str, &str)>,
+    series: &SeriesSnapshot,
+    scale: f64,
+) {
     let mut cumulative = 0u64;
     for (bound, count) in series.buckets.iter().flatten() {
         cumulative += count;
@@ -240,7 +281,7 @@ fn push_histogram(out: &mut String, family: &str, name_label: Option<(&str, &str
     let _ = write!(out, "{family}_sum");
     push_labels(out, name_label, &series.tags, None);
     out.push(' ');
-    push_value(out, series.sum);
+    push_value(out, series.sum * scale);
     out.push('\n');
     let _ = write!(out, "{family}_count");
     push_labels(out, name_label, &series.tags, None);

@@ -5,10 +5,19 @@ use std::fmt::Write as _;
 
 use vana_config::{AlertLevel, Comparison, MonitoringConfig, Threshold};
 
-use crate::prometheus::{ERROR_RATE_FAMILY, PrometheusOptions, RESPONSE_TIME_FAMILY};
+use crate::prometheus::PrometheusOptions;
+
+use crate::families::{GlobTarget, glob_target};
 
 /// The window of the response-time quantile in the fleet rules.
 const RATE_WINDOW: &str = "5m";
+/// How long a latency or error-rate condition must hold before its rule fires, when the threshold sets no
+/// `for_seconds`: the quantile is already over five minutes, so two more minutes rule out a single burst.
+const DEFAULT_FOR_RATES: u64 = 120;
+/// The same for gauges (memory, CPU, your own metrics): a gauge is one scrape's reading.
+const DEFAULT_FOR_GAUGES: u64 = 300;
+/// How long a target must be down before `InstanceDown` fires (a restart takes seconds).
+const INSTANCE_DOWN_FOR: &str = "1m";
 
 /// A glob's `*` as `.*`, every other character kept if Prometheus allows it in a name, else `_` (the way
 /// names are sanitized on export), so the pattern matches the exported names.
@@ -38,26 +47,65 @@ fn regex_escape(text: &str) -> String {
     out
 }
 
-/// The PromQL selecting what a threshold watches, and what its value means.
-fn expression(glob: &str, prefix: &str) -> (String, &'static str) {
-    if let Some(operation) = glob.strip_prefix("response_time.") {
-        let selector = format!(
-            "{prefix}{RESPONSE_TIME_FAMILY}_bucket{{operation=~{}}}",
-            quoted_promql(&value_pattern(operation))
-        );
-        (
-            format!(
-                "histogram_quantile(0.99, sum by (operation, instance, job, le) (rate({selector}[{RATE_WINDOW}])))"
+/// One rule's query: the PromQL (before the comparison), what its value means, the factor from the
+/// threshold's unit to the exported one, and whether it is a rate (for the default `for`).
+struct Query {
+    promql: String,
+    what: &'static str,
+    scale: f64,
+    over_rates: bool,
+}
+
+/// The query selecting what a threshold watches: over several families (response times: the operations'
+/// and the HTTP layer's) their union with `or`, so one rule per level covers them. It keeps the labels of
+/// the exported series (plus `instance` and `job` from the scrape), which are the labels of the in-process
+/// alert too, so Alertmanager takes both for one alert.
+fn query(glob: &str, prefix: &str) -> Query {
+    let mut queries = family_queries(glob, prefix);
+    if queries.len() == 1 {
+        return queries.remove(0);
+    }
+    let union = queries.iter().map(|query| format!("({})", query.promql)).collect::<Vec<_>>().join(" or ");
+    Query { promql: format!("({union})"), ..queries.remove(0) }
+}
+
+fn family_queries(glob: &str, prefix: &str) -> Vec<Query> {
+    match glob_target(glob, prefix) {
+        GlobTarget::Families(families) => families
+            .into_iter()
+            .map(|family| {
+                let selector =
+                    format!("{{{}=~{}}}", family.label, quoted_promql(&value_pattern(&family.value_glob)));
+                if family.family.ends_with("_seconds") {
+                    Query {
+                        promql: format!(
+                            "histogram_quantile(0.99, rate({}_bucket{selector}[{RATE_WINDOW}]))",
+                            family.family
+                        ),
+                        what: "p99 over 5m (s)",
+                        scale: family.scale,
+                        over_rates: true,
+                    }
+                } else {
+                    Query {
+                        promql: format!("{}{selector}", family.family),
+                        what: "value",
+                        scale: family.scale,
+                        over_rates: family.family.ends_with("error_ratio"),
+                    }
+                }
+            })
+            .collect(),
+        GlobTarget::Names(glob) => vec![Query {
+            // The name itself as the `metric` label, as the in-process alert names it.
+            promql: format!(
+                "label_replace({{__name__=~{}}}, \"metric\", \"$1\", \"__name__\", \"(.+)\")",
+                quoted_promql(&format!("{prefix}{}", name_pattern(&glob)))
             ),
-            "p99 response time over 5m (s)",
-        )
-    } else if let Some(operation) = glob.strip_prefix("error_rate.") {
-        (
-            format!("{prefix}{ERROR_RATE_FAMILY}{{operation=~{}}}", quoted_promql(&value_pattern(operation))),
-            "error rate (%)",
-        )
-    } else {
-        (format!("{{__name__=~{}}}", quoted_promql(&format!("{prefix}{}", name_pattern(glob)))), "value")
+            what: "value",
+            scale: 1.0,
+            over_rates: false,
+        }],
     }
 }
 
@@ -83,63 +131,88 @@ fn yaml_string(text: &str) -> String {
     out
 }
 
-fn band(level: AlertLevel, threshold: &Threshold) -> String {
+fn band(level: AlertLevel, threshold: &Threshold, scale: f64) -> String {
     let (at, beyond) = match threshold.comparison {
         Comparison::Greater => (">=", "<"),
         Comparison::Less => ("<=", ">"),
     };
+    let (warning, critical) = (threshold.warning * scale, threshold.critical * scale);
     match level {
         // A warning only while the value has not reached critical: one alert at a time, as in process.
-        AlertLevel::Warning => format!("{at} {} {beyond} {}", threshold.warning, threshold.critical),
-        AlertLevel::Critical => format!("{at} {}", threshold.critical),
+        AlertLevel::Warning => format!("{at} {warning} {beyond} {critical}"),
+        AlertLevel::Critical => format!("{at} {critical}"),
     }
 }
 
-/// A Prometheus rules file (YAML) with a warning and a critical rule per threshold of `config`: `alert` is
-/// the threshold's name (the in-process `alertname`), `severity` the level, `service` as given, `for` the
-/// threshold's `for_seconds`. Response-time thresholds compare the p99 over five minutes per operation
-/// (a fleet sees rates, not single requests); error rates and other metrics compare the exported value.
+/// A Prometheus rules file (YAML): a warning and a critical rule per threshold of `config` and family it
+/// watches, and `InstanceDown` (`up == 0` for a minute). `alert` is the threshold's name and the labels are
+/// those of the in-process alert (`severity`, `service`, the series' own labels; `instance` and `job` from
+/// the scrape), so Alertmanager groups an instance's own alert and the rule's as one. Response-time
+/// thresholds compare the p99 over five minutes per series (a fleet sees rates, not single requests);
+/// the rest compare the exported value, in its base unit (a memory threshold of 80 percent is `0.8`).
+/// `for` is the threshold's `for_seconds`, or two minutes for rates and five for gauges when it has none.
 ///
 /// ```
 /// let rules = vana_metrics::prometheus_rules(&vana_config::MonitoringConfig::default(), &Default::default(), "vana-ops");
 /// assert!(rules.contains("alert: \"response_time\""));
+/// assert!(rules.contains("expr: \"up == 0\""));
 /// ```
 pub fn prometheus_rules(config: &MonitoringConfig, options: &PrometheusOptions, service: &str) -> String {
     let mut out = String::from(
         "# Generated by vana-ops from monitoring.yaml's thresholds (cargo xtask prometheus-rules, or\n\
          # vana-ops export-rules). Regenerate rather than edit.\ngroups:\n  - name: \"vana-ops\"\n    rules:\n",
     );
+    let _ = writeln!(out, "      - alert: \"InstanceDown\"");
+    let _ = writeln!(out, "        expr: \"up == 0\"");
+    let _ = writeln!(out, "        for: \"{INSTANCE_DOWN_FOR}\"");
+    let _ = writeln!(
+        out,
+        "        labels:\n          severity: \"critical\"\n          service: {}",
+        yaml_string(service)
+    );
+    let _ = writeln!(out, "        annotations:");
+    let _ = writeln!(
+        out,
+        "          summary: \"{{{{ $labels.instance }}}} of job {{{{ $labels.job }}}} has not answered scrapes for a minute\""
+    );
     for (name, threshold) in &config.thresholds {
         let Some(glob) = threshold.metric_glob(name) else { continue };
-        let (query, what) = expression(glob, &options.prefix);
-        for level in [AlertLevel::Warning, AlertLevel::Critical] {
-            let line = match level {
-                AlertLevel::Warning => threshold.warning,
-                AlertLevel::Critical => threshold.critical,
+        {
+            let query = query(glob, &options.prefix);
+            let for_seconds = match threshold.for_seconds {
+                0 if query.over_rates => DEFAULT_FOR_RATES,
+                0 => DEFAULT_FOR_GAUGES,
+                seconds => seconds,
             };
-            let summary = format!(
-                "{name}: {what} of {glob} is {{{{ $value }}}} ({} {line}, {level})",
-                threshold.comparison
-            );
-            let _ = writeln!(out, "      - alert: {}", yaml_string(name));
-            let _ = writeln!(
-                out,
-                "        expr: {}",
-                yaml_string(&format!("{query} {}", band(level, threshold)))
-            );
-            let _ = writeln!(out, "        for: \"{}s\"", threshold.for_seconds);
-            let _ = writeln!(out, "        labels:");
-            let _ = writeln!(out, "          severity: {}", yaml_string(&level.to_string()));
-            let _ = writeln!(out, "          service: {}", yaml_string(service));
-            let _ = writeln!(out, "          metric_glob: {}", yaml_string(glob));
-            let _ = writeln!(out, "        annotations:");
-            let _ = writeln!(out, "          summary: {}", yaml_string(&summary));
-            let _ = writeln!(out, "          value: \"{{{{ $value }}}}\"");
-            let _ = writeln!(
-                out,
-                "          threshold: {}",
-                yaml_string(&format!("{} {line}", threshold.comparison))
-            );
+            for level in [AlertLevel::Warning, AlertLevel::Critical] {
+                let line = match level {
+                    AlertLevel::Warning => threshold.warning,
+                    AlertLevel::Critical => threshold.critical,
+                } * query.scale;
+                let summary = format!(
+                    "{name}: {} of {glob} is {{{{ $value }}}} ({} {line}, {level})",
+                    query.what, threshold.comparison
+                );
+                let _ = writeln!(out, "      - alert: {}", yaml_string(name));
+                let _ = writeln!(
+                    out,
+                    "        expr: {}",
+                    yaml_string(&format!("{} {}", query.promql, band(level, threshold, query.scale)))
+                );
+                let _ = writeln!(out, "        for: \"{for_seconds}s\"");
+                let _ = writeln!(out, "        labels:");
+                let _ = writeln!(out, "          severity: {}", yaml_string(&level.to_string()));
+                let _ = writeln!(out, "          service: {}", yaml_string(service));
+                let _ = writeln!(out, "        annotations:");
+                let _ = writeln!(out, "          summary: {}", yaml_string(&summary));
+                let _ = writeln!(out, "          value: \"{{{{ $value }}}}\"");
+                let _ = writeln!(
+                    out,
+                    "          threshold: {}",
+                    yaml_string(&format!("{} {line}", threshold.comparison))
+                );
+                let _ = writeln!(out, "          metric_glob: {}", yaml_string(glob));
+            }
         }
     }
     out
@@ -151,9 +224,16 @@ mod tests {
 
     #[test]
     fn globs_become_selectors_on_the_exported_names() {
-        assert_eq!(expression("memory.*.percent", "vana_").0, "{__name__=~\"vana_memory_.*_percent\"}");
-        assert_eq!(expression("error_rate.*", "vana_").0, "vana_error_rate_percent{operation=~\".*\"}");
-        assert!(expression("response_time./api/*", "vana_").0.contains("operation=~\"/api/.*\""));
+        let memory = query("memory.*.percent", "vana_");
+        assert_eq!(memory.promql, "vana_memory_usage_ratio{component=~\".*\"}");
+        assert_eq!(memory.scale, 0.01);
+        assert_eq!(query("error_rate.*", "vana_").promql, "vana_error_ratio{operation=~\".*\"}");
+        let latency = query("response_time./api/*", "vana_").promql;
+        assert!(latency.starts_with(
+            "((histogram_quantile(0.99, rate(vana_response_time_seconds_bucket{operation=~\"/api/.*\"}"
+        ));
+        assert!(latency.contains(") or (histogram_quantile(0.99, rate(http_server_request_duration_seconds_bucket{http_route=~\"/api/.*\"}[5m]))))"));
+        assert!(query("queue.*", "vana_").promql.starts_with("label_replace({__name__=~\"vana_queue_.*\"}"));
         assert_eq!(value_pattern("a.b*"), "a\\\\.b.*".replace("\\\\", "\\"));
         assert_eq!(yaml_string("say \"hi\"\n"), "\"say \\\"hi\\\"\\n\"");
     }

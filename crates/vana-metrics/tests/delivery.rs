@@ -16,7 +16,7 @@ use vana_metrics::{
 use vana_testkit::{HttpReceiver, Process, TempDir, free_port, wait_for_port, wait_until};
 
 fn context() -> AlertContext {
-    AlertContext { instance: "test-host".into(), service: "vana-test".into() }
+    AlertContext { instance: "test-host".into(), job: "vana-ops".into(), service: "vana-test".into() }
 }
 
 /// aiosmtpd with its Maildir handler: each message becomes a file in `<dir>/new`.
@@ -194,7 +194,7 @@ fn webhooks_post_alertmanager_v4_payloads_and_slack_text() {
         ("severity", "warning"),
         ("instance", "test-host"),
         ("service", "vana-test"),
-        ("metric", "queue.jobs"),
+        ("metric", "vana_queue_jobs"),
         ("region", "eu"),
     ] {
         assert_eq!(alert["labels"][label], value, "{label}");
@@ -277,9 +277,13 @@ fn a_real_alertmanager_sees_the_alert_with_its_labels_and_then_its_resolution() 
         "the alert never reached Alertmanager"
     );
     let alert = found(port).unwrap();
-    for (label, value) in
-        [("instance", "test-host"), ("service", "vana-test"), ("metric", "queue.jobs"), ("region", "eu")]
-    {
+    for (label, value) in [
+        ("instance", "test-host"),
+        ("service", "vana-test"),
+        ("metric", "vana_queue_jobs"),
+        ("job", "vana-ops"),
+        ("region", "eu"),
+    ] {
         assert_eq!(alert["labels"][label], value, "{label}: {alert}");
     }
     assert_eq!(alert["annotations"]["threshold"], "greater 20");

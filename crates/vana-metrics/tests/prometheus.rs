@@ -27,6 +27,10 @@ fn sample_monitor() -> PerformanceMonitor {
         &[("model", "big \"quoted\"\\name\nline")],
     );
     monitor.record_metric("memory.system.rss", 123.5, "MB", &[]);
+    monitor.record_metric("memory.system.percent", 12.5, "percent", &[]);
+    monitor.record_metric("cpu.system.usage", 50.0, "percent", &[]);
+    let chat = monitor.http_request("/chat", "POST", "200").expect("room for the route");
+    chat.record(Duration::from_millis(30), true);
     monitor.record_metric(
         "queue-depth.2nd",
         7.0,
@@ -57,8 +61,8 @@ fn promtool_accepts_the_export() {
     child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
     let output = child.wait_with_output().unwrap();
     assert!(
-        output.status.success(),
-        "promtool rejected the export:\n{}{}\n---\n{text}",
+        output.status.success() && output.stdout.is_empty() && output.stderr.is_empty(),
+        "promtool rejected the export or found lint problems:\n{}{}\n---\n{text}",
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
@@ -115,9 +119,47 @@ fn names_and_labels_are_sanitized_and_escaped() {
         "{text}"
     );
     assert!(text.contains("vana_ratio NaN"), "{text}");
-    assert_eq!(text.matches("# TYPE vana_memory_system_rss gauge").count(), 1);
-    let bare = render_prometheus(&sample_monitor(), &PrometheusOptions { prefix: String::new() });
-    assert!(bare.contains("\nmemory_system_rss 123.5\n"), "{bare}");
+    assert_eq!(text.matches("# TYPE vana_memory_resident_bytes gauge").count(), 1);
+    let bare = render_prometheus(
+        &sample_monitor(),
+        &PrometheusOptions { prefix: String::new(), ..Default::default() },
+    );
+    assert!(bare.contains("\nmemory_resident_bytes{component=\"system\"} 129499136\n"), "{bare}");
+}
+
+#[test]
+fn recorded_units_are_exported_in_base_units_under_conventional_names() {
+    let text = render_prometheus(&sample_monitor(), &PrometheusOptions::default());
+    for expected in [
+        "vana_memory_resident_bytes{component=\"system\"} 129499136\n",
+        "vana_memory_usage_ratio{component=\"system\"} 0.125\n",
+        "vana_cpu_usage_ratio{component=\"system\"} 0.5\n",
+        "# TYPE http_server_request_duration_seconds histogram\n",
+        "http_server_request_duration_seconds_count{http_route=\"/chat\",http_request_method=\"POST\",http_response_status_code=\"200\"} 1\n",
+        "# TYPE process_cpu_seconds_total counter\n",
+        "# TYPE process_start_time_seconds gauge\n",
+        "# TYPE process_open_fds gauge\n",
+        "# TYPE process_max_fds gauge\n",
+        "# TYPE process_virtual_memory_bytes gauge\n",
+    ] {
+        assert!(text.contains(expected), "{expected} in\n{text}");
+    }
+    let resident: f64 = text
+        .lines()
+        .find_map(|line| line.strip_prefix("process_resident_memory_bytes "))
+        .and_then(|value| value.parse().ok())
+        .expect("process_resident_memory_bytes");
+    assert!(resident > 1e6, "the test process's resident memory is more than a megabyte: {resident}");
+    assert!(!text.contains("_percent"), "no percent families: {text}");
+
+    let legacy =
+        render_prometheus(&sample_monitor(), &PrometheusOptions { legacy_names: true, ..Default::default() });
+    assert!(legacy.contains("\nvana_memory_system_rss 123.5\n"), "{legacy}");
+    assert!(
+        legacy.contains("vana_response_time_seconds_count{operation=\"/chat\",http_request_method=\"POST\""),
+        "{legacy}"
+    );
+    assert!(!legacy.contains("process_"), "{legacy}");
 }
 
 #[test]
@@ -129,7 +171,7 @@ fn an_error_rate_below_its_minimum_of_calls_is_absent_not_nan() {
     handle.record(Duration::from_millis(5), false);
     let text = render_prometheus(&monitor, &PrometheusOptions::default());
     assert!(!text.contains("NaN"), "{text}");
-    assert!(!text.contains("vana_error_rate_percent"), "{text}");
+    assert!(!text.contains("vana_error_ratio"), "{text}");
     assert!(
         text.contains(r#"vana_response_time_seconds_count{operation="/echo",success="false"} 1"#),
         "{text}"
@@ -138,7 +180,7 @@ fn an_error_rate_below_its_minimum_of_calls_is_absent_not_nan() {
         handle.record(Duration::from_millis(5), true);
     }
     let text = render_prometheus(&monitor, &PrometheusOptions::default());
-    assert!(text.contains(r#"vana_error_rate_percent{operation="/echo"}"#), "{text}");
+    assert!(text.contains(r#"vana_error_ratio{operation="/echo"} 0.09"#), "{text}");
 }
 
 #[test]
@@ -153,7 +195,8 @@ fn histogram_buckets_come_from_the_configuration() {
         .filter(|line| line.contains("_bucket"))
         .map(|line| line.split("le=\"").nth(1).unwrap().split('"').next().unwrap())
         .collect();
-    assert_eq!(les, ["0.1", "1", "+Inf"]);
+    // The default thresholds' lines (2 s warning, 5 s critical) are bounds too.
+    assert_eq!(les, ["0.1", "1", "2", "5", "+Inf"]);
     assert!(
         text.contains("vana_response_time_seconds_bucket{operation=\"op\",success=\"true\",le=\"1\"} 1"),
         "{text}"
@@ -190,35 +233,59 @@ evaluation_interval: 1m
 tests:
   - interval: 1m
     input_series:
-      - series: 'vana_error_rate_percent{operation="/chat",instance="a",job="vana"}'
-        values: '7x5'
-      - series: 'vana_memory_system_percent{instance="a",job="vana"}'
-        values: '95x5'
-      - series: 'vana_response_time_seconds_bucket{operation="/slow",instance="a",job="vana",le="1"}'
+      - series: 'vana_error_ratio{operation="/chat",instance="a",job="vana"}'
+        values: '0.07x10'
+      - series: 'vana_memory_usage_ratio{component="system",instance="a",job="vana"}'
+        values: '0.95x10'
+      - series: 'vana_response_time_seconds_bucket{operation="/slow",success="true",instance="a",job="vana",le="1"}'
         values: '0+0x10'
-      - series: 'vana_response_time_seconds_bucket{operation="/slow",instance="a",job="vana",le="5"}'
+      - series: 'vana_response_time_seconds_bucket{operation="/slow",success="true",instance="a",job="vana",le="5"}'
         values: '0+10x10'
-      - series: 'vana_response_time_seconds_bucket{operation="/slow",instance="a",job="vana",le="+Inf"}'
+      - series: 'vana_response_time_seconds_bucket{operation="/slow",success="true",instance="a",job="vana",le="+Inf"}'
         values: '0+10x10'
+      - series: 'http_server_request_duration_seconds_bucket{http_route="/chat",http_request_method="POST",http_response_status_code="200",instance="a",job="vana",le="5"}'
+        values: '0+0x10'
+      - series: 'http_server_request_duration_seconds_bucket{http_route="/chat",http_request_method="POST",http_response_status_code="200",instance="a",job="vana",le="10"}'
+        values: '0+10x10'
+      - series: 'http_server_request_duration_seconds_bucket{http_route="/chat",http_request_method="POST",http_response_status_code="200",instance="a",job="vana",le="+Inf"}'
+        values: '0+10x10'
+      - series: 'up{instance="b",job="vana"}'
+        values: '1 1 0 0 0 0'
     alert_rule_test:
+      - eval_time: 1m
+        alertname: error_rate
+        exp_alerts: []
       - eval_time: 5m
         alertname: error_rate
         exp_alerts:
-          - exp_labels: {severity: warning, service: vana-ops, metric_glob: "error_rate.*", operation: /chat, instance: a, job: vana}
-            exp_annotations: {value: "7", threshold: "greater 5", summary: "error_rate: error rate (%) of error_rate.* is 7 (greater 5, warning)"}
-      - eval_time: 5m
+          - exp_labels: {severity: warning, service: vana-ops, operation: /chat, instance: a, job: vana}
+            exp_annotations: {value: "0.07", threshold: "greater 0.05", metric_glob: "error_rate.*", summary: "error_rate: value of error_rate.* is 0.07 (greater 0.05, warning)"}
+      - eval_time: 4m
+        alertname: memory_usage
+        exp_alerts: []
+      - eval_time: 10m
         alertname: memory_usage
         exp_alerts:
-          - exp_labels: {severity: critical, service: vana-ops, metric_glob: "memory.*.percent", instance: a, job: vana}
-            exp_annotations: {value: "95", threshold: "greater 90", summary: "memory_usage: value of memory.*.percent is 95 (greater 90, critical)"}
+          - exp_labels: {severity: critical, service: vana-ops, component: system, instance: a, job: vana}
+            exp_annotations: {value: "0.95", threshold: "greater 0.9", metric_glob: "memory.*.percent", summary: "memory_usage: value of memory.*.percent is 0.95 (greater 0.9, critical)"}
       - eval_time: 10m
         alertname: response_time
         exp_alerts:
-          - exp_labels: {severity: warning, service: vana-ops, metric_glob: "response_time.*", operation: /slow, instance: a, job: vana}
-            exp_annotations: {value: "4.96", threshold: "greater 2", summary: "response_time: p99 response time over 5m (s) of response_time.* is 4.96 (greater 2, warning)"}
-      - eval_time: 5m
+          - exp_labels: {severity: warning, service: vana-ops, operation: /slow, success: "true", instance: a, job: vana}
+            exp_annotations: {value: "4.96", threshold: "greater 2", metric_glob: "response_time.*", summary: "response_time: p99 over 5m (s) of response_time.* is 4.96 (greater 2, warning)"}
+          - exp_labels: {severity: critical, service: vana-ops, http_route: /chat, http_request_method: POST, http_response_status_code: "200", instance: a, job: vana}
+            exp_annotations: {value: "9.95", threshold: "greater 5", metric_glob: "response_time.*", summary: "response_time: p99 over 5m (s) of response_time.* is 9.95 (greater 5, critical)"}
+      - eval_time: 10m
         alertname: cpu_usage
         exp_alerts: []
+      - eval_time: 2m
+        alertname: InstanceDown
+        exp_alerts: []
+      - eval_time: 4m
+        alertname: InstanceDown
+        exp_alerts:
+          - exp_labels: {severity: critical, service: vana-ops, instance: b, job: vana}
+            exp_annotations: {summary: "b of job vana has not answered scrapes for a minute"}
 "#;
     std::fs::write(dir.join("tests.yml"), tests).unwrap();
     let tested = promtool(&["test", "rules", dir.join("tests.yml").to_str().unwrap()]);

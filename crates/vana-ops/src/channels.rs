@@ -68,12 +68,11 @@ impl Channel {
 /// Every channel of the configuration that can run here. An `email` channel without `VANA_SMTP_HOST`, or a
 /// channel whose feature is not compiled in, is skipped with a warning (the shipped configuration has an
 /// email channel, and a fresh machine has no SMTP server); a webhook whose `url_env` is unset is an error.
-pub(crate) fn build(config: &Config) -> Result<Vec<Channel>, OpsError> {
+pub(crate) fn build(config: &Config, context: &vana_metrics::AlertContext) -> Result<Vec<Channel>, OpsError> {
     let alerting = &config.monitoring.alerting;
     if !alerting.enabled {
         return Ok(Vec::new());
     }
-    let context = vana_metrics::AlertContext::from_environment();
     let mut channels = Vec::new();
     let mut names: Vec<String> = Vec::new();
     for channel in &alerting.channels {
@@ -81,7 +80,7 @@ pub(crate) fn build(config: &Config) -> Result<Vec<Channel>, OpsError> {
         let count = names.iter().filter(|name| name.split('-').next() == Some(base)).count();
         let name = if count == 0 { base.to_owned() } else { format!("{base}-{}", count + 1) };
         names.push(name.clone());
-        if let Some(built) = build_one(channel, &name, &context)? {
+        if let Some(built) = build_one(channel, &name, context)? {
             channels.push(built);
         }
     }

@@ -61,6 +61,7 @@
 mod channels;
 pub use channels::ALERT_CA_FILE_ENV;
 mod error;
+mod exposition;
 mod health;
 #[cfg(feature = "http")]
 mod http;

@@ -26,6 +26,7 @@ pub struct OpsBuilder {
     start_collector: bool,
     request_log: Option<RequestLog>,
     security_clock: Option<Arc<dyn vana_security::Clock>>,
+    scraped_at: Option<String>,
 }
 
 /// The monitor, its system collector, the APM, the security manager and logging, configured together.
@@ -90,6 +91,19 @@ impl OpsBuilder {
         self
     }
 
+    /// The configuration it builds from.
+    pub fn config(&self) -> &Config {
+        &self.loaded.config
+    }
+
+    /// The `host:port` Prometheus scrapes this instance at: the `instance` label of its alerts (unless
+    /// `VANA_ALERT_INSTANCE` names another), so they match the exported rules' alerts. The gateway sets it
+    /// to the address `/metrics` listens on.
+    pub fn scraped_at(mut self, address: impl Into<String>) -> Self {
+        self.scraped_at = Some(address.into());
+        self
+    }
+
     /// Builds and starts everything.
     pub fn build(self) -> Result<Ops, OpsError> {
         let config = &self.loaded.config;
@@ -102,7 +116,11 @@ impl OpsBuilder {
         } else {
             None
         };
-        let channels = crate::channels::build(config)?;
+        let context = match &self.scraped_at {
+            Some(address) => vana_metrics::AlertContext::scraped_at(address),
+            None => vana_metrics::AlertContext::from_environment(),
+        };
+        let channels = crate::channels::build(config, &context)?;
         let mut sinks: Vec<Arc<dyn AlertSink>> = Vec::new();
         if config.monitoring.alerting.enabled {
             sinks.extend(channels.iter().map(crate::channels::Channel::sink));
@@ -175,6 +193,7 @@ impl Ops {
             start_collector: true,
             request_log: None,
             security_clock: None,
+            scraped_at: None,
         }
     }
 
@@ -239,6 +258,14 @@ impl Ops {
     /// Time since start, on a monotonic clock.
     pub fn uptime(&self) -> Duration {
         self.inner.started.elapsed()
+    }
+
+    /// Everything `/metrics` answers, in the Prometheus text format 0.0.4: the monitor's series by the
+    /// Prometheus conventions, the `process_*` series, and the families read from this instance's parts
+    /// (`vana_build_info`, `vana_ready`, `vana_security_events_total`, the backend's and the log writer's
+    /// counters).
+    pub fn metrics_text(&self) -> String {
+        crate::exposition::render(self)
     }
 
     /// Ok, degraded or critical, from firing alerts, the collector and blocked addresses.

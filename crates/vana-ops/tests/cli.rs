@@ -18,7 +18,10 @@ fn export_rules_writes_a_file_promtool_accepts() {
     });
     let _ = std::fs::remove_file(&path);
     assert!(checked.status.success(), "{}", String::from_utf8_lossy(&checked.stdout));
-    assert!(String::from_utf8_lossy(&checked.stdout).contains("8 rules found"));
+    // InstanceDown, and a warning and a critical rule for each default threshold and family it watches
+    // (response times, over both families; memory; CPU; error rates).
+    let report = String::from_utf8_lossy(&checked.stdout);
+    assert!(report.contains("9 rules found"), "{report}");
 }
 
 #[test]

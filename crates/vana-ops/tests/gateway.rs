@@ -137,11 +137,15 @@ async fn exercise(gateway: &Gateway) {
     let metrics = http.get(gateway.url("/metrics")).send().await.unwrap().text().await.unwrap();
     assert!(
         metrics.contains(
-            "vana_response_time_seconds_count{operation=\"/echo\",method=\"GET\",success=\"true\"}"
+            "http_server_request_duration_seconds_count{http_route=\"/echo\",http_request_method=\"GET\",http_response_status_code=\"200\"}"
         ),
         "{metrics}"
     );
-    assert!(metrics.contains("vana_response_time_seconds_bucket{operation=\"/slow\""));
+    assert!(metrics.contains("http_server_request_duration_seconds_bucket{http_route=\"/slow\""));
+    // The thresholds' lines (0.2 s and 120 s here) are bucket bounds, so a quantile reads on the line.
+    for line in ["0.2", "120"] {
+        assert!(metrics.contains(&format!("http_response_status_code=\"200\",le=\"{line}\"}}")), "{metrics}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

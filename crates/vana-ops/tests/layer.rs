@@ -525,9 +525,36 @@ async fn server_errors_count_as_failures() {
     }
     let failed = ops.monitor().snapshot().into_iter().find(|series| {
         &*series.name == "response_time./fail"
-            && series.tags.iter().any(|(k, v)| &**k == "success" && &**v == "false")
+            && series.tags.iter().any(|(k, v)| &**k == "http.response.status_code" && &**v == "500")
     });
     assert_eq!(failed.map(|series| series.count), Some(3));
+    let text = ops.metrics_text();
+    assert!(
+        text.contains("http_server_request_duration_seconds_count{http_route=\"/fail\",http_request_method=\"GET\",http_response_status_code=\"500\"} 3\n"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn refusals_are_counted_by_status_and_reason_not_as_successes() {
+    let ops = ops_with(NO_CSRF);
+    let app = app(&ops);
+    let attack =
+        request("GET", "/items/1?q=1%27%20OR%201%3D1--", "198.51.100.71").body(Body::empty()).unwrap();
+    assert_eq!(send(&app, attack).await.0, StatusCode::BAD_REQUEST);
+    let text = ops.metrics_text();
+    for expected in [
+        "http_server_request_duration_seconds_count{http_route=\"/items/{id}\",http_request_method=\"GET\",http_response_status_code=\"400\"} 1\n",
+        "vana_http_refusals_total{reason=\"input_rejected\"} 1\n",
+        "vana_http_refusals_total{reason=\"rate_limited\"} 0\n",
+        "vana_security_findings_total{action=\"refuse\",category=\"sql_injection\"} 1\n",
+        "vana_security_events_total{type=\"input_rejected\"} 1\n",
+        "vana_security_events_total{type=\"ip_blocked\"} 0\n",
+        "vana_build_info{version=\"",
+        "vana_backend_fallbacks_total 0\n",
+    ] {
+        assert!(text.contains(expected), "{expected} in\n{text}");
+    }
 }
 
 #[tokio::test]

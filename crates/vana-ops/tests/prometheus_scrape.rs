@@ -68,14 +68,14 @@ async fn prometheus_scrapes_the_gateway_and_sees_the_demo_routes() {
     assert_eq!(up.as_deref(), Some("1"), "Prometheus reports the gateway up");
     let count = poll_query(
         &prometheus,
-        "sum(vana_response_time_seconds_count{job=\"vana\",operation=\"/echo\"})",
+        "sum(http_server_request_duration_seconds_count{job=\"vana\",http_route=\"/echo\"})",
         |value| value.parse::<f64>().is_ok_and(|count| count >= 3.0),
     )
     .await;
     assert!(count.is_some(), "the /echo response-time histogram reached Prometheus");
     let bucket = poll_query(
         &prometheus,
-        "count(vana_response_time_seconds_bucket{job=\"vana\",operation=\"/echo\"})",
+        "count(http_server_request_duration_seconds_bucket{job=\"vana\",http_route=\"/echo\"})",
         |_| true,
     )
     .await;

@@ -192,6 +192,6 @@ async fn chat_questions_reach_the_agent_and_attacks_elsewhere_are_refused() {
     let metrics = admin.get(gateway.url("/_vana/metrics")).send().await.unwrap().text().await.unwrap();
     for route in ["/run", "/run_sse", "/list-apps", "/apps/{app_name}/users/{user_id}/sessions/{session_id}"]
     {
-        assert!(metrics.contains(&format!("operation=\"{route}\"")), "{route} in /_vana/metrics");
+        assert!(metrics.contains(&format!("http_route=\"{route}\"")), "{route} in /_vana/metrics");
     }
 }

@@ -53,7 +53,7 @@ const SENT: usize = 0;
 const FAILED: usize = 1;
 const DROPPED: usize = 2;
 const RETRIED: usize = 3;
-const METRICS: [&str; 4] = ["alerts.sent", "alerts.failed", "alerts.dropped", "alerts.retried"];
+const METRICS: [&str; 4] = crate::delivery::DELIVERY_COUNTERS;
 
 /// Keeps one or more Alertmanagers told of this instance's alerts: on every change, and again every
 /// `resend_interval_seconds` (firing alerts with `endsAt` four intervals ahead, so they expire on their own
@@ -101,6 +101,7 @@ impl AlertmanagerChannel {
 
     /// Records the channel's counters into `monitor` from now on.
     pub fn attach(&self, monitor: &PerformanceMonitor) {
+        crate::delivery::register_counters(monitor, &self.shared.name);
         *self.shared.monitor.lock() = Some(monitor.clone());
     }
 
@@ -292,7 +293,7 @@ mod tests {
     fn the_alert_table_is_capped_and_resolved_alerts_go_first() {
         let mut settings = DeliverySettings::default();
         settings.max_attempts = 1;
-        let context = AlertContext { instance: "h".into(), service: "s".into() };
+        let context = AlertContext { instance: "h".into(), job: "j".into(), service: "s".into() };
         // Nothing listens on port 1: posts fail at once; the table is what is tested.
         let channel = AlertmanagerChannel::spawn(
             "am",

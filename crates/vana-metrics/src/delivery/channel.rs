@@ -106,6 +106,7 @@ impl DeliveryChannel {
 
     /// Records the channel's counters into `monitor` from now on.
     pub fn attach(&self, monitor: &PerformanceMonitor) {
+        crate::delivery::register_counters(monitor, &self.shared.name);
         *self.shared.monitor.lock() = Some(monitor.clone());
     }
 

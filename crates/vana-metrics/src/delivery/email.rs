@@ -252,7 +252,8 @@ mod tests {
 
     #[test]
     fn settings_come_from_the_environment_and_errors_never_show_secrets() {
-        let context = AlertContext { instance: "host-1".into(), service: "vana".into() };
+        let context =
+            AlertContext { instance: "host-1".into(), job: "vana-ops".into(), service: "vana".into() };
         let none = SmtpSettings::from_vars(|_| None, &context).unwrap();
         assert!(none.is_none());
         let vars = |name: &str| match name {

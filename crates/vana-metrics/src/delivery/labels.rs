@@ -7,44 +7,80 @@ use std::time::SystemTime;
 use crate::alert::AlertEvent;
 use crate::prometheus::sanitize_label_name;
 
-/// Where alerts come from: the `instance` and `service` labels.
+/// Where alerts come from: the `instance`, `job` and `service` labels. `instance` and `job` are what
+/// Prometheus calls this process's scrape target, so the exported rule's alert and this process's own are
+/// one alert in Alertmanager.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AlertContext {
-    /// This host (the `instance` label).
+    /// The `instance` label: `VANA_ALERT_INSTANCE`, else the address Prometheus scrapes (`host:port`, set
+    /// by the gateway), else this host's name.
     pub instance: String,
+    /// The `job` label: `VANA_ALERT_JOB`, else `vana-ops` (the job of `deploy/prometheus.yml`).
+    pub job: String,
     /// The service (the `service` label): `VANA_SERVICE_NAME`, else `vana-ops`.
     pub service: String,
 }
 
+/// The environment variable with the `instance` label of alerts.
+pub const ALERT_INSTANCE_ENV: &str = "VANA_ALERT_INSTANCE";
+/// The environment variable with the `job` label of alerts.
+pub const ALERT_JOB_ENV: &str = "VANA_ALERT_JOB";
+
 impl AlertContext {
-    /// The host name of this machine and the service name from `VANA_SERVICE_NAME` (default `vana-ops`).
+    /// The labels from `VANA_ALERT_INSTANCE` (else the host name), `VANA_ALERT_JOB` (else `vana-ops`) and
+    /// `VANA_SERVICE_NAME` (else `vana-ops`).
     pub fn from_environment() -> Self {
-        let instance = sysinfo::System::host_name().unwrap_or_else(|| "localhost".to_owned());
-        let service = std::env::var("VANA_SERVICE_NAME").ok().filter(|name| !name.is_empty());
-        Self { instance, service: service.unwrap_or_else(|| "vana-ops".to_owned()) }
+        let var = |name| std::env::var(name).ok().filter(|value: &String| !value.is_empty());
+        let instance = var(ALERT_INSTANCE_ENV)
+            .or_else(sysinfo::System::host_name)
+            .unwrap_or_else(|| "localhost".to_owned());
+        Self {
+            instance,
+            job: var(ALERT_JOB_ENV).unwrap_or_else(|| "vana-ops".to_owned()),
+            service: var("VANA_SERVICE_NAME").unwrap_or_else(|| "vana-ops".to_owned()),
+        }
+    }
+
+    /// [`from_environment`](Self::from_environment), with `scraped_at` (the `host:port` Prometheus scrapes)
+    /// as the instance unless `VANA_ALERT_INSTANCE` names one.
+    pub fn scraped_at(scraped_at: &str) -> Self {
+        let mut context = Self::from_environment();
+        if std::env::var(ALERT_INSTANCE_ENV).map_or(true, |value| value.is_empty()) {
+            context.instance = scraped_at.to_owned();
+        }
+        context
     }
 }
 
-/// `alertname` (the threshold), `severity`, `instance`, `service`, `metric`, and the metric's tags.
+/// The labels of the series the alert watches as they are exported (its tags, and the family's label such
+/// as `operation` or `http_route`, or `metric` for a metric of your own), then `alertname` (the threshold),
+/// `severity`, `service`, `instance` and `job`: the labels of the exported rule's alert for the same
+/// series.
 pub fn alert_labels(alert: &AlertEvent, context: &AlertContext) -> BTreeMap<String, String> {
     let mut labels = BTreeMap::new();
     for (key, value) in alert.tags.iter() {
         labels.insert(sanitize_label_name(key), value.to_string());
     }
+    let exported = crate::families::exported_name(&alert.metric, &alert.tags, "vana_");
+    match exported.label {
+        Some((label, value)) => labels.insert(label.to_owned(), value),
+        None => labels.insert("metric".into(), exported.family),
+    };
     labels.insert("alertname".into(), alert.threshold.to_string());
     labels.insert("severity".into(), alert.level.to_string());
     labels.insert("instance".into(), context.instance.clone());
+    labels.insert("job".into(), context.job.clone());
     labels.insert("service".into(), context.service.clone());
-    labels.insert("metric".into(), alert.metric.to_string());
     labels
 }
 
-/// `summary`, `value` and `threshold`.
+/// `summary`, `value`, `threshold` and `metric` (the recorded name).
 pub fn alert_annotations(alert: &AlertEvent) -> BTreeMap<String, String> {
     BTreeMap::from([
         ("summary".to_owned(), alert.message()),
         ("value".to_owned(), alert.value.to_string()),
         ("threshold".to_owned(), format!("{} {}", alert.comparison, alert.threshold_value)),
+        ("metric".to_owned(), alert.metric.to_string()),
     ])
 }
 
@@ -91,12 +127,15 @@ mod tests {
 
     #[test]
     fn labels_name_the_threshold_and_fingerprints_follow_labels() {
-        let context = AlertContext { instance: "host-1".into(), service: "vana".into() };
+        let context =
+            AlertContext { instance: "host-1".into(), job: "vana-ops".into(), service: "vana".into() };
         let warning = alert_labels(&sample(AlertLevel::Warning, AlertTransition::Firing), &context);
         assert_eq!(warning["alertname"], "response_time");
         assert_eq!(warning["severity"], "warning");
         assert_eq!(warning["method"], "GET");
-        assert_eq!(warning["metric"], "response_time./slow");
+        assert_eq!(warning["operation"], "/slow", "the exported family's label, as the rule's alert has it");
+        assert_eq!(warning["job"], "vana-ops");
+        assert!(!warning.contains_key("metric"), "the recorded name is an annotation");
         let critical = alert_labels(&sample(AlertLevel::Critical, AlertTransition::Firing), &context);
         assert_ne!(fingerprint(&warning), fingerprint(&critical));
         assert_eq!(rfc3339(SystemTime::UNIX_EPOCH), "1970-01-01T00:00:00.000Z");

@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
-use vana_metrics::{AlertEvent, AlertTransition, PrometheusOptions, render_prometheus};
+use vana_metrics::{AlertEvent, AlertTransition};
 use vana_security::{EventQuery, SecurityEvent, Severity};
 
 use crate::error::OpsError;
@@ -47,6 +47,12 @@ impl std::fmt::Debug for AdminToken {
 }
 
 impl AdminToken {
+    /// Whether `given` is the token (compared in constant time).
+    pub(crate) fn is(&self, given: &str) -> bool {
+        let digest: [u8; 32] = Sha256::digest(given.trim().as_bytes()).into();
+        digest.ct_eq(&self.digest).into()
+    }
+
     /// A token given directly; `None` when shorter than 16 bytes.
     pub fn new(token: &str) -> Option<Self> {
         let token = token.trim();
@@ -86,7 +92,7 @@ impl AdminToken {
 
     /// Whether `Authorization: Bearer <token>` carries this token (compared in constant time; the scheme's
     /// name in any case, as RFC 9110 §11.1 says).
-    fn admits(&self, headers: &HeaderMap) -> bool {
+    pub(crate) fn admits(&self, headers: &HeaderMap) -> bool {
         let Some(given) = headers
             .get(header::AUTHORIZATION)
             .and_then(|value| value.to_str().ok())
@@ -96,8 +102,7 @@ impl AdminToken {
         else {
             return false;
         };
-        let digest: [u8; 32] = Sha256::digest(given.trim().as_bytes()).into();
-        digest.ct_eq(&self.digest).into()
+        self.is(given)
     }
 }
 
@@ -121,7 +126,9 @@ struct EndpointState {
 /// - `GET /security/events?limit=&type=&min_severity=`: recent security events and counts;
 /// - `GET /security/blocks`: the blocked addresses (the fleet's, with the Redis backend);
 /// - `DELETE /security/blocks/{address}`: lifts a block (on every instance within `backend.block_cache_ms`
-///   with the Redis backend).
+///   with the Redis backend);
+/// - `GET /dashboard` (with `http.dashboard`, the default): the live dashboard, updated over server-sent
+///   events from `/dashboard/events`; behind the admin token, or for loopback clients only without one.
 ///
 /// The `/security/*` routes need `Authorization: Bearer <admin token>`; without a token configured they
 /// answer 404.
@@ -136,7 +143,9 @@ pub fn endpoints_with_metrics_token(
     admin: Option<AdminToken>,
     metrics_token: Option<AdminToken>,
 ) -> Router {
-    Router::new()
+    let dashboard =
+        ops.config().security.http.dashboard.then(|| crate::http::dashboard::router(ops, admin.clone()));
+    let router = Router::new()
         .route("/metrics", get(metrics))
         .route("/health", get(health))
         .route("/livez", get(livez))
@@ -145,7 +154,11 @@ pub fn endpoints_with_metrics_token(
         .route("/security/events", get(security_events))
         .route("/security/blocks", get(security_blocks))
         .route("/security/blocks/{address}", delete(lift_block))
-        .with_state(EndpointState { ops: ops.clone(), admin, metrics: metrics_token })
+        .with_state(EndpointState { ops: ops.clone(), admin, metrics: metrics_token });
+    match dashboard {
+        Some(dashboard) => router.merge(dashboard),
+        None => router,
+    }
 }
 
 /// The metrics token from `VANA_METRICS_TOKEN` or `VANA_METRICS_TOKEN_FILE`, if set.
@@ -159,7 +172,7 @@ async fn metrics(State(state): State<EndpointState>, headers: HeaderMap) -> Resp
     {
         return Denial::Unauthorized.into_response();
     }
-    let text = render_prometheus(state.ops.monitor(), &PrometheusOptions::default());
+    let text = state.ops.metrics_text();
     ([(header::CONTENT_TYPE, vana_metrics::CONTENT_TYPE)], text).into_response()
 }
 
@@ -267,13 +280,18 @@ fn authorize(state: &EndpointState, headers: &HeaderMap, peer: Option<SocketAddr
     if admin.admits(headers) {
         return Ok(());
     }
-    let security = state.ops.security();
+    record_auth_failure(&state.ops, headers, peer);
+    Err(Denial::Unauthorized)
+}
+
+/// A wrong or missing admin token: an `admin_auth_failed` event, and a strike toward blocking its source.
+pub(crate) fn record_auth_failure(ops: &Ops, headers: &HeaderMap, peer: Option<SocketAddr>) {
+    let security = ops.security();
     let client = peer.map(|peer| security.client_addresses().resolve(peer.ip(), headers));
     security.log_security_event(SecurityEvent::new("admin_auth_failed", Severity::Medium, client));
     if let Some(client) = client {
         security.record_refused_attack(client);
     }
-    Err(Denial::Unauthorized)
 }
 
 async fn security_blocks(
@@ -303,7 +321,7 @@ async fn security_blocks(
 }
 
 /// A single address as itself, a wider network in CIDR notation.
-fn network_text(network: ipnet::IpNet) -> String {
+pub(crate) fn network_text(network: ipnet::IpNet) -> String {
     if network.prefix_len() == network.max_prefix_len() {
         network.addr().to_string()
     } else {
@@ -320,7 +338,13 @@ async fn lift_block(
     if let Err(denial) = authorize(&state, &headers, peer.map(|Extension(ConnectInfo(peer))| peer)) {
         return denial.into_response();
     }
-    // An address lifts the block of its network; a network as listed (`2001:db8:1:2::/64`) works too.
+    lift(&state.ops, &address, "admin_api")
+}
+
+/// Lifts the block of `address` (an address lifts the block of its network; a network as listed, such as
+/// `2001:db8:1:2::/64`, works too), records an `ip_unblocked` event naming who did it (`by`), and answers
+/// whether it was blocked.
+pub(crate) fn lift(ops: &Ops, address: &str, by: &'static str) -> Response {
     let parsed = address
         .parse::<std::net::IpAddr>()
         .or_else(|_| address.parse::<ipnet::IpNet>().map(|net| net.network()));
@@ -328,12 +352,12 @@ async fn lift_block(
         let body = serde_json::json!({ "error": "not an IPv4 or IPv6 address or network" });
         return (StatusCode::BAD_REQUEST, axum::Json(body)).into_response();
     };
-    let security = state.ops.security();
+    let security = ops.security();
     let was_blocked = security.blocklist().unblock(address);
     security.log_security_event(
         SecurityEvent::new("ip_unblocked", Severity::Low, Some(address))
             .detail("was_blocked", was_blocked)
-            .detail("by", "admin_api"),
+            .detail("by", by),
     );
     axum::Json(serde_json::json!({ "address": address.to_string(), "was_blocked": was_blocked }))
         .into_response()

@@ -3,6 +3,8 @@
 
 mod address;
 mod body;
+mod counters;
+mod dashboard;
 mod encoding;
 mod endpoints;
 mod json_walk;

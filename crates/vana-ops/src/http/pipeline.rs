@@ -9,7 +9,7 @@ use std::time::Instant;
 use axum::body::Body;
 use bytes::Bytes;
 use http::request::Parts;
-use http::{Method, Request, Response, Uri};
+use http::{Method, Request, Response, StatusCode, Uri};
 use http_body::Body as _;
 use tower::Service;
 use vana_logging::CorrelationId;
@@ -17,6 +17,7 @@ use vana_security::RateDecision;
 
 use crate::error::OpsError;
 use crate::http::body::{BodyCap, BodyKind};
+use crate::http::counters::LayerCounters;
 use crate::http::encoding::{DecodeCaps, Encoding, decode, json_as_utf8};
 use crate::http::multipart;
 use crate::http::reject::Refusal;
@@ -51,6 +52,7 @@ pub(crate) struct Pipeline {
     security_headers: Option<SecurityHeaders>,
     access_log: Option<AccessLog>,
     route_metrics: Option<RouteMetrics>,
+    counters: LayerCounters,
 }
 
 /// What the steps after the inner service know of the request.
@@ -136,6 +138,7 @@ impl Pipeline {
                 AccessLog::new(ops.request_log().clone(), window, ops.security().networks())
             }),
             route_metrics: config.route_metrics.then(|| RouteMetrics::new(ops.monitor())),
+            counters: LayerCounters::new(ops.monitor()),
         })
     }
 
@@ -289,6 +292,7 @@ impl Pipeline {
         let security = self.ops.security();
         let event = refusal.event(client, parts, exchange.route.name());
         security.log_security_event(event.detail("correlation_id", exchange.id.as_str()));
+        self.counters.refused(refusal);
         if let (Refusal::InvalidInput(_), Some(client)) = (refusal, client) {
             security.record_refused_attack(client);
         }
@@ -301,6 +305,7 @@ impl Pipeline {
         for (finding, action) in findings.iter() {
             let event = finding.detected_event(action, client, parts, exchange.route.name());
             self.ops.security().log_security_event(event.detail("correlation_id", exchange.id.as_str()));
+            self.counters.found(finding, action);
         }
     }
 
@@ -327,7 +332,7 @@ impl Pipeline {
             access_log.write(exchange, status, elapsed, refused);
         }
         if let Some(route_metrics) = &self.route_metrics {
-            route_metrics.record(exchange, elapsed, !status.is_server_error());
+            route_metrics.record(exchange, elapsed, status);
         }
     }
 
@@ -337,7 +342,7 @@ impl Pipeline {
             access_log.write_failure(exchange);
         }
         if let Some(route_metrics) = &self.route_metrics {
-            route_metrics.record(exchange, exchange.started.elapsed(), false);
+            route_metrics.record(exchange, exchange.started.elapsed(), StatusCode::INTERNAL_SERVER_ERROR);
         }
     }
 }

@@ -52,7 +52,12 @@ struct UpstreamInner {
     scheme: http::uri::Scheme,
     authority: http::uri::Authority,
     base_path: String,
+    /// `upstream.errors{reason}` for each of [`ERROR_REASONS`], once [`Upstream::count_errors_in`] is called.
+    errors: std::sync::OnceLock<Vec<vana_metrics::SeriesHandle>>,
 }
+
+/// Why the proxy answered 502 itself (`vana_upstream_errors_total{reason}`).
+const ERROR_REASONS: [&str; 2] = ["upstream_unavailable", "upstream_uri_invalid"];
 
 impl std::fmt::Debug for Upstream {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -80,13 +85,14 @@ impl Upstream {
         let client =
             Client::builder(TokioExecutor::new()).pool_idle_timeout(Duration::from_secs(60)).build(connector);
         let base_path = uri.path().trim_end_matches('/').to_owned();
-        Ok(Self { inner: Arc::new(UpstreamInner { client, scheme, authority, base_path }) })
+        let errors = std::sync::OnceLock::new();
+        Ok(Self { inner: Arc::new(UpstreamInner { client, scheme, authority, base_path, errors }) })
     }
 
     /// Asks the upstream for `path` (under its base path) and reports whether it is up: an answer below 500
     /// within `timeout`. The `Err` says why not, for people.
     pub async fn probe(&self, path: &str, timeout: Duration) -> Result<StatusCode, String> {
-        let UpstreamInner { client, scheme, authority, base_path } = &*self.inner;
+        let UpstreamInner { client, scheme, authority, base_path, .. } = &*self.inner;
         let uri = format!("{scheme}://{authority}{base_path}{path}");
         let request = Request::get(uri).body(Body::empty()).map_err(|error| error.to_string())?;
         match tokio::time::timeout(timeout, client.request(request)).await {
@@ -97,6 +103,26 @@ impl Upstream {
             }
             Ok(Ok(response)) => Ok(response.status()),
         }
+    }
+
+    /// Counts the requests the upstream failed (`upstream.errors{reason}`, exported as
+    /// `vana_upstream_errors_total`) in `monitor`, from 0 now.
+    pub fn count_errors_in(&self, monitor: &vana_metrics::PerformanceMonitor) {
+        let handles = ERROR_REASONS
+            .iter()
+            .filter_map(|reason| monitor.series("upstream.errors", "count", &[("reason", reason)]));
+        let _ = self.inner.errors.set(handles.collect());
+    }
+
+    /// One 502 of the proxy's own.
+    fn failed(&self, reason: &'static str) -> Response<Body> {
+        let index = ERROR_REASONS.iter().position(|known| *known == reason);
+        if let (Some(errors), Some(index)) = (self.inner.errors.get(), index)
+            && let Some(series) = errors.get(index)
+        {
+            series.record(1.0);
+        }
+        bad_gateway(reason)
     }
 
     /// Probes `path` every `interval` for as long as the process runs, reporting each outcome to `ops` as
@@ -143,7 +169,7 @@ impl Upstream {
     async fn forward(self, request: Request<Body>) -> Response<Body> {
         let (mut parts, body) = request.into_parts();
         let Some(target) = self.target(&parts.uri) else {
-            return bad_gateway("upstream_uri_invalid");
+            return self.failed("upstream_uri_invalid");
         };
         let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip());
         let headers = &mut parts.headers;
@@ -168,7 +194,7 @@ impl Upstream {
             Err(error) if caused_by_body_cap(&error) => too_large(),
             Err(error) => {
                 tracing::warn!(target: "vana_ops::proxy", upstream = %self.inner.authority, error = %error, "upstream request failed");
-                bad_gateway("upstream_unavailable")
+                self.failed("upstream_unavailable")
             }
         }
     }

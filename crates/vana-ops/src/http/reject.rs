@@ -100,6 +100,19 @@ fn with_user_agent(event: SecurityEvent, parts: &Parts) -> SecurityEvent {
 }
 
 impl Refusal {
+    /// Every [`code`](Self::code), for counters made before the first refusal.
+    pub(crate) const CODES: [&'static str; 9] = [
+        "address_blocked",
+        "rate_limited",
+        "input_rejected",
+        "body_too_large",
+        "body_unreadable",
+        "body_timeout",
+        "unsupported_encoding",
+        "csrf_token_invalid",
+        "cross_origin_request",
+    ];
+
     /// The refusal of input the validator rejected, found at `location`.
     pub(crate) fn invalid_input(rejection: &Rejection, location: &'static str) -> Self {
         Refusal::InvalidInput(Finding::new(rejection, location))

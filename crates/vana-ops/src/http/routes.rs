@@ -1,11 +1,12 @@
 //! Naming a request by its route template, so metrics and logs have bounded cardinality. A route also
-//! keeps its response-time handles, so recording a duration needs no lookup by name.
+//! keeps its response-time handles by method and status code, so recording a duration needs no lookup by
+//! name.
 
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
 use axum::extract::MatchedPath;
-use http::Method;
+use http::{Method, StatusCode};
 use parking_lot::RwLock;
 use vana_metrics::OperationHandle;
 
@@ -22,12 +23,23 @@ const MAX_MATCHED_ROUTES: usize = 1024;
 /// The method labels; extension methods share `other`, so cardinality stays bounded.
 pub(crate) const METHODS: [&str; 8] = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "other"];
 
+/// The status codes with a handle slot of their own on every route and method, ascending; a response with
+/// another code is recorded by name (a lookup, still bounded by the monitor's series cap).
+const STATUSES: [u16; 32] = [
+    200, 201, 202, 204, 206, 301, 302, 303, 304, 307, 308, 400, 401, 403, 404, 405, 406, 408, 409, 410, 411,
+    413, 414, 415, 422, 429, 431, 500, 501, 502, 503, 504,
+];
+
+/// The handles of one method, by the position of the status code in [`STATUSES`].
+type StatusTimers = [OnceLock<Option<OperationHandle>>; STATUSES.len()];
+
 /// One named route and what each request of it records into.
 pub(crate) struct Route {
     name: Box<str>,
-    /// The `response_time.<route>` handle of each method, made by the first request of that method;
-    /// `None` once the monitor's series cap refused it.
-    timers: [OnceLock<Option<OperationHandle>>; METHODS.len()],
+    /// The `response_time.<route>` handle of each method and status code, made by the first request that
+    /// needs it (the table of a method on its first request); `None` once the monitor's series cap
+    /// refused it.
+    timers: [OnceLock<Box<StatusTimers>>; METHODS.len()],
 }
 
 impl Route {
@@ -40,14 +52,18 @@ impl Route {
         &self.name
     }
 
-    /// The response-time handle of `method` on this route, made with `make` the first time.
+    /// The response-time handle of `method` and `status` on this route, made with `make` (given the method's
+    /// label) the first time; `None` for a status without a slot, or past the series cap.
     pub(crate) fn timer(
         &self,
         method: &Method,
+        status: StatusCode,
         make: impl FnOnce(&'static str) -> Option<OperationHandle>,
     ) -> Option<&OperationHandle> {
+        let slot = STATUSES.binary_search(&status.as_u16()).ok()?;
         let index = method_index(method);
-        self.timers[index].get_or_init(|| make(METHODS[index])).as_ref()
+        let by_status = self.timers[index].get_or_init(Box::default);
+        by_status[slot].get_or_init(|| make(METHODS[index])).as_ref()
     }
 }
 
@@ -164,18 +180,28 @@ mod tests {
     }
 
     #[test]
-    fn a_route_makes_one_timer_per_method_and_keeps_a_refusal() {
+    fn a_route_makes_one_timer_per_method_and_status_and_keeps_a_refusal() {
         let route = Route::new("/x");
         let monitor = vana_metrics::PerformanceMonitor::new(&vana_config::MonitoringConfig::default());
         let mut made = Vec::new();
-        for method in [Method::GET, Method::GET, Method::from_bytes(b"PURGE").unwrap(), Method::TRACE] {
-            route.timer(&method, |label| {
-                made.push(label);
-                monitor.operation_with_tags("/x", &[("method", label)])
+        let ok = StatusCode::OK;
+        for (method, status) in [
+            (Method::GET, ok),
+            (Method::GET, ok),
+            (Method::GET, StatusCode::TOO_MANY_REQUESTS),
+            (Method::from_bytes(b"PURGE").unwrap(), ok),
+            (Method::TRACE, ok),
+        ] {
+            route.timer(&method, status, |label| {
+                made.push((label, status.as_u16()));
+                monitor.http_request("/x", label, status.as_str())
             });
         }
-        assert_eq!(made, ["GET", "other"], "extension methods share `other`");
-        assert!(route.timer(&Method::POST, |_| None).is_none());
-        assert!(route.timer(&Method::POST, |_| panic!("made twice")).is_none());
+        assert_eq!(made, [("GET", 200), ("GET", 429), ("other", 200)], "extension methods share `other`");
+        assert!(route.timer(&Method::POST, ok, |_| None).is_none());
+        assert!(route.timer(&Method::POST, ok, |_| panic!("made twice")).is_none());
+        let unlisted = StatusCode::from_u16(418).unwrap();
+        assert!(route.timer(&Method::GET, unlisted, |_| panic!("no slot")).is_none());
+        assert!(STATUSES.windows(2).all(|pair| pair[0] < pair[1]), "binary search needs ascending codes");
     }
 }

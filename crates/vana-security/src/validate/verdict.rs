@@ -40,6 +40,24 @@ pub enum Category {
 }
 
 impl Category {
+    /// Every category, in declaration order (for counters made at 0 before the first finding).
+    pub const ALL: [Category; 14] = [
+        Category::Xss,
+        Category::SqlInjection,
+        Category::PathTraversal,
+        Category::CommandInjection,
+        Category::CodeInjection,
+        Category::PhpInjection,
+        Category::JavaInjection,
+        Category::TemplateInjection,
+        Category::NosqlInjection,
+        Category::LdapInjection,
+        Category::XpathInjection,
+        Category::Xxe,
+        Category::TooLong,
+        Category::ForbiddenPattern,
+    ];
+
     /// The name used in verdicts and events: `sql_injection`, `xss`, ...
     pub fn as_str(self) -> &'static str {
         match self {

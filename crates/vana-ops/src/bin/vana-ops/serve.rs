@@ -44,10 +44,19 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let ops = match &args.config {
-        Some(dir) => Ops::from_config_dir(dir)?,
-        None => Ops::from_embedded_defaults()?,
+    let builder = match &args.config {
+        Some(dir) => Ops::builder_from_config_dir(dir)?,
+        None => Ops::builder(vana_config::ConfigLoader::new().process_env().load()?),
     };
+    // Listening first, so alerts can name the address Prometheus scrapes (their `instance` label).
+    let ops_listen = builder.config().security.http.ops_listen.clone();
+    let ops_listener = if ops_listen.is_empty() { None } else { Some(bind(&ops_listen).await?) };
+    let listener = bind(&args.listen.to_string()).await?;
+    let scraped = match &ops_listener {
+        Some(ops_listener) => ops_listener.local_addr()?,
+        None => listener.local_addr()?,
+    };
+    let ops = builder.scraped_at(scraped.to_string()).build()?;
     let (application, routes, what) = match &args.upstream {
         Some(url) => {
             let upstream = Upstream::new(url)?;
@@ -66,7 +75,6 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         None => (crate::demo::router(), &crate::demo::ROUTES[..], "demo application".to_owned()),
     };
     let endpoints = ops.endpoints()?;
-    let ops_listen = ops.config().security.http.ops_listen.clone();
     let prefix = args.ops_prefix.as_deref().unwrap_or(&ops.config().security.http.ops_prefix);
     let prefix = if ops_listen.is_empty() { prefix.trim_end_matches('/').to_owned() } else { String::new() };
     // One layer around the whole application (rather than one per route) costs less per request; it runs
@@ -86,15 +94,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     };
 
     // The endpoints' own listener first, so the line that announces the service comes last.
-    let ops_listener = match ops_app {
-        Some(ops_app) => {
-            let ops_listener = bind(&ops_listen).await?;
+    let ops_listener = match (ops_listener, ops_app) {
+        (Some(ops_listener), Some(ops_app)) => {
             eprintln!("vana-ops endpoints on http://{}", ops_listener.local_addr()?);
             Some((ops_listener, ops_app))
         }
-        None => None,
+        _ => None,
     };
-    let listener = bind(&args.listen.to_string()).await?;
     let address = listener.local_addr()?;
     let layer = if args.no_layer { "layer off" } else { "layer on" };
     eprintln!("vana-ops listening on http://{address} ({what}, {layer})");
@@ -119,6 +125,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     eprintln!("  metrics  {base}/metrics");
     eprintln!("  health   {base}/health  (probes: {base}/livez, {base}/readyz)");
     eprintln!("  alerts   {base}/alerts");
+    if ops.config().security.http.dashboard {
+        let access = match ops_token_state() {
+            true => "admin token asked once",
+            false => "loopback clients only: set VANA_ADMIN_TOKEN to open it to others",
+        };
+        eprintln!("  dashboard {base}/dashboard  ({access})");
+    }
     eprintln!("  logs     JSON lines on standard output; Ctrl-C stops and flushes");
 
     tokio::spawn(async move {
@@ -133,6 +146,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     tracing::info!(target: "vana_ops", "shutting down");
     ops.shutdown();
     Ok(())
+}
+
+/// Whether an admin token is configured (the dashboard then asks for it).
+fn ops_token_state() -> bool {
+    [vana_ops::ADMIN_TOKEN_ENV, vana_ops::ADMIN_TOKEN_FILE_ENV]
+        .iter()
+        .any(|name| std::env::var_os(name).is_some())
 }
 
 async fn bind(address: &str) -> anyhow::Result<tokio::net::TcpListener> {

@@ -1,0 +1,184 @@
+//! The live dashboard at `<ops prefix>/dashboard`: one page with everything embedded in the binary (no
+//! external assets; it works offline), updated over Server-Sent Events from [`stream`].
+//!
+//! Access: with an admin token configured, the page asks for it once (a form, `POST dashboard/login`) and
+//! then keeps a signed session cookie ([`session`]); `Authorization: Bearer <token>` works too. Without a
+//! token, only clients connecting from the loopback get in. Unblocking from the page needs the session and
+//! the `X-Vana-Dashboard` header, which a cross-site form cannot send.
+
+mod session;
+mod snapshot;
+mod stream;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use axum::Extension;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::sse::{KeepAlive, Sse};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{delete, get, post};
+
+use crate::http::endpoints::{AdminToken, lift, record_auth_failure};
+use crate::ops::Ops;
+use session::Sessions;
+use stream::Updates;
+
+const PAGE: &str = include_str!("assets/index.html");
+const LOGIN: &str = include_str!("assets/login.html");
+const SCRIPT: &str = include_str!("assets/app.js");
+const STYLE: &str = include_str!("assets/app.css");
+/// The header the page's unblock requests carry.
+const PAGE_HEADER: &str = "x-vana-dashboard";
+/// Longest login form accepted.
+const MAX_LOGIN_BYTES: usize = 4096;
+
+#[derive(Clone)]
+struct DashboardState {
+    ops: Ops,
+    admin: Option<AdminToken>,
+    sessions: Arc<Sessions>,
+    updates: Arc<Updates>,
+}
+
+/// Who may look.
+enum Access {
+    Allowed,
+    /// A token is configured and the request has neither a session nor the token.
+    NeedsLogin,
+    /// No token is configured and the client is not on the loopback.
+    LoopbackOnly,
+}
+
+/// The dashboard's routes, to merge into the endpoints' router.
+pub(crate) fn router(ops: &Ops, admin: Option<AdminToken>) -> Router {
+    let state = DashboardState {
+        ops: ops.clone(),
+        admin,
+        sessions: Arc::new(Sessions::new()),
+        updates: Updates::new(ops),
+    };
+    Router::new()
+        .route("/dashboard", get(page))
+        .route("/dashboard/login", post(login))
+        .route("/dashboard/app.js", get(|| async { asset("text/javascript; charset=utf-8", SCRIPT) }))
+        .route("/dashboard/app.css", get(|| async { asset("text/css; charset=utf-8", STYLE) }))
+        .route("/dashboard/events", get(events))
+        .route("/dashboard/blocks/{address}", delete(unblock))
+        .with_state(state)
+}
+
+fn asset(content_type: &'static str, body: &'static str) -> Response {
+    ([(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "no-cache")], body).into_response()
+}
+
+fn peer_of(peer: Option<Extension<ConnectInfo<SocketAddr>>>) -> Option<SocketAddr> {
+    peer.map(|Extension(ConnectInfo(peer))| peer)
+}
+
+impl DashboardState {
+    fn access(&self, headers: &HeaderMap, peer: Option<SocketAddr>) -> Access {
+        match &self.admin {
+            Some(token) if token.admits(headers) || self.sessions.admits(headers, SystemTime::now()) => {
+                Access::Allowed
+            }
+            Some(_) => Access::NeedsLogin,
+            None if peer.is_some_and(|peer| peer.ip().is_loopback()) => Access::Allowed,
+            None => Access::LoopbackOnly,
+        }
+    }
+}
+
+fn login_page(status: StatusCode, message: &str) -> Response {
+    let page = LOGIN.replace("{message}", message);
+    (status, [(header::CACHE_CONTROL, "no-store")], Html(page)).into_response()
+}
+
+fn loopback_only() -> Response {
+    let text = "The dashboard answers loopback clients only while no admin token is set: set VANA_ADMIN_TOKEN \
+                (or VANA_ADMIN_TOKEN_FILE) on the gateway to open it to others.\n";
+    (StatusCode::FORBIDDEN, text).into_response()
+}
+
+async fn page(
+    State(state): State<DashboardState>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: HeaderMap,
+) -> Response {
+    match state.access(&headers, peer_of(peer)) {
+        Access::Allowed => ([(header::CACHE_CONTROL, "no-store")], Html(PAGE)).into_response(),
+        Access::NeedsLogin => login_page(StatusCode::UNAUTHORIZED, "Enter the gateway's admin token."),
+        Access::LoopbackOnly => loopback_only(),
+    }
+}
+
+async fn login(
+    State(state): State<DashboardState>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Some(admin) = &state.admin else {
+        return match state.access(&headers, peer_of(peer)) {
+            Access::Allowed => see_dashboard(None),
+            _ => loopback_only(),
+        };
+    };
+    let token = (body.len() <= MAX_LOGIN_BYTES)
+        .then(|| form_urlencoded::parse(&body).find(|(key, _)| key == "token").map(|(_, value)| value))
+        .flatten();
+    if token.is_some_and(|token| admin.is(&token)) {
+        let https = headers.get("x-forwarded-proto").is_some_and(|proto| proto.as_bytes() == b"https");
+        return see_dashboard(Some(state.sessions.issue(SystemTime::now(), https)));
+    }
+    record_auth_failure(&state.ops, &headers, peer_of(peer));
+    login_page(StatusCode::UNAUTHORIZED, "That is not the admin token.")
+}
+
+/// `303 See Other` to the page (relative to `.../dashboard/login`), with a new session.
+fn see_dashboard(cookie: Option<String>) -> Response {
+    let mut response = (StatusCode::SEE_OTHER, [(header::LOCATION, "../dashboard")]).into_response();
+    if let Some(cookie) = cookie.and_then(|cookie| HeaderValue::from_str(&cookie).ok()) {
+        response.headers_mut().insert(header::SET_COOKIE, cookie);
+    }
+    response
+}
+
+async fn events(
+    State(state): State<DashboardState>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: HeaderMap,
+) -> Response {
+    match state.access(&headers, peer_of(peer)) {
+        Access::Allowed => match state.updates.subscribe() {
+            Some(stream) => Sse::new(stream).keep_alive(KeepAlive::default()).into_response(),
+            None => (StatusCode::SERVICE_UNAVAILABLE, "Too many dashboards are open; close one.\n")
+                .into_response(),
+        },
+        Access::NeedsLogin => {
+            (StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, "Bearer")]).into_response()
+        }
+        Access::LoopbackOnly => loopback_only(),
+    }
+}
+
+async fn unblock(
+    State(state): State<DashboardState>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: HeaderMap,
+    Path(address): Path<String>,
+) -> Response {
+    match state.access(&headers, peer_of(peer)) {
+        Access::Allowed if headers.contains_key(PAGE_HEADER) => lift(&state.ops, &address, "dashboard"),
+        Access::Allowed => (StatusCode::FORBIDDEN, "Unblock from the dashboard page.\n").into_response(),
+        Access::NeedsLogin => {
+            record_auth_failure(&state.ops, &headers, peer_of(peer));
+            (StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, "Bearer")]).into_response()
+        }
+        Access::LoopbackOnly => loopback_only(),
+    }
+}

@@ -1,0 +1,240 @@
+//! One update of the dashboard: what the monitor, the security manager and the health checks know now, as
+//! the JSON the page draws. Everything comes from the data they already keep (the monitor's kept samples
+//! over its window for rates, percentiles and charts; its all-time series counts for totals), and every
+//! list is capped, so an update's size is bounded whatever the traffic.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use parking_lot::Mutex;
+use serde_json::{Value, json};
+use vana_metrics::{HTTP_METHOD_TAG, HTTP_STATUS_TAG, Summary};
+use vana_security::EventQuery;
+
+use crate::ops::Ops;
+
+/// The span of the charts and the route percentiles.
+const WINDOW: Duration = Duration::from_secs(300);
+/// The span of the request rates.
+const RATE_WINDOW: Duration = Duration::from_secs(60);
+/// One point of a chart.
+const BIN: Duration = Duration::from_secs(10);
+/// Most routes listed (the busiest first), and most drawn on the latency chart.
+const MAX_ROUTES: usize = 20;
+const MAX_CHARTED_ROUTES: usize = 5;
+/// Most alerts, events and blocks listed.
+const MAX_ALERTS: usize = 20;
+const MAX_EVENTS: usize = 25;
+const MAX_BLOCKS: usize = 50;
+/// Most distinct status codes listed.
+const MAX_STATUSES: usize = 64;
+
+const RESPONSE_TIME: &str = "response_time.";
+
+/// Builds updates; remembers the previous CPU reading, so CPU use is the share since the last update.
+pub(crate) struct Snapshots {
+    ops: Ops,
+    cpu: Mutex<Option<(f64, Instant)>>,
+}
+
+/// The all-time request counts of one route, from its series.
+#[derive(Default)]
+struct RouteTotals {
+    requests: u64,
+    server_errors: u64,
+}
+
+impl Snapshots {
+    pub(crate) fn new(ops: &Ops) -> Self {
+        Self { ops: ops.clone(), cpu: Mutex::new(None) }
+    }
+
+    /// The instance this dashboard shows.
+    #[cfg(test)]
+    pub(crate) fn ops(&self) -> &Ops {
+        &self.ops
+    }
+
+    /// The update now, with the stream's own counts.
+    pub(crate) fn build(&self, clients: usize, dropped_updates: u64) -> Value {
+        let ops = &self.ops;
+        let monitor = ops.monitor();
+        let now = SystemTime::now();
+        let mut routes: BTreeMap<String, RouteTotals> = BTreeMap::new();
+        let mut statuses: BTreeMap<String, u64> = BTreeMap::new();
+        let mut refusals: BTreeMap<String, u64> = BTreeMap::new();
+        let mut findings = Vec::new();
+        for series in monitor.snapshot() {
+            let tag =
+                |key: &str| series.tags.iter().find(|(name, _)| &**name == key).map(|(_, value)| &**value);
+            if let Some(route) = series.name.strip_prefix(RESPONSE_TIME)
+                && tag(HTTP_METHOD_TAG).is_some()
+            {
+                let status = tag(HTTP_STATUS_TAG).unwrap_or("");
+                let totals = routes.entry(route.to_owned()).or_default();
+                totals.requests += series.count;
+                if status.starts_with('5') {
+                    totals.server_errors += series.count;
+                }
+                if statuses.len() < MAX_STATUSES || statuses.contains_key(status) {
+                    *statuses.entry(status.to_owned()).or_default() += series.count;
+                }
+            } else if &*series.name == "http.refusals" {
+                *refusals.entry(tag("reason").unwrap_or("").to_owned()).or_default() += series.sum as u64;
+            } else if &*series.name == "security.findings" && series.sum > 0.0 {
+                findings.push(json!({
+                    "category": tag("category"), "action": tag("action"), "count": series.sum as u64,
+                }));
+            }
+        }
+        let requests: u64 = routes.values().map(|totals| totals.requests).sum();
+        let server_errors: u64 = routes.values().map(|totals| totals.server_errors).sum();
+        let (route_rows, charts) = self.routes(&routes, now);
+        let health = ops.health();
+        let readiness = ops.readiness();
+        let alerts = monitor.active_alerts();
+        let history = monitor.alert_history();
+        let events = ops.security().events().query(&EventQuery {
+            min_severity: None,
+            event_type: None,
+            since: None,
+            limit: Some(MAX_EVENTS),
+        });
+        let blocks: Vec<Value> = ops
+            .security()
+            .blocklist()
+            .blocked(MAX_BLOCKS)
+            .into_iter()
+            .map(|block| {
+                json!({
+                    "address": crate::http::endpoints::network_text(block.network),
+                    "remaining_seconds": block.remaining.as_secs(),
+                    "reason": block.reason,
+                    "offences": block.offences,
+                })
+            })
+            .collect();
+        json!({
+            "at": now.duration_since(UNIX_EPOCH).map_or(0.0, |since| since.as_secs_f64()),
+            "uptime_seconds": ops.uptime().as_secs_f64(),
+            "health": {
+                "status": health.status.as_str(),
+                "firing_warning": health.firing_warning,
+                "firing_critical": health.firing_critical,
+                "collector_running": health.collector_running,
+                "backend": health.backend.map(|backend| json!({
+                    "available": backend.available, "failures": backend.failures, "fallbacks": backend.fallbacks,
+                })),
+            },
+            "readiness": {
+                "ready": readiness.ready,
+                "checks": readiness.checks.iter().map(|check| json!({
+                    "name": check.name, "ready": check.ready, "detail": check.detail,
+                })).collect::<Vec<_>>(),
+            },
+            "process": self.process(),
+            "traffic": {
+                "requests": requests,
+                "server_errors": server_errors,
+                "error_ratio": if requests == 0 { 0.0 } else { server_errors as f64 / requests as f64 },
+                "statuses": statuses,
+                "refusals": refusals,
+                "rate_limited": refusals.get("rate_limited").copied().unwrap_or(0),
+                "refused": refusals.values().sum::<u64>(),
+            },
+            "routes": route_rows,
+            "charts": charts,
+            "alerts": {
+                "active": alerts.iter().take(MAX_ALERTS).map(crate::http::endpoints::alert_json).collect::<Vec<_>>(),
+                "recent": history.iter().rev().take(MAX_ALERTS).map(crate::http::endpoints::alert_json).collect::<Vec<_>>(),
+            },
+            "events": events,
+            "findings": findings,
+            "blocks": blocks,
+            "blocked_addresses": health.blocked_addresses,
+            "logging": { "dropped_lines": health.dropped_log_lines },
+            "dashboard": { "clients": clients, "dropped_updates": dropped_updates },
+        })
+    }
+
+    /// The busiest routes with their rates and percentiles over the window, and the charts: requests per
+    /// second of all routes and the p99 of the busiest, per ten-second bin.
+    fn routes(&self, totals: &BTreeMap<String, RouteTotals>, now: SystemTime) -> (Vec<Value>, Value) {
+        let monitor = self.ops.monitor();
+        let mut busiest: Vec<(&String, &RouteTotals)> = totals.iter().collect();
+        busiest.sort_by(|a, b| b.1.requests.cmp(&a.1.requests).then(a.0.cmp(b.0)));
+        busiest.truncate(MAX_ROUTES);
+        let since = now.checked_sub(WINDOW).unwrap_or(UNIX_EPOCH);
+        let bins = (WINDOW.as_secs() / BIN.as_secs()) as usize;
+        let bin_of = |timestamp: SystemTime| {
+            let age = now.duration_since(timestamp).unwrap_or_default().as_secs() / BIN.as_secs();
+            bins.checked_sub(1 + age as usize)
+        };
+        let mut rate_chart = vec![0u64; bins];
+        let mut latency_chart = Vec::new();
+        let mut rows = Vec::new();
+        for (index, (route, totals)) in busiest.iter().enumerate() {
+            let samples = monitor.get_metrics(&format!("{RESPONSE_TIME}{route}"), Some(since));
+            let recent = samples
+                .iter()
+                .filter(|sample| now.duration_since(sample.timestamp).unwrap_or_default() <= RATE_WINDOW)
+                .count();
+            let mut values: Vec<f64> = samples.iter().map(|sample| sample.value).collect();
+            let summary = Summary::of(&mut values);
+            let mut per_bin: Vec<Vec<f64>> = vec![Vec::new(); bins];
+            for sample in &samples {
+                if let Some(bin) = bin_of(sample.timestamp) {
+                    rate_chart[bin] += 1;
+                    per_bin[bin].push(sample.value);
+                }
+            }
+            if index < MAX_CHARTED_ROUTES {
+                let p99: Vec<Option<f64>> = per_bin
+                    .iter_mut()
+                    .map(|values| (!values.is_empty()).then(|| Summary::of(values).p99))
+                    .collect();
+                latency_chart.push(json!({ "route": route, "p99": p99 }));
+            }
+            rows.push(json!({
+                "route": route,
+                "requests": totals.requests,
+                "server_errors": totals.server_errors,
+                "requests_per_second": recent as f64 / RATE_WINDOW.as_secs_f64(),
+                "window_seconds": WINDOW.as_secs(),
+                "window_count": summary.count,
+                "p50": finite(summary.p50),
+                "p95": finite(summary.p95),
+                "p99": finite(summary.p99),
+            }));
+        }
+        let per_second: Vec<f64> = rate_chart.iter().map(|count| *count as f64 / BIN.as_secs_f64()).collect();
+        (
+            rows,
+            json!({ "bin_seconds": BIN.as_secs(), "requests_per_second": per_second, "p99": latency_chart }),
+        )
+    }
+
+    /// CPU (cores busy since the previous update) and memory of the process.
+    fn process(&self) -> Value {
+        let Some(stats) = self.ops.monitor().process_stats() else { return Value::Null };
+        let now = Instant::now();
+        let previous = self.cpu.lock().replace((stats.cpu_seconds, now));
+        let cpu = previous.and_then(|(seconds, at)| {
+            let wall = now.duration_since(at).as_secs_f64();
+            (wall > 0.0).then(|| ((stats.cpu_seconds - seconds) / wall).max(0.0))
+        });
+        json!({
+            "cpu_cores": cpu,
+            "cpu_seconds": stats.cpu_seconds,
+            "resident_bytes": stats.resident_bytes,
+            "virtual_bytes": stats.virtual_bytes,
+            "open_fds": stats.open_fds,
+            "max_fds": stats.max_fds,
+        })
+    }
+}
+
+/// `NaN` (no samples) as `null`.
+fn finite(value: f64) -> Option<f64> {
+    value.is_finite().then_some(value)
+}

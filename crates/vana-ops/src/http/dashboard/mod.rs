@@ -108,9 +108,12 @@ async fn page(
     State(state): State<DashboardState>,
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     headers: HeaderMap,
+    uri: axum::http::Uri,
 ) -> Response {
+    let failed = uri.query().is_some_and(|query| query.split('&').any(|pair| pair == "login=failed"));
     match state.access(&headers, peer_of(peer)) {
         Access::Allowed => ([(header::CACHE_CONTROL, "no-store")], Html(PAGE)).into_response(),
+        Access::NeedsLogin if failed => login_page(StatusCode::UNAUTHORIZED, "That is not the admin token."),
         Access::NeedsLogin => login_page(StatusCode::UNAUTHORIZED, "Enter the gateway's admin token."),
         Access::LoopbackOnly => loopback_only(),
     }
@@ -124,7 +127,7 @@ async fn login(
 ) -> Response {
     let Some(admin) = &state.admin else {
         return match state.access(&headers, peer_of(peer)) {
-            Access::Allowed => see_dashboard(None),
+            Access::Allowed => see_dashboard("../dashboard", None),
             _ => loopback_only(),
         };
     };
@@ -133,15 +136,16 @@ async fn login(
         .flatten();
     if token.is_some_and(|token| admin.is(&token)) {
         let https = headers.get("x-forwarded-proto").is_some_and(|proto| proto.as_bytes() == b"https");
-        return see_dashboard(Some(state.sessions.issue(SystemTime::now(), https)));
+        return see_dashboard("../dashboard", Some(state.sessions.issue(SystemTime::now(), https)));
     }
     record_auth_failure(&state.ops, &headers, peer_of(peer));
-    login_page(StatusCode::UNAUTHORIZED, "That is not the admin token.")
+    see_dashboard("../dashboard?login=failed", None)
 }
 
-/// `303 See Other` to the page (relative to `.../dashboard/login`), with a new session.
-fn see_dashboard(cookie: Option<String>) -> Response {
-    let mut response = (StatusCode::SEE_OTHER, [(header::LOCATION, "../dashboard")]).into_response();
+/// `303 See Other` to the page at `location` (relative to `.../dashboard/login`, so the page's own
+/// relative links keep working under any prefix), with a new session when given.
+fn see_dashboard(location: &'static str, cookie: Option<String>) -> Response {
+    let mut response = (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response();
     if let Some(cookie) = cookie.and_then(|cookie| HeaderValue::from_str(&cookie).ok()) {
         response.headers_mut().insert(header::SET_COOKIE, cookie);
     }

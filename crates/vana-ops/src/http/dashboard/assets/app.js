@@ -61,20 +61,24 @@ function pill(id, label, state) {
   node.className = "pill " + state;
 }
 
+// A step line: each bin a flat segment as wide as the bin, joined to its neighbours; a bin without data
+// breaks the line, so a lone busy bin still shows.
 function polyline(svg, values, max, colour) {
-  const points = values.map((value, index) => value === null ? null :
-    [index * 300 / Math.max(1, values.length - 1), 100 - 95 * value / max]);
+  const width = 300 / Math.max(1, values.length);
   let path = "";
-  for (const point of points) {
-    if (point === null) continue;
-    path += (path ? " L" : "M") + point[0].toFixed(1) + " " + point[1].toFixed(1);
-  }
+  let joined = false;
+  values.forEach((value, index) => {
+    if (value === null) { joined = false; return; }
+    const y = (100 - 95 * value / max).toFixed(1);
+    path += (joined ? " L" : " M") + (index * width).toFixed(1) + " " + y + " L" + ((index + 1) * width).toFixed(1) + " " + y;
+    joined = true;
+  });
   if (!path) return;
   const line = document.createElementNS(SVG, "path");
-  line.setAttribute("d", path);
+  line.setAttribute("d", path.trim());
   line.setAttribute("fill", "none");
   line.setAttribute("stroke", colour);
-  line.setAttribute("stroke-width", "1.5");
+  line.setAttribute("stroke-width", "2");
   line.setAttribute("vector-effect", "non-scaling-stroke");
   svg.append(line);
 }

@@ -1,0 +1,193 @@
+//! The live dashboard in a real browser: Debian's headless `chromium`, driven over WebDriver
+//! (`chromium-driver`'s `chromedriver`) by fantoccini. Without the token the page is refused; with it the
+//! numbers, the alert list, the security events and the blocked addresses change as traffic reaches the
+//! gateway, and an address is unblocked from the page.
+
+#![cfg(feature = "cli")]
+
+mod support;
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use support::{ADMIN_TOKEN, Gateway, client};
+
+/// A `/slow?ms=300` request passes the warning line; nothing here reaches critical.
+const SETTINGS: [(&str, &str); 2] = [
+    ("VANA_MONITORING__THRESHOLDS__RESPONSE_TIME__WARNING", "0.2"),
+    ("VANA_MONITORING__THRESHOLDS__RESPONSE_TIME__CRITICAL", "120"),
+];
+
+/// `chromedriver` on a free loopback port, killed on drop.
+struct Driver {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_driver() -> Driver {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let child = Command::new("chromedriver")
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromedriver is not installed: install the Debian packages `chromium` and `chromium-driver` (cargo xtask ci does, as root)");
+    let url = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "chromedriver did not listen within 30 s");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Driver { child, url }
+}
+
+async fn browser(driver: &Driver, profile: &std::path::Path) -> Client {
+    let mut capabilities = serde_json::Map::new();
+    capabilities.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({ "args": [
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,1500",
+            "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            format!("--user-data-dir={}", profile.display()),
+        ]}),
+    );
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(capabilities)
+        .connect(&driver.url)
+        .await
+        .expect("a WebDriver session with headless chromium")
+}
+
+/// `#id`'s text; empty while the element is not there (a page still loading).
+async fn text_of(browser: &Client, id: &str) -> String {
+    match browser.find(Locator::Id(id)).await {
+        Ok(element) => element.text().await.unwrap_or_default(),
+        Err(_) => String::new(),
+    }
+}
+
+/// Waits up to 15 s for `#id`'s text to satisfy `done`; the last text either way.
+async fn wait_for_text(browser: &Client, id: &str, done: impl Fn(&str) -> bool) -> (bool, String) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let text = text_of(browser, id).await;
+        if !text.is_empty() && done(&text) {
+            return (true, text);
+        }
+        if Instant::now() > deadline {
+            return (false, text);
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+fn count(text: &str) -> u64 {
+    text.replace(',', "").trim().parse().unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_is_refused_without_the_token_and_follows_the_traffic_with_it() {
+    let gateway = Gateway::start(&[], &SETTINGS);
+    let http = client();
+
+    // Without the token: the page is a login form (401), the stream and unblocking are refused.
+    let page = http.get(gateway.url("/dashboard")).send().await.unwrap();
+    assert_eq!(page.status(), reqwest::StatusCode::UNAUTHORIZED);
+    assert!(page.text().await.unwrap().contains("name=\"token\""));
+    let events = http.get(gateway.url("/dashboard/events")).send().await.unwrap();
+    assert_eq!(events.status(), reqwest::StatusCode::UNAUTHORIZED);
+    let lift = http.delete(gateway.url("/dashboard/blocks/203.0.113.9")).header("x-vana-dashboard", "1");
+    assert_eq!(lift.send().await.unwrap().status(), reqwest::StatusCode::UNAUTHORIZED);
+
+    let driver = start_driver();
+    let profile = std::env::temp_dir().join(format!("vana-dashboard-chromium-{}", std::process::id()));
+    let browser = browser(&driver, &profile).await;
+    browser.goto(&gateway.url("/dashboard")).await.unwrap();
+    assert!(text_of(&browser, "login-message").await.contains("Enter the gateway's admin token"));
+    // A wrong token stays on the form.
+    browser.find(Locator::Id("token")).await.unwrap().send_keys("not-the-admin-token").await.unwrap();
+    browser.find(Locator::Id("sign-in")).await.unwrap().click().await.unwrap();
+    let (refused, message) = wait_for_text(&browser, "login-message", |text| text.contains("not the admin token")).await;
+    assert!(refused, "{message}");
+    browser.find(Locator::Id("token")).await.unwrap().send_keys(ADMIN_TOKEN).await.unwrap();
+    browser.find(Locator::Id("sign-in")).await.unwrap().click().await.unwrap();
+
+    let (live, connection) = wait_for_text(&browser, "connection", |text| text == "live").await;
+    assert!(
+        live,
+        "the page's event stream opened: {connection} at {}: {}",
+        browser.current_url().await.unwrap(),
+        browser.source().await.unwrap()
+    );
+    let (drawn, before) = wait_for_text(&browser, "requests-total", |text| text != "–").await;
+    assert!(drawn, "the first update is drawn: {before}");
+    let before = count(&before);
+
+    // Traffic: 20 clean requests, one past the warning line, and five attacks from one address, which
+    // blocks it.
+    for index in 0..20 {
+        let response = http
+            .get(gateway.url(&format!("/echo?msg=hello{index}")))
+            .header("x-forwarded-for", format!("198.51.100.{}", 10 + index))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), reqwest::StatusCode::OK);
+    }
+    let slow = http.get(gateway.url("/slow?ms=300")).header("x-forwarded-for", "198.51.100.40");
+    assert_eq!(slow.send().await.unwrap().status(), reqwest::StatusCode::OK);
+    for _ in 0..5 {
+        let attack = http
+            .get(gateway.url("/echo?msg=1%27%20OR%201%3D1--"))
+            .header("x-forwarded-for", "203.0.113.9")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(attack.status(), reqwest::StatusCode::BAD_REQUEST);
+    }
+
+    let (counted, after) = wait_for_text(&browser, "requests-total", |text| count(text) >= before + 26).await;
+    assert!(counted, "the request count went from {before} to at least {}: {after}", before + 26);
+    let (alerted, alerts) =
+        wait_for_text(&browser, "alerts-active", |text| text.contains("warning") && text.contains("/slow")).await;
+    assert!(alerted, "the warning on /slow is listed: {alerts}");
+    let (seen, events) = wait_for_text(&browser, "events", |text| text.contains("input_rejected")).await;
+    assert!(seen && events.contains("sql_injection"), "the refused attacks are listed with their rule: {events}");
+    let (blocked, blocks) = wait_for_text(&browser, "blocks", |text| text.contains("203.0.113.9")).await;
+    assert!(blocked, "the blocked address is listed: {blocks}");
+    let refused = text_of(&browser, "refused").await;
+    assert!(count(&refused) >= 5, "{refused}");
+
+    let screenshot = browser.screenshot().await.unwrap();
+    let target = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("dashboard.png");
+    std::fs::write(&target, &screenshot).unwrap();
+    if std::env::var_os("VANA_UPDATE_SCREENSHOT").is_some() {
+        let docs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/img/dashboard.png");
+        std::fs::write(docs, &screenshot).unwrap();
+    }
+
+    // Unblock from the page: the address's requests go through again.
+    let button = browser.find(Locator::Css("button.unblock[data-address='203.0.113.9']")).await.unwrap();
+    button.click().await.unwrap();
+    let (lifted, state) = wait_for_text(&browser, "blocks", |text| text.contains("Unblocked") || !text.contains("203.0.113.9")).await;
+    assert!(lifted, "the page lifted the block: {state}");
+    let again = http
+        .get(gateway.url("/echo?msg=back"))
+        .header("x-forwarded-for", "203.0.113.9")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), reqwest::StatusCode::OK, "the address is no longer blocked");
+
+    browser.close().await.unwrap();
+    drop(driver);
+    let _ = std::fs::remove_dir_all(&profile);
+}

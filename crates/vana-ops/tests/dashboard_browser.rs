@@ -115,7 +115,8 @@ async fn the_dashboard_is_refused_without_the_token_and_follows_the_traffic_with
     // A wrong token stays on the form.
     browser.find(Locator::Id("token")).await.unwrap().send_keys("not-the-admin-token").await.unwrap();
     browser.find(Locator::Id("sign-in")).await.unwrap().click().await.unwrap();
-    let (refused, message) = wait_for_text(&browser, "login-message", |text| text.contains("not the admin token")).await;
+    let (refused, message) =
+        wait_for_text(&browser, "login-message", |text| text.contains("not the admin token")).await;
     assert!(refused, "{message}");
     browser.find(Locator::Id("token")).await.unwrap().send_keys(ADMIN_TOKEN).await.unwrap();
     browser.find(Locator::Id("sign-in")).await.unwrap().click().await.unwrap();
@@ -157,10 +158,14 @@ async fn the_dashboard_is_refused_without_the_token_and_follows_the_traffic_with
     let (counted, after) = wait_for_text(&browser, "requests-total", |text| count(text) >= before + 26).await;
     assert!(counted, "the request count went from {before} to at least {}: {after}", before + 26);
     let (alerted, alerts) =
-        wait_for_text(&browser, "alerts-active", |text| text.contains("warning") && text.contains("/slow")).await;
+        wait_for_text(&browser, "alerts-active", |text| text.contains("warning") && text.contains("/slow"))
+            .await;
     assert!(alerted, "the warning on /slow is listed: {alerts}");
     let (seen, events) = wait_for_text(&browser, "events", |text| text.contains("input_rejected")).await;
-    assert!(seen && events.contains("sql_injection"), "the refused attacks are listed with their rule: {events}");
+    assert!(
+        seen && events.contains("sql_injection"),
+        "the refused attacks are listed with their rule: {events}"
+    );
     let (blocked, blocks) = wait_for_text(&browser, "blocks", |text| text.contains("203.0.113.9")).await;
     assert!(blocked, "the blocked address is listed: {blocks}");
     let refused = text_of(&browser, "refused").await;
@@ -177,7 +182,9 @@ async fn the_dashboard_is_refused_without_the_token_and_follows_the_traffic_with
     // Unblock from the page: the address's requests go through again.
     let button = browser.find(Locator::Css("button.unblock[data-address='203.0.113.9']")).await.unwrap();
     button.click().await.unwrap();
-    let (lifted, state) = wait_for_text(&browser, "blocks", |text| text.contains("Unblocked") || !text.contains("203.0.113.9")).await;
+    let (lifted, state) =
+        wait_for_text(&browser, "blocks", |text| text.contains("Unblocked") || !text.contains("203.0.113.9"))
+            .await;
     assert!(lifted, "the page lifted the block: {state}");
     let again = http
         .get(gateway.url("/echo?msg=back"))

@@ -60,6 +60,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let (application, routes, what) = match &args.upstream {
         Some(url) => {
             let upstream = Upstream::new(url)?;
+            upstream.count_errors_in(ops.monitor());
             let health = &ops.config().monitoring.health;
             if !health.upstream_path.is_empty() {
                 upstream.watch_readiness(

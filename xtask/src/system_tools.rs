@@ -29,7 +29,7 @@ pub(crate) const SYSTEM_TOOLS: &[SystemTool] = &[
     SystemTool {
         binary: "prometheus",
         package: "prometheus",
-        used_by: "vana-ops' scrape test (a real Prometheus server scraping the gateway)",
+        used_by: "vana-ops' monitoring-stack test (a real Prometheus scraping the gateway with the exported rules)",
     },
     SystemTool { binary: "kill", package: "procps", used_by: "vana-ops' graceful shutdown test (SIGTERM)" },
     SystemTool {
@@ -50,12 +50,22 @@ pub(crate) const SYSTEM_TOOLS: &[SystemTool] = &[
     SystemTool {
         binary: "chromium",
         package: "chromium",
-        used_by: "vana-ops' browser test of origin-mode CSRF (headless Chromium posting forms)",
+        used_by: "vana-ops' browser tests (origin-mode CSRF, the live dashboard)",
+    },
+    SystemTool {
+        binary: "chromedriver",
+        package: "chromium-driver",
+        used_by: "vana-ops' dashboard test (headless Chromium driven over WebDriver)",
     },
     SystemTool {
         binary: "prometheus-alertmanager",
         package: "prometheus-alertmanager",
-        used_by: "vana-metrics' Alertmanager delivery test",
+        used_by: "vana-metrics' Alertmanager delivery test and vana-ops' monitoring-stack test",
+    },
+    SystemTool {
+        binary: "amtool",
+        package: "prometheus-alertmanager",
+        used_by: "vana-ops' check of deploy/alertmanager/alertmanager.yml",
     },
 ];
 

@@ -16,12 +16,49 @@ fn export_rules_writes_a_file_promtool_accepts() {
     let checked = Command::new("promtool").args(["check", "rules"]).arg(&path).output().unwrap_or_else(|error| {
         panic!("promtool is needed for this test ({error}): install Debian's `prometheus` package (cargo xtask ci does)")
     });
+    let exported = std::fs::read_to_string(&path).unwrap();
     let _ = std::fs::remove_file(&path);
+    let shipped = std::fs::read_to_string(deploy("prometheus/vana-ops-rules.yml")).unwrap();
+    assert_eq!(
+        shipped, exported,
+        "deploy/prometheus/vana-ops-rules.yml is what `vana-ops export-rules` writes from the shipped configuration: \
+         regenerate it with `cargo run -p vana-ops --features cli -- export-rules --output deploy/prometheus/vana-ops-rules.yml`"
+    );
     assert!(checked.status.success(), "{}", String::from_utf8_lossy(&checked.stdout));
     // InstanceDown, and a warning and a critical rule for each default threshold and family it watches
     // (response times, over both families; memory; CPU; error rates).
     let report = String::from_utf8_lossy(&checked.stdout);
     assert!(report.contains("9 rules found"), "{report}");
+}
+
+fn deploy(path: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy").join(path)
+}
+
+#[test]
+fn the_shipped_prometheus_and_alertmanager_files_pass_their_own_checkers() {
+    let promtool = Command::new("promtool")
+        .args(["check", "config"])
+        .arg(deploy("prometheus/prometheus.yml"))
+        .output()
+        .expect("promtool: install Debian's `prometheus` package (cargo xtask ci does)");
+    assert!(
+        promtool.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&promtool.stdout),
+        String::from_utf8_lossy(&promtool.stderr)
+    );
+    let amtool = Command::new("amtool")
+        .arg("check-config")
+        .arg(deploy("alertmanager/alertmanager.yml"))
+        .output()
+        .expect("amtool: install Debian's `prometheus-alertmanager` package (cargo xtask ci does)");
+    assert!(
+        amtool.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&amtool.stdout),
+        String::from_utf8_lossy(&amtool.stderr)
+    );
 }
 
 #[test]

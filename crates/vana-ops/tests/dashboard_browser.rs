@@ -179,6 +179,21 @@ async fn the_dashboard_is_refused_without_the_token_and_follows_the_traffic_with
         std::fs::write(docs, &screenshot).unwrap();
     }
 
+    // On a phone's width the page does not scroll sideways (wide tables scroll inside their own box).
+    browser.set_window_size(390, 844).await.unwrap();
+    let overflow = browser
+        .execute("return document.documentElement.scrollWidth - window.innerWidth;", vec![])
+        .await
+        .unwrap();
+    assert!(
+        overflow.as_i64().is_some_and(|pixels| pixels <= 0),
+        "the page is {overflow} px wider than a phone"
+    );
+    let phone = browser.screenshot().await.unwrap();
+    std::fs::write(std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("dashboard-phone.png"), phone)
+        .unwrap();
+    browser.set_window_size(1280, 1500).await.unwrap();
+
     // Unblock from the page: the address's requests go through again.
     let button = browser.find(Locator::Css("button.unblock[data-address='203.0.113.9']")).await.unwrap();
     button.click().await.unwrap();

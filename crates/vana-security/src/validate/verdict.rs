@@ -176,3 +176,33 @@ impl Verdict {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn all_lists_each_category_once() {
+        // A new variant fails to compile here until it is named here; name it in ALL too.
+        let listed = |category: Category| match category {
+            Category::Xss
+            | Category::SqlInjection
+            | Category::PathTraversal
+            | Category::CommandInjection
+            | Category::CodeInjection
+            | Category::PhpInjection
+            | Category::JavaInjection
+            | Category::TemplateInjection
+            | Category::NosqlInjection
+            | Category::LdapInjection
+            | Category::XpathInjection
+            | Category::Xxe
+            | Category::TooLong
+            | Category::ForbiddenPattern => Category::ALL.contains(&category),
+        };
+        assert!(Category::ALL.iter().all(|category| listed(*category)));
+        let names: std::collections::BTreeSet<_> =
+            Category::ALL.iter().map(|category| category.as_str()).collect();
+        assert_eq!(names.len(), Category::ALL.len());
+    }
+}

@@ -186,3 +186,77 @@ async fn unblock(
         Access::LoopbackOnly => loopback_only(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use http::Request;
+    use tower::ServiceExt as _;
+
+    use super::*;
+
+    fn ops() -> Ops {
+        Ops::builder_from_embedded_defaults().install_logging(false).start_collector(false).build().unwrap()
+    }
+
+    async fn get(
+        app: &Router,
+        path: &str,
+        peer: &str,
+        headers: &[(&str, &str)],
+    ) -> (StatusCode, HeaderMap, String) {
+        let mut request = Request::get(path);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let mut request = request.body(Body::empty()).unwrap();
+        request.extensions_mut().insert(ConnectInfo(peer.parse::<SocketAddr>().unwrap()));
+        let response = app.clone().oneshot(request).await.unwrap();
+        let (parts, body) = response.into_parts();
+        if parts.headers.get(header::CONTENT_TYPE).is_some_and(|kind| kind == "text/event-stream") {
+            // An event stream never ends: its first event is enough.
+            let mut stream = body.into_data_stream();
+            let first = futures_util::StreamExt::next(&mut stream).await.unwrap().unwrap();
+            return (parts.status, parts.headers, String::from_utf8_lossy(&first).into_owned());
+        }
+        let body = axum::body::to_bytes(body, 1 << 20).await.unwrap();
+        (parts.status, parts.headers, String::from_utf8_lossy(&body).into_owned())
+    }
+
+    #[tokio::test]
+    async fn without_a_token_only_loopback_peers_get_in() {
+        let app = router(&ops(), None);
+        assert_eq!(get(&app, "/dashboard", "127.0.0.1:5000", &[]).await.0, StatusCode::OK);
+        assert_eq!(get(&app, "/dashboard", "[::1]:5000", &[]).await.0, StatusCode::OK);
+        let (status, _, body) = get(&app, "/dashboard", "192.0.2.7:5000", &[]).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert!(body.contains("VANA_ADMIN_TOKEN"), "{body}");
+        assert_eq!(get(&app, "/dashboard/events", "192.0.2.7:5000", &[]).await.0, StatusCode::FORBIDDEN);
+        // A forwarded header does not make a remote peer local.
+        let forwarded = [("x-forwarded-for", "127.0.0.1")];
+        assert_eq!(get(&app, "/dashboard", "192.0.2.7:5000", &forwarded).await.0, StatusCode::FORBIDDEN);
+    }
+
+    #[tokio::test]
+    async fn with_a_token_the_bearer_or_a_session_opens_it_and_assets_carry_no_data() {
+        let token = "a-dashboard-test-token-0123";
+        let app = router(&ops(), AdminToken::new(token));
+        let (status, _, body) = get(&app, "/dashboard", "127.0.0.1:5000", &[]).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "loopback is no key once a token is set");
+        assert!(body.contains("name=\"token\""), "{body}");
+        let bearer = format!("Bearer {token}");
+        let (status, headers, body) =
+            get(&app, "/dashboard", "192.0.2.7:5000", &[("authorization", &bearer)]).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(headers[header::CACHE_CONTROL], "no-store");
+        assert!(body.contains("dashboard/app.js"));
+        let (status, headers, _) = get(&app, "/dashboard/app.js", "192.0.2.7:5000", &[]).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(headers[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/javascript"));
+        let (status, headers, first) =
+            get(&app, "/dashboard/events", "192.0.2.7:5000", &[("authorization", &bearer)]).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(headers[header::CONTENT_TYPE], "text/event-stream");
+        assert!(first.starts_with("event: update\ndata: {"), "{first}");
+    }
+}

@@ -116,3 +116,25 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod never_panics {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn any_cookie_header_is_judged_without_panicking(cookie in "\\PC{0,200}", bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
+            let sessions = Sessions::new();
+            let mut headers = HeaderMap::new();
+            if let Ok(value) = http::HeaderValue::from_str(&cookie) {
+                headers.insert(http::header::COOKIE, value);
+            }
+            if let Ok(value) = http::HeaderValue::from_bytes(&bytes) {
+                headers.append(http::header::COOKIE, value);
+            }
+            prop_assert!(!sessions.admits(&headers, SystemTime::now()));
+        }
+    }
+}

@@ -154,7 +154,7 @@ function draw(update) {
     const details = event.details || {};
     const rule = details.rule_id === undefined ? "" : details.category + " #" + details.rule_id;
     return [ago(event.timestamp), event.event_type, event.severity, event.source_ip || "", rule,
-      details.action || "", details.route || ""];
+      details.action || (event.event_type === "input_rejected" ? "refuse" : ""), details.route || ""];
   });
   rows("blocks", update.blocks, (block) => [block.address, block.reason, number(block.offences),
     Math.round(block.remaining_seconds) + " s", unblockButton(block.address)]);

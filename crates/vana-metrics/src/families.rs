@@ -100,7 +100,8 @@ pub struct ExportedName {
 ///
 /// ```
 /// use vana_metrics::exported_name;
-/// let memory = exported_name("memory.system.percent", &[], "vana_");
+/// let no_tags: &[(&str, &str)] = &[];
+/// let memory = exported_name("memory.system.percent", no_tags, "vana_");
 /// assert_eq!(memory.family, "vana_memory_usage_ratio");
 /// assert_eq!(memory.label, Some(("component", "system".to_owned())));
 /// assert_eq!(memory.scale, 0.01);

@@ -187,14 +187,48 @@ async fn every_panel_and_rule_has_data_and_one_problem_is_one_alert() {
             .unwrap();
         assert_eq!(response.status(), reqwest::StatusCode::OK);
     }
-    for _ in 0..6 {
+    let slow = || async {
         let slow = http.get(gateway.url("/slow?ms=300")).header("x-forwarded-for", "198.51.100.40");
         assert_eq!(slow.send().await.unwrap().status(), reqwest::StatusCode::OK);
-        tokio::time::sleep(Duration::from_millis(400)).await;
+    };
+    slow().await;
+    // The rest once Prometheus holds the route's first count, so the rule sees them as an increase.
+    let seen = eventually(Duration::from_secs(60), || async {
+        !query(&prometheus, "http_server_request_duration_seconds_count{http_route=\"/slow\"} >= 1")
+            .await
+            .is_empty()
+    })
+    .await;
+    assert!(seen, "Prometheus scraped the slow route's first request");
+    for _ in 0..5 {
+        slow().await;
     }
     let attack =
         http.get(gateway.url("/echo?msg=1%27%20OR%201%3D1--")).header("x-forwarded-for", "198.51.100.41");
     assert_eq!(attack.send().await.unwrap().status(), reqwest::StatusCode::BAD_REQUEST);
+
+    // The whole exposition, every family present, passes promtool's lint.
+    let metrics = http.get(gateway.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    let mut promtool = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("promtool: install Debian's `prometheus` package (cargo xtask ci does)");
+    std::io::Write::write_all(&mut promtool.stdin.take().unwrap(), metrics.as_bytes()).unwrap();
+    let linted = promtool.wait_with_output().unwrap();
+    assert!(
+        linted.status.success() && linted.stdout.is_empty() && linted.stderr.is_empty(),
+        "promtool check metrics: {}{}\n---\n{metrics}",
+        String::from_utf8_lossy(&linted.stdout),
+        String::from_utf8_lossy(&linted.stderr)
+    );
+    for family in
+        ["vana_upstream_errors_total", "vana_alerts_sent_total", "process_open_fds", "vana_build_info"]
+    {
+        assert!(metrics.contains(&format!("# TYPE {family} ")), "{family} in\n{metrics}");
+    }
 
     let scraped = eventually(Duration::from_secs(60), || async {
         query(&prometheus, "sum(http_server_request_duration_seconds_count{job=\"vana-ops\"}) >= 17")

@@ -51,6 +51,7 @@ pub(crate) fn run() -> Result<ExitCode> {
     cargo_test(None)?;
     loom()?;
     cargo(&["test", "--workspace", "--doc", "--all-features", "--locked"], &[])?;
+    crate::python::pytest(false)?;
     cargo(
         &["doc", "--workspace", "--no-deps", "--all-features", "--locked"],
         &[("RUSTDOCFLAGS", "-D warnings")],

@@ -6,6 +6,8 @@
 //!   feature alone (cargo-hack), tests, the loom model test, rustdoc, config.
 //! - `test [--crate NAME]`: the quick local loop: every test of the workspace (or one crate), all features.
 //! - `loom`: the loom model test of vana-metrics' sample slot.
+//! - `pytest [--bench]`: the Python package built in `target/python-venv` and its pytest suite (or its
+//!   benchmark against the specification's classes).
 //! - `ci-under-load [--runs N]`: `ci` N times while stress-ng keeps every core busy.
 //! - `mutants [--crate NAME] [--file NAME]`: mutation testing of the security-critical files.
 //! - `detection-report [--corpus DIR]`: the share of each corpus file that input validation flags.
@@ -20,6 +22,7 @@ mod ci;
 mod detection;
 mod loadtest;
 mod mutants;
+mod python;
 mod release;
 mod rules;
 mod system_tools;
@@ -99,6 +102,13 @@ enum Task {
     },
     /// The loom model test of vana-metrics' sample slot (part of `ci`).
     Loom,
+    /// The Python package (crates/vana-py) built into target/python-venv and tested with pytest (part of
+    /// `ci`).
+    Pytest {
+        /// Instead of the tests, the benchmark against the specification's Python classes (release build).
+        #[arg(long)]
+        bench: bool,
+    },
     /// `ci` several times in a row while stress-ng keeps every core busy (docs/testing.md).
     CiUnderLoad {
         /// How many runs.
@@ -137,6 +147,7 @@ fn main() -> ExitCode {
         Task::Ci => ci::run(),
         Task::Test { package } => ci::test(package.as_deref()).map(|()| ExitCode::SUCCESS),
         Task::Loom => ci::loom().map(|()| ExitCode::SUCCESS),
+        Task::Pytest { bench } => python::pytest(bench).map(|()| ExitCode::SUCCESS),
         Task::CiUnderLoad { runs } => under_load::run(runs.clamp(1, 20)),
         Task::Mutants { package, files } => mutants::run(package.as_deref(), &files),
         Task::DetectionReport { corpus, show, misses } => detection::run(&corpus, show, misses.as_deref()),

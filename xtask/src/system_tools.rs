@@ -63,6 +63,11 @@ pub(crate) const SYSTEM_TOOLS: &[SystemTool] = &[
         used_by: "vana-metrics' Alertmanager delivery test and vana-ops' monitoring-stack test",
     },
     SystemTool {
+        binary: "python3",
+        package: "python3",
+        used_by: "the Python package's pytest suite (cargo xtask pytest makes a virtual environment)",
+    },
+    SystemTool {
         binary: "amtool",
         package: "prometheus-alertmanager",
         used_by: "vana-ops' check of deploy/alertmanager/alertmanager.yml",
@@ -93,6 +98,25 @@ fn is_root() -> bool {
     Command::new("id").arg("-u").output().map(|out| out.stdout.starts_with(b"0")).unwrap_or(false)
 }
 
+/// Installs Debian `packages` with apt-get (as root; otherwise an error naming them).
+pub(crate) fn install(packages: &[&str]) -> Result<()> {
+    if !(is_root() && Path::new("/usr/bin/apt-get").exists()) {
+        bail!("install the missing packages first: apt-get install {}", packages.join(" "));
+    }
+    println!("system tools: installing {} with apt-get", packages.join(" "));
+    let apt = |args: &[&str]| -> Result<()> {
+        let status = Command::new("apt-get").args(args).env("DEBIAN_FRONTEND", "noninteractive").status()?;
+        if !status.success() {
+            bail!("apt-get {} failed ({status})", args.join(" "));
+        }
+        Ok(())
+    };
+    apt(&["update", "-qq"])?;
+    let mut install = vec!["install", "-y", "-qq", "--no-install-recommends"];
+    install.extend(packages);
+    apt(&install)
+}
+
 /// Makes sure every tool in `tools` is on `PATH`, installing the missing packages when possible.
 pub(crate) fn ensure(tools: &[SystemTool]) -> Result<()> {
     let missing: Vec<&SystemTool> = tools.iter().filter(|tool| !on_path(tool.binary)).collect();
@@ -107,21 +131,7 @@ pub(crate) fn ensure(tools: &[SystemTool]) -> Result<()> {
             tool.binary, tool.used_by, tool.package
         );
     }
-    if !(is_root() && Path::new("/usr/bin/apt-get").exists()) {
-        bail!("install the missing packages first: apt-get install {}", packages.join(" "));
-    }
-    println!("system tools: installing {} with apt-get", packages.join(" "));
-    let apt = |args: &[&str]| -> Result<()> {
-        let status = Command::new("apt-get").args(args).env("DEBIAN_FRONTEND", "noninteractive").status()?;
-        if !status.success() {
-            bail!("apt-get {} failed ({status})", args.join(" "));
-        }
-        Ok(())
-    };
-    apt(&["update", "-qq"])?;
-    let mut install = vec!["install", "-y", "-qq", "--no-install-recommends"];
-    install.extend(&packages);
-    apt(&install)?;
+    install(&packages)?;
     let still_missing: Vec<&str> =
         missing.iter().filter(|tool| !on_path(tool.binary)).map(|tool| tool.binary).collect();
     if !still_missing.is_empty() {

@@ -165,6 +165,8 @@ pub(crate) struct Inner {
     alerts: Mutex<AlertBook>,
     sender: Mutex<Option<SyncSender<AlertEvent>>>,
     dropped_alerts: AtomicU64,
+    /// Alert transitions published so far (the history keeps the last `max_history`).
+    transitions: AtomicU64,
     dispatcher: Mutex<Option<JoinHandle<()>>>,
     errors: ErrorRates,
     sampler: crate::collector::SharedSampler,
@@ -336,6 +338,7 @@ impl PerformanceMonitor {
             alerts: Mutex::new(AlertBook { history: VecDeque::new(), active: HashMap::new() }),
             sender: Mutex::new(sender),
             dropped_alerts: AtomicU64::new(0),
+            transitions: AtomicU64::new(0),
             dispatcher: Mutex::new(dispatcher),
             errors: ErrorRates::new(&options),
             system_clock,
@@ -592,6 +595,21 @@ impl PerformanceMonitor {
     /// The most recent alert transitions, oldest first (at most `max_history`).
     pub fn alert_history(&self) -> Vec<AlertEvent> {
         self.inner.alerts.lock().history.iter().cloned().collect()
+    }
+
+    /// Alert transitions so far: with [`alerts_after`](Self::alerts_after), a caller learns of new ones on
+    /// its own thread, synchronously after the recording that made them (one atomic load when none).
+    pub fn alert_transitions(&self) -> u64 {
+        self.inner.transitions.load(Ordering::Acquire)
+    }
+
+    /// The transitions after the first `seen` (oldest first; those past the history's cap are gone), and the
+    /// count to pass next time.
+    pub fn alerts_after(&self, seen: u64) -> (Vec<AlertEvent>, u64) {
+        let book = self.inner.alerts.lock();
+        let total = self.inner.transitions.load(Ordering::Acquire);
+        let new = usize::try_from(total.saturating_sub(seen)).unwrap_or(usize::MAX).min(book.history.len());
+        (book.history.iter().skip(book.history.len() - new).cloned().collect(), total)
     }
 
     /// Stops the alert dispatcher after it has delivered what is queued.
@@ -857,6 +875,7 @@ impl Inner {
                 book.history.pop_front();
             }
             book.history.push_back(event.clone());
+            self.transitions.fetch_add(1, Ordering::Release);
         }
         if let Some(sender) = self.sender.lock().as_ref() {
             if let Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) = sender.try_send(event) {

@@ -370,3 +370,18 @@ fn error_rate_window_seconds_forgets_older_calls() {
         Some(0.0)
     );
 }
+
+#[test]
+fn new_alert_transitions_are_known_right_after_the_recording_that_made_them() {
+    let monitor = PerformanceMonitor::new(&vana_config::MonitoringConfig::default());
+    monitor.set_threshold("queue.depth", 10.0, 20.0, vana_config::Comparison::Greater);
+    let seen = monitor.alert_transitions();
+    monitor.record_metric("queue.depth", 5.0, "jobs", &[]);
+    assert_eq!(monitor.alerts_after(seen), (Vec::new(), seen));
+    monitor.record_metric("queue.depth", 15.0, "jobs", &[]);
+    monitor.record_metric("queue.depth", 25.0, "jobs", &[]);
+    let (new, seen) = monitor.alerts_after(seen);
+    let levels: Vec<_> = new.iter().map(|alert| alert.level).collect();
+    assert_eq!(levels, [vana_config::AlertLevel::Warning, vana_config::AlertLevel::Critical]);
+    assert_eq!(monitor.alerts_after(seen).0, Vec::new());
+}

@@ -1,0 +1,137 @@
+"""OpsMiddleware in front of a real FastAPI application under uvicorn on the loopback, driven by httpx."""
+
+import asyncio
+import json
+import logging
+import socket
+import threading
+import time
+
+import httpx
+import pytest
+import uvicorn
+from fastapi import FastAPI
+from fastapi.responses import StreamingResponse
+from starlette.routing import Mount
+
+from vana_ops import PerformanceMonitor, SecurityManager
+from vana_ops.asgi import OpsMiddleware, ops_app
+
+
+def build_app(monitor, security):
+    app = FastAPI()
+
+    @app.get("/echo")
+    async def echo(msg: str = ""):
+        return {"msg": msg}
+
+    @app.post("/chat")
+    async def chat(body: dict):
+        return {"answer": f"you said {len(body.get('message', ''))} characters"}
+
+    @app.get("/items/{item_id}")
+    async def item(item_id: str):
+        return {"item": item_id}
+
+    @app.get("/stream")
+    async def stream():
+        async def events():
+            for index in range(3):
+                yield f"data: {index}\n\n"
+                await asyncio.sleep(0.2)
+
+        return StreamingResponse(events(), media_type="text/event-stream")
+
+    app.router.routes.append(Mount("/_ops", app=ops_app(monitor)))
+    return OpsMiddleware(app, monitor=monitor, security=security, policies={"/chat": "detect"})
+
+
+@pytest.fixture(scope="module")
+def server():
+    monitor, security = PerformanceMonitor.from_config(), SecurityManager.from_config()
+    app = build_app(monitor, security)
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(app, log_level="warning", lifespan="off")
+    instance = uvicorn.Server(config)
+    thread = threading.Thread(target=instance.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.time() + 20
+    while not instance.started:
+        assert time.time() < deadline, "uvicorn started"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}", monitor, security
+    instance.should_exit = True
+    thread.join(timeout=10)
+
+
+def test_a_clean_request_gets_headers_a_correlation_id_a_metric_and_a_log_line(server, caplog):
+    base, monitor, _ = server
+    with caplog.at_level(logging.INFO, logger="vana_ops.access"):
+        response = httpx.get(f"{base}/items/7", headers={"X-Correlation-ID": "req-123"})
+    assert response.status_code == 200 and response.json() == {"item": "7"}
+    assert response.headers["x-correlation-id"] == "req-123"
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert "content-security-policy" in response.headers
+    assert monitor.get_summary("response_time./items/{item_id}")["count"] >= 1, "named by the route template"
+    lines = [json.loads(record.getMessage()) for record in caplog.records]
+    assert any(line["correlation_id"] == "req-123" and line["metadata"]["status"] == 200 for line in lines), lines
+    generated = httpx.get(f"{base}/echo", headers={"X-Correlation-ID": "bad id\twith spaces"})
+    assert generated.headers["x-correlation-id"] != "bad id\twith spaces"
+
+
+def test_an_attack_is_refused_without_echo_and_a_detect_route_lets_it_through(server):
+    base, _, security = server
+    headers = {"X-Forwarded-For": "198.51.100.20"}
+    refused = httpx.get(f"{base}/echo", params={"msg": "1' OR 1=1--"}, headers=headers)
+    assert refused.status_code == 400
+    assert refused.json()["error"] == "input_rejected" and "1=1" not in refused.text
+    body = httpx.post(f"{base}/chat", json={"message": "How do I write 1' OR 1=1-- safely?"}, headers=headers)
+    assert body.status_code == 200, "the chat route only detects"
+    types = [event.event_type for event in security.security_events]
+    assert "input_rejected" in types and "input_detected" in types
+
+
+def test_the_rate_limit_answers_429_with_retry_after(server):
+    base, _, _ = server
+    responses = []
+    for _ in range(40):
+        responses.append(httpx.get(f"{base}/echo", headers={"X-Forwarded-For": "198.51.100.30"}))
+        if responses[-1].status_code == 429:
+            break
+    assert responses[0].status_code == 200
+    limited = responses[-1]
+    assert limited.status_code == 429, [response.status_code for response in responses]
+    assert limited.headers["retry-after"] == "1" and limited.json()["error"] == "rate_limited"
+
+
+def test_repeated_attacks_block_the_address(server):
+    base, _, security = server
+    headers = {"X-Forwarded-For": "198.51.100.40"}
+    for _ in range(5):
+        httpx.get(f"{base}/echo", params={"msg": "<script>alert(1)</script>"}, headers=headers)
+    assert security.is_ip_blocked("198.51.100.40")
+    assert httpx.get(f"{base}/echo", headers=headers).status_code == 403
+
+
+def test_a_streaming_response_is_not_buffered(server):
+    base, _, _ = server
+    arrivals = []
+    with httpx.stream("GET", f"{base}/stream", headers={"X-Forwarded-For": "198.51.100.50"}) as response:
+        assert response.headers["content-type"].startswith("text/event-stream")
+        assert "x-correlation-id" in response.headers
+        for chunk in response.iter_text():
+            if chunk.strip():
+                arrivals.append(chunk)
+    # Three events written 0.2 s apart arrive as three chunks: a buffering middleware would deliver one.
+    assert len(arrivals) == 3, arrivals
+    assert [chunk.strip() for chunk in arrivals] == ["data: 0", "data: 1", "data: 2"]
+
+
+def test_metrics_and_health_are_served(server):
+    base, _, _ = server
+    metrics = httpx.get(f"{base}/_ops/metrics")
+    assert metrics.status_code == 200
+    assert "vana_response_time_seconds" in metrics.text
+    assert httpx.get(f"{base}/_ops/health").json()["status"] in ("ok", "degraded", "critical")

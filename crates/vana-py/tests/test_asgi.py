@@ -43,7 +43,11 @@ def build_app(monitor, security):
         return StreamingResponse(events(), media_type="text/event-stream")
 
     app.router.routes.append(Mount("/_ops", app=ops_app(monitor)))
-    return OpsMiddleware(app, monitor=monitor, security=security, policies={"/chat": "detect"})
+    policies = {
+        "default": {"action": "block"},
+        "routes": {"/chat": {"json": {"/message": "detect"}}, "/items/{item_id}": {"query": {"note": "off"}}},
+    }
+    return OpsMiddleware(app, monitor=monitor, security=security, input_policies=policies)
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +92,11 @@ def test_an_attack_is_refused_without_echo_and_a_detect_route_lets_it_through(se
     assert refused.status_code == 400
     assert refused.json()["error"] == "input_rejected" and "1=1" not in refused.text
     body = httpx.post(f"{base}/chat", json={"message": "How do I write 1' OR 1=1-- safely?"}, headers=headers)
-    assert body.status_code == 200, "the chat route only detects"
+    assert body.status_code == 200, "the chat message field only detects"
+    other_field = httpx.post(f"{base}/chat", json={"message": "hi", "tool": "1' OR 1=1--"}, headers=headers)
+    assert other_field.status_code == 400 and other_field.json()["location"] == "json", "other fields block"
+    off = httpx.get(f"{base}/items/3", params={"note": "1' OR 1=1--"}, headers=headers)
+    assert off.status_code == 200, "a field switched off is not validated"
     types = [event.event_type for event in security.security_events]
     assert "input_rejected" in types and "input_detected" in types
 

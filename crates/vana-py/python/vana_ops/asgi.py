@@ -17,9 +17,9 @@ from typing import Dict, Iterable, Optional, Tuple
 from urllib.parse import parse_qsl, unquote
 
 from ._native import PerformanceMonitor, SecurityManager, load_config
+from .policies import Policies, RoutePolicy
 
 _CORRELATION_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
-_ACTIONS = ("block", "detect", "off")
 _access_log = logging.getLogger("vana_ops.access")
 
 
@@ -28,28 +28,28 @@ def _json_response(status: int, body: dict, headers: Iterable[Tuple[bytes, bytes
     return status, [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode()), *headers], payload
 
 
-def _strings_of(value, depth: int = 0):
-    """Every string of a JSON document (keys and values), depth-capped."""
+def _json_strings(value, pointer, depth: int = 0):
+    """Every string of a JSON document (keys and values) with its JSON Pointer steps, depth-capped."""
     if depth > 32:
         return
     if isinstance(value, str):
-        yield value
+        yield pointer, value
     elif isinstance(value, dict):
         for key, item in value.items():
-            yield key
-            yield from _strings_of(item, depth + 1)
+            yield [*pointer, key], key
+            yield from _json_strings(item, [*pointer, key], depth + 1)
     elif isinstance(value, list):
-        for item in value:
-            yield from _strings_of(item, depth + 1)
+        for index, item in enumerate(value):
+            yield from _json_strings(item, [*pointer, str(index)], depth + 1)
 
 
 class OpsMiddleware:
     """ASGI middleware around ``app``.
 
     ``config_dir``: the directory of ``security/security_policies.yaml`` and ``monitoring/monitoring.yaml``
-    (default: the embedded defaults, with ``VANA_*`` overrides). ``policies``: an action (``block``, ``detect``
-    or ``off``) per route path prefix, the longest prefix winning, ``default_action`` elsewhere.
-    ``monitor`` and ``security`` may be shared with ``ops_app`` and the application.
+    (default: the embedded defaults, with ``VANA_*`` overrides). ``input_policies``: the actions by route and
+    location, in the shape of ``http.input_policies`` (default: the configuration's; see
+    ``vana_ops.policies``). ``monitor`` and ``security`` may be shared with ``ops_app`` and the application.
     """
 
     def __init__(
@@ -59,8 +59,7 @@ class OpsMiddleware:
         config_dir: Optional[str] = None,
         monitor: Optional[PerformanceMonitor] = None,
         security: Optional[SecurityManager] = None,
-        policies: Optional[Dict[str, str]] = None,
-        default_action: str = "block",
+        input_policies: Optional[Dict] = None,
         max_body_bytes: Optional[int] = None,
         correlation_header: Optional[str] = None,
     ):
@@ -76,20 +75,15 @@ class OpsMiddleware:
         self.max_body_bytes = max_body_bytes if max_body_bytes is not None else http["max_body_bytes"]
         header = correlation_header or config["monitoring"]["logging"]["correlation_id_header"]
         self.correlation_header = header.lower().encode()
-        for action in [default_action, *(policies or {}).values()]:
-            if action not in _ACTIONS:
-                raise ValueError(f"an action is block, detect or off, not {action!r}")
-        self.default_action = default_action
-        self.policies = sorted((policies or {}).items(), key=lambda item: len(item[0]), reverse=True)
+        self.policies = Policies(input_policies if input_policies is not None else http["input_policies"])
+        self.exempt_paths = [path.rstrip("/") for path in http["validation_exempt_paths"]]
+        self.validated_headers = [name.lower().encode() for name in http["validated_headers"]]
         self.security_headers = [
             (name.lower().encode(), value.encode()) for name, value in self.security.get_security_headers().items()
         ]
 
-    def action_for(self, path: str) -> str:
-        for prefix, action in self.policies:
-            if path == prefix or path.startswith(prefix.rstrip("/") + "/"):
-                return action
-        return self.default_action
+    def _exempt(self, path: str) -> bool:
+        return any(path == prefix or path.startswith(prefix + "/") for prefix in self.exempt_paths)
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -139,36 +133,60 @@ class OpsMiddleware:
         if self.rate_limit is not None and not self.security.check_rate_limit(client, *self.rate_limit):
             return _json_response(429, {"error": "rate_limited", "correlation_id": correlation_id}, [(b"retry-after", b"1")]), receive
         path = scope.get("path", "")
-        action = self.action_for(path) if self.validate else "off"
-        if action == "off":
+        if not self.validate or self._exempt(path):
             return None, receive
-        texts = [unquote(path)]
-        texts.extend(value for _, value in parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True))
-        content_type = headers.get(b"content-type", b"").decode("latin-1").lower()
-        if scope.get("method") in ("POST", "PUT", "PATCH") and content_type.split(";")[0].strip() in (
+        policy = self.policies.for_path(path)
+        checks = [("path", policy.action("path"), unquote(path))]
+        for name, value in parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True):
+            checks.append(("query", policy.action("query", name), value))
+        for name in self.validated_headers:
+            if name in headers:
+                checks.append(("header", policy.action("headers", name.decode()), headers[name].decode("latin-1")))
+        named_cookies = policy.cookies_named()
+        if named_cookies and b"cookie" in headers:
+            for pair in headers[b"cookie"].decode("latin-1").split(";"):
+                name, _, value = pair.strip().partition("=")
+                if name in named_cookies:
+                    checks.append(("cookie", policy.action("cookies", name), value))
+        kind = headers.get(b"content-type", b"").decode("latin-1").lower().split(";")[0].strip()
+        if scope.get("method") in ("POST", "PUT", "PATCH", "DELETE") and kind in (
             "application/json", "application/x-www-form-urlencoded", "text/plain",
         ):
             body, too_large = await self._read_body(receive)
             if too_large:
                 return _json_response(413, {"error": "body_too_large", "correlation_id": correlation_id}), receive
-            texts.extend(self._body_texts(content_type, body))
+            checks.extend(self._body_checks(policy, kind, body))
             receive = _replay(body)
-        for location, text in enumerate(texts):
+        agent = headers.get(b"user-agent", b"").decode("latin-1")
+        for location, action, text in checks:
+            if action == "off":
+                continue
             passed, message = self.security.validate_input(text, max_length=len(text) + 1)
             if passed:
                 continue
-            where = "path" if location == 0 else "input"
+            details = {"finding": message, "location": location, "route": path, "action": action,
+                       "correlation_id": correlation_id}
             if action == "detect":
-                self.security.log_security_event("input_detected", "low", client, headers.get(b"user-agent", b"").decode("latin-1"), {
-                    "finding": message, "location": where, "route": path, "correlation_id": correlation_id,
-                })
+                self.security.log_security_event("input_detected", "low", client, agent, details)
                 continue
-            self.security.log_security_event("input_rejected", "medium", client, headers.get(b"user-agent", b"").decode("latin-1"), {
-                "finding": message, "location": where, "route": path, "correlation_id": correlation_id,
-            })
+            self.security.log_security_event("input_rejected", "medium", client, agent, details)
             self.security.record_refused_attack(client)
-            return _json_response(400, {"error": "input_rejected", "finding": message, "correlation_id": correlation_id}), receive
+            body = {"error": "input_rejected", "finding": message, "location": location, "correlation_id": correlation_id}
+            return _json_response(400, body), receive
         return None, receive
+
+    @staticmethod
+    def _body_checks(policy: RoutePolicy, kind: str, body: bytes):
+        text = body.decode("utf-8", errors="replace")
+        if kind == "application/json":
+            try:
+                document = json.loads(text)
+            except ValueError:
+                return [("body", policy.action("body"), text)]
+            return [("json", policy.json_action(pointer), value) for pointer, value in _json_strings(document, [])]
+        if kind == "application/x-www-form-urlencoded":
+            return [("form", policy.action("form", name), value) for name, value in parse_qsl(text, keep_blank_values=True)]
+        return [("body", policy.action("body"), text)]
 
     async def _read_body(self, receive):
         chunks, size = [], 0
@@ -184,18 +202,6 @@ class OpsMiddleware:
             if not message.get("more_body", False):
                 break
         return b"".join(chunks), False
-
-    @staticmethod
-    def _body_texts(content_type: str, body: bytes):
-        text = body.decode("utf-8", errors="replace")
-        if content_type.startswith("application/json"):
-            try:
-                return list(_strings_of(json.loads(text)))
-            except ValueError:
-                return [text]
-        if content_type.startswith("application/x-www-form-urlencoded"):
-            return [value for pair in parse_qsl(text, keep_blank_values=True) for value in pair]
-        return [text]
 
     def _finish(self, scope, client, correlation_id, status, started):
         elapsed = time.perf_counter() - started

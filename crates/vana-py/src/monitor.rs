@@ -5,7 +5,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList};
+use pyo3::pybacked::PyBackedStr;
+use pyo3::types::{PyDict, PyList, PyString};
 use vana_config::{AlertLevel, Comparison, MonitoringConfig};
 use vana_metrics::{AlertEvent, AlertTransition, MetricSample};
 
@@ -77,8 +78,9 @@ fn metric(py: Python<'_>, sample: &MetricSample) -> PyResult<PerformanceMetric> 
     })
 }
 
-/// A dict's items as text pairs (a `str` as it is, anything else by `str()`).
-pub(crate) fn text_pairs(tags: Option<&Bound<'_, PyDict>>) -> PyResult<Vec<(String, String)>> {
+/// A dict's items as text pairs (a `str` as it is, anything else by `str()`), kept as Python holds them
+/// (no copy into Rust strings).
+pub(crate) fn text_pairs(tags: Option<&Bound<'_, PyDict>>) -> PyResult<Vec<(PyBackedStr, PyBackedStr)>> {
     let Some(tags) = tags else { return Ok(Vec::new()) };
     let mut pairs = Vec::with_capacity(tags.len());
     for (key, value) in tags.iter() {
@@ -87,11 +89,16 @@ pub(crate) fn text_pairs(tags: Option<&Bound<'_, PyDict>>) -> PyResult<Vec<(Stri
     Ok(pairs)
 }
 
-fn text(object: &Bound<'_, PyAny>) -> PyResult<String> {
-    match object.cast::<pyo3::types::PyString>() {
-        Ok(string) => Ok(string.to_cow()?.into_owned()),
-        Err(_) => Ok(object.str()?.to_cow()?.into_owned()),
+fn text(object: &Bound<'_, PyAny>) -> PyResult<PyBackedStr> {
+    match object.cast::<PyString>() {
+        Ok(string) => string.clone().try_into(),
+        Err(_) => object.str()?.try_into(),
     }
+}
+
+/// Pairs as `&str` pairs, as the monitor takes them.
+fn as_strs(pairs: &[(PyBackedStr, PyBackedStr)]) -> Vec<(&str, &str)> {
+    pairs.iter().map(|(key, value)| (&**key, &**value)).collect()
 }
 
 /// The specification's `PerformanceMonitor`, backed by `vana_metrics::PerformanceMonitor`: samples in a
@@ -222,9 +229,8 @@ impl PerformanceMonitor {
         tags: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<()> {
         let tags = text_pairs(tags)?;
-        let tags: Vec<(&str, &str)> = tags.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         let duration = Duration::try_from_secs_f64(duration.max(0.0)).unwrap_or(Duration::MAX);
-        self.monitor.record_response_time(operation, duration, success, &tags);
+        self.monitor.record_response_time(operation, duration, success, &as_strs(&tags));
         self.notify(py)
     }
 

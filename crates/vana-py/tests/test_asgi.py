@@ -143,3 +143,9 @@ def test_metrics_and_health_are_served(server):
     assert metrics.status_code == 200
     assert "vana_response_time_seconds" in metrics.text
     assert httpx.get(f"{base}/_ops/health").json()["status"] in ("ok", "degraded", "critical")
+
+
+def test_the_middleware_builds_from_the_configuration_alone():
+    middleware = OpsMiddleware(FastAPI())
+    assert middleware.policies.for_path("/x").action("query", "q") == "block"
+    assert (b"x-content-type-options", b"nosniff") in middleware.security_headers

@@ -37,3 +37,18 @@ def test_json_pointers_with_wildcards_cover_what_is_inside_and_the_longest_wins(
 def test_unknown_actions_are_refused():
     with pytest.raises(ValueError, match="block, detect or off"):
         Policies({"default": {"action": "allow"}})
+
+
+def test_the_shipped_vana_recipe_detects_the_chat_message_and_blocks_the_rest():
+    from pathlib import Path
+
+    from vana_ops import load_config
+
+    recipe = Path(__file__).resolve().parents[3] / "config" / "examples" / "vana"
+    policies = Policies(load_config(str(recipe), env=False)["security"]["http"]["input_policies"])
+    run = policies.for_path("/run_sse")
+    assert run.json_action(["newMessage", "parts", "0", "text"]) == "detect"
+    assert run.json_action(["appName"]) == "block"
+    assert policies.for_path("/list-apps").action("query", "x") == "block"
+    defaults = Policies(load_config(env=False)["security"]["http"]["input_policies"])
+    assert defaults.for_path("/anything").action("path") == "block"

@@ -84,9 +84,10 @@ class Policies:
     """``http.input_policies`` of a configuration, with routes matched by their templates."""
 
     def __init__(self, input_policies: Dict):
-        self.default = input_policies.get("default") or {"action": "block"}
+        self.default = _present(input_policies.get("default") or {"action": "block"})
         self.routes = [
-            (_template_pattern(template), entry or {}) for template, entry in (input_policies.get("routes") or {}).items()
+            (_template_pattern(template), _present(entry or {}))
+            for template, entry in (input_policies.get("routes") or {}).items()
         ]
         for entry in [self.default, *(entry for _, entry in self.routes)]:
             _check(entry)
@@ -96,6 +97,11 @@ class Policies:
             if pattern.match(path):
                 return RoutePolicy([entry, self.default])
         return RoutePolicy([self.default])
+
+
+def _present(entry: dict) -> dict:
+    """The entry without the locations it leaves unset (``None``, as a loaded configuration writes them)."""
+    return {location: value for location, value in entry.items() if value is not None and value != {}}
 
 
 def _check(entry: dict):

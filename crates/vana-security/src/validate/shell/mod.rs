@@ -617,6 +617,18 @@ mod tests {
     }
 
     #[test]
+    fn a_backquote_is_a_substitution_unless_it_opens_a_code_span_after_a_space() {
+        // At the start and glued to a word: the shell substitutes.
+        assert_eq!(shape("`id`"), Some(Shape::Substitution));
+        assert_eq!(shape("name`id`"), Some(Shape::Substitution));
+        // After a space: markdown's code span, a finding only with shell-shaped arguments, and nothing when
+        // what follows is prose.
+        assert_eq!(shape("run `ls -la /etc` now"), Some(Shape::ProseCommand));
+        assert_eq!(shape("Use `ls` to list files"), Some(Shape::ProseCommand), "a program alone in its span");
+        assert_eq!(shape("Type `date tomorrow` please"), None, "a word of the vocabulary followed by prose");
+    }
+
+    #[test]
     fn prose_is_not_a_command() {
         for input in [
             "Tom & Jerry",

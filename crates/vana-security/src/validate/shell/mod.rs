@@ -617,6 +617,23 @@ mod tests {
     }
 
     #[test]
+    fn a_parenthesis_opens_a_substitution_only_after_a_dollar_or_a_redirection() {
+        assert_eq!(shape("x$(id)"), Some(Shape::Substitution));
+        assert_eq!(shape("diff <(whoami) x"), Some(Shape::Substitution));
+        assert_eq!(shape("I said (id is my name)"), None, "a parenthesis in prose substitutes nothing");
+        // At the very start there is no byte before it to look at.
+        assert_eq!(shape("(whoami)"), Some(Shape::WholeCommand));
+    }
+
+    #[test]
+    fn only_a_line_start_is_turned_away_as_prose_before_its_command_is_read() {
+        // After a separator a program followed by a word is still a command; at the start it reads as prose.
+        assert_eq!(shape("a; whoami now"), Some(Shape::Separated));
+        assert_eq!(shape("a && whoami now"), Some(Shape::Separated));
+        assert_eq!(shape("whoami now"), None);
+    }
+
+    #[test]
     fn a_backquote_is_a_substitution_unless_it_opens_a_code_span_after_a_space() {
         // At the start and glued to a word: the shell substitutes.
         assert_eq!(shape("`id`"), Some(Shape::Substitution));

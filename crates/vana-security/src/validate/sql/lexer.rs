@@ -505,6 +505,40 @@ mod tests {
     }
 
     #[test]
+    fn each_symbol_is_its_own_token() {
+        use Token::{Arithmetic, Compare, End, LogicSymbol, Number};
+        assert_eq!(tokens("1-1"), [Number, Arithmetic, Number, End], "one dash is no comment");
+        assert_eq!(tokens("1|2"), [Number, Arithmetic, Number, End]);
+        assert_eq!(tokens("1||2"), [Number, LogicSymbol, Number, End]);
+        assert_eq!(tokens("1&2"), [Number, Arithmetic, Number, End]);
+        assert_eq!(tokens("1&&2"), [Number, LogicSymbol, Number, End]);
+        assert_eq!(tokens("1<2"), [Number, Compare, Number, End]);
+        assert_eq!(tokens("1>2"), [Number, Compare, Number, End]);
+        assert_eq!(tokens(".5"), [Number, End], "a leading dot starts a number");
+        assert_eq!(tokens("1--x\n2"), [Number, Number, End], "a line comment ends at its newline");
+        assert_eq!(tokens("1/*x*/2"), [Number, Number, End]);
+    }
+
+    #[test]
+    fn backslashes_and_backquotes() {
+        // An escaped quote is the quote (applications unescape); any other backslash stays a token.
+        assert_eq!(tokens("\\' or 1=1"), tokens("' or 1=1"));
+        assert_ne!(tokens("a\\b"), tokens("a b"));
+        // A backquoted identifier is one word, spaces and all.
+        let identifier = tokens("`a b` 1");
+        assert!(matches!(identifier[0], Token::Word { word: Word::Bare, .. }), "{identifier:?}");
+        assert_eq!(identifier[1..], [Token::Number, Token::End]);
+    }
+
+    #[test]
+    fn a_string_that_does_not_close_within_the_cap_is_text() {
+        let long = format!("'{}' 1", "a".repeat(MAX_STRING + 10));
+        assert_eq!(tokens(&long)[0], Token::Other);
+        let short = format!("'{}' 1", "a".repeat(MAX_STRING - 10));
+        assert!(matches!(tokens(&short)[0], Token::Str { .. }));
+    }
+
+    #[test]
     fn comments_case_and_spacing_fold_away() {
         let union = Token::Word { word: Word::Union, call: false };
         let select = Token::Word { word: Word::Select, call: false };

@@ -531,6 +531,20 @@ mod tests {
     }
 
     #[test]
+    fn numbers_strings_and_words_end_where_they_should() {
+        use Token::{End, Number};
+        for input in ["1e5", "1e+5", "2.5e-10", "1e55", "0x1F"] {
+            assert_eq!(tokens(input), [Number, End], "{input}");
+        }
+        assert!(matches!(tokens("'it''s' 1")[..], [Token::Str { end: StringEnd::Closed }, Number, End]));
+        // A call is a word followed by `(`, spaces between or not.
+        assert!(matches!(tokens("count (1)")[0], Token::Word { call: true, .. }));
+        assert!(matches!(tokens("count 1")[0], Token::Word { call: false, .. }));
+        // Every byte of a non-ASCII character belongs to its word.
+        assert_eq!(tokens("café").len(), 2, "one word and the end");
+    }
+
+    #[test]
     fn a_string_that_does_not_close_within_the_cap_is_text() {
         let long = format!("'{}' 1", "a".repeat(MAX_STRING + 10));
         assert_eq!(tokens(&long)[0], Token::Other);

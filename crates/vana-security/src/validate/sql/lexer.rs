@@ -515,8 +515,8 @@ mod tests {
         assert_eq!(tokens("1<2"), [Number, Compare, Number, End]);
         assert_eq!(tokens("1>2"), [Number, Compare, Number, End]);
         assert_eq!(tokens(".5"), [Number, End], "a leading dot starts a number");
-        assert_eq!(tokens("1--x\n2"), [Number, Number, End], "a line comment ends at its newline");
-        assert_eq!(tokens("1/*x*/2"), [Number, Number, End]);
+        assert_eq!(tokens("1--comment\n2"), [Number, Number, End], "a line comment ends at its newline");
+        assert_eq!(tokens("1/*xyz*/2"), [Number, Number, End]);
     }
 
     #[test]
@@ -536,7 +536,7 @@ mod tests {
         for input in ["1e5", "1e+5", "2.5e-10", "1e55", "0x1F"] {
             assert_eq!(tokens(input), [Number, End], "{input}");
         }
-        assert!(matches!(tokens("'it''s' 1")[..], [Token::Str { end: StringEnd::Closed }, Number, End]));
+        assert!(matches!(tokens("'abc''d' 1")[..], [Token::Str { end: StringEnd::Closed }, Number, End]));
         // A call is a word followed by `(`, spaces between or not.
         assert!(matches!(tokens("count (1)")[0], Token::Word { call: true, .. }));
         assert!(matches!(tokens("count 1")[0], Token::Word { call: false, .. }));
@@ -548,8 +548,9 @@ mod tests {
     fn a_string_that_does_not_close_within_the_cap_is_text() {
         let long = format!("'{}' 1", "a".repeat(MAX_STRING + 10));
         assert_eq!(tokens(&long)[0], Token::Other);
-        let short = format!("'{}' 1", "a".repeat(MAX_STRING - 10));
-        assert!(matches!(tokens(&short)[0], Token::Str { .. }));
+        // The longest that closes: its closing quote is the cap's last byte.
+        let longest = format!("'{}' 1", "a".repeat(MAX_STRING - 1));
+        assert!(matches!(tokens(&longest)[0], Token::Str { end: StringEnd::Closed }));
     }
 
     #[test]

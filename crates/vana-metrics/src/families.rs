@@ -159,7 +159,7 @@ fn family_rule(name: &str) -> Option<(&'static FamilyRule, &str)> {
 /// What a threshold's glob watches once exported: the families (with the label glob) it selects, or the
 /// generic metric names. Response-time globs select both the operations' and the HTTP layer's families.
 pub(crate) enum GlobTarget {
-    /// `(family without prefix where `prefixed`, label, label value glob, scale)`.
+    /// The families, each with the glob over its label's values.
     Families(Vec<FamilyGlob>),
     /// A glob over other recorded names (exported by their sanitized name, unscaled).
     Names(String),
@@ -175,10 +175,8 @@ pub(crate) struct FamilyGlob {
 
 /// The exported families a threshold's `glob` (over recorded names) watches.
 pub(crate) fn glob_target(glob: &str, prefix: &str) -> GlobTarget {
-    let Some((rule, value_glob)) = FAMILIES.iter().find_map(|rule| {
-        let value = glob.strip_prefix(rule.prefix)?.strip_suffix(rule.suffix)?;
-        (!value.is_empty()).then_some((rule, value))
-    }) else {
+    // A glob's parts are matched as a name's are: `memory.*.percent` is the family `memory_usage_ratio`.
+    let Some((rule, value_glob)) = family_rule(glob) else {
         return GlobTarget::Names(glob.to_owned());
     };
     let mut families = vec![FamilyGlob {

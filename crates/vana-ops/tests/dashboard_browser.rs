@@ -138,15 +138,7 @@ async fn the_dashboard_is_refused_without_the_token_and_follows_the_traffic_with
 
     // Traffic: 20 clean requests, one past the warning line, and five attacks from one address, which
     // blocks it.
-    for index in 0..20 {
-        let response = http
-            .get(gateway.url(&format!("/echo?msg=hello{index}")))
-            .header("x-forwarded-for", format!("198.51.100.{}", 10 + index))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), reqwest::StatusCode::OK);
-    }
+    gateway.clean_requests(20).await;
     let slow = http.get(gateway.url("/slow?ms=300")).header("x-forwarded-for", "198.51.100.40");
     assert_eq!(slow.send().await.unwrap().status(), reqwest::StatusCode::OK);
     for _ in 0..5 {

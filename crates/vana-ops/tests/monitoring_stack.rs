@@ -178,15 +178,7 @@ async fn every_panel_and_rule_has_data_and_one_problem_is_one_alert() {
     .await;
     assert!(up, "Prometheus scrapes the gateway");
     let http = client();
-    for index in 0..10 {
-        let response = http
-            .get(gateway.url(&format!("/echo?msg=hello{index}")))
-            .header("x-forwarded-for", format!("198.51.100.{}", 10 + index))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), reqwest::StatusCode::OK);
-    }
+    gateway.clean_requests(10).await;
     let slow = || async {
         let slow = http.get(gateway.url("/slow?ms=300")).header("x-forwarded-for", "198.51.100.40");
         assert_eq!(slow.send().await.unwrap().status(), reqwest::StatusCode::OK);

@@ -83,6 +83,21 @@ impl Gateway {
         kib * 1024
     }
 
+    /// `count` clean `GET /echo` requests, each from a client of its own (198.51.100.10 on, through
+    /// `X-Forwarded-For`), so no rate limit is reached; each must answer 200.
+    pub(crate) async fn clean_requests(&self, count: usize) {
+        let http = client();
+        for index in 0..count {
+            let response = http
+                .get(self.url(&format!("/echo?msg=hello{index}")))
+                .header("x-forwarded-for", format!("198.51.100.{}", 10 + index))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), reqwest::StatusCode::OK);
+        }
+    }
+
     /// `base` + `path`.
     pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)

@@ -48,6 +48,8 @@ pub(crate) fn run() -> Result<ExitCode> {
         ],
         &[],
     )?;
+    // The ADK tests find google-adk in the Python environment.
+    crate::python::environment()?;
     cargo_test(None)?;
     loom()?;
     cargo(&["test", "--workspace", "--doc", "--all-features", "--locked"], &[])?;
@@ -89,6 +91,7 @@ pub(crate) fn loom() -> Result<()> {
 /// of `package`: what `ci` runs, without the lints, the loom model and the docs.
 pub(crate) fn test(package: Option<&str>) -> Result<()> {
     ensure(SYSTEM_TOOLS)?;
+    crate::python::environment()?;
     cargo_test(package)
 }
 

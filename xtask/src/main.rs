@@ -6,6 +6,7 @@
 //!   feature alone (cargo-hack), tests, the loom model test, rustdoc, config.
 //! - `test [--crate NAME]`: the quick local loop: every test of the workspace (or one crate), all features.
 //! - `loom`: the loom model test of vana-metrics' sample slot.
+//! - `python-env`: `target/python-venv` with the packages the tests need (google-adk among them).
 //! - `pytest [--bench]`: the Python package built in `target/python-venv` and its pytest suite (or its
 //!   benchmark against the specification's classes).
 //! - `ci-under-load [--runs N]`: `ci` N times while stress-ng keeps every core busy.
@@ -102,6 +103,8 @@ enum Task {
     },
     /// The loom model test of vana-metrics' sample slot (part of `ci`).
     Loom,
+    /// Make `target/python-venv` with the Python packages the tests need (the ADK server among them).
+    PythonEnv,
     /// The Python package (crates/vana-py) built into target/python-venv and tested with pytest (part of
     /// `ci`).
     Pytest {
@@ -147,6 +150,7 @@ fn main() -> ExitCode {
         Task::Ci => ci::run(),
         Task::Test { package } => ci::test(package.as_deref()).map(|()| ExitCode::SUCCESS),
         Task::Loom => ci::loom().map(|()| ExitCode::SUCCESS),
+        Task::PythonEnv => python::environment().map(|_| ExitCode::SUCCESS),
         Task::Pytest { bench } => python::pytest(bench).map(|()| ExitCode::SUCCESS),
         Task::CiUnderLoad { runs } => under_load::run(runs.clamp(1, 20)),
         Task::Mutants { package, files } => mutants::run(package.as_deref(), &files),

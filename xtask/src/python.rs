@@ -3,7 +3,8 @@
 //!
 //! The environment lives in `target/python-venv`; the packages come from the package index: maturin (the
 //! build), pytest, fastapi, httpx and uvicorn (the tests), psutil (the specification's own classes, for
-//! `--bench`).
+//! `--bench`), and the real ADK server with a WebSocket client for the Rust integration tests that run
+//! behind the gateway (`vana_testkit::AdkServer` finds it there).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -18,7 +19,13 @@ const PACKAGES: &[&str] = &[
     "httpx>=0.27,<1",
     "uvicorn>=0.29,<1",
     "psutil>=5,<8",
+    ADK,
+    "websockets>=13,<16",
 ];
+
+/// The ADK server the integration tests run (`adk api_server --with_ui`): pinned, so that a new release
+/// changes the tests only when this line does (docs/gateway.md lists the versions tested).
+pub(crate) const ADK: &str = "google-adk==2.13.0";
 
 fn run(program: &Path, args: &[&str], venv: &Path) -> Result<()> {
     println!("\n$ {} {}", program.display(), args.join(" "));
@@ -39,7 +46,7 @@ fn run(program: &Path, args: &[&str], venv: &Path) -> Result<()> {
 }
 
 /// `target/python-venv`, made (with Debian's `python3-venv` installed first when run as root) and filled.
-fn environment() -> Result<PathBuf> {
+pub(crate) fn environment() -> Result<PathBuf> {
     let venv = crate::workspace_root().join("target/python-venv");
     let python = venv.join("bin/python");
     if !python.exists() {

@@ -63,6 +63,9 @@ pub struct HttpLayer {
     pub route_templates: Vec<String>,
     /// What validation does with a finding, by route template and location (`block`, `detect`, `off`).
     pub input_policies: crate::input_policy::InputPolicies,
+    /// What single routes do differently, by route template: their own body cap, security headers over
+    /// the global ones.
+    pub route_settings: std::collections::BTreeMap<String, crate::route_settings::RouteSettings>,
     /// Where `vana-ops serve` mounts `/metrics`, `/health`, `/alerts` and `/security/*` (`/_vana`), so the
     /// upstream's own paths of those names stay reachable; empty: at the root.
     pub ops_prefix: String,
@@ -90,6 +93,9 @@ pub struct HttpLayer {
     /// `vana-ops serve`: serve the operational endpoints only on this address (`127.0.0.1:9090`), not on the
     /// service's; empty: on the service's, under `ops_prefix`.
     pub ops_listen: String,
+    /// `vana-ops serve --upstream`: a WebSocket session through the gateway that moves nothing either way for
+    /// this many milliseconds is closed.
+    pub websocket_idle_timeout_ms: u64,
     /// `vana-ops serve`: after SIGTERM or SIGINT, requests in flight get this many milliseconds to finish;
     /// connections still open then are closed.
     pub shutdown_timeout_ms: u64,
@@ -116,12 +122,14 @@ impl Default for HttpLayer {
             csrf_exempt_paths: Vec::new(),
             route_templates: Vec::new(),
             input_policies: crate::input_policy::InputPolicies::default(),
+            route_settings: std::collections::BTreeMap::new(),
             ops_prefix: String::new(),
             header_read_timeout_ms: 10_000,
             body_read_timeout_ms: 30_000,
             max_connections: 10_000,
             max_connections_per_client: 100,
             shutdown_timeout_ms: 10_000,
+            websocket_idle_timeout_ms: 300_000,
             max_decompression_ratio: 100,
             rate_limit_headers: RateLimitHeaders::Ietf,
             refusal_log_window_ms: 10_000,
@@ -174,10 +182,17 @@ impl HttpLayer {
             route_template(c, at, t)
         });
         self.input_policies.check(&at.key("input_policies"), &self.route_templates, check);
+        crate::route_settings::check(
+            &self.route_settings,
+            &self.route_templates,
+            &at.key("route_settings"),
+            check,
+        );
         for (key, value) in [
             ("header_read_timeout_ms", self.header_read_timeout_ms),
             ("body_read_timeout_ms", self.body_read_timeout_ms),
             ("shutdown_timeout_ms", self.shutdown_timeout_ms),
+            ("websocket_idle_timeout_ms", self.websocket_idle_timeout_ms),
         ] {
             check.positive_at_most(at.key(key), value, limits::MAX_SECONDS * 1000, "milliseconds");
         }

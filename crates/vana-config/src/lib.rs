@@ -70,6 +70,7 @@ mod monitoring;
 mod parse;
 mod problem;
 mod recover;
+mod route_settings;
 mod scalar_string;
 mod security;
 mod span_index;
@@ -93,6 +94,7 @@ pub use monitoring::{
     MonitoringConfig, PerformanceMonitoring, Threshold,
 };
 pub use problem::{ConfigError, Origin, Problem, ProblemKind, Problems};
+pub use route_settings::RouteSettings;
 pub use security::{
     ClientAddress, CsrfMode, CsrfProtection, Headers, InputValidation, IpBlocking, RateLimiting,
     SecurityEventsConfig, SecurityPolicies, compile_pattern,

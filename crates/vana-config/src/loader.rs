@@ -137,6 +137,8 @@ pub struct ConfigLoader {
     monitoring: Input,
     /// Files given without saying which document they are.
     undetected: Vec<PathBuf>,
+    /// Directories given: each must hold at least one document.
+    dirs: Vec<PathBuf>,
     env: Vec<(OsString, OsString)>,
 }
 
@@ -153,6 +155,7 @@ impl ConfigLoader {
             security: Input::Embedded,
             monitoring: Input::Embedded,
             undetected: Vec::new(),
+            dirs: Vec::new(),
             env: Vec::new(),
         }
     }
@@ -165,7 +168,11 @@ impl ConfigLoader {
     }
 
     /// Reads both documents from a configuration directory; a missing file means its defaults.
+    ///
+    /// [`load`](Self::load) fails with [`ConfigError::NotAConfigDir`] when `dir` does not exist or holds
+    /// neither file: a mistyped path never means the defaults in silence.
     pub fn dir(mut self, dir: impl AsRef<Path>) -> Self {
+        self.dirs.push(dir.as_ref().to_owned());
         for document in Document::ALL {
             let path = dir.as_ref().join(document.path_in_dir());
             *self.input_mut(document) = Input::File { path, optional: true };
@@ -225,6 +232,9 @@ impl ConfigLoader {
     pub fn load(mut self) -> Result<LoadedConfig, ConfigError> {
         let (overrides, env_problems) = env::collect(std::mem::take(&mut self.env));
         let mut problems = Problems::from(env_problems);
+        for dir in &self.dirs {
+            check_config_dir(dir)?;
+        }
         for path in std::mem::take(&mut self.undetected) {
             let bytes = read_capped(&path)?.unwrap_or_default();
             match detect_by_content(&bytes) {
@@ -276,6 +286,35 @@ fn load_one<T: DocumentModel>(input: &Input, overrides: &[EnvOverride]) -> Resul
     let env_overrides = overrides.iter().filter(|o| o.document == document).map(|o| o.var.clone()).collect();
     let parsed = parse_document::<T>(&bytes, &origin, overrides);
     Ok((parsed, ConfigSource { document, origin, env_overrides }))
+}
+
+/// `dir` exists and holds at least one document where [`ConfigLoader::dir`] looks.
+fn check_config_dir(dir: &Path) -> Result<(), ConfigError> {
+    let tried: Vec<PathBuf> = Document::ALL.iter().map(|document| dir.join(document.path_in_dir())).collect();
+    let fail = |reason: String| {
+        Err(ConfigError::NotAConfigDir { dir: dir.to_owned(), tried: tried.clone(), reason })
+    };
+    if !dir.is_dir() {
+        return fail("no such directory".to_owned());
+    }
+    if tried.iter().any(|path| path.exists()) {
+        return Ok(());
+    }
+    let flat: Vec<String> = Document::ALL
+        .iter()
+        .filter_map(|document| Path::new(document.path_in_dir()).file_name())
+        .filter(|name| dir.join(name).is_file())
+        .map(|name| name.to_string_lossy().into_owned())
+        .collect();
+    if flat.is_empty() {
+        fail("it holds neither configuration document".to_owned())
+    } else {
+        fail(format!(
+            "it holds {} at its top, where a file is not looked for: move it into security/ or monitoring/, \
+             or name the file itself",
+            flat.join(" and ")
+        ))
+    }
 }
 
 /// Reads at most one byte past the document cap (so an oversized file is reported, not read whole);

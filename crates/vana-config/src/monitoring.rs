@@ -20,7 +20,8 @@ use crate::metric_names::{DEFAULT_THRESHOLD_METRICS, default_metric_for_threshol
 pub struct MonitoringConfig {
     /// Sample retention and the system collector's interval.
     pub performance_monitoring: PerformanceMonitoring,
-    /// Alert thresholds by name.
+    /// Alert thresholds by name. A document's `thresholds` add to the default ones and replace those of the
+    /// same name; `name: null` removes a default.
     pub thresholds: BTreeMap<String, Threshold>,
     /// Where alerts go.
     pub alerting: Alerting,
@@ -49,6 +50,33 @@ impl Default for MonitoringConfig {
             health: crate::health::HealthConfig::default(),
         }
     }
+}
+
+/// `thresholds` as a document writes it, put over the default thresholds: a key of its own adds a threshold
+/// or replaces the default of that name, a key set to `null` removes that default, and defaults it does not
+/// name stay. So a file that raises one line keeps every other alert.
+pub(crate) fn thresholds_over_defaults(document: &mut serde_yaml::Value) {
+    let serde_yaml::Value::Mapping(sections) = document else { return };
+    let written = match sections.get("thresholds") {
+        None => serde_yaml::Mapping::new(),
+        Some(serde_yaml::Value::Mapping(written)) => written.clone(),
+        // Not a mapping: typing says so, at its place.
+        Some(_) => return,
+    };
+    let mut merged = serde_yaml::Mapping::new();
+    for (key, threshold) in &MonitoringConfig::default().thresholds {
+        if !written.contains_key(key.as_str())
+            && let Ok(value) = serde_yaml::to_value(threshold)
+        {
+            merged.insert(key.as_str().into(), value);
+        }
+    }
+    for (key, threshold) in written {
+        if !threshold.is_null() {
+            merged.insert(key, threshold);
+        }
+    }
+    sections.insert("thresholds".into(), serde_yaml::Value::Mapping(merged));
 }
 
 /// `performance_monitoring`: how long samples live and how often the system is sampled.

@@ -22,6 +22,9 @@ use crate::span_index::SpanIndex;
 pub(crate) trait DocumentModel: DeserializeOwned + Default {
     const DOCUMENT: Document;
     fn check(&self, checker: &mut Checker);
+    /// Completes the document's value before overrides and typing: sections that add to their defaults
+    /// rather than replace them.
+    fn complete(_value: &mut Value) {}
 }
 
 impl DocumentModel for SecurityPolicies {
@@ -35,6 +38,9 @@ impl DocumentModel for MonitoringConfig {
     const DOCUMENT: Document = Document::Monitoring;
     fn check(&self, checker: &mut Checker) {
         MonitoringConfig::check(self, checker);
+    }
+    fn complete(value: &mut Value) {
+        crate::monitoring::thresholds_over_defaults(value);
     }
 }
 
@@ -57,6 +63,7 @@ pub(crate) fn parse_document<T: DocumentModel>(
     let text = document_text(bytes).map_err(fail)?;
     let index = SpanIndex::build(text).map_err(fail)?;
     let mut value = yaml_mapping::<T>(text).map_err(fail)?;
+    T::complete(&mut value);
     for env in &overrides {
         env.apply(&mut value, env.value());
     }

@@ -197,6 +197,16 @@ pub enum ConfigError {
     /// The configuration was read but is not valid; every problem found is here.
     #[error("{0}")]
     Invalid(Problems),
+    /// A configuration directory that does not exist, or holds neither document where it is looked for.
+    #[error("{}: {reason}; looked for {}", dir.display(), tried.iter().map(|path| path.display().to_string()).collect::<Vec<_>>().join(" and "))]
+    NotAConfigDir {
+        /// The directory given.
+        dir: PathBuf,
+        /// The files looked for.
+        tried: Vec<PathBuf>,
+        /// What is wrong, and what to do.
+        reason: String,
+    },
 }
 
 impl ConfigError {
@@ -204,7 +214,7 @@ impl ConfigError {
     pub fn problems(&self) -> &[Problem] {
         match self {
             ConfigError::Invalid(problems) => &problems.0,
-            ConfigError::Io { .. } => &[],
+            ConfigError::Io { .. } | ConfigError::NotAConfigDir { .. } => &[],
         }
     }
 }

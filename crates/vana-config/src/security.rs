@@ -447,7 +447,7 @@ impl IpBlocking {
 }
 
 impl Headers {
-    fn check(&self, at: &KeyPath, check: &mut Checker) {
+    pub(crate) fn check(&self, at: &KeyPath, check: &mut Checker) {
         let headers = at.key("security_headers");
         check.at_most_entries(headers.clone(), self.security_headers.len(), limits::MAX_SECURITY_HEADERS);
         let mut seen = std::collections::HashMap::new();

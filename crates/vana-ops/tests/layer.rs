@@ -292,6 +292,39 @@ async fn blocked_addresses_get_403_and_repeated_attacks_block_their_source() {
 }
 
 #[tokio::test]
+async fn attacks_a_third_party_page_makes_a_browser_send_are_refused_but_never_block_the_visitor() {
+    let ops = ops_with(NO_CSRF);
+    let app = app(&ops);
+    // `<img src="https://service/items/1?id=<script>...">` on another site, five times.
+    let embedded = || {
+        request("GET", "/items/1?id=%3Cscript%3Ealert(1)%3C%2Fscript%3E", "203.0.113.30")
+            .header("sec-fetch-site", "cross-site")
+            .header("sec-fetch-mode", "no-cors")
+            .header("sec-fetch-dest", "image")
+            .body(Body::empty())
+            .unwrap()
+    };
+    for _ in 0..6 {
+        assert_eq!(send(&app, embedded()).await.0, StatusCode::BAD_REQUEST, "the refusal stands");
+    }
+    let again = || request("GET", "/items/1", "203.0.113.30").body(Body::empty()).unwrap();
+    assert_eq!(send(&app, again()).await.0, StatusCode::OK, "the visitor is not blocked");
+    let events = ops.security().events().query(&Default::default());
+    assert!(events.iter().all(|event| event.event_type != "ip_blocked"));
+    let refused = events.iter().find(|event| event.event_type == "input_rejected").expect("an event");
+    assert!(refused.details["strike"].as_str().unwrap().starts_with("no"), "{:?}", refused.details);
+    // The same attack typed by the visitor (same-origin or no Sec-Fetch-Site) counts.
+    for _ in 0..5 {
+        let typed = request("GET", "/items/1?id=%3Cscript%3Ealert(1)%3C%2Fscript%3E", "203.0.113.30")
+            .header("sec-fetch-site", "none")
+            .body(Body::empty())
+            .unwrap();
+        assert_eq!(send(&app, typed).await.0, StatusCode::BAD_REQUEST);
+    }
+    assert_eq!(send(&app, again()).await.0, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
 async fn trusted_proxies_name_the_client_from_the_forwarded_header() {
     let ops = ops_with(
         "csrf_protection:\n  require_csrf: false\nclient_address:\n  trusted_proxies: [\"10.0.0.0/8\"]\n",

@@ -20,6 +20,10 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+mod adk;
+
+pub use adk::{AdkServer, python_venv, venv_program};
+
 /// A port nothing listens on right now.
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -42,6 +46,20 @@ pub fn wait_until(within: Duration, mut done: impl FnMut() -> bool) -> bool {
 /// Whether something accepts connections on `port` within `within`.
 pub fn wait_for_port(port: u16, within: Duration) -> bool {
     wait_until(within, || TcpStream::connect(("127.0.0.1", port)).is_ok())
+}
+
+/// A plain HTTP/1.1 `GET` of `path` on loopback `port` with `Connection: close`: (status, body), or `None`
+/// when nothing answers within 5 s. For readiness polls, not for the traffic under test.
+pub fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    let request = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).ok()?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).ok()?;
+    let status = answer.split(' ').nth(1)?.parse().ok()?;
+    let body = answer.split_once("\r\n\r\n").map_or("", |(_, body)| body).to_owned();
+    Some((status, body))
 }
 
 /// A fresh directory under the system's temporary directory, removed on drop.

@@ -3,6 +3,7 @@
 
 mod address;
 mod body;
+mod body_limits;
 mod counters;
 mod dashboard;
 mod encoding;
@@ -20,6 +21,7 @@ mod reject;
 mod routes;
 mod server;
 mod step;
+mod websocket;
 
 pub(crate) use endpoints::metrics_token_from_env;
 pub use endpoints::{

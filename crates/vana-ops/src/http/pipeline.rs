@@ -16,9 +16,10 @@ use vana_logging::CorrelationId;
 use vana_security::RateDecision;
 
 use crate::error::OpsError;
-use crate::http::body::{BodyCap, BodyKind};
+use crate::http::body::BodyKind;
+use crate::http::body_limits::RouteBodyLimits;
 use crate::http::counters::LayerCounters;
-use crate::http::encoding::{DecodeCaps, Encoding, decode, json_as_utf8};
+use crate::http::encoding::{Encoding, decode, json_as_utf8};
 use crate::http::multipart;
 use crate::http::reject::Refusal;
 use crate::http::routes::{Route, RouteNamer};
@@ -46,8 +47,7 @@ pub(crate) struct Pipeline {
     /// Rate limits and blocks live in Redis: their checks leave the async worker.
     remote_address_checks: bool,
     csrf: Csrf,
-    body_cap: BodyCap,
-    decode_caps: DecodeCaps,
+    body_limits: RouteBodyLimits,
     validation: Option<Validation>,
     security_headers: Option<SecurityHeaders>,
     access_log: Option<AccessLog>,
@@ -123,16 +123,9 @@ impl Pipeline {
             rate_limit,
             remote_address_checks: ops.security().rate_limiter().store().is_remote(),
             csrf: Csrf::new(csrf, config)?,
-            decode_caps: DecodeCaps {
-                max_bytes: usize::try_from(config.max_body_bytes).unwrap_or(usize::MAX),
-                max_ratio: usize::try_from(config.max_decompression_ratio).unwrap_or(usize::MAX),
-            },
-            body_cap: BodyCap::new(
-                config.max_body_bytes,
-                std::time::Duration::from_millis(config.body_read_timeout_ms),
-            ),
+            body_limits: RouteBodyLimits::new(config),
             validation: config.validate_input.then(|| Validation::new(ops, config)),
-            security_headers: config.security_headers.then(|| SecurityHeaders::new(ops)),
+            security_headers: config.security_headers.then(|| SecurityHeaders::new(ops, config)),
             access_log: config.access_log.then(|| {
                 let window = std::time::Duration::from_millis(config.refusal_log_window_ms);
                 AccessLog::new(ops.request_log().clone(), window, ops.security().networks())
@@ -238,7 +231,11 @@ impl Pipeline {
         if self.csrf.is_token_request(parts) {
             return Ok(Admission::Answer(self.csrf.token_response(&parts.headers)));
         }
-        self.body_cap.check_declared(&parts.headers)?;
+        if crate::http::websocket::is_handshake(&parts.headers) {
+            self.csrf.check_websocket(parts)?;
+        }
+        let limits = self.body_limits.of(route);
+        limits.cap.check_declared(&parts.headers)?;
         let path = parts.uri.path();
         let validation = self
             .validation
@@ -263,19 +260,21 @@ impl Pipeline {
             if csrf_needed {
                 self.csrf.check(header_token, &parts.headers)?;
             }
-            return Ok(Admission::Forward(self.body_cap.limit(body)));
+            return Ok(Admission::Forward(limits.cap.limit(body)));
         }
         // A coding validation cannot undo is refused before the body is read.
         let encoding = Encoding::of(&parts.headers)?;
-        let bytes = self.body_cap.read(body).await?;
+        let bytes = limits.cap.read(body).await?;
         // Validated as the service will read it; forwarded as sent.
-        let decoded = decode(encoding, &bytes, self.decode_caps)?;
+        let decoded = decode(encoding, &bytes, limits.decode)?;
         let readable =
             if kind == BodyKind::Json { json_as_utf8(&decoded)? } else { Cow::Borrowed(&*decoded) };
         if let Some((validation, actions)) = validation {
             let boundary =
                 (kind == BodyKind::Multipart).then(|| multipart::boundary(&parts.headers)).flatten();
-            validation.check_body(kind, &readable, boundary.as_deref(), actions, findings)?;
+            let body =
+                crate::http::step::validation::Body { kind, bytes: &readable, boundary: boundary.as_deref() };
+            validation.check_body(&body, limits.max_value, actions, findings)?;
         }
         if csrf_needed {
             let form_token = || (kind == BodyKind::Form).then(|| self.csrf.form_token(&readable)).flatten();
@@ -286,14 +285,19 @@ impl Pipeline {
     }
 
     /// The refusal's security event and its response. A request refused for its input counts toward
-    /// blocking its source (`ip_blocking.auto_block_after`).
+    /// blocking its source (`ip_blocking.auto_block_after`), unless a third-party page made the visitor's
+    /// browser send it: the refusal stands, the visitor is not the attacker.
     fn refuse(&self, refusal: Refusal, parts: &Parts, exchange: &Exchange) -> Response<Body> {
         let client = exchange.client.map(|client| client.address);
         let security = self.ops.security();
-        let event = refusal.event(client, parts, exchange.route.name());
+        let third_party = sent_for_a_third_party_page(&parts.headers);
+        let mut event = refusal.event(client, parts, exchange.route.name());
+        if third_party {
+            event = event.detail("strike", "no: sent by a browser for a third-party page");
+        }
         security.log_security_event(event.detail("correlation_id", exchange.id.as_str()));
         self.counters.refused(refusal);
-        if let (Refusal::InvalidInput(_), Some(client)) = (refusal, client) {
+        if let (Refusal::InvalidInput(_), Some(client), false) = (refusal, client, third_party) {
             security.record_refused_attack(client);
         }
         refusal.response(exchange.id.as_str())
@@ -320,7 +324,7 @@ impl Pipeline {
         refused: bool,
     ) {
         if let Some(security_headers) = &self.security_headers {
-            security_headers.apply(response.headers_mut(), exchange.https);
+            security_headers.apply(response.headers_mut(), exchange.https, exchange.route.name());
         }
         self.correlation.attach(response.headers_mut(), &exchange.id);
         if let (Some(rate_limit), Some(rate)) = (&self.rate_limit, rate) {
@@ -345,4 +349,12 @@ impl Pipeline {
             route_metrics.record(exchange, exchange.started.elapsed(), StatusCode::INTERNAL_SERVER_ERROR);
         }
     }
+}
+
+/// Whether a browser sent the request for a page of another site (`Sec-Fetch-Site: cross-site`): an image,
+/// a script, a frame or a form that page embeds, which the visitor neither wrote nor saw. Browsers set the
+/// header and scripts cannot; a client outside a browser can forge it, and then gains only that its refusals
+/// do not block it (docs/security.md).
+fn sent_for_a_third_party_page(headers: &http::HeaderMap) -> bool {
+    headers.get("sec-fetch-site").is_some_and(|site| site.as_bytes().eq_ignore_ascii_case(b"cross-site"))
 }

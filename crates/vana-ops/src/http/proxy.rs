@@ -19,6 +19,7 @@ use hyper_util::rt::TokioExecutor;
 
 use crate::error::OpsError;
 use crate::http::address::AddressText;
+use crate::http::websocket::{self, ClientSide, Outcome, Session};
 
 /// Headers that describe one connection, not the message: never forwarded (RFC 9110 §7.6.1).
 const HOP_BY_HOP: [HeaderName; 8] = [
@@ -54,7 +55,15 @@ struct UpstreamInner {
     base_path: String,
     /// `upstream.errors{reason}` for each of [`ERROR_REASONS`], once [`Upstream::count_errors_in`] is called.
     errors: std::sync::OnceLock<Vec<vana_metrics::SeriesHandle>>,
+    /// A WebSocket session that moves nothing for this long is closed (milliseconds).
+    websocket_idle_ms: std::sync::atomic::AtomicU64,
+    /// Reports each ended WebSocket session, once [`Upstream::count_errors_in`] is called.
+    websocket_sessions: std::sync::OnceLock<Arc<dyn Fn(Session) + Send + Sync>>,
 }
+
+/// The idle timeout of WebSocket sessions until [`Upstream::set_websocket_idle_timeout`] says otherwise
+/// (`http.websocket_idle_timeout_ms`'s default).
+const DEFAULT_WEBSOCKET_IDLE: Duration = Duration::from_secs(300);
 
 /// Why the proxy answered 502 itself (`vana_upstream_errors_total{reason}`).
 const ERROR_REASONS: [&str; 2] = ["upstream_unavailable", "upstream_uri_invalid"];
@@ -85,8 +94,16 @@ impl Upstream {
         let client =
             Client::builder(TokioExecutor::new()).pool_idle_timeout(Duration::from_secs(60)).build(connector);
         let base_path = uri.path().trim_end_matches('/').to_owned();
-        let errors = std::sync::OnceLock::new();
-        Ok(Self { inner: Arc::new(UpstreamInner { client, scheme, authority, base_path, errors }) })
+        let inner = UpstreamInner {
+            client,
+            scheme,
+            authority,
+            base_path,
+            errors: std::sync::OnceLock::new(),
+            websocket_idle_ms: std::sync::atomic::AtomicU64::new(DEFAULT_WEBSOCKET_IDLE.as_millis() as u64),
+            websocket_sessions: std::sync::OnceLock::new(),
+        };
+        Ok(Self { inner: Arc::new(inner) })
     }
 
     /// Asks the upstream for `path` (under its base path) and reports whether it is up: an answer below 500
@@ -106,12 +123,21 @@ impl Upstream {
     }
 
     /// Counts the requests the upstream failed (`upstream.errors{reason}`, exported as
-    /// `vana_upstream_errors_total`) in `monitor`, from 0 now.
+    /// `vana_upstream_errors_total`) and the WebSocket sessions relayed (`vana_websocket_sessions_total
+    /// {outcome}`, `vana_websocket_session_seconds_total`, `vana_websocket_transferred_bytes_total
+    /// {direction}`) in `monitor`, from 0 now.
     pub fn count_errors_in(&self, monitor: &vana_metrics::PerformanceMonitor) {
         let handles = ERROR_REASONS
             .iter()
             .filter_map(|reason| monitor.series("upstream.errors", "count", &[("reason", reason)]));
         let _ = self.inner.errors.set(handles.collect());
+        let _ = self.inner.websocket_sessions.set(session_counters(monitor));
+    }
+
+    /// Closes WebSocket sessions that move nothing for `idle` (`http.websocket_idle_timeout_ms`).
+    pub fn set_websocket_idle_timeout(&self, idle: Duration) {
+        let millis = u64::try_from(idle.as_millis()).unwrap_or(u64::MAX).max(1);
+        self.inner.websocket_idle_ms.store(millis, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// One 502 of the proxy's own.
@@ -166,14 +192,22 @@ impl Upstream {
             .ok()
     }
 
-    async fn forward(self, request: Request<Body>) -> Response<Body> {
+    async fn forward(self, mut request: Request<Body>) -> Response<Body> {
+        // A WebSocket handshake keeps its `Upgrade` and the client's side of the switch.
+        let switching =
+            if websocket::is_handshake(request.headers()) { ClientSide::take(&mut request) } else { None };
         let (mut parts, body) = request.into_parts();
         let Some(target) = self.target(&parts.uri) else {
             return self.failed("upstream_uri_invalid");
         };
         let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip());
         let headers = &mut parts.headers;
+        let upgrade = switching.as_ref().and_then(|_| headers.get(header::UPGRADE).cloned());
         strip_hop_by_hop(headers);
+        if let Some(upgrade) = upgrade {
+            headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+            headers.insert(header::UPGRADE, upgrade);
+        }
         if let Some(host) = headers.remove(header::HOST) {
             headers.insert(X_FORWARDED_HOST, host);
         }
@@ -184,6 +218,10 @@ impl Upstream {
         parts.uri = target;
         parts.version = http::Version::HTTP_11;
         match self.inner.client.request(Request::from_parts(parts, body)).await {
+            Ok(mut response) if response.status() == StatusCode::SWITCHING_PROTOCOLS => match switching {
+                Some(client) => self.switch(client, &mut response),
+                None => self.failed("upstream_unavailable"),
+            },
             Ok(response) => {
                 let (mut parts, body) = response.into_parts();
                 strip_hop_by_hop(&mut parts.headers);
@@ -198,6 +236,52 @@ impl Upstream {
             }
         }
     }
+}
+
+impl Upstream {
+    /// The upstream switched protocols: the client gets its `101` (with `Upgrade` and `Connection`), and the
+    /// two upgraded connections are relayed.
+    fn switch(
+        &self,
+        client: ClientSide,
+        response: &mut http::Response<hyper::body::Incoming>,
+    ) -> Response<Body> {
+        let upstream = hyper::upgrade::on(&mut *response);
+        let idle =
+            Duration::from_millis(self.inner.websocket_idle_ms.load(std::sync::atomic::Ordering::Relaxed));
+        let done = self.inner.websocket_sessions.get().cloned().unwrap_or_else(|| Arc::new(|_| {}));
+        websocket::relay(client, upstream, idle, done);
+        let mut switched = Response::new(Body::empty());
+        *switched.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+        *switched.headers_mut() = std::mem::take(response.headers_mut());
+        switched
+    }
+}
+
+/// The WebSocket counters of `monitor`, made at 0, and what records an ended session into them.
+fn session_counters(monitor: &vana_metrics::PerformanceMonitor) -> Arc<dyn Fn(Session) + Send + Sync> {
+    let by_outcome: Vec<_> = Outcome::ALL
+        .iter()
+        .map(|outcome| monitor.series("websocket.sessions", "count", &[("outcome", outcome.as_str())]))
+        .collect();
+    let seconds = monitor.series("websocket.session_seconds", "count", &[] as &[(&str, &str)]);
+    let to_upstream = monitor.series("websocket.transferred_bytes", "count", &[("direction", "to_upstream")]);
+    let to_client = monitor.series("websocket.transferred_bytes", "count", &[("direction", "to_client")]);
+    Arc::new(move |session: Session| {
+        let index = Outcome::ALL.iter().position(|outcome| *outcome == session.outcome);
+        if let Some(Some(sessions)) = index.and_then(|index| by_outcome.get(index)) {
+            sessions.record(1.0);
+        }
+        if let Some(seconds) = &seconds {
+            seconds.record(session.duration.as_secs_f64());
+        }
+        if let Some(to_upstream) = &to_upstream {
+            to_upstream.record(session.to_upstream as f64);
+        }
+        if let Some(to_client) = &to_client {
+            to_client.record(session.to_client as f64);
+        }
+    })
 }
 
 fn strip_hop_by_hop(headers: &mut HeaderMap) {

@@ -1,7 +1,8 @@
 //! The gateway's server: HTTP/1 connections with a header-read timeout (which also ends a kept-alive
 //! connection that stays idle), caps on the connections open in all and per client network, and a graceful
 //! shutdown with a deadline. `axum::serve` has none of these, so a few trickling clients could hold every
-//! descriptor of the process.
+//! descriptor of the process. A connection switched to another protocol (a WebSocket) keeps its place under
+//! the caps and ends at shutdown too: its requests carry a [`ConnectionLease`].
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -16,9 +17,9 @@ use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
 use parking_lot::Mutex;
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, watch};
 use tower::ServiceExt;
 use vana_security::ClientNetworks;
 
@@ -49,7 +50,9 @@ pub async fn serve(
     });
     let mut builder = http1::Builder::new();
     builder.timer(TokioTimer::new()).header_read_timeout(Duration::from_millis(http.header_read_timeout_ms));
-    let graceful = GracefulShutdown::new();
+    // Every connection and session holds a sender: when the last is dropped, all have ended.
+    let (stop, stopped) = watch::channel(false);
+    let (open, mut all_ended) = mpsc::channel::<()>(1);
     let warnings = Warnings::default();
     tokio::pin!(shutdown);
     loop {
@@ -74,26 +77,60 @@ pub async fn serve(
             }
         };
         let app = app.clone();
-        let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
-            request.extensions_mut().insert(ConnectInfo(peer));
-            app.clone().oneshot(request.map(Body::new))
-        });
-        // No upgrades: the gateway does not proxy WebSockets, and an upgraded connection could not be shut
-        // down gracefully.
-        let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
+        let lease =
+            ConnectionLease { _permit: Arc::new(permit), _open: open.clone(), stopped: stopped.clone() };
+        let mut stopping = stopped.clone();
+        let service = {
+            let lease = lease.clone();
+            hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
+                request.extensions_mut().insert(ConnectInfo(peer));
+                request.extensions_mut().insert(lease.clone());
+                app.clone().oneshot(request.map(Body::new))
+            })
+        };
+        let connection = builder.serve_connection(TokioIo::new(stream), service).with_upgrades();
         tokio::spawn(async move {
+            tokio::pin!(connection);
+            let stop_signal = async move {
+                let _ = stopping.wait_for(|stop| *stop).await;
+            };
             // A connection's end (a timeout, a reset) is the client's business, not an error of the server.
-            let _ = connection.await;
-            drop(permit);
+            tokio::select! {
+                _ = connection.as_mut() => {}
+                () = stop_signal => {
+                    connection.as_mut().graceful_shutdown();
+                    let _ = connection.await;
+                }
+            }
+            drop(lease);
         });
     }
     drop(listener);
+    let _ = stop.send(true);
+    drop(open);
     let deadline = Duration::from_millis(http.shutdown_timeout_ms);
-    if tokio::time::timeout(deadline, graceful.shutdown()).await.is_err() {
+    if tokio::time::timeout(deadline, all_ended.recv()).await.is_err() {
         let open = gate.open.lock().total;
         tracing::warn!(target: "vana_ops", open, "requests still in flight at the shutdown deadline are cut");
     }
     Ok(())
+}
+
+/// A connection's place under the caps and in the server's shutdown, carried by each of its requests: a
+/// session that outlives the request (an upgraded connection) keeps a clone until it ends, and ends when
+/// [`stopped`](Self::stopped) does.
+#[derive(Clone)]
+pub(crate) struct ConnectionLease {
+    _permit: Arc<Permit>,
+    _open: mpsc::Sender<()>,
+    stopped: watch::Receiver<bool>,
+}
+
+impl ConnectionLease {
+    /// Completes once the server is shutting down.
+    pub(crate) async fn stopped(&mut self) {
+        let _ = self.stopped.wait_for(|stop| *stop).await;
+    }
 }
 
 /// Why a connection was refused.

@@ -17,6 +17,12 @@ use crate::error::SecurityError;
 const SET_SIZE_LIMIT: usize = 64 * 1024 * 1024;
 /// Rule id of the first configured pattern.
 const FIRST_PATTERN_ID: u16 = 900;
+/// Rules that read a value as a file path into a system directory. A request path is a route, and a route
+/// segment may be named like one (ADK's `/dev/apps/{app}/...`): on request paths these rules stay silent,
+/// while traversal, encoded dots and named secret files are still read there.
+const SYSTEM_DIRECTORY_RULES: [u16; 2] = [308, 310];
+/// Sets the pass cache's key of request paths apart from the same validator's values (ids stay far below).
+const REQUEST_PATH_KEY: u64 = 1 << 63;
 
 /// Checks inputs against the built-in rules and the configured `forbidden_patterns`. An input is refused
 /// when the confidences of the rules that fire in it reach `anomaly_threshold`; below it, a finding is
@@ -113,12 +119,49 @@ impl InputValidator {
         if input.len() > max_length {
             return too_long(input.len(), max_length, self.threshold);
         }
+        self.judge(self.fired_in(input))
+    }
+
+    /// Validates a request's path (`/apps/{app}/users/...`, decoded as the service will read it): a route,
+    /// not a file name, so segments named like system directories (`/dev/...`, `/bin/...`) are not read as
+    /// such; traversal (`..`, encoded dots and separators), NUL bytes, stream wrappers, named secret files
+    /// and every other category are. Passes are remembered as with
+    /// [`validate_recurring`](Self::validate_recurring).
+    ///
+    /// ```
+    /// use vana_security::InputValidator;
+    ///
+    /// let validator = InputValidator::new(&vana_config::InputValidation::default())?;
+    /// assert!(validator.validate_request_path("/dev/apps/vana/build_graph").is_passed());
+    /// assert!(!validator.validate_request_path("/static/..%2f..%2fetc%2fpasswd").is_passed());
+    /// assert!(!validator.validate("/dev/apps/vana/build_graph").is_passed(), "as a value, a system path");
+    /// # Ok::<(), vana_security::SecurityError>(())
+    /// ```
+    pub fn validate_request_path(&self, path: &str) -> Verdict {
+        let key = self.id | REQUEST_PATH_KEY;
+        if pass_cache::contains(key, path.as_bytes()) {
+            return Verdict::Passed;
+        }
+        if path.len() > self.max_length {
+            return too_long(path.len(), self.max_length, self.threshold);
+        }
+        let mut fired = self.fired_in(path);
+        fired.retain(|&index| !SYSTEM_DIRECTORY_RULES.contains(&self.rules[index].id));
+        let verdict = self.judge(fired);
+        if verdict.is_clean() {
+            pass_cache::insert(key, path.as_bytes());
+        }
+        verdict
+    }
+
+    /// The rules that fire in `input` as sent or normalized, as indexes into `rules`.
+    fn fired_in(&self, input: &str) -> Vec<usize> {
         let mut fired = Vec::new();
         self.collect(input, &mut fired);
         if let Cow::Owned(normalized) = normalize(input) {
             self.collect(&normalized, &mut fired);
         }
-        self.judge(fired)
+        fired
     }
 
     /// [`validate`](Self::validate) for inputs that recur, such as request paths, header values and
@@ -257,5 +300,69 @@ mod tests {
             );
         }
         assert_eq!(GRAMMAR_RULES.len(), sql_shapes.len() + shell_shapes.len());
+    }
+
+    fn validator() -> InputValidator {
+        InputValidator::new(&InputValidation::default()).unwrap()
+    }
+
+    #[test]
+    fn the_system_directory_rules_exist_and_read_paths_as_values() {
+        for id in SYSTEM_DIRECTORY_RULES {
+            let rule = BUILT_IN_RULES.iter().find(|rule| rule.id == id).expect("a built-in rule");
+            assert_eq!(rule.category, Category::PathTraversal, "rule {id}");
+        }
+        let validator = validator();
+        for value in ["/dev/apps/vana/build_graph", "/etc/shadow", "/bin/sh", "c:\\windows\\win.ini"] {
+            assert!(!validator.validate(value).is_passed(), "{value} as a value");
+        }
+    }
+
+    #[test]
+    fn route_segments_named_like_system_directories_are_routes() {
+        let validator = validator();
+        for path in [
+            "/dev/apps/vana/build_graph",
+            "/dev/apps/vana/debug/trace/session/4b1f-9c2e",
+            "/dev/apps/vana/eval_sets/set-1/evals/case-2",
+            "/dev/apps/vana/metrics-info",
+            "/usr/profile",
+            "/bin/list",
+            "/proc/status",
+            "/opt/in",
+            "/var/run_sse",
+            "/lib/docs/index.html",
+        ] {
+            // Twice: the second answer comes from the pass cache.
+            for _ in 0..2 {
+                let verdict = validator.validate_request_path(path);
+                assert!(verdict.is_clean(), "{path}: {verdict:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn traversal_and_secret_files_on_request_paths_are_still_refused() {
+        let validator = validator();
+        for path in [
+            "/static/../../etc/passwd",
+            "/static/..%2f..%2fetc%2fpasswd",
+            "/files/%2e%2e/%2e%2e/etc/shadow",
+            "/dev/apps/..%5c..%5cwindows%5cwin.ini",
+            "/etc/passwd",
+            "/.git/config",
+            "/download/file.txt%00.png",
+            "/proxy/file:///etc/hosts",
+        ] {
+            let verdict = validator.validate_request_path(path);
+            assert!(verdict.rejection().is_some(), "{path}: {verdict:?}");
+        }
+    }
+
+    #[test]
+    fn a_path_cached_as_a_route_is_not_a_cached_value() {
+        let validator = validator();
+        assert!(validator.validate_request_path("/dev/x").is_passed());
+        assert!(!validator.validate_recurring("/dev/x").is_passed(), "the value's verdict is its own");
     }
 }

@@ -10,6 +10,7 @@
 
 mod demo;
 mod serve;
+mod unblock;
 
 // A request allocates and frees many small buffers across threads (log lines, headers, bodies); mimalloc
 // serves that pattern with less contention than the system allocator (measured: see docs/benchmarks.md).
@@ -52,13 +53,19 @@ enum Command {
         #[arg(long)]
         output: Option<PathBuf>,
     },
-    /// Lift the block of an address in the configured shared backend (Redis): every gateway of the fleet
-    /// admits it again within `backend.block_cache_ms`. With the memory backend, blocks live inside each
-    /// running gateway: use `DELETE <ops prefix>/security/blocks/ADDRESS` on it instead.
+    /// Lift the block of an address. With the Redis backend, in Redis: every gateway of the fleet admits it
+    /// again within `backend.block_cache_ms`. With the memory backend, blocks live inside the running
+    /// gateway: it is asked at `--gateway`, through its admin API with the token of `VANA_ADMIN_TOKEN` (or
+    /// `VANA_ADMIN_TOKEN_FILE`), or without a token through its dashboard route, from the loopback.
     Unblock {
         /// The configuration directory (default: the embedded defaults); `VANA_*` variables override it.
         #[arg(long)]
         config: Option<PathBuf>,
+        /// The running gateway (memory backend): its address, or that of its endpoints when
+        /// `http.ops_listen` is set (default: `VANA_GATEWAY_URL`, else `http.ops_listen`, else
+        /// `http://127.0.0.1:8080`).
+        #[arg(long)]
+        gateway: Option<String>,
         /// The blocked IPv4 or IPv6 address.
         address: std::net::IpAddr,
     },
@@ -79,7 +86,7 @@ fn main() -> anyhow::Result<ExitCode> {
         Command::ValidateConfig { paths } => validate_config(paths),
         Command::Scan { config, input } => scan(config, &input),
         Command::ExportRules { config, output } => export_rules(config, output),
-        Command::Unblock { config, address } => unblock(config, address),
+        Command::Unblock { config, gateway, address } => unblock(config, gateway, address),
     }
 }
 
@@ -138,18 +145,18 @@ fn export_rules(config: Option<PathBuf>, output: Option<PathBuf>) -> anyhow::Res
     Ok(ExitCode::SUCCESS)
 }
 
-fn unblock(config: Option<PathBuf>, address: std::net::IpAddr) -> anyhow::Result<ExitCode> {
+fn unblock(
+    config: Option<PathBuf>,
+    gateway: Option<String>,
+    address: std::net::IpAddr,
+) -> anyhow::Result<ExitCode> {
     let loader = match &config {
         Some(dir) => ConfigLoader::new().dir(dir),
         None => ConfigLoader::new(),
     };
     let security = loader.process_env().load()?.config.security;
     if security.backend.kind != vana_ops::config::BackendKind::Redis {
-        eprintln!(
-            "unblock: the backend is `memory`, so blocks live inside each running gateway; lift this one there \
-             with `curl -X DELETE -H \"Authorization: Bearer $VANA_ADMIN_TOKEN\" http://GATEWAY<ops prefix>/security/blocks/{address}`"
-        );
-        return Ok(ExitCode::FAILURE);
+        return unblock::through_gateway(&security.http, gateway.as_deref(), address);
     }
     let manager = vana_ops::security::SecurityManager::from_config(&security)?;
     let was_blocked = manager.blocklist().unblock(address);

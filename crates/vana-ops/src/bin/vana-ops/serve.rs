@@ -61,6 +61,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         Some(url) => {
             let upstream = Upstream::new(url)?;
             upstream.count_errors_in(ops.monitor());
+            let idle = ops.config().security.http.websocket_idle_timeout_ms;
+            upstream.set_websocket_idle_timeout(Duration::from_millis(idle));
             let health = &ops.config().monitoring.health;
             if !health.upstream_path.is_empty() {
                 upstream.watch_readiness(

@@ -87,9 +87,17 @@ impl DashboardState {
                 Access::Allowed
             }
             Some(_) => Access::NeedsLogin,
-            None if peer.is_some_and(|peer| peer.ip().is_loopback()) => Access::Allowed,
+            None if self.client_is_local(headers, peer) => Access::Allowed,
             None => Access::LoopbackOnly,
         }
+    }
+
+    /// Whether the client the gateway resolved is on the loopback. Behind a trusted proxy the socket's peer
+    /// is the proxy, and a forwarded-for header names the client: a remote client reached through a proxy
+    /// on this host is remote.
+    fn client_is_local(&self, headers: &HeaderMap, peer: Option<SocketAddr>) -> bool {
+        let addresses = self.ops.security().client_addresses();
+        peer.is_some_and(|peer| addresses.resolve(peer.ip(), headers).is_loopback())
     }
 }
 
@@ -235,6 +243,23 @@ mod tests {
         // A forwarded header does not make a remote peer local.
         let forwarded = [("x-forwarded-for", "127.0.0.1")];
         assert_eq!(get(&app, "/dashboard", "192.0.2.7:5000", &forwarded).await.0, StatusCode::FORBIDDEN);
+    }
+
+    #[tokio::test]
+    async fn behind_a_trusted_proxy_on_this_host_the_forwarded_client_decides() {
+        let ops = crate::http::step::test_ops("client_address:\n  trusted_proxies: [\"127.0.0.1\"]\n");
+        let app = router(&ops, None);
+        let remote = [("x-forwarded-for", "8.8.8.8")];
+        assert_eq!(get(&app, "/dashboard", "127.0.0.1:5000", &remote).await.0, StatusCode::FORBIDDEN);
+        let mut request = Request::delete("/dashboard/blocks/192.0.2.1")
+            .header("x-forwarded-for", "8.8.8.8")
+            .header(PAGE_HEADER, "1")
+            .body(Body::empty())
+            .unwrap();
+        request.extensions_mut().insert(ConnectInfo("127.0.0.1:5000".parse::<SocketAddr>().unwrap()));
+        assert_eq!(app.clone().oneshot(request).await.unwrap().status(), StatusCode::FORBIDDEN);
+        let local = [("x-forwarded-for", "127.0.0.1")];
+        assert_eq!(get(&app, "/dashboard", "127.0.0.1:5000", &local).await.0, StatusCode::OK);
     }
 
     #[tokio::test]

@@ -20,6 +20,9 @@ use crate::http::step::cross_origin::CrossOrigin;
 pub(crate) struct Csrf {
     /// Origin mode: the check of every unsafe request; `None` in token mode.
     cross_origin: Option<CrossOrigin>,
+    /// The check of WebSocket handshakes in either mode: a browser cannot send a token with one, and a
+    /// cross-site one is a hijacking (CSWSH).
+    websocket_origin: CrossOrigin,
     tokens: CsrfTokens,
     max_age: Duration,
     required: bool,
@@ -65,6 +68,7 @@ impl Csrf {
         Self {
             cross_origin: (protection.mode == CsrfMode::Origin)
                 .then(|| CrossOrigin::new(&protection.trusted_origins)),
+            websocket_origin: CrossOrigin::new(&protection.trusted_origins),
             tokens: CsrfTokens::new(keys, protection.token_max_age(), protection.accept_legacy_tokens),
             max_age: protection.token_max_age(),
             required: protection.require_csrf,
@@ -104,16 +108,20 @@ impl Csrf {
             && (self.exempt.is_empty() || !self.exempt.covers(&normalized(path)))
     }
 
+    /// A WebSocket handshake (a `GET`) from a browser page of another origin that is not trusted is refused,
+    /// in either mode, on paths that are not exempt.
+    pub(crate) fn check_websocket(&self, parts: &Parts) -> Result<(), Refusal> {
+        if !self.required || (!self.exempt.is_empty() && self.exempt.covers(&normalized(parts.uri.path()))) {
+            return Ok(());
+        }
+        self.websocket_origin.check(&parts.headers, host_of(parts))
+    }
+
     /// Origin mode: the check of a request it applies to, decided by its head (`Some`); token mode: `None`,
     /// the token decides.
     pub(crate) fn check_origin(&self, parts: &Parts) -> Option<Result<(), Refusal>> {
         let cross_origin = self.cross_origin.as_ref()?;
-        let host = parts
-            .headers
-            .get(header::HOST)
-            .and_then(|value| value.to_str().ok())
-            .or_else(|| parts.uri.authority().map(http::uri::Authority::as_str));
-        Some(cross_origin.check(&parts.headers, host))
+        Some(cross_origin.check(&parts.headers, host_of(parts)))
     }
 
     /// The token in form field `csrf_form_field` of a urlencoded body.
@@ -162,6 +170,15 @@ impl Csrf {
         });
         (body, cookie)
     }
+}
+
+/// The request's `Host`, or its URI's authority.
+fn host_of(parts: &Parts) -> Option<&str> {
+    parts
+        .headers
+        .get(header::HOST)
+        .and_then(|value| value.to_str().ok())
+        .or_else(|| parts.uri.authority().map(http::uri::Authority::as_str))
 }
 
 fn rand_byte() -> u8 {

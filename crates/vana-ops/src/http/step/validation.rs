@@ -27,7 +27,6 @@ pub(crate) struct Validation {
     ops: Ops,
     policies: Policies,
     exempt_paths: PathPrefixes,
-    max_body: usize,
 }
 
 /// Findings that let the request go on (a `detect` action, or a score under the threshold), with the action
@@ -45,6 +44,14 @@ impl Findings {
     pub(crate) fn iter(&self) -> impl Iterator<Item = &(Finding, &'static str)> {
         self.0.iter()
     }
+}
+
+/// A request body as validation reads it: decoded, with the kind its `Content-Type` names.
+pub(crate) struct Body<'a> {
+    pub(crate) kind: BodyKind,
+    pub(crate) bytes: &'a [u8],
+    /// A multipart body's boundary.
+    pub(crate) boundary: Option<&'a str>,
 }
 
 /// What one check needs: the validator, where the findings go.
@@ -87,7 +94,6 @@ impl Validation {
             ops: ops.clone(),
             policies: Policies::new(config),
             exempt_paths: PathPrefixes::new(&config.validation_exempt_paths),
-            max_body: usize::try_from(config.max_body_bytes).unwrap_or(usize::MAX),
         }
     }
 
@@ -114,7 +120,7 @@ impl Validation {
     ) -> Result<(), Refusal> {
         let mut judge = self.judge(findings);
         // Paths, many query values, user agents and referrers recur from request to request.
-        judge.check(actions.path, "path", |v| v.validate_recurring(parts.uri.path()))?;
+        judge.check(actions.path, "path", |v| v.validate_request_path(parts.uri.path()))?;
         if let Some(query) = parts.uri.query() {
             into_result(each_named_pair(query, &actions.query, |action, text| {
                 into_flow(judge.check(action, "query", |v| v.validate_recurring(text)))
@@ -139,24 +145,23 @@ impl Validation {
         Ok(())
     }
 
-    /// Form fields (urlencoded, or the text parts of a multipart form with `boundary`), JSON strings and
-    /// object keys, or the whole text, each up to the body cap.
+    /// Form fields (urlencoded, or the text parts of a multipart form with its boundary), JSON strings and
+    /// object keys, or the whole text, each up to `max_value` bytes (the route's body cap).
     pub(crate) fn check_body(
         &self,
-        kind: BodyKind,
-        bytes: &[u8],
-        boundary: Option<&str>,
+        body: &Body<'_>,
+        max_value: usize,
         actions: &RouteActions,
         findings: &mut Findings,
     ) -> Result<(), Refusal> {
-        let max_body = self.max_body;
+        let &Body { kind, bytes, boundary } = body;
         let mut judge = self.judge(findings);
         let Ok(text) = std::str::from_utf8(bytes) else {
             // A binary body in a textual type: the validator's byte entry point decides.
             return judge.check(actions.body, "body", |v| v.validate_bytes(bytes));
         };
         let mut check = |action, location, part: &str| {
-            into_flow(judge.check(action, location, |v| v.validate_with_limit(part, max_body)))
+            into_flow(judge.check(action, location, |v| v.validate_with_limit(part, max_value)))
         };
         into_result(match kind {
             BodyKind::Form => {
@@ -256,7 +261,8 @@ mod tests {
 
     fn body(step: &Validation, route: &str, kind: BodyKind, bytes: &[u8]) -> (Result<(), Refusal>, Findings) {
         let mut findings = Findings::default();
-        (step.check_body(kind, bytes, None, step.actions(route), &mut findings), findings)
+        let whole = Body { kind, bytes, boundary: None };
+        (step.check_body(&whole, 1 << 20, step.actions(route), &mut findings), findings)
     }
 
     fn location(result: Result<(), Refusal>) -> &'static str {

@@ -1,0 +1,57 @@
+//! The body limits of each route: `http.max_body_bytes`, or a route's own from `http.route_settings`.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use crate::http::body::BodyCap;
+use crate::http::encoding::DecodeCaps;
+
+/// How large a body may be, as sent and as decoded.
+pub(crate) struct BodyLimits {
+    pub(crate) cap: BodyCap,
+    pub(crate) decode: DecodeCaps,
+    /// The longest single value validation reads (a longer one is refused as too long).
+    pub(crate) max_value: usize,
+}
+
+impl BodyLimits {
+    fn new(max_body_bytes: u64, config: &vana_config::HttpLayer) -> Self {
+        let max_bytes = usize::try_from(max_body_bytes).unwrap_or(usize::MAX);
+        Self {
+            cap: BodyCap::new(max_body_bytes, Duration::from_millis(config.body_read_timeout_ms)),
+            decode: DecodeCaps {
+                max_bytes,
+                max_ratio: usize::try_from(config.max_decompression_ratio).unwrap_or(usize::MAX),
+            },
+            max_value: max_bytes,
+        }
+    }
+}
+
+/// The limits of every route: the section's, and those of the routes with a cap of their own.
+pub(crate) struct RouteBodyLimits {
+    default: BodyLimits,
+    /// Empty unless some route has its own cap: then one lookup by route name a request.
+    by_route: HashMap<Box<str>, BodyLimits>,
+}
+
+impl RouteBodyLimits {
+    pub(crate) fn new(config: &vana_config::HttpLayer) -> Self {
+        let by_route = config
+            .route_settings
+            .iter()
+            .filter_map(|(route, settings)| {
+                Some((route.as_str().into(), BodyLimits::new(settings.max_body_bytes?, config)))
+            })
+            .collect();
+        Self { default: BodyLimits::new(config.max_body_bytes, config), by_route }
+    }
+
+    /// The limits of requests named `route`.
+    pub(crate) fn of(&self, route: &str) -> &BodyLimits {
+        if self.by_route.is_empty() {
+            return &self.default;
+        }
+        self.by_route.get(route).unwrap_or(&self.default)
+    }
+}

@@ -90,3 +90,51 @@ fn scan_flags_attacks_one_verdict_per_line() {
     assert_eq!(lines.len(), 2);
     assert!(String::from_utf8_lossy(&output.stderr).contains("2 lines, 1 flagged"));
 }
+
+fn recipe() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/examples/vana")
+}
+
+#[test]
+fn the_vana_recipe_keeps_every_default_alert() {
+    let recipe = recipe();
+    let output = vana_ops(&["export-rules", "--config", recipe.to_str().unwrap()]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let rules = String::from_utf8_lossy(&output.stdout);
+    let defaults = vana_ops(&["export-rules"]);
+    let count = |text: &str| text.matches("- alert:").count();
+    assert_eq!(count(&rules), count(&String::from_utf8_lossy(&defaults.stdout)), "{rules}");
+    assert_eq!(count(&rules), 9, "{rules}");
+    assert!(rules.contains("15"), "the recipe's own response-time line: {rules}");
+}
+
+#[test]
+fn a_config_path_that_holds_no_configuration_is_an_error_naming_what_was_tried() {
+    let output = vana_ops(&["export-rules", "--config", "does/not/exist"]);
+    assert!(!output.status.success());
+    let error = String::from_utf8_lossy(&output.stderr);
+    assert!(error.contains("does/not/exist") && error.contains("no such directory"), "{error}");
+    assert!(error.contains("security/security_policies.yaml"), "{error}");
+    // A flat directory: the file is there, but not where it is looked for.
+    let flat = std::env::temp_dir().join(format!("vana-flat-config-{}", std::process::id()));
+    std::fs::create_dir_all(&flat).unwrap();
+    std::fs::write(flat.join("security_policies.yaml"), "rate_limiting:\n  default_limit: 5\n").unwrap();
+    let output = vana_ops(&["scan", "--config", flat.to_str().unwrap(), "/dev/null"]);
+    let error = String::from_utf8_lossy(&output.stderr).into_owned();
+    let _ = std::fs::remove_dir_all(&flat);
+    assert!(!output.status.success());
+    assert!(error.contains("security_policies.yaml at its top"), "{error}");
+}
+
+#[test]
+fn unblock_with_the_memory_backend_says_where_the_gateway_is_expected_when_none_answers() {
+    let port = vana_testkit::free_port();
+    let output = Command::new(env!("CARGO_BIN_EXE_vana-ops"))
+        .args(["unblock", "--gateway", &format!("http://127.0.0.1:{port}"), "192.0.2.1"])
+        .env_remove("VANA_ADMIN_TOKEN")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let error = String::from_utf8_lossy(&output.stderr);
+    assert!(error.contains("--gateway") && error.contains(&port.to_string()), "{error}");
+}

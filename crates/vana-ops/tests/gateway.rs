@@ -418,3 +418,28 @@ async fn addresses_of_one_ipv6_64_share_a_budget() {
     );
     assert_eq!(status("2001:db8:5:6::1").await, StatusCode::OK, "the next /64 has its own");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unblock_lifts_a_block_in_the_running_gateway() {
+    let gateway = Gateway::start(&[], &[("VANA_SECURITY__IP_BLOCKING__AUTO_BLOCK_AFTER", "2")]);
+    let http = client();
+    let from = |request: reqwest::RequestBuilder| request.header("x-forwarded-for", "203.0.113.77");
+    for _ in 0..2 {
+        let attack =
+            from(http.get(gateway.url("/echo?msg=1%27%20UNION%20SELECT%20password%20FROM%20users--")));
+        assert_eq!(attack.send().await.unwrap().status(), StatusCode::BAD_REQUEST);
+    }
+    assert_eq!(
+        from(http.get(gateway.url("/echo?msg=hi"))).send().await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_vana-ops"))
+        .args(["unblock", "--gateway", &gateway.base, "203.0.113.77"])
+        .env("VANA_ADMIN_TOKEN", support::ADMIN_TOKEN)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{said}{}", String::from_utf8_lossy(&output.stderr));
+    assert!(said.contains("unblocked 203.0.113.77"), "{said}");
+    assert_eq!(from(http.get(gateway.url("/echo?msg=hi"))).send().await.unwrap().status(), StatusCode::OK);
+}

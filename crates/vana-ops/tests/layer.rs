@@ -293,7 +293,7 @@ async fn blocked_addresses_get_403_and_repeated_attacks_block_their_source() {
 
 #[tokio::test]
 async fn attacks_a_third_party_page_makes_a_browser_send_are_refused_but_never_block_the_visitor() {
-    let ops = ops_with(NO_CSRF);
+    let ops = ops_with("csrf_protection:\n  require_csrf: false\nhttp:\n  rate_limit: false\n");
     let app = app(&ops);
     // `<img src="https://service/items/1?id=<script>...">` on another site, five times.
     let embedded = || {

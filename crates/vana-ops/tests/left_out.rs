@@ -12,7 +12,7 @@ fn tests_layer_rs_layer_span_rs_and_endpoints_rs_need_the_http_feature() {
 #[test]
 fn tests_of_the_binary_need_the_cli_feature() {
     panic!(
-        "tests/cli.rs, gateway.rs, prometheus_scrape.rs, vana_recipe.rs, browser_csrf.rs, connections.rs, \
+        "tests/cli.rs, gateway.rs, prometheus_scrape.rs, vana_recipe.rs, adk.rs, adk_browser.rs, browser_csrf.rs, connections.rs, \
          protected_endpoints.rs and bodies.rs were left out: they need the `cli` feature"
     );
 }

@@ -164,6 +164,14 @@ async fn chat_questions_reach_the_agent_and_attacks_elsewhere_are_refused() {
     for (id, rules) in &expected_findings {
         assert_eq!(detected.get(id), Some(rules), "{id}: {:?}", messages[id[5..].parse::<usize>().unwrap()]);
     }
+    // Each finding writes a log line of its own: rules, category, score, location and correlation id,
+    // never the value.
+    let (id, _) = expected_findings.iter().next().unwrap();
+    let line = gateway.wait_for_log(&["input_detected", id.as_str()], std::time::Duration::from_secs(5));
+    let line = line.unwrap_or_else(|| panic!("no log line for the finding of {id}: {:?}", gateway.logs()));
+    for field in ["rules", "category", "score", "location"] {
+        assert!(line.contains(field), "{field} in {line}");
+    }
     let rejected = gateway.admin_json("/_vana/security/events?type=input_rejected").await;
     assert_eq!(rejected["events"], serde_json::json!([]), "no chat question was refused");
 

@@ -83,8 +83,10 @@ impl Finding {
         parts: &Parts,
         route: &str,
     ) -> SecurityEvent {
-        // Low: a finding that let the request go on is a record, not an incident.
-        let event = SecurityEvent::new("input_detected", Severity::Low, client)
+        // A `detect` finding is an attack-shaped input let through on purpose: Medium, so its line is written
+        // at the security component's default level (WARNING). A score under the threshold is a record: Low.
+        let severity = if action == "detect" { Severity::Medium } else { Severity::Low };
+        let event = SecurityEvent::new("input_detected", severity, client)
             .detail("method", parts.method.as_str())
             .detail("route", route)
             .detail("action", action);

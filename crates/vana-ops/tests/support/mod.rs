@@ -110,6 +110,24 @@ impl Gateway {
         response.json().await.unwrap()
     }
 
+    /// `GET path` with the admin token, as text (`/_vana/metrics`, say).
+    pub(crate) async fn admin_text(&self, path: &str) -> String {
+        let response = client().get(self.url(path)).bearer_auth(ADMIN_TOKEN).send().await.unwrap();
+        assert!(response.status().is_success(), "{path}: {}", response.status());
+        response.text().await.unwrap()
+    }
+
+    /// The gateway's own refusals so far, by reason (`vana_http_refusals_total` lines above 0), from its
+    /// endpoints under `prefix`.
+    pub(crate) async fn refusals(&self, prefix: &str) -> Vec<String> {
+        let metrics = self.admin_text(&format!("{prefix}/metrics")).await;
+        metrics
+            .lines()
+            .filter(|line| line.starts_with("vana_http_refusals_total{") && !line.ends_with(" 0"))
+            .map(str::to_owned)
+            .collect()
+    }
+
     /// The log lines written so far.
     pub(crate) fn logs(&self) -> Vec<String> {
         self.stdout.lock().unwrap().clone()

@@ -1,0 +1,246 @@
+//! The real ADK server (`google-adk`, `adk api_server --with_ui`, an offline model) behind the gateway with
+//! exactly the VANA recipe (`config/examples/vana`): every route the recipe should name, the dev UI's calls
+//! and pages, chat through `/run` and `/run_sse`, a 20 MB attachment, and `/run_live`'s WebSocket.
+
+#![cfg(feature = "cli")]
+
+mod support;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use support::{Gateway, client};
+use vana_testkit::{AdkServer, venv_program};
+
+fn recipe() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/examples/vana")
+}
+
+fn recipe_templates() -> Vec<String> {
+    let loaded = vana_ops::config::ConfigLoader::new().dir(recipe()).load().unwrap();
+    loaded.config.security.http.route_templates
+}
+
+/// The gateway with exactly the recipe, in front of `adk`.
+fn gateway_for(adk: &AdkServer) -> Gateway {
+    let recipe = recipe();
+    Gateway::start(&["--config", recipe.to_str().unwrap(), "--upstream", &adk.url()], &[])
+}
+
+#[test]
+fn the_recipe_names_every_route_the_adk_server_serves() {
+    let adk = AdkServer::start();
+    let (status, spec) = adk.get("/openapi.json").expect("ADK answers /openapi.json");
+    assert_eq!(status, 200, "{}", adk.log_tail());
+    let spec: serde_json::Value = serde_json::from_str(&spec).unwrap();
+    let templates = recipe_templates();
+    let missing: Vec<&str> = spec["paths"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .filter(|path| !templates.iter().any(|template| template == path))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "ADK serves routes the recipe does not name (add them to route_templates): {missing:?}"
+    );
+    // FastAPI's WebSocket routes are not in its OpenAPI document.
+    assert!(templates.iter().any(|template| template == "/run_live"));
+}
+
+/// `GET path` straight to ADK and through the gateway: both statuses.
+async fn both(adk: &AdkServer, gateway: &Gateway, path: &str) -> (u16, u16) {
+    let http = client();
+    let direct = http.get(format!("{}{path}", adk.url())).send().await.unwrap().status().as_u16();
+    let through = http
+        .get(gateway.url(path))
+        .header("sec-fetch-site", "same-origin")
+        .header("x-forwarded-for", "198.51.100.7")
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16();
+    (direct, through)
+}
+
+fn chat(text: &str, session: &str) -> serde_json::Value {
+    serde_json::json!({
+        "appName": "vana",
+        "userId": "user-1",
+        "sessionId": session,
+        "newMessage": { "role": "user", "parts": [{ "text": text }] },
+        "streaming": true,
+    })
+}
+
+/// (time to the first event, time to the last, events) of one `/run_sse` at `base`.
+async fn stream(base: &str, text: &str, session: &str) -> (Duration, Duration, usize) {
+    let started = Instant::now();
+    let mut response = client()
+        .post(format!("{base}/run_sse"))
+        .header("x-forwarded-for", "198.51.100.7")
+        .json(&chat(text, session))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let (mut first, mut text_seen, mut events) = (None, String::new(), 0);
+    while let Some(chunk) = response.chunk().await.unwrap() {
+        first.get_or_insert_with(|| started.elapsed());
+        text_seen.push_str(&String::from_utf8_lossy(&chunk));
+        events = text_seen.matches("data: ").count();
+    }
+    assert!(text_seen.contains(&format!("echo: {text}")), "{text_seen}");
+    (first.unwrap(), started.elapsed(), events)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn adk_behind_the_recipe_answers_its_ui_and_its_api_and_nobody_is_refused() {
+    let adk = AdkServer::start();
+    let gateway = gateway_for(&adk);
+    let http = client();
+    let session = |id: &str| format!("/apps/vana/users/user-1/sessions/{id}");
+    for id in ["s-direct", "s-gateway"] {
+        let created = http
+            .post(gateway.url(&session(id)))
+            .header("x-forwarded-for", "198.51.100.7")
+            .json(&serde_json::json!({}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(created.status(), 200, "{}", created.text().await.unwrap());
+    }
+    // The dev UI's own calls (those its page makes on load, on a message and in its graph, trace and eval
+    // panels), the API's, and the pages: each answered as ADK answers it.
+    let ui_calls = [
+        "/dev-ui/",
+        "/dev-ui/config",
+        "/dev-ui/assets/config/runtime-config.json",
+        "/list-apps",
+        "/version",
+        "/health",
+        "/apps/vana/app-info",
+        "/apps/vana/users/user-1/sessions",
+        "/dev/apps/vana/build_graph",
+        "/dev/apps/vana/graph",
+        "/dev/apps/vana/eval_sets",
+        "/dev/apps/vana/eval-sets",
+        "/dev/apps/vana/eval_results",
+        "/dev/apps/vana/eval-results",
+        "/dev/apps/vana/metrics-info",
+        "/dev/apps/vana/tests",
+        "/dev/apps/vana/debug/trace/session/s-gateway",
+        "/config/telemetry",
+        "/docs",
+        "/openapi.json",
+    ];
+    for path in ui_calls {
+        let (direct, through) = both(&adk, &gateway, path).await;
+        assert_eq!(through, direct, "{path}: ADK answers {direct}, the gateway {through}");
+    }
+    // The pages get the recipe's policy for them; the API keeps the strict default.
+    let page = http.get(gateway.url("/dev-ui/")).send().await.unwrap();
+    let csp = page.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    assert!(csp.contains("'unsafe-inline'") && csp.contains("https://fonts.gstatic.com"), "{csp}");
+    let api = http.get(gateway.url("/list-apps")).send().await.unwrap();
+    assert_eq!(api.headers()["content-security-policy"], "default-src 'self'; frame-ancestors 'none'");
+
+    // Chat: technical questions pass (detect), the stream arrives as ADK sends it.
+    let (direct_first, direct_end, direct_events) =
+        stream(&adk.url(), "how do I DROP TABLE users in SQL?", "s-direct").await;
+    let (first, end, events) = stream(&gateway.base, "how do I DROP TABLE users in SQL?", "s-gateway").await;
+    assert_eq!(events, direct_events, "every event passes");
+    eprintln!(
+        "run_sse: first event {direct_first:?} direct, {first:?} through the gateway; last {direct_end:?} direct, {end:?} through"
+    );
+
+    // A 20 MB attachment: admitted, not read as text, memory bounded.
+    let before = gateway.resident_bytes();
+    let image = "A".repeat(20 * 1024 * 1024);
+    let message = serde_json::json!({
+        "appName": "vana", "userId": "user-1", "sessionId": "s-gateway",
+        "newMessage": { "role": "user", "parts": [
+            { "text": "what is in this picture?" },
+            { "inlineData": { "mimeType": "image/png", "data": image } },
+        ] },
+    });
+    let answered = http
+        .post(gateway.url("/run"))
+        .header("x-forwarded-for", "198.51.100.7")
+        .json(&message)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answered.status(), 200, "{}", answered.text().await.unwrap());
+    let after = gateway.resident_bytes();
+    eprintln!("RSS with a 20 MB attachment: {} MiB before, {} MiB after", before >> 20, after >> 20);
+    assert!(after < before + 200 * 1024 * 1024, "the gateway's memory stays bounded: {before} -> {after}");
+
+    // Nobody refused, nobody blocked.
+    let events = gateway.admin_json("/_vana/security/events").await;
+    let refused: Vec<_> = events["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|event| event["event_type"] != "input_detected")
+        .collect();
+    assert!(refused.is_empty(), "{refused:?}");
+    let refusals = gateway.refusals("/_vana").await;
+    assert!(refusals.is_empty(), "{refusals:?}");
+    let ready = http.get(gateway.url("/_vana/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), 200);
+}
+
+/// Runs the live client against `url` with `origin`: its JSON answer.
+fn live(url: &str, origin: &str, turns: usize) -> serde_json::Value {
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../vana-testkit/adk/live_client.py");
+    let output = Command::new(venv_program("python"))
+        .arg(script)
+        .args([url, origin, &turns.to_string()])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+fn median(values: &serde_json::Value) -> f64 {
+    let mut values: Vec<f64> =
+        values.as_array().unwrap().iter().map(|value| value.as_f64().unwrap()).collect();
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_live_s_websocket_passes_the_gateway_and_a_foreign_page_cannot_open_it() {
+    let adk = AdkServer::start();
+    let gateway = gateway_for(&adk);
+    let created = client()
+        .post(gateway.url("/apps/vana/users/user-1/sessions/live"))
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 200);
+    let query = "/run_live?app_name=vana&user_id=user-1&session_id=live&modalities=TEXT";
+    let ws = |base: &str| format!("{}{query}", base.replacen("http://", "ws://", 1));
+    let direct = live(&ws(&adk.url()), "", 10);
+    let through = live(&ws(&gateway.base), &gateway.base, 10);
+    assert_eq!(through["status"], 101, "{through}");
+    assert_eq!(through["answers"], direct["answers"]);
+    eprintln!(
+        "run_live round trip, median of 10: {:.2} ms direct, {:.2} ms through the gateway",
+        median(&direct["round_trips_ms"]),
+        median(&through["round_trips_ms"])
+    );
+    // Cross-site WebSocket hijacking: a page of another origin is refused at the handshake.
+    let foreign = live(&ws(&gateway.base), "https://evil.example", 1);
+    assert_eq!(foreign["status"], 403, "{foreign}");
+    // The sessions are counted.
+    let metrics = gateway.admin_text("/_vana/metrics").await;
+    let sessions =
+        metrics.lines().find(|line| line.starts_with("vana_websocket_sessions_total{outcome=\"closed\"}"));
+    assert!(sessions.is_some_and(|line| !line.ends_with(" 0")), "{metrics}");
+    assert!(metrics.contains("vana_websocket_transferred_bytes_total{direction=\"to_client\"}"));
+}

@@ -147,13 +147,29 @@ async fn adk_behind_the_recipe_answers_its_ui_and_its_api_and_nobody_is_refused(
     let api = http.get(gateway.url("/list-apps")).send().await.unwrap();
     assert_eq!(api.headers()["content-security-policy"], "default-src 'self'; frame-ancestors 'none'");
 
-    // Chat: technical questions pass (detect), the stream arrives as ADK sends it.
-    let (direct_first, direct_end, direct_events) =
-        stream(&adk.url(), "how do I DROP TABLE users in SQL?", "s-direct").await;
-    let (first, end, events) = stream(&gateway.base, "how do I DROP TABLE users in SQL?", "s-gateway").await;
+    // Chat: technical questions pass (detect), the stream arrives as ADK sends it. Once each to warm up,
+    // then five of each in turn; the medians are printed for the docs.
+    let question = "how do I DROP TABLE users in SQL?";
+    let (_, _, direct_events) = stream(&adk.url(), question, "s-direct").await;
+    let (_, _, events) = stream(&gateway.base, question, "s-gateway").await;
     assert_eq!(events, direct_events, "every event passes");
+    let (mut direct, mut through) = (Vec::new(), Vec::new());
+    for _ in 0..5 {
+        direct.push(stream(&adk.url(), question, "s-direct").await);
+        through.push(stream(&gateway.base, question, "s-gateway").await);
+    }
+    let median = |runs: &[(Duration, Duration, usize)],
+                  pick: fn(&(Duration, Duration, usize)) -> Duration| {
+        let mut values: Vec<Duration> = runs.iter().map(pick).collect();
+        values.sort();
+        values[values.len() / 2]
+    };
     eprintln!(
-        "run_sse: first event {direct_first:?} direct, {first:?} through the gateway; last {direct_end:?} direct, {end:?} through"
+        "run_sse, median of 5: first event {:?} direct, {:?} through the gateway; last event {:?} direct, {:?} through",
+        median(&direct, |run| run.0),
+        median(&through, |run| run.0),
+        median(&direct, |run| run.1),
+        median(&through, |run| run.1),
     );
 
     // A 20 MB attachment: admitted, not read as text, memory bounded.

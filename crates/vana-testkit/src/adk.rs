@@ -54,9 +54,6 @@ impl AdkServer {
             .arg("--no-reload")
             .arg(&apps)
             .env("PYTHONDONTWRITEBYTECODE", "1")
-            // ADK's own telemetry and update checks stay off the network.
-            .env("ADK_DISABLE_TELEMETRY", "1")
-            .env("OTEL_SDK_DISABLED", "true")
             .current_dir(dir.path())
             .stdin(Stdio::null())
             .stdout(output)

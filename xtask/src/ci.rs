@@ -58,6 +58,7 @@ pub(crate) fn run() -> Result<ExitCode> {
         &["doc", "--workspace", "--no-deps", "--all-features", "--locked"],
         &[("RUSTDOCFLAGS", "-D warnings")],
     )?;
+    package_lists()?;
     println!("\n$ cargo xtask validate-config config/ config/examples/vana/");
     let root = crate::workspace_root();
     let code = crate::validate::run(&[root.join("config"), root.join("config/examples/vana")], false)?;
@@ -103,4 +104,26 @@ fn cargo_test(package: Option<&str>) -> Result<()> {
         None => args.push("--workspace"),
     }
     cargo(&args, &[])
+}
+
+/// Every publishable crate packages (`cargo package --list`), with the README crates.io shows as its page.
+fn package_lists() -> Result<()> {
+    for package in crate::release::publish_order()? {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        println!("\n$ cargo package --list --allow-dirty -p {package}");
+        let output = Command::new(&cargo)
+            .args(["package", "--list", "--allow-dirty", "--locked", "-p", &package])
+            .current_dir(crate::workspace_root())
+            .output()
+            .with_context(|| format!("cannot start {cargo}"))?;
+        if !output.status.success() {
+            bail!("`cargo package --list -p {package}` failed: {}", String::from_utf8_lossy(&output.stderr));
+        }
+        let files = String::from_utf8_lossy(&output.stdout);
+        if !files.lines().any(|file| file == "README.md") {
+            bail!("{package} packages no README.md: crates.io would show an empty page");
+        }
+        println!("{package}: {} files, README.md among them", files.lines().count());
+    }
+    Ok(())
 }

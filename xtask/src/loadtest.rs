@@ -265,10 +265,10 @@ pub(crate) fn run(test: &LoadTest) -> Result<ExitCode> {
     let root = crate::workspace_root();
     let status = Command::new(env!("CARGO"))
         .current_dir(&root)
-        .args(["build", "--release", "--quiet", "-p", "vana-ops", "--bin", "vana-ops"])
+        .args(["build", "--release", "--quiet", "-p", "vana-ops-cli", "--bin", "vana-ops"])
         .status()?;
     if !status.success() {
-        bail!("cargo build --release -p vana-ops failed");
+        bail!("cargo build --release -p vana-ops-cli failed");
     }
     let binary = root.join("target/release/vana-ops");
     let redis = if test.redis { Some(start_redis()?) } else { None };

@@ -96,7 +96,7 @@ fn bump_workspace_version(manifest: &str, version: &str) -> Result<String> {
 }
 
 /// Publishable workspace crates, each after the workspace crates it depends on.
-fn publish_order() -> Result<Vec<String>> {
+pub(crate) fn publish_order() -> Result<Vec<String>> {
     let output = std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .args(["metadata", "--format-version", "1", "--no-deps"])
         .current_dir(crate::workspace_root())

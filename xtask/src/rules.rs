@@ -11,7 +11,8 @@ use anyhow::{Context, Result, bail};
 pub(crate) fn run(config: Option<&Path>, output: Option<&PathBuf>) -> Result<ExitCode> {
     let default = crate::workspace_root().join("config");
     let dir = config.unwrap_or(&default).to_string_lossy().into_owned();
-    let mut args = vec!["run", "--quiet", "-p", "vana-ops", "--", "export-rules", "--config", dir.as_str()];
+    let mut args =
+        vec!["run", "--quiet", "-p", "vana-ops-cli", "--", "export-rules", "--config", dir.as_str()];
     let output = output.map(|path| path.to_string_lossy().into_owned());
     if let Some(path) = &output {
         args.extend(["--output", path.as_str()]);

@@ -1,18 +1,4 @@
-//! The `#[trace]` attribute of `vana-apm`, re-exported as `vana_apm::trace`.
-//!
-//! `#[trace]` times a function (sync or `async`) into the global APM (`vana_apm::set_global`) as
-//! `response_time.<module path>::<function>`; `#[trace(name = "checkout")]` names the operation. A function
-//! that returns `Err` is recorded as a failure, with the error's type as its kind; a panic too. With no
-//! global APM set, the attribute costs one atomic load.
-//!
-//! ```ignore
-//! #[vana_apm::trace(name = "search")]
-//! async fn search(query: &str) -> Result<Vec<Hit>, SearchError> { ... }
-//! ```
-//!
-//! # Feature flags
-//!
-//! None.
+#![doc = include_str!("../README.md")]
 
 use proc_macro::TokenStream;
 use quote::quote;

@@ -214,6 +214,22 @@ pub struct ClientAddress {
     /// IPv6 clients share them by this prefix: a host is usually given a whole /64, so one budget per /128
     /// would hand it 2^64 budgets.
     pub ipv6_prefix_length: u8,
+    /// What the HTTP layer does with a request that carries no peer address (a server that does not pass
+    /// the connection's address on): refuse it, or take the client from `forwarded_header`.
+    pub without_peer: WithoutPeer,
+}
+
+/// `client_address.without_peer`: the HTTP layer never runs with its address checks silently off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum WithoutPeer {
+    /// 500 `client_address_unknown`, with the fix in the body and an error log line: the server must pass
+    /// the peer on (axum's `into_make_service_with_connect_info::<SocketAddr>()`).
+    Refuse,
+    /// The client is the last address of `forwarded_header`, set by the proxy in front (a platform whose
+    /// server gives no peer address); a request without the header is refused as with `refuse`.
+    ForwardedHeader,
 }
 
 impl ClientAddress {
@@ -230,6 +246,7 @@ impl Default for ClientAddress {
             forwarded_header: "X-Forwarded-For".into(),
             ipv4_prefix_length: 32,
             ipv6_prefix_length: 64,
+            without_peer: WithoutPeer::Refuse,
         }
     }
 }

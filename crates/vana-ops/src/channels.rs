@@ -196,6 +196,24 @@ fn build_one(
             .map_err(|error| spawn_error(name, error))?;
             Ok(Some(Channel::Alertmanager(name.to_owned(), Arc::new(alertmanager))))
         }
-        _ => skipped(name, "this build does not include the channel's feature (email, webhook)"),
+        #[cfg(not(feature = "email"))]
+        ChannelKind::Email => match std::env::var("VANA_SMTP_HOST") {
+            // A server is set up: the channel is meant to deliver.
+            Ok(host) if !host.is_empty() => Err(OpsError::MissingFeature {
+                what: format!("alert channel `{name}` (email)"),
+                feature: "email",
+            }),
+            // Without a server the channel is skipped as it is with the feature.
+            _ => skipped(name, "VANA_SMTP_HOST is not set"),
+        },
+        #[cfg(not(feature = "webhook"))]
+        ChannelKind::Webhook | ChannelKind::Alertmanager => {
+            Err(OpsError::MissingFeature { what: format!("alert channel `{name}`"), feature: "webhook" })
+        }
+        // A channel type the configuration learnt before this crate.
+        _ => Err(OpsError::MissingFeature {
+            what: format!("alert channel `{name}`"),
+            feature: "email or webhook",
+        }),
     }
 }

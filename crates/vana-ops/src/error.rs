@@ -57,6 +57,16 @@ pub enum OpsError {
         /// The shortest length accepted.
         min_bytes: usize,
     },
+    /// The configuration asks for a capability this build of vana-ops was compiled without.
+    #[error(
+        "{what} needs vana-ops' `{feature}` feature, which this build lacks: add it to the dependency's features (`vana-ops = {{ version = \"…\", features = [\"{feature}\"] }}`)"
+    )]
+    MissingFeature {
+        /// What the configuration asks for.
+        what: String,
+        /// The feature that brings it.
+        feature: &'static str,
+    },
     /// The upstream URL is not one the gateway can forward to.
     #[cfg(feature = "http")]
     #[error("upstream `{url}`: {reason}")]

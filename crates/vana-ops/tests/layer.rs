@@ -292,6 +292,31 @@ async fn blocked_addresses_get_403_and_repeated_attacks_block_their_source() {
 }
 
 #[tokio::test]
+async fn a_server_that_passes_no_peer_address_gets_500_naming_the_fix_from_the_first_request() {
+    let ops = ops_with(NO_CSRF);
+    let app = app(&ops);
+    for _ in 0..2 {
+        let request = Request::get("/items/1").body(Body::empty()).unwrap();
+        let (status, _, body) = send(&app, request).await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(
+            body.contains("client_address_unknown") && body.contains("into_make_service_with_connect_info"),
+            "{body}"
+        );
+    }
+    // Behind a proxy that is the only way in, the forwarded header can be the source, when configured.
+    let ops = ops_with(
+        "csrf_protection:\n  require_csrf: false\nclient_address:\n  without_peer: forwarded_header\n",
+    );
+    let proxied = self::app(&ops);
+    let request =
+        Request::get("/items/1").header("x-forwarded-for", "203.0.113.40").body(Body::empty()).unwrap();
+    let (status, headers, _) = send(&proxied, request).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(headers.contains_key("ratelimit"), "rate limiting runs: {headers:?}");
+}
+
+#[tokio::test]
 async fn attacks_a_third_party_page_makes_a_browser_send_are_refused_but_never_block_the_visitor() {
     let ops = ops_with("csrf_protection:\n  require_csrf: false\nhttp:\n  rate_limit: false\n");
     let app = app(&ops);

@@ -21,6 +21,7 @@ mod reject;
 mod routes;
 mod server;
 mod step;
+mod throttle;
 mod websocket;
 
 pub(crate) use endpoints::metrics_token_from_env;

@@ -25,7 +25,7 @@ use crate::http::reject::Refusal;
 use crate::http::routes::{Route, RouteNamer};
 use crate::http::step::access_log::AccessLog;
 use crate::http::step::blocklist::Blocklist;
-use crate::http::step::client_address::{Client, ClientAddress};
+use crate::http::step::client_address::{Client, ClientAddress, Origin};
 use crate::http::step::correlation::Correlation;
 use crate::http::step::csrf::Csrf;
 use crate::http::step::rate_limit::RateLimit;
@@ -153,7 +153,10 @@ impl Pipeline {
         ResBody::Error: Into<BoxError>,
     {
         let started = Instant::now();
-        let origin = self.client_address.origin(&parts);
+        let (origin, unknown) = match self.client_address.origin(&parts) {
+            Ok(origin) => (origin, None),
+            Err(refusal) => (Origin { client: None, https: false }, Some(refusal)),
+        };
         let exchange = Exchange {
             id,
             route,
@@ -163,7 +166,10 @@ impl Pipeline {
             https: origin.https,
             started,
         };
-        let (rate, address) = self.check_address(exchange.client).await;
+        let (rate, address) = match unknown {
+            Some(refusal) => (None, Err(refusal)),
+            None => self.check_address(exchange.client).await,
+        };
         let mut findings = Findings::default();
         let admission = match address {
             Ok(()) => self.check_request(&parts, body, exchange.route.name(), &mut findings).await,

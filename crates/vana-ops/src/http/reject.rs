@@ -25,6 +25,8 @@ pub(crate) enum Refusal {
     Csrf,
     /// Origin mode: a browser's request from another origin.
     CrossOrigin,
+    /// The request carries no peer address and `client_address.without_peer` gives no other source.
+    ClientUnknown,
 }
 
 /// Most rule ids a finding names (the most severe first).
@@ -103,7 +105,7 @@ fn with_user_agent(event: SecurityEvent, parts: &Parts) -> SecurityEvent {
 
 impl Refusal {
     /// Every [`code`](Self::code), for counters made before the first refusal.
-    pub(crate) const CODES: [&'static str; 9] = [
+    pub(crate) const CODES: [&'static str; 10] = [
         "address_blocked",
         "rate_limited",
         "input_rejected",
@@ -113,7 +115,11 @@ impl Refusal {
         "unsupported_encoding",
         "csrf_token_invalid",
         "cross_origin_request",
+        "client_address_unknown",
     ];
+
+    /// What to do when requests carry no peer address: the body's hint and the log line's `fix`.
+    pub(crate) const CLIENT_UNKNOWN_FIX: &'static str = "The server passes no peer address, so rate limits and blocks cannot work: serve with axum's into_make_service_with_connect_info::<SocketAddr>() (or put the SocketAddr in the request's extensions), or, behind a proxy that is the only way in, set client_address.without_peer: forwarded_header (docs/gateway.md#in-an-axum-application).";
 
     /// The refusal of input the validator rejected, found at `location`.
     pub(crate) fn invalid_input(rejection: &Rejection, location: &'static str) -> Self {
@@ -138,6 +144,7 @@ impl Refusal {
             Refusal::UnsupportedEncoding => Some(
                 "Send the body uncompressed or as gzip, deflate or br, and JSON as UTF-8 or UTF-16 (docs/gateway.md#bodies).",
             ),
+            Refusal::ClientUnknown => Some(Self::CLIENT_UNKNOWN_FIX),
             Refusal::RateLimited(_)
             | Refusal::BodyTooLarge
             | Refusal::BodyUnreadable
@@ -154,7 +161,8 @@ impl Refusal {
             | Refusal::BodyTooLarge
             | Refusal::BodyUnreadable
             | Refusal::BodyTimeout
-            | Refusal::UnsupportedEncoding => Severity::Low,
+            | Refusal::UnsupportedEncoding
+            | Refusal::ClientUnknown => Severity::Low,
         }
     }
 
@@ -178,6 +186,7 @@ impl Refusal {
             Refusal::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Refusal::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
             Refusal::UnsupportedEncoding => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Refusal::ClientUnknown => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -193,6 +202,7 @@ impl Refusal {
             Refusal::UnsupportedEncoding => "unsupported_encoding",
             Refusal::Csrf => "csrf_token_invalid",
             Refusal::CrossOrigin => "cross_origin_request",
+            Refusal::ClientUnknown => "client_address_unknown",
         }
     }
 

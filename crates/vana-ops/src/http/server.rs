@@ -8,8 +8,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
@@ -23,12 +22,11 @@ use tokio::sync::{mpsc, watch};
 use tower::ServiceExt;
 use vana_security::ClientNetworks;
 
+use crate::http::throttle::Throttle;
 use crate::ops::Ops;
 
 /// The answer to a connection past a cap, written once before it is closed.
 const REFUSED: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nConnection: close\r\nContent-Length: 21\r\n\r\ntoo many connections\n";
-/// Warnings about refused connections or failed accepts, at most one in this long.
-const WARN_EVERY: Duration = Duration::from_secs(10);
 
 /// Serves `app` on `listener` until `shutdown` completes, with the connection settings of `ops`'s `http`
 /// section (`header_read_timeout_ms`, `max_connections`, `max_connections_per_client`,
@@ -53,7 +51,7 @@ pub async fn serve(
     // Every connection and session holds a sender: when the last is dropped, all have ended.
     let (stop, stopped) = watch::channel(false);
     let (open, mut all_ended) = mpsc::channel::<()>(1);
-    let warnings = Warnings::default();
+    let warnings = Throttle::default();
     tokio::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
@@ -151,7 +149,7 @@ impl Refused {
 
 /// Answers 503 without waiting (the socket's buffer is empty, so one non-blocking write takes it), counts
 /// the refusal and closes the connection.
-fn refuse(stream: TcpStream, reason: Refused, ops: &Ops, warnings: &Warnings) {
+fn refuse(stream: TcpStream, reason: Refused, ops: &Ops, warnings: &Throttle) {
     let _ = stream.try_write(REFUSED);
     drop(stream);
     ops.monitor().record_metric("connections.refused", 1.0, "count", &[("reason", reason.as_str())]);
@@ -215,30 +213,6 @@ impl Drop for Permit {
             if *count == 0 {
                 open.by_client.remove(&client);
             }
-        }
-    }
-}
-
-/// At most one warning every [`WARN_EVERY`].
-struct Warnings {
-    start: Instant,
-    /// Milliseconds since `start` of the last warning, plus one (0: none yet).
-    last: AtomicU64,
-}
-
-impl Default for Warnings {
-    fn default() -> Self {
-        Self { start: Instant::now(), last: AtomicU64::new(0) }
-    }
-}
-
-impl Warnings {
-    fn warn(&self, emit: impl FnOnce()) {
-        let now = u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX).saturating_add(1);
-        let last = self.last.load(Ordering::Relaxed);
-        let due = last == 0 || now.saturating_sub(last) >= WARN_EVERY.as_millis() as u64;
-        if due && self.last.compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed).is_ok() {
-            emit();
         }
     }
 }

@@ -1,13 +1,16 @@
 //! Client address: who sent the request (the peer, or behind trusted proxies the forwarded client) and
-//! whether it arrived over HTTPS.
+//! whether it arrived over HTTPS. A request without a peer address is refused, or read from the forwarded
+//! header when `client_address.without_peer` says so: the address checks are never off in silence.
 
 use std::net::{IpAddr, SocketAddr};
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::extract::ConnectInfo;
 use http::request::Parts;
+use vana_config::WithoutPeer;
 
 use crate::http::address::AddressText;
+use crate::http::reject::Refusal;
+use crate::http::throttle::Throttle;
 use crate::ops::Ops;
 
 /// The request's client.
@@ -22,7 +25,7 @@ pub(crate) struct Client {
 
 /// Where a request comes from and how.
 pub(crate) struct Origin {
-    /// `None` when the request carries no peer address (the address steps are then skipped).
+    /// `None` only for the operational endpoints' own pipeline, which takes requests from anywhere.
     pub(crate) client: Option<Client>,
     /// Over TLS to this process, or to a trusted proxy that says so in `X-Forwarded-Proto`.
     pub(crate) https: bool,
@@ -31,34 +34,63 @@ pub(crate) struct Origin {
 /// The client-address step (the `client_address` section).
 pub(crate) struct ClientAddress {
     ops: Ops,
-    warned_no_peer: AtomicBool,
+    without_peer: WithoutPeer,
+    /// The error line about requests without a peer, at most once every ten seconds.
+    no_peer: Throttle,
 }
 
 impl ClientAddress {
     pub(crate) fn new(ops: &Ops) -> Self {
-        Self { ops: ops.clone(), warned_no_peer: AtomicBool::new(false) }
+        let without_peer = ops.config().security.client_address.without_peer;
+        Self { ops: ops.clone(), without_peer, no_peer: Throttle::default() }
     }
 
-    pub(crate) fn origin(&self, parts: &Parts) -> Origin {
+    /// The request's client, or the refusal of a request whose client cannot be known.
+    pub(crate) fn origin(&self, parts: &Parts) -> Result<Origin, Refusal> {
         let tls_here = parts.uri.scheme() == Some(&http::uri::Scheme::HTTPS);
         let Some(peer) = peer(parts) else {
-            if !self.warned_no_peer.swap(true, Ordering::Relaxed) {
-                tracing::warn!(target: "vana_ops", "requests carry no peer address: blocking and rate limiting are skipped; serve with connect info");
-            }
-            return Origin { client: None, https: tls_here };
+            let forwarded = match self.without_peer {
+                WithoutPeer::ForwardedHeader => self.last_forwarded(parts),
+                _ => None,
+            };
+            let Some(address) = forwarded else {
+                self.no_peer.warn(|| {
+                    tracing::error!(target: "vana_ops", fix = Refusal::CLIENT_UNKNOWN_FIX, "a request carries no peer address: refused with 500 client_address_unknown");
+                });
+                return Err(Refusal::ClientUnknown);
+            };
+            return Ok(Origin { client: Some(self.client(address)), https: tls_here });
         };
         let security = self.ops.security();
         let resolver = security.client_addresses();
         let address = resolver.resolve(peer, &parts.headers);
+        Ok(Origin {
+            client: Some(self.client(address)),
+            https: tls_here || resolver.forwarded_https(peer, &parts.headers),
+        })
+    }
+
+    fn client(&self, address: IpAddr) -> Client {
         let text = AddressText::new(address);
-        let networks = security.networks();
+        let networks = self.ops.security().networks();
         // One address per key (IPv4's default) reuses the text.
         let key =
             if networks.is_per_address(address) { text } else { AddressText::new(networks.key(address)) };
-        Origin {
-            client: Some(Client { address, text, key }),
-            https: tls_here || resolver.forwarded_https(peer, &parts.headers),
-        }
+        Client { address, text, key }
+    }
+
+    /// `without_peer: forwarded_header`: the last address of the forwarded header, the one the proxy in
+    /// front appended.
+    fn last_forwarded(&self, parts: &Parts) -> Option<IpAddr> {
+        let header = &self.ops.config().security.client_address.forwarded_header;
+        parts
+            .headers
+            .get_all(header.as_str())
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|value| value.split(','))
+            .next_back()
+            .and_then(|last| last.trim().parse().ok())
     }
 }
 
@@ -92,19 +124,34 @@ mod tests {
     fn forwarded_addresses_and_scheme_count_only_from_trusted_proxies() {
         let step = ClientAddress::new(&ops("client_address:\n  trusted_proxies: ['10.0.0.0/8']\n"));
         let forwarded = [("x-forwarded-for", "203.0.113.9"), ("x-forwarded-proto", "https")];
-        let trusted = step.origin(&parts(Some("10.0.0.2:1"), &forwarded));
+        let trusted = step.origin(&parts(Some("10.0.0.2:1"), &forwarded)).unwrap();
         assert_eq!(trusted.client.unwrap().address.to_string(), "203.0.113.9");
         assert_eq!(trusted.client.unwrap().text.as_str(), "203.0.113.9");
         assert!(trusted.https);
-        let untrusted = step.origin(&parts(Some("198.51.100.1:1"), &forwarded));
+        let untrusted = step.origin(&parts(Some("198.51.100.1:1"), &forwarded)).unwrap();
         assert_eq!(untrusted.client.unwrap().address.to_string(), "198.51.100.1");
         assert!(!untrusted.https, "anyone can write X-Forwarded-Proto");
     }
 
     #[test]
-    fn without_a_peer_there_is_no_client() {
+    fn without_a_peer_the_request_is_refused_by_default() {
         let step = ClientAddress::new(&ops(""));
-        let origin = step.origin(&parts(None, &[]));
-        assert!(origin.client.is_none() && !origin.https);
+        let forwarded = [("x-forwarded-for", "203.0.113.9")];
+        assert_eq!(step.origin(&parts(None, &forwarded)).err(), Some(Refusal::ClientUnknown));
+    }
+
+    #[test]
+    fn without_a_peer_the_forwarded_header_can_name_the_client_when_configured() {
+        let step = ClientAddress::new(&ops("client_address:\n  without_peer: forwarded_header\n"));
+        let forwarded = [("x-forwarded-for", "198.51.100.4, 203.0.113.9")];
+        let origin = step.origin(&parts(None, &forwarded)).unwrap();
+        assert_eq!(
+            origin.client.unwrap().address.to_string(),
+            "203.0.113.9",
+            "the proxy's own entry, the last"
+        );
+        assert_eq!(step.origin(&parts(None, &[])).err(), Some(Refusal::ClientUnknown), "no header: refused");
+        let garbage = [("x-forwarded-for", "not an address")];
+        assert_eq!(step.origin(&parts(None, &garbage)).err(), Some(Refusal::ClientUnknown));
     }
 }

@@ -3,8 +3,6 @@
 //! numbers, the alert list, the security events and the blocked addresses change as traffic reaches the
 //! gateway, and an address is unblocked from the page.
 
-#![cfg(feature = "cli")]
-
 mod support;
 
 use std::os::unix::process::CommandExt as _;

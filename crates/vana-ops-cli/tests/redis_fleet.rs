@@ -2,8 +2,6 @@
 //! limit for both, a block made by one holds on the other and is lifted on both from either (the admin
 //! API, `vana-ops unblock`), Redis killed mid-test and restarted.
 
-#![cfg(all(feature = "cli", feature = "redis"))]
-
 mod support;
 
 use std::time::Duration;

@@ -46,7 +46,7 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let builder = match &args.config {
         Some(dir) => Ops::builder_from_config_dir(dir)?,
-        None => Ops::builder(vana_config::ConfigLoader::new().process_env().load()?),
+        None => Ops::builder(vana_ops::config::ConfigLoader::new().process_env().load()?),
     };
     // Listening first, so alerts can name the address Prometheus scrapes (their `instance` label).
     let ops_listen = builder.config().security.http.ops_listen.clone();

@@ -2,8 +2,6 @@
 //! kept-alive connection are cut, a connection flood from one address is capped while another address is
 //! served, and SIGTERM ends the process even while a request's body never arrives.
 
-#![cfg(feature = "cli")]
-
 mod support;
 
 use std::net::SocketAddr;

@@ -1,7 +1,5 @@
 //! The `vana-ops` subcommands besides `serve`, run as a user would.
 
-#![cfg(feature = "cli")]
-
 use std::process::Command;
 
 fn vana_ops(args: &[&str]) -> std::process::Output {
@@ -22,7 +20,7 @@ fn export_rules_writes_a_file_promtool_accepts() {
     assert_eq!(
         shipped, exported,
         "deploy/prometheus/vana-ops-rules.yml is what `vana-ops export-rules` writes from the shipped configuration: \
-         regenerate it with `cargo run -p vana-ops --features cli -- export-rules --output deploy/prometheus/vana-ops-rules.yml`"
+         regenerate it with `cargo run -p vana-ops-cli -- export-rules --output deploy/prometheus/vana-ops-rules.yml`"
     );
     assert!(checked.status.success(), "{}", String::from_utf8_lossy(&checked.stdout));
     // InstanceDown, and a warning and a critical rule for each default threshold and family it watches

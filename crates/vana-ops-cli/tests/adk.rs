@@ -2,8 +2,6 @@
 //! exactly the VANA recipe (`config/examples/vana`): every route the recipe should name, the dev UI's calls
 //! and pages, chat through `/run` and `/run_sse`, a 20 MB attachment, and `/run_live`'s WebSocket.
 
-#![cfg(feature = "cli")]
-
 mod support;
 
 use std::process::Command;

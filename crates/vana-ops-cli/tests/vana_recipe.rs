@@ -3,8 +3,6 @@
 //! client that is not whitelisted, nothing is blocked, the attack-looking ones are recorded as `detect`
 //! findings with their rules, and attacks on the routes left at `block` are still refused.
 
-#![cfg(feature = "cli")]
-
 mod support;
 
 use std::collections::HashMap;

@@ -1,8 +1,6 @@
 //! End to end: the `vana-ops` binary on loopback, driven by a real HTTP client, in demo mode and in front
 //! of an upstream server that the test starts.
 
-#![cfg(feature = "cli")]
-
 mod support;
 
 use std::convert::Infallible;

@@ -2,8 +2,6 @@
 //! will read them, forwarded as sent; bombs refused at their caps without the memory to expand them;
 //! codings validation cannot read refused with 415.
 
-#![cfg(feature = "cli")]
-
 mod support;
 
 use std::io::Write;

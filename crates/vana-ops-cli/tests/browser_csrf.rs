@@ -2,8 +2,6 @@
 //! posts to the gateway is refused with what to do, the same form on the gateway's own page goes through, and
 //! neither needed a token.
 
-#![cfg(feature = "cli")]
-
 mod support;
 
 use std::net::SocketAddr;

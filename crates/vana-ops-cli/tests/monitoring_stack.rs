@@ -8,8 +8,6 @@
 //! - the slow route's in-process alert and the rule's alert are one alert in Alertmanager, with the same
 //!   labels.
 
-#![cfg(feature = "cli")]
-
 mod support;
 
 use std::collections::BTreeMap;

@@ -160,8 +160,6 @@ fn unblock(
     }
     let manager = vana_ops::security::SecurityManager::from_config(&security)?;
     let was_blocked = manager.blocklist().unblock(address);
-    // Without the `redis` feature, `from_config` has already refused a Redis backend.
-    #[cfg(feature = "redis")]
     if manager.backend().is_some_and(|backend| !backend.status().available) {
         eprintln!("unblock: Redis (the URL in {}) cannot be reached", security.backend.url_env);
         return Ok(ExitCode::FAILURE);

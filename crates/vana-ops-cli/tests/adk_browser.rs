@@ -3,8 +3,6 @@
 //! answer, and opens the trace and eval panels. No request refused, nobody blocked, no Content Security
 //! Policy violation (read from chromedriver's log of the browser's console).
 
-#![cfg(feature = "cli")]
-
 mod support;
 
 use std::os::unix::process::CommandExt as _;

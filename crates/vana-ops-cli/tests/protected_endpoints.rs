@@ -2,8 +2,6 @@
 //! headers, a request log line and a rate limit of their own; failed admin logins recorded and, repeated,
 //! blocked; `/metrics` behind a bearer token when one is set; the endpoints on a listener of their own.
 
-#![cfg(feature = "cli")]
-
 mod support;
 
 use reqwest::StatusCode;

@@ -162,9 +162,12 @@ async fn chat_questions_reach_the_agent_and_attacks_elsewhere_are_refused() {
     for (id, rules) in &expected_findings {
         assert_eq!(detected.get(id), Some(rules), "{id}: {:?}", messages[id[5..].parse::<usize>().unwrap()]);
     }
-    // Each finding writes a log line of its own: rules, category, score, location and correlation id,
-    // never the value.
-    let (id, _) = expected_findings.iter().next().unwrap();
+    // Each `detect` finding writes a log line of its own (a score under the threshold is a Low record, under
+    // the security component's WARNING level): rules, category, score, location and correlation id, never
+    // the value.
+    let detect =
+        events["events"].as_array().unwrap().iter().find(|event| event["details"]["action"] == "detect");
+    let id = detect.expect("a detect finding")["details"]["correlation_id"].as_str().unwrap().to_owned();
     let line = gateway.wait_for_log(&["input_detected", id.as_str()], std::time::Duration::from_secs(5));
     let line = line.unwrap_or_else(|| panic!("no log line for the finding of {id}: {:?}", gateway.logs()));
     for field in ["rules", "category", "score", "location"] {

@@ -6,9 +6,16 @@
 //! builds names with these functions and the thresholds default to globs over the same names, and a test
 //! in `vana-metrics` proves every default threshold fires on what is really recorded.
 
+/// What the names of operations' response times start with.
+pub const RESPONSE_TIME_PREFIX: &str = "response_time.";
+/// What the names of operations' error rates start with.
+pub const ERROR_RATE_PREFIX: &str = "error_rate.";
+/// What the names of operations' error counts start with.
+pub const ERRORS_PREFIX: &str = "errors.";
+
 /// Response time of one operation, in seconds: `response_time.<operation>`.
 pub fn response_time(operation: &str) -> String {
-    format!("response_time.{operation}")
+    format!("{RESPONSE_TIME_PREFIX}{operation}")
 }
 
 /// Resident memory of a component, in MB: `memory.<component>.rss`.
@@ -34,12 +41,12 @@ pub fn cpu_usage(component: &str) -> String {
 /// Failed calls of one operation in percent of its calls over the error-rate window:
 /// `error_rate.<operation>`.
 pub fn error_rate(operation: &str) -> String {
-    format!("error_rate.{operation}")
+    format!("{ERROR_RATE_PREFIX}{operation}")
 }
 
 /// Errors of one operation, counted: `errors.<operation>`.
 pub fn errors(operation: &str) -> String {
-    format!("errors.{operation}")
+    format!("{ERRORS_PREFIX}{operation}")
 }
 
 /// The metric glob that a threshold key of `monitoring.yaml` watches when it names no `metric` itself.

@@ -105,16 +105,34 @@ pub struct AlertEvent {
     pub at: SystemTime,
 }
 
+impl AlertTransition {
+    /// The transition's name in JSON and labels: `firing`, `escalated`, `deescalated`, `repeated`,
+    /// `resolved`; and how a sentence for people says it.
+    fn names(self) -> (&'static str, &'static str) {
+        match self {
+            AlertTransition::Firing => ("firing", "firing"),
+            AlertTransition::Escalated => ("escalated", "escalated"),
+            AlertTransition::Deescalated => ("deescalated", "de-escalated"),
+            AlertTransition::Repeated => ("repeated", "still firing"),
+            AlertTransition::Resolved => ("resolved", "resolved"),
+        }
+    }
+
+    /// The name in JSON answers and labels (`deescalated`).
+    pub fn as_str(self) -> &'static str {
+        self.names().0
+    }
+
+    /// The words a sentence for people uses (`de-escalated`, `still firing`).
+    pub fn in_words(self) -> &'static str {
+        self.names().1
+    }
+}
+
 impl AlertEvent {
     /// One line for people: `response_time.checkout greater 5 (7.2): critical firing`.
     pub fn message(&self) -> String {
-        let what = match self.transition {
-            AlertTransition::Firing => "firing",
-            AlertTransition::Escalated => "escalated",
-            AlertTransition::Deescalated => "de-escalated",
-            AlertTransition::Repeated => "still firing",
-            AlertTransition::Resolved => "resolved",
-        };
+        let what = self.transition.in_words();
         format!(
             "{} {} {} ({}): {} {what}",
             self.metric, self.comparison, self.threshold_value, self.value, self.level

@@ -8,6 +8,7 @@
 //! labels of in-process alerts, so an alert and its rule name the same series.
 
 use crate::prometheus::sanitize_metric_name;
+use vana_config::metric_names::{ERROR_RATE_PREFIX, RESPONSE_TIME_PREFIX};
 
 /// The tag the HTTP layer puts on its response-time series: such a series is an HTTP server request and
 /// exports as [`HTTP_DURATION_FAMILY`].
@@ -34,7 +35,7 @@ const MIB: f64 = 1024.0 * 1024.0;
 /// The families of the names the monitor records itself (see `vana_config::metric_names`).
 const FAMILIES: [FamilyRule; 6] = [
     FamilyRule {
-        prefix: "response_time.",
+        prefix: RESPONSE_TIME_PREFIX,
         suffix: "",
         family: "response_time_seconds",
         label: "operation",
@@ -42,7 +43,7 @@ const FAMILIES: [FamilyRule; 6] = [
         help: "Duration of an operation's calls.",
     },
     FamilyRule {
-        prefix: "error_rate.",
+        prefix: ERROR_RATE_PREFIX,
         suffix: "",
         family: "error_ratio",
         label: "operation",
@@ -139,9 +140,9 @@ pub fn exported_name<K: AsRef<str>, V>(name: &str, tags: &[(K, V)], prefix: &str
 /// The names before this version (`vana_response_time_seconds{operation}`, `vana_error_rate_percent`, the
 /// rest by their sanitized name in the recorded unit), for `performance_monitoring.legacy_metric_names`.
 pub(crate) fn legacy_name(name: &str, prefix: &str) -> ExportedName {
-    let (family, label) = if let Some(operation) = name.strip_prefix("response_time.") {
+    let (family, label) = if let Some(operation) = name.strip_prefix(RESPONSE_TIME_PREFIX) {
         ("response_time_seconds".to_owned(), Some(("operation", operation.to_owned())))
-    } else if let Some(operation) = name.strip_prefix("error_rate.") {
+    } else if let Some(operation) = name.strip_prefix(ERROR_RATE_PREFIX) {
         ("error_rate_percent".to_owned(), Some(("operation", operation.to_owned())))
     } else {
         (sanitize_metric_name(name), None)

@@ -19,7 +19,7 @@ use crate::sink::AlertSink;
 use crate::summary::Summary;
 
 /// Names of response-time series start with this; they also keep a histogram.
-pub(crate) const RESPONSE_TIME_PREFIX: &str = "response_time.";
+pub(crate) use vana_config::metric_names::RESPONSE_TIME_PREFIX;
 
 /// Most tags on one series; further tags are ignored.
 pub const MAX_TAGS: usize = 16;
@@ -726,7 +726,7 @@ impl Inner {
             .collect();
         let bounds = name.starts_with(RESPONSE_TIME_PREFIX).then_some(self.options.histogram_buckets.len());
         // Counters are exported as the sum of their values.
-        let keeps_sum = name.starts_with("errors.") || &*unit == "count";
+        let keeps_sum = name.starts_with(vana_config::metric_names::ERRORS_PREFIX) || &*unit == "count";
         let capacity = self.options.max_samples_per_series;
         let series = Arc::new(Series::new(name, tags, unit, capacity, bounds, keeps_sum));
         registry.by_hash.entry(hash).or_default().push(Arc::clone(&series));

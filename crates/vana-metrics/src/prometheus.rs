@@ -57,7 +57,9 @@ impl Kind {
     fn of(series: &SeriesSnapshot) -> Kind {
         if series.buckets.is_some() {
             Kind::Histogram
-        } else if series.name.starts_with("errors.") || &*series.unit == "count" {
+        } else if series.name.starts_with(vana_config::metric_names::ERRORS_PREFIX)
+            || &*series.unit == "count"
+        {
             Kind::Counter
         } else {
             Kind::Gauge

@@ -48,55 +48,64 @@ fn ops_families(ops: &Ops, out: &mut String) {
          vana_build_info{{version=\"{}\"}} 1",
         env!("CARGO_PKG_VERSION")
     );
+    for (name, kind, help, value) in single_families(ops) {
+        single(out, name, kind, help, value);
+    }
+    alerts_firing(ops, out);
+    security_events(ops, out);
+}
+
+/// The families of one unlabelled series: name, type, help, value.
+fn single_families(ops: &Ops) -> [(&'static str, &'static str, &'static str, f64); 7] {
     let health = ops.health();
-    single(
-        out,
-        "vana_ready",
-        "gauge",
-        "1 while /readyz answers ready, else 0.",
-        f64::from(u8::from(ops.readiness().ready)),
-    );
-    single(
-        out,
-        "vana_log_dropped_lines_total",
-        "counter",
-        "Log lines the bounded writer dropped because its output did not keep up.",
-        health.dropped_log_lines as f64,
-    );
-    single(
-        out,
-        "vana_security_blocked_addresses",
-        "gauge",
-        "Addresses and networks blocked now.",
-        health.blocked_addresses as f64,
-    );
     let (failures, fallbacks) =
         health.backend.map_or((0, 0), |backend| (backend.failures, backend.fallbacks));
-    single(
-        out,
-        "vana_backend_failures_total",
-        "counter",
-        "Calls to the shared (Redis) backend that failed; 0 with the in-memory backend.",
-        failures as f64,
-    );
-    single(
-        out,
-        "vana_backend_fallbacks_total",
-        "counter",
-        "Decisions the in-memory fallback took while the shared backend was away.",
-        fallbacks as f64,
-    );
     let monitor = ops.monitor();
-    single(out, "vana_monitor_series", "gauge", "Series the monitor holds.", monitor.series_count() as f64);
-    single(
-        out,
-        "vana_monitor_dropped_samples_total",
-        "counter",
-        "Samples dropped because their series would have passed performance_monitoring.max_series.",
-        monitor.dropped_samples() as f64,
-    );
+    [
+        (
+            "vana_ready",
+            "gauge",
+            "1 while /readyz answers ready, else 0.",
+            f64::from(u8::from(ops.readiness().ready)),
+        ),
+        (
+            "vana_log_dropped_lines_total",
+            "counter",
+            "Log lines the bounded writer dropped because its output did not keep up.",
+            health.dropped_log_lines as f64,
+        ),
+        (
+            "vana_security_blocked_addresses",
+            "gauge",
+            "Addresses and networks blocked now.",
+            health.blocked_addresses as f64,
+        ),
+        (
+            "vana_backend_failures_total",
+            "counter",
+            "Calls to the shared (Redis) backend that failed; 0 with the in-memory backend.",
+            failures as f64,
+        ),
+        (
+            "vana_backend_fallbacks_total",
+            "counter",
+            "Decisions the in-memory fallback took while the shared backend was away.",
+            fallbacks as f64,
+        ),
+        ("vana_monitor_series", "gauge", "Series the monitor holds.", monitor.series_count() as f64),
+        (
+            "vana_monitor_dropped_samples_total",
+            "counter",
+            "Samples dropped because their series would have passed performance_monitoring.max_series.",
+            monitor.dropped_samples() as f64,
+        ),
+    ]
+}
+
+/// `vana_alerts_firing{severity}`, both severities always present.
+fn alerts_firing(ops: &Ops, out: &mut String) {
     let mut firing = BTreeMap::from([("critical", 0u64), ("warning", 0)]);
-    for alert in monitor.active_alerts() {
+    for alert in ops.monitor().active_alerts() {
         *firing
             .entry(if alert.level == vana_config::AlertLevel::Critical { "critical" } else { "warning" })
             .or_default() += 1;
@@ -108,6 +117,10 @@ fn ops_families(ops: &Ops, out: &mut String) {
     for (severity, count) in firing {
         let _ = writeln!(out, "vana_alerts_firing{{severity=\"{severity}\"}} {count}");
     }
+}
+
+/// `vana_security_events_total{type}`, the known types at 0 from the start.
+fn security_events(ops: &Ops, out: &mut String) {
     let mut events: BTreeMap<String, u64> = EVENT_TYPES.iter().map(|kind| ((*kind).to_owned(), 0)).collect();
     for (kind, _, count) in ops.security().events().counts() {
         *events.entry(kind).or_default() += count;

@@ -40,15 +40,7 @@ impl SecurityEvent {
 }
 
 fn severity(text: &str) -> PyResult<Severity> {
-    match text.to_ascii_lowercase().as_str() {
-        "low" => Ok(Severity::Low),
-        "medium" => Ok(Severity::Medium),
-        "high" => Ok(Severity::High),
-        "critical" => Ok(Severity::Critical),
-        other => Err(PyValueError::new_err(format!(
-            "severity must be low, medium, high or critical, not {other:?}"
-        ))),
-    }
+    text.parse().map_err(|error: vana_security::SecurityError| PyValueError::new_err(error.to_string()))
 }
 
 fn address(text: &str) -> PyResult<IpAddr> {

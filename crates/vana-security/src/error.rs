@@ -31,4 +31,7 @@ pub enum SecurityError {
     /// `backend.type` is `redis` in a build without the `redis` feature.
     #[error("backend.type is redis, but vana-security was built without its `redis` feature")]
     RedisNotBuilt,
+    /// A word that is not a severity (`low`, `medium`, `high`, `critical`).
+    #[error("severity must be low, medium, high or critical, not {0:?}")]
+    UnknownSeverity(String),
 }

@@ -7,7 +7,7 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{Message, SmtpTransport, Transport as _};
 
-use crate::alert::{AlertEvent, AlertTransition};
+use crate::alert::AlertEvent;
 use crate::delivery::channel::Transport;
 use crate::delivery::labels::{AlertContext, rfc3339};
 use crate::error::DeliveryError;
@@ -191,13 +191,7 @@ impl EmailTransport {
 
 /// The subject and body of an alert's email.
 pub(crate) fn email_text(alert: &AlertEvent, context: &AlertContext) -> (String, String) {
-    let what = match alert.transition {
-        AlertTransition::Resolved => "RESOLVED",
-        AlertTransition::Escalated => "ESCALATED",
-        AlertTransition::Deescalated => "DE-ESCALATED",
-        AlertTransition::Repeated => "STILL FIRING",
-        AlertTransition::Firing => "FIRING",
-    };
+    let what = alert.transition.in_words().to_uppercase();
     let level = alert.level.to_string().to_uppercase();
     let subject = format!("[vana-ops] {level} {what}: {} on {}", alert.metric, context.instance);
     let tags: Vec<String> = alert.tags.iter().map(|(key, value)| format!("{key}={value}")).collect();

@@ -5,16 +5,12 @@
 use vana_metrics::{PerformanceMonitor, SeriesHandle};
 use vana_security::Category;
 
-use crate::http::reject::{Finding, Refusal};
+use crate::http::reject::{Finding, FindingAction, Refusal};
 
 /// `http.refusals{reason}`: exported as `vana_http_refusals_total`.
-const REFUSALS: &str = "http.refusals";
+pub(crate) const REFUSALS: &str = "http.refusals";
 /// `security.findings{category, action}`: exported as `vana_security_findings_total`.
-const FINDINGS: &str = "security.findings";
-
-/// What happened to a finding: refused the request, or recorded by a `detect` policy, or under the
-/// threshold.
-pub(crate) const FINDING_ACTIONS: [&str; 3] = ["refuse", "detect", "below_threshold"];
+pub(crate) const FINDINGS: &str = "security.findings";
 
 /// The counters of one layer (layers of one monitor share the series).
 pub(crate) struct LayerCounters {
@@ -26,13 +22,14 @@ pub(crate) struct LayerCounters {
 impl LayerCounters {
     pub(crate) fn new(monitor: &PerformanceMonitor) -> Self {
         let count = |name: &str, tags: &[(&str, &str)]| monitor.series(name, "count", tags);
-        let refusals = Refusal::CODES
-            .iter()
-            .filter_map(|reason| Some((*reason, count(REFUSALS, &[("reason", reason)])?)))
+        let refusals = Refusal::codes()
+            .filter_map(|reason| Some((reason, count(REFUSALS, &[("reason", reason)])?)))
             .collect();
         let findings = Category::ALL
             .iter()
-            .flat_map(|category| FINDING_ACTIONS.iter().map(move |action| (category.as_str(), *action)))
+            .flat_map(|category| {
+                FindingAction::ALL.iter().map(move |action| (category.as_str(), action.as_str()))
+            })
             .filter_map(|(category, action)| {
                 Some(((category, action), count(FINDINGS, &[("category", category), ("action", action)])?))
             })
@@ -48,12 +45,13 @@ impl LayerCounters {
             None => self.monitor.record_metric(REFUSALS, 1.0, "count", &[("reason", reason)]),
         }
         if let Refusal::InvalidInput(finding) = refusal {
-            self.found(&finding, "refuse");
+            self.found(&finding, FindingAction::Refuse);
         }
     }
 
     /// One finding and what was done about it.
-    pub(crate) fn found(&self, finding: &Finding, action: &'static str) {
+    pub(crate) fn found(&self, finding: &Finding, action: FindingAction) {
+        let action = action.as_str();
         let key = (finding.category, action);
         match self.findings.iter().find(|(known, _)| *known == key) {
             Some((_, series)) => series.record(1.0),
@@ -75,8 +73,8 @@ mod tests {
     fn every_reason_and_finding_is_a_series_before_the_first_event() {
         let monitor = PerformanceMonitor::new(&vana_config::MonitoringConfig::default());
         let counters = LayerCounters::new(&monitor);
-        assert_eq!(counters.refusals.len(), Refusal::CODES.len());
-        assert_eq!(counters.findings.len(), Category::ALL.len() * FINDING_ACTIONS.len());
+        assert_eq!(counters.refusals.len(), Refusal::codes().count());
+        assert_eq!(counters.findings.len(), Category::ALL.len() * FindingAction::ALL.len());
         let text = vana_metrics::render_prometheus(&monitor, &vana_metrics::PrometheusOptions::default());
         assert!(text.contains("vana_http_refusals_total{reason=\"rate_limited\"} 0\n"), "{text}");
         assert!(

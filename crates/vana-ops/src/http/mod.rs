@@ -2,6 +2,7 @@
 //! operational endpoints, and a reverse proxy to an upstream in any language.
 
 mod address;
+mod admin;
 mod body;
 mod body_limits;
 mod counters;
@@ -22,13 +23,14 @@ mod routes;
 mod server;
 mod step;
 mod throttle;
+mod views;
 mod websocket;
 
-pub(crate) use endpoints::metrics_token_from_env;
-pub use endpoints::{
-    ADMIN_TOKEN_ENV, ADMIN_TOKEN_FILE_ENV, AdminToken, METRICS_TOKEN_ENV, METRICS_TOKEN_FILE_ENV, endpoints,
-    endpoints_with_metrics_token,
+pub(crate) use admin::metrics_token_from_env;
+pub use admin::{
+    ADMIN_TOKEN_ENV, ADMIN_TOKEN_FILE_ENV, AdminToken, METRICS_TOKEN_ENV, METRICS_TOKEN_FILE_ENV,
 };
+pub use endpoints::{endpoints, endpoints_with_metrics_token};
 pub use layer::{OpsLayer, OpsService, ResponseFuture};
 pub use proxy::Upstream;
 pub use server::serve;

@@ -313,9 +313,9 @@ impl Pipeline {
     fn record_findings(&self, findings: &Findings, parts: &Parts, exchange: &Exchange) {
         let client = exchange.client.map(|client| client.address);
         for (finding, action) in findings.iter() {
-            let event = finding.detected_event(action, client, parts, exchange.route.name());
+            let event = finding.detected_event(*action, client, parts, exchange.route.name());
             self.ops.security().log_security_event(event.detail("correlation_id", exchange.id.as_str()));
-            self.counters.found(finding, action);
+            self.counters.found(finding, *action);
         }
     }
 

@@ -29,6 +29,30 @@ pub(crate) enum Refusal {
     ClientUnknown,
 }
 
+/// What was done about a finding (the `action` of its counter and event).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FindingAction {
+    /// The request was refused (`block`).
+    Refuse,
+    /// Recorded, and the request went on (`detect`).
+    Detect,
+    /// A score under the threshold: recorded only.
+    BelowThreshold,
+}
+
+impl FindingAction {
+    pub(crate) const ALL: [FindingAction; 3] =
+        [FindingAction::Refuse, FindingAction::Detect, FindingAction::BelowThreshold];
+
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            FindingAction::Refuse => "refuse",
+            FindingAction::Detect => "detect",
+            FindingAction::BelowThreshold => "below_threshold",
+        }
+    }
+}
+
 /// Most rule ids a finding names (the most severe first).
 const MAX_NAMED_RULES: usize = 8;
 
@@ -46,6 +70,17 @@ pub(crate) struct Finding {
 }
 
 impl Finding {
+    /// A finding of nothing, standing for the kind in lists of refusals.
+    const PLACEHOLDER: Finding = Finding {
+        category: "",
+        rule_id: 0,
+        severity: Severity::Low,
+        location: "",
+        score: 0,
+        rules: [0; MAX_NAMED_RULES],
+        rule_count: 0,
+    };
+
     pub(crate) fn new(rejection: &Rejection, location: &'static str) -> Self {
         let mut rules = [0; MAX_NAMED_RULES];
         let count = rejection.rules.len().min(MAX_NAMED_RULES);
@@ -80,18 +115,18 @@ impl Finding {
     /// through: it never blocks anyone.
     pub(crate) fn detected_event(
         &self,
-        action: &'static str,
+        action: FindingAction,
         client: Option<IpAddr>,
         parts: &Parts,
         route: &str,
     ) -> SecurityEvent {
         // A `detect` finding is an attack-shaped input let through on purpose: Medium, so its line is written
         // at the security component's default level (WARNING). A score under the threshold is a record: Low.
-        let severity = if action == "detect" { Severity::Medium } else { Severity::Low };
+        let severity = if action == FindingAction::Detect { Severity::Medium } else { Severity::Low };
         let event = SecurityEvent::new("input_detected", severity, client)
             .detail("method", parts.method.as_str())
             .detail("route", route)
-            .detail("action", action);
+            .detail("action", action.as_str());
         with_user_agent(self.describe(event), parts)
     }
 }
@@ -104,19 +139,25 @@ fn with_user_agent(event: SecurityEvent, parts: &Parts) -> SecurityEvent {
 }
 
 impl Refusal {
-    /// Every [`code`](Self::code), for counters made before the first refusal.
-    pub(crate) const CODES: [&'static str; 10] = [
-        "address_blocked",
-        "rate_limited",
-        "input_rejected",
-        "body_too_large",
-        "body_unreadable",
-        "body_timeout",
-        "unsupported_encoding",
-        "csrf_token_invalid",
-        "cross_origin_request",
-        "client_address_unknown",
+    /// One refusal of each kind (their payloads placeholders), for the counters made before the first
+    /// refusal: [`code`](Self::code) is the one table of their names.
+    const EACH: [Refusal; 10] = [
+        Refusal::Blocked,
+        Refusal::RateLimited(Duration::ZERO),
+        Refusal::InvalidInput(Finding::PLACEHOLDER),
+        Refusal::BodyTooLarge,
+        Refusal::BodyUnreadable,
+        Refusal::BodyTimeout,
+        Refusal::UnsupportedEncoding,
+        Refusal::Csrf,
+        Refusal::CrossOrigin,
+        Refusal::ClientUnknown,
     ];
+
+    /// The code of every kind of refusal.
+    pub(crate) fn codes() -> impl Iterator<Item = &'static str> {
+        Self::EACH.into_iter().map(Refusal::code)
+    }
 
     /// What to do when requests carry no peer address: the body's hint and the log line's `fix`.
     pub(crate) const CLIENT_UNKNOWN_FIX: &'static str = "The server passes no peer address, so rate limits and blocks cannot work: serve with axum's into_make_service_with_connect_info::<SocketAddr>() (or put the SocketAddr in the request's extensions), or, behind a proxy that is the only way in, set client_address.without_peer: forwarded_header (docs/gateway.md#in-an-axum-application).";

@@ -48,9 +48,7 @@ pub async fn serve(
     });
     let mut builder = http1::Builder::new();
     builder.timer(TokioTimer::new()).header_read_timeout(Duration::from_millis(http.header_read_timeout_ms));
-    // Every connection and session holds a sender: when the last is dropped, all have ended.
-    let (stop, stopped) = watch::channel(false);
-    let (open, mut all_ended) = mpsc::channel::<()>(1);
+    let drain = Drain::new();
     let warnings = Throttle::default();
     tokio::pin!(shutdown);
     loop {
@@ -67,51 +65,81 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
-        let permit = match gate.admit(peer.ip()) {
-            Ok(permit) => permit,
-            Err(reason) => {
-                refuse(stream, reason, ops, &warnings);
-                continue;
-            }
-        };
-        let app = app.clone();
-        let lease =
-            ConnectionLease { _permit: Arc::new(permit), _open: open.clone(), stopped: stopped.clone() };
-        let mut stopping = stopped.clone();
-        let service = {
-            let lease = lease.clone();
-            hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
-                request.extensions_mut().insert(ConnectInfo(peer));
-                request.extensions_mut().insert(lease.clone());
-                app.clone().oneshot(request.map(Body::new))
-            })
-        };
-        let connection = builder.serve_connection(TokioIo::new(stream), service).with_upgrades();
-        tokio::spawn(async move {
-            tokio::pin!(connection);
-            let stop_signal = async move {
-                let _ = stopping.wait_for(|stop| *stop).await;
-            };
-            // A connection's end (a timeout, a reset) is the client's business, not an error of the server.
-            tokio::select! {
-                _ = connection.as_mut() => {}
-                () = stop_signal => {
-                    connection.as_mut().graceful_shutdown();
-                    let _ = connection.await;
-                }
-            }
-            drop(lease);
-        });
+        match gate.admit(peer.ip()) {
+            Ok(permit) => spawn_connection(&builder, stream, peer, app.clone(), drain.lease(permit)),
+            Err(reason) => refuse(stream, reason, ops, &warnings),
+        }
     }
     drop(listener);
-    let _ = stop.send(true);
-    drop(open);
-    let deadline = Duration::from_millis(http.shutdown_timeout_ms);
-    if tokio::time::timeout(deadline, all_ended.recv()).await.is_err() {
+    if !drain.finish(Duration::from_millis(http.shutdown_timeout_ms)).await {
         let open = gate.open.lock().total;
         tracing::warn!(target: "vana_ops", open, "requests still in flight at the shutdown deadline are cut");
     }
     Ok(())
+}
+
+/// Serves one connection on its own task: its requests carry the peer address and the connection's lease;
+/// at shutdown it finishes the request in flight and closes.
+fn spawn_connection(
+    builder: &http1::Builder,
+    stream: TcpStream,
+    peer: std::net::SocketAddr,
+    app: Router,
+    lease: ConnectionLease,
+) {
+    let mut stopping = lease.clone();
+    let service = {
+        let lease = lease.clone();
+        hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
+            request.extensions_mut().insert(ConnectInfo(peer));
+            request.extensions_mut().insert(lease.clone());
+            app.clone().oneshot(request.map(Body::new))
+        })
+    };
+    let connection = builder.serve_connection(TokioIo::new(stream), service).with_upgrades();
+    tokio::spawn(async move {
+        tokio::pin!(connection);
+        let stop_signal = async move { stopping.stopped().await };
+        // A connection's end (a timeout, a reset) is the client's business, not an error of the server.
+        tokio::select! {
+            _ = connection.as_mut() => {}
+            () = stop_signal => {
+                connection.as_mut().graceful_shutdown();
+                let _ = connection.await;
+            }
+        }
+        drop(lease);
+    });
+}
+
+/// The server's shutdown: a signal every connection and session watches, and a count of those still open
+/// (each holds a sender; when the last is dropped, all have ended).
+struct Drain {
+    stop: watch::Sender<bool>,
+    stopped: watch::Receiver<bool>,
+    open: mpsc::Sender<()>,
+    all_ended: mpsc::Receiver<()>,
+}
+
+impl Drain {
+    fn new() -> Self {
+        let (stop, stopped) = watch::channel(false);
+        let (open, all_ended) = mpsc::channel(1);
+        Self { stop, stopped, open, all_ended }
+    }
+
+    /// The lease of a connection admitted with `permit`.
+    fn lease(&self, permit: Permit) -> ConnectionLease {
+        ConnectionLease { _permit: Arc::new(permit), _open: self.open.clone(), stopped: self.stopped.clone() }
+    }
+
+    /// Signals shutdown and waits up to `deadline` for every connection and session to end: whether they did.
+    async fn finish(self, deadline: Duration) -> bool {
+        let Self { stop, open, mut all_ended, .. } = self;
+        let _ = stop.send(true);
+        drop(open);
+        tokio::time::timeout(deadline, all_ended.recv()).await.is_ok()
+    }
 }
 
 /// A connection's place under the caps and in the server's shutdown, carried by each of its requests: a

@@ -100,6 +100,9 @@ pub enum Severity {
 }
 
 impl Severity {
+    /// Every severity, lowest first.
+    pub const ALL: [Severity; 4] = [Severity::Low, Severity::Medium, Severity::High, Severity::Critical];
+
     /// `low`, `medium`, `high` or `critical`.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -114,6 +117,18 @@ impl Severity {
 impl fmt::Display for Severity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Severity {
+    type Err = crate::SecurityError;
+
+    /// `low`, `medium`, `high` or `critical`, in any case.
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Severity::ALL
+            .into_iter()
+            .find(|severity| severity.as_str().eq_ignore_ascii_case(text.trim()))
+            .ok_or_else(|| crate::SecurityError::UnknownSeverity(text.to_owned()))
     }
 }
 

@@ -23,7 +23,7 @@ use axum::response::sse::{KeepAlive, Sse};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{delete, get, post};
 
-use crate::http::endpoints::{AdminToken, lift, record_auth_failure};
+use crate::http::admin::{AdminToken, lift, record_auth_failure};
 use crate::ops::Ops;
 use session::Sessions;
 use stream::Updates;

@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use vana_metrics::{HTTP_METHOD_TAG, HTTP_STATUS_TAG, Summary};
 use vana_security::EventQuery;
 
+use crate::http::views::{AlertView, BlockView};
 use crate::ops::Ops;
 
 /// The span of the charts and the route percentiles.
@@ -29,8 +30,6 @@ const MAX_BLOCKS: usize = 50;
 /// Most distinct status codes listed.
 const MAX_STATUSES: usize = 64;
 
-const RESPONSE_TIME: &str = "response_time.";
-
 /// Builds updates; remembers the previous CPU reading, so CPU use is the share since the last update.
 pub(crate) struct Snapshots {
     ops: Ops,
@@ -42,6 +41,83 @@ pub(crate) struct Snapshots {
 struct RouteTotals {
     requests: u64,
     server_errors: u64,
+}
+
+/// What the monitor's HTTP series say: requests and server errors by route, responses by status, refusals
+/// by reason, findings by category and action.
+#[derive(Default)]
+struct Traffic {
+    routes: BTreeMap<String, RouteTotals>,
+    statuses: BTreeMap<String, u64>,
+    refusals: BTreeMap<String, u64>,
+    findings: Vec<Value>,
+}
+
+impl Traffic {
+    fn of(monitor: &vana_metrics::PerformanceMonitor) -> Self {
+        let mut traffic = Traffic::default();
+        let Traffic { routes, statuses, refusals, findings } = &mut traffic;
+        for series in monitor.snapshot() {
+            let tag =
+                |key: &str| series.tags.iter().find(|(name, _)| &**name == key).map(|(_, value)| &**value);
+            if let Some(route) = series.name.strip_prefix(vana_config::metric_names::RESPONSE_TIME_PREFIX)
+                && tag(HTTP_METHOD_TAG).is_some()
+            {
+                let status = tag(HTTP_STATUS_TAG).unwrap_or("");
+                let totals = routes.entry(route.to_owned()).or_default();
+                totals.requests += series.count;
+                if status.starts_with('5') {
+                    totals.server_errors += series.count;
+                }
+                if statuses.len() < MAX_STATUSES || statuses.contains_key(status) {
+                    *statuses.entry(status.to_owned()).or_default() += series.count;
+                }
+            } else if &*series.name == crate::http::counters::REFUSALS {
+                *refusals.entry(tag("reason").unwrap_or("").to_owned()).or_default() += series.sum as u64;
+            } else if &*series.name == crate::http::counters::FINDINGS && series.sum > 0.0 {
+                findings.push(json!({
+                    "category": tag("category"), "action": tag("action"), "count": series.sum as u64,
+                }));
+            }
+        }
+        traffic
+    }
+
+    fn json(&self) -> Value {
+        let requests: u64 = self.routes.values().map(|totals| totals.requests).sum();
+        let server_errors: u64 = self.routes.values().map(|totals| totals.server_errors).sum();
+        json!({
+            "requests": requests,
+            "server_errors": server_errors,
+            "error_ratio": if requests == 0 { 0.0 } else { server_errors as f64 / requests as f64 },
+            "statuses": self.statuses,
+            "refusals": self.refusals,
+            "rate_limited": self.refusals.get("rate_limited").copied().unwrap_or(0),
+            "refused": self.refusals.values().sum::<u64>(),
+        })
+    }
+}
+
+fn health_json(health: &crate::Health) -> Value {
+    json!({
+        "status": health.status.as_str(),
+        "firing_warning": health.firing_warning,
+        "firing_critical": health.firing_critical,
+        "collector_running": health.collector_running,
+        "backend": health.backend.map(|backend| json!({
+            "available": backend.available, "failures": backend.failures, "fallbacks": backend.fallbacks,
+        })),
+    })
+}
+
+fn readiness_json(ops: &Ops) -> Value {
+    let readiness = ops.readiness();
+    json!({
+        "ready": readiness.ready,
+        "checks": readiness.checks.iter().map(|check| json!({
+            "name": check.name, "ready": check.ready, "detail": check.detail,
+        })).collect::<Vec<_>>(),
+    })
 }
 
 impl Snapshots {
@@ -60,38 +136,9 @@ impl Snapshots {
         let ops = &self.ops;
         let monitor = ops.monitor();
         let now = SystemTime::now();
-        let mut routes: BTreeMap<String, RouteTotals> = BTreeMap::new();
-        let mut statuses: BTreeMap<String, u64> = BTreeMap::new();
-        let mut refusals: BTreeMap<String, u64> = BTreeMap::new();
-        let mut findings = Vec::new();
-        for series in monitor.snapshot() {
-            let tag =
-                |key: &str| series.tags.iter().find(|(name, _)| &**name == key).map(|(_, value)| &**value);
-            if let Some(route) = series.name.strip_prefix(RESPONSE_TIME)
-                && tag(HTTP_METHOD_TAG).is_some()
-            {
-                let status = tag(HTTP_STATUS_TAG).unwrap_or("");
-                let totals = routes.entry(route.to_owned()).or_default();
-                totals.requests += series.count;
-                if status.starts_with('5') {
-                    totals.server_errors += series.count;
-                }
-                if statuses.len() < MAX_STATUSES || statuses.contains_key(status) {
-                    *statuses.entry(status.to_owned()).or_default() += series.count;
-                }
-            } else if &*series.name == "http.refusals" {
-                *refusals.entry(tag("reason").unwrap_or("").to_owned()).or_default() += series.sum as u64;
-            } else if &*series.name == "security.findings" && series.sum > 0.0 {
-                findings.push(json!({
-                    "category": tag("category"), "action": tag("action"), "count": series.sum as u64,
-                }));
-            }
-        }
-        let requests: u64 = routes.values().map(|totals| totals.requests).sum();
-        let server_errors: u64 = routes.values().map(|totals| totals.server_errors).sum();
-        let (route_rows, charts) = self.routes(&routes, now);
+        let traffic = Traffic::of(monitor);
+        let (route_rows, charts) = self.routes(&traffic.routes, now);
         let health = ops.health();
-        let readiness = ops.readiness();
         let alerts = monitor.active_alerts();
         let history = monitor.alert_history();
         let events = ops.security().events().query(&EventQuery {
@@ -100,56 +147,23 @@ impl Snapshots {
             since: None,
             limit: Some(MAX_EVENTS),
         });
-        let blocks: Vec<Value> = ops
-            .security()
-            .blocklist()
-            .blocked(MAX_BLOCKS)
-            .into_iter()
-            .map(|block| {
-                json!({
-                    "address": crate::http::endpoints::network_text(block.network),
-                    "remaining_seconds": block.remaining.as_secs(),
-                    "reason": block.reason,
-                    "offences": block.offences,
-                })
-            })
-            .collect();
+        let blocks: Vec<BlockView> =
+            ops.security().blocklist().blocked(MAX_BLOCKS).into_iter().map(BlockView::from).collect();
         json!({
             "at": now.duration_since(UNIX_EPOCH).map_or(0.0, |since| since.as_secs_f64()),
             "uptime_seconds": ops.uptime().as_secs_f64(),
-            "health": {
-                "status": health.status.as_str(),
-                "firing_warning": health.firing_warning,
-                "firing_critical": health.firing_critical,
-                "collector_running": health.collector_running,
-                "backend": health.backend.map(|backend| json!({
-                    "available": backend.available, "failures": backend.failures, "fallbacks": backend.fallbacks,
-                })),
-            },
-            "readiness": {
-                "ready": readiness.ready,
-                "checks": readiness.checks.iter().map(|check| json!({
-                    "name": check.name, "ready": check.ready, "detail": check.detail,
-                })).collect::<Vec<_>>(),
-            },
+            "health": health_json(&health),
+            "readiness": readiness_json(ops),
             "process": self.process(),
-            "traffic": {
-                "requests": requests,
-                "server_errors": server_errors,
-                "error_ratio": if requests == 0 { 0.0 } else { server_errors as f64 / requests as f64 },
-                "statuses": statuses,
-                "refusals": refusals,
-                "rate_limited": refusals.get("rate_limited").copied().unwrap_or(0),
-                "refused": refusals.values().sum::<u64>(),
-            },
+            "traffic": traffic.json(),
             "routes": route_rows,
             "charts": charts,
             "alerts": {
-                "active": alerts.iter().take(MAX_ALERTS).map(crate::http::endpoints::alert_json).collect::<Vec<_>>(),
-                "recent": history.iter().rev().take(MAX_ALERTS).map(crate::http::endpoints::alert_json).collect::<Vec<_>>(),
+                "active": alerts.iter().take(MAX_ALERTS).map(AlertView::from).collect::<Vec<_>>(),
+                "recent": history.iter().rev().take(MAX_ALERTS).map(AlertView::from).collect::<Vec<_>>(),
             },
             "events": events,
-            "findings": findings,
+            "findings": traffic.findings,
             "blocks": blocks,
             "blocked_addresses": health.blocked_addresses,
             "logging": { "dropped_lines": health.dropped_log_lines },
@@ -174,7 +188,7 @@ impl Snapshots {
         let mut latency_chart = Vec::new();
         let mut rows = Vec::new();
         for (index, (route, totals)) in busiest.iter().enumerate() {
-            let samples = monitor.get_metrics(&format!("{RESPONSE_TIME}{route}"), Some(since));
+            let samples = monitor.get_metrics(&vana_config::metric_names::response_time(route), Some(since));
             let recent = samples
                 .iter()
                 .filter(|sample| now.duration_since(sample.timestamp).unwrap_or_default() <= RATE_WINDOW)

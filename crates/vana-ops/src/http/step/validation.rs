@@ -15,7 +15,7 @@ use crate::http::json_walk::{JsonStep, each_json_string, each_json_string_at};
 use crate::http::multipart::each_text_part;
 use crate::http::path::{PathPrefixes, normalized};
 use crate::http::policy::{Named, Policies, RouteActions};
-use crate::http::reject::{Finding, Refusal};
+use crate::http::reject::{Finding, FindingAction, Refusal};
 use crate::ops::Ops;
 
 /// Most findings one request records; past it, the rest of its findings are not recorded (a refusal is
@@ -32,16 +32,16 @@ pub(crate) struct Validation {
 /// Findings that let the request go on (a `detect` action, or a score under the threshold), with the action
 /// that applied, to be recorded as events.
 #[derive(Debug, Default)]
-pub(crate) struct Findings(Vec<(Finding, &'static str)>);
+pub(crate) struct Findings(Vec<(Finding, FindingAction)>);
 
 impl Findings {
-    fn push(&mut self, finding: Finding, action: &'static str) {
+    fn push(&mut self, finding: Finding, action: FindingAction) {
         if self.0.len() < MAX_FINDINGS {
             self.0.push((finding, action));
         }
     }
 
-    pub(crate) fn iter(&self) -> impl Iterator<Item = &(Finding, &'static str)> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &(Finding, FindingAction)> {
         self.0.iter()
     }
 }
@@ -77,11 +77,11 @@ impl Judge<'_> {
                 Err(Refusal::invalid_input(&rejection, location))
             }
             (Verdict::Rejected(rejection), _) => {
-                self.findings.push(Finding::new(&rejection, location), "detect");
+                self.findings.push(Finding::new(&rejection, location), FindingAction::Detect);
                 Ok(())
             }
             (Verdict::Suspicious(finding), _) => {
-                self.findings.push(Finding::new(&finding, location), "below_threshold");
+                self.findings.push(Finding::new(&finding, location), FindingAction::BelowThreshold);
                 Ok(())
             }
         }
@@ -323,7 +323,7 @@ mod tests {
         let (result, findings) = body(&step, "/run", BodyKind::Json, question);
         assert_eq!(result, Ok(()));
         let (finding, action) = findings.iter().next().expect("recorded");
-        assert_eq!((finding.location, *action), ("json", "detect"));
+        assert_eq!((finding.location, *action), ("json", FindingAction::Detect));
         assert!(finding.score >= 5 && !finding.rules().is_empty());
         // The same text in another field of the same route is refused.
         let elsewhere = br#"{"appName": "' OR '1'='1' --", "newMessage": {"parts": [{"text": "hi"}]}}"#;
@@ -356,7 +356,7 @@ mod tests {
         let (result, findings) = head_on(&step, "other", "/notes?text=...and%20then%20she%20left", &[]);
         assert_eq!(result, Ok(()));
         let (finding, action) = findings.iter().next().expect("recorded");
-        assert_eq!(*action, "below_threshold");
+        assert_eq!(*action, FindingAction::BelowThreshold);
         assert!(finding.score < 5);
     }
 

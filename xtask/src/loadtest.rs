@@ -254,14 +254,8 @@ fn median(values: &mut [f64]) -> f64 {
     if values.len() % 2 == 0 { (values[middle - 1] + values[middle]) / 2.0 } else { values[middle] }
 }
 
-pub(crate) fn run(test: &LoadTest) -> Result<ExitCode> {
-    ensure(&[WRK])?;
-    if test.pin {
-        if test.upstream {
-            bail!("--pin and --upstream do not combine: the upstream needs a core too");
-        }
-        ensure(&[TASKSET])?;
-    }
+/// `vana-ops` built in release mode: its path.
+fn build_release() -> Result<std::path::PathBuf> {
     let root = crate::workspace_root();
     let status = Command::new(env!("CARGO"))
         .current_dir(&root)
@@ -270,7 +264,34 @@ pub(crate) fn run(test: &LoadTest) -> Result<ExitCode> {
     if !status.success() {
         bail!("cargo build --release -p vana-ops-cli failed");
     }
-    let binary = root.join("target/release/vana-ops");
+    Ok(root.join("target/release/vana-ops"))
+}
+
+impl LoadTest {
+    /// One second of the same load, to warm connections, the allocator and caches.
+    fn warm_up(&self) -> LoadTest {
+        LoadTest {
+            seconds: 1,
+            rounds: 1,
+            connections: self.connections,
+            path: self.path.clone(),
+            threads: self.threads,
+            redis: false,
+            pin: self.pin,
+            upstream: false,
+        }
+    }
+}
+
+pub(crate) fn run(test: &LoadTest) -> Result<ExitCode> {
+    ensure(&[WRK])?;
+    if test.pin {
+        if test.upstream {
+            bail!("--pin and --upstream do not combine: the upstream needs a core too");
+        }
+        ensure(&[TASKSET])?;
+    }
+    let binary = build_release()?;
     let redis = if test.redis { Some(start_redis()?) } else { None };
     // Gateway mode: the demo application without a layer is the upstream, started once for every round.
     let upstream = if test.upstream { Some(start(&binary, Mode::Direct, test, None, None)?) } else { None };
@@ -299,17 +320,7 @@ pub(crate) fn run(test: &LoadTest) -> Result<ExitCode> {
                 }
             };
             // A short warm-up: connections, allocator, caches.
-            let warm = LoadTest {
-                seconds: 1,
-                rounds: 1,
-                connections: test.connections,
-                path: test.path.clone(),
-                threads: test.threads,
-                redis: false,
-                pin: test.pin,
-                upstream: false,
-            };
-            wrk(&server.address, &warm)?;
+            wrk(&server.address, &test.warm_up())?;
             let measured = measure(server, test)?;
             eprintln!(
                 "round {}: {}: {:.0} requests/s, p99 {:.2} ms, server CPU {:.2} µs a request",

@@ -141,6 +141,12 @@ impl Default for HttpLayer {
 
 impl HttpLayer {
     pub(crate) fn check(&self, at: &KeyPath, check: &mut Checker) {
+        self.check_names(at, check);
+        self.check_limits(at, check);
+    }
+
+    /// Header, field and cookie names, paths, route templates and what names routes.
+    fn check_names(&self, at: &KeyPath, check: &mut Checker) {
         check.positive_at_most(
             at.key("max_body_bytes"),
             self.max_body_bytes,
@@ -188,6 +194,13 @@ impl HttpLayer {
             &at.key("route_settings"),
             check,
         );
+        if !self.ops_prefix.is_empty() {
+            path(check, at.key("ops_prefix"), &self.ops_prefix);
+        }
+    }
+
+    /// Timeouts, connection caps, ratios and the endpoints' own settings.
+    fn check_limits(&self, at: &KeyPath, check: &mut Checker) {
         for (key, value) in [
             ("header_read_timeout_ms", self.header_read_timeout_ms),
             ("body_read_timeout_ms", self.body_read_timeout_ms),
@@ -231,9 +244,6 @@ impl HttpLayer {
                     self.ops_listen.escape_debug()
                 ),
             );
-        }
-        if !self.ops_prefix.is_empty() {
-            path(check, at.key("ops_prefix"), &self.ops_prefix);
         }
     }
 }

@@ -209,26 +209,9 @@ fn promtool(args: &[&str]) -> std::process::Output {
     })
 }
 
-#[test]
-fn promtool_accepts_the_rules_and_they_fire_like_the_thresholds() {
-    let dir = std::env::temp_dir().join(format!("vana-rules-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let rules = vana_metrics::prometheus_rules(
-        &MonitoringConfig::default(),
-        &PrometheusOptions::default(),
-        "vana-ops",
-    );
-    std::fs::write(dir.join("rules.yml"), &rules).unwrap();
-    let checked = promtool(&["check", "rules", dir.join("rules.yml").to_str().unwrap()]);
-    assert!(
-        checked.status.success(),
-        "promtool rejected the rules:\n{}{}\n---\n{rules}",
-        String::from_utf8_lossy(&checked.stdout),
-        String::from_utf8_lossy(&checked.stderr)
-    );
-    // Unit tests of the rules with promtool: the defaults fire exactly one severity at a time, under the
-    // threshold's name, on the exported series.
-    let tests = r#"rule_files: [rules.yml]
+/// Unit tests of the rules with promtool: the defaults fire exactly one severity at a time, under the
+/// threshold's name, on the exported series.
+const RULE_TESTS: &str = r#"rule_files: [rules.yml]
 evaluation_interval: 1m
 tests:
   - interval: 1m
@@ -287,7 +270,25 @@ tests:
           - exp_labels: {severity: critical, service: vana-ops, instance: b, job: vana}
             exp_annotations: {summary: "b of job vana has not answered scrapes for a minute"}
 "#;
-    std::fs::write(dir.join("tests.yml"), tests).unwrap();
+
+#[test]
+fn promtool_accepts_the_rules_and_they_fire_like_the_thresholds() {
+    let dir = std::env::temp_dir().join(format!("vana-rules-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let rules = vana_metrics::prometheus_rules(
+        &MonitoringConfig::default(),
+        &PrometheusOptions::default(),
+        "vana-ops",
+    );
+    std::fs::write(dir.join("rules.yml"), &rules).unwrap();
+    let checked = promtool(&["check", "rules", dir.join("rules.yml").to_str().unwrap()]);
+    assert!(
+        checked.status.success(),
+        "promtool rejected the rules:\n{}{}\n---\n{rules}",
+        String::from_utf8_lossy(&checked.stdout),
+        String::from_utf8_lossy(&checked.stderr)
+    );
+    std::fs::write(dir.join("tests.yml"), RULE_TESTS).unwrap();
     let tested = promtool(&["test", "rules", dir.join("tests.yml").to_str().unwrap()]);
     let _ = std::fs::remove_dir_all(&dir);
     assert!(

@@ -57,86 +57,36 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         None => listener.local_addr()?,
     };
     let ops = builder.scraped_at(scraped.to_string()).build()?;
-    let (application, routes, what) = match &args.upstream {
-        Some(url) => {
-            let upstream = Upstream::new(url)?;
-            upstream.count_errors_in(ops.monitor());
-            let idle = ops.config().security.http.websocket_idle_timeout_ms;
-            upstream.set_websocket_idle_timeout(Duration::from_millis(idle));
-            let health = &ops.config().monitoring.health;
-            if !health.upstream_path.is_empty() {
-                upstream.watch_readiness(
-                    &ops,
-                    health.upstream_path.clone(),
-                    Duration::from_millis(health.check_interval_ms),
-                    Duration::from_millis(health.upstream_timeout_ms),
-                );
-            }
-            let what = format!("proxy to {}", upstream.url());
-            (Router::new().fallback_service(upstream), &[][..], what)
-        }
-        None => (crate::demo::router(), &crate::demo::ROUTES[..], "demo application".to_owned()),
-    };
-    let endpoints = ops.endpoints()?;
+    let (application, what) = application(&args, &ops)?;
     let prefix = args.ops_prefix.as_deref().unwrap_or(&ops.config().security.http.ops_prefix);
     let prefix = if ops_listen.is_empty() { prefix.trim_end_matches('/').to_owned() } else { String::new() };
-    // One layer around the whole application (rather than one per route) costs less per request; it runs
-    // before routing, so it names requests by the application's route templates.
-    let application = if args.no_layer {
-        application
-    } else {
-        let layer = OpsLayer::with_route_templates(&ops, routes)?;
-        Router::new().fallback_service(layer.layer(application))
-    };
     // The endpoints answer their own paths, on the service's listener unless `http.ops_listen` gives them
     // one of their own; everything else goes to the application.
-    let (app, ops_app) = match (ops_listen.is_empty(), prefix.is_empty()) {
-        (true, true) => (endpoints.fallback_service(application), None),
-        (true, false) => (Router::new().nest(&prefix, endpoints).fallback_service(application), None),
-        (false, _) => (application, Some(endpoints)),
+    let endpoints = ops.endpoints()?;
+    let (app, ops_listener) = match ops_listener {
+        Some(ops_listener) => (application, Some((ops_listener, endpoints))),
+        None if prefix.is_empty() => (endpoints.fallback_service(application), None),
+        None => (Router::new().nest(&prefix, endpoints).fallback_service(application), None),
     };
-
-    // The endpoints' own listener first, so the line that announces the service comes last.
-    let ops_listener = match (ops_listener, ops_app) {
-        (Some(ops_listener), Some(ops_app)) => {
-            eprintln!("vana-ops endpoints on http://{}", ops_listener.local_addr()?);
-            Some((ops_listener, ops_app))
-        }
-        _ => None,
-    };
-    let address = listener.local_addr()?;
-    let layer = if args.no_layer { "layer off" } else { "layer on" };
-    eprintln!("vana-ops listening on http://{address} ({what}, {layer})");
-    if args.upstream.is_none() {
-        eprintln!("  try      curl -i 'http://{address}/echo?msg=hello'");
-        eprintln!("           curl -i 'http://{address}/slow?ms=2500'   (past the 2 s warning line)");
-    }
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let until_stopped = |mut stopped: tokio::sync::watch::Receiver<bool>| async move {
         let _ = stopped.wait_for(|stop| *stop).await;
     };
+    // The endpoints' own listener first, so the line that announces the service comes last.
     let base = match &ops_listener {
-        Some((ops_listener, _)) => format!("http://{}", ops_listener.local_addr()?),
-        None => format!("http://{address}{prefix}"),
+        Some((ops_listener, _)) => {
+            eprintln!("vana-ops endpoints on http://{}", ops_listener.local_addr()?);
+            format!("http://{}", ops_listener.local_addr()?)
+        }
+        None => format!("http://{}{prefix}", listener.local_addr()?),
     };
+    announce(&args, &ops, listener.local_addr()?, &what, &base);
     let ops_server = ops_listener.map(|(ops_listener, ops_app)| {
         let (ops, stopped) = (ops.clone(), stopped.clone());
         tokio::spawn(
             async move { vana_ops::serve(ops_listener, ops_app, &ops, until_stopped(stopped)).await },
         )
     });
-    eprintln!("  metrics  {base}/metrics");
-    eprintln!("  health   {base}/health  (probes: {base}/livez, {base}/readyz)");
-    eprintln!("  alerts   {base}/alerts");
-    if ops.config().security.http.dashboard {
-        let access = match ops_token_state() {
-            true => "admin token asked once",
-            false => "loopback clients only: set VANA_ADMIN_TOKEN to open it to others",
-        };
-        eprintln!("  dashboard {base}/dashboard  ({access})");
-    }
-    eprintln!("  logs     JSON lines on standard output; Ctrl-C stops and flushes");
-
     tokio::spawn(async move {
         shutdown_signal().await;
         let _ = stop.send(true);
@@ -149,6 +99,60 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     tracing::info!(target: "vana_ops", "shutting down");
     ops.shutdown();
     Ok(())
+}
+
+/// What the gateway serves, behind the layer unless `--no-layer`: a proxy to `--upstream`, or the demo
+/// application; and how to say so.
+fn application(args: &ServeArgs, ops: &Ops) -> anyhow::Result<(Router, String)> {
+    let (application, routes, what) = match &args.upstream {
+        Some(url) => {
+            let upstream = Upstream::new(url)?;
+            upstream.count_errors_in(ops.monitor());
+            let idle = ops.config().security.http.websocket_idle_timeout_ms;
+            upstream.set_websocket_idle_timeout(Duration::from_millis(idle));
+            let health = &ops.config().monitoring.health;
+            if !health.upstream_path.is_empty() {
+                upstream.watch_readiness(
+                    ops,
+                    health.upstream_path.clone(),
+                    Duration::from_millis(health.check_interval_ms),
+                    Duration::from_millis(health.upstream_timeout_ms),
+                );
+            }
+            let what = format!("proxy to {}", upstream.url());
+            (Router::new().fallback_service(upstream), &[][..], what)
+        }
+        None => (crate::demo::router(), &crate::demo::ROUTES[..], "demo application".to_owned()),
+    };
+    if args.no_layer {
+        return Ok((application, what));
+    }
+    // One layer around the whole application (rather than one per route) costs less per request; it runs
+    // before routing, so it names requests by the application's route templates.
+    let layer = OpsLayer::with_route_templates(ops, routes)?;
+    Ok((Router::new().fallback_service(layer.layer(application)), what))
+}
+
+/// The lines that say where to look, on stderr.
+fn announce(args: &ServeArgs, ops: &Ops, address: SocketAddr, what: &str, base: &str) {
+    let layer = if args.no_layer { "layer off" } else { "layer on" };
+    eprintln!("vana-ops listening on http://{address} ({what}, {layer})");
+    if args.upstream.is_none() {
+        eprintln!("  try      curl -i 'http://{address}/echo?msg=hello'");
+        eprintln!("           curl -i 'http://{address}/slow?ms=2500'   (past the 2 s warning line)");
+    }
+    eprintln!("  metrics  {base}/metrics");
+    eprintln!("  health   {base}/health  (probes: {base}/livez, {base}/readyz)");
+    eprintln!("  alerts   {base}/alerts");
+    if ops.config().security.http.dashboard {
+        let access = if ops_token_state() {
+            "admin token asked once"
+        } else {
+            "loopback clients only: set VANA_ADMIN_TOKEN to open it to others"
+        };
+        eprintln!("  dashboard {base}/dashboard  ({access})");
+    }
+    eprintln!("  logs     JSON lines on standard output; Ctrl-C stops and flushes");
 }
 
 /// Whether an admin token is configured (the dashboard then asks for it).

@@ -94,59 +94,46 @@ async fn stream(base: &str, text: &str, session: &str) -> (Duration, Duration, u
     (first.unwrap(), started.elapsed(), events)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn adk_behind_the_recipe_answers_its_ui_and_its_api_and_nobody_is_refused() {
-    let adk = AdkServer::start();
-    let gateway = gateway_for(&adk);
-    let http = client();
-    let session = |id: &str| format!("/apps/vana/users/user-1/sessions/{id}");
-    for id in ["s-direct", "s-gateway"] {
-        let created = http
-            .post(gateway.url(&session(id)))
-            .header("x-forwarded-for", "198.51.100.7")
-            .json(&serde_json::json!({}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(created.status(), 200, "{}", created.text().await.unwrap());
-    }
-    // The dev UI's own calls (those its page makes on load, on a message and in its graph, trace and eval
-    // panels), the API's, and the pages: each answered as ADK answers it.
-    let ui_calls = [
-        "/dev-ui/",
-        "/dev-ui/config",
-        "/dev-ui/assets/config/runtime-config.json",
-        "/list-apps",
-        "/version",
-        "/health",
-        "/apps/vana/app-info",
-        "/apps/vana/users/user-1/sessions",
-        "/dev/apps/vana/build_graph",
-        "/dev/apps/vana/graph",
-        "/dev/apps/vana/eval_sets",
-        "/dev/apps/vana/eval-sets",
-        "/dev/apps/vana/eval_results",
-        "/dev/apps/vana/eval-results",
-        "/dev/apps/vana/metrics-info",
-        "/dev/apps/vana/tests",
-        "/dev/apps/vana/debug/trace/session/s-gateway",
-        "/config/telemetry",
-        "/docs",
-        "/openapi.json",
-    ];
-    for path in ui_calls {
-        let (direct, through) = both(&adk, &gateway, path).await;
-        assert_eq!(through, direct, "{path}: ADK answers {direct}, the gateway {through}");
-    }
-    // The pages get the recipe's policy for them; the API keeps the strict default.
-    let page = http.get(gateway.url("/dev-ui/")).send().await.unwrap();
-    let csp = page.headers()["content-security-policy"].to_str().unwrap().to_owned();
-    assert!(csp.contains("'unsafe-inline'") && csp.contains("https://fonts.gstatic.com"), "{csp}");
-    let api = http.get(gateway.url("/list-apps")).send().await.unwrap();
-    assert_eq!(api.headers()["content-security-policy"], "default-src 'self'; frame-ancestors 'none'");
+/// The dev UI's own calls (those its page makes on load, on a message and in its graph, trace and eval
+/// panels), the API's, and the pages.
+const UI_CALLS: [&str; 20] = [
+    "/dev-ui/",
+    "/dev-ui/config",
+    "/dev-ui/assets/config/runtime-config.json",
+    "/list-apps",
+    "/version",
+    "/health",
+    "/apps/vana/app-info",
+    "/apps/vana/users/user-1/sessions",
+    "/dev/apps/vana/build_graph",
+    "/dev/apps/vana/graph",
+    "/dev/apps/vana/eval_sets",
+    "/dev/apps/vana/eval-sets",
+    "/dev/apps/vana/eval_results",
+    "/dev/apps/vana/eval-results",
+    "/dev/apps/vana/metrics-info",
+    "/dev/apps/vana/tests",
+    "/dev/apps/vana/debug/trace/session/s-gateway",
+    "/config/telemetry",
+    "/docs",
+    "/openapi.json",
+];
 
-    // Chat: technical questions pass (detect), the stream arrives as ADK sends it. Once each to warm up,
-    // then five of each in turn; the medians are printed for the docs.
+/// The session `id` of `user-1`, made through the gateway.
+async fn create_session(gateway: &Gateway, id: &str) {
+    let created = client()
+        .post(gateway.url(&format!("/apps/vana/users/user-1/sessions/{id}")))
+        .header("x-forwarded-for", "198.51.100.7")
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 200, "{}", created.text().await.unwrap());
+}
+
+/// Technical questions pass (detect), the stream arrives as ADK sends it. Once each to warm up, then five of
+/// each in turn: the medians, for the docs.
+async fn streams_pass_whole(adk: &AdkServer, gateway: &Gateway) -> String {
     let question = "how do I DROP TABLE users in SQL?";
     let (_, _, direct_events) = stream(&adk.url(), question, "s-direct").await;
     let (_, _, events) = stream(&gateway.base, question, "s-gateway").await;
@@ -162,15 +149,18 @@ async fn adk_behind_the_recipe_answers_its_ui_and_its_api_and_nobody_is_refused(
         values.sort();
         values[values.len() / 2]
     };
-    eprintln!(
+    format!(
         "run_sse, median of 5: first event {:?} direct, {:?} through the gateway; last event {:?} direct, {:?} through",
         median(&direct, |run| run.0),
         median(&through, |run| run.0),
         median(&direct, |run| run.1),
         median(&through, |run| run.1),
-    );
+    )
+}
 
-    // A 20 MB attachment: admitted, not read as text, memory bounded.
+/// A 20 MB attachment: admitted, not read as text, the gateway's memory bounded: its resident memory before
+/// and after, for the docs.
+async fn a_large_attachment_passes(gateway: &Gateway) -> String {
     let before = gateway.resident_bytes();
     let image = "A".repeat(20 * 1024 * 1024);
     let message = serde_json::json!({
@@ -180,7 +170,7 @@ async fn adk_behind_the_recipe_answers_its_ui_and_its_api_and_nobody_is_refused(
             { "inlineData": { "mimeType": "image/png", "data": image } },
         ] },
     });
-    let answered = http
+    let answered = client()
         .post(gateway.url("/run"))
         .header("x-forwarded-for", "198.51.100.7")
         .json(&message)
@@ -189,9 +179,30 @@ async fn adk_behind_the_recipe_answers_its_ui_and_its_api_and_nobody_is_refused(
         .unwrap();
     assert_eq!(answered.status(), 200, "{}", answered.text().await.unwrap());
     let after = gateway.resident_bytes();
-    eprintln!("RSS with a 20 MB attachment: {} MiB before, {} MiB after", before >> 20, after >> 20);
     assert!(after < before + 200 * 1024 * 1024, "the gateway's memory stays bounded: {before} -> {after}");
+    format!("RSS with a 20 MB attachment: {} MiB before, {} MiB after", before >> 20, after >> 20)
+}
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn adk_behind_the_recipe_answers_its_ui_and_its_api_and_nobody_is_refused() {
+    let adk = AdkServer::start();
+    let gateway = gateway_for(&adk);
+    let http = client();
+    for id in ["s-direct", "s-gateway"] {
+        create_session(&gateway, id).await;
+    }
+    for path in UI_CALLS {
+        let (direct, through) = both(&adk, &gateway, path).await;
+        assert_eq!(through, direct, "{path}: ADK answers {direct}, the gateway {through}");
+    }
+    // The pages get the recipe's policy for them; the API keeps the strict default.
+    let page = http.get(gateway.url("/dev-ui/")).send().await.unwrap();
+    let csp = page.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    assert!(csp.contains("'unsafe-inline'") && csp.contains("https://fonts.gstatic.com"), "{csp}");
+    let api = http.get(gateway.url("/list-apps")).send().await.unwrap();
+    assert_eq!(api.headers()["content-security-policy"], "default-src 'self'; frame-ancestors 'none'");
+    eprintln!("{}", streams_pass_whole(&adk, &gateway).await);
+    eprintln!("{}", a_large_attachment_passes(&gateway).await);
     // Nobody refused, nobody blocked.
     let events = gateway.admin_json("/_vana/security/events").await;
     let refused: Vec<_> = events["events"]

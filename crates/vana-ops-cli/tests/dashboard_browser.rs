@@ -95,12 +95,9 @@ fn count(text: &str) -> u64 {
     text.replace(',', "").trim().parse().unwrap_or(0)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_dashboard_is_refused_without_the_token_and_follows_the_traffic_with_it() {
-    let gateway = Gateway::start(&[], &SETTINGS);
+/// Without the token: the page is a login form (401), the stream and unblocking are refused.
+async fn refused_without_the_token(gateway: &Gateway) {
     let http = client();
-
-    // Without the token: the page is a login form (401), the stream and unblocking are refused.
     let page = http.get(gateway.url("/dashboard")).send().await.unwrap();
     assert_eq!(page.status(), reqwest::StatusCode::UNAUTHORIZED);
     assert!(page.text().await.unwrap().contains("name=\"token\""));
@@ -108,34 +105,36 @@ async fn the_dashboard_is_refused_without_the_token_and_follows_the_traffic_with
     assert_eq!(events.status(), reqwest::StatusCode::UNAUTHORIZED);
     let lift = http.delete(gateway.url("/dashboard/blocks/203.0.113.9")).header("x-vana-dashboard", "1");
     assert_eq!(lift.send().await.unwrap().status(), reqwest::StatusCode::UNAUTHORIZED);
+}
 
-    let driver = start_driver();
-    let profile = std::env::temp_dir().join(format!("vana-dashboard-chromium-{}", std::process::id()));
-    let browser = browser(&driver, &profile).await;
+/// Signs in on the login form (a wrong token first) and waits for the first update: the request count then.
+async fn sign_in(browser: &Client, gateway: &Gateway) -> u64 {
     browser.goto(&gateway.url("/dashboard")).await.unwrap();
-    assert!(text_of(&browser, "login-message").await.contains("Enter the gateway's admin token"));
+    assert!(text_of(browser, "login-message").await.contains("Enter the gateway's admin token"));
     // A wrong token stays on the form.
     browser.find(Locator::Id("token")).await.unwrap().send_keys("not-the-admin-token").await.unwrap();
     browser.find(Locator::Id("sign-in")).await.unwrap().click().await.unwrap();
     let (refused, message) =
-        wait_for_text(&browser, "login-message", |text| text.contains("not the admin token")).await;
+        wait_for_text(browser, "login-message", |text| text.contains("not the admin token")).await;
     assert!(refused, "{message}");
     browser.find(Locator::Id("token")).await.unwrap().send_keys(ADMIN_TOKEN).await.unwrap();
     browser.find(Locator::Id("sign-in")).await.unwrap().click().await.unwrap();
 
-    let (live, connection) = wait_for_text(&browser, "connection", |text| text == "live").await;
+    let (live, connection) = wait_for_text(browser, "connection", |text| text == "live").await;
     assert!(
         live,
         "the page's event stream opened: {connection} at {}: {}",
         browser.current_url().await.unwrap(),
         browser.source().await.unwrap()
     );
-    let (drawn, before) = wait_for_text(&browser, "requests-total", |text| text != "–").await;
+    let (drawn, before) = wait_for_text(browser, "requests-total", |text| text != "–").await;
     assert!(drawn, "the first update is drawn: {before}");
-    let before = count(&before);
+    count(&before)
+}
 
-    // Traffic: 20 clean requests, one past the warning line, and five attacks from one address, which
-    // blocks it.
+/// 20 clean requests, one past the warning line, and five attacks from one address, which blocks it.
+async fn send_traffic(gateway: &Gateway) {
+    let http = client();
     gateway.clean_requests(20).await;
     let slow = http.get(gateway.url("/slow?ms=300")).header("x-forwarded-for", "198.51.100.40");
     assert_eq!(slow.send().await.unwrap().status(), reqwest::StatusCode::OK);
@@ -148,23 +147,29 @@ async fn the_dashboard_is_refused_without_the_token_and_follows_the_traffic_with
             .unwrap();
         assert_eq!(attack.status(), reqwest::StatusCode::BAD_REQUEST);
     }
+}
 
-    let (counted, after) = wait_for_text(&browser, "requests-total", |text| count(text) >= before + 26).await;
+/// The page follows: the count, the warning, the refused attacks, the block.
+async fn page_follows_the_traffic(browser: &Client, before: u64) {
+    let (counted, after) = wait_for_text(browser, "requests-total", |text| count(text) >= before + 26).await;
     assert!(counted, "the request count went from {before} to at least {}: {after}", before + 26);
     let (alerted, alerts) =
-        wait_for_text(&browser, "alerts-active", |text| text.contains("warning") && text.contains("/slow"))
+        wait_for_text(browser, "alerts-active", |text| text.contains("warning") && text.contains("/slow"))
             .await;
     assert!(alerted, "the warning on /slow is listed: {alerts}");
-    let (seen, events) = wait_for_text(&browser, "events", |text| text.contains("input_rejected")).await;
+    let (seen, events) = wait_for_text(browser, "events", |text| text.contains("input_rejected")).await;
     assert!(
         seen && events.contains("sql_injection"),
         "the refused attacks are listed with their rule: {events}"
     );
-    let (blocked, blocks) = wait_for_text(&browser, "blocks", |text| text.contains("203.0.113.9")).await;
+    let (blocked, blocks) = wait_for_text(browser, "blocks", |text| text.contains("203.0.113.9")).await;
     assert!(blocked, "the blocked address is listed: {blocks}");
-    let refused = text_of(&browser, "refused").await;
+    let refused = text_of(browser, "refused").await;
     assert!(count(&refused) >= 5, "{refused}");
+}
 
+/// Screenshots (the docs' one when asked), and on a phone's width no sideways scrolling.
+async fn screenshots_and_a_phone_s_width(browser: &Client) {
     let screenshot = browser.screenshot().await.unwrap();
     let target = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("dashboard.png");
     std::fs::write(&target, &screenshot).unwrap();
@@ -187,12 +192,15 @@ async fn the_dashboard_is_refused_without_the_token_and_follows_the_traffic_with
     std::fs::write(std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("dashboard-phone.png"), phone)
         .unwrap();
     browser.set_window_size(1280, 1500).await.unwrap();
+}
 
-    // Unblock from the page: the address's requests go through again.
+/// Unblock from the page: the address's requests go through again.
+async fn unblock_from_the_page(browser: &Client, gateway: &Gateway) {
+    let http = client();
     let button = browser.find(Locator::Css("button.unblock[data-address='203.0.113.9']")).await.unwrap();
     button.click().await.unwrap();
     let (lifted, state) =
-        wait_for_text(&browser, "blocks", |text| text.contains("Unblocked") || !text.contains("203.0.113.9"))
+        wait_for_text(browser, "blocks", |text| text.contains("Unblocked") || !text.contains("203.0.113.9"))
             .await;
     assert!(lifted, "the page lifted the block: {state}");
     let again = http
@@ -202,7 +210,20 @@ async fn the_dashboard_is_refused_without_the_token_and_follows_the_traffic_with
         .await
         .unwrap();
     assert_eq!(again.status(), reqwest::StatusCode::OK, "the address is no longer blocked");
+}
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_is_refused_without_the_token_and_follows_the_traffic_with_it() {
+    let gateway = Gateway::start(&[], &SETTINGS);
+    refused_without_the_token(&gateway).await;
+    let driver = start_driver();
+    let profile = std::env::temp_dir().join(format!("vana-dashboard-chromium-{}", std::process::id()));
+    let browser = browser(&driver, &profile).await;
+    let before = sign_in(&browser, &gateway).await;
+    send_traffic(&gateway).await;
+    page_follows_the_traffic(&browser, before).await;
+    screenshots_and_a_phone_s_width(&browser).await;
+    unblock_from_the_page(&browser, &gateway).await;
     browser.close().await.unwrap();
     drop(driver);
     let _ = std::fs::remove_dir_all(&profile);

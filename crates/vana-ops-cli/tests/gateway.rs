@@ -31,11 +31,11 @@ const SETTINGS: [(&str, &str); 6] = [
 ];
 
 /// Everything the issue asks of the gateway, in whichever mode it runs.
-async fn exercise(gateway: &Gateway) {
+/// A clean request: correlation id echoed, and in the request's log line.
+async fn a_clean_request_is_served_and_logged(gateway: &Gateway) {
     let http = client();
     let get = |path: &str, from: &str| http.get(gateway.url(path)).header("x-forwarded-for", from);
 
-    // A clean request: correlation id echoed, and in the request's log line.
     let response =
         get("/echo?msg=hello", "198.51.100.1").header("x-correlation-id", "e2e-corr-1").send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
@@ -48,8 +48,13 @@ async fn exercise(gateway: &Gateway) {
         .wait_for_log(&["\"correlation_id\":\"e2e-corr-1\"", "\"route\":\"/echo\""], Duration::from_secs(5));
     let line = line.expect("the request's log line carries the correlation id");
     assert!(line.contains("\"status\":200") && line.contains("\"client\":\"198.51.100.1\""), "{line}");
+}
 
-    // The request past the burst: 429 with Retry-After, the rate-limit headers on every response.
+/// The request past the burst: 429 with Retry-After, the rate-limit headers on every response.
+async fn the_request_past_the_burst_is_429(gateway: &Gateway) {
+    let http = client();
+    let get = |path: &str, from: &str| http.get(gateway.url(path)).header("x-forwarded-for", from);
+
     let mut statuses = Vec::new();
     for _ in 0..6 {
         let response = get("/echo?msg=again", "198.51.100.2").send().await.unwrap();
@@ -60,8 +65,13 @@ async fn exercise(gateway: &Gateway) {
     assert!(statuses[..5].iter().all(|(status, _)| *status == StatusCode::OK), "{statuses:?}");
     assert_eq!(statuses[5].0, StatusCode::TOO_MANY_REQUESTS);
     assert!(statuses[5].1.is_some(), "Retry-After on the 429");
+}
 
-    // An XSS payload in a query value: 400 naming the category, never echoing, and a security event.
+/// An XSS payload in a query value: 400 naming the category, never echoing, and a security event.
+async fn an_xss_payload_is_refused_and_recorded(gateway: &Gateway) {
+    let http = client();
+    let get = |path: &str, from: &str| http.get(gateway.url(path)).header("x-forwarded-for", from);
+
     let response = get("/echo?msg=%3Cscript%3Ealert(document.cookie)%3C%2Fscript%3E", "198.51.100.3")
         .send()
         .await
@@ -78,8 +88,13 @@ async fn exercise(gateway: &Gateway) {
             .iter()
             .any(|event| event["source_ip"] == "198.51.100.3" && event["details"]["category"] == "xss")
     );
+}
 
-    // A blocked address: one refused attack does not block its source, three within ten minutes do.
+/// A blocked address: one refused attack does not block its source, three within ten minutes do.
+async fn repeated_attacks_block_their_source(gateway: &Gateway) {
+    let http = client();
+    let get = |path: &str, from: &str| http.get(gateway.url(path)).header("x-forwarded-for", from);
+
     let attack = || get("/echo?msg=1%27%20UNION%20SELECT%20password%20FROM%20users--", "203.0.113.5").send();
     assert_eq!(attack().await.unwrap().status(), StatusCode::BAD_REQUEST);
     assert_eq!(get("/echo?msg=hello", "203.0.113.5").send().await.unwrap().status(), StatusCode::OK);
@@ -93,9 +108,13 @@ async fn exercise(gateway: &Gateway) {
     let health: serde_json::Value =
         http.get(gateway.url("/health")).send().await.unwrap().json().await.unwrap();
     assert!(health["blocked_addresses"].as_u64().unwrap() >= 1, "{health}");
+}
 
-    // Unsafe methods: an API client passes with no setup; a browser's cross-site request is refused with
-    // what to do; the same page's own request passes.
+/// Unsafe methods: an API client passes with no setup; a browser's cross-site request is refused with
+/// what to do; the same page's own request passes.
+async fn unsafe_methods_pass_unless_cross_site(gateway: &Gateway) {
+    let http = client();
+
     let post = |from: &str| {
         http.post(gateway.url("/echo"))
             .header("x-forwarded-for", from)
@@ -116,8 +135,13 @@ async fn exercise(gateway: &Gateway) {
     assert!(text.contains("cross_origin_request") && text.contains("docs/security.md#csrf"), "{text}");
     let own = post("198.51.100.4").header("sec-fetch-site", "same-origin").send().await.unwrap();
     assert_eq!(own.status(), StatusCode::OK);
+}
 
-    // A slow route past the warning line raises an alert visible on /alerts.
+/// A slow route past the warning line raises an alert visible on /alerts.
+async fn a_slow_route_raises_an_alert(gateway: &Gateway) {
+    let http = client();
+    let get = |path: &str, from: &str| http.get(gateway.url(path)).header("x-forwarded-for", from);
+
     assert_eq!(get("/slow?ms=300", "198.51.100.5").send().await.unwrap().status(), StatusCode::OK);
     let alerts: serde_json::Value =
         http.get(gateway.url("/alerts")).send().await.unwrap().json().await.unwrap();
@@ -130,8 +154,12 @@ async fn exercise(gateway: &Gateway) {
     assert_eq!(health.status(), StatusCode::OK, "degraded is still 200");
     let health: serde_json::Value = health.json().await.unwrap();
     assert_eq!(health["status"], "degraded");
+}
 
-    // /metrics shows the routes, by template.
+/// /metrics shows the routes, by template.
+async fn metrics_show_the_routes_by_template(gateway: &Gateway) {
+    let http = client();
+
     let metrics = http.get(gateway.url("/metrics")).send().await.unwrap().text().await.unwrap();
     assert!(
         metrics.contains(
@@ -144,6 +172,16 @@ async fn exercise(gateway: &Gateway) {
     for line in ["0.2", "120"] {
         assert!(metrics.contains(&format!("http_response_status_code=\"200\",le=\"{line}\"}}")), "{metrics}");
     }
+}
+
+async fn exercise(gateway: &Gateway) {
+    a_clean_request_is_served_and_logged(gateway).await;
+    the_request_past_the_burst_is_429(gateway).await;
+    an_xss_payload_is_refused_and_recorded(gateway).await;
+    repeated_attacks_block_their_source(gateway).await;
+    unsafe_methods_pass_unless_cross_site(gateway).await;
+    a_slow_route_raises_an_alert(gateway).await;
+    metrics_show_the_routes_by_template(gateway).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -284,8 +322,29 @@ impl Drop for Upstream {
 impl Upstream {
     fn start() -> Upstream {
         let release = Arc::new(Notify::new());
-        let for_events = Arc::clone(&release);
-        let app = Router::new()
+        let app = Self::app(Arc::clone(&release));
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let address = listener.local_addr().unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+                tokio::select! {
+                    _ = axum::serve(listener, app) => {}
+                    _ = stopped => {}
+                }
+            });
+        });
+        Upstream { address, release_second_event: release, stop: Some(stop), thread: Some(thread) }
+    }
+
+    /// The upstream's routes: `/echo`, `/slow`, `/whoami`, and `/events`, whose second event waits for
+    /// `release`; every answer carries a framework header the gateway removes.
+    fn app(release: Arc<Notify>) -> Router {
+        let for_events = release;
+        Router::new()
             .route(
                 "/echo",
                 get(|query: axum::extract::Query<std::collections::HashMap<String, String>>| async move {
@@ -336,32 +395,18 @@ impl Upstream {
                     }
                 }),
             )
-            .layer(axum::middleware::from_fn(
-                |request: axum::extract::Request, next: axum::middleware::Next| async move {
-                    // A typical framework header, which the gateway removes.
-                    let mut response = next.run(request).await;
-                    response
-                        .headers_mut()
-                        .insert("x-powered-by", header::HeaderValue::from_static("upstream/1.0"));
-                    response
-                },
-            ));
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.set_nonblocking(true).unwrap();
-        let address = listener.local_addr().unwrap();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let thread = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-            runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-                tokio::select! {
-                    _ = axum::serve(listener, app) => {}
-                    _ = stopped => {}
-                }
-            });
-        });
-        Upstream { address, release_second_event: release, stop: Some(stop), thread: Some(thread) }
+            .layer(axum::middleware::from_fn(framework_header))
     }
+}
+
+/// A typical framework header on every answer, which the gateway removes.
+async fn framework_header(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let mut response = next.run(request).await;
+    response.headers_mut().insert("x-powered-by", header::HeaderValue::from_static("upstream/1.0"));
+    response
 }
 
 /// A streaming body fed by a channel: each message is sent as soon as it is produced.

@@ -146,32 +146,12 @@ fn labels(value: &serde_json::Value) -> BTreeMap<String, String> {
         .unwrap_or_default()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_panel_and_rule_has_data_and_one_problem_is_one_alert() {
-    let alertmanager = start_alertmanager();
-    let upstream = Gateway::start(&["--no-layer"], &[]);
-    let channels = format!(
-        "[{{type: alertmanager, level: warning, urls: [\"{}\"], delivery: {{resend_interval_seconds: 1}}}}]",
-        alertmanager.base
-    );
-    let settings = [
-        ("VANA_MONITORING__THRESHOLDS__RESPONSE_TIME__WARNING", "0.2"),
-        ("VANA_MONITORING__THRESHOLDS__RESPONSE_TIME__CRITICAL", "120"),
-        ("VANA_MONITORING__THRESHOLDS__RESPONSE_TIME__FOR_SECONDS", "1"),
-        ("VANA_MONITORING__ALERTING__CHANNELS", channels.as_str()),
-        ("VANA_SECURITY__HTTP__ROUTE_TEMPLATES", "[\"/echo\", \"/slow\"]"),
-    ];
-    let gateway = Gateway::start(&["--upstream", &upstream.base], &settings);
-    let rules_dir = TempDir::new("rules");
-    let rules = export_rules(&settings, rules_dir.path());
-    let target = gateway.base.trim_start_matches("http://").to_owned();
-    let prometheus = start_prometheus(&target, &rules, alertmanager.base.trim_start_matches("http://"));
-
-    // Traffic once Prometheus scrapes the gateway: a new series' first scraped value is no increase, so the
-    // slow requests span several scrapes. Clean requests from ten clients, a slow route held past the
-    // warning line for seconds, one attack.
+/// Traffic once Prometheus scrapes the gateway: a new series' first scraped value is no increase, so the
+/// slow requests span several scrapes. Clean requests from ten clients, a slow route held past the warning
+/// line for seconds, one attack.
+async fn send_traffic(gateway: &Gateway, prometheus: &Server) {
     let up = eventually(Duration::from_secs(60), || async {
-        query(&prometheus, "up{job=\"vana-ops\"} == 1").await.len() == 1
+        query(prometheus, "up{job=\"vana-ops\"} == 1").await.len() == 1
     })
     .await;
     assert!(up, "Prometheus scrapes the gateway");
@@ -184,7 +164,7 @@ async fn every_panel_and_rule_has_data_and_one_problem_is_one_alert() {
     slow().await;
     // The rest once Prometheus holds the route's first count, so the rule sees them as an increase.
     let seen = eventually(Duration::from_secs(60), || async {
-        !query(&prometheus, "http_server_request_duration_seconds_count{http_route=\"/slow\"} >= 1")
+        !query(prometheus, "http_server_request_duration_seconds_count{http_route=\"/slow\"} >= 1")
             .await
             .is_empty()
     })
@@ -196,8 +176,11 @@ async fn every_panel_and_rule_has_data_and_one_problem_is_one_alert() {
     let attack =
         http.get(gateway.url("/echo?msg=1%27%20OR%201%3D1--")).header("x-forwarded-for", "198.51.100.41");
     assert_eq!(attack.send().await.unwrap().status(), reqwest::StatusCode::BAD_REQUEST);
+}
 
-    // The whole exposition, every family present, passes promtool's lint.
+/// The whole exposition, every family present, passes promtool's lint.
+async fn the_exposition_passes_promtool(gateway: &Gateway) {
+    let http = client();
     let metrics = http.get(gateway.url("/metrics")).send().await.unwrap().text().await.unwrap();
     let mut promtool = Command::new("promtool")
         .args(["check", "metrics"])
@@ -219,7 +202,80 @@ async fn every_panel_and_rule_has_data_and_one_problem_is_one_alert() {
     {
         assert!(metrics.contains(&format!("# TYPE {family} ")), "{family} in\n{metrics}");
     }
+}
 
+/// Every panel and every rule's query has data. A rate needs two scrapes in its window: poll a while.
+async fn every_query_has_data(prometheus: &Server, rules: &str) {
+    let mut empty: Vec<String> = dashboard_queries().into_iter().chain(rule_queries(rules)).collect();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !empty.is_empty() && Instant::now() < deadline {
+        let mut still = Vec::new();
+        for promql in empty {
+            if query(prometheus, &promql).await.is_empty() {
+                still.push(promql);
+            }
+        }
+        empty = still;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert!(empty.is_empty(), "queries without data:\n{}", empty.join("\n"));
+}
+
+/// One problem, one alert: the rule fires for /slow, the gateway sent its own alert, and Alertmanager holds
+/// exactly one alert for them, with the rule's labels.
+async fn one_problem_is_one_alert(prometheus: &Server, alertmanager: &Server, target: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let rule_labels = loop {
+        if let Some(labels) = slow_rule_alert(prometheus).await {
+            break labels;
+        }
+        assert!(Instant::now() < deadline, "the exported rule fired for /slow");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    let sent = eventually(Duration::from_secs(15), || async {
+        !query(prometheus, "sum(vana_alerts_sent_total{job=\"vana-ops\"}) > 0").await.is_empty()
+    })
+    .await;
+    assert!(sent, "the gateway sent its own alert to Alertmanager");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let in_alertmanager = loop {
+        let found = alertmanager_alerts(alertmanager, "response_time").await;
+        if !found.is_empty() || Instant::now() > deadline {
+            break found;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    assert_eq!(in_alertmanager, vec![rule_labels.clone()], "one alert, with the rule's labels");
+    for (label, value) in
+        [("instance", target), ("job", "vana-ops"), ("severity", "warning"), ("http_route", "/slow")]
+    {
+        assert_eq!(rule_labels.get(label).map(String::as_str), Some(value), "{rule_labels:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_panel_and_rule_has_data_and_one_problem_is_one_alert() {
+    let alertmanager = start_alertmanager();
+    let upstream = Gateway::start(&["--no-layer"], &[]);
+    let channels = format!(
+        "[{{type: alertmanager, level: warning, urls: [\"{}\"], delivery: {{resend_interval_seconds: 1}}}}]",
+        alertmanager.base
+    );
+    let settings = [
+        ("VANA_MONITORING__THRESHOLDS__RESPONSE_TIME__WARNING", "0.2"),
+        ("VANA_MONITORING__THRESHOLDS__RESPONSE_TIME__CRITICAL", "120"),
+        ("VANA_MONITORING__THRESHOLDS__RESPONSE_TIME__FOR_SECONDS", "1"),
+        ("VANA_MONITORING__ALERTING__CHANNELS", channels.as_str()),
+        ("VANA_SECURITY__HTTP__ROUTE_TEMPLATES", "[\"/echo\", \"/slow\"]"),
+    ];
+    let gateway = Gateway::start(&["--upstream", &upstream.base], &settings);
+    let rules_dir = TempDir::new("rules");
+    let rules = export_rules(&settings, rules_dir.path());
+    let target = gateway.base.trim_start_matches("http://").to_owned();
+    let prometheus = start_prometheus(&target, &rules, alertmanager.base.trim_start_matches("http://"));
+
+    send_traffic(&gateway, &prometheus).await;
+    the_exposition_passes_promtool(&gateway).await;
     let scraped = eventually(Duration::from_secs(60), || async {
         query(&prometheus, "sum(http_server_request_duration_seconds_count{job=\"vana-ops\"}) >= 17")
             .await
@@ -228,51 +284,8 @@ async fn every_panel_and_rule_has_data_and_one_problem_is_one_alert() {
     })
     .await;
     assert!(scraped, "Prometheus scraped the traffic");
-
-    // Every panel and every rule's query has data. A rate needs two scrapes in its window: poll a while.
-    let mut empty: Vec<String> = dashboard_queries().into_iter().chain(rule_queries(&rules)).collect();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !empty.is_empty() && Instant::now() < deadline {
-        let mut still = Vec::new();
-        for promql in empty {
-            if query(&prometheus, &promql).await.is_empty() {
-                still.push(promql);
-            }
-        }
-        empty = still;
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-    assert!(empty.is_empty(), "queries without data:\n{}", empty.join("\n"));
-
-    // One problem, one alert: the rule fires for /slow, the gateway sent its own alert, and Alertmanager holds
-    // exactly one alert for them, with the rule's labels.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let rule_labels = loop {
-        if let Some(labels) = slow_rule_alert(&prometheus).await {
-            break labels;
-        }
-        assert!(Instant::now() < deadline, "the exported rule fired for /slow");
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    };
-    let sent = eventually(Duration::from_secs(15), || async {
-        !query(&prometheus, "sum(vana_alerts_sent_total{job=\"vana-ops\"}) > 0").await.is_empty()
-    })
-    .await;
-    assert!(sent, "the gateway sent its own alert to Alertmanager");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let in_alertmanager = loop {
-        let found = alertmanager_alerts(&alertmanager, "response_time").await;
-        if !found.is_empty() || Instant::now() > deadline {
-            break found;
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    };
-    assert_eq!(in_alertmanager, vec![rule_labels.clone()], "one alert, with the rule's labels");
-    for (label, value) in
-        [("instance", target.as_str()), ("job", "vana-ops"), ("severity", "warning"), ("http_route", "/slow")]
-    {
-        assert_eq!(rule_labels.get(label).map(String::as_str), Some(value), "{rule_labels:?}");
-    }
+    every_query_has_data(&prometheus, &rules).await;
+    one_problem_is_one_alert(&prometheus, &alertmanager, &target).await;
 }
 
 /// The labels of the firing `response_time` rule alert on `/slow`, if any.

@@ -96,27 +96,14 @@ fn run_body(text: &str) -> serde_json::Value {
     })
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn chat_questions_reach_the_agent_and_attacks_elsewhere_are_refused() {
-    let upstream = adk_upstream().await;
-    let recipe = recipe();
-    // Exactly the recipe; only the rate limit is raised, so one test client may send every message in a
-    // few seconds (the recipe's limit is the default 100 a minute).
-    let settings = [
-        ("VANA_SECURITY__RATE_LIMITING__DEFAULT_LIMIT", "100000"),
-        ("VANA_SECURITY__RATE_LIMITING__BURST_LIMIT", "100000"),
-    ];
-    let upstream_url = format!("http://{upstream}");
-    let gateway =
-        Gateway::start(&["--config", recipe.to_str().unwrap(), "--upstream", &upstream_url], &settings);
-    let validator = {
-        let loaded = ConfigLoader::new().dir(&recipe).load().unwrap();
-        InputValidator::new(&loaded.config.security.input_validation).unwrap()
-    };
-    let chat = client_from("127.0.0.2");
-    let messages = messages();
-    assert!(messages.len() >= 160 + 15 + 100, "{} messages", messages.len());
-
+/// Sends every message as the text of `POST /run` from `chat`: each reaches the agent intact. The findings
+/// the validator makes of them, by correlation id.
+async fn send_every_message(
+    gateway: &Gateway,
+    chat: &reqwest::Client,
+    messages: &[String],
+    validator: &InputValidator,
+) -> HashMap<String, Vec<u16>> {
     let mut expected_findings = HashMap::new();
     for (index, message) in messages.iter().enumerate() {
         let id = format!("chat-{index}");
@@ -141,15 +128,17 @@ async fn chat_questions_reach_the_agent_and_attacks_elsewhere_are_refused() {
         expected_findings.len()
     );
 
-    // Nothing is blocked, and the sender is still served.
-    let admin = support::client();
-    let blocks = gateway.admin_json("/_vana/security/blocks").await;
-    assert_eq!(blocks["blocks"], serde_json::json!([]), "{blocks}");
-    let again = chat.post(gateway.url("/run_sse")).json(&run_body("one more question")).send().await.unwrap();
-    assert_eq!(again.status(), StatusCode::OK);
-    assert!(again.text().await.unwrap().starts_with("data: "));
+    expected_findings
+}
 
-    // Each attack-looking question is an input_detected event of its request, naming its rules.
+/// Each attack-looking question is an input_detected event of its request, naming its rules; each `detect`
+/// finding writes a log line of its own (a score under the threshold is a Low record, under the security
+/// component's WARNING level): rules, category, score, location and correlation id, never the value.
+async fn findings_are_events_and_log_lines(
+    gateway: &Gateway,
+    expected_findings: &HashMap<String, Vec<u16>>,
+    messages: &[String],
+) {
     let events = gateway.admin_json("/_vana/security/events?type=input_detected&limit=1000").await;
     let mut detected: HashMap<String, Vec<u16>> = HashMap::new();
     for event in events["events"].as_array().unwrap() {
@@ -159,12 +148,9 @@ async fn chat_questions_reach_the_agent_and_attacks_elsewhere_are_refused() {
         let rules = details["rules"].as_array().unwrap().iter().map(|rule| rule.as_u64().unwrap() as u16);
         detected.insert(details["correlation_id"].as_str().unwrap().to_owned(), rules.collect());
     }
-    for (id, rules) in &expected_findings {
+    for (id, rules) in expected_findings {
         assert_eq!(detected.get(id), Some(rules), "{id}: {:?}", messages[id[5..].parse::<usize>().unwrap()]);
     }
-    // Each `detect` finding writes a log line of its own (a score under the threshold is a Low record, under
-    // the security component's WARNING level): rules, category, score, location and correlation id, never
-    // the value.
     let detect =
         events["events"].as_array().unwrap().iter().find(|event| event["details"]["action"] == "detect");
     let id = detect.expect("a detect finding")["details"]["correlation_id"].as_str().unwrap().to_owned();
@@ -175,9 +161,11 @@ async fn chat_questions_reach_the_agent_and_attacks_elsewhere_are_refused() {
     }
     let rejected = gateway.admin_json("/_vana/security/events?type=input_rejected").await;
     assert_eq!(rejected["events"], serde_json::json!([]), "no chat question was refused");
+}
 
-    // The routes left at `block` still refuse real payloads: in a query value, and in a field of /run
-    // that is not chat text.
+/// The routes left at `block` still refuse real payloads: in a query value, and in a field of /run that is
+/// not chat text.
+async fn block_routes_still_refuse(gateway: &Gateway) {
     let attacker = client_from("127.0.0.3");
     let probe =
         attacker.get(gateway.url("/list-apps?relative=1%27%20UNION%20SELECT%20password%20FROM%20users--"));
@@ -188,8 +176,11 @@ async fn chat_questions_reach_the_agent_and_attacks_elsewhere_are_refused() {
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     let refusal: serde_json::Value = response.json().await.unwrap();
     assert_eq!((&refusal["location"], &refusal["category"]), (&"json".into(), &"path_traversal".into()));
+}
 
-    // The upstream's own /health and the gateway's under /_vana; routes named by the ADK templates.
+/// The upstream's own /health and the gateway's under /_vana; routes named by the ADK templates.
+async fn health_and_route_names(gateway: &Gateway, chat: &reqwest::Client) {
+    let admin = support::client();
     let health: serde_json::Value =
         chat.get(gateway.url("/health")).send().await.unwrap().json().await.unwrap();
     assert_eq!(health["status"], "upstream-healthy");
@@ -203,4 +194,37 @@ async fn chat_questions_reach_the_agent_and_attacks_elsewhere_are_refused() {
     {
         assert!(metrics.contains(&format!("http_route=\"{route}\"")), "{route} in /_vana/metrics");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chat_questions_reach_the_agent_and_attacks_elsewhere_are_refused() {
+    let upstream = adk_upstream().await;
+    let recipe = recipe();
+    // Exactly the recipe; only the rate limit is raised, so one test client may send every message in a
+    // few seconds.
+    let settings = [
+        ("VANA_SECURITY__RATE_LIMITING__DEFAULT_LIMIT", "100000"),
+        ("VANA_SECURITY__RATE_LIMITING__BURST_LIMIT", "100000"),
+    ];
+    let upstream_url = format!("http://{upstream}");
+    let gateway =
+        Gateway::start(&["--config", recipe.to_str().unwrap(), "--upstream", &upstream_url], &settings);
+    let validator = {
+        let loaded = ConfigLoader::new().dir(&recipe).load().unwrap();
+        InputValidator::new(&loaded.config.security.input_validation).unwrap()
+    };
+    let chat = client_from("127.0.0.2");
+    let messages = messages();
+    assert!(messages.len() >= 160 + 15 + 100, "{} messages", messages.len());
+    let expected_findings = send_every_message(&gateway, &chat, &messages, &validator).await;
+    // Nothing is blocked, and the sender is still served.
+    let blocks = gateway.admin_json("/_vana/security/blocks").await;
+    assert_eq!(blocks["blocks"], serde_json::json!([]), "{blocks}");
+    let again = chat.post(gateway.url("/run_sse")).json(&run_body("one more question")).send().await.unwrap();
+    assert_eq!(again.status(), StatusCode::OK);
+    assert!(again.text().await.unwrap().starts_with("data: "));
+
+    findings_are_events_and_log_lines(&gateway, &expected_findings, &messages).await;
+    block_routes_still_refuse(&gateway).await;
+    health_and_route_names(&gateway, &chat).await;
 }

@@ -5,7 +5,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use vana_config::{AlertChannel, ChannelKind, Config};
-use vana_metrics::{AlertSink, DeliveryError, DeliveryStats, PerformanceMonitor, TracingSink};
+#[cfg(any(feature = "email", feature = "webhook"))]
+use vana_metrics::DeliveryError;
+use vana_metrics::{AlertSink, DeliveryStats, PerformanceMonitor, TracingSink};
 
 use crate::error::OpsError;
 
@@ -114,7 +116,7 @@ fn http_client(name: &str, timeout: Duration) -> Result<vana_metrics::HttpClient
 }
 
 /// A delivery channel (queue, rate cap, retries) around `transport`.
-#[cfg_attr(not(any(feature = "email", feature = "webhook")), allow(dead_code))]
+#[cfg(any(feature = "email", feature = "webhook"))]
 fn delivery(
     name: &str,
     channel: &AlertChannel,
@@ -126,18 +128,17 @@ fn delivery(
     Ok(Some(Channel::Delivery(Arc::new(delivery))))
 }
 
-#[cfg_attr(not(any(feature = "email", feature = "webhook")), allow(dead_code))]
+#[cfg(any(feature = "email", feature = "webhook"))]
 fn spawn_error(name: &str, error: std::io::Error) -> OpsError {
     alerting(name, DeliveryError::Spawn(error))
 }
 
 /// The error of channel `name`.
-#[cfg_attr(not(any(feature = "email", feature = "webhook")), allow(dead_code))]
+#[cfg(any(feature = "email", feature = "webhook"))]
 fn alerting(name: &str, source: DeliveryError) -> OpsError {
     OpsError::Alerting { channel: name.to_owned(), source }
 }
 
-#[allow(clippy::needless_pass_by_value)]
 fn skipped(name: &str, why: &str) -> Result<Option<Channel>, OpsError> {
     tracing::warn!(target: "vana_ops", channel = name, "alert channel skipped: {why}");
     Ok(None)
@@ -149,71 +150,112 @@ fn build_one(
     context: &vana_metrics::AlertContext,
 ) -> Result<Option<Channel>, OpsError> {
     let timeout = Duration::from_secs(channel.delivery.timeout_seconds.max(1));
-    // Only the network channels use these; a build without them must not warn.
-    let _ = (timeout, context);
     match channel.kind {
         ChannelKind::Log => {
             Ok(Some(Channel::Log(name.to_owned(), Arc::new(TracingSink::new(channel.level)))))
         }
-        #[cfg(feature = "email")]
-        ChannelKind::Email => {
-            let settings =
-                vana_metrics::SmtpSettings::from_env(context).map_err(|source| alerting(name, source))?;
-            let Some(settings) = settings else {
-                return skipped(name, "VANA_SMTP_HOST is not set");
-            };
-            let transport =
-                vana_metrics::EmailTransport::new(&settings, &channel.recipients, context.clone(), timeout)
-                    .map_err(|source| alerting(name, source))?;
-            delivery(name, channel, transport)
-        }
-        #[cfg(feature = "webhook")]
-        ChannelKind::Webhook => {
-            let url = match (&channel.url, &channel.url_env) {
-                (Some(url), _) => url.clone(),
-                (None, Some(variable)) => std::env::var(variable)
-                    .map_err(|_| alerting(name, DeliveryError::Unset { variable: variable.clone() }))?,
-                (None, None) => return Err(alerting(name, DeliveryError::NoUrl)),
-            };
-            let transport = vana_metrics::WebhookTransport::new(
-                url,
-                channel.webhook_format(),
-                context.clone(),
-                http_client(name, timeout)?,
-            );
-            delivery(name, channel, transport)
-        }
-        #[cfg(feature = "webhook")]
-        ChannelKind::Alertmanager => {
-            let alertmanager = vana_metrics::AlertmanagerChannel::spawn(
-                name,
-                channel.level,
-                channel.delivery.clone(),
-                &channel.urls,
-                context.clone(),
-                http_client(name, timeout)?,
-            )
-            .map_err(|error| spawn_error(name, error))?;
-            Ok(Some(Channel::Alertmanager(name.to_owned(), Arc::new(alertmanager))))
-        }
-        #[cfg(not(feature = "email"))]
-        ChannelKind::Email => match std::env::var("VANA_SMTP_HOST") {
-            // A server is set up: the channel is meant to deliver.
-            Ok(host) if !host.is_empty() => Err(OpsError::MissingFeature {
-                what: format!("alert channel `{name}` (email)"),
-                feature: "email",
-            }),
-            // Without a server the channel is skipped as it is with the feature.
-            _ => skipped(name, "VANA_SMTP_HOST is not set"),
-        },
-        #[cfg(not(feature = "webhook"))]
-        ChannelKind::Webhook | ChannelKind::Alertmanager => {
-            Err(OpsError::MissingFeature { what: format!("alert channel `{name}`"), feature: "webhook" })
-        }
+        ChannelKind::Email => email(channel, name, context, timeout),
+        ChannelKind::Webhook => webhook(channel, name, context, timeout),
+        ChannelKind::Alertmanager => alertmanager(channel, name, context, timeout),
         // A channel type the configuration learnt before this crate.
         _ => Err(OpsError::MissingFeature {
             what: format!("alert channel `{name}`"),
             feature: "email or webhook",
         }),
     }
+}
+
+#[cfg(feature = "email")]
+fn email(
+    channel: &AlertChannel,
+    name: &str,
+    context: &vana_metrics::AlertContext,
+    timeout: Duration,
+) -> Result<Option<Channel>, OpsError> {
+    let settings = vana_metrics::SmtpSettings::from_env(context).map_err(|source| alerting(name, source))?;
+    let Some(settings) = settings else {
+        return skipped(name, "VANA_SMTP_HOST is not set");
+    };
+    let transport =
+        vana_metrics::EmailTransport::new(&settings, &channel.recipients, context.clone(), timeout)
+            .map_err(|source| alerting(name, source))?;
+    delivery(name, channel, transport)
+}
+
+/// Without the feature: skipped as with it while no server is set up, an error once one is.
+#[cfg(not(feature = "email"))]
+fn email(
+    _: &AlertChannel,
+    name: &str,
+    _: &vana_metrics::AlertContext,
+    _: Duration,
+) -> Result<Option<Channel>, OpsError> {
+    match std::env::var("VANA_SMTP_HOST") {
+        Ok(host) if !host.is_empty() => Err(OpsError::MissingFeature {
+            what: format!("alert channel `{name}` (email)"),
+            feature: "email",
+        }),
+        _ => skipped(name, "VANA_SMTP_HOST is not set"),
+    }
+}
+
+#[cfg(feature = "webhook")]
+fn webhook(
+    channel: &AlertChannel,
+    name: &str,
+    context: &vana_metrics::AlertContext,
+    timeout: Duration,
+) -> Result<Option<Channel>, OpsError> {
+    let url = match (&channel.url, &channel.url_env) {
+        (Some(url), _) => url.clone(),
+        (None, Some(variable)) => std::env::var(variable)
+            .map_err(|_| alerting(name, DeliveryError::Unset { variable: variable.clone() }))?,
+        (None, None) => return Err(alerting(name, DeliveryError::NoUrl)),
+    };
+    let transport = vana_metrics::WebhookTransport::new(
+        url,
+        channel.webhook_format(),
+        context.clone(),
+        http_client(name, timeout)?,
+    );
+    delivery(name, channel, transport)
+}
+
+#[cfg(feature = "webhook")]
+fn alertmanager(
+    channel: &AlertChannel,
+    name: &str,
+    context: &vana_metrics::AlertContext,
+    timeout: Duration,
+) -> Result<Option<Channel>, OpsError> {
+    let alertmanager = vana_metrics::AlertmanagerChannel::spawn(
+        name,
+        channel.level,
+        channel.delivery.clone(),
+        &channel.urls,
+        context.clone(),
+        http_client(name, timeout)?,
+    )
+    .map_err(|error| spawn_error(name, error))?;
+    Ok(Some(Channel::Alertmanager(name.to_owned(), Arc::new(alertmanager))))
+}
+
+#[cfg(not(feature = "webhook"))]
+fn webhook(
+    _: &AlertChannel,
+    name: &str,
+    _: &vana_metrics::AlertContext,
+    _: Duration,
+) -> Result<Option<Channel>, OpsError> {
+    Err(OpsError::MissingFeature { what: format!("alert channel `{name}`"), feature: "webhook" })
+}
+
+#[cfg(not(feature = "webhook"))]
+fn alertmanager(
+    channel: &AlertChannel,
+    name: &str,
+    context: &vana_metrics::AlertContext,
+    timeout: Duration,
+) -> Result<Option<Channel>, OpsError> {
+    webhook(channel, name, context, timeout)
 }

@@ -9,14 +9,11 @@ mod counters;
 mod dashboard;
 mod encoding;
 mod endpoints;
-mod json_walk;
 mod layer;
-mod multipart;
 #[cfg(test)]
 mod parsers_never_panic;
 mod path;
 mod pipeline;
-mod policy;
 mod proxy;
 mod reject;
 mod routes;

@@ -5,8 +5,8 @@ use std::ops::ControlFlow;
 use proptest::prelude::*;
 
 use crate::http::encoding::{DecodeCaps, Encoding, decode, json_as_utf8};
-use crate::http::json_walk::{each_json_string, each_json_string_at};
-use crate::http::multipart::each_text_part;
+use crate::http::step::validation::json_walk::{each_json_string, each_json_string_at};
+use crate::http::step::validation::multipart::each_text_part;
 
 /// Bytes that look like the formats in part: their delimiters, quotes, escapes and noise.
 fn shaped_bytes() -> impl Strategy<Value = Vec<u8>> {

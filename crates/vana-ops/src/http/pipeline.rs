@@ -9,7 +9,7 @@ use std::time::Instant;
 use axum::body::Body;
 use bytes::Bytes;
 use http::request::Parts;
-use http::{Method, Request, Response, StatusCode, Uri};
+use http::{Request, Response, StatusCode};
 use http_body::Body as _;
 use tower::Service;
 use vana_logging::CorrelationId;
@@ -20,9 +20,9 @@ use crate::http::body::BodyKind;
 use crate::http::body_limits::RouteBodyLimits;
 use crate::http::counters::LayerCounters;
 use crate::http::encoding::{Encoding, decode, json_as_utf8};
-use crate::http::multipart;
 use crate::http::reject::Refusal;
 use crate::http::routes::{Route, RouteNamer};
+use crate::http::step::Exchange;
 use crate::http::step::access_log::AccessLog;
 use crate::http::step::blocklist::Blocklist;
 use crate::http::step::client_address::{Client, ClientAddress, Origin};
@@ -53,18 +53,6 @@ pub(crate) struct Pipeline {
     access_log: Option<AccessLog>,
     route_metrics: Option<RouteMetrics>,
     counters: LayerCounters,
-}
-
-/// What the steps after the inner service know of the request.
-pub(crate) struct Exchange {
-    pub(crate) id: CorrelationId,
-    pub(crate) route: Arc<Route>,
-    pub(crate) method: Method,
-    /// Shares the request's buffer: no copy of the path.
-    pub(crate) uri: Uri,
-    pub(crate) client: Option<Client>,
-    pub(crate) https: bool,
-    pub(crate) started: Instant,
 }
 
 /// The client's rate decision, and whether its address may go on.
@@ -237,34 +225,25 @@ impl Pipeline {
         if self.csrf.is_token_request(parts) {
             return Ok(Admission::Answer(self.csrf.token_response(&parts.headers)));
         }
-        if crate::http::websocket::is_handshake(&parts.headers) {
-            self.csrf.check_websocket(parts)?;
-        }
         let limits = self.body_limits.of(route);
         limits.cap.check_declared(&parts.headers)?;
-        let path = parts.uri.path();
         let validation = self
             .validation
             .as_ref()
-            .filter(|validation| validation.applies_to(path))
+            .filter(|validation| validation.applies_to(parts.uri.path()))
             .map(|validation| (validation, validation.actions(route)));
         if let Some((validation, actions)) = validation {
             validation.check_head(parts, actions, findings)?;
         }
-        // Origin mode decides from the head; token mode needs the token, perhaps from the body.
-        let csrf_needed = self.csrf.applies_to(&parts.method, path)
-            && match self.csrf.check_origin(parts) {
-                Some(verdict) => verdict.map(|()| false)?,
-                None => true,
-            };
-        let header_token = if csrf_needed { self.csrf.header_token(&parts.headers) } else { None };
+        let token = self.csrf.check_head(parts)?;
+        // The body is read only when a step must see it.
         let kind = BodyKind::of(&parts.headers);
-        let form_token_needed = csrf_needed && header_token.is_none() && kind == BodyKind::Form;
         let read = !body.is_end_stream()
-            && ((validation.is_some() && kind != BodyKind::Opaque) || form_token_needed);
+            && (validation.is_some_and(|_| Validation::needs_body(kind))
+                || token.as_ref().is_some_and(|token| token.needs_body(kind)));
         if !read {
-            if csrf_needed {
-                self.csrf.check(header_token, &parts.headers)?;
+            if let Some(token) = token {
+                token.check(None)?;
             }
             return Ok(Admission::Forward(limits.cap.limit(body)));
         }
@@ -276,16 +255,10 @@ impl Pipeline {
         let readable =
             if kind == BodyKind::Json { json_as_utf8(&decoded)? } else { Cow::Borrowed(&*decoded) };
         if let Some((validation, actions)) = validation {
-            let boundary =
-                (kind == BodyKind::Multipart).then(|| multipart::boundary(&parts.headers)).flatten();
-            let body =
-                crate::http::step::validation::Body { kind, bytes: &readable, boundary: boundary.as_deref() };
-            validation.check_body(&body, limits.max_value, actions, findings)?;
+            validation.check_body(&parts.headers, &readable, limits.max_value, actions, findings)?;
         }
-        if csrf_needed {
-            let form_token = || (kind == BodyKind::Form).then(|| self.csrf.form_token(&readable)).flatten();
-            let token = header_token.map(str::to_owned).or_else(form_token);
-            self.csrf.check(token.as_deref(), &parts.headers)?;
+        if let Some(token) = token {
+            token.check(Some((kind, &readable)))?;
         }
         Ok(Admission::Forward(Body::from(bytes)))
     }

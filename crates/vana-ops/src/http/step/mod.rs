@@ -6,13 +6,32 @@ pub(crate) mod access_log;
 pub(crate) mod blocklist;
 pub(crate) mod client_address;
 pub(crate) mod correlation;
-pub(crate) mod cross_origin;
 pub(crate) mod csrf;
 pub(crate) mod rate_limit;
-pub(crate) mod refusal_floods;
 pub(crate) mod route_metrics;
 pub(crate) mod security_headers;
 pub(crate) mod validation;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use http::{Method, Uri};
+use vana_logging::CorrelationId;
+
+use crate::http::routes::Route;
+use crate::http::step::client_address::Client;
+
+/// What the steps after the inner service know of the request.
+pub(crate) struct Exchange {
+    pub(crate) id: CorrelationId,
+    pub(crate) route: Arc<Route>,
+    pub(crate) method: Method,
+    /// Shares the request's buffer: no copy of the path.
+    pub(crate) uri: Uri,
+    pub(crate) client: Option<Client>,
+    pub(crate) https: bool,
+    pub(crate) started: Instant,
+}
 
 /// An `Ops` of the embedded defaults with `security_yaml` over them, for the steps' tests.
 #[cfg(test)]

@@ -8,8 +8,8 @@ use http::StatusCode;
 
 use vana_metrics::PerformanceMonitor;
 
-use crate::http::pipeline::Exchange;
 use crate::http::routes::method_label;
+use crate::http::step::Exchange;
 
 /// The route-metrics step.
 pub(crate) struct RouteMetrics {

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use http::HeaderName;
 use vana_config::{HttpLayer, InputAction, PointerToken, RoutePolicy, parse_pointer};
 
-use crate::http::json_walk::JsonStep;
+use super::json_walk::JsonStep;
 
 /// The wildcard entry of a named location.
 const ANY: &str = "*";

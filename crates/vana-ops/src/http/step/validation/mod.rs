@@ -4,6 +4,10 @@
 //! `detect` records it and lets the request go on, `off` does not look. A score under the threshold is
 //! recorded, never refused.
 
+pub(crate) mod json_walk;
+pub(crate) mod multipart;
+mod policy;
+
 use std::ops::ControlFlow;
 
 use http::request::Parts;
@@ -11,12 +15,13 @@ use vana_config::{HttpLayer, InputAction};
 use vana_security::{InputValidator, Verdict};
 
 use crate::http::body::{BodyKind, each_form_part};
-use crate::http::json_walk::{JsonStep, each_json_string, each_json_string_at};
-use crate::http::multipart::each_text_part;
 use crate::http::path::{PathPrefixes, normalized};
-use crate::http::policy::{Named, Policies, RouteActions};
 use crate::http::reject::{Finding, FindingAction, Refusal};
 use crate::ops::Ops;
+use json_walk::{JsonStep, each_json_string, each_json_string_at};
+use multipart::each_text_part;
+pub(crate) use policy::RouteActions;
+use policy::{Named, Policies};
 
 /// Most findings one request records; past it, the rest of its findings are not recorded (a refusal is
 /// still a refusal).
@@ -44,14 +49,6 @@ impl Findings {
     pub(crate) fn iter(&self) -> impl Iterator<Item = &(Finding, FindingAction)> {
         self.0.iter()
     }
-}
-
-/// A request body as validation reads it: decoded, with the kind its `Content-Type` names.
-pub(crate) struct Body<'a> {
-    pub(crate) kind: BodyKind,
-    pub(crate) bytes: &'a [u8],
-    /// A multipart body's boundary.
-    pub(crate) boundary: Option<&'a str>,
 }
 
 /// What one check needs: the validator, where the findings go.
@@ -145,16 +142,25 @@ impl Validation {
         Ok(())
     }
 
-    /// Form fields (urlencoded, or the text parts of a multipart form with its boundary), JSON strings and
-    /// object keys, or the whole text, each up to `max_value` bytes (the route's body cap).
+    /// Whether validation reads a body of `kind` (binary kinds are not inspected).
+    pub(crate) fn needs_body(kind: BodyKind) -> bool {
+        kind != BodyKind::Opaque
+    }
+
+    /// The body (decoded, its kind from `headers`): form fields (urlencoded, or the text parts of a multipart
+    /// form), JSON strings and object keys, or the whole text, each up to `max_value` bytes (the route's
+    /// body cap).
     pub(crate) fn check_body(
         &self,
-        body: &Body<'_>,
+        headers: &http::HeaderMap,
+        bytes: &[u8],
         max_value: usize,
         actions: &RouteActions,
         findings: &mut Findings,
     ) -> Result<(), Refusal> {
-        let &Body { kind, bytes, boundary } = body;
+        let kind = BodyKind::of(headers);
+        let boundary = (kind == BodyKind::Multipart).then(|| multipart::boundary(headers)).flatten();
+        let boundary = boundary.as_deref();
         let mut judge = self.judge(findings);
         let Ok(text) = std::str::from_utf8(bytes) else {
             // A binary body in a textual type: the validator's byte entry point decides.
@@ -261,8 +267,16 @@ mod tests {
 
     fn body(step: &Validation, route: &str, kind: BodyKind, bytes: &[u8]) -> (Result<(), Refusal>, Findings) {
         let mut findings = Findings::default();
-        let whole = Body { kind, bytes, boundary: None };
-        (step.check_body(&whole, 1 << 20, step.actions(route), &mut findings), findings)
+        let content_type = match kind {
+            BodyKind::Form => "application/x-www-form-urlencoded",
+            BodyKind::Json => "application/json",
+            BodyKind::Text => "text/plain",
+            BodyKind::Multipart => "multipart/form-data",
+            BodyKind::Opaque => "image/png",
+        };
+        let mut headers = http::HeaderMap::new();
+        headers.insert(http::header::CONTENT_TYPE, content_type.parse().unwrap());
+        (step.check_body(&headers, bytes, 1 << 20, step.actions(route), &mut findings), findings)
     }
 
     fn location(result: Result<(), Refusal>) -> &'static str {

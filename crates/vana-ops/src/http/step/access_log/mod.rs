@@ -1,13 +1,15 @@
 //! Access log: one line per request with its route, status, duration and client (`http.access_log`);
 //! floods of identical refusals are summarized (`http.refusal_log_window_ms`, see `refusal_floods.rs`).
 
+mod refusal_floods;
+
 use std::time::Duration;
 
 use vana_logging::{RequestLog, RequestRecord};
 use vana_security::ClientNetworks;
 
-use crate::http::pipeline::Exchange;
-use crate::http::step::refusal_floods::{RefusalFloods, Summary, Verdict};
+use crate::http::step::Exchange;
+use refusal_floods::{RefusalFloods, Summary, Verdict};
 
 /// The access-log step.
 pub(crate) struct AccessLog {

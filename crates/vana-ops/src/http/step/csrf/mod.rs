@@ -3,6 +3,8 @@
 //! need a token bound to the session cookie, sent in a header or a form field, and `GET` on the token route
 //! hands tokens out.
 
+mod cross_origin;
+
 use std::time::Duration;
 
 use axum::body::Body;
@@ -11,10 +13,10 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method, Response, header};
 use vana_config::{CsrfMode, CsrfProtection, HttpLayer};
 use vana_security::{CsrfKeyError, CsrfKeys, CsrfTokens};
 
-use crate::http::body::form_field;
+use crate::http::body::{BodyKind, form_field};
 use crate::http::path::{PathPrefixes, normalized};
 use crate::http::reject::Refusal;
-use crate::http::step::cross_origin::CrossOrigin;
+use cross_origin::CrossOrigin;
 
 /// The CSRF step.
 pub(crate) struct Csrf {
@@ -102,15 +104,35 @@ impl Csrf {
 
     /// Whether a request is checked at all: an unsafe method on a path that is not exempt, as the service
     /// will see the path.
-    pub(crate) fn applies_to(&self, method: &Method, path: &str) -> bool {
+    fn applies_to(&self, method: &Method, path: &str) -> bool {
         self.required
             && is_unsafe(method)
             && (self.exempt.is_empty() || !self.exempt.covers(&normalized(path)))
     }
 
+    /// The checks a request's head decides: a WebSocket handshake's origin, and for an unsafe method the
+    /// origin (origin mode) or whether a token is needed (token mode). The token check that is left, if
+    /// any, may need the body (a form field).
+    pub(crate) fn check_head<'a>(&'a self, parts: &'a Parts) -> Result<Option<PendingToken<'a>>, Refusal> {
+        if crate::http::websocket::is_handshake(&parts.headers) {
+            self.check_websocket(parts)?;
+        }
+        if !self.applies_to(&parts.method, parts.uri.path()) {
+            return Ok(None);
+        }
+        if let Some(verdict) = self.check_origin(parts) {
+            return verdict.map(|()| None);
+        }
+        Ok(Some(PendingToken {
+            csrf: self,
+            header_token: self.header_token(&parts.headers),
+            headers: &parts.headers,
+        }))
+    }
+
     /// A WebSocket handshake (a `GET`) from a browser page of another origin that is not trusted is refused,
     /// in either mode, on paths that are not exempt.
-    pub(crate) fn check_websocket(&self, parts: &Parts) -> Result<(), Refusal> {
+    fn check_websocket(&self, parts: &Parts) -> Result<(), Refusal> {
         if !self.required || (!self.exempt.is_empty() && self.exempt.covers(&normalized(parts.uri.path()))) {
             return Ok(());
         }
@@ -119,23 +141,23 @@ impl Csrf {
 
     /// Origin mode: the check of a request it applies to, decided by its head (`Some`); token mode: `None`,
     /// the token decides.
-    pub(crate) fn check_origin(&self, parts: &Parts) -> Option<Result<(), Refusal>> {
+    fn check_origin(&self, parts: &Parts) -> Option<Result<(), Refusal>> {
         let cross_origin = self.cross_origin.as_ref()?;
         Some(cross_origin.check(&parts.headers, host_of(parts)))
     }
 
     /// The token in form field `csrf_form_field` of a urlencoded body.
-    pub(crate) fn form_token(&self, body: &[u8]) -> Option<String> {
+    fn form_token(&self, body: &[u8]) -> Option<String> {
         form_field(body, &self.form_field)
     }
 
     /// A refusal unless `token` is valid for the request's session.
-    pub(crate) fn check(&self, token: Option<&str>, headers: &HeaderMap) -> Result<(), Refusal> {
+    fn check(&self, token: Option<&str>, headers: &HeaderMap) -> Result<(), Refusal> {
         if self.is_valid(token, headers) { Ok(()) } else { Err(Refusal::Csrf) }
     }
 
     /// The token sent in the header, if any.
-    pub(crate) fn header_token<'a>(&self, headers: &'a HeaderMap) -> Option<&'a str> {
+    fn header_token<'a>(&self, headers: &'a HeaderMap) -> Option<&'a str> {
         headers.get(&self.header).and_then(|value| value.to_str().ok())
     }
 
@@ -169,6 +191,32 @@ impl Csrf {
             "expires_in": self.max_age.as_secs(),
         });
         (body, cookie)
+    }
+}
+
+/// Token mode: the token check of a request, once its head is known. The token comes from the header, else
+/// from a urlencoded body's form field.
+pub(crate) struct PendingToken<'a> {
+    csrf: &'a Csrf,
+    header_token: Option<&'a str>,
+    headers: &'a HeaderMap,
+}
+
+impl PendingToken<'_> {
+    /// Whether the check needs the body: no token in the header, and a form body that may hold one.
+    pub(crate) fn needs_body(&self, kind: BodyKind) -> bool {
+        self.header_token.is_none() && kind == BodyKind::Form
+    }
+
+    /// A refusal unless the header's token, or the form field of `body` (its kind and text, when it was
+    /// read), is valid for the session.
+    pub(crate) fn check(self, body: Option<(BodyKind, &[u8])>) -> Result<(), Refusal> {
+        let form_token = || match body {
+            Some((BodyKind::Form, text)) => self.csrf.form_token(text),
+            _ => None,
+        };
+        let token = self.header_token.map(str::to_owned).or_else(form_token);
+        self.csrf.check(token.as_deref(), self.headers)
     }
 }
 

@@ -58,7 +58,7 @@ impl Csrf {
                         "no CSRF key in the environment (VANA_CSRF_KEY or VANA_CSRF_KEY_FILE): tokens are signed with a random key of this process and will not survive a restart"
                     );
                 }
-                let random: [u8; 32] = std::array::from_fn(|_| rand_byte());
+                let random: [u8; 32] = rand::random();
                 CsrfKeys::new(&random, None)
             }
             Err(other) => Err(other),
@@ -227,11 +227,6 @@ fn host_of(parts: &Parts) -> Option<&str> {
         .get(header::HOST)
         .and_then(|value| value.to_str().ok())
         .or_else(|| parts.uri.authority().map(http::uri::Authority::as_str))
-}
-
-fn rand_byte() -> u8 {
-    // uuid's v4 generator is the process's CSPRNG; one byte of it at a time keeps this crate off `rand`.
-    uuid::Uuid::new_v4().as_bytes()[0]
 }
 
 /// The value of cookie `name` in the request's `Cookie` headers.

@@ -32,10 +32,13 @@ use Category::{
     NosqlInjection as Nosql, PathTraversal as Path, PhpInjection as Php, SqlInjection as Sql,
     TemplateInjection as Template, XpathInjection as Xpath, Xss, Xxe,
 };
-use Severity::{Critical, High, Low, Medium};
+use Severity::{Critical, High, Medium};
+
+use super::shell::Shape as ShellShape;
+use super::sql::Shape as SqlShape;
 
 /// A rule judged by a tokenizer, not a regular expression: its `pattern` is empty.
-const fn grammar(
+pub(crate) const fn grammar(
     id: u16,
     category: Category,
     severity: Severity,
@@ -48,38 +51,20 @@ const fn grammar(
 /// The built-in rules judged by reading the input as a language (SQL, shell) rather than by a pattern:
 /// what a value's tokens do once they leave the value.
 pub const GRAMMAR_RULES: &[Rule] = &[
-    grammar(
-        131,
-        Sql,
-        Critical,
-        5,
-        "SQL: a value closed, then a condition (`' OR 'a'='a`, `1 || 1`, `1 OR 'a' LIKE 'a'`)",
-    ),
-    grammar(132, Sql, Critical, 5, "SQL: a value closed, then UNION SELECT"),
-    grammar(133, Sql, Critical, 5, "SQL: a value closed, then a stacked statement"),
-    grammar(134, Sql, High, 5, "SQL: a string closed, then a comment that cuts the rest of the query"),
-    grammar(135, Sql, High, 5, "SQL: a value closed, then a clause (ORDER BY, HAVING, LIMIT, INTO)"),
-    grammar(136, Sql, Critical, 5, "SQL: a value closed, then a subquery or a concatenated call"),
-    grammar(137, Sql, Medium, 3, "SQL: a condition that prose can also show (`1 or 2`, `x or y = z`)"),
-    grammar(138, Sql, Medium, 3, "SQL: a whole statement, as questions about SQL also carry"),
-    grammar(411, Cmd, Critical, 5, "shell: a separator, then a program with shell-shaped arguments or none"),
-    grammar(
-        412,
-        Cmd,
-        Critical,
-        5,
-        "shell: a program in a command substitution (`$(...)`, `<(...)`, glued backquotes)",
-    ),
-    grammar(413, Cmd, High, 5, "shell: a value that is a program with shell-shaped arguments"),
-    grammar(414, Cmd, Critical, 5, "shell: a program stored in a variable and run from it"),
-    grammar(415, Cmd, Medium, 3, "shell: a program name after a separator or in backquotes, then prose"),
-    grammar(
-        416,
-        Cmd,
-        Low,
-        3,
-        "shell: more separators and lines than are read (32,768); the rest is left to patterns",
-    ),
+    SqlShape::Condition.rule(),
+    SqlShape::Union.rule(),
+    SqlShape::Stacked.rule(),
+    SqlShape::CommentCut.rule(),
+    SqlShape::Clause.rule(),
+    SqlShape::Subquery.rule(),
+    SqlShape::ProseCondition.rule(),
+    SqlShape::Statement.rule(),
+    ShellShape::Separated.rule(),
+    ShellShape::Substitution.rule(),
+    ShellShape::WholeCommand.rule(),
+    ShellShape::StoredCommand.rule(),
+    ShellShape::ProseCommand.rule(),
+    ShellShape::TooManyPositions.rule(),
 ];
 
 macro_rules! rules {

@@ -7,6 +7,9 @@
 
 mod words;
 
+use super::rules::{Rule, grammar};
+use super::verdict::Category::CommandInjection as Cmd;
+use super::verdict::Severity::{Critical, High, Low, Medium};
 use words::{Kind, PROGRAM_PATHS, command, glob_matches, may_be_program};
 
 /// The longest word read as a command name (a path included).
@@ -34,16 +37,60 @@ pub(crate) enum Shape {
 }
 
 impl Shape {
-    /// The grammar rule of this shape.
-    pub(crate) fn rule_id(self) -> u16 {
+    /// Every shape, in the order of their rules.
+    #[cfg(test)]
+    pub(crate) const ALL: [Shape; 6] = [
+        Shape::Separated,
+        Shape::Substitution,
+        Shape::WholeCommand,
+        Shape::StoredCommand,
+        Shape::ProseCommand,
+        Shape::TooManyPositions,
+    ];
+
+    /// The grammar rule of this shape: its id, how bad and how sure, what it means.
+    pub(crate) const fn rule(self) -> Rule {
         match self {
-            Shape::Separated => 411,
-            Shape::Substitution => 412,
-            Shape::WholeCommand => 413,
-            Shape::StoredCommand => 414,
-            Shape::ProseCommand => 415,
-            Shape::TooManyPositions => 416,
+            Shape::Separated => grammar(
+                411,
+                Cmd,
+                Critical,
+                5,
+                "shell: a separator, then a program with shell-shaped arguments or none",
+            ),
+            Shape::Substitution => grammar(
+                412,
+                Cmd,
+                Critical,
+                5,
+                "shell: a program in a command substitution (`$(...)`, `<(...)`, glued backquotes)",
+            ),
+            Shape::WholeCommand => {
+                grammar(413, Cmd, High, 5, "shell: a value that is a program with shell-shaped arguments")
+            }
+            Shape::StoredCommand => {
+                grammar(414, Cmd, Critical, 5, "shell: a program stored in a variable and run from it")
+            }
+            Shape::ProseCommand => grammar(
+                415,
+                Cmd,
+                Medium,
+                3,
+                "shell: a program name after a separator or in backquotes, then prose",
+            ),
+            Shape::TooManyPositions => grammar(
+                416,
+                Cmd,
+                Low,
+                3,
+                "shell: more separators and lines than are read (32,768); the rest is left to patterns",
+            ),
         }
+    }
+
+    /// The id of this shape's rule.
+    pub(crate) fn rule_id(self) -> u16 {
+        self.rule().id
     }
 }
 

@@ -9,6 +9,10 @@ mod lexer;
 
 use lexer::{Lexer, StringEnd, Token, Word};
 
+use super::rules::{Rule, grammar};
+use super::verdict::Category::SqlInjection as Sql;
+use super::verdict::Severity::{Critical, High, Medium};
+
 /// How many quotes of an input start a context: injections close a string early; prose quotes many.
 const MAX_QUOTE_STARTS: usize = 8;
 /// How many tokens a context reads at most: every shape is decided within them.
@@ -36,18 +40,64 @@ pub(crate) enum Shape {
 }
 
 impl Shape {
-    /// The grammar rule of this shape.
-    pub(crate) fn rule_id(self) -> u16 {
+    /// Every shape, in the order of their rules.
+    #[cfg(test)]
+    pub(crate) const ALL: [Shape; 8] = [
+        Shape::Condition,
+        Shape::Union,
+        Shape::Stacked,
+        Shape::CommentCut,
+        Shape::Clause,
+        Shape::Subquery,
+        Shape::ProseCondition,
+        Shape::Statement,
+    ];
+
+    /// The grammar rule of this shape: its id, how bad and how sure, what it means.
+    pub(crate) const fn rule(self) -> Rule {
         match self {
-            Shape::Condition => 131,
-            Shape::Union => 132,
-            Shape::Stacked => 133,
-            Shape::CommentCut => 134,
-            Shape::Clause => 135,
-            Shape::Subquery => 136,
-            Shape::ProseCondition => 137,
-            Shape::Statement => 138,
+            Shape::Condition => grammar(
+                131,
+                Sql,
+                Critical,
+                5,
+                "SQL: a value closed, then a condition (`' OR 'a'='a`, `1 || 1`, `1 OR 'a' LIKE 'a'`)",
+            ),
+            Shape::Union => grammar(132, Sql, Critical, 5, "SQL: a value closed, then UNION SELECT"),
+            Shape::Stacked => grammar(133, Sql, Critical, 5, "SQL: a value closed, then a stacked statement"),
+            Shape::CommentCut => grammar(
+                134,
+                Sql,
+                High,
+                5,
+                "SQL: a string closed, then a comment that cuts the rest of the query",
+            ),
+            Shape::Clause => grammar(
+                135,
+                Sql,
+                High,
+                5,
+                "SQL: a value closed, then a clause (ORDER BY, HAVING, LIMIT, INTO)",
+            ),
+            Shape::Subquery => {
+                grammar(136, Sql, Critical, 5, "SQL: a value closed, then a subquery or a concatenated call")
+            }
+            Shape::ProseCondition => grammar(
+                137,
+                Sql,
+                Medium,
+                3,
+                "SQL: a condition that prose can also show (`1 or 2`, `x or y = z`)",
+            ),
+            Shape::Statement => {
+                grammar(138, Sql, Medium, 3, "SQL: a whole statement, as questions about SQL also carry")
+            }
         }
+    }
+
+    /// The id of this shape's rule.
+    pub(crate) fn rule_id(self) -> u16 {
+        self.rule().id
     }
 
     fn is_weak(self) -> bool {

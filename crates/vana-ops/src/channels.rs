@@ -2,7 +2,9 @@
 //! the environment.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+#[cfg(any(feature = "email", feature = "webhook"))]
+use std::time::Duration;
+use std::time::Instant;
 
 use vana_config::{AlertChannel, ChannelKind, Config};
 #[cfg(any(feature = "email", feature = "webhook"))]
@@ -144,19 +146,47 @@ fn skipped(name: &str, why: &str) -> Result<Option<Channel>, OpsError> {
     Ok(None)
 }
 
+/// What building one network channel needs.
+#[cfg(any(feature = "email", feature = "webhook"))]
+#[derive(Clone, Copy)]
+struct Spec<'a> {
+    channel: &'a AlertChannel,
+    name: &'a str,
+    context: &'a vana_metrics::AlertContext,
+    timeout: Duration,
+}
+
 fn build_one(
     channel: &AlertChannel,
     name: &str,
     context: &vana_metrics::AlertContext,
 ) -> Result<Option<Channel>, OpsError> {
-    let timeout = Duration::from_secs(channel.delivery.timeout_seconds.max(1));
+    #[cfg(any(feature = "email", feature = "webhook"))]
+    let spec = Spec {
+        channel,
+        name,
+        context,
+        timeout: Duration::from_secs(channel.delivery.timeout_seconds.max(1)),
+    };
+    // Only the network channels use the context: a build without them must not warn.
+    #[cfg(not(any(feature = "email", feature = "webhook")))]
+    let _ = context;
     match channel.kind {
         ChannelKind::Log => {
             Ok(Some(Channel::Log(name.to_owned(), Arc::new(TracingSink::new(channel.level)))))
         }
-        ChannelKind::Email => email(channel, name, context, timeout),
-        ChannelKind::Webhook => webhook(channel, name, context, timeout),
-        ChannelKind::Alertmanager => alertmanager(channel, name, context, timeout),
+        #[cfg(feature = "email")]
+        ChannelKind::Email => email(&spec),
+        #[cfg(not(feature = "email"))]
+        ChannelKind::Email => email_not_built(name),
+        #[cfg(feature = "webhook")]
+        ChannelKind::Webhook => webhook(&spec),
+        #[cfg(feature = "webhook")]
+        ChannelKind::Alertmanager => alertmanager(&spec),
+        #[cfg(not(feature = "webhook"))]
+        ChannelKind::Webhook | ChannelKind::Alertmanager => {
+            Err(OpsError::MissingFeature { what: format!("alert channel `{name}`"), feature: "webhook" })
+        }
         // A channel type the configuration learnt before this crate.
         _ => Err(OpsError::MissingFeature {
             what: format!("alert channel `{name}`"),
@@ -166,12 +196,8 @@ fn build_one(
 }
 
 #[cfg(feature = "email")]
-fn email(
-    channel: &AlertChannel,
-    name: &str,
-    context: &vana_metrics::AlertContext,
-    timeout: Duration,
-) -> Result<Option<Channel>, OpsError> {
+fn email(spec: &Spec<'_>) -> Result<Option<Channel>, OpsError> {
+    let Spec { channel, name, context, timeout } = *spec;
     let settings = vana_metrics::SmtpSettings::from_env(context).map_err(|source| alerting(name, source))?;
     let Some(settings) = settings else {
         return skipped(name, "VANA_SMTP_HOST is not set");
@@ -184,12 +210,7 @@ fn email(
 
 /// Without the feature: skipped as with it while no server is set up, an error once one is.
 #[cfg(not(feature = "email"))]
-fn email(
-    _: &AlertChannel,
-    name: &str,
-    _: &vana_metrics::AlertContext,
-    _: Duration,
-) -> Result<Option<Channel>, OpsError> {
+fn email_not_built(name: &str) -> Result<Option<Channel>, OpsError> {
     match std::env::var("VANA_SMTP_HOST") {
         Ok(host) if !host.is_empty() => Err(OpsError::MissingFeature {
             what: format!("alert channel `{name}` (email)"),
@@ -200,12 +221,8 @@ fn email(
 }
 
 #[cfg(feature = "webhook")]
-fn webhook(
-    channel: &AlertChannel,
-    name: &str,
-    context: &vana_metrics::AlertContext,
-    timeout: Duration,
-) -> Result<Option<Channel>, OpsError> {
+fn webhook(spec: &Spec<'_>) -> Result<Option<Channel>, OpsError> {
+    let Spec { channel, name, context, timeout } = *spec;
     let url = match (&channel.url, &channel.url_env) {
         (Some(url), _) => url.clone(),
         (None, Some(variable)) => std::env::var(variable)
@@ -222,12 +239,8 @@ fn webhook(
 }
 
 #[cfg(feature = "webhook")]
-fn alertmanager(
-    channel: &AlertChannel,
-    name: &str,
-    context: &vana_metrics::AlertContext,
-    timeout: Duration,
-) -> Result<Option<Channel>, OpsError> {
+fn alertmanager(spec: &Spec<'_>) -> Result<Option<Channel>, OpsError> {
+    let Spec { channel, name, context, timeout } = *spec;
     let alertmanager = vana_metrics::AlertmanagerChannel::spawn(
         name,
         channel.level,
@@ -238,24 +251,4 @@ fn alertmanager(
     )
     .map_err(|error| spawn_error(name, error))?;
     Ok(Some(Channel::Alertmanager(name.to_owned(), Arc::new(alertmanager))))
-}
-
-#[cfg(not(feature = "webhook"))]
-fn webhook(
-    _: &AlertChannel,
-    name: &str,
-    _: &vana_metrics::AlertContext,
-    _: Duration,
-) -> Result<Option<Channel>, OpsError> {
-    Err(OpsError::MissingFeature { what: format!("alert channel `{name}`"), feature: "webhook" })
-}
-
-#[cfg(not(feature = "webhook"))]
-fn alertmanager(
-    channel: &AlertChannel,
-    name: &str,
-    context: &vana_metrics::AlertContext,
-    timeout: Duration,
-) -> Result<Option<Channel>, OpsError> {
-    webhook(channel, name, context, timeout)
 }

@@ -51,6 +51,8 @@ pub(crate) fn run() -> Result<ExitCode> {
     // The ADK tests find google-adk in the Python environment.
     crate::python::environment()?;
     cargo_test(None)?;
+    // The facade's lean build: what a configuration needing a missing feature gets.
+    cargo(&["test", "-p", "vana-ops", "--no-default-features", "--lib", "--locked"], &[])?;
     loom()?;
     cargo(&["test", "--workspace", "--doc", "--all-features", "--locked"], &[])?;
     crate::python::pytest(false)?;

@@ -252,3 +252,21 @@ fn alertmanager(spec: &Spec<'_>) -> Result<Option<Channel>, OpsError> {
     .map_err(|error| spawn_error(name, error))?;
     Ok(Some(Channel::Alertmanager(name.to_owned(), Arc::new(alertmanager))))
 }
+
+/// A build without a channel's feature: the configuration that asks for it is an error naming the feature.
+#[cfg(all(test, not(feature = "webhook")))]
+mod without_the_webhook_feature {
+    #[test]
+    fn a_webhook_channel_is_an_error_that_names_the_feature() {
+        let yaml = "alerting:\n  channels:\n    - type: webhook\n      level: warning\n      url: \"http://127.0.0.1:9/hook\"\n";
+        let loaded = vana_config::ConfigLoader::new()
+            .document_str(vana_config::Document::Monitoring, "test", yaml)
+            .load()
+            .unwrap();
+        let context = vana_metrics::AlertContext::from_environment();
+        let Err(error) = super::build(&loaded.config, &context) else {
+            panic!("a webhook channel was built")
+        };
+        assert!(error.to_string().contains("`webhook` feature"), "{error}");
+    }
+}

@@ -34,7 +34,26 @@ pub const ACCESS_TARGET: &str = "access";
 const MESSAGE: &str = "request";
 
 /// The metadata keys, in order.
-const KEYS: [&str; 6] = ["method", "route", "path", "status", "duration_ms", "client"];
+const KEYS: [&str; 9] = [
+    "method",
+    "route",
+    "path",
+    "status",
+    "duration_ms",
+    "client",
+    "first_byte_ms",
+    "events",
+    "stream_outcome",
+];
+
+/// What a streamed response (server-sent events) logs besides the request's fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StreamRecord<'a> {
+    /// Events sent (blank-line-terminated blocks).
+    pub events: u64,
+    /// How it ended: `completed`, `client_closed`, `upstream_error`.
+    pub outcome: &'a str,
+}
 
 /// What one served request logs.
 #[derive(Debug, Clone, Copy)]
@@ -47,8 +66,12 @@ pub struct RequestRecord<'a> {
     pub path: &'a str,
     /// The response status; 5xx lines are WARNING, the others INFO.
     pub status: u16,
-    /// The time from the request's arrival to its response head.
+    /// The time from the request's arrival to the response's last byte (or the client's going away).
     pub duration: Duration,
+    /// The time from the request's arrival to the response body's first byte, when it had one.
+    pub first_byte: Option<Duration>,
+    /// A stream (`text/event-stream`): its events and how it ended.
+    pub stream: Option<StreamRecord<'a>>,
     /// The client address as text, when known.
     pub client: Option<&'a str>,
     /// The request's correlation id.
@@ -70,6 +93,8 @@ pub struct RequestRecord<'a> {
 ///     path: "/users/7",
 ///     status: 200,
 ///     duration: Duration::from_micros(1250),
+///     first_byte: Some(Duration::from_micros(1100)),
+///     stream: None,
 ///     client: Some("203.0.113.9"),
 ///     correlation_id: Some("req-42"),
 /// });
@@ -203,12 +228,16 @@ fn millis(duration: Duration) -> f64 {
 }
 
 fn via_tracing(record: &RequestRecord<'_>, level: &Level) {
-    let RequestRecord { method, route, path, status, duration, client, correlation_id } = *record;
+    let RequestRecord { method, route, path, status, duration, client, correlation_id, first_byte, stream } =
+        *record;
     let duration_ms = millis(duration);
+    let first_byte_ms = first_byte.map(millis);
+    let events = stream.map(|stream| stream.events);
+    let stream_outcome = stream.map(|stream| stream.outcome);
     if *level == Level::WARN {
-        tracing::warn!(target: ACCESS_TARGET, method, route, path, status, duration_ms, client, correlation_id, "request");
+        tracing::warn!(target: ACCESS_TARGET, method, route, path, status, duration_ms, client, first_byte_ms, events, stream_outcome, correlation_id, "request");
     } else {
-        tracing::info!(target: ACCESS_TARGET, method, route, path, status, duration_ms, client, correlation_id, "request");
+        tracing::info!(target: ACCESS_TARGET, method, route, path, status, duration_ms, client, first_byte_ms, events, stream_outcome, correlation_id, "request");
     }
 }
 
@@ -302,6 +331,14 @@ impl Direct {
             Some(client) => style.push_str_value(out, client),
             None => out.push_str(if style.format == vana_config::LogFormat::Json { "null" } else { "-" }),
         });
+        // Only a response with a body says when it began; only a stream counts its events.
+        if let Some(first_byte) = record.first_byte {
+            self.push_field(out, 6, |out| push_millis(out, first_byte));
+        }
+        if let Some(stream) = record.stream {
+            self.push_field(out, 7, |out| out.push_str(itoa::Buffer::new().format(stream.events)));
+            self.push_field(out, 8, |out| style.push_str_value(out, stream.outcome));
+        }
     }
 
     /// Appends key `KEYS[index]` and its value (written by `value`, or the redaction marker).

@@ -13,6 +13,8 @@ fn record(status: u16) -> RequestRecord<'static> {
         path: "/agents/7\"\n\u{1b}[31m",
         status,
         duration: Duration::from_nanos(1_234_567),
+        first_byte: None,
+        stream: None,
         client: Some("2001:db8::1"),
         correlation_id: Some("req-1"),
     }
@@ -105,4 +107,26 @@ fn without_vana_logging_lines_are_tracing_events_with_the_same_fields() {
     assert_eq!(entry.metadata["status"], 200);
     assert_eq!(entry.metadata["duration_ms"], 1.234);
     assert_eq!(entry.metadata["route"], "/agents/{id}");
+}
+
+#[test]
+fn a_stream_s_line_says_when_its_first_byte_left_how_many_events_and_how_it_ended() {
+    let (memory, guard) = direct(&Logging::default());
+    let stream = vana_logging::StreamRecord { events: 5, outcome: "client_closed" };
+    let streamed = RequestRecord {
+        duration: Duration::from_millis(1009),
+        first_byte: Some(Duration::from_micros(200_250)),
+        stream: Some(stream),
+        ..record(200)
+    };
+    guard.request_log().write(&streamed);
+    let entry = LogEntry::parse(&memory.lines()[0]).unwrap();
+    assert_eq!(entry.metadata["duration_ms"], 1009.0);
+    assert_eq!(entry.metadata["first_byte_ms"], 200.25);
+    assert_eq!(entry.metadata["events"], 5);
+    assert_eq!(entry.metadata["stream_outcome"], "client_closed");
+    // A response without a body or a stream has neither field.
+    guard.request_log().write(&record(204));
+    let plain = LogEntry::parse(&memory.lines()[1]).unwrap();
+    assert!(plain.metadata.get("first_byte_ms").is_none() && plain.metadata.get("events").is_none());
 }

@@ -149,12 +149,21 @@ async fn streams_pass_whole(adk: &AdkServer, gateway: &Gateway) -> String {
         values.sort();
         values[values.len() / 2]
     };
+    // The gateway's own account of the last stream, from its log line: to the end, and to the first byte.
+    let line = gateway.logs().into_iter().rev().find(|line| line.contains("\"route\":\"/run_sse\""));
+    let line: serde_json::Value = serde_json::from_str(&line.expect("a /run_sse log line")).unwrap();
+    let metadata = &line["metadata"];
+    assert_eq!(metadata["stream_outcome"], "completed", "{line}");
+    assert_eq!(metadata["events"], u64::try_from(events).unwrap(), "every event counted: {line}");
     format!(
-        "run_sse, median of 5: first event {:?} direct, {:?} through the gateway; last event {:?} direct, {:?} through",
+        "run_sse, median of 5: first event {:?} direct, {:?} through the gateway; last event {:?} direct, {:?} \
+         through; the gateway's last line: {} ms to the end, {} ms to the first byte",
         median(&direct, |run| run.0),
         median(&through, |run| run.0),
         median(&direct, |run| run.1),
         median(&through, |run| run.1),
+        metadata["duration_ms"],
+        metadata["first_byte_ms"],
     )
 }
 

@@ -197,6 +197,36 @@ async fn demo_mode_does_everything_and_shuts_down_gracefully() {
     );
 }
 
+/// A stream's log line comes at its end: its duration reaches the last event, its first byte is the first
+/// event's, and it says how many events passed and how it ended; one the client leaves is `client_closed`.
+async fn streams_are_timed_to_their_end(gateway: &Gateway) {
+    let line = gateway
+        .wait_for_log(&["\"route\":\"/events\"", "\"stream_outcome\":\"completed\""], Duration::from_secs(5));
+    let line = line.expect("the completed stream's log line");
+    let entry: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let metadata = &entry["metadata"];
+    assert_eq!(metadata["events"], 2, "{line}");
+    let (duration, first_byte) =
+        (metadata["duration_ms"].as_f64().unwrap(), metadata["first_byte_ms"].as_f64().unwrap());
+    assert!(first_byte <= duration, "{line}");
+    // Left after its first event: the client went away.
+    let mut left = client().get(gateway.url("/events")).send().await.unwrap();
+    let first = tokio::time::timeout(Duration::from_secs(5), left.chunk()).await.unwrap().unwrap().unwrap();
+    assert_eq!(&first[..], b"data: one\n\n");
+    drop(left);
+    let line = gateway.wait_for_log(
+        &["\"route\":\"/events\"", "\"stream_outcome\":\"client_closed\""],
+        Duration::from_secs(10),
+    );
+    let line = line.expect("the abandoned stream's log line");
+    assert!(line.contains("\"events\":1"), "{line}");
+    let metrics = client().get(gateway.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    for outcome in ["completed", "client_closed"] {
+        let series = format!("vana_http_streams_total{{http_route=\"/events\",outcome=\"{outcome}\"}} 1");
+        assert!(metrics.contains(&series), "{series} in\n{metrics}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn upstream_mode_protects_a_service_it_does_not_know() {
     let upstream = Upstream::start();
@@ -244,6 +274,8 @@ async fn upstream_mode_protects_a_service_it_does_not_know() {
     let second =
         tokio::time::timeout(Duration::from_secs(5), events.chunk()).await.unwrap().unwrap().unwrap();
     assert_eq!(&second[..], b"data: two\n\n");
+    assert!(events.chunk().await.unwrap().is_none(), "the stream ends");
+    streams_are_timed_to_their_end(&gateway).await;
 
     // A dead upstream is a 502, not a hang: once its server has closed (polled), every request gets one.
     // Ready while the upstream answers its probe (every 200 ms here) ...

@@ -26,6 +26,7 @@ use crate::http::step::Exchange;
 use crate::http::step::access_log::AccessLog;
 use crate::http::step::blocklist::Blocklist;
 use crate::http::step::client_address::{Client, ClientAddress, Origin};
+use crate::http::step::completion::{Completed, Finisher, time_to_the_end};
 use crate::http::step::correlation::Correlation;
 use crate::http::step::csrf::Csrf;
 use crate::http::step::rate_limit::RateLimit;
@@ -179,8 +180,14 @@ impl Pipeline {
             Ok(Admission::Answer(response)) => response,
             Err(refusal) => self.refuse(refusal, &parts, &exchange),
         };
-        self.finish(&mut response, &exchange, rate.as_ref(), refused);
-        Ok(response)
+        self.finish(&mut response, &exchange, rate.as_ref());
+        // The log line and the metric wait for the body's end: a stream is timed to its last event.
+        let needs_the_end = self.access_log.is_some() || self.route_metrics.is_some();
+        if !needs_the_end {
+            return Ok(response);
+        }
+        let finisher: Arc<dyn Finisher> = self;
+        Ok(time_to_the_end(response, exchange, refused, finisher))
     }
 
     /// The blocklist and the rate limit: the client's rate decision (its headers go on the response,
@@ -292,30 +299,15 @@ impl Pipeline {
         }
     }
 
-    /// What every response gets, in order: security headers first (a response with few headers of its own
-    /// starts from their template), the correlation id, the rate-limit headers, then the log line and the
-    /// metric.
-    fn finish(
-        &self,
-        response: &mut Response<Body>,
-        exchange: &Exchange,
-        rate: Option<&RateDecision>,
-        refused: bool,
-    ) {
+    /// What every response's head gets, in order: security headers first (a response with few headers of its
+    /// own starts from their template), the correlation id, the rate-limit headers.
+    fn finish(&self, response: &mut Response<Body>, exchange: &Exchange, rate: Option<&RateDecision>) {
         if let Some(security_headers) = &self.security_headers {
             security_headers.apply(response.headers_mut(), exchange.https, exchange.route.name());
         }
         self.correlation.attach(response.headers_mut(), &exchange.id);
         if let (Some(rate_limit), Some(rate)) = (&self.rate_limit, rate) {
             rate_limit.annotate(response.headers_mut(), rate);
-        }
-        let elapsed = exchange.started.elapsed();
-        let status = response.status();
-        if let Some(access_log) = &self.access_log {
-            access_log.write(exchange, status, elapsed, refused);
-        }
-        if let Some(route_metrics) = &self.route_metrics {
-            route_metrics.record(exchange, elapsed, status);
         }
     }
 
@@ -326,6 +318,21 @@ impl Pipeline {
         }
         if let Some(route_metrics) = &self.route_metrics {
             route_metrics.record(exchange, exchange.started.elapsed(), StatusCode::INTERNAL_SERVER_ERROR);
+        }
+    }
+}
+
+impl Finisher for Pipeline {
+    /// The response is over: its log line, its duration in the route metric, and a stream's counts.
+    fn finish(&self, exchange: &Exchange, completed: &Completed) {
+        if let Some(access_log) = &self.access_log {
+            access_log.write(exchange, completed);
+        }
+        if let Some(route_metrics) = &self.route_metrics {
+            route_metrics.record(exchange, completed.duration, completed.status);
+            if let Some((events, outcome)) = completed.stream {
+                route_metrics.record_stream(exchange, events, outcome);
+            }
         }
     }
 }

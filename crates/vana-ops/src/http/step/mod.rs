@@ -5,6 +5,7 @@
 pub(crate) mod access_log;
 pub(crate) mod blocklist;
 pub(crate) mod client_address;
+pub(crate) mod completion;
 pub(crate) mod correlation;
 pub(crate) mod csrf;
 pub(crate) mod rate_limit;

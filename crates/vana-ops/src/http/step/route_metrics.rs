@@ -1,6 +1,7 @@
-//! Route metrics: each request's duration into `response_time.<route>`, tagged with the method and the
-//! status code (exported as the OpenTelemetry `http_server_request_duration_seconds`), a failure of the
-//! route's error rate when the response is a 5xx or the inner service failed (`http.route_metrics`).
+//! Route metrics: each request's duration, to its last body byte, into `response_time.<route>`, tagged with
+//! the method and the status code (exported as the OpenTelemetry `http_server_request_duration_seconds`), a
+//! failure of the route's error rate when the response is a 5xx or the inner service failed; and how each
+//! server-sent event stream ended (`http.route_metrics`).
 
 use std::time::Duration;
 
@@ -10,6 +11,12 @@ use vana_metrics::PerformanceMonitor;
 
 use crate::http::routes::method_label;
 use crate::http::step::Exchange;
+use crate::http::step::completion::StreamOutcome;
+
+/// `http.streams{http_route, outcome}`: exported as `vana_http_streams_total`.
+const STREAMS: &str = "http.streams";
+/// `http.stream_events{http_route}`: exported as `vana_http_stream_events_total`.
+const STREAM_EVENTS: &str = "http.stream_events";
 
 /// The route-metrics step.
 pub(crate) struct RouteMetrics {
@@ -36,5 +43,14 @@ impl RouteMetrics {
                 None => self.monitor.record_response_time(route, elapsed, success, &[]),
             },
         }
+    }
+
+    /// A server-sent event stream's end: `vana_http_streams_total{http_route, outcome}` and its events in
+    /// `vana_http_stream_events_total{http_route}`.
+    pub(crate) fn record_stream(&self, exchange: &Exchange, events: u64, outcome: StreamOutcome) {
+        let route = exchange.route.name();
+        let outcome = outcome.as_str();
+        self.monitor.record_metric(STREAMS, 1.0, "count", &[("http_route", route), ("outcome", outcome)]);
+        self.monitor.record_metric(STREAM_EVENTS, events as f64, "count", &[("http_route", route)]);
     }
 }

@@ -9,6 +9,7 @@ use vana_logging::{RequestLog, RequestRecord};
 use vana_security::ClientNetworks;
 
 use crate::http::step::Exchange;
+use crate::http::step::completion::Completed;
 use refusal_floods::{RefusalFloods, Summary, Verdict};
 
 /// The access-log step.
@@ -27,13 +28,8 @@ impl AccessLog {
 
     /// The request's line; a refusal (`refused`: the layer answered it) may be counted into a summary
     /// instead.
-    pub(crate) fn write(
-        &self,
-        exchange: &Exchange,
-        status: http::StatusCode,
-        elapsed: Duration,
-        refused: bool,
-    ) {
+    pub(crate) fn write(&self, exchange: &Exchange, completed: &Completed) {
+        let &Completed { status, duration: elapsed, refused, .. } = completed;
         if let Some(floods) = &self.floods {
             let now = exchange.started + elapsed;
             for summary in floods.sweep(now) {
@@ -53,6 +49,10 @@ impl AccessLog {
             path: exchange.uri.path(),
             status: status.as_u16(),
             duration: elapsed,
+            first_byte: completed.first_byte,
+            stream: completed
+                .stream
+                .map(|(events, outcome)| vana_logging::StreamRecord { events, outcome: outcome.as_str() }),
             client: exchange.client.as_ref().map(|client| client.text.as_str()),
             correlation_id: Some(exchange.id.as_str()),
         });

@@ -1,0 +1,220 @@
+//! Completion: a response is timed to its last body byte (or the client's going away), with the time to its
+//! first body byte beside it; a `text/event-stream` response also counts its events and says how it ended.
+//! The body passes frame by frame as it comes, nothing is buffered; what is recorded at the end is the
+//! access log line and the route metric (`access_log.rs`, `route_metrics.rs`).
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use bytes::Bytes;
+use http::{HeaderMap, StatusCode, header};
+use http_body::{Body as _, Frame, SizeHint};
+
+use crate::http::step::Exchange;
+
+/// How a streamed response ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StreamOutcome {
+    /// The body ended.
+    Completed,
+    /// The client went away before the end.
+    ClientClosed,
+    /// The body failed (the upstream reset it, say).
+    UpstreamError,
+}
+
+impl StreamOutcome {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            StreamOutcome::Completed => "completed",
+            StreamOutcome::ClientClosed => "client_closed",
+            StreamOutcome::UpstreamError => "upstream_error",
+        }
+    }
+}
+
+/// What one response did, once it is over.
+pub(crate) struct Completed {
+    pub(crate) status: StatusCode,
+    /// From the request's arrival to the last byte, or to the client's going away.
+    pub(crate) duration: Duration,
+    /// From the request's arrival to the body's first byte, when it had one.
+    pub(crate) first_byte: Option<Duration>,
+    /// A server-sent event stream's events and end.
+    pub(crate) stream: Option<(u64, StreamOutcome)>,
+    /// Whether the layer answered the request itself (a refusal).
+    pub(crate) refused: bool,
+}
+
+/// Called once a response is over, with what it did.
+pub(crate) trait Finisher: Send + Sync + 'static {
+    fn finish(&self, exchange: &Exchange, completed: &Completed);
+}
+
+/// A server-sent event stream's count: events end at a blank line (`\n\n`, or `\r\n\r\n`, a lone `\r`
+/// ending lines too), which may fall across frames.
+#[derive(Default)]
+struct EventCount {
+    events: u64,
+    /// Whether the bytes so far end with a line break, and so a further one ends an event.
+    after_line_break: bool,
+    /// The bytes so far end with `\r`: a `\n` next belongs to the same line break.
+    after_carriage_return: bool,
+}
+
+impl EventCount {
+    fn feed(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            match byte {
+                b'\n' if self.after_carriage_return => self.after_carriage_return = false,
+                b'\n' | b'\r' => {
+                    if self.after_line_break {
+                        self.events += 1;
+                        self.after_line_break = false;
+                    } else {
+                        self.after_line_break = true;
+                    }
+                    self.after_carriage_return = byte == b'\r';
+                }
+                _ => {
+                    self.after_line_break = false;
+                    self.after_carriage_return = false;
+                }
+            }
+        }
+    }
+}
+
+/// Wraps a response's body so that `finisher` learns, once, how the response went.
+pub(crate) fn time_to_the_end(
+    response: http::Response<Body>,
+    exchange: Exchange,
+    refused: bool,
+    finisher: std::sync::Arc<dyn Finisher>,
+) -> http::Response<Body> {
+    let status = response.status();
+    let stream = is_event_stream(response.headers()).then(EventCount::default);
+    response.map(|body| {
+        Body::new(Timed {
+            body,
+            watch: Some(Watch { exchange, finisher, status, refused, first_byte: None, stream }),
+        })
+    })
+}
+
+fn is_event_stream(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("text/event-stream"))
+}
+
+/// What is watched until the end.
+struct Watch {
+    exchange: Exchange,
+    finisher: std::sync::Arc<dyn Finisher>,
+    status: StatusCode,
+    refused: bool,
+    first_byte: Option<Instant>,
+    stream: Option<EventCount>,
+}
+
+impl Watch {
+    fn end(self, outcome: StreamOutcome) {
+        let started = self.exchange.started;
+        let completed = Completed {
+            status: self.status,
+            duration: started.elapsed(),
+            first_byte: self.first_byte.map(|at| at.saturating_duration_since(started)),
+            stream: self.stream.map(|count| (count.events, outcome)),
+            refused: self.refused,
+        };
+        self.finisher.finish(&self.exchange, &completed);
+    }
+}
+
+/// The response body, passed on frame by frame, watched until it ends or is dropped.
+struct Timed {
+    body: Body,
+    watch: Option<Watch>,
+}
+
+impl http_body::Body for Timed {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        let polled = Pin::new(&mut self.body).poll_frame(cx);
+        match &polled {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let (Some(watch), Some(data)) = (self.watch.as_mut(), frame.data_ref()) {
+                    if watch.first_byte.is_none() && !data.is_empty() {
+                        watch.first_byte = Some(Instant::now());
+                    }
+                    if let Some(count) = watch.stream.as_mut() {
+                        count.feed(data);
+                    }
+                }
+            }
+            Poll::Ready(Some(Err(_))) => self.end(StreamOutcome::UpstreamError),
+            Poll::Ready(None) => self.end(StreamOutcome::Completed),
+            Poll::Pending => {}
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
+    }
+}
+
+impl Timed {
+    fn end(&mut self, outcome: StreamOutcome) {
+        if let Some(watch) = self.watch.take() {
+            watch.end(outcome);
+        }
+    }
+}
+
+impl Drop for Timed {
+    fn drop(&mut self) {
+        // Dropped before its end: the client went away (a body that ended has already been recorded), or
+        // the server never polled an empty body.
+        let outcome =
+            if self.body.is_end_stream() { StreamOutcome::Completed } else { StreamOutcome::ClientClosed };
+        self.end(outcome);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn count(frames: &[&[u8]]) -> u64 {
+        let mut count = EventCount::default();
+        for frame in frames {
+            count.feed(frame);
+        }
+        count.events
+    }
+
+    #[test]
+    fn events_end_at_blank_lines_in_any_line_ending_and_across_frames() {
+        assert_eq!(count(&[b"data: one\n\ndata: two\n\n"]), 2);
+        assert_eq!(count(&[b"data: one\n", b"\ndata: two\r\n\r\n"]), 2);
+        assert_eq!(count(&[b"data: a\r", b"\n", b"\r\n"]), 1);
+        assert_eq!(count(&[b"data: a\r\rdata: b\n\n"]), 2);
+        assert_eq!(count(&[b": comment\n\n"]), 1, "a comment block is an event block too");
+        assert_eq!(count(&[b"data: half"]), 0);
+    }
+}

@@ -146,15 +146,16 @@ impl Pipeline {
             Ok(origin) => (origin, None),
             Err(refusal) => (Origin { client: None, https: false }, Some(refusal)),
         };
-        let exchange = Exchange {
+        // On the heap once: it lives on in the response body until the last byte, and a pointer moves cheaply.
+        let exchange = Box::new(Exchange {
             id,
             route,
             method: parts.method.clone(),
-            uri: parts.uri.clone(),
+            path_and_query: parts.uri.path_and_query().cloned(),
             client: origin.client,
             https: origin.https,
             started,
-        };
+        });
         let (rate, address) = match unknown {
             Some(refusal) => (None, Err(refusal)),
             None => self.check_address(exchange.client).await,

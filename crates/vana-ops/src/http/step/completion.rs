@@ -89,32 +89,33 @@ impl EventCount {
 
 /// Wraps a response's body so that `finisher` learns, once, how the response went.
 pub(crate) fn time_to_the_end(
-    response: http::Response<Body>,
-    exchange: Exchange,
+    mut response: http::Response<Body>,
+    exchange: Box<Exchange>,
     refused: bool,
     finisher: std::sync::Arc<dyn Finisher>,
 ) -> http::Response<Body> {
     let status = response.status();
     let stream = is_event_stream(response.headers()).then(EventCount::default);
-    response.map(|body| {
-        Body::new(Timed {
-            body,
-            watch: Some(Watch { exchange, finisher, status, refused, first_byte: None, stream }),
-        })
-    })
+    // The body is swapped in place: the response's head is not moved.
+    let body = std::mem::replace(response.body_mut(), Body::empty());
+    let watch = Watch { exchange, finisher, status, refused, first_byte: None, stream };
+    *response.body_mut() = Body::new(Timed { body, watch: Some(watch) });
+    response
 }
 
 fn is_event_stream(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.split(';').next())
-        .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("text/event-stream"))
+    const EVENT_STREAM: &[u8] = b"text/event-stream";
+    headers.get(header::CONTENT_TYPE).is_some_and(|value| {
+        let value = value.as_bytes();
+        value.len() >= EVENT_STREAM.len()
+            && value[..EVENT_STREAM.len()].eq_ignore_ascii_case(EVENT_STREAM)
+            && value[EVENT_STREAM.len()..].first().is_none_or(|next| matches!(next, b';' | b' ' | b'\t'))
+    })
 }
 
 /// What is watched until the end.
 struct Watch {
-    exchange: Exchange,
+    exchange: Box<Exchange>,
     finisher: std::sync::Arc<dyn Finisher>,
     status: StatusCode,
     refused: bool,

@@ -16,7 +16,8 @@ pub(crate) mod validation;
 use std::sync::Arc;
 use std::time::Instant;
 
-use http::{Method, Uri};
+use http::Method;
+use http::uri::PathAndQuery;
 use vana_logging::CorrelationId;
 
 use crate::http::routes::Route;
@@ -27,8 +28,8 @@ pub(crate) struct Exchange {
     pub(crate) id: CorrelationId,
     pub(crate) route: Arc<Route>,
     pub(crate) method: Method,
-    /// Shares the request's buffer: no copy of the path.
-    pub(crate) uri: Uri,
+    /// The request's path and query; shares the request's buffer: no copy of the path.
+    pub(crate) path_and_query: Option<PathAndQuery>,
     pub(crate) client: Option<Client>,
     pub(crate) https: bool,
     pub(crate) started: Instant,
@@ -54,4 +55,11 @@ fn test_builder(security_yaml: &str) -> crate::OpsBuilder {
     }
     let loaded = loader.load().unwrap_or_else(|error| panic!("{error}"));
     crate::Ops::builder(loaded).install_logging(false).start_collector(false)
+}
+
+impl Exchange {
+    /// The request's path, without the query.
+    pub(crate) fn path(&self) -> &str {
+        self.path_and_query.as_ref().map_or("/", PathAndQuery::path)
+    }
 }

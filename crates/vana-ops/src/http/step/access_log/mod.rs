@@ -46,7 +46,7 @@ impl AccessLog {
         self.log.write(&RequestRecord {
             method: exchange.method.as_str(),
             route: exchange.route.name(),
-            path: exchange.uri.path(),
+            path: exchange.path(),
             status: status.as_u16(),
             duration: elapsed,
             first_byte: completed.first_byte,
@@ -64,7 +64,7 @@ impl AccessLog {
             target: vana_logging::ACCESS_TARGET,
             method = %exchange.method,
             route = exchange.route.name(),
-            path = exchange.uri.path(),
+            path = exchange.path(),
             "the inner service failed"
         );
     }

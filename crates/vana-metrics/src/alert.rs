@@ -95,6 +95,8 @@ pub struct AlertEvent {
     pub level: AlertLevel,
     /// The value that caused the transition.
     pub value: f64,
+    /// The metric's unit as recorded (`seconds`, `percent`, `count`, ...).
+    pub unit: Arc<str>,
     /// The line of `level`.
     pub threshold_value: f64,
     /// Which side of the line is bad.
@@ -130,13 +132,38 @@ impl AlertTransition {
 }
 
 impl AlertEvent {
-    /// One line for people: `response_time.checkout greater 5 (7.2): critical firing`.
+    /// One line for people, values with their unit and three significant digits:
+    /// `response_time.checkout greater 5 s (7.23 s): critical firing`.
     pub fn message(&self) -> String {
         let what = self.transition.in_words();
         format!(
             "{} {} {} ({}): {} {what}",
-            self.metric, self.comparison, self.threshold_value, self.value, self.level
+            self.metric,
+            self.comparison,
+            readable(self.threshold_value, &self.unit),
+            readable(self.value, &self.unit),
+            self.level
         )
+    }
+}
+
+/// `value` with three significant digits (whole numbers from 1,000 up) and its unit, the way people read
+/// it: `2.63 s`, `91.5 %`, `86264`, `0.0123`.
+pub(crate) fn readable(value: f64, unit: &str) -> String {
+    let number = if !value.is_finite() || value == 0.0 || value.abs() >= 1000.0 {
+        format!("{value:.0}")
+    } else {
+        let magnitude = value.abs().log10().floor() as i32;
+        let decimals = usize::try_from((2 - magnitude).clamp(0, 15)).unwrap_or(0);
+        let text = format!("{value:.decimals$}");
+        if text.contains('.') { text.trim_end_matches('0').trim_end_matches('.').to_owned() } else { text }
+    };
+    match unit {
+        "seconds" => format!("{number} s"),
+        "percent" => format!("{number} %"),
+        "bytes" => format!("{number} B"),
+        "" | "count" => number,
+        other => format!("{number} {other}"),
     }
 }
 
@@ -297,12 +324,13 @@ mod tests {
             tags: std::sync::Arc::from(Vec::new()),
             level: AlertLevel::Critical,
             value: 7.2,
+            unit: "seconds".into(),
             threshold_value: 5.0,
             comparison: Comparison::Greater,
             since: std::time::SystemTime::UNIX_EPOCH,
             at: std::time::SystemTime::UNIX_EPOCH,
         };
-        assert_eq!(event.message(), "response_time.checkout greater 5 (7.2): critical escalated");
+        assert_eq!(event.message(), "response_time.checkout greater 5 s (7.2 s): critical escalated");
     }
 
     fn run(rule: &ThresholdRule, values: &[(u64, f64)]) -> Vec<(AlertTransition, AlertLevel)> {
@@ -376,5 +404,18 @@ mod tests {
                 (AlertTransition::Resolved, AlertLevel::Warning),
             ]
         );
+    }
+
+    #[test]
+    fn values_read_with_three_significant_digits_and_their_unit() {
+        assert_eq!(readable(2.629_335_391_999_999_8, "seconds"), "2.63 s");
+        assert_eq!(readable(91.54, "percent"), "91.5 %");
+        assert_eq!(readable(0.012_345_6, "count"), "0.0123");
+        assert_eq!(readable(7.2, "seconds"), "7.2 s");
+        assert_eq!(readable(5.0, "seconds"), "5 s");
+        assert_eq!(readable(86_264.4, "seconds"), "86264 s");
+        assert_eq!(readable(-0.5, ""), "-0.5");
+        assert_eq!(readable(0.0, "jobs"), "0 jobs");
+        assert_eq!(readable(f64::NAN, ""), "NaN");
     }
 }

@@ -370,6 +370,7 @@ fn critical_alert() -> vana_metrics::AlertEvent {
         tags: Arc::from(Vec::new()),
         level: AlertLevel::Critical,
         value: 25.0,
+        unit: "count".into(),
         threshold_value: 20.0,
         comparison: Comparison::Greater,
         since: std::time::SystemTime::now(),

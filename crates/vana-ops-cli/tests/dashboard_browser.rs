@@ -164,6 +164,7 @@ async fn page_follows_the_traffic(browser: &Client, before: u64) {
     );
     let (blocked, blocks) = wait_for_text(browser, "blocks", |text| text.contains("203.0.113.9")).await;
     assert!(blocked, "the blocked address is listed: {blocks}");
+    assert!(blocks.contains("23 h 59 m"), "a day's block reads as hours and minutes: {blocks}");
     let refused = text_of(browser, "refused").await;
     assert!(count(&refused) >= 5, "{refused}");
 }

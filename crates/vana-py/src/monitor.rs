@@ -156,7 +156,7 @@ fn alert_dict<'py>(py: Python<'py>, alert: &AlertEvent) -> PyResult<Bound<'py, P
         format!("{} {} {} ({})", alert.metric, alert.comparison, alert.threshold_value, alert.value),
     )?;
     dict.set_item("threshold_name", &*alert.threshold)?;
-    dict.set_item("transition", format!("{:?}", alert.transition).to_lowercase())?;
+    dict.set_item("transition", alert.transition.as_str())?;
     dict.set_item("tags", tags_dict(py, &alert.tags)?)?;
     Ok(dict)
 }

@@ -311,6 +311,7 @@ mod tests {
             tags: Arc::from(Vec::new()),
             level: AlertLevel::Warning,
             value: 1.0,
+            unit: "seconds".into(),
             threshold_value: 1.0,
             comparison: vana_config::Comparison::Greater,
             since: SystemTime::now(),

@@ -320,6 +320,7 @@ mod tests {
             tags: Arc::from(Vec::new()),
             level,
             value: 1.0,
+            unit: "count".into(),
             threshold_value: 1.0,
             comparison: vana_config::Comparison::Greater,
             since: std::time::SystemTime::now(),

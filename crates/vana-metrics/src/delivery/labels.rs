@@ -118,6 +118,7 @@ mod tests {
             tags: Arc::from(vec![(Arc::from("method"), Arc::from("GET"))]),
             level,
             value: 2.5,
+            unit: "seconds".into(),
             threshold_value: 2.0,
             comparison: Comparison::Greater,
             since: SystemTime::UNIX_EPOCH,

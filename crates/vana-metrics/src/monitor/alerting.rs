@@ -142,6 +142,7 @@ impl Inner {
                         tags: Arc::clone(&series.tags),
                         level: step.level,
                         value,
+                        unit: Arc::clone(&series.unit),
                         threshold_value: rule.line(step.level),
                         comparison: rule.comparison,
                         since: self.clock.wall_at(step.since),

@@ -12,6 +12,16 @@ function seconds(value) {
   if (value === null || value === undefined) return "–";
   return value < 1 ? (value * 1000).toFixed(value < 0.01 ? 2 : 0) + " ms" : value.toFixed(2) + " s";
 }
+// A span of time as people say it: "45 s", "12 m 5 s", "23 h 59 m", "3 d 4 h".
+function duration(total) {
+  if (total === null || total === undefined) return "–";
+  const s = Math.max(0, Math.round(total));
+  const [d, h, m] = [Math.floor(s / 86400), Math.floor(s / 3600) % 24, Math.floor(s / 60) % 60];
+  if (d > 0) return d + " d " + h + " h";
+  if (h > 0) return h + " h " + m + " m";
+  if (m > 0) return m + " m " + (s % 60) + " s";
+  return s + " s";
+}
 function percent(value) { return (value * 100).toFixed(value < 0.01 && value > 0 ? 2 : 1) + " %"; }
 function bytes(value) {
   if (value === null || value === undefined) return "–";
@@ -157,8 +167,8 @@ function draw(update) {
       details.action || (event.event_type === "input_rejected" ? "refuse" : ""), details.route || ""];
   });
   rows("blocks", update.blocks, (block) => [block.address, block.reason, number(block.offences),
-    Math.round(block.remaining_seconds) + " s", unblockButton(block.address)]);
-  text("footer", "uptime " + Math.round(update.uptime_seconds) + " s · " + update.dashboard.clients +
+    duration(block.remaining_seconds), unblockButton(block.address)]);
+  text("footer", "uptime " + duration(update.uptime_seconds) + " · " + update.dashboard.clients +
     " dashboard(s) open · " + update.dashboard.dropped_updates + " updates skipped by slow pages");
 }
 

@@ -300,21 +300,23 @@ fn check_config_dir(dir: &Path) -> Result<(), ConfigError> {
     if tried.iter().any(|path| path.exists()) {
         return Ok(());
     }
-    let flat: Vec<String> = Document::ALL
+    let flat: Vec<(String, &str)> = Document::ALL
         .iter()
-        .filter_map(|document| Path::new(document.path_in_dir()).file_name())
-        .filter(|name| dir.join(name).is_file())
-        .map(|name| name.to_string_lossy().into_owned())
+        .filter_map(|document| {
+            let name = Path::new(document.path_in_dir()).file_name()?;
+            dir.join(name).is_file().then(|| (name.to_string_lossy().into_owned(), document.path_in_dir()))
+        })
         .collect();
     if flat.is_empty() {
-        fail("it holds neither configuration document".to_owned())
-    } else {
-        fail(format!(
-            "it holds {} at its top, where a file is not looked for: move it into security/ or monitoring/, \
-             or name the file itself",
-            flat.join(" and ")
-        ))
+        return fail("it holds neither configuration document".to_owned());
     }
+    let names: Vec<&str> = flat.iter().map(|(name, _)| name.as_str()).collect();
+    let places: Vec<&str> = flat.iter().map(|(_, place)| *place).collect();
+    fail(format!(
+        "it holds {} at its top, where no file is looked for: move it to {} in it, or give the file itself",
+        names.join(" and "),
+        places.join(" and ")
+    ))
 }
 
 /// Reads at most one byte past the document cap (so an oversized file is reported, not read whole);

@@ -5,67 +5,12 @@
 
 mod support;
 
-use std::os::unix::process::CommandExt as _;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::{Client, Locator};
 use support::Gateway;
+use support::browser::Driver;
 use vana_testkit::{AdkServer, TempDir};
-
-/// `chromedriver` on a free loopback port writing its verbose log (the browser's console among it), killed
-/// with its browsers on drop.
-struct Driver {
-    child: Child,
-    url: String,
-    log: std::path::PathBuf,
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = Command::new("kill").args(["-KILL", "--", &format!("-{}", self.child.id())]).status();
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_driver(dir: &TempDir) -> Driver {
-    let port = vana_testkit::free_port();
-    let log = dir.path().join("chromedriver.log");
-    let child = Command::new("chromedriver")
-        .arg(format!("--port={port}"))
-        .arg(format!("--log-path={}", log.display()))
-        .arg("--verbose")
-        .process_group(0)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("chromedriver is not installed: install the Debian packages `chromium` and `chromium-driver` (cargo xtask ci does, as root)");
-    assert!(
-        vana_testkit::wait_for_port(port, Duration::from_secs(30)),
-        "chromedriver did not listen within 30 s"
-    );
-    Driver { child, url: format!("http://127.0.0.1:{port}"), log }
-}
-
-async fn browser(driver: &Driver, profile: &std::path::Path) -> Client {
-    let mut capabilities = serde_json::Map::new();
-    capabilities.insert(
-        "goog:chromeOptions".into(),
-        serde_json::json!({ "args": [
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1400,1000",
-            "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-            format!("--user-data-dir={}", profile.display()),
-        ]}),
-    );
-    // The browser's console reaches chromedriver's log.
-    capabilities.insert("goog:loggingPrefs".into(), serde_json::json!({ "browser": "ALL" }));
-    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-        .capabilities(capabilities)
-        .connect(&driver.url)
-        .await
-        .expect("a WebDriver session with headless chromium")
-}
 
 /// Waits up to 30 s for the page's text to contain `needle`; the last text either way.
 async fn wait_for_page_text(browser: &Client, needle: &str) -> (bool, String) {
@@ -117,7 +62,8 @@ async fn wait_for_script_within(browser: &Client, script: &str, within: Duration
 
 /// The Content Security Policy violations the browser's console reported, from chromedriver's log.
 fn policy_violations(driver: &Driver) -> Vec<String> {
-    let log = std::fs::read_to_string(&driver.log).unwrap_or_default();
+    let log =
+        std::fs::read_to_string(driver.log.as_ref().expect("the driver keeps a log")).unwrap_or_default();
     log.lines()
         .filter(|line| line.contains("violates the following Content Security Policy"))
         .map(|line| line.chars().take(300).collect())
@@ -152,8 +98,8 @@ async fn the_dev_ui_works_through_the_gateway_with_nothing_refused_and_no_policy
         ],
     );
     let dir = TempDir::new("adk-browser");
-    let driver = start_driver(&dir);
-    let browser = browser(&driver, &dir.path().join("profile")).await;
+    let driver = Driver::start(Some(&dir.path().join("chromedriver.log")));
+    let browser = driver.browser(&dir.path().join("profile"), (1400, 1000)).await;
 
     browser.goto(&gateway.url("/dev-ui/?app=vana")).await.unwrap();
     let input = message_box(&browser, &gateway).await;
@@ -193,7 +139,8 @@ async fn the_dev_ui_works_through_the_gateway_with_nothing_refused_and_no_policy
     let blocks = gateway.admin_json("/_vana/security/blocks").await;
     assert_eq!(blocks["blocks"], serde_json::json!([]), "{blocks}");
     browser.close().await.unwrap();
-    let log = std::fs::read_to_string(&driver.log).unwrap_or_default();
+    let log =
+        std::fs::read_to_string(driver.log.as_ref().expect("the driver keeps a log")).unwrap_or_default();
     assert!(log.contains("Log.entryAdded"), "chromedriver's log holds the browser's console");
     let violations = policy_violations(&driver);
     assert!(violations.is_empty(), "CSP violations in the console: {violations:#?}");
@@ -206,8 +153,8 @@ async fn behind_the_embedded_defaults_the_same_page_reports_policy_violations() 
     let adk = AdkServer::start();
     let gateway = Gateway::start(&["--upstream", &adk.url(), "--ops-prefix", "/_vana"], &[]);
     let dir = TempDir::new("adk-browser-defaults");
-    let driver = start_driver(&dir);
-    let browser = browser(&driver, &dir.path().join("profile")).await;
+    let driver = Driver::start(Some(&dir.path().join("chromedriver.log")));
+    let browser = driver.browser(&dir.path().join("profile"), (1400, 1000)).await;
     browser.goto(&gateway.url("/dev-ui/?app=vana")).await.unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
     while policy_violations(&driver).is_empty() && Instant::now() < deadline {

@@ -5,11 +5,10 @@
 
 mod support;
 
-use std::os::unix::process::CommandExt as _;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::{Client, Locator};
+use support::browser::Driver;
 use support::{ADMIN_TOKEN, Gateway, client};
 
 /// A `/slow?ms=300` request passes the warning line; nothing here reaches critical.
@@ -17,56 +16,6 @@ const SETTINGS: [(&str, &str); 2] = [
     ("VANA_MONITORING__THRESHOLDS__RESPONSE_TIME__WARNING", "0.2"),
     ("VANA_MONITORING__THRESHOLDS__RESPONSE_TIME__CRITICAL", "120"),
 ];
-
-/// `chromedriver` on a free loopback port, killed on drop.
-struct Driver {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        // The driver's process group holds the browsers it started: a failed test leaves none behind.
-        let _ = Command::new("kill").args(["-KILL", "--", &format!("-{}", self.child.id())]).status();
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_driver() -> Driver {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let child = Command::new("chromedriver")
-        .arg(format!("--port={port}"))
-        .process_group(0)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("chromedriver is not installed: install the Debian packages `chromium` and `chromium-driver` (cargo xtask ci does, as root)");
-    let url = format!("http://127.0.0.1:{port}");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "chromedriver did not listen within 30 s");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Driver { child, url }
-}
-
-async fn browser(driver: &Driver, profile: &std::path::Path) -> Client {
-    let mut capabilities = serde_json::Map::new();
-    capabilities.insert(
-        "goog:chromeOptions".into(),
-        serde_json::json!({ "args": [
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,1500",
-            "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-            format!("--user-data-dir={}", profile.display()),
-        ]}),
-    );
-    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-        .capabilities(capabilities)
-        .connect(&driver.url)
-        .await
-        .expect("a WebDriver session with headless chromium")
-}
 
 /// `#id`'s text; empty while the element is not there (a page still loading).
 async fn text_of(browser: &Client, id: &str) -> String {
@@ -217,9 +166,9 @@ async fn unblock_from_the_page(browser: &Client, gateway: &Gateway) {
 async fn the_dashboard_is_refused_without_the_token_and_follows_the_traffic_with_it() {
     let gateway = Gateway::start(&[], &SETTINGS);
     refused_without_the_token(&gateway).await;
-    let driver = start_driver();
+    let driver = Driver::start(None);
     let profile = std::env::temp_dir().join(format!("vana-dashboard-chromium-{}", std::process::id()));
-    let browser = browser(&driver, &profile).await;
+    let browser = driver.browser(&profile, (1280, 1500)).await;
     let before = sign_in(&browser, &gateway).await;
     send_traffic(&gateway).await;
     page_follows_the_traffic(&browser, before).await;

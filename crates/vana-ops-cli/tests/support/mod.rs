@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub(crate) mod browser;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};

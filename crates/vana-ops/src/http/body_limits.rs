@@ -9,9 +9,8 @@ use crate::http::encoding::DecodeCaps;
 /// How large a body may be, as sent and as decoded.
 pub(crate) struct BodyLimits {
     pub(crate) cap: BodyCap,
+    /// The decoded body's caps; `max_bytes` is also the longest single value validation reads.
     pub(crate) decode: DecodeCaps,
-    /// The longest single value validation reads (a longer one is refused as too long).
-    pub(crate) max_value: usize,
 }
 
 impl BodyLimits {
@@ -23,7 +22,6 @@ impl BodyLimits {
                 max_bytes,
                 max_ratio: usize::try_from(config.max_decompression_ratio).unwrap_or(usize::MAX),
             },
-            max_value: max_bytes,
         }
     }
 }

@@ -263,7 +263,7 @@ impl Pipeline {
         let readable =
             if kind == BodyKind::Json { json_as_utf8(&decoded)? } else { Cow::Borrowed(&*decoded) };
         if let Some((validation, actions)) = validation {
-            validation.check_body(&parts.headers, &readable, limits.max_value, actions, findings)?;
+            validation.check_body(&parts.headers, &readable, limits.decode.max_bytes, actions, findings)?;
         }
         if let Some(token) = token {
             token.check(Some((kind, &readable)))?;

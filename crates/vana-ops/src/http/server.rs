@@ -92,7 +92,10 @@ fn spawn_connection(
         let lease = lease.clone();
         hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
             request.extensions_mut().insert(ConnectInfo(peer));
-            request.extensions_mut().insert(lease.clone());
+            // Only a request that may switch protocols outlives itself and needs the lease.
+            if request.headers().contains_key(hyper::header::UPGRADE) {
+                request.extensions_mut().insert(lease.clone());
+            }
             app.clone().oneshot(request.map(Body::new))
         })
     };
@@ -142,9 +145,9 @@ impl Drain {
     }
 }
 
-/// A connection's place under the caps and in the server's shutdown, carried by each of its requests: a
-/// session that outlives the request (an upgraded connection) keeps a clone until it ends, and ends when
-/// [`stopped`](Self::stopped) does.
+/// A connection's place under the caps and in the server's shutdown, carried by each of its requests that
+/// asks to switch protocols: a session that outlives the request (an upgraded connection) keeps a clone
+/// until it ends, and ends when [`stopped`](Self::stopped) does.
 #[derive(Clone)]
 pub(crate) struct ConnectionLease {
     _permit: Arc<Permit>,

@@ -127,33 +127,47 @@ async fn relay_bytes(
         };
         // `read` is cancel-safe: a branch that loses the race has read nothing.
         tokio::select! {
-            read = client_read.read(&mut from_client), if client_open => match read {
-                Ok(0) => {
-                    client_open = false;
-                    let _ = upstream_write.shutdown().await;
+            read = client_read.read(&mut from_client), if client_open => {
+                let passed = pass_on(read, &from_client, &mut upstream_write, &mut session.to_upstream).await;
+                match passed {
+                    Ok(open) => client_open = open,
+                    Err(()) => return Session { outcome: Outcome::Error, ..session },
                 }
-                Ok(n) => match upstream_write.write_all(&from_client[..n]).await {
-                    Ok(()) => session.to_upstream += n as u64,
-                    Err(_) => return Session { outcome: Outcome::Error, ..session },
-                },
-                Err(_) => return Session { outcome: Outcome::Error, ..session },
-            },
-            read = upstream_read.read(&mut from_upstream), if upstream_open => match read {
-                Ok(0) => {
-                    upstream_open = false;
-                    let _ = client_write.shutdown().await;
+            }
+            read = upstream_read.read(&mut from_upstream), if upstream_open => {
+                let passed = pass_on(read, &from_upstream, &mut client_write, &mut session.to_client).await;
+                match passed {
+                    Ok(open) => upstream_open = open,
+                    Err(()) => return Session { outcome: Outcome::Error, ..session },
                 }
-                Ok(n) => match client_write.write_all(&from_upstream[..n]).await {
-                    Ok(()) => session.to_client += n as u64,
-                    Err(_) => return Session { outcome: Outcome::Error, ..session },
-                },
-                Err(_) => return Session { outcome: Outcome::Error, ..session },
-            },
+            }
             () = tokio::time::sleep(idle) => return Session { outcome: Outcome::IdleTimeout, ..session },
             () = stopped => return Session { outcome: Outcome::Shutdown, ..session },
         }
     }
     session
+}
+
+/// One read of one side passed on to the other: `Ok(false)` once the side closed (the other's writing half
+/// is shut down then), `Err` when either fails. `moved` counts the bytes passed.
+async fn pass_on(
+    read: std::io::Result<usize>,
+    buffer: &[u8],
+    write: &mut (impl AsyncWriteExt + Unpin),
+    moved: &mut u64,
+) -> Result<bool, ()> {
+    match read {
+        Ok(0) => {
+            let _ = write.shutdown().await;
+            Ok(false)
+        }
+        Ok(n) => {
+            write.write_all(&buffer[..n]).await.map_err(|_| ())?;
+            *moved += n as u64;
+            Ok(true)
+        }
+        Err(_) => Err(()),
+    }
 }
 
 #[cfg(test)]

@@ -191,9 +191,10 @@ impl Drop for Timed {
     fn drop(&mut self) {
         // Dropped before its end: the client went away (a body that ended has already been recorded), or
         // the server never polled an empty body.
-        let outcome =
-            if self.body.is_end_stream() { StreamOutcome::Completed } else { StreamOutcome::ClientClosed };
-        self.end(outcome);
+        if self.watch.is_some() {
+            let ended = self.body.is_end_stream();
+            self.end(if ended { StreamOutcome::Completed } else { StreamOutcome::ClientClosed });
+        }
     }
 }
 

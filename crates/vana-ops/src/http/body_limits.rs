@@ -53,3 +53,26 @@ impl RouteBodyLimits {
         self.by_route.get(route).unwrap_or(&self.default)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_route_with_a_cap_of_its_own_gets_it_and_every_other_route_keeps_the_section_s() {
+        let ops = crate::http::step::test_ops(concat!(
+            "http:\n  max_body_bytes: 1000\n  route_templates: [\"/upload\", \"/chat\"]\n",
+            "  route_settings:\n    /upload:\n      max_body_bytes: 5000\n",
+        ));
+        let limits = RouteBodyLimits::new(&ops.config().security.http);
+        let declared = |route: &str, length: u64| {
+            let mut headers = http::HeaderMap::new();
+            headers.insert(http::header::CONTENT_LENGTH, length.into());
+            limits.of(route).cap.check_declared(&headers).is_ok()
+        };
+        assert!(declared("/upload", 5000) && !declared("/upload", 5001));
+        assert!(declared("/chat", 1000) && !declared("/chat", 1001));
+        assert!(!declared("other", 1001));
+        assert_eq!(limits.of("/upload").decode.max_bytes, 5000);
+    }
+}

@@ -96,6 +96,9 @@ pub struct HttpLayer {
     /// `vana-ops serve --upstream`: a WebSocket session through the gateway that moves nothing either way for
     /// this many milliseconds is closed.
     pub websocket_idle_timeout_ms: u64,
+    /// A server-sent event stream that sends nothing for this many milliseconds is ended (its outcome is
+    /// `idle_timeout`): an upstream stuck mid-answer does not hold the client forever.
+    pub stream_idle_timeout_ms: u64,
     /// `vana-ops serve`: after SIGTERM or SIGINT, requests in flight get this many milliseconds to finish;
     /// connections still open then are closed.
     pub shutdown_timeout_ms: u64,
@@ -130,6 +133,7 @@ impl Default for HttpLayer {
             max_connections_per_client: 100,
             shutdown_timeout_ms: 10_000,
             websocket_idle_timeout_ms: 300_000,
+            stream_idle_timeout_ms: 300_000,
             max_decompression_ratio: 100,
             rate_limit_headers: RateLimitHeaders::Ietf,
             refusal_log_window_ms: 10_000,
@@ -206,6 +210,7 @@ impl HttpLayer {
             ("body_read_timeout_ms", self.body_read_timeout_ms),
             ("shutdown_timeout_ms", self.shutdown_timeout_ms),
             ("websocket_idle_timeout_ms", self.websocket_idle_timeout_ms),
+            ("stream_idle_timeout_ms", self.stream_idle_timeout_ms),
         ] {
             check.positive_at_most(at.key(key), value, limits::MAX_SECONDS * 1000, "milliseconds");
         }

@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod ai_operation;
 mod backend;
 mod checks;
 mod document;
@@ -23,6 +24,7 @@ mod span_index;
 mod static_text;
 mod suggest;
 
+pub use ai_operation::AiOperation;
 pub use backend::Backend;
 pub use document::{Document, EMBEDDED_MONITORING_YAML, EMBEDDED_SECURITY_YAML};
 pub use health::HealthConfig;

@@ -13,6 +13,18 @@ pub const ERROR_RATE_PREFIX: &str = "error_rate.";
 /// What the names of operations' error counts start with.
 pub const ERRORS_PREFIX: &str = "errors.";
 
+/// Time from an AI operation's request to the first content of its answer, in seconds: the OpenTelemetry
+/// GenAI conventions' `gen_ai.server.time_to_first_token`.
+pub const GEN_AI_TIME_TO_FIRST_TOKEN: &str = "gen_ai.server.time_to_first_token";
+/// Time per output token after the first, in seconds: `gen_ai.server.time_per_output_token`.
+pub const GEN_AI_TIME_PER_OUTPUT_TOKEN: &str = "gen_ai.server.time_per_output_token";
+/// Tokens an AI operation used, tagged `gen_ai.token.type` (`input` or `output`):
+/// `gen_ai.client.token.usage`.
+pub const GEN_AI_TOKEN_USAGE: &str = "gen_ai.client.token.usage";
+/// AI operations' answers, counted, tagged with whether any content came (`gen_ai.content`: `present`,
+/// `absent`): an answer without content is a failure no status code shows.
+pub const GEN_AI_RESPONSES: &str = "gen_ai.responses";
+
 /// Response time of one operation, in seconds: `response_time.<operation>`.
 pub fn response_time(operation: &str) -> String {
     format!("{RESPONSE_TIME_PREFIX}{operation}")

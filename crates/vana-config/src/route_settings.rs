@@ -1,11 +1,12 @@
 //! `http.route_settings`: what one route does differently from the rest: a body cap of its own (attachments
-//! on an upload route), and security headers over the global ones (pages an upstream serves with scripts
-//! and fonts of other origins).
+//! on an upload route), security headers over the global ones (pages an upstream serves with scripts
+//! and fonts of other origins), and whether it is an AI operation whose events the gateway reads.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::ai_operation::AiOperation;
 use crate::checks::Checker;
 use crate::key_path::KeyPath;
 use crate::limits;
@@ -23,6 +24,10 @@ pub struct RouteSettings {
     /// global value. A header the upstream sets itself is never replaced.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub security_headers: BTreeMap<String, String>,
+    /// The route answers with a model's output: the gateway reads its events for time to first token,
+    /// tokens, model and agent (`{}` takes ADK's fields).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ai_operation: Option<AiOperation>,
 }
 
 impl RouteSettings {
@@ -66,6 +71,9 @@ pub(crate) fn check(
         }
         let headers = crate::security::Headers { security_headers: setting.security_headers.clone() };
         headers.check(&here, check);
+        if let Some(operation) = &setting.ai_operation {
+            operation.check(&here.key("ai_operation"), check);
+        }
     }
 }
 
@@ -82,6 +90,7 @@ mod tests {
                 .collect();
         let route = RouteSettings {
             max_body_bytes: None,
+            ai_operation: None,
             security_headers: [
                 ("content-security-policy", "default-src 'self' https:"),
                 ("X-Frame-Options", ""),

@@ -129,6 +129,7 @@ fn request_line(c: &mut Criterion) {
         duration: Duration::from_micros(1250),
         first_byte: Some(Duration::from_micros(1100)),
         stream: None,
+        gen_ai: None,
         client: Some("203.0.113.9"),
         correlation_id: Some("0b9a7d3e-2a41-4c55-9d0e-5f1c2e3a4b5c"),
     };

@@ -26,6 +26,6 @@ pub use levels::{ComponentFilter, LevelHandle};
 pub use logger::{Metadata, StructuredLogger};
 pub use memory::MemoryWriter;
 pub use redact::{REDACTED, Redactor};
-pub use request_log::{ACCESS_TARGET, RequestLog, RequestRecord, StreamRecord};
+pub use request_log::{ACCESS_TARGET, GenAiRecord, RequestLog, RequestRecord, StreamRecord};
 pub use schema::LogEntry;
 pub use setup::{ExtraLayer, LoggingBuilder, LoggingGuard, init};

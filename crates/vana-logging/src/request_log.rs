@@ -34,7 +34,7 @@ pub const ACCESS_TARGET: &str = "access";
 const MESSAGE: &str = "request";
 
 /// The metadata keys, in order.
-const KEYS: [&str; 9] = [
+const KEYS: [&str; 12] = [
     "method",
     "route",
     "path",
@@ -44,6 +44,9 @@ const KEYS: [&str; 9] = [
     "first_byte_ms",
     "events",
     "stream_outcome",
+    "ttft_ms",
+    "input_tokens",
+    "output_tokens",
 ];
 
 /// What a streamed response (server-sent events) logs besides the request's fields.
@@ -53,6 +56,17 @@ pub struct StreamRecord<'a> {
     pub events: u64,
     /// How it ended: `completed`, `client_closed`, `upstream_error`.
     pub outcome: &'a str,
+}
+
+/// What an AI operation's answer (a route with `ai_operation`) logs besides the request's fields.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct GenAiRecord {
+    /// From the request's arrival to the first event with content, when one came.
+    pub time_to_first_token: Option<Duration>,
+    /// Tokens the model read, as the answer reported them.
+    pub input_tokens: Option<u64>,
+    /// Tokens the model wrote, as the answer reported them.
+    pub output_tokens: Option<u64>,
 }
 
 /// What one served request logs.
@@ -72,6 +86,8 @@ pub struct RequestRecord<'a> {
     pub first_byte: Option<Duration>,
     /// A stream (`text/event-stream`): its events and how it ended.
     pub stream: Option<StreamRecord<'a>>,
+    /// An AI operation's answer: its time to first token and tokens.
+    pub gen_ai: Option<GenAiRecord>,
     /// The client address as text, when known.
     pub client: Option<&'a str>,
     /// The request's correlation id.
@@ -228,16 +244,29 @@ fn millis(duration: Duration) -> f64 {
 }
 
 fn via_tracing(record: &RequestRecord<'_>, level: &Level) {
-    let RequestRecord { method, route, path, status, duration, client, correlation_id, first_byte, stream } =
-        *record;
+    let RequestRecord {
+        method,
+        route,
+        path,
+        status,
+        duration,
+        client,
+        correlation_id,
+        first_byte,
+        stream,
+        gen_ai,
+    } = *record;
     let duration_ms = millis(duration);
     let first_byte_ms = first_byte.map(millis);
     let events = stream.map(|stream| stream.events);
     let stream_outcome = stream.map(|stream| stream.outcome);
+    let gen_ai = gen_ai.unwrap_or_default();
+    let ttft_ms = gen_ai.time_to_first_token.map(millis);
+    let (input_tokens, output_tokens) = (gen_ai.input_tokens, gen_ai.output_tokens);
     if *level == Level::WARN {
-        tracing::warn!(target: ACCESS_TARGET, method, route, path, status, duration_ms, client, first_byte_ms, events, stream_outcome, correlation_id, "request");
+        tracing::warn!(target: ACCESS_TARGET, method, route, path, status, duration_ms, client, first_byte_ms, events, stream_outcome, ttft_ms, input_tokens, output_tokens, correlation_id, "request");
     } else {
-        tracing::info!(target: ACCESS_TARGET, method, route, path, status, duration_ms, client, first_byte_ms, events, stream_outcome, correlation_id, "request");
+        tracing::info!(target: ACCESS_TARGET, method, route, path, status, duration_ms, client, first_byte_ms, events, stream_outcome, ttft_ms, input_tokens, output_tokens, correlation_id, "request");
     }
 }
 
@@ -338,6 +367,16 @@ impl Direct {
         if let Some(stream) = record.stream {
             self.push_field(out, 7, |out| out.push_str(itoa::Buffer::new().format(stream.events)));
             self.push_field(out, 8, |out| style.push_str_value(out, stream.outcome));
+        }
+        // Only an AI operation's answer has a first token and tokens.
+        let gen_ai = record.gen_ai.unwrap_or_default();
+        if let Some(ttft) = gen_ai.time_to_first_token {
+            self.push_field(out, 9, |out| push_millis(out, ttft));
+        }
+        for (index, tokens) in [(10, gen_ai.input_tokens), (11, gen_ai.output_tokens)] {
+            if let Some(tokens) = tokens {
+                self.push_field(out, index, |out| out.push_str(itoa::Buffer::new().format(tokens)));
+            }
         }
     }
 

@@ -15,6 +15,7 @@ fn record(status: u16) -> RequestRecord<'static> {
         duration: Duration::from_nanos(1_234_567),
         first_byte: None,
         stream: None,
+        gen_ai: None,
         client: Some("2001:db8::1"),
         correlation_id: Some("req-1"),
     }
@@ -107,6 +108,20 @@ fn without_vana_logging_lines_are_tracing_events_with_the_same_fields() {
     assert_eq!(entry.metadata["status"], 200);
     assert_eq!(entry.metadata["duration_ms"], 1.234);
     assert_eq!(entry.metadata["route"], "/agents/{id}");
+    // An AI answer's fields too (one test per callsite: tracing registers it once, for the first dispatcher).
+    let gen_ai = vana_logging::GenAiRecord {
+        time_to_first_token: Some(Duration::from_micros(57_700)),
+        input_tokens: Some(12),
+        output_tokens: Some(30),
+    };
+    tracing::dispatcher::with_default(&dispatch, || {
+        log.write(&RequestRecord { gen_ai: Some(gen_ai), ..record(200) })
+    });
+    let entry = LogEntry::parse(&memory.lines()[1]).unwrap();
+    assert_eq!(
+        (entry.metadata["ttft_ms"].as_f64(), entry.metadata["output_tokens"].as_u64()),
+        (Some(57.7), Some(30))
+    );
 }
 
 #[test]
@@ -129,4 +144,20 @@ fn a_stream_s_line_says_when_its_first_byte_left_how_many_events_and_how_it_ende
     guard.request_log().write(&record(204));
     let plain = LogEntry::parse(&memory.lines()[1]).unwrap();
     assert!(plain.metadata.get("first_byte_ms").is_none() && plain.metadata.get("events").is_none());
+}
+
+#[test]
+fn an_ai_answer_s_line_has_its_time_to_first_token_and_tokens() {
+    let gen_ai = vana_logging::GenAiRecord {
+        time_to_first_token: Some(Duration::from_micros(57_700)),
+        input_tokens: Some(12),
+        output_tokens: None,
+    };
+    let answer = RequestRecord { gen_ai: Some(gen_ai), ..record(200) };
+    let (memory, guard) = direct(&Logging::default());
+    guard.request_log().write(&answer);
+    let entry = LogEntry::parse(&memory.lines()[0]).unwrap();
+    assert_eq!(entry.metadata["ttft_ms"], 57.7);
+    assert_eq!(entry.metadata["input_tokens"], 12);
+    assert!(entry.metadata.get("output_tokens").is_none(), "a count the answer did not report is left out");
 }

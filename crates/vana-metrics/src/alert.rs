@@ -1,10 +1,13 @@
 //! Thresholds and the alert state machine: inactive → pending → firing → resolved.
 //!
-//! One alert exists per (series, threshold). A value past a line makes it pending (for `for_seconds`) or
-//! firing at once; a firing warning escalates to critical as soon as the critical line is crossed (notified
-//! at once); while firing it is notified again every `repeat_interval`; it resolves only when the value is
-//! back past the warning line by the recovery margin, so a value hovering at the line does not flap. A
-//! value stuck above critical produces one notification, then one per repeat interval — never one per sample.
+//! One alert exists per (series, threshold). A value past a line makes it pending; it fires once the
+//! condition has held for the rule's `for_seconds` (at once for 0), and a pending alert is forgiven only
+//! after the condition has been clear for the hold time (`keep_firing_seconds`), so a noisy series that is
+//! mostly past the line still fires. A firing warning escalates to critical as soon as the critical line is
+//! crossed (notified at once); while firing it is notified again every `repeat_interval`. It resolves (and a
+//! critical one de-escalates) only once every value for the hold time has been back past the line by the
+//! recovery margin: values swinging around a line make one firing and one resolution, not one pair per
+//! swing. A series that stops receiving values counts as clear after five minutes, as in Prometheus.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -93,7 +96,7 @@ pub struct AlertEvent {
     pub tags: Arc<[(Arc<str>, Arc<str>)]>,
     /// The level (for `Resolved`, the level it had).
     pub level: AlertLevel,
-    /// The value that caused the transition.
+    /// The value that caused the transition (NaN when a series that stopped resolves its alert).
     pub value: f64,
     /// The metric's unit as recorded (`seconds`, `percent`, `count`, ...).
     pub unit: Arc<str>,
@@ -136,12 +139,16 @@ impl AlertEvent {
     /// `response_time.checkout greater 5 s (7.23 s): critical firing`.
     pub fn message(&self) -> String {
         let what = self.transition.in_words();
+        let value = if self.value.is_finite() {
+            readable(self.value, &self.unit)
+        } else {
+            "no recent value".to_owned()
+        };
         format!(
-            "{} {} {} ({}): {} {what}",
+            "{} {} {} ({value}): {} {what}",
             self.metric,
             self.comparison,
             readable(self.threshold_value, &self.unit),
-            readable(self.value, &self.unit),
             self.level
         )
     }
@@ -186,6 +193,29 @@ enum Phase {
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct AlertState {
     phase: Phase,
+    /// Since when the values have been clear of the warning line (back from it by the margin, while
+    /// firing): the first clear value after the last bad one; `None` while the latest is bad.
+    clear_since: Option<u64>,
+    /// The same for the critical line.
+    critical_clear_since: Option<u64>,
+    /// When the series last had a value.
+    last_seen: u64,
+}
+
+/// How bad one value is, for the hold times.
+#[derive(Debug, Clone, Copy)]
+struct Badness {
+    /// The level the value reaches, without hysteresis.
+    reached: Option<AlertLevel>,
+    /// Past the warning line (or, while firing, not back from it by the margin).
+    warning: bool,
+    /// The same for the critical line.
+    critical: bool,
+}
+
+/// Whether a run of clear values that began at `since` has lasted the hold time by `now`.
+fn cleared_for(since: Option<u64>, now: u64, policy: &AlertPolicy) -> bool {
+    since.is_some_and(|since| now.saturating_sub(since) >= policy.keep_firing)
 }
 
 /// What the state machine decided for one value.
@@ -196,12 +226,18 @@ pub(crate) struct Step {
     pub(crate) since: u64,
 }
 
-/// The alerting parameters shared by every alert.
+/// The alerting parameters shared by every alert, in monotonic nanoseconds.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct AlertPolicy {
     pub(crate) recovery_margin: f64,
     pub(crate) repeat_interval: u64,
+    /// How long a condition must have been clear before the alert resolves or de-escalates.
+    pub(crate) keep_firing: u64,
 }
+
+/// A series with no value for this long counts as clear (Prometheus's own lookback: a series that stopped
+/// leaves its rule's query empty after five minutes).
+pub(crate) const STALE_AFTER: u64 = 300_000_000_000;
 
 impl AlertState {
     /// Feeds one value at monotonic time `now`; returns the transition to notify, if any.
@@ -215,60 +251,68 @@ impl AlertState {
         if !value.is_finite() {
             return None;
         }
+        self.last_seen = now;
         let reached = rule.level_of(value);
+        let firing = matches!(self.phase, Phase::Firing { .. });
+        // While firing, a value counts as bad until it is back past the line by the margin (no flapping at
+        // the line); before, only a value past the line does.
+        let margin = if firing { policy.recovery_margin } else { 0.0 };
+        let bad = Badness {
+            warning: reached.is_some() || (firing && !rule.recovered(value, rule.warning, margin)),
+            critical: reached == Some(AlertLevel::Critical)
+                || (firing && !rule.recovered(value, rule.critical, margin)),
+            reached,
+        };
+        let clear_run = |bad: bool, since: Option<u64>| if bad { None } else { Some(since.unwrap_or(now)) };
+        self.clear_since = clear_run(bad.warning, self.clear_since);
+        self.critical_clear_since = clear_run(bad.critical, self.critical_clear_since);
         let for_nanos = u64::try_from(rule.for_duration.as_nanos()).unwrap_or(u64::MAX);
         match self.phase {
             Phase::Inactive => {
                 let level = reached?;
-                if for_nanos == 0 {
-                    self.phase = Phase::Firing { level, since: now, notified: now };
-                    Some(Step { transition: AlertTransition::Firing, level, since: now })
-                } else {
-                    self.phase = Phase::Pending { level, since: now };
-                    None
-                }
+                self.promote(level, now, now, for_nanos)
             }
             Phase::Pending { level, since } => match reached {
                 None => {
-                    self.phase = Phase::Inactive;
+                    if cleared_for(self.clear_since, now, policy) {
+                        self.phase = Phase::Inactive;
+                    }
                     None
                 }
-                Some(reached) => {
-                    let level = level.max(reached);
-                    if now.saturating_sub(since) >= for_nanos {
-                        self.phase = Phase::Firing { level, since: now, notified: now };
-                        Some(Step { transition: AlertTransition::Firing, level, since: now })
-                    } else {
-                        self.phase = Phase::Pending { level, since };
-                        None
-                    }
-                }
+                Some(reached) => self.promote(level.max(reached), since, now, for_nanos),
             },
-            Phase::Firing { level, since, notified } => {
-                self.fire(rule, value, now, policy, (level, since, notified))
-            }
+            Phase::Firing { level, since, notified } => self.fire(bad, now, policy, (level, since, notified)),
+        }
+    }
+
+    /// A pending alert fires once its condition has held for the rule's `for` duration.
+    fn promote(&mut self, level: AlertLevel, since: u64, now: u64, for_nanos: u64) -> Option<Step> {
+        if now.saturating_sub(since) >= for_nanos {
+            self.phase = Phase::Firing { level, since: now, notified: now };
+            Some(Step { transition: AlertTransition::Firing, level, since: now })
+        } else {
+            self.phase = Phase::Pending { level, since };
+            None
         }
     }
 
     /// The next step of a firing alert: escalated, resolved, de-escalated, repeated, or nothing.
     fn fire(
         &mut self,
-        rule: &ThresholdRule,
-        value: f64,
+        bad: Badness,
         now: u64,
         policy: &AlertPolicy,
         (level, since, notified): (AlertLevel, u64, u64),
     ) -> Option<Step> {
-        let reached = rule.level_of(value);
-        if level == AlertLevel::Warning && reached == Some(AlertLevel::Critical) {
+        if level == AlertLevel::Warning && bad.reached == Some(AlertLevel::Critical) {
             self.phase = Phase::Firing { level: AlertLevel::Critical, since, notified: now };
             return Some(Step { transition: AlertTransition::Escalated, level: AlertLevel::Critical, since });
         }
-        if rule.recovered(value, rule.warning, policy.recovery_margin) {
+        if cleared_for(self.clear_since, now, policy) {
             self.phase = Phase::Inactive;
             return Some(Step { transition: AlertTransition::Resolved, level, since });
         }
-        if level == AlertLevel::Critical && rule.recovered(value, rule.critical, policy.recovery_margin) {
+        if level == AlertLevel::Critical && cleared_for(self.critical_clear_since, now, policy) {
             self.phase = Phase::Firing { level: AlertLevel::Warning, since, notified: now };
             return Some(Step {
                 transition: AlertTransition::Deescalated,
@@ -281,6 +325,25 @@ impl AlertState {
             return Some(Step { transition: AlertTransition::Repeated, level, since });
         }
         None
+    }
+
+    /// Without a value: a firing alert whose series has had none for [`STALE_AFTER`] (or the hold time,
+    /// if longer) resolves, and a pending one is forgiven.
+    pub(crate) fn expire(&mut self, now: u64, policy: &AlertPolicy) -> Option<Step> {
+        if now.saturating_sub(self.last_seen) < STALE_AFTER.max(policy.keep_firing) {
+            return None;
+        }
+        match std::mem::take(&mut self.phase) {
+            Phase::Firing { level, since, .. } => {
+                Some(Step { transition: AlertTransition::Resolved, level, since })
+            }
+            Phase::Pending { .. } | Phase::Inactive => None,
+        }
+    }
+
+    /// Whether the alert is pending or firing (so a sweep must look at it).
+    pub(crate) fn is_active(&self) -> bool {
+        !matches!(self.phase, Phase::Inactive)
     }
 }
 
@@ -299,7 +362,8 @@ mod tests {
         }
     }
 
-    const POLICY: AlertPolicy = AlertPolicy { recovery_margin: 0.05, repeat_interval: 60_000_000_000 };
+    const POLICY: AlertPolicy =
+        AlertPolicy { recovery_margin: 0.05, repeat_interval: 60_000_000_000, keep_firing: 0 };
     const S: u64 = 1_000_000_000;
 
     #[test]
@@ -417,5 +481,70 @@ mod tests {
         assert_eq!(readable(-0.5, ""), "-0.5");
         assert_eq!(readable(0.0, "jobs"), "0 jobs");
         assert_eq!(readable(f64::NAN, ""), "NaN");
+    }
+
+    fn run_with(rule: &ThresholdRule, policy: &AlertPolicy, values: &[(u64, f64)]) -> Vec<AlertTransition> {
+        let mut state = AlertState::default();
+        values
+            .iter()
+            .filter_map(|&(at, value)| state.observe(rule, value, at * S, policy))
+            .map(|step| step.transition)
+            .collect()
+    }
+
+    #[test]
+    fn values_swinging_around_the_line_fire_once_and_resolve_once_with_a_hold_time() {
+        // A slow route: one request in two above the 10 s line, for three minutes, then quiet and fast.
+        let held = AlertPolicy { keep_firing: 60 * S, repeat_interval: 3600 * S, ..POLICY };
+        let mut values: Vec<(u64, f64)> =
+            (0..180).map(|n| (n, if n % 2 == 0 { 12.0 } else { 3.0 })).collect();
+        values.extend((180..300).map(|n| (n, 3.0)));
+        assert_eq!(run_with(&rule(0), &held, &values), [AlertTransition::Firing, AlertTransition::Resolved]);
+        // Without a hold time, every swing is a pair: the flapping this replaces.
+        assert_eq!(run_with(&rule(0), &POLICY, &values).len(), 180);
+        // The resolution comes a full hold time after the first clear value after the last bad one (179 s).
+        let mut state = AlertState::default();
+        let resolved_at = values.iter().find_map(|&(at, value)| {
+            state
+                .observe(&rule(0), value, at * S, &held)
+                .filter(|step| step.transition == AlertTransition::Resolved)
+                .map(|_| at)
+        });
+        assert_eq!(resolved_at, Some(239));
+    }
+
+    #[test]
+    fn a_pending_alert_survives_a_blip_shorter_than_the_hold_time_and_fires_after_for() {
+        let held = AlertPolicy { keep_firing: 20 * S, ..POLICY };
+        let values = [(0, 15.0), (10, 5.0), (20, 15.0), (29, 15.0), (30, 15.0)];
+        assert_eq!(run_with(&rule(30), &held, &values), [AlertTransition::Firing]);
+        // A pause longer than the hold time forgives it: the 30 s start again.
+        let values = [(0, 15.0), (10, 5.0), (30, 5.0), (45, 15.0), (60, 15.0), (75, 15.0)];
+        assert_eq!(run_with(&rule(30), &held, &values), [AlertTransition::Firing]);
+        let mut state = AlertState::default();
+        let fired_at =
+            values.iter().find_map(|&(at, value)| state.observe(&rule(30), value, at * S, &held).map(|_| at));
+        assert_eq!(fired_at, Some(75));
+    }
+
+    #[test]
+    fn a_critical_alert_deescalates_only_after_the_hold_time() {
+        let held = AlertPolicy { keep_firing: 30 * S, ..POLICY };
+        let values = [(0, 25.0), (10, 15.0), (20, 25.0), (30, 15.0), (59, 15.0), (60, 15.0)];
+        assert_eq!(
+            run_with(&rule(0), &held, &values),
+            [AlertTransition::Firing, AlertTransition::Deescalated]
+        );
+    }
+
+    #[test]
+    fn a_series_that_stops_resolves_after_five_minutes() {
+        let held = AlertPolicy { keep_firing: 60 * S, ..POLICY };
+        let mut state = AlertState::default();
+        assert!(state.observe(&rule(0), 15.0, 0, &held).is_some());
+        assert!(state.expire(STALE_AFTER - 1, &held).is_none());
+        let step = state.expire(STALE_AFTER, &held).expect("resolved");
+        assert_eq!((step.transition, step.level), (AlertTransition::Resolved, AlertLevel::Warning));
+        assert!(!state.is_active() && state.expire(2 * STALE_AFTER, &held).is_none());
     }
 }

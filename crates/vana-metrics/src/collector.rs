@@ -118,7 +118,8 @@ pub fn record_process_sample(monitor: &PerformanceMonitor, component: &str, samp
     }
 }
 
-/// A background thread sampling the process every interval into a monitor, as component `system`.
+/// A background thread sampling the process every interval into a monitor, as component `system`, and
+/// resolving alerts whose series stopped ([`PerformanceMonitor::expire_alerts`]).
 /// Dropping it (or [`stop`](Self::stop)) stops the thread promptly.
 #[derive(Debug)]
 pub struct SystemCollector {
@@ -139,6 +140,7 @@ impl SystemCollector {
                     if let Some(sample) = sampler.sample() {
                         record_process_sample(&monitor, "system", &sample);
                     }
+                    monitor.expire_alerts();
                     match stopped.recv_timeout(interval) {
                         Err(RecvTimeoutError::Timeout) => continue,
                         _ => break,

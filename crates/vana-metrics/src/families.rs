@@ -8,7 +8,7 @@
 //! labels of in-process alerts, so an alert and its rule name the same series.
 
 use crate::prometheus::sanitize_metric_name;
-use vana_config::metric_names::{ERROR_RATE_PREFIX, RESPONSE_TIME_PREFIX};
+use vana_config::metric_names::{self, ERROR_RATE_PREFIX, RESPONSE_TIME_PREFIX};
 
 /// The tag the HTTP layer puts on its response-time series: such a series is an HTTP server request and
 /// exports as [`HTTP_DURATION_FAMILY`].
@@ -19,6 +19,57 @@ pub const HTTP_STATUS_TAG: &str = "http.response.status_code";
 pub const HTTP_DURATION_FAMILY: &str = "http_server_request_duration_seconds";
 /// The label of [`HTTP_DURATION_FAMILY`] with the route template (`http.route`).
 pub const HTTP_ROUTE_LABEL: &str = "http_route";
+
+/// A histogram the OpenTelemetry semantic conventions define: recorded by its name, exported as the
+/// conventions' Prometheus form (no prefix, the unit as a suffix), with the conventions' bucket bounds.
+pub(crate) struct StandardHistogram {
+    pub(crate) name: &'static str,
+    pub(crate) family: &'static str,
+    pub(crate) bounds: &'static [f64],
+    help: &'static str,
+}
+
+/// The GenAI conventions' histograms (semantic conventions 1.37, `gen-ai-metrics.md`).
+const STANDARD_HISTOGRAMS: [StandardHistogram; 3] = [
+    StandardHistogram {
+        name: metric_names::GEN_AI_TIME_TO_FIRST_TOKEN,
+        family: "gen_ai_server_time_to_first_token_seconds",
+        bounds: &[0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0],
+        help: "Time to the first content of an AI operation's answer (OpenTelemetry gen_ai.server.time_to_first_token).",
+    },
+    StandardHistogram {
+        name: metric_names::GEN_AI_TIME_PER_OUTPUT_TOKEN,
+        family: "gen_ai_server_time_per_output_token_seconds",
+        bounds: &[0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5],
+        help: "Time per output token after the first (OpenTelemetry gen_ai.server.time_per_output_token).",
+    },
+    StandardHistogram {
+        name: metric_names::GEN_AI_TOKEN_USAGE,
+        family: "gen_ai_client_token_usage",
+        bounds: &[
+            1.0,
+            4.0,
+            16.0,
+            64.0,
+            256.0,
+            1024.0,
+            4096.0,
+            16384.0,
+            65536.0,
+            262_144.0,
+            1_048_576.0,
+            4_194_304.0,
+            16_777_216.0,
+            67_108_864.0,
+        ],
+        help: "Tokens an AI operation used, by gen_ai_token_type (OpenTelemetry gen_ai.client.token.usage).",
+    },
+];
+
+/// The conventions' histogram recorded as `name`, if it is one.
+pub(crate) fn standard_histogram(name: &str) -> Option<&'static StandardHistogram> {
+    STANDARD_HISTOGRAMS.iter().find(|standard| standard.name == name)
+}
 
 /// One family of recorded names: `<prefix><label value><suffix>`.
 struct FamilyRule {
@@ -121,6 +172,14 @@ pub fn exported_name<K: AsRef<str>, V>(name: &str, tags: &[(K, V)], prefix: &str
             help: "Duration of HTTP server requests (OpenTelemetry http.server.request.duration).".to_owned(),
         };
     }
+    if let Some(standard) = standard_histogram(name) {
+        return ExportedName {
+            family: standard.family.to_owned(),
+            label: None,
+            scale: 1.0,
+            help: standard.help.to_owned(),
+        };
+    }
     if let Some((rule, value)) = family_rule(name) {
         return ExportedName {
             family: format!("{prefix}{}", rule.family),
@@ -176,6 +235,15 @@ pub(crate) struct FamilyGlob {
 
 /// The exported families a threshold's `glob` (over recorded names) watches.
 pub(crate) fn glob_target(glob: &str, prefix: &str) -> GlobTarget {
+    if let Some(standard) = standard_histogram(glob) {
+        // A threshold on the conventions' histogram watches it on every route.
+        return GlobTarget::Families(vec![FamilyGlob {
+            family: standard.family.to_owned(),
+            label: HTTP_ROUTE_LABEL,
+            value_glob: "*".to_owned(),
+            scale: 1.0,
+        }]);
+    }
     // A glob's parts are matched as a name's are: `memory.*.percent` is the family `memory_usage_ratio`.
     let Some((rule, value_glob)) = family_rule(glob) else {
         return GlobTarget::Names(glob.to_owned());
@@ -211,6 +279,8 @@ mod tests {
         assert_eq!(errors.family, "vana_error_ratio");
         let own = exported_name::<&str, &str>("queue.depth", &[], "vana_");
         assert_eq!((own.family.as_str(), own.label, own.scale), ("vana_queue_depth", None, 1.0));
+        let ttft = exported_name("gen_ai.server.time_to_first_token", &[("http_route", "/run_sse")], "vana_");
+        assert_eq!((ttft.family.as_str(), ttft.label), ("gen_ai_server_time_to_first_token_seconds", None));
         let no_component = exported_name::<&str, &str>("memory..rss", &[], "vana_");
         assert_eq!(no_component.family, "vana_memory__rss", "an empty label value is no family member");
     }

@@ -131,17 +131,39 @@ fn yaml_string(text: &str) -> String {
     out
 }
 
+/// A line in the exported unit, without the binary noise of the conversion (`70 %` is `0.7`, not
+/// `0.7000000000000001`).
+fn scaled(line: f64, scale: f64) -> f64 {
+    let value = line * scale;
+    if !value.is_finite() || value == 0.0 {
+        return value;
+    }
+    // Twelve significant digits: far finer than any threshold, far coarser than the rounding error.
+    let magnitude = 10f64.powi(11 - value.abs().log10().floor() as i32);
+    (value * magnitude).round() / magnitude
+}
+
 fn band(level: AlertLevel, threshold: &Threshold, scale: f64) -> String {
     let (at, beyond) = match threshold.comparison {
         Comparison::Greater => (">=", "<"),
         Comparison::Less => ("<=", ">"),
     };
-    let (warning, critical) = (threshold.warning * scale, threshold.critical * scale);
+    let (warning, critical) = (scaled(threshold.warning, scale), scaled(threshold.critical, scale));
     match level {
         // A warning only while the value has not reached critical: one alert at a time, as in process.
         AlertLevel::Warning => format!("{at} {warning} {beyond} {critical}"),
         AlertLevel::Critical => format!("{at} {critical}"),
     }
+}
+
+/// How long a threshold's condition holds before it fires when it sets no `for_seconds`: in process and in
+/// the exported rules alike.
+pub(crate) fn default_for_seconds(glob: &str) -> u64 {
+    default_for(&query(glob, ""))
+}
+
+fn default_for(query: &Query) -> u64 {
+    if query.over_rates { DEFAULT_FOR_RATES } else { DEFAULT_FOR_GAUGES }
 }
 
 /// A Prometheus rules file (YAML): a warning and a critical rule per threshold of `config` and family it
@@ -150,7 +172,8 @@ fn band(level: AlertLevel, threshold: &Threshold, scale: f64) -> String {
 /// the scrape), so Alertmanager groups an instance's own alert and the rule's as one. Response-time
 /// thresholds compare the p99 over five minutes per series (a fleet sees rates, not single requests);
 /// the rest compare the exported value, in its base unit (a memory threshold of 80 percent is `0.8`).
-/// `for` is the threshold's `for_seconds`, or two minutes for rates and five for gauges when it has none.
+/// `for` is the threshold's `for_seconds`, or two minutes for rates and five for gauges when it has none;
+/// `keep_firing_for` is `alerting.keep_firing_seconds` (Prometheus 2.42 and later).
 ///
 /// ```
 /// let rules = vana_metrics::prometheus_rules(&vana_config::MonitoringConfig::default(), &Default::default(), "vana-ops");
@@ -177,45 +200,57 @@ pub fn prometheus_rules(config: &MonitoringConfig, options: &PrometheusOptions, 
     );
     for (name, threshold) in &config.thresholds {
         let Some(glob) = threshold.metric_glob(name) else { continue };
-        {
-            let query = query(glob, &options.prefix);
-            let for_seconds = match threshold.for_seconds {
-                0 if query.over_rates => DEFAULT_FOR_RATES,
-                0 => DEFAULT_FOR_GAUGES,
-                seconds => seconds,
-            };
-            for level in [AlertLevel::Warning, AlertLevel::Critical] {
-                let line = match level {
-                    AlertLevel::Warning => threshold.warning,
-                    AlertLevel::Critical => threshold.critical,
-                } * query.scale;
-                let summary = format!(
-                    "{name}: {} of {glob} is {{{{ $value }}}} ({} {line}, {level})",
-                    query.what, threshold.comparison
-                );
-                let _ = writeln!(out, "      - alert: {}", yaml_string(name));
-                let _ = writeln!(
-                    out,
-                    "        expr: {}",
-                    yaml_string(&format!("{} {}", query.promql, band(level, threshold, query.scale)))
-                );
-                let _ = writeln!(out, "        for: \"{for_seconds}s\"");
-                let _ = writeln!(out, "        labels:");
-                let _ = writeln!(out, "          severity: {}", yaml_string(&level.to_string()));
-                let _ = writeln!(out, "          service: {}", yaml_string(service));
-                let _ = writeln!(out, "        annotations:");
-                let _ = writeln!(out, "          summary: {}", yaml_string(&summary));
-                let _ = writeln!(out, "          value: \"{{{{ $value }}}}\"");
-                let _ = writeln!(
-                    out,
-                    "          threshold: {}",
-                    yaml_string(&format!("{} {line}", threshold.comparison))
-                );
-                let _ = writeln!(out, "          metric_glob: {}", yaml_string(glob));
-            }
+        let query = query(glob, &options.prefix);
+        for level in [AlertLevel::Warning, AlertLevel::Critical] {
+            let rule = ThresholdRuleText { name, glob, threshold, query: &query, level };
+            rule.write(&mut out, config.alerting.keep_firing_seconds, service);
         }
     }
     out
+}
+
+/// One level of one threshold, as a rule.
+struct ThresholdRuleText<'a> {
+    name: &'a str,
+    glob: &'a str,
+    threshold: &'a Threshold,
+    query: &'a Query,
+    level: AlertLevel,
+}
+
+impl ThresholdRuleText<'_> {
+    fn write(&self, out: &mut String, keep_firing_seconds: u64, service: &str) {
+        let Self { name, glob, threshold, query, level } = *self;
+        let for_seconds = threshold.for_seconds.unwrap_or_else(|| default_for(query));
+        let line = match level {
+            AlertLevel::Warning => threshold.warning,
+            AlertLevel::Critical => threshold.critical,
+        };
+        let line = scaled(line, query.scale);
+        let summary = format!(
+            "{name}: {} of {glob} is {{{{ $value }}}} ({} {line}, {level})",
+            query.what, threshold.comparison
+        );
+        let _ = writeln!(out, "      - alert: {}", yaml_string(name));
+        let expr = format!("{} {}", query.promql, band(level, threshold, query.scale));
+        let _ = writeln!(out, "        expr: {}", yaml_string(&expr));
+        let _ = writeln!(out, "        for: \"{for_seconds}s\"");
+        if keep_firing_seconds > 0 {
+            let _ = writeln!(out, "        keep_firing_for: \"{keep_firing_seconds}s\"");
+        }
+        let _ = writeln!(out, "        labels:");
+        let _ = writeln!(out, "          severity: {}", yaml_string(&level.to_string()));
+        let _ = writeln!(out, "          service: {}", yaml_string(service));
+        let _ = writeln!(out, "        annotations:");
+        let _ = writeln!(out, "          summary: {}", yaml_string(&summary));
+        let _ = writeln!(out, "          value: \"{{{{ $value }}}}\"");
+        let _ = writeln!(
+            out,
+            "          threshold: {}",
+            yaml_string(&format!("{} {line}", threshold.comparison))
+        );
+        let _ = writeln!(out, "          metric_glob: {}", yaml_string(glob));
+    }
 }
 
 #[cfg(test)]

@@ -124,8 +124,8 @@ pub(crate) struct Series {
     pub(crate) ring: Ring,
     /// Sum of every value ever recorded, as `f64` bits (kept for counters and histograms only).
     sum: Option<AtomicU64>,
-    /// Per-bucket counts of every value ever recorded (response times only).
-    pub(crate) buckets: Option<Box<[AtomicU64]>>,
+    /// Per-bucket counts of every value ever recorded (histogram series only).
+    pub(crate) histogram: Option<Histogram>,
     /// The threshold-list version the watch was computed for (`u64::MAX`: never).
     pub(crate) watch_version: AtomicU64,
     /// Whether any threshold watches the series (then recording takes the lock to run its alerts).
@@ -135,14 +135,33 @@ pub(crate) struct Series {
     pub(crate) state: Mutex<SeriesState>,
 }
 
+/// A histogram's bucket bounds (ascending) and the count of values in each.
+#[derive(Debug)]
+pub(crate) struct Histogram {
+    pub(crate) bounds: Arc<[f64]>,
+    /// Per-bucket counts; the export makes them cumulative.
+    pub(crate) counts: Box<[AtomicU64]>,
+}
+
+impl Histogram {
+    /// The bounds with each bucket's count, as read now.
+    pub(crate) fn read(&self) -> Vec<(f64, u64)> {
+        self.bounds
+            .iter()
+            .copied()
+            .zip(self.counts.iter().map(|count| count.load(Ordering::Relaxed)))
+            .collect()
+    }
+}
+
 impl Series {
-    /// A series; `bucket_count` histogram buckets when given; `sum` kept when `keeps_sum`.
+    /// A series; a histogram over `bounds` when given; `sum` kept when `keeps_sum`.
     pub(crate) fn new(
         name: Arc<str>,
         tags: Tags,
         unit: Arc<str>,
         capacity: usize,
-        bucket_count: Option<usize>,
+        bounds: Option<Arc<[f64]>>,
         keeps_sum: bool,
     ) -> Self {
         Self {
@@ -150,8 +169,11 @@ impl Series {
             tags,
             unit,
             ring: Ring::new(capacity),
-            sum: (keeps_sum || bucket_count.is_some()).then(|| AtomicU64::new(0f64.to_bits())),
-            buckets: bucket_count.map(|count| (0..count).map(|_| AtomicU64::new(0)).collect()),
+            sum: (keeps_sum || bounds.is_some()).then(|| AtomicU64::new(0f64.to_bits())),
+            histogram: bounds.map(|bounds| Histogram {
+                counts: (0..bounds.len()).map(|_| AtomicU64::new(0)).collect(),
+                bounds,
+            }),
             watch_version: AtomicU64::new(u64::MAX),
             watched: AtomicBool::new(false),
             has_metadata: AtomicBool::new(false),
@@ -160,12 +182,11 @@ impl Series {
     }
 
     /// Counts `value` into the histogram and the sum, when the series keeps them.
-    pub(crate) fn accumulate(&self, value: f64, bounds: &[f64]) {
-        if let Some(buckets) = &self.buckets {
-            // Per-bucket counts; the export makes them cumulative.
-            if let Some(index) = bounds.iter().position(|bound| value <= *bound) {
-                buckets[index].fetch_add(1, Ordering::Relaxed);
-            }
+    pub(crate) fn accumulate(&self, value: f64) {
+        if let Some(histogram) = &self.histogram
+            && let Some(index) = histogram.bounds.iter().position(|bound| value <= *bound)
+        {
+            histogram.counts[index].fetch_add(1, Ordering::Relaxed);
         }
         if let (Some(sum), true) = (&self.sum, value.is_finite()) {
             let _ = sum.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |bits| {

@@ -75,9 +75,12 @@ fn smtp_settings(port: u16) -> SmtpSettings {
     SmtpSettings::from_vars(vars, &context()).unwrap().unwrap()
 }
 
-/// A monitor whose `queue.*` metrics warn at 10 and are critical at 20, delivering to `sink`.
+/// A monitor whose `queue.*` metrics warn at 10 and are critical at 20, delivering to `sink`; without a hold
+/// time, so a clear value resolves at once (the hold is the monitor's own tests').
 fn monitor_with(sink: Arc<dyn AlertSink>) -> PerformanceMonitor {
-    let monitor = PerformanceMonitor::with_sinks(&MonitoringConfig::default(), vec![sink]);
+    let mut config = MonitoringConfig::default();
+    config.alerting.keep_firing_seconds = 0;
+    let monitor = PerformanceMonitor::with_sinks(&config, vec![sink]);
     monitor.add_threshold(ThresholdRule {
         name: Arc::from("queue_depth"),
         metric_glob: Arc::from("queue.*"),

@@ -15,13 +15,27 @@ fn monitor_with(config: &MonitoringConfig) -> (PerformanceMonitor, ManualClock) 
 
 #[test]
 fn every_default_threshold_fires_on_the_names_that_are_recorded() {
-    let (monitor, _) = monitor_with(&MonitoringConfig::default());
-    monitor.record_response_time("llm.call", Duration::from_secs(6), true, &[]);
-    monitor.record_metric(&metric_names::memory_percent("system"), 95.0, "percent", &[]);
-    monitor.record_metric(&metric_names::cpu_usage("system"), 88.0, "percent", &[]);
-    for call in 0..10 {
-        monitor.record_response_time("tool.search", Duration::from_millis(10), call % 5 != 0, &[]);
-    }
+    let (monitor, clock) = monitor_with(&MonitoringConfig::default());
+    let record_all = || {
+        monitor.record_response_time("llm.call", Duration::from_secs(6), true, &[]);
+        monitor.record_metric(&metric_names::memory_percent("system"), 95.0, "percent", &[]);
+        monitor.record_metric(&metric_names::cpu_usage("system"), 88.0, "percent", &[]);
+        for call in 0..10 {
+            monitor.record_response_time("tool.search", Duration::from_millis(10), call % 5 != 0, &[]);
+        }
+    };
+    record_all();
+    assert!(
+        monitor.active_alerts().is_empty(),
+        "pending: the default `for` is 2 minutes for rates, 5 for gauges"
+    );
+    clock.advance(Duration::from_secs(120));
+    record_all();
+    let firing: Vec<String> =
+        monitor.active_alerts().iter().map(|alert| alert.threshold.to_string()).collect();
+    assert_eq!(firing.len(), 2, "response time and error rate after 2 minutes: {firing:?}");
+    clock.advance(Duration::from_secs(180));
+    record_all();
     let mut fired: Vec<(String, String, AlertLevel)> = monitor
         .active_alerts()
         .iter()
@@ -143,6 +157,9 @@ fn transitions_reach_the_sinks_off_the_recording_thread() {
         monitor.record_metric("temp", value, "C", &[]);
         clock.advance(Duration::from_secs(1));
     }
+    assert_eq!(monitor.active_alerts().len(), 1, "still firing: clear for 1 of the 60 s hold time");
+    clock.advance(Duration::from_secs(59));
+    monitor.record_metric("temp", 9.0, "C", &[]);
     monitor.shutdown();
     let delivered: Vec<(AlertTransition, AlertLevel)> =
         sink.0.lock().iter().map(|event| (event.transition, event.level)).collect();
@@ -323,13 +340,33 @@ fn for_seconds_holds_an_alert_pending_until_the_value_stays_past_the_line() {
     clock.advance(Duration::from_secs(15));
     monitor.record_metric("temp", 15.0, "C", &[]);
     assert_eq!(monitor.active_alerts().len(), 1, "firing after 35 seconds past the line");
-    // A dip below the line while pending starts the wait again.
-    let (monitor, clock) = monitor_with(&config_of(&format!("{TEMP}    for_seconds: 30\n")));
-    for (value, advance) in [(15.0, 20), (5.0, 1), (15.0, 20), (15.0, 0)] {
-        monitor.record_metric("temp", value, "C", &[]);
-        clock.advance(Duration::from_secs(advance));
-    }
-    assert!(monitor.active_alerts().is_empty(), "20 seconds since the dip");
+    // A dip below the line longer than the hold time starts the wait again; a shorter one does not.
+    let pending_after = |dip: u64| {
+        let yaml = format!("alerting:\n  keep_firing_seconds: 10\n{TEMP}    for_seconds: 30\n");
+        let (monitor, clock) = monitor_with(&config_of(&yaml));
+        for (value, advance) in [(15.0, 20), (5.0, dip), (5.0, 0), (15.0, 20), (15.0, 0)] {
+            monitor.record_metric("temp", value, "C", &[]);
+            clock.advance(Duration::from_secs(advance));
+        }
+        monitor.active_alerts().is_empty()
+    };
+    assert!(pending_after(11), "a dip of 11 s forgives: 20 s since it");
+    assert!(!pending_after(1), "a dip of 1 s does not: 41 s since the alert became pending");
+}
+
+#[test]
+fn an_alert_whose_series_stops_resolves_after_five_minutes() {
+    let (monitor, clock) = monitor_with(&config_of(&format!("{TEMP}    for_seconds: 0\n")));
+    monitor.record_metric("temp", 25.0, "C", &[]);
+    clock.advance(Duration::from_secs(299));
+    monitor.expire_alerts();
+    assert_eq!(monitor.active_alerts().len(), 1);
+    clock.advance(Duration::from_secs(1));
+    monitor.expire_alerts();
+    assert!(monitor.active_alerts().is_empty());
+    let resolved = monitor.alert_history().pop().expect("a resolution");
+    assert_eq!(resolved.transition, AlertTransition::Resolved);
+    assert!(resolved.message().contains("no recent value"), "{}", resolved.message());
 }
 
 #[test]
@@ -343,8 +380,12 @@ fn recovery_margin_sets_how_far_back_a_value_must_come() {
         })
     };
     // The default margin (5 %) resolves just under the line; a margin of 50 % only under half of it.
-    assert_eq!(resolved_at(TEMP), Some(9.0));
-    assert_eq!(resolved_at(&format!("alerting:\n  recovery_margin: 0.5\n{TEMP}")), Some(4.0));
+    let at_once = "alerting:\n  keep_firing_seconds: 0\n";
+    assert_eq!(resolved_at(&format!("{at_once}{TEMP}    for_seconds: 0\n")), Some(9.0));
+    assert_eq!(
+        resolved_at(&format!("{at_once}  recovery_margin: 0.5\n{TEMP}    for_seconds: 0\n")),
+        Some(4.0)
+    );
 }
 
 #[test]

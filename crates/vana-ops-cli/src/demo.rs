@@ -13,19 +13,51 @@ use axum::routing::get;
 const MAX_SLOW_MS: u64 = 10_000;
 
 /// The demo's routes, also given to the layer as route templates (it wraps the whole router).
-pub(crate) const ROUTES: [&str; 4] = ["/", "/echo", "/slow", "/fail"];
+pub(crate) const ROUTES: [&str; 5] = ["/", "/echo", "/slow", "/fail", "/chat"];
 
 pub(crate) fn router() -> Router {
-    let [index_route, echo_route, slow_route, fail_route] = ROUTES;
+    let [index_route, echo_route, slow_route, fail_route, chat_route] = ROUTES;
     Router::new()
         .route(index_route, get(index))
         .route(echo_route, get(echo_query).post(echo_body))
         .route(slow_route, get(slow))
         .route(fail_route, get(fail))
+        .route(chat_route, get(chat))
 }
 
 async fn index() -> &'static str {
-    "vana-ops demo: GET /echo?msg=..., POST /echo (with a CSRF token from GET /csrf-token), GET /slow?ms=N, GET /fail\n"
+    "vana-ops demo: GET /echo?msg=..., POST /echo (with a CSRF token from GET /csrf-token), GET /slow?ms=N, \
+     GET /fail, GET /chat?first_token_ms=N (an agent's streamed answer, as ADK sends it)\n"
+}
+
+/// An agent's answer streamed as ADK streams it (server-sent events of ADK's shape): a control event at
+/// once, the first words after `first_token_ms` (default 200), the whole text with the token usage 50 ms
+/// later. A route marked `ai_operation` reads it for the GenAI metrics.
+async fn chat(Query(params): Query<HashMap<String, String>>) -> impl IntoResponse {
+    let first_token_ms =
+        params.get("first_token_ms").and_then(|ms| ms.parse::<u64>().ok()).unwrap_or(200).min(MAX_SLOW_MS);
+    let events = [
+        (0, r#"{"author":"demo","actions":{"stateDelta":{"turn":1}}}"#),
+        (
+            first_token_ms,
+            r#"{"author":"demo","modelVersion":"demo-model","partial":true,"content":{"parts":[{"text":"Hello"}]}}"#,
+        ),
+        (
+            50,
+            r#"{"author":"demo","modelVersion":"demo-model","content":{"parts":[{"text":"Hello from the demo"}]},"usageMetadata":{"promptTokenCount":4,"candidatesTokenCount":4}}"#,
+        ),
+    ];
+    let (mut sender, body) =
+        http_body_util::channel::Channel::<axum::body::Bytes, std::convert::Infallible>::new(4);
+    tokio::spawn(async move {
+        for (pause, event) in events {
+            tokio::time::sleep(Duration::from_millis(pause)).await;
+            if sender.send_data(format!("data: {event}\n\n").into()).await.is_err() {
+                return;
+            }
+        }
+    });
+    ([(header::CONTENT_TYPE, "text/event-stream")], axum::body::Body::new(body))
 }
 
 async fn echo_query(Query(params): Query<HashMap<String, String>>) -> impl IntoResponse {

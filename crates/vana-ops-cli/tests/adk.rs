@@ -73,8 +73,27 @@ fn chat(text: &str, session: &str) -> serde_json::Value {
     })
 }
 
-/// (time to the first event, time to the last, events) of one `/run_sse` at `base`.
-async fn stream(base: &str, text: &str, session: &str) -> (Duration, Duration, usize) {
+/// One `/run_sse` as the client saw it.
+struct Run {
+    first_event: Duration,
+    /// The first event with text in its content: the first token.
+    first_token: Duration,
+    last_event: Duration,
+    events: usize,
+}
+
+/// Whether the complete events in `text` (`data: {json}` blocks) have one with text in its content.
+fn has_a_token(text: &str) -> bool {
+    text.split("\n\n").filter_map(|event| event.strip_prefix("data: ")).any(|data| {
+        let event: serde_json::Value = serde_json::from_str(data).unwrap_or_default();
+        event["content"]["parts"].as_array().is_some_and(|parts| {
+            parts.iter().any(|part| part["text"].as_str().is_some_and(|text| !text.is_empty()))
+        })
+    })
+}
+
+/// One `/run_sse` at `base`.
+async fn stream(base: &str, text: &str, session: &str) -> Run {
     let started = Instant::now();
     let mut response = client()
         .post(format!("{base}/run_sse"))
@@ -84,14 +103,22 @@ async fn stream(base: &str, text: &str, session: &str) -> (Duration, Duration, u
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
-    let (mut first, mut text_seen, mut events) = (None, String::new(), 0);
+    let (mut first, mut first_token, mut text_seen, mut events) = (None, None, String::new(), 0);
     while let Some(chunk) = response.chunk().await.unwrap() {
         first.get_or_insert_with(|| started.elapsed());
         text_seen.push_str(&String::from_utf8_lossy(&chunk));
+        if first_token.is_none() && has_a_token(&text_seen) {
+            first_token = Some(started.elapsed());
+        }
         events = text_seen.matches("data: ").count();
     }
     assert!(text_seen.contains(&format!("echo: {text}")), "{text_seen}");
-    (first.unwrap(), started.elapsed(), events)
+    Run {
+        first_event: first.unwrap(),
+        first_token: first_token.expect("a token"),
+        last_event: started.elapsed(),
+        events,
+    }
 }
 
 /// The dev UI's own calls (those its page makes on load, on a message and in its graph, trace and eval
@@ -135,33 +162,57 @@ async fn create_session(gateway: &Gateway, id: &str) {
 /// each in turn: the medians, for the docs.
 async fn streams_pass_whole(adk: &AdkServer, gateway: &Gateway) -> String {
     let question = "how do I DROP TABLE users in SQL?";
-    let (_, _, direct_events) = stream(&adk.url(), question, "s-direct").await;
-    let (_, _, events) = stream(&gateway.base, question, "s-gateway").await;
+    let direct_events = stream(&adk.url(), question, "s-direct").await.events;
+    let events = stream(&gateway.base, question, "s-gateway").await.events;
     assert_eq!(events, direct_events, "every event passes");
     let (mut direct, mut through) = (Vec::new(), Vec::new());
     for _ in 0..5 {
         direct.push(stream(&adk.url(), question, "s-direct").await);
         through.push(stream(&gateway.base, question, "s-gateway").await);
     }
-    let median = |runs: &[(Duration, Duration, usize)],
-                  pick: fn(&(Duration, Duration, usize)) -> Duration| {
+    let median = |runs: &[Run], pick: fn(&Run) -> Duration| {
         let mut values: Vec<Duration> = runs.iter().map(pick).collect();
         values.sort();
         values[values.len() / 2]
     };
-    // The gateway's own account of the last stream, from its log line: to the end, and to the first byte.
-    let line = gateway.logs().into_iter().rev().find(|line| line.contains("\"route\":\"/run_sse\""));
-    let line: serde_json::Value = serde_json::from_str(&line.expect("a /run_sse log line")).unwrap();
+    // The gateway's own account of the last stream, from its log line: to the end, to the first byte, to
+    // the first token, and the tokens the model reported.
+    // The line is written once the gateway saw the body's end, which may be just after the client did.
+    let lines = |gateway: &Gateway| {
+        gateway.logs().into_iter().filter(|line| line.contains("\"route\":\"/run_sse\"")).collect::<Vec<_>>()
+    };
+    assert!(
+        vana_testkit::wait_until(Duration::from_secs(10), || lines(gateway).len() == 6),
+        "six streams logged"
+    );
+    let line: serde_json::Value = serde_json::from_str(lines(gateway).last().unwrap()).unwrap();
     let metadata = &line["metadata"];
     assert_eq!(metadata["stream_outcome"], "completed", "{line}");
     assert_eq!(metadata["events"], u64::try_from(events).unwrap(), "every event counted: {line}");
+    let last = through.last().unwrap();
+    let gateway_ttft = metadata["ttft_ms"].as_f64().expect("ttft_ms on an AI route");
+    // Causal bounds, whatever the machine's speed: the gateway sees the token after its first byte, and
+    // before the client does.
+    assert!(metadata["first_byte_ms"].as_f64().unwrap() <= gateway_ttft, "{line}");
+    assert!(gateway_ttft <= last.first_token.as_secs_f64() * 1000.0, "{line}");
+    // The echo model counts words: 8 in the question, 9 in the answer.
+    assert_eq!(
+        (metadata["input_tokens"].as_u64(), metadata["output_tokens"].as_u64()),
+        (Some(8), Some(9)),
+        "{line}"
+    );
     format!(
-        "run_sse, median of 5: first event {:?} direct, {:?} through the gateway; last event {:?} direct, {:?} \
-         through; the gateway's last line: {} ms to the end, {} ms to the first byte",
-        median(&direct, |run| run.0),
-        median(&through, |run| run.0),
-        median(&direct, |run| run.1),
-        median(&through, |run| run.1),
+        "run_sse, median of 5: first event {:?} direct, {:?} through the gateway; first token {:?} direct, {:?} \
+         through; last event {:?} direct, {:?} through; the last stream: first token {:?} at the client, {} ms \
+         by the gateway; the gateway's line: {} ms to the end, {} ms to the first byte",
+        median(&direct, |run| run.first_event),
+        median(&through, |run| run.first_event),
+        median(&direct, |run| run.first_token),
+        median(&through, |run| run.first_token),
+        median(&direct, |run| run.last_event),
+        median(&through, |run| run.last_event),
+        last.first_token,
+        gateway_ttft,
         metadata["duration_ms"],
         metadata["first_byte_ms"],
     )
@@ -192,6 +243,28 @@ async fn a_large_attachment_passes(gateway: &Gateway) -> String {
     format!("RSS with a 20 MB attachment: {} MiB before, {} MiB after", before >> 20, after >> 20)
 }
 
+/// The GenAI families from ADK's own events: every `/run_sse` and `/run` answer has a first token, the
+/// model and the agent as ADK named them, and its tokens.
+async fn ai_answers_are_measured(gateway: &Gateway) {
+    let metrics = gateway.admin_text("/_vana/metrics").await;
+    let labels = "gen_ai_agent_name=\"vana\",gen_ai_operation_name=\"invoke_agent\",gen_ai_response_model=\"echo-offline\"";
+    let count = |route: &str| {
+        let series =
+            format!("gen_ai_server_time_to_first_token_seconds_count{{{labels},http_route=\"{route}\"}}");
+        let line = metrics.lines().find(|line| line.starts_with(&series));
+        line.and_then(|line| line.rsplit(' ').next()?.parse::<u64>().ok())
+            .unwrap_or_else(|| panic!("{series} in\n{metrics}"))
+    };
+    assert_eq!(count("/run_sse"), 6, "a warm-up and five measured streams through the gateway");
+    assert_eq!(count("/run"), 1, "the attachment's answer");
+    let output = format!(
+        "gen_ai_client_token_usage_count{{{labels},gen_ai_token_type=\"output\",http_route=\"/run_sse\"}} 6"
+    );
+    assert!(metrics.contains(&output), "{output} in\n{metrics}");
+    assert!(metrics.contains("gen_ai_server_time_per_output_token_seconds_bucket{"), "{metrics}");
+    assert!(!metrics.contains("gen_ai_content=\"absent\""), "every answer had content:\n{metrics}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn adk_behind_the_recipe_answers_its_ui_and_its_api_and_nobody_is_refused() {
     let adk = AdkServer::start();
@@ -212,6 +285,7 @@ async fn adk_behind_the_recipe_answers_its_ui_and_its_api_and_nobody_is_refused(
     assert_eq!(api.headers()["content-security-policy"], "default-src 'self'; frame-ancestors 'none'");
     eprintln!("{}", streams_pass_whole(&adk, &gateway).await);
     eprintln!("{}", a_large_attachment_passes(&gateway).await);
+    ai_answers_are_measured(&gateway).await;
     // Nobody refused, nobody blocked.
     let events = gateway.admin_json("/_vana/security/events").await;
     let refused: Vec<_> = events["events"]

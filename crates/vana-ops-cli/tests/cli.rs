@@ -94,16 +94,20 @@ fn recipe() -> std::path::PathBuf {
 }
 
 #[test]
-fn the_vana_recipe_keeps_every_default_alert() {
+fn the_vana_recipe_keeps_every_default_alert_and_adds_its_own() {
     let recipe = recipe();
     let output = vana_ops(&["export-rules", "--config", recipe.to_str().unwrap()]);
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let rules = String::from_utf8_lossy(&output.stdout);
     let defaults = vana_ops(&["export-rules"]);
     let count = |text: &str| text.matches("- alert:").count();
-    assert_eq!(count(&rules), count(&String::from_utf8_lossy(&defaults.stdout)), "{rules}");
-    assert_eq!(count(&rules), 9, "{rules}");
+    // InstanceDown and two levels of each of the four default thresholds, and the recipe's two.
+    assert_eq!(count(&String::from_utf8_lossy(&defaults.stdout)), 9);
+    assert_eq!(count(&rules), 9 + 4, "{rules}");
     assert!(rules.contains("15"), "the recipe's own response-time line: {rules}");
+    let ttft = "histogram_quantile(0.99, rate(gen_ai_server_time_to_first_token_seconds_bucket{http_route=~";
+    assert!(rules.contains("alert: \"time_to_first_token\"") && rules.contains(ttft), "{rules}");
+    assert!(rules.contains("vana_error_ratio{operation=~\\\"stream:.*\\\"}"), "{rules}");
 }
 
 #[test]

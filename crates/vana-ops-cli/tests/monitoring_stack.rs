@@ -6,7 +6,9 @@
 //! - every PromQL expression of `deploy/grafana/vana-ops-dashboard.json` and of the rules returns data (no
 //!   panel or rule silently shows nothing);
 //! - the slow route's in-process alert and the rule's alert are one alert in Alertmanager, with the same
-//!   labels.
+//!   labels;
+//! - an agent's answer with a slow first token (the demo's `/chat`, read as an `ai_operation`) fills the
+//!   GenAI families and fires the exported time-to-first-token rule.
 
 mod support;
 
@@ -173,6 +175,15 @@ async fn send_traffic(gateway: &Gateway, prometheus: &Server) {
     for _ in 0..5 {
         slow().await;
     }
+    // Agents' answers, streamed, the first token after 300 ms (also before and after a scrape).
+    for _ in 0..3 {
+        let answer =
+            http.get(gateway.url("/chat?first_token_ms=300")).header("x-forwarded-for", "198.51.100.42");
+        let answer = answer.send().await.unwrap();
+        assert_eq!(answer.status(), reqwest::StatusCode::OK);
+        assert!(answer.text().await.unwrap().contains("Hello from the demo"));
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
     let attack =
         http.get(gateway.url("/echo?msg=1%27%20OR%201%3D1--")).header("x-forwarded-for", "198.51.100.41");
     assert_eq!(attack.send().await.unwrap().status(), reqwest::StatusCode::BAD_REQUEST);
@@ -239,7 +250,7 @@ async fn one_problem_is_one_alert(prometheus: &Server, alertmanager: &Server, ta
     assert!(sent, "the gateway sent its own alert to Alertmanager");
     let deadline = Instant::now() + Duration::from_secs(30);
     let in_alertmanager = loop {
-        let found = alertmanager_alerts(alertmanager, "response_time").await;
+        let found = alertmanager_alerts(alertmanager, "response_time", "/slow").await;
         if !found.is_empty() || Instant::now() > deadline {
             break found;
         }
@@ -266,7 +277,9 @@ async fn every_panel_and_rule_has_data_and_one_problem_is_one_alert() {
         ("VANA_MONITORING__THRESHOLDS__RESPONSE_TIME__CRITICAL", "120"),
         ("VANA_MONITORING__THRESHOLDS__RESPONSE_TIME__FOR_SECONDS", "1"),
         ("VANA_MONITORING__ALERTING__CHANNELS", channels.as_str()),
-        ("VANA_SECURITY__HTTP__ROUTE_TEMPLATES", "[\"/echo\", \"/slow\"]"),
+        ("VANA_MONITORING__THRESHOLDS__TIME_TO_FIRST_TOKEN", TIME_TO_FIRST_TOKEN),
+        ("VANA_SECURITY__HTTP__ROUTE_TEMPLATES", "[\"/echo\", \"/slow\", \"/chat\"]"),
+        ("VANA_SECURITY__HTTP__ROUTE_SETTINGS", "{\"/chat\": {ai_operation: {}}}"),
     ];
     let gateway = Gateway::start(&["--upstream", &upstream.base], &settings);
     let rules_dir = TempDir::new("rules");
@@ -286,6 +299,29 @@ async fn every_panel_and_rule_has_data_and_one_problem_is_one_alert() {
     assert!(scraped, "Prometheus scraped the traffic");
     every_query_has_data(&prometheus, &rules).await;
     one_problem_is_one_alert(&prometheus, &alertmanager, &target).await;
+    let ttft = eventually(Duration::from_secs(30), || async {
+        firing_rule(&prometheus, "time_to_first_token", "/chat").await
+    })
+    .await;
+    assert!(ttft, "the time-to-first-token rule fired for /chat's 300 ms first token");
+}
+
+/// A threshold on the first token, at once (the lines in seconds).
+const TIME_TO_FIRST_TOKEN: &str =
+    "{metric: gen_ai.server.time_to_first_token, warning: 0.1, critical: 60, for_seconds: 0}";
+
+/// Whether Prometheus has the rule `alertname` firing on `route`.
+async fn firing_rule(prometheus: &Server, alertname: &str, route: &str) -> bool {
+    let Ok(response) = client().get(format!("{}/api/v1/alerts", prometheus.base)).send().await else {
+        return false;
+    };
+    let body: serde_json::Value = response.json().await.unwrap_or_default();
+    body["data"]["alerts"].as_array().into_iter().flatten().any(|alert| {
+        let labels = labels(&alert["labels"]);
+        alert["state"] == "firing"
+            && labels.get("alertname").map(String::as_str) == Some(alertname)
+            && labels.get("http_route").map(String::as_str) == Some(route)
+    })
 }
 
 /// The labels of the firing `response_time` rule alert on `/slow`, if any.
@@ -301,8 +337,12 @@ async fn slow_rule_alert(prometheus: &Server) -> Option<BTreeMap<String, String>
     })
 }
 
-/// The label sets of Alertmanager's alerts named `alertname`.
-async fn alertmanager_alerts(alertmanager: &Server, alertname: &str) -> Vec<BTreeMap<String, String>> {
+/// The label sets of Alertmanager's alerts named `alertname` on `route`.
+async fn alertmanager_alerts(
+    alertmanager: &Server,
+    alertname: &str,
+    route: &str,
+) -> Vec<BTreeMap<String, String>> {
     let Ok(response) = client().get(format!("{}/api/v2/alerts", alertmanager.base)).send().await else {
         return Vec::new();
     };
@@ -311,5 +351,6 @@ async fn alertmanager_alerts(alertmanager: &Server, alertname: &str) -> Vec<BTre
         .iter()
         .map(|alert| labels(&alert["labels"]))
         .filter(|labels| labels.get("alertname").map(String::as_str) == Some(alertname))
+        .filter(|labels| labels.get("http_route").map(String::as_str) == Some(route))
         .collect()
 }

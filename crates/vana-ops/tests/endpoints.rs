@@ -22,7 +22,8 @@ async fn get(router: &axum::Router, uri: &str, token: Option<&str>) -> (StatusCo
 
 #[tokio::test]
 async fn health_reports_alerts_and_fails_only_on_the_configured_ones_while_probes_stay_up() {
-    let yaml = "thresholds:\n  queue:\n    metric: \"queue.depth\"\n    warning: 10\n    critical: 20\n  latency:\n    metric: \"latency.*\"\n    warning: 1\n    critical: 2\nhealth:\n  critical_thresholds: [queue]\n";
+    // Alerts at once, resolved at once: this test is about /health, not about hold times.
+    let yaml = "alerting:\n  keep_firing_seconds: 0\nthresholds:\n  queue:\n    metric: \"queue.depth\"\n    warning: 10\n    critical: 20\n    for_seconds: 0\n  latency:\n    metric: \"latency.*\"\n    warning: 1\n    critical: 2\n    for_seconds: 0\nhealth:\n  critical_thresholds: [queue]\n";
     let loaded = vana_ops::config::ConfigLoader::new()
         .document_str(vana_ops::config::Document::Monitoring, "test", yaml)
         .load()

@@ -27,7 +27,7 @@ fn health_follows_firing_alerts_and_uptime_counts() {
     ops.monitor().record_metric("queue.depth", 25.0, "jobs", &[]);
     assert_eq!(ops.health().status, HealthStatus::Critical);
     ops.monitor().record_metric("queue.depth", 1.0, "jobs", &[]);
-    assert_eq!(ops.health().status, HealthStatus::Ok);
+    assert_eq!(ops.health().status, HealthStatus::Critical, "clear for less than the hold time");
     ops.shutdown();
 }
 
@@ -93,7 +93,7 @@ fn alert_channels_come_from_the_configuration_and_deliver() {
     let receiver = vana_testkit::HttpReceiver::start();
     let url = receiver.url.clone();
     let monitoring = format!(
-        "thresholds:\n  queue_depth:\n    metric: \"queue.*\"\n    warning: 10\n    critical: 20\nalerting:\n  channels:\n    - type: log\n    - type: email\n      level: critical\n      recipients: [\"oncall@vana.test\"]\n    - type: webhook\n      url: \"{url}\"\n      format: slack\n"
+        "thresholds:\n  queue_depth:\n    metric: \"queue.*\"\n    warning: 10\n    critical: 20\n    for_seconds: 0\nalerting:\n  channels:\n    - type: log\n    - type: email\n      level: critical\n      recipients: [\"oncall@vana.test\"]\n    - type: webhook\n      url: \"{url}\"\n      format: slack\n"
     );
     let loaded = vana_config::ConfigLoader::new()
         .document_str(vana_config::Document::Monitoring, "test", monitoring)
@@ -116,7 +116,7 @@ fn alert_channels_come_from_the_configuration_and_deliver() {
 fn with_alerting_disabled_the_channels_deliver_nothing() {
     let receiver = vana_testkit::HttpReceiver::start();
     let monitoring = format!(
-        "thresholds:\n  queue_depth:\n    metric: \"queue.*\"\n    warning: 10\n    critical: 20\nalerting:\n  enabled: false\n  channels:\n    - type: webhook\n      url: \"{}\"\n",
+        "thresholds:\n  queue_depth:\n    metric: \"queue.*\"\n    warning: 10\n    critical: 20\n    for_seconds: 0\nalerting:\n  enabled: false\n  channels:\n    - type: webhook\n      url: \"{}\"\n",
         receiver.url
     );
     let loaded = vana_config::ConfigLoader::new()

@@ -21,6 +21,10 @@ pub struct Alerting {
     /// How far past the line, as a fraction of it, a value must come back before an alert resolves, so a
     /// value hovering at the line does not flap.
     pub recovery_margin: f64,
+    /// Seconds an alert's condition must have been clear before it resolves (and a critical one before it
+    /// de-escalates, a pending one before it is forgiven): one problem is one firing and one resolution,
+    /// however its values swing around the line. The exported rules carry it as `keep_firing_for`.
+    pub keep_firing_seconds: u64,
     /// Most alert transitions kept in the history.
     pub max_history: u64,
     /// Most transitions waiting for delivery; when the sinks fall behind, further ones are dropped and
@@ -34,6 +38,7 @@ impl Default for Alerting {
             enabled: true,
             repeat_interval_seconds: 3600,
             recovery_margin: 0.05,
+            keep_firing_seconds: 60,
             max_history: 1000,
             queue_capacity: 1024,
             channels: vec![
@@ -246,6 +251,12 @@ impl Alerting {
             check.fail(
                 at.key("recovery_margin"),
                 format!("must be a fraction from 0 up to (not including) 1, not {}", self.recovery_margin),
+            );
+        }
+        if self.keep_firing_seconds > limits::MAX_SECONDS {
+            check.fail(
+                at.key("keep_firing_seconds"),
+                format!("must be at most {} seconds, not {}", limits::MAX_SECONDS, self.keep_firing_seconds),
             );
         }
         check.positive_at_most(at.key("max_history"), self.max_history, limits::MAX_TABLE_ENTRIES, "alerts");

@@ -25,9 +25,10 @@ pub struct Threshold {
     /// Which side of the lines is bad.
     #[serde(default = "default_comparison")]
     pub comparison: Comparison,
-    /// Seconds a value must stay past a line before the alert fires (0: at once).
-    #[serde(default)]
-    pub for_seconds: u64,
+    /// Seconds the condition must hold before the alert fires, in process and in the exported rules alike
+    /// (0: at once). Left out: two minutes for response times and error rates, five for gauges.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub for_seconds: Option<u64>,
 }
 
 fn default_comparison() -> Comparison {
@@ -37,7 +38,7 @@ fn default_comparison() -> Comparison {
 impl Threshold {
     /// A threshold on `metric` alerting at `warning` and `critical`.
     pub fn new(metric: impl Into<String>, warning: f64, critical: f64, comparison: Comparison) -> Self {
-        Self { metric: Some(metric.into()), warning, critical, comparison, for_seconds: 0 }
+        Self { metric: Some(metric.into()), warning, critical, comparison, for_seconds: None }
     }
 
     /// The glob this threshold watches, given its key in `thresholds`: its own `metric`, or the default
@@ -54,10 +55,10 @@ impl Threshold {
                 format!("`{key}` is not one of the built-in thresholds, so it needs `metric`: the glob of the metric names it watches"),
             ),
         }
-        if self.for_seconds > limits::MAX_SECONDS {
+        if let Some(seconds) = self.for_seconds.filter(|&seconds| seconds > limits::MAX_SECONDS) {
             check.fail(
                 at.key("for_seconds"),
-                format!("must be at most {} seconds, not {}", limits::MAX_SECONDS, self.for_seconds),
+                format!("must be at most {} seconds, not {seconds}", limits::MAX_SECONDS),
             );
         }
         for (name, value) in [("warning", self.warning), ("critical", self.critical)] {

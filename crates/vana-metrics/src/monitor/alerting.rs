@@ -81,6 +81,36 @@ impl PerformanceMonitor {
         (book.history.iter().skip(book.history.len() - new).cloned().collect(), total)
     }
 
+    /// Resolves the firing alerts whose series have had no value for five minutes (or the hold time, if
+    /// longer), as Prometheus forgets a series that stopped: an alert on traffic that went away does not fire
+    /// forever. The system collector calls it every interval; a monitor without one, when it likes.
+    pub fn expire_alerts(&self) {
+        let inner = &self.inner;
+        let now = inner.clock.now_nanos();
+        let watched: Vec<Arc<Series>> = inner
+            .series
+            .table
+            .read()
+            .by_hash
+            .values()
+            .flatten()
+            .filter(|series| series.watched.load(Ordering::Relaxed))
+            .cloned()
+            .collect();
+        let mut events = Vec::new();
+        for series in watched {
+            let mut state = series.state.lock();
+            for (rule, alert) in state.watch.alerts.iter_mut().filter(|(_, alert)| alert.is_active()) {
+                if let Some(step) = alert.expire(now, &inner.alerting.policy) {
+                    events.push(inner.event(&series, rule, step, f64::NAN, now));
+                }
+            }
+        }
+        for event in events {
+            inner.publish(event);
+        }
+    }
+
     /// Stops the alert dispatcher after it has delivered what is queued.
     pub fn shutdown(&self) {
         drop(self.inner.alerting.sender.lock().take());
@@ -135,24 +165,28 @@ impl Inner {
             }
             for (rule, alert) in &mut state.watch.alerts {
                 if let Some(step) = alert.observe(rule, value, now, &self.alerting.policy) {
-                    events.push(AlertEvent {
-                        transition: step.transition,
-                        threshold: Arc::clone(&rule.name),
-                        metric: Arc::clone(&series.name),
-                        tags: Arc::clone(&series.tags),
-                        level: step.level,
-                        value,
-                        unit: Arc::clone(&series.unit),
-                        threshold_value: rule.line(step.level),
-                        comparison: rule.comparison,
-                        since: self.clock.wall_at(step.since),
-                        at: self.clock.wall_at(now),
-                    });
+                    events.push(self.event(series, rule, step, value, now));
                 }
             }
         }
         for event in events {
             self.publish(event);
+        }
+    }
+
+    fn event(&self, series: &Series, rule: &ThresholdRule, step: Step, value: f64, now: u64) -> AlertEvent {
+        AlertEvent {
+            transition: step.transition,
+            threshold: Arc::clone(&rule.name),
+            metric: Arc::clone(&series.name),
+            tags: Arc::clone(&series.tags),
+            level: step.level,
+            value,
+            unit: Arc::clone(&series.unit),
+            threshold_value: rule.line(step.level),
+            comparison: rule.comparison,
+            since: self.clock.wall_at(step.since),
+            at: self.clock.wall_at(now),
         }
     }
 

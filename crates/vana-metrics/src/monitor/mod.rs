@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime};
 use parking_lot::{Mutex, RwLock};
 use vana_config::{Comparison, MonitoringConfig, metric_names};
 
-use crate::alert::{AlertEvent, AlertPolicy, AlertState, ThresholdRule};
+use crate::alert::{AlertEvent, AlertPolicy, AlertState, Step, ThresholdRule};
 use crate::clock::{MetricsClock, SystemClock};
 use crate::error_rate::ErrorRates;
 use crate::series::{Series, Tags};
@@ -113,18 +113,22 @@ impl PerformanceMonitor {
         let policy = AlertPolicy {
             recovery_margin: options.recovery_margin,
             repeat_interval: u64::try_from(options.repeat_interval.as_nanos()).unwrap_or(u64::MAX),
+            keep_firing: u64::try_from(options.keep_firing.as_nanos()).unwrap_or(u64::MAX),
         };
         let rules: Vec<Arc<ThresholdRule>> = config
             .thresholds
             .iter()
             .filter_map(|(key, threshold)| {
+                let glob = threshold.metric_glob(key)?;
+                let for_seconds =
+                    threshold.for_seconds.unwrap_or_else(|| crate::rules::default_for_seconds(glob));
                 Some(Arc::new(ThresholdRule {
                     name: Arc::from(key.as_str()),
-                    metric_glob: Arc::from(threshold.metric_glob(key)?),
+                    metric_glob: Arc::from(glob),
                     warning: threshold.warning,
                     critical: threshold.critical,
                     comparison: threshold.comparison,
-                    for_duration: Duration::from_secs(threshold.for_seconds),
+                    for_duration: Duration::from_secs(for_seconds),
                 }))
             })
             .collect();

@@ -19,12 +19,14 @@ pub(crate) struct MonitorOptions {
     pub(crate) recovery_margin: f64,
     /// Time between notifications of a firing alert.
     pub(crate) repeat_interval: Duration,
+    /// How long an alert's condition must have been clear before it resolves.
+    pub(crate) keep_firing: Duration,
     /// Most alert transitions in the history.
     pub(crate) max_history: usize,
     /// Most transitions waiting for the sinks.
     pub(crate) queue_capacity: usize,
     /// Upper bounds of the response-time histogram buckets, in seconds, ascending.
-    pub(crate) histogram_buckets: Vec<f64>,
+    pub(crate) histogram_buckets: Arc<[f64]>,
 }
 
 impl From<&MonitoringConfig> for MonitorOptions {
@@ -39,9 +41,10 @@ impl From<&MonitoringConfig> for MonitorOptions {
             error_rate_min_calls: performance.error_rate_min_calls,
             recovery_margin: config.alerting.recovery_margin,
             repeat_interval: Duration::from_secs(config.alerting.repeat_interval_seconds),
+            keep_firing: Duration::from_secs(config.alerting.keep_firing_seconds),
             max_history: size(config.alerting.max_history),
             queue_capacity: size(config.alerting.queue_capacity),
-            histogram_buckets: buckets_with_thresholds(config),
+            histogram_buckets: Arc::from(buckets_with_thresholds(config)),
         }
     }
 }

@@ -122,7 +122,6 @@ impl PerformanceMonitor {
     pub fn snapshot(&self) -> Vec<SeriesSnapshot> {
         let series: Vec<Arc<Series>> =
             self.inner.series.table.read().by_hash.values().flatten().cloned().collect();
-        let bounds = &self.inner.options.histogram_buckets;
         series
             .into_iter()
             .map(|series| SeriesSnapshot {
@@ -132,13 +131,7 @@ impl PerformanceMonitor {
                 latest: series.latest().map(|sample| sample.value),
                 count: series.ring.total(),
                 sum: series.sum(),
-                buckets: series.buckets.as_ref().map(|counts| {
-                    bounds
-                        .iter()
-                        .copied()
-                        .zip(counts.iter().map(|count| count.load(Ordering::Relaxed)))
-                        .collect()
-                }),
+                buckets: series.histogram.as_ref().map(crate::series::Histogram::read),
             })
             .collect()
     }

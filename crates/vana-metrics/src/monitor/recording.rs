@@ -56,6 +56,12 @@ impl PerformanceMonitor {
         all.push(("success", if success { "true" } else { "false" }));
         all.extend(tags.iter().filter(|(key, _)| *key != "success"));
         self.record_metric(&metric_names::response_time(operation), duration.as_secs_f64(), "seconds", &all);
+        self.record_outcome(operation, success);
+    }
+
+    /// Feeds one outcome of `operation` to its error rate (`error_rate.<operation>`) without a duration:
+    /// for what ends well or badly without being a call of its own (a stream cut short).
+    pub fn record_outcome(&self, operation: &str, success: bool) {
         let window = self.inner.errors.window(operation);
         if let Some(rate) = window.and_then(|window| window.observe(success, self.inner.clock.now_nanos())) {
             self.record_metric(&metric_names::error_rate(operation), rate, "percent", &[]);
@@ -210,7 +216,7 @@ impl Inner {
         } else {
             series.ring.push(now, value);
         }
-        series.accumulate(value, &self.options.histogram_buckets);
+        series.accumulate(value);
         let version = self.alerting.rules_version.load(Ordering::Acquire);
         if series.watch_version.load(Ordering::Acquire) != version || series.watched.load(Ordering::Relaxed) {
             self.run_alerts(series, value, now, version);

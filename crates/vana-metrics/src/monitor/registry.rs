@@ -65,7 +65,11 @@ impl Inner {
             .iter()
             .map(|(key, value)| (Self::intern(strings, key), Self::intern(strings, value)))
             .collect();
-        let bounds = name.starts_with(RESPONSE_TIME_PREFIX).then_some(self.options.histogram_buckets.len());
+        let bounds = if name.starts_with(RESPONSE_TIME_PREFIX) {
+            Some(Arc::clone(&self.options.histogram_buckets))
+        } else {
+            crate::families::standard_histogram(&name).map(|standard| Arc::from(standard.bounds))
+        };
         // Counters are exported as the sum of their values.
         let keeps_sum = name.starts_with(vana_config::metric_names::ERRORS_PREFIX) || &*unit == "count";
         let capacity = self.options.max_samples_per_series;

@@ -4,7 +4,7 @@
 
 use std::borrow::Cow;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use bytes::Bytes;
@@ -26,9 +26,10 @@ use crate::http::step::Exchange;
 use crate::http::step::access_log::AccessLog;
 use crate::http::step::blocklist::Blocklist;
 use crate::http::step::client_address::{Client, ClientAddress, Origin};
-use crate::http::step::completion::{Completed, Finisher, time_to_the_end};
+use crate::http::step::completion::{BodyWatch, Completed, Finisher, time_to_the_end};
 use crate::http::step::correlation::Correlation;
 use crate::http::step::csrf::Csrf;
+use crate::http::step::gen_ai::{Answer, GenAi};
 use crate::http::step::rate_limit::RateLimit;
 use crate::http::step::route_metrics::RouteMetrics;
 use crate::http::step::security_headers::SecurityHeaders;
@@ -53,6 +54,10 @@ pub(crate) struct Pipeline {
     security_headers: Option<SecurityHeaders>,
     access_log: Option<AccessLog>,
     route_metrics: Option<RouteMetrics>,
+    /// The AI routes, when any is configured.
+    gen_ai: Option<GenAi>,
+    /// `http.stream_idle_timeout_ms`.
+    stream_idle_timeout: Duration,
     counters: LayerCounters,
 }
 
@@ -85,6 +90,7 @@ impl Pipeline {
         http.validate_input = false;
         http.route_metrics = false;
         http.route_templates = Vec::new();
+        http.route_settings.clear();
         let mut csrf = security.csrf_protection.clone();
         csrf.require_csrf = false;
         let rate_limit = security.http.rate_limit.then(|| RateLimit::for_endpoints(ops));
@@ -120,6 +126,8 @@ impl Pipeline {
                 AccessLog::new(ops.request_log().clone(), window, ops.security().networks())
             }),
             route_metrics: config.route_metrics.then(|| RouteMetrics::new(ops.monitor())),
+            gen_ai: GenAi::new(config, ops.monitor()),
+            stream_idle_timeout: Duration::from_millis(config.stream_idle_timeout_ms),
             counters: LayerCounters::new(ops.monitor()),
         })
     }
@@ -182,13 +190,12 @@ impl Pipeline {
             Err(refusal) => self.refuse(refusal, &parts, &exchange),
         };
         self.finish(&mut response, &exchange, rate.as_ref());
-        // The log line and the metric wait for the body's end: a stream is timed to its last event.
-        let needs_the_end = self.access_log.is_some() || self.route_metrics.is_some();
-        if !needs_the_end {
-            return Ok(response);
-        }
-        let finisher: Arc<dyn Finisher> = self;
-        Ok(time_to_the_end(response, exchange, refused, finisher))
+        // The log line and the metrics wait for the body's end: a stream is timed to its last event, and
+        // it may be ended for idleness.
+        let settings =
+            BodyWatch { gen_ai: self.gen_ai.as_ref(), stream_idle_timeout: self.stream_idle_timeout };
+        let finisher: Arc<dyn Finisher> = Arc::clone(&self) as Arc<dyn Finisher>;
+        Ok(time_to_the_end(response, exchange, refused, finisher, settings))
     }
 
     /// The blocklist and the rate limit: the client's rate decision (its headers go on the response,
@@ -334,6 +341,16 @@ impl Finisher for Pipeline {
             if let Some((events, outcome)) = completed.stream {
                 route_metrics.record_stream(exchange, events, outcome);
             }
+        }
+        if let (Some(gen_ai), Some(answer)) = (&self.gen_ai, &completed.answer) {
+            gen_ai.metrics.record(&Answer {
+                route: exchange.route.name(),
+                spec: answer.spec(),
+                reading: &answer.reading,
+                started: exchange.started,
+                ended: completed.ended,
+                streamed: answer.streamed(),
+            });
         }
     }
 }

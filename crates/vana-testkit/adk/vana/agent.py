@@ -53,12 +53,14 @@ class EchoLlm(BaseLlm):
                 yield LlmResponse(
                     content=types.Content(role="model", parts=[types.Part(text=piece)]),
                     partial=True,
+                    model_version=self.model,
                 )
         yield LlmResponse(
             content=types.Content(role="model", parts=[types.Part(text=answer)]),
             partial=False,
             turn_complete=True,
             usage_metadata=_usage(prompt, answer),
+            model_version=self.model,
         )
 
     @contextlib.asynccontextmanager

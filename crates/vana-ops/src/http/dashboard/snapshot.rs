@@ -11,6 +11,8 @@ use serde_json::{Value, json};
 use vana_metrics::{HTTP_METHOD_TAG, HTTP_STATUS_TAG, Summary};
 use vana_security::EventQuery;
 
+use vana_config::metric_names;
+
 use crate::http::views::{AlertView, BlockView};
 use crate::ops::Ops;
 
@@ -51,12 +53,16 @@ struct Traffic {
     statuses: BTreeMap<String, u64>,
     refusals: BTreeMap<String, u64>,
     findings: Vec<Value>,
+    /// Server-sent event streams by how they ended.
+    streams: BTreeMap<String, u64>,
+    /// AI answers without content, by route.
+    answers_without_content: BTreeMap<String, u64>,
 }
 
 impl Traffic {
     fn of(monitor: &vana_metrics::PerformanceMonitor) -> Self {
         let mut traffic = Traffic::default();
-        let Traffic { routes, statuses, refusals, findings } = &mut traffic;
+        let Traffic { routes, statuses, refusals, findings, streams, answers_without_content } = &mut traffic;
         for series in monitor.snapshot() {
             let tag =
                 |key: &str| series.tags.iter().find(|(name, _)| &**name == key).map(|(_, value)| &**value);
@@ -78,6 +84,13 @@ impl Traffic {
                 findings.push(json!({
                     "category": tag("category"), "action": tag("action"), "count": series.sum as u64,
                 }));
+            } else if &*series.name == crate::http::step::route_metrics::STREAMS {
+                *streams.entry(tag("outcome").unwrap_or("").to_owned()).or_default() += series.sum as u64;
+            } else if &*series.name == metric_names::GEN_AI_RESPONSES
+                && tag("gen_ai.content") == Some("absent")
+            {
+                let route = tag("http_route").unwrap_or("").to_owned();
+                *answers_without_content.entry(route).or_default() += series.sum as u64;
             }
         }
         traffic
@@ -94,6 +107,7 @@ impl Traffic {
             "refusals": self.refusals,
             "rate_limited": self.refusals.get("rate_limited").copied().unwrap_or(0),
             "refused": self.refusals.values().sum::<u64>(),
+            "streams": self.streams,
         })
     }
 }
@@ -158,6 +172,7 @@ impl Snapshots {
             "traffic": traffic.json(),
             "routes": route_rows,
             "charts": charts,
+            "ai": self.ai_routes(&traffic.answers_without_content, now),
             "alerts": {
                 "active": alerts.iter().take(MAX_ALERTS).map(AlertView::from).collect::<Vec<_>>(),
                 "recent": history.iter().rev().take(MAX_ALERTS).map(AlertView::from).collect::<Vec<_>>(),
@@ -228,6 +243,50 @@ impl Snapshots {
         )
     }
 
+    /// The AI routes (those that reported a first token or tokens in the window): time to first token p50
+    /// and p95 over the window, tokens a minute by type over the last minute, answers without content.
+    fn ai_routes(&self, without_content: &BTreeMap<String, u64>, now: SystemTime) -> Vec<Value> {
+        let monitor = self.ops.monitor();
+        let since = now.checked_sub(WINDOW).unwrap_or(UNIX_EPOCH);
+        let route_of = |tags: &vana_metrics::Tags| {
+            tags.iter()
+                .find(|(key, _)| &**key == "http_route")
+                .map(|(_, value)| value.to_string())
+                .unwrap_or_default()
+        };
+        let mut first_tokens: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+        for sample in monitor.get_metrics(metric_names::GEN_AI_TIME_TO_FIRST_TOKEN, Some(since)) {
+            first_tokens.entry(route_of(&sample.tags)).or_default().push(sample.value);
+        }
+        let recent = now.checked_sub(RATE_WINDOW).unwrap_or(UNIX_EPOCH);
+        let mut tokens: BTreeMap<String, [f64; 2]> = BTreeMap::new();
+        for sample in monitor.get_metrics(metric_names::GEN_AI_TOKEN_USAGE, Some(recent)) {
+            let output =
+                sample.tags.iter().any(|(key, value)| &**key == "gen_ai.token.type" && &**value == "output");
+            tokens.entry(route_of(&sample.tags)).or_default()[usize::from(output)] += sample.value;
+        }
+        let routes: std::collections::BTreeSet<&String> =
+            first_tokens.keys().chain(tokens.keys()).chain(without_content.keys()).collect();
+        routes
+            .into_iter()
+            .take(MAX_ROUTES)
+            .map(|route| {
+                let summary = first_tokens.get(route).map(|values| Summary::of(&mut values.clone()));
+                let [input, output] = tokens.get(route).copied().unwrap_or_default();
+                let per_minute = 60.0 / RATE_WINDOW.as_secs_f64();
+                json!({
+                    "route": route,
+                    "ttft_p50": summary.as_ref().and_then(|summary| finite(summary.p50)),
+                    "ttft_p95": summary.as_ref().and_then(|summary| finite(summary.p95)),
+                    "answers": summary.as_ref().map_or(0, |summary| summary.count),
+                    "input_tokens_per_minute": input * per_minute,
+                    "output_tokens_per_minute": output * per_minute,
+                    "without_content": without_content.get(route).copied().unwrap_or(0),
+                })
+            })
+            .collect()
+    }
+
     /// CPU (cores busy since the previous update) and memory of the process.
     fn process(&self) -> Value {
         let Some(stats) = self.ops.monitor().process_stats() else { return Value::Null };
@@ -251,4 +310,42 @@ impl Snapshots {
 /// `NaN` (no samples) as `null`.
 fn finite(value: f64) -> Option<f64> {
     value.is_finite().then_some(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ai_routes_show_their_first_token_percentiles_tokens_and_answers_without_content() {
+        let ops = crate::Ops::builder_from_embedded_defaults()
+            .install_logging(false)
+            .start_collector(false)
+            .build()
+            .unwrap();
+        let monitor = ops.monitor();
+        let route = [("http_route", "/run_sse")];
+        for ttft in [0.1, 0.2, 0.3, 0.4] {
+            monitor.record_metric(metric_names::GEN_AI_TIME_TO_FIRST_TOKEN, ttft, "seconds", &route);
+        }
+        let output = [("http_route", "/run_sse"), ("gen_ai.token.type", "output")];
+        monitor.record_metric(metric_names::GEN_AI_TOKEN_USAGE, 30.0, "{token}", &output);
+        let absent = [("http_route", "/run"), ("gen_ai.content", "absent")];
+        monitor.record_metric(metric_names::GEN_AI_RESPONSES, 1.0, "count", &absent);
+        monitor.record_metric(
+            crate::http::step::route_metrics::STREAMS,
+            1.0,
+            "count",
+            &[("outcome", "idle_timeout")],
+        );
+        let update = Snapshots::new(&ops).build(0, 0);
+        let ai = update["ai"].as_array().unwrap();
+        assert_eq!(ai.len(), 2, "{ai:?}");
+        let (run, run_sse) = (&ai[0], &ai[1]);
+        assert_eq!((run["route"].as_str(), run["without_content"].as_u64()), (Some("/run"), Some(1)));
+        assert_eq!(run_sse["answers"], 4);
+        assert!(run_sse["ttft_p50"].as_f64().is_some_and(|p50| (0.2..=0.3).contains(&p50)), "{run_sse}");
+        assert_eq!(run_sse["output_tokens_per_minute"], 30.0);
+        assert_eq!(update["traffic"]["streams"]["idle_timeout"], 1);
+    }
 }

@@ -1,7 +1,9 @@
 //! Completion: a response is timed to its last body byte (or the client's going away), with the time to its
-//! first body byte beside it; a `text/event-stream` response also counts its events and says how it ended.
-//! The body passes frame by frame as it comes, nothing is buffered; what is recorded at the end is the
-//! access log line and the route metric (`access_log.rs`, `route_metrics.rs`).
+//! first body byte beside it; a `text/event-stream` response also counts its events, is ended when it sends
+//! nothing for `http.stream_idle_timeout_ms`, and says how it ended; an AI route's answer is read as it
+//! passes (`gen_ai`). The body passes frame by frame as it comes, nothing is buffered; what is recorded at
+//! the end is the access log line, the route metric and the GenAI metrics (`access_log.rs`,
+//! `route_metrics.rs`, `gen_ai/metrics.rs`).
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -13,6 +15,7 @@ use http::{HeaderMap, StatusCode, header};
 use http_body::{Body as _, Frame, SizeHint};
 
 use crate::http::step::Exchange;
+use crate::http::step::gen_ai::{AnswerWatch, GenAi};
 
 /// How a streamed response ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,6 +26,8 @@ pub(crate) enum StreamOutcome {
     ClientClosed,
     /// The body failed (the upstream reset it, say).
     UpstreamError,
+    /// The stream sent nothing for `http.stream_idle_timeout_ms`: the gateway ended it.
+    IdleTimeout,
 }
 
 impl StreamOutcome {
@@ -31,8 +36,21 @@ impl StreamOutcome {
             StreamOutcome::Completed => "completed",
             StreamOutcome::ClientClosed => "client_closed",
             StreamOutcome::UpstreamError => "upstream_error",
+            StreamOutcome::IdleTimeout => "idle_timeout",
         }
     }
+
+    /// Whether the stream failed (the client's leaving is its own choice, not a failure).
+    pub(crate) fn failed(self) -> bool {
+        matches!(self, StreamOutcome::UpstreamError | StreamOutcome::IdleTimeout)
+    }
+}
+
+/// What the body's watch does besides timing: the AI routes to read, and the idle timeout of streams.
+#[derive(Clone, Copy)]
+pub(crate) struct BodyWatch<'a> {
+    pub(crate) gen_ai: Option<&'a GenAi>,
+    pub(crate) stream_idle_timeout: Duration,
 }
 
 /// What one response did, once it is over.
@@ -46,6 +64,10 @@ pub(crate) struct Completed {
     pub(crate) stream: Option<(u64, StreamOutcome)>,
     /// Whether the layer answered the request itself (a refusal).
     pub(crate) refused: bool,
+    /// An AI route's answer, as read.
+    pub(crate) answer: Option<AnswerWatch>,
+    /// When the response ended.
+    pub(crate) ended: Instant,
 }
 
 /// Called once a response is over, with what it did.
@@ -93,25 +115,76 @@ pub(crate) fn time_to_the_end(
     exchange: Box<Exchange>,
     refused: bool,
     finisher: std::sync::Arc<dyn Finisher>,
+    settings: BodyWatch<'_>,
 ) -> http::Response<Body> {
     let status = response.status();
-    let stream = is_event_stream(response.headers()).then(EventCount::default);
+    let streamed = is_media_type(response.headers(), b"text/event-stream");
+    let answer = settings.gen_ai.and_then(|gen_ai| {
+        let json = is_media_type(response.headers(), b"application/json");
+        gen_ai.watch(exchange.route.name(), streamed, json).map(Box::new)
+    });
+    let idle = streamed.then(|| Idle::new(settings.stream_idle_timeout));
     // The body is swapped in place: the response's head is not moved.
     let body = std::mem::replace(response.body_mut(), Body::empty());
-    let watch = Watch { exchange, finisher, status, refused, first_byte: None, stream };
+    let stream = streamed.then(EventCount::default);
+    let watch = Watch { exchange, finisher, status, refused, first_byte: None, stream, answer, idle };
     *response.body_mut() = Body::new(Timed { body, watch: Some(watch) });
     response
 }
 
-fn is_event_stream(headers: &HeaderMap) -> bool {
-    const EVENT_STREAM: &[u8] = b"text/event-stream";
+/// Whether the response's `Content-Type` is `media_type` (any case, parameters after it).
+fn is_media_type(headers: &HeaderMap, media_type: &[u8]) -> bool {
     headers.get(header::CONTENT_TYPE).is_some_and(|value| {
         let value = value.as_bytes();
-        value.len() >= EVENT_STREAM.len()
-            && value[..EVENT_STREAM.len()].eq_ignore_ascii_case(EVENT_STREAM)
-            && value[EVENT_STREAM.len()..].first().is_none_or(|next| matches!(next, b';' | b' ' | b'\t'))
+        value.len() >= media_type.len()
+            && value[..media_type.len()].eq_ignore_ascii_case(media_type)
+            && value[media_type.len()..].first().is_none_or(|next| matches!(next, b';' | b' ' | b'\t'))
     })
 }
+
+/// A stream's idle timeout: armed once, and re-armed from the last frame only when it fires, so a busy
+/// stream pays a clock read a frame, not a timer reset. On tokio's clock, so a test can pause it.
+struct Idle {
+    timeout: Duration,
+    last_frame: tokio::time::Instant,
+    timer: Pin<Box<tokio::time::Sleep>>,
+}
+
+impl Idle {
+    fn new(timeout: Duration) -> Self {
+        Self {
+            timeout,
+            last_frame: tokio::time::Instant::now(),
+            timer: Box::pin(tokio::time::sleep(timeout)),
+        }
+    }
+
+    /// Whether the stream has been idle past the timeout (the timer wakes the task when it may have).
+    fn expired(&mut self, cx: &mut Context<'_>) -> bool {
+        loop {
+            if self.timer.as_mut().poll(cx).is_pending() {
+                return false;
+            }
+            let deadline = self.last_frame + self.timeout;
+            if tokio::time::Instant::now() >= deadline {
+                return true;
+            }
+            self.timer.as_mut().reset(deadline);
+        }
+    }
+}
+
+/// The error a stream ended for idleness ends its body with, so the client sees it cut, not complete.
+#[derive(Debug)]
+struct StreamIdle(Duration);
+
+impl std::fmt::Display for StreamIdle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "the stream sent nothing for {} ms", self.0.as_millis())
+    }
+}
+
+impl std::error::Error for StreamIdle {}
 
 /// What is watched until the end.
 struct Watch {
@@ -121,17 +194,45 @@ struct Watch {
     refused: bool,
     first_byte: Option<Instant>,
     stream: Option<EventCount>,
+    answer: Option<Box<AnswerWatch>>,
+    idle: Option<Idle>,
 }
 
 impl Watch {
+    /// A frame of the body passed.
+    fn saw(&mut self, data: &[u8]) {
+        if data.is_empty() {
+            return;
+        }
+        if self.first_byte.is_none() {
+            self.first_byte = Some(Instant::now());
+        }
+        if let Some(count) = self.stream.as_mut() {
+            count.feed(data);
+        }
+        if let Some(idle) = self.idle.as_mut() {
+            idle.last_frame = tokio::time::Instant::now();
+        }
+        if let Some(answer) = self.answer.as_mut() {
+            answer.feed(data, Instant::now());
+        }
+    }
+
     fn end(self, outcome: StreamOutcome) {
         let started = self.exchange.started;
+        let ended = Instant::now();
+        let mut answer = self.answer.map(|answer| *answer);
+        if let Some(answer) = answer.as_mut() {
+            answer.end(ended);
+        }
         let completed = Completed {
             status: self.status,
-            duration: started.elapsed(),
+            duration: ended.saturating_duration_since(started),
             first_byte: self.first_byte.map(|at| at.saturating_duration_since(started)),
             stream: self.stream.map(|count| (count.events, outcome)),
             refused: self.refused,
+            answer,
+            ended,
         };
         self.finisher.finish(&self.exchange, &completed);
     }
@@ -155,17 +256,21 @@ impl http_body::Body for Timed {
         match &polled {
             Poll::Ready(Some(Ok(frame))) => {
                 if let (Some(watch), Some(data)) = (self.watch.as_mut(), frame.data_ref()) {
-                    if watch.first_byte.is_none() && !data.is_empty() {
-                        watch.first_byte = Some(Instant::now());
-                    }
-                    if let Some(count) = watch.stream.as_mut() {
-                        count.feed(data);
-                    }
+                    watch.saw(data);
                 }
             }
             Poll::Ready(Some(Err(_))) => self.end(StreamOutcome::UpstreamError),
             Poll::Ready(None) => self.end(StreamOutcome::Completed),
-            Poll::Pending => {}
+            Poll::Pending => {
+                let idle = self.watch.as_mut().and_then(|watch| watch.idle.as_mut());
+                if let Some(idle) = idle
+                    && idle.expired(cx)
+                {
+                    let timeout = idle.timeout;
+                    self.end(StreamOutcome::IdleTimeout);
+                    return Poll::Ready(Some(Err(axum::Error::new(StreamIdle(timeout)))));
+                }
+            }
         }
         polled
     }

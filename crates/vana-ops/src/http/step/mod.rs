@@ -8,6 +8,7 @@ pub(crate) mod client_address;
 pub(crate) mod completion;
 pub(crate) mod correlation;
 pub(crate) mod csrf;
+pub(crate) mod gen_ai;
 pub(crate) mod rate_limit;
 pub(crate) mod route_metrics;
 pub(crate) mod security_headers;

@@ -14,9 +14,12 @@ use crate::http::step::Exchange;
 use crate::http::step::completion::StreamOutcome;
 
 /// `http.streams{http_route, outcome}`: exported as `vana_http_streams_total`.
-const STREAMS: &str = "http.streams";
+pub(crate) const STREAMS: &str = "http.streams";
 /// `http.stream_events{http_route}`: exported as `vana_http_stream_events_total`.
 const STREAM_EVENTS: &str = "http.stream_events";
+
+/// The error rate of a route's streams is that of the operation `stream:<route>`.
+pub(crate) const STREAM_OPERATION_PREFIX: &str = "stream:";
 
 /// The route-metrics step.
 pub(crate) struct RouteMetrics {
@@ -45,12 +48,16 @@ impl RouteMetrics {
         }
     }
 
-    /// A server-sent event stream's end: `vana_http_streams_total{http_route, outcome}` and its events in
-    /// `vana_http_stream_events_total{http_route}`.
+    /// A server-sent event stream's end: `vana_http_streams_total{http_route, outcome}`, its events in
+    /// `vana_http_stream_events_total{http_route}`, and whether it failed (cut by the upstream or for
+    /// idleness) in the error rate of the operation `stream:<route>` (`vana_error_ratio`), which a
+    /// threshold on `error_rate.stream:*` watches.
     pub(crate) fn record_stream(&self, exchange: &Exchange, events: u64, outcome: StreamOutcome) {
         let route = exchange.route.name();
+        let failed = outcome.failed();
         let outcome = outcome.as_str();
         self.monitor.record_metric(STREAMS, 1.0, "count", &[("http_route", route), ("outcome", outcome)]);
         self.monitor.record_metric(STREAM_EVENTS, events as f64, "count", &[("http_route", route)]);
+        self.monitor.record_outcome(&format!("{STREAM_OPERATION_PREFIX}{route}"), !failed);
     }
 }

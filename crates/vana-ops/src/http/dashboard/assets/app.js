@@ -152,6 +152,10 @@ function draw(update) {
 
   rows("routes", update.routes, (route) => [route.route, route.requests_per_second.toFixed(2),
     seconds(route.p50), seconds(route.p95), seconds(route.p99), number(route.requests), number(route.server_errors)]);
+  rows("ai", update.ai, (route) => [route.route, seconds(route.ttft_p50), seconds(route.ttft_p95),
+    number(route.answers), number(route.input_tokens_per_minute), number(route.output_tokens_per_minute),
+    number(route.without_content)]);
+  text("streams", Object.entries(traffic.streams).map(([outcome, count]) => outcome + " " + number(count)).join(", ") || "none");
   list("statuses", Object.entries(traffic.statuses), ([status, count]) =>
     element("li", status + ": " + number(count), "chip s" + status.charAt(0)));
   list("findings", update.findings, (finding) =>

@@ -53,6 +53,14 @@ impl AccessLog {
             stream: completed
                 .stream
                 .map(|(events, outcome)| vana_logging::StreamRecord { events, outcome: outcome.as_str() }),
+            gen_ai: completed.answer.as_ref().map(|answer| vana_logging::GenAiRecord {
+                time_to_first_token: answer
+                    .reading
+                    .first_content
+                    .map(|at| at.saturating_duration_since(exchange.started)),
+                input_tokens: answer.reading.input_tokens,
+                output_tokens: answer.reading.output_tokens,
+            }),
             client: exchange.client.as_ref().map(|client| client.text.as_str()),
             correlation_id: Some(exchange.id.as_str()),
         });

@@ -4,7 +4,10 @@
 //! The environment lives in `target/python-venv`; the packages come from the package index: maturin (the
 //! build), pytest, fastapi, httpx and uvicorn (the tests), psutil (the specification's own classes, for
 //! `--bench`), and the real ADK server with a WebSocket client for the Rust integration tests that run
-//! behind the gateway (`vana_testkit::AdkServer` finds it there).
+//! behind the gateway (`vana_testkit::AdkServer` finds it there), with OpenTelemetry's FastAPI
+//! instrumentation and OTLP exporter (`opentelemetry-instrument adk ...` joins the gateway's traces).
+//! Arize Phoenix, the trace receiver of the trace test, lives in `target/phoenix-venv`: its own
+//! OpenTelemetry packages must not move ADK's.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -21,7 +24,14 @@ const PACKAGES: &[&str] = &[
     "psutil>=5,<8",
     ADK,
     "websockets>=13,<16",
+    // The versions google-adk 2.13's opentelemetry-sdk (<=1.44) takes.
+    "opentelemetry-distro==0.65b0",
+    "opentelemetry-exporter-otlp-proto-http==1.44.0",
+    "opentelemetry-instrumentation-fastapi==0.65b0",
 ];
+
+/// The trace receiver of the trace test (`vana_testkit::Phoenix`), pinned like ADK.
+pub(crate) const PHOENIX: &str = "arize-phoenix==20.26.1";
 
 /// The ADK server the integration tests run (`adk api_server --with_ui`): pinned, so that a new release
 /// changes the tests only when this line does (docs/gateway.md lists the versions tested).
@@ -45,9 +55,17 @@ fn run(program: &Path, args: &[&str], venv: &Path) -> Result<()> {
     Ok(())
 }
 
-/// `target/python-venv`, made (with Debian's `python3-venv` installed first when run as root) and filled.
+/// `target/python-venv` and `target/phoenix-venv`, made (with Debian's `python3-venv` installed first when
+/// run as root) and filled.
 pub(crate) fn environment() -> Result<PathBuf> {
-    let venv = crate::workspace_root().join("target/python-venv");
+    let phoenix = filled(&crate::workspace_root().join("target/phoenix-venv"), &[PHOENIX])?;
+    println!("Arize Phoenix in {}", phoenix.display());
+    filled(&crate::workspace_root().join("target/python-venv"), PACKAGES)
+}
+
+/// The virtual environment `venv` with `packages` installed.
+fn filled(venv: &Path, packages: &[&str]) -> Result<PathBuf> {
+    let venv = venv.to_path_buf();
     let python = venv.join("bin/python");
     if !python.exists() {
         let made = Command::new("python3").args(["-m", "venv"]).arg(&venv).status();
@@ -59,7 +77,7 @@ pub(crate) fn environment() -> Result<PathBuf> {
         }
     }
     let mut install = vec!["-m", "pip", "install", "--quiet", "--disable-pip-version-check"];
-    install.extend(PACKAGES);
+    install.extend(packages);
     run(&python, &install, &venv)?;
     Ok(venv)
 }

@@ -62,9 +62,14 @@ fn timed(function: ItemFn, name: Option<String>) -> proc_macro2::TokenStream {
     let annotation = output.as_ref().map(|ty| quote!(: #ty));
     let closure_output = output.as_ref().map(|ty| quote!(-> #ty));
     let (allow, run) = if sig.asyncness.is_some() {
-        (None, quote!(async move #block.await))
+        (None, quote!(::vana_apm::__private::span(#name).instrument(async move #block).await))
     } else {
-        (Some(quote!(#[allow(clippy::redundant_closure_call)])), quote!((move || #closure_output #block)()))
+        let run = quote!({
+            let __vana_trace = ::vana_apm::__private::span(#name);
+            let __vana_entered = __vana_trace.enter();
+            (move || #closure_output #block)()
+        });
+        (Some(quote!(#[allow(clippy::redundant_closure_call)])), run)
     };
     quote! {
         #(#attrs)* #vis #sig {

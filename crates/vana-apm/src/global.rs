@@ -1,10 +1,21 @@
 //! The APM that `#[trace]` functions record into.
 
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::apm::{Apm, ApmSpan};
 
 static GLOBAL: OnceLock<Apm> = OnceLock::new();
+
+/// Whether `#[trace]` functions open a `tracing` span (off: no cost beyond one load).
+static TRACING_SPANS: AtomicBool = AtomicBool::new(false);
+
+/// Makes every `#[trace]` call also a `tracing` span named after its operation (`otel.name`), so a
+/// subscriber exporting traces shows it as a child of the span it runs in. `vana-ops` turns it on with
+/// its traces. Needs the `tracing` feature; without it, calls stay timings only.
+pub fn emit_tracing_spans(on: bool) {
+    TRACING_SPANS.store(on, Ordering::Relaxed);
+}
 
 /// Makes `apm` the one `#[trace]` functions record into; false if one was set already (it stays).
 pub fn set_global(apm: Apm) -> bool {
@@ -19,7 +30,57 @@ pub fn global() -> Option<&'static Apm> {
 /// What `#[trace]` expands to. Not public API.
 #[doc(hidden)]
 pub mod __private {
-    use super::{ApmSpan, GLOBAL};
+    use super::{ApmSpan, GLOBAL, Ordering, TRACING_SPANS};
+
+    /// The `tracing` span of one `#[trace]` call, when [`emit_tracing_spans`](super::emit_tracing_spans)
+    /// is on.
+    #[derive(Debug)]
+    pub struct OperationSpan {
+        #[cfg(feature = "tracing")]
+        span: tracing::Span,
+    }
+
+    /// The span of a call of `operation`.
+    pub fn span(operation: &'static str) -> OperationSpan {
+        let on = TRACING_SPANS.load(Ordering::Relaxed);
+        #[cfg(feature = "tracing")]
+        return OperationSpan {
+            span: if on {
+                tracing::info_span!("operation", otel.name = operation)
+            } else {
+                tracing::Span::none()
+            },
+        };
+        #[cfg(not(feature = "tracing"))]
+        {
+            let _ = (on, operation);
+            OperationSpan {}
+        }
+    }
+
+    impl OperationSpan {
+        /// Enters it for a synchronous call; left when the guard drops.
+        #[cfg(feature = "tracing")]
+        pub fn enter(&self) -> tracing::span::Entered<'_> {
+            self.span.enter()
+        }
+
+        /// Enters it for a synchronous call (no `tracing`: nothing).
+        #[cfg(not(feature = "tracing"))]
+        pub fn enter(&self) {}
+
+        /// `future`, polled inside it.
+        #[cfg(feature = "tracing")]
+        pub fn instrument<F: std::future::Future>(self, future: F) -> tracing::instrument::Instrumented<F> {
+            tracing::Instrument::instrument(future, self.span)
+        }
+
+        /// `future` as it is (no `tracing`).
+        #[cfg(not(feature = "tracing"))]
+        pub fn instrument<F: std::future::Future>(self, future: F) -> F {
+            future
+        }
+    }
 
     /// Starts a span of the global APM, or nothing.
     pub fn enter(operation: &str) -> Option<ApmSpan<'static>> {

@@ -8,7 +8,7 @@ mod layer;
 pub use apm::{Apm, ApmSpan, MAX_ERROR_KIND_BYTES, MAX_ERROR_KINDS};
 #[doc(hidden)]
 pub use global::__private;
-pub use global::{global, set_global};
+pub use global::{emit_tracing_spans, global, set_global};
 #[cfg(feature = "tracing")]
 pub use layer::ApmLayer;
 pub use vana_apm_macros::trace;

@@ -69,7 +69,7 @@ impl Document {
                 "backend",
             ],
             Document::Monitoring => {
-                &["performance_monitoring", "thresholds", "alerting", "logging", "health"]
+                &["performance_monitoring", "thresholds", "alerting", "logging", "health", "traces"]
             }
         }
     }

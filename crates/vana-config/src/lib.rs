@@ -39,7 +39,7 @@ pub use limits::MAX_DOCUMENT_BYTES;
 pub use loader::{Config, ConfigLoader, ConfigSource, LoadedConfig};
 pub use monitoring::{
     AlertChannel, Alerting, ComponentLevel, DEFAULT_REDACT_KEYS, DeliverySettings, LogFile, Logging,
-    MonitoringConfig, PerformanceMonitoring, Threshold,
+    MonitoringConfig, PerformanceMonitoring, ResolvedTraces, Threshold, Traces,
 };
 pub use problem::{ConfigError, Origin, Problem, ProblemKind, Problems};
 pub use route_settings::RouteSettings;

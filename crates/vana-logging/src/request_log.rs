@@ -111,6 +111,7 @@ pub struct RequestRecord<'a> {
 ///     duration: Duration::from_micros(1250),
 ///     first_byte: Some(Duration::from_micros(1100)),
 ///     stream: None,
+///     gen_ai: None,
 ///     client: Some("203.0.113.9"),
 ///     correlation_id: Some("req-42"),
 /// });

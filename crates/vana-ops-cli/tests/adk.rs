@@ -146,18 +146,6 @@ const UI_CALLS: [&str; 20] = [
     "/openapi.json",
 ];
 
-/// The session `id` of `user-1`, made through the gateway.
-async fn create_session(gateway: &Gateway, id: &str) {
-    let created = client()
-        .post(gateway.url(&format!("/apps/vana/users/user-1/sessions/{id}")))
-        .header("x-forwarded-for", "198.51.100.7")
-        .json(&serde_json::json!({}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(created.status(), 200, "{}", created.text().await.unwrap());
-}
-
 /// Technical questions pass (detect), the stream arrives as ADK sends it. Once each to warm up, then five of
 /// each in turn: the medians, for the docs.
 async fn streams_pass_whole(adk: &AdkServer, gateway: &Gateway) -> String {
@@ -271,7 +259,7 @@ async fn adk_behind_the_recipe_answers_its_ui_and_its_api_and_nobody_is_refused(
     let gateway = gateway_for(&adk);
     let http = client();
     for id in ["s-direct", "s-gateway"] {
-        create_session(&gateway, id).await;
+        gateway.create_adk_session(id).await;
     }
     for path in UI_CALLS {
         let (direct, through) = both(&adk, &gateway, path).await;
@@ -324,13 +312,7 @@ fn median(values: &serde_json::Value) -> f64 {
 async fn run_live_s_websocket_passes_the_gateway_and_a_foreign_page_cannot_open_it() {
     let adk = AdkServer::start();
     let gateway = gateway_for(&adk);
-    let created = client()
-        .post(gateway.url("/apps/vana/users/user-1/sessions/live"))
-        .json(&serde_json::json!({}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(created.status(), 200);
+    gateway.create_adk_session("live").await;
     let query = "/run_live?app_name=vana&user_id=user-1&session_id=live&modalities=TEXT";
     let ws = |base: &str| format!("{}{query}", base.replacen("http://", "ws://", 1));
     let direct = live(&ws(&adk.url()), "", 10);

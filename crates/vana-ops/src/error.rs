@@ -57,6 +57,16 @@ pub enum OpsError {
         /// The shortest length accepted.
         min_bytes: usize,
     },
+    /// The trace exporter could not be built for the configured endpoint.
+    #[cfg(feature = "otel")]
+    #[error("cannot export traces to `{url}`")]
+    Traces {
+        /// The OTLP/HTTP URL spans would go to.
+        url: String,
+        /// Why.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// The configuration asks for a capability this build of vana-ops was compiled without.
     #[error(
         "{what} needs vana-ops' `{feature}` feature, which this build lacks: add it to the dependency's features (`vana-ops = {{ version = \"…\", features = [\"{feature}\"] }}`)"

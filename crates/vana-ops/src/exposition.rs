@@ -53,6 +53,10 @@ fn ops_families(ops: &Ops, out: &mut String) {
     }
     alerts_firing(ops, out);
     security_events(ops, out);
+    #[cfg(feature = "otel")]
+    if let Some(traces) = ops.trace_export() {
+        out.push_str(&traces.exposition());
+    }
 }
 
 /// The families of one unlabelled series: name, type, help, value.

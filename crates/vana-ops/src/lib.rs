@@ -8,6 +8,8 @@ mod health;
 #[cfg(feature = "http")]
 mod http;
 mod ops;
+#[cfg(feature = "otel")]
+mod traces;
 
 pub use error::OpsError;
 pub use health::{BackendHealth, Health, HealthStatus, Readiness, ReadinessCheck};

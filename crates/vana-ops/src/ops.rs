@@ -60,6 +60,9 @@ struct OpsInner {
     channels: Vec<crate::channels::Channel>,
     started: Instant,
     readiness: crate::health::ReadinessBoard,
+    /// The trace export, when traces are on.
+    #[cfg(feature = "otel")]
+    traces: Option<crate::traces::TraceExport>,
 }
 
 impl OpsBuilder {
@@ -107,15 +110,16 @@ impl OpsBuilder {
     /// Builds and starts everything.
     pub fn build(self) -> Result<Ops, OpsError> {
         let config = &self.loaded.config;
-        let logging = if self.install_logging {
-            match LoggingBuilder::new(&config.monitoring.logging).init() {
-                Ok(guard) => Some(guard),
-                Err(LoggingError::AlreadyInitialized) => None,
-                Err(error) => return Err(OpsError::Logging(error)),
-            }
-        } else {
-            None
-        };
+        #[cfg(feature = "otel")]
+        let traces = start_traces(config)?;
+        #[cfg(not(feature = "otel"))]
+        traces_need_the_feature(config)?;
+        #[cfg(feature = "otel")]
+        let trace_layer = traces.as_ref().and_then(crate::traces::TraceExport::take_layer);
+        #[cfg(not(feature = "otel"))]
+        let trace_layer = None;
+        let logging =
+            if self.install_logging { install(&config.monitoring.logging, trace_layer)? } else { None };
         let context = match &self.scraped_at {
             Some(address) => vana_metrics::AlertContext::scraped_at(address),
             None => vana_metrics::AlertContext::from_environment(),
@@ -157,6 +161,8 @@ impl OpsBuilder {
                 channels,
                 started: Instant::now(),
                 readiness: crate::health::ReadinessBoard::default(),
+                #[cfg(feature = "otel")]
+                traces,
                 loaded: self.loaded,
             }),
         })
@@ -268,6 +274,26 @@ impl Ops {
         crate::exposition::render(self)
     }
 
+    /// The `tracing` layer that exports spans as OpenTelemetry traces, when traces are on and `Ops` did not
+    /// install the subscriber itself (`install_logging(false)`): add it to yours, once.
+    #[cfg(feature = "otel")]
+    pub fn trace_layer(&self) -> Option<vana_logging::ExtraLayer> {
+        self.inner.traces.as_ref().and_then(crate::traces::TraceExport::take_layer)
+    }
+
+    /// Whether traces are exported (the `traces` section, or the OTLP variables, with the `otel` feature).
+    pub fn traces_enabled(&self) -> bool {
+        #[cfg(feature = "otel")]
+        return self.inner.traces.is_some();
+        #[cfg(not(feature = "otel"))]
+        false
+    }
+
+    #[cfg(feature = "otel")]
+    pub(crate) fn trace_export(&self) -> Option<&crate::traces::TraceExport> {
+        self.inner.traces.as_ref()
+    }
+
     /// Ok, degraded or critical, from firing alerts, the collector and blocked addresses.
     pub fn health(&self) -> Health {
         let inner = &*self.inner;
@@ -367,10 +393,57 @@ impl OpsInner {
         for channel in &self.channels {
             channel.shutdown(deadline);
         }
+        #[cfg(feature = "otel")]
+        if let Some(traces) = &self.traces {
+            traces.shutdown();
+        }
         if let Some(logging) = self.logging.lock().take() {
             logging.shutdown();
         }
     }
+}
+
+/// The global subscriber of `logging`, with the trace layer when traces are on; `None` when another one is
+/// installed already (not an error).
+fn install(
+    logging: &vana_config::Logging,
+    trace_layer: Option<vana_logging::ExtraLayer>,
+) -> Result<Option<LoggingGuard>, OpsError> {
+    let builder = LoggingBuilder::new(logging);
+    let builder = match trace_layer {
+        Some(layer) => builder.with_layer(layer),
+        None => builder,
+    };
+    match builder.init() {
+        Ok(guard) => Ok(Some(guard)),
+        Err(LoggingError::AlreadyInitialized) => Ok(None),
+        Err(error) => Err(OpsError::Logging(error)),
+    }
+}
+
+/// The trace export, when the configuration or the environment turns traces on; `#[trace]` calls become
+/// spans then.
+#[cfg(feature = "otel")]
+fn start_traces(config: &vana_config::Config) -> Result<Option<crate::traces::TraceExport>, OpsError> {
+    let Some(settings) = config.monitoring.traces.resolve(|name| std::env::var(name).ok()) else {
+        return Ok(None);
+    };
+    let export = crate::traces::TraceExport::start(&settings)?;
+    vana_apm::emit_tracing_spans(true);
+    Ok(Some(export))
+}
+
+/// Without the `otel` feature, `traces.enabled` is an error; an OTLP endpoint in the environment (meant
+/// for another program, maybe) only a warning.
+#[cfg(not(feature = "otel"))]
+fn traces_need_the_feature(config: &vana_config::Config) -> Result<(), OpsError> {
+    if config.monitoring.traces.enabled {
+        return Err(OpsError::MissingFeature { what: "traces.enabled".into(), feature: "otel" });
+    }
+    if config.monitoring.traces.resolve(|name| std::env::var(name).ok()).is_some() {
+        tracing::warn!(target: "vana_ops", "OTEL_EXPORTER_OTLP_ENDPOINT is set, but this build of vana-ops has no `otel` feature: no traces are exported");
+    }
+    Ok(())
 }
 
 impl Drop for OpsInner {

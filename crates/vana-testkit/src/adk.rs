@@ -41,6 +41,17 @@ pub struct AdkServer {
 impl AdkServer {
     /// Starts it and waits (up to 60 s) until `GET /health` answers.
     pub fn start() -> AdkServer {
+        Self::spawn(None)
+    }
+
+    /// Starts it under OpenTelemetry's instrumentation (`opentelemetry-instrument`: its FastAPI server
+    /// spans take the caller's `traceparent`, ADK's own spans are their children), exporting its spans with
+    /// OTLP/HTTP to `otlp_endpoint` (a base URL) as the service `adk`.
+    pub fn start_traced(otlp_endpoint: &str) -> AdkServer {
+        Self::spawn(Some(otlp_endpoint))
+    }
+
+    fn spawn(otlp_endpoint: Option<&str>) -> AdkServer {
         let dir = TempDir::new("adk");
         let log = dir.path().join("adk.log");
         let output =
@@ -48,7 +59,23 @@ impl AdkServer {
         let errors = output.try_clone().unwrap_or_else(|error| panic!("cannot share the log: {error}"));
         let port = free_port();
         let apps = Path::new(env!("CARGO_MANIFEST_DIR")).join("adk");
-        let child = Command::new(venv_program("adk"))
+        let mut command = match otlp_endpoint {
+            None => Command::new(venv_program("adk")),
+            Some(endpoint) => {
+                let mut command = Command::new(venv_program("opentelemetry-instrument"));
+                command.arg(venv_program("adk")).envs([
+                    ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint),
+                    ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
+                    ("OTEL_SERVICE_NAME", "adk"),
+                    ("OTEL_TRACES_EXPORTER", "otlp"),
+                    ("OTEL_METRICS_EXPORTER", "none"),
+                    ("OTEL_LOGS_EXPORTER", "none"),
+                    ("OTEL_BSP_SCHEDULE_DELAY", "200"),
+                ]);
+                command
+            }
+        };
+        let child = command
             .args(["api_server", "--with_ui", "--host", "127.0.0.1", "--port", &port.to_string()])
             .args(["--session_service_uri", "memory://", "--artifact_service_uri", "memory://"])
             .arg("--no-reload")

@@ -21,8 +21,10 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 mod adk;
+mod phoenix;
 
 pub use adk::{AdkServer, python_venv, venv_program};
+pub use phoenix::Phoenix;
 
 /// A port nothing listens on right now.
 pub fn free_port() -> u16 {

@@ -5,11 +5,13 @@ mod alerting;
 mod logging;
 mod performance;
 mod thresholds;
+mod traces;
 
 pub use alerting::*;
 pub use logging::*;
 pub use performance::*;
 pub use thresholds::*;
+pub use traces::*;
 
 use std::collections::BTreeMap;
 
@@ -46,6 +48,8 @@ pub struct MonitoringConfig {
     pub logging: Logging,
     /// Readiness checks and `/health`'s conditions.
     pub health: crate::health::HealthConfig,
+    /// OpenTelemetry traces.
+    pub traces: Traces,
 }
 
 impl Default for MonitoringConfig {
@@ -63,6 +67,7 @@ impl Default for MonitoringConfig {
             alerting: Alerting::default(),
             logging: Logging::default(),
             health: crate::health::HealthConfig::default(),
+            traces: Traces::default(),
         }
     }
 }
@@ -106,6 +111,7 @@ impl MonitoringConfig {
         }
         self.logging.check(&root.key("logging"), check);
         self.health.check(&root.key("health"), self.thresholds.keys(), check);
+        self.traces.check(&root.key("traces"), check);
     }
 }
 

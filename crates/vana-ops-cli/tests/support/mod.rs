@@ -100,6 +100,18 @@ impl Gateway {
         }
     }
 
+    /// The ADK session `id` of `user-1` in the app `vana`, made through the gateway.
+    pub(crate) async fn create_adk_session(&self, id: &str) {
+        let created = client()
+            .post(self.url(&format!("/apps/vana/users/user-1/sessions/{id}")))
+            .header("x-forwarded-for", "198.51.100.7")
+            .json(&serde_json::json!({}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(created.status(), 200, "{}", created.text().await.unwrap());
+    }
+
     /// `base` + `path`.
     pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)

@@ -10,7 +10,6 @@ use axum::body::Body;
 use bytes::Bytes;
 use http::{Request, Response};
 use tower::{Layer, Service};
-use vana_logging::correlation_span;
 
 use crate::error::OpsError;
 use crate::http::pipeline::{BoxError, Pipeline};
@@ -98,8 +97,7 @@ where
         let pipeline = Arc::clone(&self.pipeline);
         let (parts, body) = request.into_parts();
         let (id, route) = pipeline.identify(&parts);
-        // The method and route are on the request line; the span carries what inner lines need.
-        let span = correlation_span(&id);
+        let span = pipeline.span(&parts, &id, &route);
         let handling = pipeline.handle(ready, (parts, Body::new(body)), (id, route));
         ResponseFuture { inner: Some(Box::pin(handling)), span }
     }

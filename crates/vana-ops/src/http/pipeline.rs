@@ -58,6 +58,9 @@ pub(crate) struct Pipeline {
     gen_ai: Option<GenAi>,
     /// `http.stream_idle_timeout_ms`.
     stream_idle_timeout: Duration,
+    /// Trace context in and out, when traces are on.
+    #[cfg(feature = "otel")]
+    trace_context: Option<crate::http::step::trace_context::TraceContext>,
     counters: LayerCounters,
 }
 
@@ -128,6 +131,8 @@ impl Pipeline {
             route_metrics: config.route_metrics.then(|| RouteMetrics::new(ops.monitor())),
             gen_ai: GenAi::new(config, ops.monitor()),
             stream_idle_timeout: Duration::from_millis(config.stream_idle_timeout_ms),
+            #[cfg(feature = "otel")]
+            trace_context: ops.traces_enabled().then(crate::http::step::trace_context::TraceContext::new),
             counters: LayerCounters::new(ops.monitor()),
         })
     }
@@ -135,6 +140,17 @@ impl Pipeline {
     /// The request's id and route: known before its handling starts, they name its span.
     pub(crate) fn identify(&self, parts: &Parts) -> (CorrelationId, Arc<Route>) {
         (self.correlation.id(&parts.headers), self.routes.route(parts))
+    }
+
+    /// The span the request is handled in: its server span when traces are on, else one that carries the
+    /// correlation id for inner log lines (the method and route are on the request line).
+    pub(crate) fn span(&self, parts: &Parts, id: &CorrelationId, route: &Route) -> tracing::Span {
+        #[cfg(feature = "otel")]
+        if let Some(trace_context) = &self.trace_context {
+            return trace_context.server_span(parts, id, route.name());
+        }
+        let _ = (parts, route);
+        vana_logging::correlation_span(id)
     }
 
     /// The request's checks, on to the inner service, and what every response gets.
@@ -163,6 +179,9 @@ impl Pipeline {
             client: origin.client,
             https: origin.https,
             started,
+            // Polled inside the request's span: this is it.
+            #[cfg(feature = "otel")]
+            span: if self.trace_context.is_some() { tracing::Span::current() } else { tracing::Span::none() },
         });
         let (rate, address) = match unknown {
             Some(refusal) => (None, Err(refusal)),
@@ -178,6 +197,10 @@ impl Pipeline {
         let mut response = match admission {
             Ok(Admission::Forward(body)) => {
                 self.correlation.attach_to_request(&mut parts.headers, &exchange.id);
+                #[cfg(feature = "otel")]
+                if let Some(trace_context) = &self.trace_context {
+                    trace_context.inject(&exchange.span, &mut parts.headers);
+                }
                 match inner.call(Request::from_parts(parts, body)).await {
                     Ok(response) => response.map(Body::new),
                     Err(error) => {
@@ -341,6 +364,10 @@ impl Finisher for Pipeline {
             if let Some((events, outcome)) = completed.stream {
                 route_metrics.record_stream(exchange, events, outcome);
             }
+        }
+        #[cfg(feature = "otel")]
+        if self.trace_context.is_some() {
+            crate::http::step::trace_context::record_end(exchange, completed);
         }
         if let (Some(gen_ai), Some(answer)) = (&self.gen_ai, &completed.answer) {
             gen_ai.metrics.record(&Answer {

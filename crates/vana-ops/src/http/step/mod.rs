@@ -12,6 +12,8 @@ pub(crate) mod gen_ai;
 pub(crate) mod rate_limit;
 pub(crate) mod route_metrics;
 pub(crate) mod security_headers;
+#[cfg(feature = "otel")]
+pub(crate) mod trace_context;
 pub(crate) mod validation;
 
 use std::sync::Arc;
@@ -34,6 +36,9 @@ pub(crate) struct Exchange {
     pub(crate) client: Option<Client>,
     pub(crate) https: bool,
     pub(crate) started: Instant,
+    /// The request's server span, kept open to the response's end (`Span::none()` without traces).
+    #[cfg(feature = "otel")]
+    pub(crate) span: tracing::Span,
 }
 
 /// An `Ops` of the embedded defaults with `security_yaml` over them, for the steps' tests.

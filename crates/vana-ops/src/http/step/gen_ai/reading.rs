@@ -21,14 +21,35 @@ pub(crate) struct AnswerSpec {
     agent: Option<Vec<PointerToken>>,
     pub(crate) max_event_bytes: usize,
     pub(crate) max_response_bytes: usize,
+    /// The usage pointers' last keys, quoted (`"promptTokenCount"`): once an answer's first token, model
+    /// and agent are known, an event without one of them is not parsed. `None` when a pointer ends in a
+    /// wildcard or is missing: every event is parsed.
+    usage_keys: Option<Vec<memchr::memmem::Finder<'static>>>,
 }
 
 impl AnswerSpec {
+    /// Whether `data` may hold a usage field (always, when the pointers allow no such test).
+    fn may_carry_usage(&self, data: &[u8]) -> bool {
+        self.usage_keys.as_ref().is_none_or(|keys| keys.iter().any(|key| key.find(data).is_some()))
+    }
+
     /// The spec of a validated `ai_operation` (a pointer that does not parse reads nothing).
     pub(crate) fn new(config: &AiOperation) -> Self {
         let pointer = |text: &str| (!text.is_empty()).then(|| parse_pointer(text).ok()).flatten();
         let size = |bytes: u64| usize::try_from(bytes).unwrap_or(usize::MAX);
+        let last_key = |text: &str| match parse_pointer(text).ok()?.last()? {
+            PointerToken::Exact(key) => {
+                Some(memchr::memmem::Finder::new(format!("\"{key}\"").as_bytes()).into_owned())
+            }
+            PointerToken::Any => None,
+        };
+        let usage_keys = [&config.input_tokens, &config.output_tokens]
+            .iter()
+            .filter(|pointer| !pointer.is_empty())
+            .map(|pointer| last_key(pointer))
+            .collect::<Option<Vec<_>>>();
         Self {
+            usage_keys,
             operation: config.operation.as_str().into(),
             content: config.content.iter().filter_map(|text| parse_pointer(text).ok()).collect(),
             input_tokens: pointer(&config.input_tokens),
@@ -58,6 +79,11 @@ pub(crate) struct AnswerReading {
 impl AnswerReading {
     /// One event's data (a JSON document), which passed at `now`.
     pub(crate) fn event(&mut self, spec: &AnswerSpec, data: &[u8], now: Instant) {
+        if self.settled(spec) && !spec.may_carry_usage(data) {
+            // Most events of a stream are words of the answer: nothing left to learn from them. (A usage
+            // key written with JSON escapes would be missed here; upstreams write keys plainly.)
+            return;
+        }
         match serde_json::from_slice::<Value>(data) {
             Ok(event) => self.read(spec, &event, now),
             Err(_) => self.unread += 1,
@@ -71,6 +97,13 @@ impl AnswerReading {
             Ok(event) => self.read(spec, &event, now),
             Err(_) => self.unread += 1,
         }
+    }
+
+    /// Whether only the usage is left to read: the first token, and the model and agent when read.
+    fn settled(&self, spec: &AnswerSpec) -> bool {
+        self.first_content.is_some()
+            && (self.model.is_some() || spec.model.is_none())
+            && (self.agent.is_some() || spec.agent.is_none())
     }
 
     fn read(&mut self, spec: &AnswerSpec, event: &Value, now: Instant) {
@@ -190,7 +223,17 @@ mod tests {
             (reading.model.as_deref(), reading.agent.as_deref()),
             (Some("gemini-2.5-flash"), Some("vana"))
         );
-        assert_eq!(reading.unread, 1);
+        assert_eq!(reading.unread, 0, "once settled, an event without usage keys is not parsed at all");
+    }
+
+    #[test]
+    fn usage_is_read_after_the_first_token_and_a_wildcard_usage_pointer_parses_every_event() {
+        let spec = adk();
+        assert!(spec.may_carry_usage(br#"{"usageMetadata":{"promptTokenCount":1}}"#));
+        assert!(!spec.may_carry_usage(br#"{"content":{"parts":[{"text":"promptTokenCount is 3"}]}}"#));
+        let mut wildcard = AiOperation::default();
+        wildcard.output_tokens = "/usage/*".into();
+        assert!(AnswerSpec::new(&wildcard).may_carry_usage(b"{}"));
     }
 
     #[test]

@@ -2,6 +2,8 @@
 //! and `/run_sse`), and where its events say what the gateway measures: the first content, the tokens,
 //! the model and the agent. Every field defaults to what ADK's events carry.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::checks::Checker;
@@ -38,6 +40,42 @@ pub struct AiOperation {
     pub max_event_bytes: u64,
     /// Largest non-streamed JSON answer read (ADK's `/run`: an array of events), in bytes.
     pub max_response_bytes: u64,
+    /// The token budgets (`http.token_budgets`, by name) this route's requests count against, and where
+    /// each finds its identity: a JSON Pointer into the request's JSON body, or a parameter of the route
+    /// template. A request without the identity is not counted against that budget.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub budgets: BTreeMap<String, BudgetIdentity>,
+}
+
+/// Where a request names who spends a budget: one of `json` and `path`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
+pub struct BudgetIdentity {
+    /// A JSON Pointer into the request's JSON body (ADK: `/userId`, `/appName`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub json: Option<String>,
+    /// A parameter of the route template (`user_id` of `/apps/{app_name}/users/{user_id}/...`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+}
+
+/// `http.token_budgets.<name>`: so many tokens per window for each identity.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct TokenBudget {
+    /// Tokens (in and out, as the answers report them) per window.
+    pub tokens: u64,
+    /// The window, in seconds; the budget refills continuously, `tokens` per window.
+    pub window_seconds: u64,
+}
+
+impl TokenBudget {
+    pub(crate) fn check(&self, at: &KeyPath, check: &mut Checker) {
+        check.positive_at_most(at.key("tokens"), self.tokens, 1_000_000_000_000, "tokens");
+        check.positive_at_most(at.key("window_seconds"), self.window_seconds, limits::MAX_SECONDS, "seconds");
+    }
 }
 
 impl Default for AiOperation {
@@ -52,11 +90,56 @@ impl Default for AiOperation {
             agent: "/author".into(),
             max_event_bytes: 64 * 1024,
             max_response_bytes: 1024 * 1024,
+            budgets: BTreeMap::new(),
         }
     }
 }
 
 impl AiOperation {
+    /// `budgets` names budgets of `known` and says where each identity is, in `route`'s terms.
+    pub(crate) fn check_budgets(
+        &self,
+        route: &str,
+        known: &BTreeMap<String, TokenBudget>,
+        at: &KeyPath,
+        check: &mut Checker,
+    ) {
+        let at = at.key("budgets");
+        check.at_most_entries(at.clone(), self.budgets.len(), MAX_CONTENT_POINTERS);
+        for (name, identity) in self.budgets.iter().take(MAX_CONTENT_POINTERS) {
+            let here = at.key(name.clone());
+            if !known.contains_key(name) {
+                check.fail(
+                    here.clone(),
+                    format!(
+                        "unknown budget `{}`: budgets are named in http.token_budgets",
+                        name.escape_debug()
+                    ),
+                );
+            }
+            match (&identity.json, &identity.path) {
+                (Some(pointer), None) => {
+                    if let Err(problem) = parse_pointer(pointer) {
+                        check.fail(here.key("json"), problem);
+                    }
+                }
+                (None, Some(parameter)) => {
+                    let placeholder = [format!("{{{parameter}}}"), format!("{{*{parameter}}}")];
+                    if !placeholder.iter().any(|placeholder| route.contains(placeholder.as_str())) {
+                        check.fail(
+                            here.key("path"),
+                            format!("`{}` is no parameter of the route `{route}`", parameter.escape_debug()),
+                        );
+                    }
+                }
+                _ => check.fail(
+                    here,
+                    "needs one of `json` (a JSON Pointer into the body) and `path` (a route parameter)",
+                ),
+            }
+        }
+    }
+
     pub(crate) fn check(&self, at: &KeyPath, check: &mut Checker) {
         check.name(at.key("operation"), &self.operation, b"_.-", "an operation name");
         check.at_most_entries(at.key("content"), self.content.len(), MAX_CONTENT_POINTERS);
@@ -122,5 +205,49 @@ mod tests {
             "{problems:?}"
         );
         assert!(problems[1].contains("ai_operation.partial"), "{problems:?}");
+    }
+
+    #[test]
+    fn budgets_name_known_budgets_and_one_place_their_identity_is() {
+        let known: BTreeMap<String, TokenBudget> =
+            [("user".to_owned(), TokenBudget { tokens: 1000, window_seconds: 60 })].into_iter().collect();
+        let identity = |json: Option<&str>, path: Option<&str>| BudgetIdentity {
+            json: json.map(str::to_owned),
+            path: path.map(str::to_owned),
+        };
+        let mut operation = AiOperation {
+            budgets: [
+                ("user".to_owned(), identity(None, Some("user_id"))),
+                ("app".to_owned(), identity(Some("/appName"), None)),
+                ("team".to_owned(), identity(Some("/a"), Some("b"))),
+            ]
+            .into_iter()
+            .collect(),
+            ..AiOperation::default()
+        };
+        let mut check = Checker::default();
+        operation.check_budgets(
+            "/apps/{app}/users/{user_id}",
+            &known,
+            &KeyPath::parse("ai_operation"),
+            &mut check,
+        );
+        let problems: Vec<String> =
+            check.problems.iter().map(|problem| format!("{}: {}", problem.path, problem.message)).collect();
+        assert_eq!(problems.len(), 3, "{problems:?}");
+        assert!(
+            problems.iter().any(|p| p.contains("budgets.app") && p.contains("unknown budget")),
+            "{problems:?}"
+        );
+        assert!(
+            problems.iter().any(|p| p.contains("budgets.team") && p.contains("needs one of")),
+            "{problems:?}"
+        );
+        let mut check = Checker::default();
+        operation.budgets.retain(|name, _| name == "user");
+        operation.check_budgets("/run", &known, &KeyPath::parse("ai_operation"), &mut check);
+        assert!(
+            check.problems.iter().any(|problem| problem.message.contains("no parameter of the route `/run`"))
+        );
     }
 }

@@ -66,6 +66,11 @@ pub struct HttpLayer {
     /// What single routes do differently, by route template: their own body cap, security headers over
     /// the global ones.
     pub route_settings: std::collections::BTreeMap<String, crate::route_settings::RouteSettings>,
+    /// Token budgets by name: so many tokens per window for each identity a route's `ai_operation.budgets`
+    /// names; past it, the identity's next requests are 429 until the budget has room again.
+    pub token_budgets: std::collections::BTreeMap<String, crate::ai_operation::TokenBudget>,
+    /// Most identities whose spending this instance tracks in memory (with Redis, while it is away).
+    pub max_budget_identities: u64,
     /// Where `vana-ops serve` mounts `/metrics`, `/health`, `/alerts` and `/security/*` (`/_vana`), so the
     /// upstream's own paths of those names stay reachable; empty: at the root.
     pub ops_prefix: String,
@@ -126,6 +131,8 @@ impl Default for HttpLayer {
             route_templates: Vec::new(),
             input_policies: crate::input_policy::InputPolicies::default(),
             route_settings: std::collections::BTreeMap::new(),
+            token_budgets: std::collections::BTreeMap::new(),
+            max_budget_identities: 100_000,
             ops_prefix: String::new(),
             header_read_timeout_ms: 10_000,
             body_read_timeout_ms: 30_000,
@@ -195,12 +202,30 @@ impl HttpLayer {
         crate::route_settings::check(
             &self.route_settings,
             &self.route_templates,
+            &self.token_budgets,
             &at.key("route_settings"),
             check,
         );
+        self.check_budgets(at, check);
         if !self.ops_prefix.is_empty() {
             path(check, at.key("ops_prefix"), &self.ops_prefix);
         }
+    }
+
+    /// The token budgets and the identities they track.
+    fn check_budgets(&self, at: &KeyPath, check: &mut Checker) {
+        let budgets = at.key("token_budgets");
+        check.at_most_entries(budgets.clone(), self.token_budgets.len(), limits::MAX_HTTP_LIST);
+        for (name, budget) in self.token_budgets.iter().take(limits::MAX_HTTP_LIST) {
+            check.name(budgets.key(name.clone()), name, b"", "a budget name");
+            budget.check(&budgets.key(name.clone()), check);
+        }
+        check.positive_at_most(
+            at.key("max_budget_identities"),
+            self.max_budget_identities,
+            limits::MAX_TABLE_ENTRIES,
+            "identities",
+        );
     }
 
     /// Timeouts, connection caps, ratios and the endpoints' own settings.

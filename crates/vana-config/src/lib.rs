@@ -24,7 +24,7 @@ mod span_index;
 mod static_text;
 mod suggest;
 
-pub use ai_operation::AiOperation;
+pub use ai_operation::{AiOperation, BudgetIdentity, TokenBudget};
 pub use backend::Backend;
 pub use document::{Document, EMBEDDED_MONITORING_YAML, EMBEDDED_SECURITY_YAML};
 pub use health::HealthConfig;

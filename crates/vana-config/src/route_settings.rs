@@ -51,6 +51,7 @@ impl RouteSettings {
 pub(crate) fn check(
     settings: &BTreeMap<String, RouteSettings>,
     route_templates: &[String],
+    budgets: &BTreeMap<String, crate::ai_operation::TokenBudget>,
     at: &KeyPath,
     check: &mut Checker,
 ) {
@@ -73,6 +74,7 @@ pub(crate) fn check(
         headers.check(&here, check);
         if let Some(operation) = &setting.ai_operation {
             operation.check(&here.key("ai_operation"), check);
+            operation.check_budgets(route, budgets, &here.key("ai_operation"), check);
         }
     }
 }

@@ -10,7 +10,7 @@ use vana_metrics::{PrometheusOptions, render_prometheus};
 use crate::ops::Ops;
 
 /// The security event types the layer and the endpoints record, exported at 0 before their first event.
-const EVENT_TYPES: [&str; 13] = [
+const EVENT_TYPES: [&str; 14] = [
     "address_blocked",
     "admin_auth_failed",
     "body_timeout",
@@ -23,6 +23,7 @@ const EVENT_TYPES: [&str; 13] = [
     "ip_blocked",
     "ip_unblocked",
     "rate_limited",
+    "token_budget_exhausted",
     "unsupported_encoding",
 ];
 

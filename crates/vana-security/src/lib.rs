@@ -27,13 +27,13 @@ pub use headers::{Scheme, SecurityHeaders};
 pub use manager::SecurityManager;
 pub use networks::ClientNetworks;
 pub use rate_limit::{
-    Clock, ManualClock, MemoryStore, MonotonicClock, Quota, RateDecision, RateLimitStore, RateLimiter,
-    gcra_step,
+    BudgetLedger, Clock, ManualClock, MemoryLedger, MemoryStore, MonotonicClock, Quota, RateDecision,
+    RateLimitStore, RateLimiter, TokenQuota, gcra_step,
 };
 pub use scan::{ScanSummary, scan};
 pub use shared::SharedStore;
 #[cfg(feature = "redis")]
-pub use shared::{BackendStatus, GCRA_SCRIPT, RedisBackend, RedisStore};
+pub use shared::{BUDGET_SCRIPT, BackendStatus, GCRA_SCRIPT, RedisBackend, RedisLedger, RedisStore};
 pub use validate::{
     BUILT_IN_RULES, Category, GRAMMAR_RULES, InputValidator, Rejection, Rule, Severity, Verdict,
 };

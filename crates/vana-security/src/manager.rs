@@ -51,6 +51,8 @@ pub struct SecurityManager {
     /// Refused attacks by client network; `None` when `auto_block` is off.
     strikes: Option<Strikes>,
     networks: ClientNetworks,
+    /// The clock of rate limits, blocks and token budgets.
+    clock: Arc<dyn Clock>,
 }
 
 impl SecurityManager {
@@ -106,7 +108,7 @@ impl SecurityManager {
             Strikes::new(limit, blocking.auto_block_window(), cap, Arc::clone(&clock))
         });
         let networks = ClientNetworks::from_config(&config.client_address);
-        let blocklist = IpBlocklist::with_clock(blocking, clock).with_networks(networks);
+        let blocklist = IpBlocklist::with_clock(blocking, Arc::clone(&clock)).with_networks(networks);
         #[cfg(feature = "redis")]
         let (store, blocklist) = match &backend {
             Some(backend) => (
@@ -128,6 +130,7 @@ impl SecurityManager {
             headers: SecurityHeaders::from_config(&config.headers),
             strikes,
             networks,
+            clock,
         })
     }
 
@@ -190,6 +193,18 @@ impl SecurityManager {
     #[cfg(feature = "redis")]
     pub fn backend(&self) -> Option<&crate::shared::RedisBackend> {
         self.backend.as_deref()
+    }
+
+    /// A ledger of token budgets where the rate limits are: Redis when `backend.type` is `redis` (this
+    /// process's memory while it does not answer), else this process's memory; at most `max_identities`
+    /// in memory, on this manager's clock.
+    pub fn token_ledger(&self, max_identities: usize) -> std::sync::Arc<dyn crate::BudgetLedger> {
+        let local = crate::MemoryLedger::new(max_identities, std::sync::Arc::clone(&self.clock));
+        #[cfg(feature = "redis")]
+        if let Some(backend) = &self.backend {
+            return std::sync::Arc::new(crate::RedisLedger::new(std::sync::Arc::clone(backend), local));
+        }
+        std::sync::Arc::new(local)
     }
 
     /// The rate limiter.

@@ -268,3 +268,28 @@ fn pool_size_caps_the_idle_connections_kept() {
         assert!(vana_testkit::wait_until(Duration::from_secs(30), || connected_clients(&mut admin) == 1));
     }
 }
+
+#[test]
+fn token_budgets_are_one_for_two_instances_and_fall_back_to_memory_while_redis_is_down() {
+    use std::num::NonZeroU64;
+    use vana_security::{BudgetLedger, MemoryLedger, RedisLedger, TokenQuota};
+    let mut redis = RedisServer::start();
+    let prefix = unique("budget");
+    let ledger = |redis: &RedisServer| {
+        let local = MemoryLedger::new(100, Arc::new(ManualClock::new()));
+        RedisLedger::new(redis.backend(&prefix, FailureMode::LocalFallback), local)
+    };
+    let (first, second) = (ledger(&redis), ledger(&redis));
+    let quota = TokenQuota::new(NonZeroU64::new(1000).unwrap(), Duration::from_secs(3600));
+    first.spend("user-1", &quota, 600);
+    assert_eq!(second.wait("user-1", &quota), Duration::ZERO, "600 of 1000");
+    second.spend("user-1", &quota, 600);
+    // 1200 in a bucket of 1000 freeing 1000 an hour: 200 over (720 s) and one token's 3.6 s, less the
+    // moments Redis's clock moved since.
+    let wait = first.wait("user-1", &quota);
+    assert!(wait > Duration::from_secs(720) && wait <= Duration::from_millis(723_600), "{wait:?}");
+    assert_eq!(first.wait("user-2", &quota), Duration::ZERO);
+    redis.stop();
+    first.spend("user-3", &quota, 2000);
+    assert!(first.wait("user-3", &quota) > Duration::ZERO, "counted in memory while Redis is down");
+}

@@ -56,12 +56,20 @@ pub(crate) struct Pipeline {
     route_metrics: Option<RouteMetrics>,
     /// The AI routes, when any is configured.
     gen_ai: Option<GenAi>,
+    /// The token budgets, when a route counts any.
+    token_budgets: Option<crate::http::step::token_budget::TokenBudgets>,
     /// `http.stream_idle_timeout_ms`.
     stream_idle_timeout: Duration,
     /// Trace context in and out, when traces are on.
     #[cfg(feature = "otel")]
     trace_context: Option<crate::http::step::trace_context::TraceContext>,
     counters: LayerCounters,
+}
+
+/// What the request checks found besides their verdict.
+struct Found<'a> {
+    findings: &'a mut Findings,
+    spenders: &'a mut Option<crate::http::step::token_budget::Spenders>,
 }
 
 /// The client's rate decision, and whether its address may go on.
@@ -130,6 +138,7 @@ impl Pipeline {
             }),
             route_metrics: config.route_metrics.then(|| RouteMetrics::new(ops.monitor())),
             gen_ai: GenAi::new(config, ops.monitor()),
+            token_budgets: crate::http::step::token_budget::TokenBudgets::new(ops, config),
             stream_idle_timeout: Duration::from_millis(config.stream_idle_timeout_ms),
             #[cfg(feature = "otel")]
             trace_context: ops.traces_enabled().then(crate::http::step::trace_context::TraceContext::new),
@@ -171,7 +180,7 @@ impl Pipeline {
             Err(refusal) => (Origin { client: None, https: false }, Some(refusal)),
         };
         // On the heap once: it lives on in the response body until the last byte, and a pointer moves cheaply.
-        let exchange = Box::new(Exchange {
+        let mut exchange = Box::new(Exchange {
             id,
             route,
             method: parts.method.clone(),
@@ -179,6 +188,7 @@ impl Pipeline {
             client: origin.client,
             https: origin.https,
             started,
+            spenders: None,
             // Polled inside the request's span: this is it.
             #[cfg(feature = "otel")]
             span: if self.trace_context.is_some() { tracing::Span::current() } else { tracing::Span::none() },
@@ -189,7 +199,11 @@ impl Pipeline {
         };
         let mut findings = Findings::default();
         let admission = match address {
-            Ok(()) => self.check_request(&parts, body, exchange.route.name(), &mut findings).await,
+            Ok(()) => {
+                let route = exchange.route.name();
+                let mut found = Found { findings: &mut findings, spenders: &mut exchange.spenders };
+                self.check_request(&parts, body, route, &mut found).await
+            }
             Err(refusal) => Err(refusal),
         };
         self.record_findings(&findings, &parts, &exchange);
@@ -258,7 +272,7 @@ impl Pipeline {
         parts: &Parts,
         body: Body,
         route: &str,
-        findings: &mut Findings,
+        found: &mut Found<'_>,
     ) -> Result<Admission, Refusal> {
         if self.csrf.is_token_request(parts) {
             return Ok(Admission::Answer(self.csrf.token_response(&parts.headers)));
@@ -271,18 +285,21 @@ impl Pipeline {
             .filter(|validation| validation.applies_to(parts.uri.path()))
             .map(|validation| (validation, validation.actions(route)));
         if let Some((validation, actions)) = validation {
-            validation.check_head(parts, actions, findings)?;
+            validation.check_head(parts, actions, found.findings)?;
         }
         let token = self.csrf.check_head(parts)?;
         // The body is read only when a step must see it.
         let kind = BodyKind::of(&parts.headers);
+        let budgets = self.token_budgets.as_ref();
         let read = !body.is_end_stream()
             && (validation.is_some_and(|_| Validation::needs_body(kind))
-                || token.as_ref().is_some_and(|token| token.needs_body(kind)));
+                || token.as_ref().is_some_and(|token| token.needs_body(kind))
+                || (kind == BodyKind::Json && budgets.is_some_and(|budgets| budgets.needs_json(route))));
         if !read {
             if let Some(token) = token {
                 token.check(None)?;
             }
+            self.check_budgets(parts, route, None, found).await?;
             return Ok(Admission::Forward(limits.cap.limit(body)));
         }
         // A coding validation cannot undo is refused before the body is read.
@@ -293,12 +310,39 @@ impl Pipeline {
         let readable =
             if kind == BodyKind::Json { json_as_utf8(&decoded)? } else { Cow::Borrowed(&*decoded) };
         if let Some((validation, actions)) = validation {
-            validation.check_body(&parts.headers, &readable, limits.decode.max_bytes, actions, findings)?;
+            validation.check_body(
+                &parts.headers,
+                &readable,
+                limits.decode.max_bytes,
+                actions,
+                found.findings,
+            )?;
         }
         if let Some(token) = token {
             token.check(Some((kind, &readable)))?;
         }
+        let json = (kind == BodyKind::Json).then_some(&*readable);
+        self.check_budgets(parts, route, json, found).await?;
         Ok(Admission::Forward(Body::from(bytes)))
+    }
+
+    /// The request's token budgets: who spends them (kept for the answer's end), and a refusal when one
+    /// is spent.
+    async fn check_budgets(
+        &self,
+        parts: &Parts,
+        route: &str,
+        json: Option<&[u8]>,
+        found: &mut Found<'_>,
+    ) -> Result<(), Refusal> {
+        let Some(budgets) = &self.token_budgets else { return Ok(()) };
+        let Some(spenders) = budgets.spenders(route, &crate::http::path::normalized(parts.uri.path()), json)
+        else {
+            return Ok(());
+        };
+        budgets.check(&spenders).await?;
+        *found.spenders = Some(spenders);
+        Ok(())
     }
 
     /// The refusal's security event and its response. A request refused for its input counts toward
@@ -368,6 +412,13 @@ impl Finisher for Pipeline {
         #[cfg(feature = "otel")]
         if self.trace_context.is_some() {
             crate::http::step::trace_context::record_end(exchange, completed);
+        }
+        if let (Some(budgets), Some(spenders), Some(answer)) =
+            (&self.token_budgets, &exchange.spenders, &completed.answer)
+        {
+            let reading = &answer.reading;
+            let tokens = reading.input_tokens.unwrap_or(0).saturating_add(reading.output_tokens.unwrap_or(0));
+            budgets.spend(spenders, tokens);
         }
         if let (Some(gen_ai), Some(answer)) = (&self.gen_ai, &completed.answer) {
             gen_ai.metrics.record(&Answer {

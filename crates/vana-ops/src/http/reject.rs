@@ -27,6 +27,17 @@ pub(crate) enum Refusal {
     CrossOrigin,
     /// The request carries no peer address and `client_address.without_peer` gives no other source.
     ClientUnknown,
+    /// An identity spent its token budget.
+    TokenBudget(BudgetSpent),
+}
+
+/// A token budget that is spent: which, how large, and when it has room again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct BudgetSpent {
+    pub(crate) budget: &'static str,
+    pub(crate) tokens: u64,
+    pub(crate) window_seconds: u64,
+    pub(crate) retry_after: Duration,
 }
 
 /// What was done about a finding (the `action` of its counter and event).
@@ -141,7 +152,7 @@ fn with_user_agent(event: SecurityEvent, parts: &Parts) -> SecurityEvent {
 impl Refusal {
     /// One refusal of each kind (their payloads placeholders), for the counters made before the first
     /// refusal: [`code`](Self::code) is the one table of their names.
-    const EACH: [Refusal; 10] = [
+    const EACH: [Refusal; 11] = [
         Refusal::Blocked,
         Refusal::RateLimited(Duration::ZERO),
         Refusal::InvalidInput(Finding::PLACEHOLDER),
@@ -152,6 +163,12 @@ impl Refusal {
         Refusal::Csrf,
         Refusal::CrossOrigin,
         Refusal::ClientUnknown,
+        Refusal::TokenBudget(BudgetSpent {
+            budget: "",
+            tokens: 0,
+            window_seconds: 0,
+            retry_after: Duration::ZERO,
+        }),
     ];
 
     /// The code of every kind of refusal.
@@ -186,6 +203,9 @@ impl Refusal {
                 "Send the body uncompressed or as gzip, deflate or br, and JSON as UTF-8 or UTF-16 (docs/gateway.md#bodies).",
             ),
             Refusal::ClientUnknown => Some(Self::CLIENT_UNKNOWN_FIX),
+            Refusal::TokenBudget(_) => Some(
+                "This identity used its token budget; it has room again after retry_after_seconds (docs/gateway.md#token-budgets).",
+            ),
             Refusal::RateLimited(_)
             | Refusal::BodyTooLarge
             | Refusal::BodyUnreadable
@@ -203,7 +223,8 @@ impl Refusal {
             | Refusal::BodyUnreadable
             | Refusal::BodyTimeout
             | Refusal::UnsupportedEncoding
-            | Refusal::ClientUnknown => Severity::Low,
+            | Refusal::ClientUnknown
+            | Refusal::TokenBudget(_) => Severity::Low,
         }
     }
 
@@ -215,6 +236,7 @@ impl Refusal {
         let event = with_user_agent(event, parts);
         match self {
             Refusal::InvalidInput(finding) => finding.describe(event),
+            Refusal::TokenBudget(spent) => event.detail("budget", spent.budget),
             _ => event,
         }
     }
@@ -222,7 +244,7 @@ impl Refusal {
     pub(crate) fn status(self) -> StatusCode {
         match self {
             Refusal::Blocked | Refusal::Csrf | Refusal::CrossOrigin => StatusCode::FORBIDDEN,
-            Refusal::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            Refusal::RateLimited(_) | Refusal::TokenBudget(_) => StatusCode::TOO_MANY_REQUESTS,
             Refusal::InvalidInput(_) | Refusal::BodyUnreadable => StatusCode::BAD_REQUEST,
             Refusal::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Refusal::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
@@ -244,6 +266,7 @@ impl Refusal {
             Refusal::Csrf => "csrf_token_invalid",
             Refusal::CrossOrigin => "cross_origin_request",
             Refusal::ClientUnknown => "client_address_unknown",
+            Refusal::TokenBudget(_) => "token_budget_exhausted",
         }
     }
 
@@ -260,6 +283,12 @@ impl Refusal {
             Refusal::RateLimited(retry_after) => {
                 body["retry_after_seconds"] = retry_after_secs(retry_after).into()
             }
+            Refusal::TokenBudget(spent) => {
+                body["budget"] = spent.budget.into();
+                body["budget_tokens"] = spent.tokens.into();
+                body["budget_window_seconds"] = spent.window_seconds.into();
+                body["retry_after_seconds"] = retry_after_secs(spent.retry_after).into();
+            }
             _ => {}
         }
         if let Some(hint) = self.hint() {
@@ -268,7 +297,9 @@ impl Refusal {
         let mut response = Response::new(Body::from(body.to_string()));
         *response.status_mut() = self.status();
         response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        if let Refusal::RateLimited(retry_after) = self {
+        if let Refusal::RateLimited(retry_after) | Refusal::TokenBudget(BudgetSpent { retry_after, .. }) =
+            self
+        {
             response.headers_mut().insert(header::RETRY_AFTER, retry_after_secs(retry_after).into());
         }
         response

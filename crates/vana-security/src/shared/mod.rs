@@ -1,12 +1,29 @@
 //! Shared state for a fleet of instances: the rate-limit store every instance uses, and (feature `redis`)
 //! Redis behind it, the blocked addresses and the event stream.
 
+/// The Lua function the scripts read Redis's clock with, in microseconds since the epoch (Lua numbers are
+/// doubles: nanoseconds would lose precision); a non-empty `override` replaces it (tests).
+#[cfg(feature = "redis")]
+macro_rules! redis_clock_lua {
+    () => {
+        r#"
+local function clock(override)
+  if override ~= '' then return tonumber(override) end
+  local time = redis.call('TIME')
+  return tonumber(time[1]) * 1000000 + tonumber(time[2])
+end
+"#
+    };
+}
+
 #[cfg(feature = "redis")]
 mod backend;
 #[cfg(feature = "redis")]
 mod batcher;
 #[cfg(feature = "redis")]
 mod blocks;
+#[cfg(feature = "redis")]
+mod budget;
 #[cfg(feature = "redis")]
 mod store;
 
@@ -17,5 +34,7 @@ pub use any_store::SharedStore;
 pub use backend::{BackendStatus, RedisBackend};
 #[cfg(feature = "redis")]
 pub(crate) use blocks::SharedBlocks;
+#[cfg(feature = "redis")]
+pub use budget::{BUDGET_SCRIPT, RedisLedger};
 #[cfg(feature = "redis")]
 pub use store::{GCRA_SCRIPT, RedisStore};

@@ -11,16 +11,12 @@ use crate::rate_limit::{MemoryStore, Quota, RateDecision, RateLimitStore};
 /// microseconds (Lua numbers are doubles: nanoseconds since the epoch would lose precision). The key
 /// expires when its TAT passes, so an idle client costs nothing. `ARGV[3]`, when not empty, replaces the
 /// clock (tests).
-pub const GCRA_SCRIPT: &str = r#"
+pub const GCRA_SCRIPT: &str = concat!(
+    redis_clock_lua!(),
+    r#"
 local emission = tonumber(ARGV[1])
 local tolerance = tonumber(ARGV[2])
-local now
-if ARGV[3] ~= '' then
-  now = tonumber(ARGV[3])
-else
-  local time = redis.call('TIME')
-  now = tonumber(time[1]) * 1000000 + tonumber(time[2])
-end
+local now = clock(ARGV[3])
 local stored = redis.call('GET', KEYS[1])
 local tat = now
 if stored then tat = math.max(tonumber(stored), now) end
@@ -34,7 +30,8 @@ redis.call('SET', KEYS[1], string.format('%.0f', new_tat), 'PX', math.floor(new_
 local room = math.floor((tolerance + emission - new_debt) / emission)
 if room < 0 then room = 0 end
 return {1, room, string.format('%.0f', new_debt), '0'}
-"#;
+"#
+);
 
 /// Rate limits in Redis, shared by every instance; while Redis is away, `fail_open` allows (and counts)
 /// and `local_fallback` decides with this instance's memory store.

@@ -12,6 +12,7 @@ pub(crate) mod gen_ai;
 pub(crate) mod rate_limit;
 pub(crate) mod route_metrics;
 pub(crate) mod security_headers;
+pub(crate) mod token_budget;
 #[cfg(feature = "otel")]
 pub(crate) mod trace_context;
 pub(crate) mod validation;
@@ -36,6 +37,8 @@ pub(crate) struct Exchange {
     pub(crate) client: Option<Client>,
     pub(crate) https: bool,
     pub(crate) started: Instant,
+    /// Who spends which token budget, once the checks found them.
+    pub(crate) spenders: Option<token_budget::Spenders>,
     /// The request's server span, kept open to the response's end (`Span::none()` without traces).
     #[cfg(feature = "otel")]
     pub(crate) span: tracing::Span,

@@ -15,7 +15,7 @@ use vana_metrics::PerformanceMonitor;
 
 use events::{Event, EventData};
 pub(crate) use metrics::{Answer, GenAiMetrics};
-pub(crate) use reading::{AnswerReading, AnswerSpec};
+pub(crate) use reading::{AnswerReading, AnswerSpec, cut_at};
 
 /// The AI routes of one layer and the metrics they feed.
 pub(crate) struct GenAi {

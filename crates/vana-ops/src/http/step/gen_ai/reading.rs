@@ -118,7 +118,7 @@ impl AnswerReading {
             if name.is_none()
                 && let Some(found) = pointer.as_deref().and_then(|pointer| first_string(event, pointer))
             {
-                *name = Some(truncated(found).into());
+                *name = Some(cut_at(found, MAX_NAME_BYTES).into());
             }
         }
         // A partial event's usage is repeated by the final one: counted once.
@@ -177,13 +177,13 @@ fn first_count(event: &Value, pointer: &[PointerToken]) -> Option<u64> {
     count
 }
 
-/// At most [`MAX_NAME_BYTES`], cut on a character boundary.
-fn truncated(name: &str) -> &str {
-    let mut end = name.len().min(MAX_NAME_BYTES);
-    while !name.is_char_boundary(end) {
+/// At most `max` bytes of `text`, cut on a character boundary.
+pub(crate) fn cut_at(text: &str, max: usize) -> &str {
+    let mut end = text.len().min(max);
+    while !text.is_char_boundary(end) {
         end -= 1;
     }
-    &name[..end]
+    &text[..end]
 }
 
 #[cfg(test)]
@@ -264,6 +264,6 @@ mod tests {
             (None, Some(u64::MAX)),
             "saturates, never wraps"
         );
-        assert_eq!(truncated("é".repeat(100).as_str()).len(), 128);
+        assert_eq!(cut_at("é".repeat(100).as_str(), MAX_NAME_BYTES).len(), 128);
     }
 }

@@ -253,6 +253,10 @@ impl AlertState {
         }
         self.last_seen = now;
         let reached = rule.level_of(value);
+        if reached.is_none() && matches!(self.phase, Phase::Inactive) {
+            // The common case, a value under the line with nothing pending: no hold time to track.
+            return None;
+        }
         let firing = matches!(self.phase, Phase::Firing { .. });
         // While firing, a value counts as bad until it is back past the line by the margin (no flapping at
         // the line); before, only a value past the line does.

@@ -29,7 +29,7 @@ use crate::http::step::client_address::{Client, ClientAddress, Origin};
 use crate::http::step::completion::{BodyWatch, Completed, Finisher, time_to_the_end};
 use crate::http::step::correlation::Correlation;
 use crate::http::step::csrf::Csrf;
-use crate::http::step::gen_ai::{Answer, GenAi};
+use crate::http::step::gen_ai::{Answer, AnswerWatch, GenAi};
 use crate::http::step::rate_limit::RateLimit;
 use crate::http::step::route_metrics::RouteMetrics;
 use crate::http::step::security_headers::SecurityHeaders;
@@ -60,6 +60,9 @@ pub(crate) struct Pipeline {
     token_budgets: Option<crate::http::step::token_budget::TokenBudgets>,
     /// `http.stream_idle_timeout_ms`.
     stream_idle_timeout: Duration,
+    /// Whether every response is watched to its end (a request line, a route metric, an AI route or a
+    /// span waits for it); otherwise only streams are, for their idle timeout.
+    watches_bodies: bool,
     /// Trace context in and out, when traces are on.
     #[cfg(feature = "otel")]
     trace_context: Option<crate::http::step::trace_context::TraceContext>,
@@ -69,7 +72,7 @@ pub(crate) struct Pipeline {
 /// What the request checks found besides their verdict.
 struct Found<'a> {
     findings: &'a mut Findings,
-    spenders: &'a mut Option<crate::http::step::token_budget::Spenders>,
+    spenders: &'a mut Option<Box<crate::http::step::token_budget::Spenders>>,
 }
 
 /// The client's rate decision, and whether its address may go on.
@@ -117,6 +120,9 @@ impl Pipeline {
         rate_limit: Option<RateLimit>,
     ) -> Result<Self, OpsError> {
         let configured = config.route_templates.iter().map(String::as_str);
+        let gen_ai = GenAi::new(config, ops.monitor());
+        let watches_bodies =
+            config.access_log || config.route_metrics || gen_ai.is_some() || ops.traces_enabled();
         Ok(Self {
             ops: ops.clone(),
             routes: RouteNamer::new(configured.chain(templates.iter().copied()))?,
@@ -137,7 +143,8 @@ impl Pipeline {
                 AccessLog::new(ops.request_log().clone(), window, ops.security().networks())
             }),
             route_metrics: config.route_metrics.then(|| RouteMetrics::new(ops.monitor())),
-            gen_ai: GenAi::new(config, ops.monitor()),
+            gen_ai,
+            watches_bodies,
             token_budgets: crate::http::step::token_budget::TokenBudgets::new(ops, config),
             stream_idle_timeout: Duration::from_millis(config.stream_idle_timeout_ms),
             #[cfg(feature = "otel")]
@@ -227,11 +234,14 @@ impl Pipeline {
             Err(refusal) => self.refuse(refusal, &parts, &exchange),
         };
         self.finish(&mut response, &exchange, rate.as_ref());
-        // The log line and the metrics wait for the body's end: a stream is timed to its last event, and
-        // it may be ended for idleness.
+        // The log line, the metrics and the span wait for the body's end: a stream is timed to its last
+        // event, and it is ended when it goes quiet.
+        if !self.watches_bodies && !crate::http::step::completion::is_event_stream(response.headers()) {
+            return Ok(response);
+        }
         let settings =
-            BodyWatch { gen_ai: self.gen_ai.as_ref(), stream_idle_timeout: self.stream_idle_timeout };
-        let finisher: Arc<dyn Finisher> = Arc::clone(&self) as Arc<dyn Finisher>;
+            BodyWatch::of(&response, exchange.route.name(), self.gen_ai.as_ref(), self.stream_idle_timeout);
+        let finisher: Arc<dyn Finisher> = self;
         Ok(time_to_the_end(response, exchange, refused, finisher, settings))
     }
 
@@ -299,7 +309,9 @@ impl Pipeline {
             if let Some(token) = token {
                 token.check(None)?;
             }
-            self.check_budgets(parts, route, None, found).await?;
+            if self.token_budgets.is_some() {
+                self.check_budgets(parts, route, None, found).await?;
+            }
             return Ok(Admission::Forward(limits.cap.limit(body)));
         }
         // A coding validation cannot undo is refused before the body is read.
@@ -321,8 +333,10 @@ impl Pipeline {
         if let Some(token) = token {
             token.check(Some((kind, &readable)))?;
         }
-        let json = (kind == BodyKind::Json).then_some(&*readable);
-        self.check_budgets(parts, route, json, found).await?;
+        if self.token_budgets.is_some() {
+            let json = (kind == BodyKind::Json).then_some(&*readable);
+            self.check_budgets(parts, route, json, found).await?;
+        }
         Ok(Admission::Forward(Body::from(bytes)))
     }
 
@@ -340,8 +354,9 @@ impl Pipeline {
         else {
             return Ok(());
         };
-        budgets.check(&spenders).await?;
-        *found.spenders = Some(spenders);
+        // Boxed: the request future stays small for the routes without budgets.
+        Box::pin(budgets.check(&spenders)).await?;
+        *found.spenders = Some(Box::new(spenders));
         Ok(())
     }
 
@@ -413,20 +428,28 @@ impl Finisher for Pipeline {
         if self.trace_context.is_some() {
             crate::http::step::trace_context::record_end(exchange, completed);
         }
-        if let (Some(budgets), Some(spenders), Some(answer)) =
-            (&self.token_budgets, &exchange.spenders, &completed.answer)
-        {
-            let reading = &answer.reading;
+        if let Some(answer) = &completed.answer {
+            self.finish_answer(exchange, completed, answer);
+        }
+    }
+}
+
+impl Pipeline {
+    /// An AI route's answer is over: its tokens spent against the request's budgets, its GenAI metrics.
+    #[cold]
+    fn finish_answer(&self, exchange: &Exchange, completed: &Completed, answer: &AnswerWatch) {
+        let reading = &answer.reading;
+        if let (Some(budgets), Some(spenders)) = (&self.token_budgets, &exchange.spenders) {
             let tokens = reading.input_tokens.unwrap_or(0).saturating_add(reading.output_tokens.unwrap_or(0));
             budgets.spend(spenders, tokens);
         }
-        if let (Some(gen_ai), Some(answer)) = (&self.gen_ai, &completed.answer) {
+        if let Some(gen_ai) = &self.gen_ai {
             gen_ai.metrics.record(&Answer {
                 route: exchange.route.name(),
                 spec: answer.spec(),
-                reading: &answer.reading,
+                reading,
                 started: exchange.started,
-                ended: completed.ended,
+                ended: exchange.started + completed.duration,
                 streamed: answer.streamed(),
             });
         }

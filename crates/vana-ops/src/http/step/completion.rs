@@ -46,11 +46,28 @@ impl StreamOutcome {
     }
 }
 
-/// What the body's watch does besides timing: the AI routes to read, and the idle timeout of streams.
-#[derive(Clone, Copy)]
-pub(crate) struct BodyWatch<'a> {
-    pub(crate) gen_ai: Option<&'a GenAi>,
+/// What the body's watch does besides timing: read an AI route's answer, and end a stream that goes
+/// quiet.
+pub(crate) struct BodyWatch {
+    pub(crate) answer: Option<Box<AnswerWatch>>,
     pub(crate) stream_idle_timeout: Duration,
+}
+
+impl BodyWatch {
+    /// The watch of `response` on `route`: its answer read when `gen_ai` names the route.
+    pub(crate) fn of(
+        response: &http::Response<Body>,
+        route: &str,
+        gen_ai: Option<&GenAi>,
+        stream_idle_timeout: Duration,
+    ) -> Self {
+        let answer = gen_ai.and_then(|gen_ai| {
+            let headers = response.headers();
+            let streamed = is_event_stream(headers);
+            gen_ai.watch(route, streamed, is_media_type(headers, b"application/json")).map(Box::new)
+        });
+        Self { answer, stream_idle_timeout }
+    }
 }
 
 /// What one response did, once it is over.
@@ -65,9 +82,7 @@ pub(crate) struct Completed {
     /// Whether the layer answered the request itself (a refusal).
     pub(crate) refused: bool,
     /// An AI route's answer, as read.
-    pub(crate) answer: Option<AnswerWatch>,
-    /// When the response ended.
-    pub(crate) ended: Instant,
+    pub(crate) answer: Option<Box<AnswerWatch>>,
 }
 
 /// Called once a response is over, with what it did.
@@ -115,14 +130,11 @@ pub(crate) fn time_to_the_end(
     exchange: Box<Exchange>,
     refused: bool,
     finisher: std::sync::Arc<dyn Finisher>,
-    settings: BodyWatch<'_>,
+    settings: BodyWatch,
 ) -> http::Response<Body> {
     let status = response.status();
-    let streamed = is_media_type(response.headers(), b"text/event-stream");
-    let answer = settings.gen_ai.and_then(|gen_ai| {
-        let json = is_media_type(response.headers(), b"application/json");
-        gen_ai.watch(exchange.route.name(), streamed, json).map(Box::new)
-    });
+    let streamed = is_event_stream(response.headers());
+    let answer = settings.answer;
     let idle = streamed.then(|| Idle::new(settings.stream_idle_timeout));
     // The body is swapped in place: the response's head is not moved.
     let body = std::mem::replace(response.body_mut(), Body::empty());
@@ -130,6 +142,11 @@ pub(crate) fn time_to_the_end(
     let watch = Watch { exchange, finisher, status, refused, first_byte: None, stream, answer, idle };
     *response.body_mut() = Body::new(Timed { body, watch: Some(watch) });
     response
+}
+
+/// Whether the response is a server-sent event stream.
+pub(crate) fn is_event_stream(headers: &HeaderMap) -> bool {
+    is_media_type(headers, b"text/event-stream")
 }
 
 /// Whether the response's `Content-Type` is `media_type` (any case, parameters after it).
@@ -220,19 +237,18 @@ impl Watch {
 
     fn end(self, outcome: StreamOutcome) {
         let started = self.exchange.started;
-        let ended = Instant::now();
-        let mut answer = self.answer.map(|answer| *answer);
+        let duration = started.elapsed();
+        let mut answer = self.answer;
         if let Some(answer) = answer.as_mut() {
-            answer.end(ended);
+            answer.end(started + duration);
         }
         let completed = Completed {
             status: self.status,
-            duration: ended.saturating_duration_since(started),
+            duration,
             first_byte: self.first_byte.map(|at| at.saturating_duration_since(started)),
             stream: self.stream.map(|count| (count.events, outcome)),
             refused: self.refused,
             answer,
-            ended,
         };
         self.finisher.finish(&self.exchange, &completed);
     }

@@ -38,7 +38,7 @@ pub(crate) struct Exchange {
     pub(crate) https: bool,
     pub(crate) started: Instant,
     /// Who spends which token budget, once the checks found them.
-    pub(crate) spenders: Option<token_budget::Spenders>,
+    pub(crate) spenders: Option<Box<token_budget::Spenders>>,
     /// The request's server span, kept open to the response's end (`Span::none()` without traces).
     #[cfg(feature = "otel")]
     pub(crate) span: tracing::Span,

@@ -40,6 +40,11 @@ pub mod __private {
         span: tracing::Span,
     }
 
+    /// What entering a span gives without `tracing`: nothing to leave.
+    #[cfg(not(feature = "tracing"))]
+    #[derive(Debug)]
+    pub struct NotEntered;
+
     /// The span of a call of `operation`.
     pub fn span(operation: &'static str) -> OperationSpan {
         let on = TRACING_SPANS.load(Ordering::Relaxed);
@@ -67,7 +72,9 @@ pub mod __private {
 
         /// Enters it for a synchronous call (no `tracing`: nothing).
         #[cfg(not(feature = "tracing"))]
-        pub fn enter(&self) {}
+        pub fn enter(&self) -> NotEntered {
+            NotEntered
+        }
 
         /// `future`, polled inside it.
         #[cfg(feature = "tracing")]

@@ -116,10 +116,16 @@ def test_bad_arguments_raise_python_errors_not_crashes():
     assert monitor.get_metrics("response_time.op")[0].value == 0.0
 
 
-def test_prometheus_export_and_from_config():
+def test_prometheus_export_and_from_config(tmp_path):
     monitor = PerformanceMonitor.from_config()
     monitor.record_response_time("/chat", 0.03)
     text = monitor.prometheus()
     assert 'vana_response_time_seconds_count{operation="/chat",success="true"} 1' in text
+    monitor.record_response_time("/slow", 2.5)
+    assert not monitor.firing("warning"), "pending: a response-time threshold holds for two minutes by default"
+    # A threshold that fires at once, as the configuration says.
+    (tmp_path / "monitoring").mkdir()
+    (tmp_path / "monitoring" / "monitoring.yaml").write_text("thresholds:\n  response_time:\n    warning: 2.0\n    critical: 5.0\n    for_seconds: 0\n")
+    monitor = PerformanceMonitor.from_config(str(tmp_path))
     monitor.record_response_time("/slow", 2.5)
     assert monitor.firing("warning"), "the configuration's thresholds apply"

@@ -2,8 +2,8 @@
 //!
 //! Only the own process is refreshed (`ProcessesToUpdate::Some(&[pid])`, not a full process-table scan).
 //! CPU usage is the delta since the previous sample, so sampling never sleeps on the caller's thread (the
-//! specification's `cpu_percent(interval=1)` blocked for a second); the first sample has no delta and is
-//! discarded.
+//! specification's `cpu_percent(interval=1)` blocked for a second); the first sample, which has no previous
+//! one, is the use since the process started (its CPU time over its age).
 
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
@@ -24,7 +24,8 @@ pub struct ProcessSample {
     pub vms_mb: f64,
     /// Resident memory in percent of the system's total memory.
     pub memory_percent: f64,
-    /// CPU use in percent of one core since the previous sample; `None` for the first sample.
+    /// CPU use in percent of one core since the previous sample, or since the process started for the
+    /// first one; `None` where the process's start is unknown.
     pub cpu_percent: Option<f64>,
 }
 
@@ -96,8 +97,11 @@ impl ProcessSampler {
         let process = self.system.process(self.pid)?;
         let total = self.system.total_memory() as f64;
         let rss = process.memory() as f64;
-        let cpu = f64::from(process.cpu_usage());
-        let cpu_percent = std::mem::replace(&mut self.primed, true).then_some(cpu);
+        let cpu_percent = if std::mem::replace(&mut self.primed, true) {
+            Some(f64::from(process.cpu_usage()))
+        } else {
+            since_start(process)
+        };
         Some(ProcessSample {
             rss_mb: rss / MB,
             vms_mb: process.virtual_memory() as f64 / MB,
@@ -107,8 +111,16 @@ impl ProcessSampler {
     }
 }
 
+/// A process's CPU use since it started, in percent of one core: its CPU time over its age.
+fn since_start(process: &sysinfo::Process) -> Option<f64> {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).ok()?.as_secs_f64();
+    let age = now - process.start_time() as f64;
+    let cpu_seconds = process.accumulated_cpu_time() as f64 / 1000.0;
+    (age > 0.0).then(|| 100.0 * cpu_seconds / age)
+}
+
 /// Records a sample into `monitor` under `component`: `memory.<c>.rss`, `memory.<c>.vms`,
-/// `memory.<c>.percent` and, from the second sample on, `cpu.<c>.usage`.
+/// `memory.<c>.percent` and `cpu.<c>.usage`.
 pub fn record_process_sample(monitor: &PerformanceMonitor, component: &str, sample: &ProcessSample) {
     monitor.record_metric(&metric_names::memory_rss(component), sample.rss_mb, "MB", &[]);
     monitor.record_metric(&metric_names::memory_vms(component), sample.vms_mb, "MB", &[]);

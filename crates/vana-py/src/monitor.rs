@@ -62,9 +62,19 @@ fn tags_dict<'py>(
 ) -> PyResult<Bound<'py, PyDict>> {
     let dict = PyDict::new(py);
     for (key, value) in tags {
-        dict.set_item(&**key, &**value)?;
+        dict.set_item(&**key, python_text(key, value))?;
     }
     Ok(dict)
+}
+
+/// A tag value as the specification's Python wrote it: `success` is `str(success)`, `"True"` or `"False"`
+/// (the monitor records `true`/`false`, the Prometheus way; every other tag is already `str()` of its value).
+fn python_text<'a>(key: &str, value: &'a str) -> &'a str {
+    match (key, value) {
+        ("success", "true") => "True",
+        ("success", "false") => "False",
+        _ => value,
+    }
 }
 
 fn metric(py: Python<'_>, sample: &MetricSample) -> PyResult<PerformanceMetric> {
@@ -244,7 +254,8 @@ impl PerformanceMonitor {
     }
 
     /// Records this process's CPU use since the previous call (percent of a core) as `cpu.<component>.usage`,
-    /// without sleeping (the specification blocked a second); the first call has no delta and returns False.
+    /// without sleeping (the specification blocked a second); the first call records the use since the process
+    /// started. False where the process cannot be read.
     #[pyo3(signature = (component = "system"))]
     fn record_cpu_usage(&self, py: Python<'_>, component: &str) -> PyResult<bool> {
         let recorded = py.detach(|| self.monitor.record_cpu_usage(component));

@@ -18,7 +18,7 @@ def test_trace_records_success_and_names_by_module_and_function():
     assert handler(21) == 42
     assert handler.__name__ == "handler"
     [metric] = monitor.get_metrics(f"response_time.{__name__}.handler")
-    assert metric.tags == {"success": "true"} and metric.value >= 0
+    assert metric.tags == {"success": "True"} and metric.value >= 0
 
 
 def test_trace_records_failure_and_lets_the_exception_propagate():
@@ -32,7 +32,7 @@ def test_trace_records_failure_and_lets_the_exception_propagate():
     with pytest.raises(TimeoutError, match="no answer"):
         call()
     [metric] = monitor.get_metrics("response_time.llm.call")
-    assert metric.tags == {"success": "false", "model": "big"}
+    assert metric.tags == {"success": "False", "model": "big"}
     [error] = monitor.get_metrics("errors.llm.call")
     assert error.value == 1 and error.unit == "count" and error.tags == {"error": "TimeoutError"}
 
@@ -52,5 +52,5 @@ def test_trace_async_records_both_outcomes():
     with pytest.raises(ValueError):
         asyncio.run(step(True))
     tags = [metric.tags["success"] for metric in monitor.get_metrics("response_time.agent.step")]
-    assert tags == ["true", "false"]
+    assert tags == ["True", "False"]
     assert monitor.get_summary("errors.agent.step")["count"] == 1

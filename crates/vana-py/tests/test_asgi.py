@@ -3,17 +3,15 @@
 import asyncio
 import json
 import logging
-import socket
-import threading
 import time
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from fastapi.responses import StreamingResponse
 from starlette.routing import Mount
 
+from conftest import served
 from vana_ops import PerformanceMonitor, SecurityManager
 from vana_ops.asgi import OpsMiddleware, ops_app
 
@@ -42,6 +40,15 @@ def build_app(monitor, security):
 
         return StreamingResponse(events(), media_type="text/event-stream")
 
+    @app.post("/run_sse")
+    async def run_sse(body: dict):
+        async def events():
+            for index in range(5):
+                await asyncio.sleep(0.05)
+                yield f"data: {{\"index\": {index}, \"user\": \"{body.get('userId', '')}\"}}\n\n"
+
+        return StreamingResponse(events(), media_type="text/event-stream")
+
     app.router.routes.append(Mount("/_ops", app=ops_app(monitor)))
     policies = {
         "default": {"action": "block"},
@@ -53,21 +60,8 @@ def build_app(monitor, security):
 @pytest.fixture(scope="module")
 def server():
     monitor, security = PerformanceMonitor.from_config(), SecurityManager.from_config()
-    app = build_app(monitor, security)
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", lifespan="off")
-    instance = uvicorn.Server(config)
-    thread = threading.Thread(target=instance.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.time() + 20
-    while not instance.started:
-        assert time.time() < deadline, "uvicorn started"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", monitor, security
-    instance.should_exit = True
-    thread.join(timeout=10)
+    with served(build_app(monitor, security)) as base:
+        yield base, monitor, security
 
 
 def test_a_clean_request_gets_headers_a_correlation_id_a_metric_and_a_log_line(server, caplog):
@@ -139,6 +133,18 @@ def test_a_streaming_response_is_not_buffered(server):
     # Three events written 0.2 s apart arrive as three chunks: a buffering middleware would deliver one.
     assert len(arrivals) == 3, arrivals
     assert [chunk.strip() for chunk in arrivals] == ["data: 0", "data: 1", "data: 2"]
+
+
+def test_a_stream_answering_a_json_post_passes_whole(server):
+    """The body is read for validation and replayed; the app still hears of the client only when it goes."""
+    base, _, _ = server
+    body = {"userId": "ana", "newMessage": {"parts": [{"text": "hello"}]}}
+    with httpx.stream("POST", f"{base}/run_sse", json=body, headers={"X-Forwarded-For": "198.51.100.51"}) as response:
+        assert response.status_code == 200
+        text = "".join(response.iter_text())
+    events = [line for line in text.splitlines() if line.startswith("data: ")]
+    assert len(events) == 5, text
+    assert '"user": "ana"' in events[-1]
 
 
 def test_metrics_and_health_are_served(server):

@@ -68,10 +68,12 @@ def test_a_callback_that_raises_reaches_the_caller():
 
 def test_record_response_time_tags_success_and_keywords():
     monitor = PerformanceMonitor()
-    monitor.record_response_time("checkout", 0.25, success=False, region="eu")
+    monitor.record_response_time("checkout", 0.25, success=False, region="eu", cached=True)
     [metric] = monitor.get_metrics("response_time.checkout")
     assert metric.unit == "seconds" and metric.value == 0.25
-    assert metric.tags == {"success": "false", "region": "eu"}
+    # As the specification's `str(success)` and `str(value)` write them; Prometheus keeps `success="false"`.
+    assert metric.tags == {"success": "False", "region": "eu", "cached": "True"}
+    assert 'success="false"' in monitor.prometheus()
 
 
 def test_summary_has_the_specification_keys_and_percentiles():
@@ -100,9 +102,9 @@ def test_memory_and_cpu_are_recorded_without_sleeping():
     assert monitor.record_memory_usage() is True
     assert monitor.get_summary("memory.system.rss")["latest"] > 1, "more than a megabyte resident"
     assert monitor.get_summary("memory.system.vms")["count"] == 1
-    monitor.record_cpu_usage()
-    assert monitor.record_cpu_usage() is True, "the second call has a delta"
-    assert monitor.get_summary("cpu.system.usage")["count"] >= 1
+    assert monitor.record_cpu_usage() is True, "the first call records the use since the process started"
+    assert monitor.record_cpu_usage() is True, "the second call the use since the first"
+    assert monitor.get_summary("cpu.system.usage")["count"] == 2
 
 
 def test_bad_arguments_raise_python_errors_not_crashes():

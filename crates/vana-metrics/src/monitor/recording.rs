@@ -79,7 +79,7 @@ impl PerformanceMonitor {
     }
 
     /// Records this process's CPU use since the previous call (percent of one core) as
-    /// `cpu.<component>.usage`. Never sleeps; the first call has no delta and records nothing (false).
+    /// `cpu.<component>.usage`. Never sleeps; the first call records the use since the process started.
     pub fn record_cpu_usage(&self, component: &str) -> bool {
         let sample = self.inner.sampler.lock().as_mut().and_then(crate::collector::ProcessSampler::sample);
         match sample.and_then(|sample| sample.cpu_percent) {

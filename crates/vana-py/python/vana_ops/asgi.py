@@ -156,7 +156,7 @@ class OpsMiddleware:
             if too_large:
                 return _json_response(413, {"error": "body_too_large", "correlation_id": correlation_id}), receive
             checks.extend(self._body_checks(policy, kind, body))
-            receive = _replay(body)
+            receive = _replay(body, receive)
         agent = headers.get(b"user-agent", b"").decode("latin-1")
         for location, action, text in checks:
             if action == "off":
@@ -217,17 +217,20 @@ class OpsMiddleware:
             }))
 
 
-def _replay(body: bytes):
+def _replay(body: bytes, receive):
+    """``receive`` for the application once the middleware has read the body: the body once, then the
+    client's own messages, so ``http.disconnect`` comes only when the client really goes (a streaming
+    response listens for it and would stop at once)."""
     sent = False
 
-    async def receive():
+    async def replay():
         nonlocal sent
         if not sent:
             sent = True
             return {"type": "http.request", "body": body, "more_body": False}
-        return {"type": "http.disconnect"}
+        return await receive()
 
-    return receive
+    return replay
 
 
 def ops_app(monitor: PerformanceMonitor):

@@ -22,6 +22,7 @@ const PACKAGES: &[&str] = &[
     "httpx>=0.27,<1",
     "uvicorn>=0.29,<1",
     "psutil>=5,<8",
+    "mypy>=1.10,<2",
     ADK,
     "websockets>=13,<16",
     // The versions google-adk 2.13's opentelemetry-sdk (<=1.44) takes.

@@ -13,11 +13,18 @@ import logging
 import re
 import time
 import uuid
-from typing import Dict, Iterable, Optional, Tuple
+from typing import Any, Awaitable, Callable, Dict, Iterable, MutableMapping, Optional, Tuple
 from urllib.parse import parse_qsl, unquote
 
 from ._native import PerformanceMonitor, SecurityManager, load_config
 from .policies import Policies, RoutePolicy
+
+# The ASGI types, as Starlette names them.
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 _CORRELATION_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _access_log = logging.getLogger("vana_ops.access")
@@ -54,7 +61,7 @@ class OpsMiddleware:
 
     def __init__(
         self,
-        app,
+        app: ASGIApp,
         *,
         config_dir: Optional[str] = None,
         monitor: Optional[PerformanceMonitor] = None,
@@ -62,7 +69,7 @@ class OpsMiddleware:
         input_policies: Optional[Dict] = None,
         max_body_bytes: Optional[int] = None,
         correlation_header: Optional[str] = None,
-    ):
+    ) -> None:
         config = load_config(config_dir)
         self.app = app
         self.monitor = monitor if monitor is not None else PerformanceMonitor.from_config(config_dir)
@@ -85,7 +92,7 @@ class OpsMiddleware:
     def _exempt(self, path: str) -> bool:
         return any(path == prefix or path.startswith(prefix + "/") for prefix in self.exempt_paths)
 
-    async def __call__(self, scope, receive, send):
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -233,11 +240,11 @@ def _replay(body: bytes, receive):
     return replay
 
 
-def ops_app(monitor: PerformanceMonitor):
+def ops_app(monitor: PerformanceMonitor) -> ASGIApp:
     """An ASGI app answering ``GET /metrics`` (Prometheus text) and ``GET /health`` (JSON: ``ok``, ``degraded``
     while a warning fires, ``critical`` while a critical alert fires); mount it beside the application."""
 
-    async def app(scope, receive, send):
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
         path = scope.get("path", "").rstrip("/").rsplit("/", 1)[-1]

@@ -17,6 +17,14 @@ pub const HTTP_METHOD_TAG: &str = "http.request.method";
 pub const HTTP_STATUS_TAG: &str = "http.response.status_code";
 /// The OpenTelemetry HTTP semantic conventions' `http.server.request.duration`, as Prometheus names it.
 pub const HTTP_DURATION_FAMILY: &str = "http_server_request_duration_seconds";
+/// The method labels of the HTTP family; extension methods share `other`, so cardinality stays bounded.
+pub const HTTP_METHODS: [&str; 8] = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "other"];
+
+/// The label of `method` among [`HTTP_METHODS`] (`other` for any other).
+pub fn http_method_label(method: &str) -> &'static str {
+    HTTP_METHODS[..HTTP_METHODS.len() - 1].iter().copied().find(|known| *known == method).unwrap_or("other")
+}
+
 /// The label of [`HTTP_DURATION_FAMILY`] with the route template (`http.route`).
 pub const HTTP_ROUTE_LABEL: &str = "http_route";
 
@@ -283,6 +291,14 @@ mod tests {
         assert_eq!((ttft.family.as_str(), ttft.label), ("gen_ai_server_time_to_first_token_seconds", None));
         let no_component = exported_name::<&str, &str>("memory..rss", &[], "vana_");
         assert_eq!(no_component.family, "vana_memory__rss", "an empty label value is no family member");
+    }
+
+    #[test]
+    fn extension_methods_share_one_label() {
+        assert_eq!(http_method_label("PATCH"), "PATCH");
+        assert_eq!(http_method_label("PROPFIND"), "other");
+        assert_eq!(http_method_label("get"), "other", "methods are case-sensitive");
+        assert_eq!(http_method_label("other"), "other");
     }
 
     #[test]

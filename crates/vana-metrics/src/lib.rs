@@ -34,7 +34,8 @@ pub use error::DeliveryError;
 #[cfg(feature = "metrics")]
 pub use facade::MetricsRecorder;
 pub use families::{
-    ExportedName, HTTP_DURATION_FAMILY, HTTP_METHOD_TAG, HTTP_ROUTE_LABEL, HTTP_STATUS_TAG, exported_name,
+    ExportedName, HTTP_DURATION_FAMILY, HTTP_METHOD_TAG, HTTP_METHODS, HTTP_ROUTE_LABEL, HTTP_STATUS_TAG,
+    exported_name, http_method_label,
 };
 pub use monitor::{
     MAX_TAGS, MetricSample, OperationHandle, PerformanceMonitor, SeriesHandle, SeriesSnapshot,

@@ -244,6 +244,29 @@ impl PerformanceMonitor {
         self.notify(py)
     }
 
+    /// Records one served HTTP request exactly as the gateway's layer does: `response_time.<route>` tagged
+    /// with the method and status code, exported as `http_server_request_duration_seconds{http_route,
+    /// http_request_method, http_response_status_code}`, a 5xx counting toward the route's error rate. So
+    /// the shipped dashboard's and rules' latency queries read a Python service as they read the gateway.
+    #[pyo3(signature = (route, method, status_code, duration))]
+    fn record_http_request(
+        &self,
+        py: Python<'_>,
+        route: &str,
+        method: &str,
+        status_code: u16,
+        duration: f64,
+    ) -> PyResult<()> {
+        let duration = Duration::try_from_secs_f64(duration.max(0.0)).unwrap_or(Duration::MAX);
+        let method = vana_metrics::http_method_label(method);
+        let status = status_code.to_string();
+        match self.monitor.http_request(route, method, &status) {
+            Some(handle) => handle.record(duration, status_code < 500),
+            None => self.monitor.record_response_time(route, duration, status_code < 500, &[]),
+        }
+        self.notify(py)
+    }
+
     /// Records this process's resident and virtual memory (MB) and share of system memory (percent) as
     /// `memory.<component>.rss`, `.vms` and `.percent`.
     #[pyo3(signature = (component = "system"))]

@@ -20,8 +20,8 @@ pub(crate) const OTHER_ROUTE: &str = "other";
 /// set of routes, so the cap only matters if many routers share one layer.
 const MAX_MATCHED_ROUTES: usize = 1024;
 
-/// The method labels; extension methods share `other`, so cardinality stays bounded.
-pub(crate) const METHODS: [&str; 8] = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "other"];
+/// The method labels (the monitor's, so a Python service labels methods the same way).
+pub(crate) const METHODS: [&str; 8] = vana_metrics::HTTP_METHODS;
 
 /// The status codes with a handle slot of their own on every route and method, ascending; a response with
 /// another code is recorded by name (a lookup, still bounded by the monitor's series cap).

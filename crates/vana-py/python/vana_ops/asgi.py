@@ -4,7 +4,7 @@ The middleware takes the steps of the vana-ops HTTP layer, in process and in thi
 client address (trusted proxies from the configuration), blocklist, rate limit, input validation (path,
 query values, form, JSON and text bodies up to a size cap) with an action per route prefix, then the
 application; on the way out the security headers and the correlation id, an access log line, and the
-response time of the route. Responses are never buffered: a streaming response (Server-Sent Events) passes
+request's duration under its route template, in the gateway's family (``http_server_request_duration_seconds``). Responses are never buffered: a streaming response (Server-Sent Events) passes
 through message by message.
 """
 
@@ -210,11 +210,27 @@ class OpsMiddleware:
                 break
         return b"".join(chunks), False
 
+    def _route(self, scope: Scope) -> str:
+        """The request's route template: the one the application matched, else the first of its routes that
+        matches (a refused request never reached the router), else ``other``."""
+        matched = getattr(scope.get("route"), "path", None)
+        if matched:
+            return str(matched)
+        try:
+            from starlette.routing import Match
+        except ImportError:
+            return "other"
+        for route in getattr(self.app, "routes", None) or ():
+            if route.matches(scope)[0] == Match.FULL:
+                return str(getattr(route, "path", "other"))
+        return "other"
+
     def _finish(self, scope, client, correlation_id, status, started):
         elapsed = time.perf_counter() - started
-        route = getattr(scope.get("route"), "path", None) or "other"
+        route = self._route(scope)
         method = scope.get("method", "GET")
-        self.monitor.record_response_time(route, elapsed, success=status < 500, method=method, status_code=str(status))
+        # As the gateway records it: http_server_request_duration_seconds{http_route, method, status code}.
+        self.monitor.record_http_request(route, method, status, elapsed)
         if _access_log.isEnabledFor(logging.INFO):
             _access_log.info(json.dumps({
                 "timestamp": time.time(), "level": "info", "component": "access", "correlation_id": correlation_id,

@@ -17,7 +17,7 @@ from ._native import (
     load_config,
 )
 from .apm import APM
-from .structured_logging import LogEntry, StructuredLogger
+from .structured_logging import LogEntry, StructuredLogger, install_logging
 
 __all__ = [
     "APM",
@@ -29,5 +29,6 @@ __all__ = [
     "SecurityManager",
     "StructuredLogger",
     "__version__",
+    "install_logging",
     "load_config",
 ]

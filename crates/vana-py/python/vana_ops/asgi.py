@@ -28,6 +28,17 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 _CORRELATION_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _access_log = logging.getLogger("vana_ops.access")
+_security_log = logging.getLogger("vana_ops.security")
+
+
+def _security_line(level: int, event_type: str, client: str, correlation_id: str, details: Dict[str, Any]) -> None:
+    """The security event as a JSON line of component ``security`` (``vana_ops.install_logging`` shows it)."""
+    if _security_log.isEnabledFor(level):
+        _security_log.log(level, json.dumps({
+            "timestamp": time.time(), "level": logging.getLevelName(level).lower(), "component": "security",
+            "correlation_id": correlation_id, "message": event_type,
+            "metadata": {"event_type": event_type, "client": client, **details},
+        }))
 
 
 def _json_response(status: int, body: dict, headers: Iterable[Tuple[bytes, bytes]] = ()):
@@ -135,9 +146,12 @@ class OpsMiddleware:
 
     async def _admit(self, scope, receive, client, headers, correlation_id):
         """A refusal ``(status, headers, body)`` or None, and the ``receive`` the application gets."""
+        route = {"route": scope.get("path", "")}
         if self.block_addresses and self.security.is_ip_blocked(client):
+            _security_line(logging.WARNING, "address_blocked", client, correlation_id, route)
             return _json_response(403, {"error": "address_blocked", "correlation_id": correlation_id}), receive
         if self.rate_limit is not None and not self.security.check_rate_limit(client, *self.rate_limit):
+            _security_line(logging.WARNING, "rate_limited", client, correlation_id, route)
             return _json_response(429, {"error": "rate_limited", "correlation_id": correlation_id}, [(b"retry-after", b"1")]), receive
         path = scope.get("path", "")
         if not self.validate or self._exempt(path):
@@ -175,8 +189,10 @@ class OpsMiddleware:
                        "correlation_id": correlation_id}
             if action == "detect":
                 self.security.log_security_event("input_detected", "low", client, agent, details)
+                _security_line(logging.WARNING, "input_detected", client, correlation_id, details)
                 continue
             self.security.log_security_event("input_rejected", "medium", client, agent, details)
+            _security_line(logging.WARNING, "input_rejected", client, correlation_id, details)
             self.security.record_refused_attack(client)
             body = {"error": "input_rejected", "finding": message, "location": location, "correlation_id": correlation_id}
             return _json_response(400, body), receive

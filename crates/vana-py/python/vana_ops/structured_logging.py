@@ -99,3 +99,21 @@ class StructuredLogger:
     def with_correlation_id(self, correlation_id: str) -> "StructuredLogger":
         """The same logger with another correlation id."""
         return StructuredLogger(self.component, correlation_id)
+
+
+def install_logging(level: str = "info", stream: Any = None) -> logging.Handler:
+    """Writes vana-ops' lines (loggers ``vana_ops.*``: the middleware's ``access`` and ``security`` lines) to
+    ``stream`` (default: standard error) from ``level`` up, one JSON object a
+    line, as the gateway writes them; they stop propagating to the root logger, so an application's own
+    logging setup never prints them twice. Under plain ``uvicorn main:app`` the one line to add is
+    ``vana_ops.install_logging()``. Calling it again replaces the handler. Returns the handler."""
+    logger = logging.getLogger("vana_ops")
+    for handler in [handler for handler in logger.handlers if getattr(handler, "_vana_ops", False)]:
+        logger.removeHandler(handler)
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    handler._vana_ops = True  # type: ignore[attr-defined]
+    logger.addHandler(handler)
+    logger.setLevel(_LEVELS.get(level.lower(), logging.INFO))
+    logger.propagate = False
+    return handler

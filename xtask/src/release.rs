@@ -1,4 +1,5 @@
-//! `cargo xtask release VERSION`: bump, check the changelog, run CI, package every crate in order.
+//! `cargo xtask release VERSION`: bump, check the changelog, run CI, package every crate in order, and build
+//! the Python package's wheel and sdist.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::ExitCode;
@@ -31,6 +32,8 @@ pub(crate) fn run(version: &str) -> Result<ExitCode> {
         args.extend(["-p", name.as_str()]);
     }
     cargo(&args, &[])?;
+    let wheel = crate::python::release_artifacts()?;
+    println!("release: the Python wheel {} and its sdist are in target/wheels", wheel.display());
     println!(
         "release: {version} packaged (not published); commit, tag v{version}, then `cargo publish` in this order"
     );

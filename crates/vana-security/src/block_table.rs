@@ -13,6 +13,9 @@ pub(crate) struct Block {
     pub(crate) until: u64,
     pub(crate) reason: String,
     pub(crate) offences: u32,
+    /// Redis holds it too (written there, or learnt from there); false for a block made while Redis was
+    /// away, which is written back when it answers again.
+    pub(crate) shared: bool,
 }
 
 /// Entries looked at when a full table or share must drop a block.
@@ -115,7 +118,7 @@ mod tests {
     use super::*;
 
     fn block(until: u64) -> Block {
-        Block { until, reason: String::new(), offences: 1 }
+        Block { until, reason: String::new(), offences: 1, shared: false }
     }
 
     #[test]

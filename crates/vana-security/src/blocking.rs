@@ -73,6 +73,9 @@ pub struct IpBlocklist {
     /// Blocks shared with other instances through Redis (`backend.type: redis`).
     #[cfg(feature = "redis")]
     shared: Option<crate::shared::SharedBlocks>,
+    /// A block was made here while Redis did not answer: it is written back at the next answer.
+    #[cfg(feature = "redis")]
+    unsynced: std::sync::atomic::AtomicBool,
 }
 
 /// IPv4-mapped IPv6 (`::ffff:10.0.0.1`) as the IPv4 address it is.
@@ -101,6 +104,8 @@ impl IpBlocklist {
             networks: ClientNetworks::default(),
             #[cfg(feature = "redis")]
             shared: None,
+            #[cfg(feature = "redis")]
+            unsynced: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -151,13 +156,17 @@ impl IpBlocklist {
         #[cfg(feature = "redis")]
         let shared_reason = reason.clone();
         let until = now.saturating_add(duration_nanos(duration));
-        table.insert(address, Block { until, reason, offences }, self.cap, now);
+        table.insert(address, Block { until, reason, offences, shared: false }, self.cap, now);
         // Under the lock, so a check that finds no block here also finds `latest_end` up to date.
         self.latest_end.fetch_max(until, Ordering::Release);
         drop(table);
         #[cfg(feature = "redis")]
         if let Some(shared) = &self.shared {
-            shared.block(address, &shared_reason, duration);
+            if shared.block(address, &shared_reason, duration) {
+                self.mark_shared(address);
+            } else {
+                self.unsynced.store(true, Ordering::Release);
+            }
         }
         BlockOutcome::Blocked { duration, offences }
     }
@@ -192,11 +201,88 @@ impl IpBlocklist {
             if self.is_whitelisted(address) {
                 return false;
             }
-            if let Some(blocked) = shared.is_blocked(self.networks.key(address)) {
-                return blocked;
+            let key = self.networks.key(address);
+            if let Some(answer) = shared.is_blocked(key) {
+                return self.follow(shared, key, answer);
             }
         }
         self.is_blocked_here(address)
+    }
+
+    /// What Redis answered, and what this instance keeps from it: a block Redis holds is learnt here (so
+    /// it can be written back); a block held here that Redis no longer holds was lifted (or ran out)
+    /// elsewhere, and ends here; blocks made while Redis was away, or all of them when Redis restarted
+    /// empty, are written back first.
+    #[cfg(feature = "redis")]
+    fn follow(
+        &self,
+        shared: &crate::shared::SharedBlocks,
+        key: IpAddr,
+        answer: crate::shared::SharedAnswer,
+    ) -> bool {
+        let (block, lost) = match answer {
+            crate::shared::SharedAnswer::Cached(blocked) => return blocked,
+            crate::shared::SharedAnswer::Fresh { block, lost } => (block, lost),
+        };
+        let written_back = (lost || self.unsynced.load(Ordering::Acquire)) && self.write_back(shared, lost);
+        let now = self.clock.now_nanos();
+        let mut table = self.table.lock();
+        match block {
+            Some((remaining, reason)) => {
+                let until = now.saturating_add(duration_nanos(remaining));
+                match table.get_mut(&key) {
+                    Some(held) => {
+                        held.until = held.until.max(until);
+                        held.shared = true;
+                    }
+                    None => {
+                        table.insert(key, Block { until, reason, offences: 1, shared: true }, self.cap, now)
+                    }
+                }
+                self.latest_end.fetch_max(until, Ordering::Release);
+                true
+            }
+            None => match table.get_mut(&key) {
+                Some(held) if held.until > now && (written_back || !held.shared) => true,
+                Some(held) => {
+                    held.until = held.until.min(now);
+                    false
+                }
+                None => false,
+            },
+        }
+    }
+
+    /// Writes this instance's blocks back to Redis: those it made while Redis was away, or every block it
+    /// holds when Redis lost them all (`everything`). True when Redis took them.
+    #[cfg(feature = "redis")]
+    fn write_back(&self, shared: &crate::shared::SharedBlocks, everything: bool) -> bool {
+        let now = self.clock.now_nanos();
+        let pending: Vec<(IpAddr, Duration, String)> = self
+            .table
+            .lock()
+            .iter()
+            .filter(|(_, block)| block.until > now && (everything || !block.shared))
+            .map(|(address, block)| (*address, Duration::from_nanos(block.until - now), block.reason.clone()))
+            .collect();
+        if !shared.write_back(&pending) {
+            return false;
+        }
+        self.unsynced.store(false, Ordering::Release);
+        let mut table = self.table.lock();
+        for (address, _, _) in &pending {
+            if let Some(block) = table.get_mut(address) {
+                block.shared = true;
+            }
+        }
+        true
+    }
+
+    #[cfg(feature = "redis")]
+    fn mark_shared(&self, key: IpAddr) {
+        if let Some(block) = self.table.lock().get_mut(&key) {
+            block.shared = true;
+        }
     }
 
     fn is_blocked_here(&self, address: IpAddr) -> bool {

@@ -293,3 +293,43 @@ fn token_budgets_are_one_for_two_instances_and_fall_back_to_memory_while_redis_i
     first.spend("user-3", &quota, 2000);
     assert!(first.wait("user-3", &quota) > Duration::ZERO, "counted in memory while Redis is down");
 }
+
+#[test]
+fn blocks_survive_a_redis_restart_and_an_outage_and_a_lifted_block_stays_lifted() {
+    let mut redis = RedisServer::start();
+    let prefix = unique("survive");
+    let instance = |redis: &RedisServer| {
+        SecurityManager::with_redis(&policies(5), redis.backend(&prefix, FailureMode::LocalFallback)).unwrap()
+    };
+    let (a, b) = (instance(&redis), instance(&redis));
+    let stale = || std::thread::sleep(Duration::from_millis(150)); // cached answers expire
+    let (made, learnt, lifted, during_outage) = (client(81), client(82), client(83), client(84));
+    a.block_ip(made, "refused attacks");
+    b.block_ip(learnt, "refused attacks");
+    a.block_ip(lifted, "refused attacks");
+    assert!(a.blocklist().is_blocked(learnt), "a learns b's block from Redis");
+    assert!(b.blocklist().is_blocked(lifted));
+    // Lifted through a: b's copy ends at b's next fresh answer, and stays ended.
+    assert!(a.blocklist().unblock(lifted));
+    stale();
+    assert!(!b.blocklist().is_blocked(lifted));
+    // Redis goes away: a block made meanwhile holds locally.
+    redis.stop();
+    a.block_ip(during_outage, "refused attacks");
+    assert!(a.blocklist().is_blocked(during_outage), "held locally while Redis is away");
+    // Redis comes back empty: every instance writes its blocks back at its next fresh answer.
+    redis.restart();
+    stale();
+    for (name, manager) in [("a", &a), ("b", &b)] {
+        for address in [made, learnt, during_outage] {
+            assert!(manager.blocklist().is_blocked(address), "{name}: {address} blocked after the restart");
+        }
+        assert!(!manager.blocklist().is_blocked(lifted), "{name}: the lifted block stays lifted");
+    }
+    // In Redis itself, for a new instance that never saw any of it.
+    let newcomer = instance(&redis);
+    for address in [made, learnt, during_outage] {
+        assert!(newcomer.blocklist().is_blocked(address), "a new instance sees {address}");
+    }
+    assert!(!newcomer.blocklist().is_blocked(lifted));
+}

@@ -123,33 +123,51 @@ impl RedisBackend {
         self.fallbacks.fetch_add(1, Ordering::Relaxed);
     }
 
-    fn connection(&self) -> redis::RedisResult<redis::Connection> {
-        if let Some(connection) = self.pool.lock().pop() {
-            return Ok(connection);
-        }
+    fn fresh_connection(&self) -> redis::RedisResult<redis::Connection> {
         let connection = self.client.get_connection_with_timeout(self.connect_timeout)?;
         connection.set_read_timeout(Some(self.command_timeout))?;
         connection.set_write_timeout(Some(self.command_timeout))?;
         Ok(connection)
     }
 
+    /// `command` on `connection`, which goes back to the pool when it answered.
+    fn attempt<T>(
+        &self,
+        mut connection: redis::Connection,
+        command: &mut impl FnMut(&mut redis::Connection) -> redis::RedisResult<T>,
+    ) -> redis::RedisResult<T> {
+        let value = command(&mut connection)?;
+        let mut pool = self.pool.lock();
+        if pool.len() < self.pool_size {
+            pool.push(connection);
+        }
+        Ok(value)
+    }
+
     /// Runs `command` on a pooled connection; `None` when Redis is down, failed or was too slow (the
-    /// backend is then marked down for the retry interval).
+    /// backend is then marked down for the retry interval). A pooled connection that Redis dropped (it
+    /// restarted) is replaced once by a fresh one, so a restart costs no request its answer; a slow Redis is
+    /// never asked twice.
     pub(crate) fn run<T>(
         &self,
-        command: impl FnOnce(&mut redis::Connection) -> redis::RedisResult<T>,
+        mut command: impl FnMut(&mut redis::Connection) -> redis::RedisResult<T>,
     ) -> Option<T> {
         if !self.is_tried() {
             return None;
         }
-        let result = self.connection().and_then(|mut connection| {
-            let value = command(&mut connection)?;
-            let mut pool = self.pool.lock();
-            if pool.len() < self.pool_size {
-                pool.push(connection);
-            }
-            Ok(value)
-        });
+        let pooled = self.pool.lock().pop();
+        let result = match pooled {
+            Some(connection) => match self.attempt(connection, &mut command) {
+                Err(error)
+                    if !error.is_timeout() && (error.is_connection_dropped() || error.is_io_error()) =>
+                {
+                    self.pool.lock().clear();
+                    self.fresh_connection().and_then(|connection| self.attempt(connection, &mut command))
+                }
+                other => other,
+            },
+            None => self.fresh_connection().and_then(|connection| self.attempt(connection, &mut command)),
+        };
         match result {
             Ok(value) => {
                 self.healthy.store(true, Ordering::Relaxed);

@@ -10,6 +10,16 @@ use parking_lot::Mutex;
 
 use super::backend::RedisBackend;
 
+/// What Redis answered about one address.
+pub(crate) enum SharedAnswer {
+    /// A recent answer, from the cache.
+    Cached(bool),
+    /// A fresh answer: the block's time left and reason when Redis holds one; `lost` when Redis no longer
+    /// holds the fleet's marker, so it restarted empty (or failed over to a replica that never had it) and
+    /// the blocks it held are gone.
+    Fresh { block: Option<(Duration, String)>, lost: bool },
+}
+
 /// The shared half of an `IpBlocklist`.
 pub(crate) struct SharedBlocks {
     backend: Arc<RedisBackend>,
@@ -26,6 +36,11 @@ impl SharedBlocks {
         self.backend.key(&["block", &address.to_string()])
     }
 
+    /// The fleet's marker: set once Redis holds the fleet's blocks; gone when Redis restarted empty.
+    fn marker(&self) -> String {
+        self.backend.key(&["blocks-held"])
+    }
+
     fn remember(&self, address: IpAddr, blocked: bool, valid_for: Duration) {
         let mut cache = self.cache.lock();
         if cache.len() >= self.backend.block_cache_entries && !cache.contains_key(&address) {
@@ -38,14 +53,23 @@ impl SharedBlocks {
         cache.insert(address, (blocked, Instant::now() + valid_for));
     }
 
-    /// Records a block for `duration` in Redis (best effort: while Redis is away the local block holds).
-    pub(crate) fn block(&self, address: IpAddr, reason: &str, duration: Duration) {
-        let millis = u64::try_from(duration.as_millis()).unwrap_or(u64::MAX).max(1);
-        let key = self.key(address);
-        self.backend.run(|connection| {
-            redis::cmd("SET").arg(&key).arg(reason).arg("PX").arg(millis).query::<()>(connection)
-        });
+    /// Records a block for `duration` in Redis; false while Redis is away (the local block holds, and is
+    /// written back when Redis answers again).
+    pub(crate) fn block(&self, address: IpAddr, reason: &str, duration: Duration) -> bool {
         self.remember(address, true, self.backend.block_cache.min(duration));
+        self.write_back(&[(address, duration, reason.to_owned())])
+    }
+
+    /// Writes `blocks` (address, time left, reason) to Redis and marks Redis as holding the fleet's blocks;
+    /// false when Redis did not answer.
+    pub(crate) fn write_back(&self, blocks: &[(IpAddr, Duration, String)]) -> bool {
+        let mut pipeline = redis::pipe();
+        for (address, remaining, reason) in blocks {
+            let millis = u64::try_from(remaining.as_millis()).unwrap_or(u64::MAX).max(1);
+            pipeline.cmd("SET").arg(self.key(*address)).arg(reason).arg("PX").arg(millis).ignore();
+        }
+        pipeline.cmd("SET").arg(self.marker()).arg(1).ignore();
+        self.backend.run(|connection| pipeline.query::<()>(connection)).is_some()
     }
 
     /// Lifts a block in Redis.
@@ -56,32 +80,35 @@ impl SharedBlocks {
         removed.is_some_and(|count| count > 0)
     }
 
-    /// Whether any instance blocked `address`: the cached answer while it is fresh, else one round trip.
-    /// `None` while Redis is away (the local table then decides). Redis is the truth when it answers, so a
-    /// block lifted on any instance is lifted here once the cached answer (`block_cache_ms`) is stale.
-    pub(crate) fn is_blocked(&self, address: IpAddr) -> Option<bool> {
+    /// Whether any instance blocked `address`: the cached answer while it is fresh, else one round trip
+    /// (its time left, its reason and the fleet's marker). `None` while Redis is away (the local table then
+    /// decides). Redis is the truth when it answers, so a block lifted on any instance is lifted here once
+    /// the cached answer (`block_cache_ms`) is stale.
+    pub(crate) fn is_blocked(&self, address: IpAddr) -> Option<SharedAnswer> {
         if let Some(&(blocked, until)) = self.cache.lock().get(&address) {
             if until > Instant::now() {
-                return Some(blocked);
+                return Some(SharedAnswer::Cached(blocked));
             }
         }
         let key = self.key(address);
-        match self.backend.run(|connection| redis::cmd("PTTL").arg(&key).query::<i64>(connection)) {
-            Some(ttl) => {
-                let blocked = ttl > 0 || ttl == -1;
-                let valid_for = if ttl > 0 {
-                    self.backend.block_cache.min(Duration::from_millis(ttl.unsigned_abs()))
-                } else {
-                    self.backend.block_cache
-                };
-                self.remember(address, blocked, valid_for);
-                Some(blocked)
-            }
-            None => {
-                self.backend.count_fallback();
-                None
-            }
-        }
+        let marker = self.marker();
+        let answer: Option<(i64, Option<String>, Option<String>)> = self.backend.run(|connection| {
+            redis::pipe().cmd("PTTL").arg(&key).cmd("GET").arg(&key).cmd("GET").arg(&marker).query(connection)
+        });
+        let Some((ttl, reason, held)) = answer else {
+            self.backend.count_fallback();
+            return None;
+        };
+        let blocked = ttl > 0 || ttl == -1;
+        let valid_for = if ttl > 0 {
+            self.backend.block_cache.min(Duration::from_millis(ttl.unsigned_abs()))
+        } else {
+            self.backend.block_cache
+        };
+        self.remember(address, blocked, valid_for);
+        let remaining = if ttl > 0 { Duration::from_millis(ttl.unsigned_abs()) } else { Duration::MAX };
+        let block = blocked.then(|| (remaining, reason.unwrap_or_default()));
+        Some(SharedAnswer::Fresh { block, lost: held.is_none() })
     }
 
     /// The blocks in Redis, at most `limit`: address, time left and reason. `None` while Redis is away.
@@ -151,12 +178,11 @@ mod tests {
             blocks.block(IpAddr::from([198, 51, 100, index]), "test", Duration::from_secs(60));
             assert!(blocks.cached() <= 10);
         }
-        assert_eq!(
-            blocks.is_blocked(IpAddr::from([198, 51, 100, 49])),
-            Some(true),
+        assert!(
+            matches!(blocks.is_blocked(IpAddr::from([198, 51, 100, 49])), Some(SharedAnswer::Cached(true))),
             "a cached block holds while Redis is away"
         );
-        assert_eq!(blocks.is_blocked(IpAddr::from([203, 0, 113, 1])), None, "unknown and unreachable");
+        assert!(blocks.is_blocked(IpAddr::from([203, 0, 113, 1])).is_none(), "unknown and unreachable");
         assert_eq!(blocks.list(10), None);
         assert!(!backend.status().available);
     }

@@ -33,7 +33,7 @@ pub use any_store::SharedStore;
 #[cfg(feature = "redis")]
 pub use backend::{BackendStatus, RedisBackend};
 #[cfg(feature = "redis")]
-pub(crate) use blocks::SharedBlocks;
+pub(crate) use blocks::{SharedAnswer, SharedBlocks};
 #[cfg(feature = "redis")]
 pub use budget::{BUDGET_SCRIPT, RedisLedger};
 #[cfg(feature = "redis")]

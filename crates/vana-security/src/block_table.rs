@@ -15,6 +15,7 @@ pub(crate) struct Block {
     pub(crate) offences: u32,
     /// Redis holds it too (written there, or learnt from there); false for a block made while Redis was
     /// away, which is written back when it answers again.
+    #[cfg(feature = "redis")]
     pub(crate) shared: bool,
 }
 
@@ -118,7 +119,13 @@ mod tests {
     use super::*;
 
     fn block(until: u64) -> Block {
-        Block { until, reason: String::new(), offences: 1, shared: false }
+        Block {
+            until,
+            reason: String::new(),
+            offences: 1,
+            #[cfg(feature = "redis")]
+            shared: false,
+        }
     }
 
     #[test]

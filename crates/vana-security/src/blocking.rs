@@ -156,7 +156,14 @@ impl IpBlocklist {
         #[cfg(feature = "redis")]
         let shared_reason = reason.clone();
         let until = now.saturating_add(duration_nanos(duration));
-        table.insert(address, Block { until, reason, offences, shared: false }, self.cap, now);
+        let block = Block {
+            until,
+            reason,
+            offences,
+            #[cfg(feature = "redis")]
+            shared: false,
+        };
+        table.insert(address, block, self.cap, now);
         // Under the lock, so a check that finds no block here also finds `latest_end` up to date.
         self.latest_end.fetch_max(until, Ordering::Release);
         drop(table);

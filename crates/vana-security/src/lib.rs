@@ -33,7 +33,9 @@ pub use rate_limit::{
 pub use scan::{ScanSummary, scan};
 pub use shared::SharedStore;
 #[cfg(feature = "redis")]
-pub use shared::{BUDGET_SCRIPT, BackendStatus, GCRA_SCRIPT, RedisBackend, RedisLedger, RedisStore};
+pub use shared::{
+    BUDGET_SCRIPT, BackendStatus, GCRA_SCRIPT, RedisBackend, RedisLedger, RedisStore, STRIKE_SCRIPT,
+};
 pub use validate::{
     BUILT_IN_RULES, Category, GRAMMAR_RULES, InputValidator, Rejection, Rule, Severity, Verdict,
 };

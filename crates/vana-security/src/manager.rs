@@ -105,7 +105,13 @@ impl SecurityManager {
             let limit =
                 std::num::NonZeroU32::new(blocking.auto_block_after).unwrap_or(std::num::NonZeroU32::MIN);
             let cap = usize::try_from(blocking.max_blocked).unwrap_or(usize::MAX);
-            Strikes::new(limit, blocking.auto_block_window(), cap, Arc::clone(&clock))
+            let strikes = Strikes::new(limit, blocking.auto_block_window(), cap, Arc::clone(&clock));
+            #[cfg(feature = "redis")]
+            let strikes = match &backend {
+                Some(backend) => strikes.shared_through(Arc::clone(backend)),
+                None => strikes,
+            };
+            strikes
         });
         let networks = ClientNetworks::from_config(&config.client_address);
         let blocklist = IpBlocklist::with_clock(blocking, Arc::clone(&clock)).with_networks(networks);

@@ -30,6 +30,9 @@ pub(crate) struct Strikes {
     window: u64,
     cap: usize,
     clock: Arc<dyn Clock>,
+    /// The fleet's count in Redis (`backend.type: redis`); this instance's own while Redis does not answer.
+    #[cfg(feature = "redis")]
+    shared: Option<crate::shared::SharedStrikes>,
 }
 
 impl Strikes {
@@ -41,13 +44,28 @@ impl Strikes {
             window: u64::try_from(window.as_nanos()).unwrap_or(u64::MAX).max(1),
             cap: cap.max(1),
             clock,
+            #[cfg(feature = "redis")]
+            shared: None,
         }
+    }
+
+    /// Counts in Redis through `backend`, across the fleet.
+    #[cfg(feature = "redis")]
+    pub(crate) fn shared_through(mut self, backend: Arc<crate::shared::RedisBackend>) -> Self {
+        self.shared = Some(crate::shared::SharedStrikes::new(backend));
+        self
     }
 
     /// Counts one refusal of `address`; true when it reaches the limit within the window (the count then
     /// starts again, so the next block needs as much evidence).
     pub(crate) fn strike(&self, address: IpAddr) -> bool {
         let address = canonical(address);
+        #[cfg(feature = "redis")]
+        if let Some(reached) =
+            self.shared.as_ref().and_then(|shared| shared.strike(address, self.window(), self.limit.get()))
+        {
+            return reached;
+        }
         let now = self.clock.now_nanos();
         let mut counts = self.counts.lock();
         if !counts.contains_key(&address) && counts.len() >= self.cap {

@@ -333,3 +333,26 @@ fn blocks_survive_a_redis_restart_and_an_outage_and_a_lifted_block_stays_lifted(
     }
     assert!(!newcomer.blocklist().is_blocked(lifted));
 }
+
+#[test]
+fn refused_attacks_count_across_the_fleet_and_locally_while_redis_is_away() {
+    let mut redis = RedisServer::start();
+    let prefix = unique("strikes");
+    let mut config = policies(100);
+    config.ip_blocking.auto_block_after = 3;
+    let instance =
+        || SecurityManager::with_redis(&config, redis.backend(&prefix, FailureMode::LocalFallback)).unwrap();
+    let (a, b) = (instance(), instance());
+    let attacker = client(91);
+    // Three refusals seen by two instances: the third blocks, wherever it lands.
+    assert!(a.record_refused_attack(attacker).is_none());
+    assert!(b.record_refused_attack(attacker).is_none());
+    assert!(a.record_refused_attack(attacker).is_some(), "the fleet's third refusal blocks");
+    std::thread::sleep(Duration::from_millis(150));
+    assert!(b.blocklist().is_blocked(attacker));
+    // While Redis is away, each instance counts on its own: still blocked after three of its own.
+    redis.stop();
+    let other = client(92);
+    assert!(a.record_refused_attack(other).is_none() && a.record_refused_attack(other).is_none());
+    assert!(a.record_refused_attack(other).is_some(), "counted locally meanwhile");
+}

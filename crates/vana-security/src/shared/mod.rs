@@ -26,6 +26,8 @@ mod blocks;
 mod budget;
 #[cfg(feature = "redis")]
 mod store;
+#[cfg(feature = "redis")]
+mod strikes;
 
 mod any_store;
 
@@ -38,3 +40,7 @@ pub(crate) use blocks::{SharedAnswer, SharedBlocks};
 pub use budget::{BUDGET_SCRIPT, RedisLedger};
 #[cfg(feature = "redis")]
 pub use store::{GCRA_SCRIPT, RedisStore};
+#[cfg(feature = "redis")]
+pub use strikes::STRIKE_SCRIPT;
+#[cfg(feature = "redis")]
+pub(crate) use strikes::SharedStrikes;

@@ -52,22 +52,42 @@ impl BlockTable {
         self.blocks.get_mut(key)
     }
 
-    /// Puts `block` in for `key`, first making room when the table holds `cap`: an expired entry among a
-    /// sample if there is one, else the sampled block closest to its end. The place comes from the key's
-    /// own aggregate when that holds its share or more, else from the aggregate over its share that holds
-    /// the most, and only when none is over its share from the whole table.
-    pub(crate) fn insert(&mut self, key: IpAddr, block: Block, cap: usize, now: u64) {
+    /// Puts `block` in for `key`, first making room when the table holds `cap`; false when there is none.
+    /// The place comes from the key's own aggregate when that holds its share or more, else from the
+    /// aggregate over its share that holds the most (an expired entry of it if sampled, else the one closest
+    /// to its end); when no aggregate is over its share, only an expired block gives its place: a flood of
+    /// blocks spread over many networks never pushes out a block still running.
+    pub(crate) fn insert(&mut self, key: IpAddr, block: Block, cap: usize, now: u64) -> bool {
         if !self.blocks.contains_key(&key) {
             let group = aggregate(key);
             if self.blocks.len() >= cap {
-                match self.over_share(group, (cap / AGGREGATE_SHARE_DIVISOR).max(1)) {
+                let made_room = match self.over_share(group, (cap / AGGREGATE_SHARE_DIVISOR).max(1)) {
                     Some(crowded) => self.evict(now, |candidate| aggregate(candidate) == crowded),
-                    None => self.evict(now, |_| true),
+                    None => self.evict_expired(now),
+                };
+                if !made_room {
+                    return false;
                 }
             }
             *self.per_aggregate.entry(group).or_default() += 1;
         }
         self.blocks.insert(key, block);
+        true
+    }
+
+    /// Drops an expired block, if there is one (a sample first, then every entry).
+    fn evict_expired(&mut self, now: u64) -> bool {
+        let expired = |block: &Block| block.until <= now;
+        let sampled = self.blocks.iter().take(EVICTION_SAMPLE).find(|(_, block)| expired(block));
+        let victim =
+            sampled.or_else(|| self.blocks.iter().find(|(_, block)| expired(block))).map(|(key, _)| *key);
+        match victim {
+            Some(victim) => {
+                self.remove(&victim);
+                true
+            }
+            None => false,
+        }
     }
 
     /// The aggregate to take a place from: `group` when it holds `share` or more, else the one that holds
@@ -95,7 +115,7 @@ impl BlockTable {
 
     /// Drops one entry among the first [`EVICTION_SAMPLE`] that `eligible` accepts: an expired one, else
     /// the one closest to its end. Sampling keeps a flood of new blocks from costing a scan each.
-    fn evict(&mut self, now: u64, eligible: impl Fn(IpAddr) -> bool) {
+    fn evict(&mut self, now: u64, eligible: impl Fn(IpAddr) -> bool) -> bool {
         let victim = self
             .blocks
             .iter()
@@ -103,8 +123,12 @@ impl BlockTable {
             .take(EVICTION_SAMPLE)
             .min_by_key(|(_, block)| if block.until <= now { 0 } else { block.until })
             .map(|(key, _)| *key);
-        if let Some(victim) = victim {
-            self.remove(&victim);
+        match victim {
+            Some(victim) => {
+                self.remove(&victim);
+                true
+            }
+            None => false,
         }
     }
 
@@ -203,5 +227,28 @@ mod tests {
         table.insert(v4(203, 0, 113, 1), block(1_000), cap, 0);
         assert!(table.contains_key(&quiet), "the place came from the crowded aggregate");
         assert_eq!(table.held_by(aggregate(v4(198, 51, 100, 0))), cap - 2);
+    }
+
+    #[test]
+    fn a_flood_spread_over_many_networks_never_pushes_out_a_running_block() {
+        let mut table = BlockTable::default();
+        let cap = 1000; // a share of 62
+        let earlier: Vec<IpAddr> =
+            (0..20u32).map(|n| IpAddr::V4(Ipv4Addr::from_bits(0x0a00_0000 | (n << 8)))).collect();
+        for key in &earlier {
+            assert!(table.insert(*key, block(1_000), cap, 0));
+        }
+        // 3,000 new blocks, each from a /24 of its own: the free room fills, then the rest are refused.
+        let admitted = (0..3_000u32)
+            .filter(|n| {
+                table.insert(IpAddr::V4(Ipv4Addr::from_bits(0x6400_0000 | (n << 8))), block(2_000), cap, 0)
+            })
+            .count();
+        assert_eq!(admitted, cap - earlier.len());
+        assert!(earlier.iter().all(|key| table.contains_key(key)), "every earlier block stays");
+        assert_eq!(table.len(), cap);
+        // Once a block has run out, its place is free again.
+        assert!(table.insert(v4(192, 0, 2, 1), block(3_000), cap, 1_500), "an expired block gives its place");
+        assert_eq!(earlier.iter().filter(|key| table.contains_key(key)).count(), earlier.len() - 1);
     }
 }

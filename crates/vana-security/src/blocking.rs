@@ -29,6 +29,10 @@ pub enum BlockOutcome {
     },
     /// The address is whitelisted and was not blocked.
     Whitelisted,
+    /// The table of blocks is full of blocks still running (`ip_blocking.max_blocked`), none of an
+    /// aggregate over its share: a flood spread over many networks is refused new blocks rather than push
+    /// out earlier ones. With the Redis backend the block is still the fleet's when Redis took it.
+    TableFull,
 }
 
 /// A network that is blocked now.
@@ -163,17 +167,22 @@ impl IpBlocklist {
             #[cfg(feature = "redis")]
             shared: false,
         };
-        table.insert(address, block, self.cap, now);
+        let held = table.insert(address, block, self.cap, now);
         // Under the lock, so a check that finds no block here also finds `latest_end` up to date.
-        self.latest_end.fetch_max(until, Ordering::Release);
+        if held {
+            self.latest_end.fetch_max(until, Ordering::Release);
+        }
         drop(table);
         #[cfg(feature = "redis")]
         if let Some(shared) = &self.shared {
             if shared.block(address, &shared_reason, duration) {
                 self.mark_shared(address);
-            } else {
-                self.unsynced.store(true, Ordering::Release);
+                return BlockOutcome::Blocked { duration, offences };
             }
+            self.unsynced.store(held, Ordering::Release);
+        }
+        if !held {
+            return BlockOutcome::TableFull;
         }
         BlockOutcome::Blocked { duration, offences }
     }
@@ -243,7 +252,9 @@ impl IpBlocklist {
                         held.shared = true;
                     }
                     None => {
-                        table.insert(key, Block { until, reason, offences: 1, shared: true }, self.cap, now)
+                        // A full table keeps what it holds: Redis still answers for this block.
+                        let learnt = Block { until, reason, offences: 1, shared: true };
+                        let _ = table.insert(key, learnt, self.cap, now);
                     }
                 }
                 self.latest_end.fetch_max(until, Ordering::Release);

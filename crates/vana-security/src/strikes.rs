@@ -68,8 +68,10 @@ impl Strikes {
         }
         let now = self.clock.now_nanos();
         let mut counts = self.counts.lock();
-        if !counts.contains_key(&address) && counts.len() >= self.cap {
-            self.make_room(&mut counts, now);
+        if !counts.contains_key(&address) && counts.len() >= self.cap && !self.make_room(&mut counts, now) {
+            // Every counted address is within its window: a flood of new ones is not counted rather than
+            // reset the counts already running.
+            return false;
         }
         let count = counts.entry(address).or_insert(Count { refusals: 0, window_start: now });
         if now.saturating_sub(count.window_start) >= self.window {
@@ -83,18 +85,19 @@ impl Strikes {
         false
     }
 
-    /// Frees one place: an entry whose window is over if the sample has one, else the oldest sampled.
-    fn make_room(&self, counts: &mut HashMap<IpAddr, Count>, now: u64) {
-        let victim = counts
-            .iter()
-            .take(EVICTION_SAMPLE)
-            .min_by_key(|(_, count)| {
-                let over = now.saturating_sub(count.window_start) >= self.window;
-                (!over, count.window_start)
-            })
-            .map(|(address, _)| *address);
-        if let Some(victim) = victim {
-            counts.remove(&victim);
+    /// Frees the place of an address whose window is over (a sample first, then every entry); false when
+    /// every counted address is still counting.
+    fn make_room(&self, counts: &mut HashMap<IpAddr, Count>, now: u64) -> bool {
+        let over = |count: &Count| now.saturating_sub(count.window_start) >= self.window;
+        let sampled = counts.iter().take(EVICTION_SAMPLE).find(|(_, count)| over(count));
+        let victim =
+            sampled.or_else(|| counts.iter().find(|(_, count)| over(count))).map(|(address, _)| *address);
+        match victim {
+            Some(victim) => {
+                counts.remove(&victim);
+                true
+            }
+            None => false,
         }
     }
 
@@ -185,5 +188,22 @@ mod tests {
             }
             assert!(strikes.len() <= 64);
         }
+    }
+
+    #[test]
+    fn a_flood_of_new_addresses_never_resets_a_count_that_is_running() {
+        let (strikes, clock) = strikes(3, 16);
+        let watched = IpAddr::from([192, 0, 2, 1]);
+        assert!(!strikes.strike(watched) && !strikes.strike(watched));
+        for index in 0..3_000u32 {
+            strikes.strike(IpAddr::from((0x6400_0000 + index).to_be_bytes()));
+        }
+        assert_eq!(strikes.len(), 16);
+        assert!(strikes.strike(watched), "the watched address's third refusal still blocks");
+        // Once windows are over, new addresses are counted again.
+        clock.advance(Duration::from_secs(601));
+        let newcomer = IpAddr::from([203, 0, 113, 1]);
+        assert!(!strikes.strike(newcomer) && !strikes.strike(newcomer));
+        assert!(strikes.strike(newcomer));
     }
 }

@@ -25,7 +25,7 @@ fn blocks_expire_and_repeat_offenders_wait_longer() {
     for _ in 0..5 {
         match blocklist.block(attacker, "probe") {
             BlockOutcome::Blocked { duration, .. } => durations.push(duration / 3600),
-            BlockOutcome::Whitelisted => panic!("not whitelisted"),
+            other => panic!("blocked, not {other:?}"),
         }
         assert!(blocklist.is_blocked(attacker));
         clock.advance(durations.last().copied().unwrap() * 3600);
@@ -101,11 +101,12 @@ fn the_block_table_is_bounded() {
     let mut config = IpBlocking::default();
     config.max_blocked = 100;
     let blocklist = IpBlocklist::from_config(&config);
-    for n in 0..10_000u32 {
-        blocklist.block(IpAddr::from(std::net::Ipv4Addr::from(0x0b00_0000 + n)), "flood");
-    }
+    let address = |n: u32| IpAddr::from(std::net::Ipv4Addr::from(0x0b00_0000 + n));
+    let outcomes: Vec<BlockOutcome> = (0..10_000u32).map(|n| blocklist.block(address(n), "flood")).collect();
     assert!(blocklist.len() <= 100, "{}", blocklist.len());
-    assert!(blocklist.is_blocked(IpAddr::from(std::net::Ipv4Addr::from(0x0b00_0000 + 9_999))));
+    // A crowded /24 replaces its own blocks; a /24 the full table holds none of is refused, never given
+    // the place of another network's running block (block_table.rs tests the spread flood).
+    assert!(outcomes.contains(&BlockOutcome::TableFull));
 }
 
 #[test]

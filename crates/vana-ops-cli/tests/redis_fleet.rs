@@ -7,7 +7,7 @@ mod support;
 use std::time::Duration;
 
 use reqwest::StatusCode;
-use support::{ADMIN_TOKEN, Gateway, client};
+use support::{ADMIN_TOKEN, Gateway, as_env, client, fleet_settings};
 use vana_testkit::RedisServer;
 
 /// How many of `count` requests from `client_address`, alternating between the gateways, were admitted.
@@ -36,21 +36,10 @@ async fn two_gateways_share_limits_and_blocks_and_survive_a_redis_outage() {
     let mut redis = RedisServer::start();
     let url = redis.url();
     let prefix = format!("fleet{}:", std::process::id());
-    let settings = [
-        ("VANA_SECURITY__BACKEND__TYPE", "redis"),
-        ("VANA_REDIS_URL", url.as_str()),
-        ("VANA_SECURITY__BACKEND__KEY_PREFIX", prefix.as_str()),
-        ("VANA_SECURITY__BACKEND__RETRY_INTERVAL_MS", "100"),
-        // The test is about sharing, not timeouts: a slow round trip on a loaded machine must not fall
-        // back to local state (a stopped Redis refuses connections at once, so the outage stays quick).
-        ("VANA_SECURITY__BACKEND__COMMAND_TIMEOUT_MS", "5000"),
-        ("VANA_SECURITY__BACKEND__CONNECT_TIMEOUT_MS", "5000"),
-        ("VANA_SECURITY__BACKEND__BLOCK_CACHE_MS", "100"),
-        ("VANA_SECURITY__RATE_LIMITING__DEFAULT_LIMIT", "5"),
-        ("VANA_SECURITY__RATE_LIMITING__WINDOW_SECONDS", "3600"),
-        ("VANA_SECURITY__RATE_LIMITING__BURST_LIMIT", "5"),
-        ("VANA_SECURITY__IP_BLOCKING__AUTO_BLOCK_AFTER", "3"),
-    ];
+    // The test is about sharing, not timeouts: a slow round trip on a loaded machine must not fall back to
+    // local state (a stopped Redis refuses connections at once, so the outage stays quick).
+    let owned = fleet_settings(&url, &prefix, "5000", "100");
+    let settings = as_env(&owned);
     let a = Gateway::start(&[], &settings);
     let b = Gateway::start(&[], &settings);
 

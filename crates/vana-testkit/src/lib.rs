@@ -104,6 +104,17 @@ impl Process {
     }
 }
 
+impl Process {
+    /// Sends `signal` (`STOP`, `CONT`, `KILL`...) with procps' `kill`.
+    pub fn signal(&self, signal: &str) {
+        let sent = Command::new("kill").arg(format!("-{signal}")).arg(self.0.id().to_string()).status();
+        assert!(
+            sent.is_ok_and(|status| status.success()),
+            "kill -{signal} failed: install Debian's `procps`"
+        );
+    }
+}
+
 impl Drop for Process {
     fn drop(&mut self) {
         let _ = self.0.kill();
@@ -152,6 +163,16 @@ impl RedisServer {
     /// Kills it.
     pub fn stop(&mut self) {
         self.process.take();
+    }
+
+    /// Freezes it (SIGSTOP): connections stay open and nothing answers, as a hung server does.
+    pub fn freeze(&self) {
+        self.process.as_ref().expect("running").signal("STOP");
+    }
+
+    /// Lets a frozen server go on (SIGCONT).
+    pub fn thaw(&self) {
+        self.process.as_ref().expect("running").signal("CONT");
     }
 
     /// Its port.

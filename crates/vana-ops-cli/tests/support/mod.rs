@@ -162,6 +162,14 @@ impl Gateway {
         }
     }
 
+    /// Kills it at once (SIGKILL), as a crash would, mid-traffic.
+    pub(crate) fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
     /// Sends SIGTERM and waits for the exit; returns whether it exited successfully in time.
     pub(crate) fn terminate(&mut self, within: Duration) -> bool {
         let mut child = self.child.take().unwrap();
@@ -190,6 +198,38 @@ impl Drop for Gateway {
             let _ = child.wait();
         }
     }
+}
+
+/// The settings of a gateway in a Redis fleet: Redis at `url`, keys under `prefix`, `timeout_ms` to connect
+/// and for a command, the backend retried `retry_ms` after a failure, answers cached 100 ms; a limit of 5 an
+/// hour (burst 5) and blocks after 3 refused attacks.
+pub(crate) fn fleet_settings(
+    url: &str,
+    prefix: &str,
+    timeout_ms: &str,
+    retry_ms: &str,
+) -> Vec<(&'static str, String)> {
+    [
+        ("VANA_SECURITY__BACKEND__TYPE", "redis"),
+        ("VANA_REDIS_URL", url),
+        ("VANA_SECURITY__BACKEND__KEY_PREFIX", prefix),
+        ("VANA_SECURITY__BACKEND__RETRY_INTERVAL_MS", retry_ms),
+        ("VANA_SECURITY__BACKEND__COMMAND_TIMEOUT_MS", timeout_ms),
+        ("VANA_SECURITY__BACKEND__CONNECT_TIMEOUT_MS", timeout_ms),
+        ("VANA_SECURITY__BACKEND__BLOCK_CACHE_MS", "100"),
+        ("VANA_SECURITY__RATE_LIMITING__DEFAULT_LIMIT", "5"),
+        ("VANA_SECURITY__RATE_LIMITING__WINDOW_SECONDS", "3600"),
+        ("VANA_SECURITY__RATE_LIMITING__BURST_LIMIT", "5"),
+        ("VANA_SECURITY__IP_BLOCKING__AUTO_BLOCK_AFTER", "3"),
+    ]
+    .into_iter()
+    .map(|(name, value)| (name, value.to_owned()))
+    .collect()
+}
+
+/// Owned settings as `Gateway::start` takes them.
+pub(crate) fn as_env<'a>(settings: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    settings.iter().map(|(name, value)| (*name, value.as_str())).collect()
 }
 
 /// A reqwest client that never follows redirects nor keeps cookies.

@@ -214,14 +214,20 @@ impl PerformanceMonitor {
         metadata: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<()> {
         let tags = text_pairs(tags)?;
-        let tags: Vec<(&str, &str)> = tags.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        // The monitor reads at most MAX_TAGS tags: borrowed on the stack, no second allocation a call.
+        let mut borrowed = [("", ""); vana_metrics::MAX_TAGS];
+        let count = tags.len().min(borrowed.len());
+        for (slot, (key, value)) in borrowed.iter_mut().zip(&tags) {
+            *slot = (key.as_str(), value.as_str());
+        }
+        let tags = &borrowed[..count];
         match metadata.filter(|metadata| !metadata.is_empty()) {
-            None => self.monitor.record_metric(name, value, unit, &tags),
+            None => self.monitor.record_metric(name, value, unit, tags),
             Some(metadata) => {
                 let metadata = text_pairs(Some(metadata))?;
                 let metadata: Vec<(&str, &str)> =
                     metadata.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-                self.monitor.record_metric_with_metadata(name, value, unit, &tags, &metadata);
+                self.monitor.record_metric_with_metadata(name, value, unit, tags, &metadata);
             }
         }
         self.notify(py)

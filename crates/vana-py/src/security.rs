@@ -121,6 +121,16 @@ impl SecurityManager {
         self.manager.rate_limiter().check_rate_limit(identifier, limit, window).allowed
     }
 
+    /// The same check with its answer: `(allowed, retry_after_seconds)`, the seconds to wait before the next
+    /// request is admitted (0.0 when allowed), for a `Retry-After` header.
+    #[pyo3(signature = (identifier, limit = 100, window_seconds = 60))]
+    fn rate_limit_decision(&self, identifier: &str, limit: u32, window_seconds: u64) -> (bool, f64) {
+        let Some(limit) = NonZeroU32::new(limit) else { return (false, window_seconds as f64) };
+        let window = Duration::from_secs(window_seconds.max(1));
+        let decision = self.manager.rate_limiter().check_rate_limit(identifier, limit, window);
+        (decision.allowed, decision.retry_after.map_or(0.0, |wait| wait.as_secs_f64()))
+    }
+
     /// Whether `ip_address` (or its network) is blocked now; False for text that is no address.
     fn is_ip_blocked(&self, ip_address: &str) -> bool {
         ip_address.trim().parse().is_ok_and(|address| self.manager.blocklist().is_blocked(address))

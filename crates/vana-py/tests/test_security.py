@@ -81,3 +81,10 @@ def test_security_headers():
     assert headers["x-content-type-options"] == "nosniff"
     assert headers["x-frame-options"] == "DENY"
     assert "content-security-policy" in headers
+
+
+def test_a_rate_limit_decision_says_how_long_to_wait():
+    security = SecurityManager()
+    assert security.rate_limit_decision("client-w", limit=1, window_seconds=60) == (True, 0.0)
+    allowed, wait = security.rate_limit_decision("client-w", limit=1, window_seconds=60)
+    assert not allowed and 59.0 < wait <= 60.0, wait

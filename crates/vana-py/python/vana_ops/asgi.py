@@ -10,6 +10,7 @@ through message by message.
 
 import json
 import logging
+import math
 import re
 import time
 import uuid
@@ -150,9 +151,13 @@ class OpsMiddleware:
         if self.block_addresses and self.security.is_ip_blocked(client):
             _security_line(logging.WARNING, "address_blocked", client, correlation_id, route)
             return _json_response(403, {"error": "address_blocked", "correlation_id": correlation_id}), receive
-        if self.rate_limit is not None and not self.security.check_rate_limit(client, *self.rate_limit):
-            _security_line(logging.WARNING, "rate_limited", client, correlation_id, route)
-            return _json_response(429, {"error": "rate_limited", "correlation_id": correlation_id}, [(b"retry-after", b"1")]), receive
+        if self.rate_limit is not None:
+            allowed, wait = self.security.rate_limit_decision(client, *self.rate_limit)
+            if not allowed:
+                _security_line(logging.WARNING, "rate_limited", client, correlation_id, route)
+                retry_after = max(1, math.ceil(wait))
+                body = {"error": "rate_limited", "correlation_id": correlation_id, "retry_after_seconds": retry_after}
+                return _json_response(429, body, [(b"retry-after", str(retry_after).encode())]), receive
         path = scope.get("path", "")
         if not self.validate or self._exempt(path):
             return None, receive

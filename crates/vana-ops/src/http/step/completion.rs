@@ -49,8 +49,10 @@ impl StreamOutcome {
 /// What the body's watch does besides timing: read an AI route's answer, and end a stream that goes
 /// quiet.
 pub(crate) struct BodyWatch {
-    pub(crate) answer: Option<Box<AnswerWatch>>,
-    pub(crate) stream_idle_timeout: Duration,
+    /// The response is a server-sent event stream.
+    streamed: bool,
+    answer: Option<Box<AnswerWatch>>,
+    stream_idle_timeout: Duration,
 }
 
 impl BodyWatch {
@@ -61,12 +63,12 @@ impl BodyWatch {
         gen_ai: Option<&GenAi>,
         stream_idle_timeout: Duration,
     ) -> Self {
+        let headers = response.headers();
+        let streamed = is_event_stream(headers);
         let answer = gen_ai.and_then(|gen_ai| {
-            let headers = response.headers();
-            let streamed = is_event_stream(headers);
             gen_ai.watch(route, streamed, is_media_type(headers, b"application/json")).map(Box::new)
         });
-        Self { answer, stream_idle_timeout }
+        Self { streamed, answer, stream_idle_timeout }
     }
 }
 
@@ -133,9 +135,8 @@ pub(crate) fn time_to_the_end(
     settings: BodyWatch,
 ) -> http::Response<Body> {
     let status = response.status();
-    let streamed = is_event_stream(response.headers());
-    let answer = settings.answer;
-    let idle = streamed.then(|| Idle::new(settings.stream_idle_timeout));
+    let BodyWatch { streamed, answer, stream_idle_timeout } = settings;
+    let idle = streamed.then(|| Idle::new(stream_idle_timeout));
     // The body is swapped in place: the response's head is not moved.
     let body = std::mem::replace(response.body_mut(), Body::empty());
     let stream = streamed.then(EventCount::default);

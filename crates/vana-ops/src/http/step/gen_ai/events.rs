@@ -156,4 +156,32 @@ mod tests {
         let many_lines = "data: 0123456789\n".repeat(3) + "\ndata: ok\n\n";
         assert_eq!(events(25, &[many_lines.as_bytes()]), ["<oversized>", "ok"]);
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 500, ..Default::default() })]
+
+        /// Any bytes, cut into frames anywhere: no panic, every event's data within the cap, and the data
+        /// held between events within the cap too.
+        #[test]
+        fn any_bytes_in_any_frames_stay_within_the_cap(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..600),
+            cuts in proptest::collection::vec(0usize..600, 0..8),
+        ) {
+            let mut reader = EventData::new(32);
+            let mut cuts = cuts;
+            cuts.push(bytes.len());
+            cuts.sort_unstable();
+            let mut start = 0;
+            for cut in cuts {
+                let end = cut.min(bytes.len()).max(start);
+                reader.feed(&bytes[start..end], &mut |event| {
+                    if let Event::Data(data) = event {
+                        assert!(data.len() <= 32, "{} bytes", data.len());
+                    }
+                });
+                start = end;
+            }
+            proptest::prop_assert!(reader.data.len() <= 32 && reader.line.len() <= 32);
+        }
+    }
 }

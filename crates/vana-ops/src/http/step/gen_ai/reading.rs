@@ -266,4 +266,19 @@ mod tests {
         );
         assert_eq!(cut_at("é".repeat(100).as_str(), MAX_NAME_BYTES).len(), 128);
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 500, ..Default::default() })]
+
+        /// Any bytes as an event or a whole answer: no panic, names within their cap.
+        #[test]
+        fn any_bytes_are_read_or_counted_unread(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300)) {
+            let spec = adk();
+            let mut reading = AnswerReading::default();
+            reading.event(&spec, &bytes, Instant::now());
+            reading.document(&spec, &bytes, Instant::now());
+            proptest::prop_assert!(reading.model.as_deref().is_none_or(|model| model.len() <= MAX_NAME_BYTES));
+            proptest::prop_assert!(reading.agent.as_deref().is_none_or(|agent| agent.len() <= MAX_NAME_BYTES));
+        }
+    }
 }

@@ -175,4 +175,19 @@ mod tests {
         assert_eq!(identity.of("/apps/vana/users/ana/sessions", None).as_deref(), Some("ana"));
         assert_eq!(identity.of("/other", None), None);
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 500, ..Default::default() })]
+
+        /// Any bytes as a body, any pointer: no panic (a cut or broken body names nobody).
+        #[test]
+        fn any_body_and_pointer_are_walked_without_a_panic(
+            body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300),
+            pointer in "(/[a-z0-9*~]{0,4}){0,4}",
+        ) {
+            if let Ok(tokens) = parse_pointer(&pointer) {
+                let _ = Identity::Json(tokens).of("/run", Some(&body));
+            }
+        }
+    }
 }

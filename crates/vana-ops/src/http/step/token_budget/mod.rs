@@ -33,10 +33,10 @@ pub(crate) struct TokenBudgets {
     remote: bool,
 }
 
-/// Who spends which budget for one request.
-pub(crate) struct Spenders(Vec<Spender>);
+/// Who spends which budget for one request: shared, so a look or a spend off the async worker takes it
+/// without a copy.
+pub(crate) struct Spenders(Arc<[Spender]>);
 
-#[derive(Clone)]
 struct Spender {
     name: &'static str,
     quota: TokenQuota,
@@ -86,7 +86,7 @@ impl TokenBudgets {
     /// The identities of a request on `route` to `path`, with its JSON body when read.
     pub(crate) fn spenders(&self, route: &str, path: &str, json: Option<&[u8]>) -> Option<Spenders> {
         let budgets = self.by_route.get(route)?;
-        let spenders: Vec<Spender> = budgets
+        let spenders: Arc<[Spender]> = budgets
             .iter()
             .filter_map(|budget| {
                 let identity = budget.identity.of(path, json)?;
@@ -104,7 +104,7 @@ impl TokenBudgets {
     /// Refuses the request when one of its budgets is spent.
     pub(crate) async fn check(&self, spenders: &Spenders) -> Result<(), Refusal> {
         let ledger = Arc::clone(&self.ledger);
-        let list = spenders.0.clone();
+        let list = Arc::clone(&spenders.0);
         let look = move || {
             list.iter().find_map(|spender| {
                 let wait = ledger.wait(&spender.key, &spender.quota);
@@ -130,9 +130,9 @@ impl TokenBudgets {
             return;
         }
         let ledger = Arc::clone(&self.ledger);
-        let list = spenders.0.clone();
+        let list = Arc::clone(&spenders.0);
         let spend = move || {
-            for spender in &list {
+            for spender in list.iter() {
                 ledger.spend(&spender.key, &spender.quota, tokens);
             }
         };
@@ -140,5 +140,24 @@ impl TokenBudgets {
             (true, Ok(runtime)) => drop(runtime.spawn_blocking(spend)),
             _ => spend(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_identity_is_cut_to_its_cap_in_the_ledger_key() {
+        let ops = crate::http::step::test_ops(concat!(
+            "http:\n  route_templates: [\"/run\"]\n  token_budgets:\n    user: {tokens: 10, window_seconds: 60}\n",
+            "  route_settings:\n    /run:\n      ai_operation:\n        budgets: {user: {json: /userId}}\n",
+        ));
+        let budgets = TokenBudgets::new(&ops, &ops.config().security.http).expect("a route counts a budget");
+        let body = format!("{{\"userId\": \"{}\"}}", "é".repeat(1000));
+        let spenders = budgets.spenders("/run", "/run", Some(body.as_bytes())).expect("the identity");
+        assert_eq!(spenders.0[0].key.len(), "user:".len() + MAX_IDENTITY_BYTES);
+        assert!(budgets.spenders("/run", "/run", Some(b"{}")).is_none(), "no identity, no spender");
+        assert!(budgets.spenders("/other", "/other", Some(body.as_bytes())).is_none());
     }
 }

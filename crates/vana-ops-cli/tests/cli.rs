@@ -35,27 +35,26 @@ fn deploy(path: &str) -> std::path::PathBuf {
 
 #[test]
 fn the_shipped_prometheus_and_alertmanager_files_pass_their_own_checkers() {
-    let promtool = Command::new("promtool")
-        .args(["check", "config"])
-        .arg(deploy("prometheus/prometheus.yml"))
-        .output()
-        .expect("promtool: install Debian's `prometheus` package (cargo xtask ci does)");
-    assert!(
-        promtool.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&promtool.stdout),
-        String::from_utf8_lossy(&promtool.stderr)
+    passes(
+        Command::new("promtool").args(["check", "config"]).arg(deploy("prometheus/prometheus.yml")),
+        "prometheus",
     );
-    let amtool = Command::new("amtool")
-        .arg("check-config")
-        .arg(deploy("alertmanager/alertmanager.yml"))
-        .output()
-        .expect("amtool: install Debian's `prometheus-alertmanager` package (cargo xtask ci does)");
+    passes(
+        Command::new("amtool").arg("check-config").arg(deploy("alertmanager/alertmanager.yml")),
+        "prometheus-alertmanager",
+    );
+}
+
+/// Runs a checker from Debian's `package` and asserts it accepts what it was given.
+fn passes(checker: &mut Command, package: &str) {
+    let output = checker.output().unwrap_or_else(|error| {
+        panic!("{checker:?} ({error}): install Debian's `{package}` package (cargo xtask ci does)")
+    });
     assert!(
-        amtool.status.success(),
+        output.status.success(),
         "{}{}",
-        String::from_utf8_lossy(&amtool.stdout),
-        String::from_utf8_lossy(&amtool.stderr)
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
     );
 }
 

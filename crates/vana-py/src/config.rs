@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use pyo3::prelude::*;
 use pyo3::types::PyList;
-use vana_config::{Config, ConfigLoader};
+use vana_config::{Config, ConfigLoader, LoadedConfig};
 
 pyo3::create_exception!(
     _native,
@@ -16,6 +16,11 @@ pyo3::create_exception!(
 /// The configuration in `dir` (`security/security_policies.yaml`, `monitoring/monitoring.yaml`; a missing file
 /// is its defaults), or the embedded defaults without `dir`, with `VANA_*` environment overrides when `env`.
 pub(crate) fn load(py: Python<'_>, dir: Option<PathBuf>, env: bool) -> PyResult<Config> {
+    Ok(load_with_sources(py, dir, env)?.config)
+}
+
+/// [`load`], with where each document came from.
+pub(crate) fn load_with_sources(py: Python<'_>, dir: Option<PathBuf>, env: bool) -> PyResult<LoadedConfig> {
     let loaded = py.detach(|| {
         let mut loader = ConfigLoader::new();
         if let Some(dir) = &dir {
@@ -26,19 +31,19 @@ pub(crate) fn load(py: Python<'_>, dir: Option<PathBuf>, env: bool) -> PyResult<
         }
         loader.load()
     });
-    match loaded {
-        Ok(loaded) => Ok(loaded.config),
-        Err(error) => {
-            let problems: Vec<String> = match &error {
-                vana_config::ConfigError::Invalid(problems) => {
-                    problems.iter().map(ToString::to_string).collect()
-                }
-                other => vec![other.to_string()],
-            };
-            let raised = ConfigError::new_err(error.to_string());
-            raised.value(py).setattr("problems", PyList::new(py, problems)?)?;
-            Err(raised)
-        }
+    loaded.map_err(|error| config_error(py, &error))
+}
+
+/// `ConfigError` for `error`, its `problems` listing every problem.
+pub(crate) fn config_error(py: Python<'_>, error: &vana_config::ConfigError) -> PyErr {
+    let problems: Vec<String> = match error {
+        vana_config::ConfigError::Invalid(problems) => problems.iter().map(ToString::to_string).collect(),
+        other => vec![other.to_string()],
+    };
+    let raised = ConfigError::new_err(error.to_string());
+    match PyList::new(py, problems).and_then(|list| raised.value(py).setattr("problems", list)) {
+        Ok(()) => raised,
+        Err(failed) => failed,
     }
 }
 

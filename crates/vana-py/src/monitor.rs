@@ -123,11 +123,13 @@ pub(crate) struct PerformanceMonitor {
 
 impl PerformanceMonitor {
     fn with_config(py: Python<'_>, config: &MonitoringConfig) -> Self {
-        Self {
-            monitor: vana_metrics::PerformanceMonitor::new(config),
-            callbacks: PyList::empty(py).unbind(),
-            seen: AtomicU64::new(0),
-        }
+        Self::sharing(py, vana_metrics::PerformanceMonitor::new(config))
+    }
+
+    /// Speaks for `monitor` (an `Ops`' own, which its HTTP layer records into).
+    pub(crate) fn sharing(py: Python<'_>, monitor: vana_metrics::PerformanceMonitor) -> Self {
+        let seen = AtomicU64::new(monitor.alert_transitions());
+        Self { monitor, callbacks: PyList::empty(py).unbind(), seen }
     }
 
     /// Hands the transitions the last recording made to the callbacks.

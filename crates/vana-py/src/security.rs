@@ -62,8 +62,14 @@ fn python_value<'py>(py: Python<'py>, value: &serde_json::Value) -> PyResult<Bou
 /// identifier, blocks that expire and respect the whitelist, capped event and block tables.
 #[pyclass(module = "vana_ops._native")]
 pub(crate) struct SecurityManager {
-    manager: vana_security::SecurityManager,
+    backing: Backing,
     max_input_length: u64,
+}
+
+/// The manager a `SecurityManager` speaks for: its own, or that of an `Ops` (the one its HTTP layer uses).
+enum Backing {
+    Own(Box<vana_security::SecurityManager>),
+    Ops(vana_ops::Ops),
 }
 
 impl SecurityManager {
@@ -71,7 +77,23 @@ impl SecurityManager {
     pub(crate) fn with_policies(policies: &SecurityPolicies) -> PyResult<Self> {
         let manager = vana_security::SecurityManager::from_config(policies)
             .map_err(|error| PyValueError::new_err(error.to_string()))?;
-        Ok(Self { manager, max_input_length: policies.input_validation.max_input_length })
+        Ok(Self {
+            backing: Backing::Own(Box::new(manager)),
+            max_input_length: policies.input_validation.max_input_length,
+        })
+    }
+
+    /// The manager of `ops`.
+    pub(crate) fn of_ops(ops: &vana_ops::Ops) -> Self {
+        let max_input_length = ops.config().security.input_validation.max_input_length;
+        Self { backing: Backing::Ops(ops.clone()), max_input_length }
+    }
+
+    fn manager(&self) -> &vana_security::SecurityManager {
+        match &self.backing {
+            Backing::Own(manager) => manager,
+            Backing::Ops(ops) => ops.security(),
+        }
     }
 }
 
@@ -100,7 +122,7 @@ impl SecurityManager {
         if input_data.len() > max_length && input_data.chars().count() > max_length {
             return (false, format!("Input exceeds maximum length of {max_length}"));
         }
-        match py.detach(|| self.manager.validate_input(input_data)) {
+        match py.detach(|| self.manager().validate_input(input_data)) {
             Verdict::Rejected(rejection) if rejection.category == vana_security::Category::TooLong => {
                 (false, format!("Input exceeds maximum length of {}", self.max_input_length))
             }
@@ -118,7 +140,7 @@ impl SecurityManager {
     fn check_rate_limit(&self, identifier: &str, limit: u32, window_seconds: u64) -> bool {
         let Some(limit) = NonZeroU32::new(limit) else { return false };
         let window = Duration::from_secs(window_seconds.max(1));
-        self.manager.rate_limiter().check_rate_limit(identifier, limit, window).allowed
+        self.manager().rate_limiter().check_rate_limit(identifier, limit, window).allowed
     }
 
     /// The same check with its answer: `(allowed, retry_after_seconds)`, the seconds to wait before the next
@@ -127,13 +149,13 @@ impl SecurityManager {
     fn rate_limit_decision(&self, identifier: &str, limit: u32, window_seconds: u64) -> (bool, f64) {
         let Some(limit) = NonZeroU32::new(limit) else { return (false, window_seconds as f64) };
         let window = Duration::from_secs(window_seconds.max(1));
-        let decision = self.manager.rate_limiter().check_rate_limit(identifier, limit, window);
+        let decision = self.manager().rate_limiter().check_rate_limit(identifier, limit, window);
         (decision.allowed, decision.retry_after.map_or(0.0, |wait| wait.as_secs_f64()))
     }
 
     /// Whether `ip_address` (or its network) is blocked now; False for text that is no address.
     fn is_ip_blocked(&self, ip_address: &str) -> bool {
-        ip_address.trim().parse().is_ok_and(|address| self.manager.blocklist().is_blocked(address))
+        ip_address.trim().parse().is_ok_and(|address| self.manager().blocklist().is_blocked(address))
     }
 
     /// Blocks `ip_address` for the configured time, unless it is whitelisted; records `ip_blocked`.
@@ -141,7 +163,7 @@ impl SecurityManager {
     #[pyo3(signature = (ip_address, reason = "Security violation"))]
     fn block_ip(&self, ip_address: &str, reason: &str) -> PyResult<bool> {
         let address = address(ip_address)?;
-        Ok(matches!(self.manager.block_ip(address, reason), vana_security::BlockOutcome::Blocked { .. }))
+        Ok(matches!(self.manager().block_ip(address, reason), vana_security::BlockOutcome::Blocked { .. }))
     }
 
     /// The client's address: the peer, or the address a trusted proxy names in `forwarded_for` (an
@@ -153,18 +175,18 @@ impl SecurityManager {
         if let Some(value) = forwarded_for.and_then(|value| http::HeaderValue::from_str(value).ok()) {
             headers.insert("x-forwarded-for", value);
         }
-        Ok(self.manager.client_addresses().resolve(peer, &headers).to_string())
+        Ok(self.manager().client_addresses().resolve(peer, &headers).to_string())
     }
 
     /// Counts a request from `ip_address` refused for its input; returns whether that blocked it.
     fn record_refused_attack(&self, ip_address: &str) -> PyResult<bool> {
-        let outcome = self.manager.record_refused_attack(address(ip_address)?);
+        let outcome = self.manager().record_refused_attack(address(ip_address)?);
         Ok(matches!(outcome, Some(vana_security::BlockOutcome::Blocked { .. })))
     }
 
     /// Lifts the block of `ip_address`; whether there was one.
     fn unblock_ip(&self, ip_address: &str) -> PyResult<bool> {
-        Ok(self.manager.blocklist().unblock(address(ip_address)?))
+        Ok(self.manager().blocklist().unblock(address(ip_address)?))
     }
 
     /// Records an event; a `critical` one blocks its source when `auto_block_on_critical` is on (never a
@@ -189,7 +211,7 @@ impl SecurityManager {
                 event = event.detail(&key, value);
             }
         }
-        self.manager.log_security_event(event);
+        self.manager().log_security_event(event);
         Ok(())
     }
 
@@ -197,7 +219,7 @@ impl SecurityManager {
     #[getter]
     fn security_events(&self, py: Python<'_>) -> PyResult<Vec<SecurityEvent>> {
         let query = EventQuery { min_severity: None, event_type: None, since: None, limit: None };
-        let mut events = self.manager.events().query(&query);
+        let mut events = self.manager().events().query(&query);
         events.reverse();
         events
             .iter()
@@ -222,7 +244,7 @@ impl SecurityManager {
     #[getter]
     fn blocked_ips<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PySet>> {
         let blocked: Vec<String> = self
-            .manager
+            .manager()
             .blocklist()
             .blocked(usize::MAX)
             .into_iter()
@@ -260,7 +282,7 @@ impl SecurityManager {
     /// The configured security headers, name to value.
     fn get_security_headers<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let headers = PyDict::new(py);
-        for (name, value) in self.manager.headers().iter() {
+        for (name, value) in self.manager().headers().iter() {
             headers.set_item(name.as_str(), value.to_str().unwrap_or_default())?;
         }
         Ok(headers)

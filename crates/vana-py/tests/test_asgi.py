@@ -12,11 +12,10 @@ from fastapi.responses import StreamingResponse
 from starlette.routing import Mount
 
 from conftest import served
-from vana_ops import PerformanceMonitor, SecurityManager
 from vana_ops.asgi import OpsMiddleware, ops_app
 
 
-def build_app(monitor, security):
+def build_app():
     app = FastAPI()
 
     @app.get("/echo")
@@ -49,19 +48,20 @@ def build_app(monitor, security):
 
         return StreamingResponse(events(), media_type="text/event-stream")
 
-    app.router.routes.append(Mount("/_ops", app=ops_app(monitor)))
     policies = {
         "default": {"action": "block"},
         "routes": {"/chat": {"json": {"/message": "detect"}}, "/items/{item_id}": {"query": {"note": "off"}}},
     }
-    return OpsMiddleware(app, monitor=monitor, security=security, input_policies=policies)
+    service = OpsMiddleware(app, input_policies=policies)
+    app.router.routes.append(Mount("/_ops", app=ops_app(service.ops)))
+    return service
 
 
 @pytest.fixture(scope="module")
 def server():
-    monitor, security = PerformanceMonitor.from_config(), SecurityManager.from_config()
-    with served(build_app(monitor, security)) as base:
-        yield base, monitor, security
+    service = build_app()
+    with served(service) as base:
+        yield base, service.monitor, service.security
 
 
 def test_a_clean_request_gets_headers_a_correlation_id_a_metric_and_a_log_line(server, caplog):
@@ -170,5 +170,6 @@ def test_metrics_and_health_are_served(server):
 
 def test_the_middleware_builds_from_the_configuration_alone():
     middleware = OpsMiddleware(FastAPI())
-    assert middleware.policies.for_path("/x").action("query", "q") == "block"
-    assert (b"x-content-type-options", b"nosniff") in middleware.security_headers
+    assert middleware.security.validate_input("1' OR 1=1--")[0] is False
+    with pytest.raises(ValueError, match="not both"):
+        OpsMiddleware(FastAPI(), ops=middleware.ops, input_policies={})

@@ -1,5 +1,6 @@
 """Under plain ``uvicorn main:service`` with the documented one line (``vana_ops.install_logging()``), the
-middleware's access and security lines reach standard error as JSON, with the correlation id."""
+middleware's access and security lines reach standard error as the gateway's JSON lines, with the correlation
+id."""
 
 import json
 import socket
@@ -59,5 +60,6 @@ def test_access_and_security_lines_reach_stderr_under_plain_uvicorn(tmp_path):
     access = [line for line in lines if line["component"] == "access" and line["correlation_id"] == "req-clean"]
     assert access and access[0]["metadata"]["status"] == 200, stderr
     security = [line for line in lines if line["component"] == "security" and line["correlation_id"] == "req-attack"]
-    assert security and security[0]["message"] == "input_rejected", stderr
+    assert security and security[0]["metadata"]["event_type"] == "input_rejected", stderr
+    assert security[0]["level"] == "CRITICAL", "the gateway's line: an injection refused is critical"
     assert "1=1" not in json.dumps(security), "the payload is never echoed"

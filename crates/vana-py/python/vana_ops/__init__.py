@@ -1,5 +1,6 @@
 """vana-ops for Python: the specification's monitoring, APM, security and logging classes, backed by the
-vana-ops Rust crates, and an ASGI middleware (``vana_ops.asgi``).
+vana-ops Rust crates, ``Ops`` (all of them configured together), and an ASGI middleware running the gateway's
+own HTTP layer (``vana_ops.asgi``).
 
     from vana_ops import PerformanceMonitor, APM, SecurityManager, StructuredLogger
 
@@ -9,6 +10,7 @@ bugs, fixed) are in the package README.
 
 from ._native import (
     ConfigError,
+    Ops,
     PerformanceMetric,
     PerformanceMonitor,
     SecurityEvent,
@@ -23,6 +25,7 @@ __all__ = [
     "APM",
     "ConfigError",
     "LogEntry",
+    "Ops",
     "PerformanceMetric",
     "PerformanceMonitor",
     "SecurityEvent",

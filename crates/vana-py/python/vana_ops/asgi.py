@@ -1,24 +1,22 @@
 """``OpsMiddleware`` for Starlette and FastAPI, and ``ops_app``, an ASGI app for ``/metrics`` and ``/health``.
 
-The middleware takes the steps of the vana-ops HTTP layer, in process and in this order: correlation id,
-client address (trusted proxies from the configuration), blocklist, rate limit, input validation (path,
-query values, form, JSON and text bodies up to a size cap) with an action per route prefix, then the
-application; on the way out the security headers and the correlation id, an access log line, and the
-request's duration under its route template, in the gateway's family (``http_server_request_duration_seconds``). Responses are never buffered: a streaming response (Server-Sent Events) passes
-through message by message.
+The middleware runs the gateway's own HTTP layer (the Rust ``OpsLayer`` of ``vana_ops.Ops``) around the
+application, so a Python service and the gateway decide every request the same way, by the same code: the
+correlation id, the client address, the blocklist, the rate limit, the policies by route and location, body
+decoding and validation, cross-origin and CSRF checks, the refusal's status, body and headers, the headers
+every response gets, the request line, the route metrics (``http_server_request_duration_seconds`` by route
+template, method and status code), an AI route's GenAI metrics and token budgets. Python only carries
+messages: the body is read when a step of the layer must see it and replayed to the application once; the
+response passes message by message, never buffered, timed to its last byte.
 """
 
-import json
+import asyncio
 import logging
-import math
 import re
-import time
-import uuid
-from typing import Any, Awaitable, Callable, Dict, Iterable, MutableMapping, Optional, Tuple
-from urllib.parse import parse_qsl, unquote
+from typing import Any, Awaitable, Callable, Dict, List, MutableMapping, Optional, Tuple, Union
+from urllib.parse import quote
 
-from ._native import PerformanceMonitor, SecurityManager, load_config
-from .policies import Policies, RoutePolicy
+from ._native import Exchange, HttpLayer, Ops, PerformanceMonitor, SecurityManager, drain_log_lines
 
 # The ASGI types, as Starlette names them.
 Scope = MutableMapping[str, Any]
@@ -27,269 +25,239 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-_CORRELATION_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
-_access_log = logging.getLogger("vana_ops.access")
-_security_log = logging.getLogger("vana_ops.security")
+_PARAMETER = re.compile(r"\{([^}:]+)(?::([^}]+))?\}")
+_loggers: Dict[str, logging.Logger] = {}
 
 
-def _security_line(level: int, event_type: str, client: str, correlation_id: str, details: Dict[str, Any]) -> None:
-    """The security event as a JSON line of component ``security`` (``vana_ops.install_logging`` shows it)."""
-    if _security_log.isEnabledFor(level):
-        _security_log.log(level, json.dumps({
-            "timestamp": time.time(), "level": logging.getLevelName(level).lower(), "component": "security",
-            "correlation_id": correlation_id, "message": event_type,
-            "metadata": {"event_type": event_type, "client": client, **details},
-        }))
+def forward_log_lines() -> None:
+    """Hands the layer's log lines to ``logging`` (loggers ``vana_ops.<component>``: ``access``, ``security``,
+    ...), each the JSON line the gateway writes. The middleware calls it after every request; call it
+    yourself to see lines written between requests (alert deliveries, say)."""
+    for component, level, line in drain_log_lines():
+        logger = _loggers.get(component)
+        if logger is None:
+            logger = _loggers.setdefault(component, logging.getLogger(f"vana_ops.{component}"))
+        if logger.isEnabledFor(level):
+            logger.log(level, line)
 
 
-def _json_response(status: int, body: dict, headers: Iterable[Tuple[bytes, bytes]] = ()):
-    payload = json.dumps(body).encode()
-    return status, [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode()), *headers], payload
+def route_templates(app: Any, prefix: str = "") -> List[str]:
+    """The route templates of a Starlette or FastAPI application (mounts followed), in the layer's syntax:
+    ``/items/{item_id}``; a ``{name:path}`` parameter is ``{*name}``, the rest of the path."""
+    templates: List[str] = []
+    for route in getattr(app, "routes", None) or ():
+        path = getattr(route, "path", None)
+        if not isinstance(path, str):
+            continue
+        template = _PARAMETER.sub(lambda m: "{*" + m.group(1) + "}" if m.group(2) == "path" else "{" + m.group(1) + "}", path)
+        inner = getattr(route, "routes", None)
+        if inner:
+            templates.extend(route_templates(route, prefix + template.rstrip("/")))
+        elif template.startswith("/"):
+            templates.append(prefix + template)
+    return templates
 
 
-def _json_strings(value, pointer, depth: int = 0):
-    """Every string of a JSON document (keys and values) with its JSON Pointer steps, depth-capped."""
-    if depth > 32:
-        return
-    if isinstance(value, str):
-        yield pointer, value
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield [*pointer, key], key
-            yield from _json_strings(item, [*pointer, key], depth + 1)
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _json_strings(item, [*pointer, str(index)], depth + 1)
+def _target(scope: Scope) -> bytes:
+    """The request target as the client sent it: the raw path and the query string."""
+    raw = scope.get("raw_path") or quote(scope.get("path", "/")).encode()
+    query = scope.get("query_string") or b""
+    return raw + b"?" + query if query else raw
+
+
+class _Wake:
+    """The waker of one request: a check away on the backend calls it from another thread."""
+
+    __slots__ = ("_loop", "_event")
+
+    def __init__(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._event = asyncio.Event()
+
+    def __call__(self) -> None:
+        self._loop.call_soon_threadsafe(self._event.set)
+
+    async def wait(self) -> None:
+        await self._event.wait()
+        self._event.clear()
+
+
+async def _decide(exchange: Exchange, receive: Receive) -> Tuple[Any, ...]:
+    """The layer's verdict, bringing it the client's body messages as it asks for them."""
+    wake: Optional[_Wake] = None
+    while True:
+        verdict = exchange.decide(wake)
+        if verdict[0] == "body":
+            await _feed(exchange, receive)
+        elif verdict[0] == "wait":
+            if wake is None:
+                # Polled again with a real waker: what finished meanwhile is seen now.
+                wake = _Wake()
+                continue
+            await wake.wait()
+        else:
+            return verdict
+
+
+async def _feed(exchange: Exchange, receive: Receive) -> Optional[Message]:
+    """One message of the client into the layer; the message when it is the client's going."""
+    message = await receive()
+    if message["type"] == "http.request":
+        exchange.feed_request(message.get("body", b""), bool(message.get("more_body", False)))
+        return None
+    exchange.client_gone()
+    return message
 
 
 class OpsMiddleware:
-    """ASGI middleware around ``app``.
+    """ASGI middleware around ``app``: the gateway's HTTP layer, in process.
 
-    ``config_dir``: the directory of ``security/security_policies.yaml`` and ``monitoring/monitoring.yaml``
-    (default: the embedded defaults, with ``VANA_*`` overrides). ``input_policies``: the actions by route and
-    location, in the shape of ``http.input_policies`` (default: the configuration's; see
-    ``vana_ops.policies``). ``monitor`` and ``security`` may be shared with ``ops_app`` and the application.
+    ``ops``: a ``vana_ops.Ops`` to share (its ``monitor`` and ``security`` are what the layer records into
+    and decides with). Without it the middleware makes one from ``config_dir`` (default: the embedded
+    defaults, with ``VANA_*`` overrides) and ``input_policies`` (in the shape of ``http.input_policies``),
+    available as ``middleware.ops``. Routes are named by the application's route templates, read at its
+    first request.
     """
 
     def __init__(
         self,
         app: ASGIApp,
         *,
+        ops: Optional[Ops] = None,
         config_dir: Optional[str] = None,
-        monitor: Optional[PerformanceMonitor] = None,
-        security: Optional[SecurityManager] = None,
-        input_policies: Optional[Dict] = None,
-        max_body_bytes: Optional[int] = None,
-        correlation_header: Optional[str] = None,
+        input_policies: Optional[Dict[str, Any]] = None,
     ) -> None:
-        config = load_config(config_dir)
+        if ops is not None and (config_dir is not None or input_policies is not None):
+            raise ValueError("give ops, or config_dir and input_policies to make one, not both")
         self.app = app
-        self.monitor = monitor if monitor is not None else PerformanceMonitor.from_config(config_dir)
-        self.security = security if security is not None else SecurityManager.from_config(config_dir)
-        http = config["security"]["http"]
-        limits = config["security"]["rate_limiting"]
-        self.rate_limit = (limits["default_limit"], limits["window_seconds"]) if http["rate_limit"] else None
-        self.block_addresses = http["block_addresses"]
-        self.validate = http["validate_input"]
-        self.max_body_bytes = max_body_bytes if max_body_bytes is not None else http["max_body_bytes"]
-        header = correlation_header or config["monitoring"]["logging"]["correlation_id_header"]
-        self.correlation_header = header.lower().encode()
-        self.policies = Policies(input_policies if input_policies is not None else http["input_policies"])
-        self.exempt_paths = [path.rstrip("/") for path in http["validation_exempt_paths"]]
-        self.validated_headers = [name.lower().encode() for name in http["validated_headers"]]
-        self.security_headers = [
-            (name.lower().encode(), value.encode()) for name, value in self.security.get_security_headers().items()
-        ]
+        self.ops = ops if ops is not None else Ops(config_dir, input_policies=input_policies)
+        self._layer: Optional[HttpLayer] = None
 
-    def _exempt(self, path: str) -> bool:
-        return any(path == prefix or path.startswith(prefix + "/") for prefix in self.exempt_paths)
+    @property
+    def monitor(self) -> PerformanceMonitor:
+        """The monitor the layer records into."""
+        return self.ops.monitor
+
+    @property
+    def security(self) -> SecurityManager:
+        """The security manager the layer decides with."""
+        return self.ops.security
+
+    def _http_layer(self) -> HttpLayer:
+        if self._layer is None:
+            self._layer = HttpLayer(self.ops, route_templates(self.app))
+        return self._layer
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = time.perf_counter()
-        headers = dict(scope.get("headers") or [])
-        given = headers.get(self.correlation_header, b"").decode("latin-1")
-        correlation_id = given if _CORRELATION_ID.match(given) else str(uuid.uuid4())
-        peer = (scope.get("client") or ("127.0.0.1", 0))[0]
-        forwarded = headers.get(b"x-forwarded-for")
+        client = scope.get("client")
+        exchange = self._http_layer().exchange(
+            scope.get("method", "GET"),
+            _target(scope),
+            scope.get("headers") or [],
+            (str(client[0]), int(client[1])) if client else None,
+            scope.get("scheme", "http"),
+            scope.get("http_version", "1.1"),
+        )
         try:
-            client = self.security.client_address(peer, forwarded.decode("latin-1") if forwarded else None)
-        except ValueError:
-            client = "0.0.0.0"
-        status_holder = {"status": 500}
+            verdict = await _decide(exchange, receive)
+            if verdict[0] == "respond":
+                await send({"type": "http.response.start", "status": verdict[1], "headers": verdict[2]})
+                await _send_body(exchange, send, b"", False)
+            else:
+                await self._run_app(exchange, {**scope, "headers": verdict[1]}, receive, send)
+        except BaseException:
+            exchange.client_gone()
+            raise
+        finally:
+            forward_log_lines()
 
-        async def send_with_headers(message):
-            if message["type"] == "http.response.start":
-                status_holder["status"] = message["status"]
-                present = {name.lower() for name, _ in message.get("headers", [])}
-                extra = [(name, value) for name, value in self.security_headers if name not in present]
-                extra.append((self.correlation_header, correlation_id.encode()))
-                message = {**message, "headers": [*message.get("headers", []), *extra]}
-            await send(message)
+    async def _run_app(self, exchange: Exchange, scope: Scope, receive: Receive, send: Send) -> None:
+        """The application, reading the body as the layer passed it on and answering through the layer."""
+        body_done = False
+        wake: Optional[_Wake] = None
+        started = False
 
-        refusal, receive = await self._admit(scope, receive, client, headers, correlation_id)
-        if refusal is not None:
-            status, response_headers, payload = refusal
-            await send_with_headers({"type": "http.response.start", "status": status, "headers": response_headers})
-            await send({"type": "http.response.body", "body": payload})
-        else:
-            try:
-                await self.app(scope, receive, send_with_headers)
-            except Exception:
-                status_holder["status"] = 500
-                raise
-            finally:
-                self._finish(scope, client, correlation_id, status_holder["status"], started)
-            return
-        self._finish(scope, client, correlation_id, refusal[0], started)
+        async def app_receive() -> Message:
+            nonlocal body_done, wake
+            while not body_done:
+                step = exchange.read_body(wake)
+                if step[0] == "data":
+                    body_done = bool(step[2])
+                    return {"type": "http.request", "body": step[1], "more_body": not step[2]}
+                if step[0] == "end":
+                    body_done = True
+                    return {"type": "http.request", "body": b"", "more_body": False}
+                if step[0] == "body":
+                    gone = await _feed(exchange, receive)
+                    if gone is not None:
+                        body_done = True
+                        return gone
+                elif step[0] == "wait":
+                    if wake is None:
+                        wake = _Wake()
+                        continue
+                    await wake.wait()
+                else:
+                    # The client went away, or the body passed the route's cap.
+                    body_done = True
+                    return {"type": "http.disconnect"}
+            # After the body, the client's own messages: `http.disconnect` only when it really goes.
+            return await receive()
 
-    async def _admit(self, scope, receive, client, headers, correlation_id):
-        """A refusal ``(status, headers, body)`` or None, and the ``receive`` the application gets."""
-        route = {"route": scope.get("path", "")}
-        if self.block_addresses and self.security.is_ip_blocked(client):
-            _security_line(logging.WARNING, "address_blocked", client, correlation_id, route)
-            return _json_response(403, {"error": "address_blocked", "correlation_id": correlation_id}), receive
-        if self.rate_limit is not None:
-            allowed, wait = self.security.rate_limit_decision(client, *self.rate_limit)
-            if not allowed:
-                _security_line(logging.WARNING, "rate_limited", client, correlation_id, route)
-                retry_after = max(1, math.ceil(wait))
-                body = {"error": "rate_limited", "correlation_id": correlation_id, "retry_after_seconds": retry_after}
-                return _json_response(429, body, [(b"retry-after", str(retry_after).encode())]), receive
-        path = scope.get("path", "")
-        if not self.validate or self._exempt(path):
-            return None, receive
-        policy = self.policies.for_path(path)
-        checks = [("path", policy.action("path"), unquote(path))]
-        for name, value in parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True):
-            checks.append(("query", policy.action("query", name), value))
-        for name in self.validated_headers:
-            if name in headers:
-                checks.append(("header", policy.action("headers", name.decode()), headers[name].decode("latin-1")))
-        named_cookies = policy.cookies_named()
-        if named_cookies and b"cookie" in headers:
-            for pair in headers[b"cookie"].decode("latin-1").split(";"):
-                name, _, value = pair.strip().partition("=")
-                if name in named_cookies:
-                    checks.append(("cookie", policy.action("cookies", name), value))
-        kind = headers.get(b"content-type", b"").decode("latin-1").lower().split(";")[0].strip()
-        if scope.get("method") in ("POST", "PUT", "PATCH", "DELETE") and kind in (
-            "application/json", "application/x-www-form-urlencoded", "text/plain",
-        ):
-            body, too_large = await self._read_body(receive)
-            if too_large:
-                return _json_response(413, {"error": "body_too_large", "correlation_id": correlation_id}), receive
-            checks.extend(self._body_checks(policy, kind, body))
-            receive = _replay(body, receive)
-        agent = headers.get(b"user-agent", b"").decode("latin-1")
-        for location, action, text in checks:
-            if action == "off":
-                continue
-            passed, message = self.security.validate_input(text, max_length=len(text) + 1)
-            if passed:
-                continue
-            details = {"finding": message, "location": location, "route": path, "action": action,
-                       "correlation_id": correlation_id}
-            if action == "detect":
-                self.security.log_security_event("input_detected", "low", client, agent, details)
-                _security_line(logging.WARNING, "input_detected", client, correlation_id, details)
-                continue
-            self.security.log_security_event("input_rejected", "medium", client, agent, details)
-            _security_line(logging.WARNING, "input_rejected", client, correlation_id, details)
-            self.security.record_refused_attack(client)
-            body = {"error": "input_rejected", "finding": message, "location": location, "correlation_id": correlation_id}
-            return _json_response(400, body), receive
-        return None, receive
+        async def app_send(message: Message) -> None:
+            nonlocal started
+            kind = message["type"]
+            if kind == "http.response.start":
+                status, headers = exchange.start_response(int(message["status"]), message.get("headers") or [])
+                started = True
+                await send({**message, "status": status, "headers": headers})
+            elif kind == "http.response.body":
+                await _send_body(exchange, send, message.get("body", b""), bool(message.get("more_body", False)))
+            else:
+                await send(message)
 
-    @staticmethod
-    def _body_checks(policy: RoutePolicy, kind: str, body: bytes):
-        text = body.decode("utf-8", errors="replace")
-        if kind == "application/json":
-            try:
-                document = json.loads(text)
-            except ValueError:
-                return [("body", policy.action("body"), text)]
-            return [("json", policy.json_action(pointer), value) for pointer, value in _json_strings(document, [])]
-        if kind == "application/x-www-form-urlencoded":
-            return [("form", policy.action("form", name), value) for name, value in parse_qsl(text, keep_blank_values=True)]
-        return [("body", policy.action("body"), text)]
-
-    async def _read_body(self, receive):
-        chunks, size = [], 0
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":
-                break
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.max_body_bytes:
-                return b"", True
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
-        return b"".join(chunks), False
-
-    def _route(self, scope: Scope) -> str:
-        """The request's route template: the one the application matched, else the first of its routes that
-        matches (a refused request never reached the router), else ``other``."""
-        matched = getattr(scope.get("route"), "path", None)
-        if matched:
-            return str(matched)
         try:
-            from starlette.routing import Match
-        except ImportError:
-            return "other"
-        for route in getattr(self.app, "routes", None) or ():
-            if route.matches(scope)[0] == Match.FULL:
-                return str(getattr(route, "path", "other"))
-        return "other"
-
-    def _finish(self, scope, client, correlation_id, status, started):
-        elapsed = time.perf_counter() - started
-        route = self._route(scope)
-        method = scope.get("method", "GET")
-        # As the gateway records it: http_server_request_duration_seconds{http_route, method, status code}.
-        self.monitor.record_http_request(route, method, status, elapsed)
-        if _access_log.isEnabledFor(logging.INFO):
-            _access_log.info(json.dumps({
-                "timestamp": time.time(), "level": "info", "component": "access", "correlation_id": correlation_id,
-                "message": f"{method} {route} {status}",
-                "metadata": {"method": method, "route": route, "status": status, "client": client,
-                             "duration_ms": round(elapsed * 1000, 3)},
-            }))
+            await self.app(scope, app_receive, app_send)
+        except BaseException:
+            exchange.app_failed()
+            raise
+        if not started:
+            exchange.app_failed()
 
 
-def _replay(body: bytes, receive):
-    """``receive`` for the application once the middleware has read the body: the body once, then the
-    client's own messages, so ``http.disconnect`` comes only when the client really goes (a streaming
-    response listens for it and would stop at once)."""
-    sent = False
-
-    async def replay():
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return replay
+async def _send_body(exchange: Exchange, send: Send, chunk: bytes, more_body: bool) -> None:
+    """One body message through the layer's watch, and what comes out to the client, as it went in."""
+    chunks, ended = exchange.send_body(chunk, more_body)
+    for index, data in enumerate(chunks):
+        await send({"type": "http.response.body", "body": data, "more_body": not (ended and index == len(chunks) - 1)})
+    if ended and not chunks:
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
-def ops_app(monitor: PerformanceMonitor) -> ASGIApp:
-    """An ASGI app answering ``GET /metrics`` (Prometheus text) and ``GET /health`` (JSON: ``ok``, ``degraded``
-    while a warning fires, ``critical`` while a critical alert fires); mount it beside the application."""
+def ops_app(source: Union[Ops, PerformanceMonitor]) -> ASGIApp:
+    """An ASGI app answering ``GET /metrics`` (Prometheus text) and ``GET /health`` (JSON: ``ok``,
+    ``degraded`` while a warning fires, ``critical`` while a critical alert fires); mount it beside the
+    application. Given an ``Ops`` (``middleware.ops``), ``/metrics`` says what the gateway's says."""
+
+    def metrics() -> str:
+        return source.metrics_text() if isinstance(source, Ops) else source.prometheus()
+
+    def health() -> str:
+        if isinstance(source, Ops):
+            return source.health_status()
+        return "critical" if source.firing("critical") else "degraded" if source.firing("warning") else "ok"
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
         path = scope.get("path", "").rstrip("/").rsplit("/", 1)[-1]
         if path == "metrics":
-            status, content_type, body = 200, b"text/plain; version=0.0.4; charset=utf-8", monitor.prometheus().encode()
+            status, content_type, body = 200, b"text/plain; version=0.0.4; charset=utf-8", metrics().encode()
         elif path == "health":
-            state = "critical" if monitor.firing("critical") else "degraded" if monitor.firing("warning") else "ok"
-            status, content_type, body = 200, b"application/json", json.dumps({"status": state}).encode()
+            status, content_type, body = 200, b"application/json", b'{"status": "%s"}' % health().encode()
         else:
             status, content_type, body = 404, b"application/json", b'{"error": "not_found"}'
         await send({"type": "http.response.start", "status": status,

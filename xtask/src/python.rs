@@ -23,6 +23,7 @@ const PACKAGES: &[&str] = &[
     "uvicorn>=0.29,<1",
     "psutil>=5,<8",
     "mypy>=1.10,<2",
+    "pyyaml>=6,<7",
     ADK,
     "websockets>=13,<16",
     // The versions google-adk 2.13's opentelemetry-sdk (<=1.44) takes.

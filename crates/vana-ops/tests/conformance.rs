@@ -111,5 +111,11 @@ async fn the_layer_answers_the_conformance_table() {
             failures.push(format!("{}: {}", case["name"], found.join("; ")));
         }
     }
-    assert!(failures.is_empty(), "{} of {} cases differ:\n{}", failures.len(), cases.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases differ:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
 }

@@ -169,6 +169,10 @@ impl HttpLayer {
             crate::request::RequestParts { method, target, headers: &headers, client, scheme, http_version };
         let request = parts.build()?;
         let request_feed = Feed::default();
+        if crate::request::has_no_body(&request) {
+            // As a server reads HTTP/1: no length and no chunking is no body; the layer sees its end at once.
+            request_feed.push(Bytes::new(), false);
+        }
         let handoff = Arc::new(Mutex::new(Handoff::default()));
         let response_feed = Feed::default();
         let mut service: OpsService<ToApplication> = self

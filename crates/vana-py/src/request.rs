@@ -77,3 +77,16 @@ fn path_and_query(target: &[u8]) -> PyResult<PathAndQuery> {
     PathAndQuery::try_from(encoded)
         .map_err(|error| PyValueError::new_err(format!("not a request target: {error}")))
 }
+
+/// Whether an HTTP/1 request carries no body: neither `Content-Length` nor `Transfer-Encoding`, or a length of
+/// zero. (HTTP/2 frames a body without either: there the body's end is the client's word.)
+pub(crate) fn has_no_body(request: &Request<()>) -> bool {
+    if request.version() >= Version::HTTP_2 {
+        return false;
+    }
+    let headers = request.headers();
+    match headers.get(http::header::CONTENT_LENGTH) {
+        Some(length) => length.as_bytes() == b"0",
+        None => !headers.contains_key(http::header::TRANSFER_ENCODING),
+    }
+}

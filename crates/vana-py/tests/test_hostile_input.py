@@ -69,3 +69,52 @@ def test_random_yaml_is_a_config_error_with_located_problems(tmp_path):
             load_config(str(directory))
         except ConfigError as error:
             assert error.problems and all(isinstance(problem, str) for problem in error.problems)
+
+
+def random_bytes(length):
+    return bytes(RANDOM.randrange(256) for _ in range(length))
+
+
+def test_random_requests_and_out_of_order_calls_never_crash_the_layer():
+    """Random methods, targets, headers and bodies, and the exchange's calls in any order: an answer or a
+    Python exception, never a crash; the request feed's cap holds."""
+    from vana_ops import Ops
+    from vana_ops._native import HttpLayer
+
+    layer = HttpLayer(Ops(), ["/items/{id}", "/files/{*rest}"])
+    methods = ["GET", "POST", "PUT", "DELETE", "BREW", "", "G\x00T", "get"]
+    calls = ["decide", "feed", "gone", "read", "start", "send", "failed"]
+    for _ in range(300):
+        headers = [(random_bytes(RANDOM.randrange(0, 12)), random_bytes(RANDOM.randrange(0, 30)))
+                   for _ in range(RANDOM.randrange(0, 6))]
+        if RANDOM.random() < 0.5:
+            headers.append((b"content-type", RANDOM.choice([b"application/json", b"text/plain", b"multipart/form-data; boundary=x"])))
+            headers.append((b"content-length", str(RANDOM.randrange(0, 100)).encode()))
+        client = RANDOM.choice([None, ("198.51.100.7", 1), (random_text(8), 2), ("::1", 3)])
+        try:
+            exchange = layer.exchange(RANDOM.choice(methods), random_bytes(RANDOM.randrange(0, 60)), headers, client)
+        except ValueError:
+            continue
+        for _ in range(RANDOM.randrange(1, 12)):
+            call = RANDOM.choice(calls)
+            try:
+                if call == "decide":
+                    assert exchange.decide()[0] in ("body", "wait", "forward", "respond")
+                elif call == "feed":
+                    assert exchange.feed_request(random_bytes(RANDOM.randrange(0, 50)), RANDOM.random() < 0.7) in (True, False)
+                elif call == "gone":
+                    exchange.client_gone()
+                elif call == "read":
+                    assert exchange.read_body()[0] in ("data", "end", "body", "wait", "gone")
+                elif call == "start":
+                    exchange.start_response(RANDOM.choice([200, 404, 500, 99, 1000]), headers)
+                elif call == "send":
+                    chunks, ended = exchange.send_body(random_bytes(RANDOM.randrange(0, 40)), RANDOM.random() < 0.5)
+                    assert isinstance(chunks, list) and ended in (True, False)
+                else:
+                    exchange.app_failed()
+            except (ValueError, RuntimeError):
+                pass
+    exchange = layer.exchange("POST", b"/items/1", [(b"content-type", b"application/octet-stream"), (b"transfer-encoding", b"chunked")], ("198.51.100.8", 1))
+    accepted = [exchange.feed_request(b"x", True) for _ in range(100)]
+    assert accepted.count(True) == 64 and accepted[-1] is False, "the feed holds at most 64 unread chunks"

@@ -204,8 +204,13 @@ class OpsMiddleware:
                     # The client went away, or the body passed the route's cap.
                     body_done = True
                     return {"type": "http.disconnect"}
-            # After the body, the client's own messages: `http.disconnect` only when it really goes.
-            return await receive()
+            # After the body, the client's own messages: `http.disconnect` only when it really goes. A body
+            # message now is the server's empty one for a request without a body, which the layer took as
+            # ended already.
+            while True:
+                message = await receive()
+                if message["type"] != "http.request":
+                    return message
 
         async def app_send(message: Message) -> None:
             nonlocal started

@@ -2,7 +2,10 @@
 //! layer off, same binary, same run, alternating (in reverse order every other round); prints requests per
 //! second, p99 latency and the server's CPU time per request. With
 //! `--upstream`, the same as a gateway: `serve --upstream` in front of a second `serve --no-layer`, and that
-//! upstream alone for reference.
+//! upstream alone for reference. With `--anchor`, the popular-crates stack (`xtask/anchor`: the same
+//! handler behind tower-http's request id and `TraceLayer` JSON lines, tower_governor, eight header layers
+//! and axum-prometheus) and its handler alone, in the same rounds: the server CPU each stack adds over its
+//! own bare server, side by side.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, ExitCode, Stdio};
@@ -42,6 +45,8 @@ pub(crate) struct LoadTest {
     pub(crate) pin: bool,
     /// Gateway mode: `serve --upstream` in front of an upstream started here.
     pub(crate) upstream: bool,
+    /// Also measure the popular-crates stack (`xtask/anchor`) and its bare handler.
+    pub(crate) anchor: bool,
 }
 
 const TASKSET: SystemTool =
@@ -79,6 +84,10 @@ enum Mode {
     Bare,
     Layer,
     LayerRedis,
+    /// The popular-crates server with its handler alone.
+    AnchorBare,
+    /// The popular-crates stack.
+    AnchorStack,
 }
 
 impl Mode {
@@ -91,6 +100,10 @@ impl Mode {
             (Mode::Layer, true) => "gateway, full layer (`--upstream`)",
             (Mode::LayerRedis, false) => "full layer, Redis backend",
             (Mode::LayerRedis, true) => "gateway, full layer, Redis backend",
+            (Mode::AnchorBare, _) => "popular crates: the handler alone",
+            (Mode::AnchorStack, _) => {
+                "popular crates: request id, TraceLayer JSON, tower_governor, 8 headers, axum-prometheus"
+            }
         }
     }
 }
@@ -138,6 +151,16 @@ fn start(
 ) -> Result<Server> {
     // taskset execs the program: the child's pid stays the server's.
     let mut command = on_cpu(binary, test.pin.then_some(0));
+    if matches!(mode, Mode::AnchorBare | Mode::AnchorStack) {
+        command.args(["--listen", "127.0.0.1:0"]);
+        if mode == Mode::AnchorBare {
+            command.arg("--bare");
+        }
+        if let Some(threads) = test.threads {
+            command.args(["--threads", &threads.to_string()]);
+        }
+        return listening(command);
+    }
     command.args(["serve", "--listen", "127.0.0.1:0"]);
     if let Some(threads) = test.threads {
         command.args(["--threads", &threads.to_string()]);
@@ -158,21 +181,25 @@ fn start(
     command
         .env("VANA_SECURITY__RATE_LIMITING__DEFAULT_LIMIT", "4000000000")
         .env("VANA_SECURITY__RATE_LIMITING__BURST_LIMIT", "4000000000")
-        .env("VANA_CSRF_KEY", "loadtest-key-loadtest-key-loadtest-key")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    let mut child = command.spawn().with_context(|| format!("cannot start {}", binary.display()))?;
+        .env("VANA_CSRF_KEY", "loadtest-key-loadtest-key-loadtest-key");
+    listening(command)
+}
+
+/// Starts `command` and waits for its `listening on ADDRESS` line on standard error; its later lines (the
+/// request log) are read and dropped.
+fn listening(mut command: Command) -> Result<Server> {
+    command.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
+    let mut child = command.spawn().with_context(|| format!("cannot start {command:?}"))?;
     let stderr = child.stderr.take().context("no stderr")?;
     let mut lines = BufReader::new(stderr).lines();
     let address = loop {
         match lines.next() {
             Some(Ok(line)) => {
-                if let Some(rest) = line.strip_prefix("vana-ops listening on ") {
+                if let Some((_, rest)) = line.split_once("listening on ") {
                     break rest.split_whitespace().next().unwrap_or("").to_owned();
                 }
             }
-            _ => bail!("vana-ops serve exited before listening"),
+            _ => bail!("{command:?} exited before listening"),
         }
     };
     std::thread::spawn(move || lines.for_each(drop));
@@ -255,6 +282,21 @@ fn median(values: &mut [f64]) -> f64 {
 }
 
 /// `vana-ops` built in release mode: its path.
+/// The popular-crates stack, built in release as the workspace builds vana-ops (its own target directory
+/// and lock file: the workspace never compiles its dependencies).
+fn build_anchor() -> Result<std::path::PathBuf> {
+    let root = crate::workspace_root();
+    let status = Command::new(env!("CARGO"))
+        .current_dir(&root)
+        .args(["build", "--release", "--quiet", "--locked", "--manifest-path", "xtask/anchor/Cargo.toml"])
+        .args(["--target-dir", "target/anchor"])
+        .status()?;
+    if !status.success() {
+        bail!("cargo build --release --manifest-path xtask/anchor/Cargo.toml failed");
+    }
+    Ok(root.join("target/anchor/release/popular-stack"))
+}
+
 fn build_release() -> Result<std::path::PathBuf> {
     let root = crate::workspace_root();
     let status = Command::new(env!("CARGO"))
@@ -268,6 +310,21 @@ fn build_release() -> Result<std::path::PathBuf> {
 }
 
 impl LoadTest {
+    /// The modes measured, layer off first.
+    fn modes(&self) -> Vec<Mode> {
+        let mut modes = vec![Mode::Bare, Mode::Layer];
+        if self.redis {
+            modes.push(Mode::LayerRedis);
+        }
+        if self.upstream {
+            modes.push(Mode::Direct);
+        }
+        if self.anchor {
+            modes.extend([Mode::AnchorBare, Mode::AnchorStack]);
+        }
+        modes
+    }
+
     /// One second of the same load, to warm connections, the allocator and caches.
     fn warm_up(&self) -> LoadTest {
         LoadTest {
@@ -279,6 +336,7 @@ impl LoadTest {
             redis: false,
             pin: self.pin,
             upstream: false,
+            anchor: false,
         }
     }
 }
@@ -291,18 +349,16 @@ pub(crate) fn run(test: &LoadTest) -> Result<ExitCode> {
         }
         ensure(&[TASKSET])?;
     }
+    if test.anchor && test.upstream {
+        bail!("--anchor and --upstream do not combine: the anchor is a server, not a gateway");
+    }
     let binary = build_release()?;
+    let anchor = if test.anchor { Some(build_anchor()?) } else { None };
     let redis = if test.redis { Some(start_redis()?) } else { None };
     // Gateway mode: the demo application without a layer is the upstream, started once for every round.
     let upstream = if test.upstream { Some(start(&binary, Mode::Direct, test, None, None)?) } else { None };
     let upstream_url = upstream.as_ref().map(|server| server.address.clone());
-    let mut modes = vec![Mode::Bare, Mode::Layer];
-    if test.redis {
-        modes.push(Mode::LayerRedis);
-    }
-    if test.upstream {
-        modes.push(Mode::Direct);
-    }
+    let modes = test.modes();
     let mut results: Vec<Vec<Measurement>> = vec![Vec::new(); modes.len()];
     for round in 0..test.rounds {
         // Every other round runs the modes in reverse order (A B, B A, ...): a drift of the machine's speed
@@ -316,7 +372,11 @@ pub(crate) fn run(test: &LoadTest) -> Result<ExitCode> {
                 (Some(upstream), Mode::Direct) => upstream,
                 _ => {
                     let redis_port = redis.as_ref().map(|redis| redis.1);
-                    started.insert(start(&binary, mode, test, redis_port, upstream_url.as_deref())?)
+                    let program = match (mode, &anchor) {
+                        (Mode::AnchorBare | Mode::AnchorStack, Some(anchor)) => anchor,
+                        _ => &binary,
+                    };
+                    started.insert(start(program, mode, test, redis_port, upstream_url.as_deref())?)
                 }
             };
             // A short warm-up: connections, allocator, caches.
@@ -337,6 +397,7 @@ pub(crate) fn run(test: &LoadTest) -> Result<ExitCode> {
         }
     }
     report(test, &modes, &results);
+    report_anchor(&modes, &results);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -375,6 +436,9 @@ fn report(test: &LoadTest, modes: &[Mode], results: &[Vec<Measurement>]) {
         );
     }
     for (index, mode) in modes.iter().enumerate().skip(1) {
+        if matches!(mode, Mode::AnchorBare | Mode::AnchorStack) {
+            continue;
+        }
         let mut added = added_cpu(&results[0], &results[index]);
         let (low, high) = (added.first().copied().unwrap_or(0.0), added.last().copied().unwrap_or(0.0));
         println!(
@@ -383,6 +447,24 @@ fn report(test: &LoadTest, modes: &[Mode], results: &[Vec<Measurement>]) {
             median(&mut added),
         );
     }
+}
+
+/// Each stack's added server CPU over its own bare server, round by round, and their ratio.
+fn report_anchor(modes: &[Mode], results: &[Vec<Measurement>]) {
+    let position = |wanted: Mode| modes.iter().position(|mode| *mode == wanted);
+    let (Some(layer), Some(bare), Some(stack)) =
+        (position(Mode::Layer), position(Mode::AnchorBare), position(Mode::AnchorStack))
+    else {
+        return;
+    };
+    let mut ours = added_cpu(&results[0], &results[layer]);
+    let mut theirs = added_cpu(&results[bare], &results[stack]);
+    let (ours, theirs) = (median(&mut ours), median(&mut theirs));
+    println!(
+        "added server CPU a request over each one's bare server (medians of the rounds' pairs): vana-ops' full \
+         layer {ours:+.2} µs, the popular-crates stack {theirs:+.2} µs: the layer is {:.1}x cheaper",
+        theirs / ours
+    );
 }
 
 /// The server CPU a request that each round's run of a mode adds over that round's layer-off run, sorted.

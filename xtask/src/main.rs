@@ -94,6 +94,10 @@ enum Task {
         /// here, and that upstream alone; the server CPU column is then the gateway's (or the upstream's).
         #[arg(long)]
         upstream: bool,
+        /// Also run the popular-crates stack of `xtask/anchor` (request id, TraceLayer JSON, tower_governor,
+        /// eight header layers, axum-prometheus) and its handler alone, in the same rounds.
+        #[arg(long)]
+        anchor: bool,
     },
     /// The quick local loop: the tests (every target, all features) of the workspace or of one crate.
     Test {
@@ -155,7 +159,7 @@ fn main() -> ExitCode {
         Task::CiUnderLoad { runs } => under_load::run(runs.clamp(1, 20)),
         Task::Mutants { package, files } => mutants::run(package.as_deref(), &files),
         Task::DetectionReport { corpus, show, misses } => detection::run(&corpus, show, misses.as_deref()),
-        Task::Loadtest { seconds, rounds, connections, path, threads, redis, pin, upstream } => {
+        Task::Loadtest { seconds, rounds, connections, path, threads, redis, pin, upstream, anchor } => {
             let seconds = seconds.clamp(1, 120);
             loadtest::run(&loadtest::LoadTest {
                 seconds,
@@ -166,6 +170,7 @@ fn main() -> ExitCode {
                 redis,
                 pin,
                 upstream,
+                anchor,
             })
         }
         Task::PrometheusRules { config, output } => rules::run(config.as_deref(), output.as_ref()),

@@ -1,8 +1,9 @@
 //! Faults under traffic, on loopback, bounded in time: two gateways behind one Redis (Debian's
 //! `redis-server`, no persistence); Redis frozen (SIGSTOP), killed and restarted empty while requests flow,
 //! then one gateway killed mid-traffic. Every request that reaches a living gateway is answered, never with
-//! a 5xx of the gateway's own; a block made before the faults holds after them, and the shared limit is
-//! exact again.
+//! a 5xx of the gateway's own; the shared limit is exact across both gateways before the faults, bounded by
+//! one burst per gateway while Redis is away (each limits on its own), and exact again after; a block made
+//! before the faults holds after them.
 
 mod support;
 
@@ -70,6 +71,18 @@ async fn block_by_refusals_over_both(a: &Gateway, b: &Gateway, address: &str) {
     }
 }
 
+/// Twelve requests of one client alternating between the gateways: how many were admitted (burst 5).
+async fn admitted_over_both(a: &Gateway, b: &Gateway, address: &str) -> usize {
+    let mut admitted = 0;
+    for n in 0..12 {
+        let gateway = if n % 2 == 0 { a } else { b };
+        let answer =
+            client().get(gateway.url("/echo?msg=hi")).header("x-forwarded-for", address).send().await;
+        admitted += usize::from(answer.is_ok_and(|answer| answer.status() == StatusCode::OK));
+    }
+    admitted
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn faults_under_traffic_leave_every_request_answered_and_blocks_and_limits_right() {
     let mut redis = RedisServer::start();
@@ -82,27 +95,32 @@ async fn faults_under_traffic_leave_every_request_answered_and_blocks_and_limits
     let http = client();
     block_by_refusals_over_both(&a, &b, "203.0.113.77").await;
 
+    assert_eq!(admitted_over_both(&a, &b, "192.0.2.50").await, 5, "one limit for the fleet, exact");
+
     let seen = Arc::new(Mutex::new(Seen::default()));
-    let flow = tokio::spawn(traffic(vec![a.base.clone(), b.base.clone()], 400, Arc::clone(&seen)));
+    let flow = tokio::spawn(traffic(vec![a.base.clone(), b.base.clone()], 1200, Arc::clone(&seen)));
     tokio::time::sleep(Duration::from_millis(300)).await;
     redis.freeze();
     tokio::time::sleep(Duration::from_secs(1)).await;
     redis.thaw();
     tokio::time::sleep(Duration::from_millis(300)).await;
     redis.stop();
+    // While Redis is away each gateway limits on its own: the fleet admits at most one burst per gateway.
+    let during_outage = admitted_over_both(&a, &b, "192.0.2.51").await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     redis.restart();
     flow.await.unwrap();
     let both = std::mem::take(&mut *seen.lock().unwrap());
+    assert!((5..=10).contains(&during_outage), "during the outage: {during_outage} of 12 admitted");
 
     // Gateway b dies mid-traffic: what a's clients see does not change.
-    let flow = tokio::spawn(traffic(vec![a.base.clone()], 100, Arc::clone(&seen)));
+    let flow = tokio::spawn(traffic(vec![a.base.clone()], 300, Arc::clone(&seen)));
     tokio::time::sleep(Duration::from_millis(100)).await;
     b.kill();
     flow.await.unwrap();
     let after = std::mem::take(&mut *seen.lock().unwrap());
     eprintln!(
-        "chaos: two gateways through a freeze, a kill and a restart of Redis: {both:?}; gateway a while b was killed: {after:?}"
+        "chaos: two gateways through a freeze, a kill and a restart of Redis: {both:?}; admitted during the outage: {during_outage} of 12; gateway a while b was killed: {after:?}"
     );
     for (phase, seen) in [("Redis faults", &both), ("a gateway killed", &after)] {
         let errors: usize =
@@ -110,7 +128,7 @@ async fn faults_under_traffic_leave_every_request_answered_and_blocks_and_limits
         assert_eq!(errors, 0, "{phase}: no 5xx of the gateway's own: {seen:?}");
         assert_eq!(seen.unreachable, 0, "{phase}: every request to a living gateway answered: {seen:?}");
     }
-    assert_eq!(both.statuses.values().sum::<usize>(), 400);
+    assert_eq!(both.statuses.values().sum::<usize>(), 1200);
 
     // After recovery: the block made before the faults holds (written back after Redis came back empty),
     // and the shared limit is exact again.

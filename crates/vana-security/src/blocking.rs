@@ -137,8 +137,36 @@ impl IpBlocklist {
     /// escalation is on (capped at `max_block_hours`). A whitelisted address is never blocked (nor, inside a
     /// blocked network, refused).
     pub fn block(&self, address: IpAddr, reason: &str) -> BlockOutcome {
+        let made = match self.block_here(address, reason) {
+            Ok(made) => made,
+            Err(outcome) => return outcome,
+        };
+        #[cfg(feature = "redis")]
+        if let Some(shared) = &self.shared {
+            let written = shared.block(made.key, &made.reason, made.duration);
+            return self.shared_outcome(&made, written);
+        }
+        made.outcome()
+    }
+
+    /// [`block`](Self::block), writing to Redis on the multiplexed connection (on a Tokio runtime).
+    pub async fn block_async(&self, address: IpAddr, reason: &str) -> BlockOutcome {
+        let made = match self.block_here(address, reason) {
+            Ok(made) => made,
+            Err(outcome) => return outcome,
+        };
+        #[cfg(feature = "redis")]
+        if let Some(shared) = &self.shared {
+            let written = shared.block_async(made.key, &made.reason, made.duration).await;
+            return self.shared_outcome(&made, written);
+        }
+        made.outcome()
+    }
+
+    /// The block in this instance's table: what was made, or the outcome when nothing was (whitelisted).
+    fn block_here(&self, address: IpAddr, reason: &str) -> Result<Made, BlockOutcome> {
         if self.is_whitelisted(address) {
-            return BlockOutcome::Whitelisted;
+            return Err(BlockOutcome::Whitelisted);
         }
         let address = self.networks.key(address);
         let now = self.clock.now_nanos();
@@ -157,12 +185,10 @@ impl IpBlocklist {
             self.base
         };
         let reason = crate::truncate_to(reason, MAX_REASON_BYTES).to_owned();
-        #[cfg(feature = "redis")]
-        let shared_reason = reason.clone();
         let until = now.saturating_add(duration_nanos(duration));
         let block = Block {
             until,
-            reason,
+            reason: reason.clone(),
             offences,
             #[cfg(feature = "redis")]
             shared: false,
@@ -172,19 +198,27 @@ impl IpBlocklist {
         if held {
             self.latest_end.fetch_max(until, Ordering::Release);
         }
-        drop(table);
-        #[cfg(feature = "redis")]
-        if let Some(shared) = &self.shared {
-            if shared.block(address, &shared_reason, duration) {
-                self.mark_shared(address);
-                return BlockOutcome::Blocked { duration, offences };
-            }
-            self.unsynced.store(held, Ordering::Release);
+        Ok(Made {
+            #[cfg(feature = "redis")]
+            key: address,
+            #[cfg(feature = "redis")]
+            reason,
+            duration,
+            offences,
+            held,
+        })
+    }
+
+    /// The outcome of a block Redis took (`written`) or did not: a block Redis holds counts even when this
+    /// instance's table was full; one it did not take is written back later.
+    #[cfg(feature = "redis")]
+    fn shared_outcome(&self, made: &Made, written: bool) -> BlockOutcome {
+        if written {
+            self.mark_shared(made.key);
+            return BlockOutcome::Blocked { duration: made.duration, offences: made.offences };
         }
-        if !held {
-            return BlockOutcome::TableFull;
-        }
-        BlockOutcome::Blocked { duration, offences }
+        self.unsynced.store(made.held, Ordering::Release);
+        made.outcome()
     }
 
     /// Lifts the block of `address`'s network; true when it was blocked.
@@ -219,10 +253,46 @@ impl IpBlocklist {
             }
             let key = self.networks.key(address);
             if let Some(answer) = shared.is_blocked(key) {
-                return self.follow(shared, key, answer);
+                let (block, lost) = match answer {
+                    crate::shared::SharedAnswer::Cached(blocked) => return blocked,
+                    crate::shared::SharedAnswer::Fresh { block, lost } => (block, lost),
+                };
+                let written_back = self.must_write_back(lost) && self.write_back(shared, lost);
+                return self.follow(key, block, written_back);
             }
         }
         self.is_blocked_here(address)
+    }
+
+    /// [`is_blocked`](Self::is_blocked), asking Redis on the multiplexed connection (on a Tokio runtime).
+    pub async fn is_blocked_async(&self, address: IpAddr) -> bool {
+        #[cfg(feature = "redis")]
+        if let Some(shared) = &self.shared {
+            if self.is_whitelisted(address) {
+                return false;
+            }
+            let key = self.networks.key(address);
+            if let Some(answer) = shared.is_blocked_async(key).await {
+                let (block, lost) = match answer {
+                    crate::shared::SharedAnswer::Cached(blocked) => return blocked,
+                    crate::shared::SharedAnswer::Fresh { block, lost } => (block, lost),
+                };
+                let mut written_back = false;
+                if self.must_write_back(lost) {
+                    let pending = self.pending_write_back(lost);
+                    written_back = shared.write_back_async(&pending).await && self.written_back(&pending);
+                }
+                return self.follow(key, block, written_back);
+            }
+        }
+        self.is_blocked_here(address)
+    }
+
+    /// Whether this instance's blocks go back to Redis first: all of them when Redis lost them (`lost`),
+    /// else those made while it was away.
+    #[cfg(feature = "redis")]
+    fn must_write_back(&self, lost: bool) -> bool {
+        lost || self.unsynced.load(Ordering::Acquire)
     }
 
     /// What Redis answered, and what this instance keeps from it: a block Redis holds is learnt here (so
@@ -230,17 +300,7 @@ impl IpBlocklist {
     /// elsewhere, and ends here; blocks made while Redis was away, or all of them when Redis restarted
     /// empty, are written back first.
     #[cfg(feature = "redis")]
-    fn follow(
-        &self,
-        shared: &crate::shared::SharedBlocks,
-        key: IpAddr,
-        answer: crate::shared::SharedAnswer,
-    ) -> bool {
-        let (block, lost) = match answer {
-            crate::shared::SharedAnswer::Cached(blocked) => return blocked,
-            crate::shared::SharedAnswer::Fresh { block, lost } => (block, lost),
-        };
-        let written_back = (lost || self.unsynced.load(Ordering::Acquire)) && self.write_back(shared, lost);
+    fn follow(&self, key: IpAddr, block: Option<(Duration, String)>, written_back: bool) -> bool {
         let now = self.clock.now_nanos();
         let mut table = self.table.lock();
         match block {
@@ -275,20 +335,28 @@ impl IpBlocklist {
     /// holds when Redis lost them all (`everything`). True when Redis took them.
     #[cfg(feature = "redis")]
     fn write_back(&self, shared: &crate::shared::SharedBlocks, everything: bool) -> bool {
+        let pending = self.pending_write_back(everything);
+        shared.write_back(&pending) && self.written_back(&pending)
+    }
+
+    /// The blocks to write back: running ones made while Redis was away, or all when `everything`.
+    #[cfg(feature = "redis")]
+    fn pending_write_back(&self, everything: bool) -> Vec<(IpAddr, Duration, String)> {
         let now = self.clock.now_nanos();
-        let pending: Vec<(IpAddr, Duration, String)> = self
-            .table
+        self.table
             .lock()
             .iter()
             .filter(|(_, block)| block.until > now && (everything || !block.shared))
             .map(|(address, block)| (*address, Duration::from_nanos(block.until - now), block.reason.clone()))
-            .collect();
-        if !shared.write_back(&pending) {
-            return false;
-        }
+            .collect()
+    }
+
+    /// Redis took `pending`: they are shared now. Always true.
+    #[cfg(feature = "redis")]
+    fn written_back(&self, pending: &[(IpAddr, Duration, String)]) -> bool {
         self.unsynced.store(false, Ordering::Release);
         let mut table = self.table.lock();
-        for (address, _, _) in &pending {
+        for (address, _, _) in pending {
             if let Some(block) = table.get_mut(address) {
                 block.shared = true;
             }
@@ -385,4 +453,27 @@ impl std::fmt::Debug for IpBlocklist {
 
 fn duration_nanos(duration: Duration) -> u64 {
     u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// A block made in this instance's table.
+struct Made {
+    /// The blocked network's key.
+    #[cfg(feature = "redis")]
+    key: IpAddr,
+    #[cfg(feature = "redis")]
+    reason: String,
+    duration: Duration,
+    offences: u32,
+    /// Whether the table took it (a full table keeps what it holds).
+    held: bool,
+}
+
+impl Made {
+    fn outcome(&self) -> BlockOutcome {
+        if self.held {
+            BlockOutcome::Blocked { duration: self.duration, offences: self.offences }
+        } else {
+            BlockOutcome::TableFull
+        }
+    }
 }

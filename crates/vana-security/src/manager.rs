@@ -150,7 +150,7 @@ impl SecurityManager {
         #[cfg(feature = "redis")]
         if let Some(backend) = &self.backend {
             if let Ok(json) = serde_json::to_string(&event) {
-                backend.publish_event(&json);
+                crate::shared::RedisBackend::publish(backend, json);
             }
         }
         self.events.record(event);
@@ -171,10 +171,31 @@ impl SecurityManager {
         Some(self.block_ip(address, &reason))
     }
 
+    /// [`record_refused_attack`](Self::record_refused_attack), with Redis (strikes, the block) asked on
+    /// the multiplexed connection: for callers on a Tokio runtime.
+    pub async fn record_refused_attack_async(&self, address: IpAddr) -> Option<BlockOutcome> {
+        let strikes = self.strikes.as_ref()?;
+        if self.blocklist.is_whitelisted(address) || self.resolver.is_trusted_proxy(address) {
+            return None;
+        }
+        if !strikes.strike_async(self.networks.key(address)).await {
+            return None;
+        }
+        let reason = format!("{} refused attacks within {} s", strikes.limit(), strikes.window().as_secs());
+        let outcome = self.blocklist.block_async(address, &reason).await;
+        self.blocked_event(address, &reason, &outcome);
+        Some(outcome)
+    }
+
     /// Blocks `address` (unless whitelisted) and records an `ip_blocked` event.
     pub fn block_ip(&self, address: IpAddr, reason: &str) -> BlockOutcome {
         let outcome = self.blocklist.block(address, reason);
-        if let BlockOutcome::Blocked { duration, offences } = &outcome {
+        self.blocked_event(address, reason, &outcome);
+        outcome
+    }
+
+    fn blocked_event(&self, address: IpAddr, reason: &str, outcome: &BlockOutcome) {
+        if let BlockOutcome::Blocked { duration, offences } = outcome {
             self.events.record(
                 SecurityEvent::new("ip_blocked", Severity::High, Some(address))
                     .detail("reason", reason)
@@ -182,7 +203,6 @@ impl SecurityManager {
                     .detail("offences", *offences),
             );
         }
-        outcome
     }
 
     /// How clients are grouped for rate limits, refusal counts and blocks.

@@ -66,6 +66,23 @@ impl Strikes {
         {
             return reached;
         }
+        self.strike_here(address)
+    }
+
+    /// [`strike`](Self::strike), counting in Redis on the multiplexed connection (on a Tokio runtime).
+    pub(crate) async fn strike_async(&self, address: IpAddr) -> bool {
+        let address = canonical(address);
+        #[cfg(feature = "redis")]
+        if let Some(shared) = &self.shared
+            && let Some(reached) = shared.strike_async(address, self.window(), self.limit.get()).await
+        {
+            return reached;
+        }
+        self.strike_here(address)
+    }
+
+    /// One refusal counted in this instance's table.
+    fn strike_here(&self, address: IpAddr) -> bool {
         let now = self.clock.now_nanos();
         let mut counts = self.counts.lock();
         if !counts.contains_key(&address) && counts.len() >= self.cap && !self.make_room(&mut counts, now) {

@@ -356,3 +356,76 @@ fn refused_attacks_count_across_the_fleet_and_locally_while_redis_is_away() {
     assert!(a.record_refused_attack(other).is_none() && a.record_refused_attack(other).is_none());
     assert!(a.record_refused_attack(other).is_some(), "counted locally meanwhile");
 }
+
+/// The async side, on one multiplexed connection: exact limits under concurrency and beside a blocking
+/// instance, blocks and strikes across instances, scripts reloaded after Redis forgot them, a frozen Redis
+/// answered by the fallback within the timeouts, and recovery after a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn async_checks_share_exact_limits_blocks_and_strikes_and_survive_faults() {
+    let mut redis = RedisServer::start();
+    let prefix = unique("async");
+    let mut config = policies(50);
+    config.ip_blocking.auto_block_after = 3;
+    let instance = || {
+        Arc::new(
+            SecurityManager::with_redis(&config, redis.backend(&prefix, FailureMode::LocalFallback)).unwrap(),
+        )
+    };
+    let (a, b) = (instance(), instance());
+    // 200 concurrent checks of one client on two instances: exactly the burst of 50 pass.
+    let tasks: Vec<_> = (0..200)
+        .map(|n| {
+            let manager = Arc::clone(if n % 2 == 0 { &a } else { &b });
+            tokio::spawn(async move { manager.rate_limiter().check_async("198.51.100.1").await.allowed })
+        })
+        .collect();
+    let mut allowed = 0;
+    for task in tasks {
+        allowed += usize::from(task.await.unwrap());
+    }
+    assert_eq!(allowed, 50, "one limit, exact under concurrency");
+    // Async and blocking callers count against the same key.
+    assert!(a.rate_limiter().check_async("198.51.100.2").await.allowed);
+    let blocking = Arc::clone(&b);
+    let sync_allowed = tokio::task::spawn_blocking(move || {
+        (0..60).filter(|_| blocking.rate_limiter().check("198.51.100.2").allowed).count()
+    })
+    .await
+    .unwrap();
+    assert_eq!(sync_allowed, 49);
+    // Strikes counted by two instances: the third blocks, and the other instance sees it.
+    let attacker = client(101);
+    assert!(a.record_refused_attack_async(attacker).await.is_none());
+    assert!(b.record_refused_attack_async(attacker).await.is_none());
+    assert!(a.record_refused_attack_async(attacker).await.is_some(), "the fleet's third refusal blocks");
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    assert!(b.blocklist().is_blocked_async(attacker).await);
+    // Redis forgets its scripts: the next check loads them again and answers from Redis.
+    let mut connection = redis::Client::open(redis.url()).unwrap().get_connection().unwrap();
+    redis::cmd("SCRIPT").arg("FLUSH").query::<()>(&mut connection).unwrap();
+    let failures = a.backend().unwrap().status().failures;
+    assert!(a.rate_limiter().check_async("198.51.100.3").await.allowed);
+    assert_eq!(a.backend().unwrap().status().failures, failures, "NOSCRIPT is not a failure");
+    // Frozen: the check falls back within the timeouts (500 ms command timeout here).
+    redis.freeze();
+    let started = std::time::Instant::now();
+    assert!(a.rate_limiter().check_async("198.51.100.4").await.allowed);
+    assert!(started.elapsed() < Duration::from_secs(3), "answered in {:?}", started.elapsed());
+    assert!(!a.backend().unwrap().status().available);
+    redis.thaw();
+    // Restarted: the multiplexed connection reconnects once the retry interval is over.
+    redis.restart();
+    let back = async {
+        loop {
+            tokio::time::sleep(Duration::from_millis(150)).await;
+            a.rate_limiter().check_async("198.51.100.5").await;
+            if a.backend().unwrap().status().available {
+                return;
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), back).await.expect("back on Redis after the restart");
+    let mut connection = redis::Client::open(redis.url()).unwrap().get_connection().unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS").arg(format!("{prefix}rl:*")).query(&mut connection).unwrap();
+    assert_eq!(keys.len(), 1, "the check after the restart is in Redis: {keys:?}");
+}

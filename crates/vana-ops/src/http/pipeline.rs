@@ -231,7 +231,7 @@ impl Pipeline {
                 }
             }
             Ok(Admission::Answer(response)) => response,
-            Err(refusal) => self.refuse(refusal, &parts, &exchange),
+            Err(refusal) => self.answer_refusal(refusal, &parts, &exchange).await,
         };
         self.finish(&mut response, &exchange, rate.as_ref());
         // The log line, the metrics and the span wait for the body's end: a stream is timed to its last
@@ -252,11 +252,46 @@ impl Pipeline {
         if !self.remote_address_checks {
             return self.address_checks(&client);
         }
-        // A round trip to Redis must not hold this worker: it waits on the blocking pool, so other requests
-        // go on meanwhile (the backend's timeouts bound the wait).
-        let pipeline = Arc::clone(self);
-        // A panicked check (it cannot, but the join says so) admits, as fail-open would.
-        tokio::task::spawn_blocking(move || pipeline.address_checks(&client)).await.unwrap_or((None, Ok(())))
+        // Redis is asked on the multiplexed connection: the worker serves other requests meanwhile (the
+        // backend's timeouts bound the wait). Boxed: the request future stays small in memory mode.
+        Box::pin(self.address_checks_remote(&client)).await
+    }
+
+    /// [`address_checks`](Self::address_checks) with Redis asked without holding a thread.
+    async fn address_checks_remote(&self, client: &Client) -> AddressVerdict {
+        if let Some(blocklist) = &self.blocklist
+            && let Err(refusal) = blocklist.check_async(client).await
+        {
+            return (None, Err(refusal));
+        }
+        match &self.rate_limit {
+            Some(rate_limit) => {
+                let decision = rate_limit.check_async(client).await;
+                let admitted = RateLimit::admits(&decision);
+                (Some(decision), admitted)
+            }
+            None => (None, Ok(())),
+        }
+    }
+
+    /// The refusal's response, once a refused attack counted toward blocking its source.
+    async fn answer_refusal(&self, refusal: Refusal, parts: &Parts, exchange: &Exchange) -> Response<Body> {
+        let (response, strike) = self.refuse(refusal, parts, exchange);
+        if let Some(address) = strike {
+            self.strike(address).await;
+        }
+        response
+    }
+
+    /// Counts a refused attack toward blocking `address` (in Redis on the multiplexed connection when the
+    /// backend is remote).
+    async fn strike(&self, address: std::net::IpAddr) {
+        let security = self.ops.security();
+        if self.remote_address_checks {
+            Box::pin(security.record_refused_attack_async(address)).await;
+        } else {
+            security.record_refused_attack(address);
+        }
     }
 
     fn address_checks(&self, client: &Client) -> AddressVerdict {
@@ -360,10 +395,16 @@ impl Pipeline {
         Ok(())
     }
 
-    /// The refusal's security event and its response. A request refused for its input counts toward
-    /// blocking its source (`ip_blocking.auto_block_after`), unless a third-party page made the visitor's
-    /// browser send it: the refusal stands, the visitor is not the attacker.
-    fn refuse(&self, refusal: Refusal, parts: &Parts, exchange: &Exchange) -> Response<Body> {
+    /// The refusal's security event and its response, and the address to count a strike against: a request
+    /// refused for its input counts toward blocking its source (`ip_blocking.auto_block_after`), unless a
+    /// third-party page made the visitor's browser send it: the refusal stands, the visitor is not the
+    /// attacker.
+    fn refuse(
+        &self,
+        refusal: Refusal,
+        parts: &Parts,
+        exchange: &Exchange,
+    ) -> (Response<Body>, Option<std::net::IpAddr>) {
         let client = exchange.client.map(|client| client.address);
         let security = self.ops.security();
         let third_party = sent_for_a_third_party_page(&parts.headers);
@@ -373,10 +414,11 @@ impl Pipeline {
         }
         security.log_security_event(event.detail("correlation_id", exchange.id.as_str()));
         self.counters.refused(refusal);
-        if let (Refusal::InvalidInput(_), Some(client), false) = (refusal, client, third_party) {
-            security.record_refused_attack(client);
-        }
-        refusal.response(exchange.id.as_str())
+        let strike = match (refusal, client, third_party) {
+            (Refusal::InvalidInput(_), Some(client), false) => Some(client),
+            _ => None,
+        };
+        (refusal.response(exchange.id.as_str()), strike)
     }
 
     /// An `input_detected` event for each finding that let the request go on; they never block.

@@ -68,3 +68,16 @@ impl<S: RateLimitStore> RateLimiter<S> {
         &self.store
     }
 }
+
+impl RateLimiter<crate::SharedStore> {
+    /// [`check_quota`](Self::check_quota) without holding a thread while a shared store answers (on a Tokio
+    /// runtime).
+    pub async fn check_quota_async(&self, identifier: &str, quota: &Quota) -> RateDecision {
+        self.store.check_async(identifier, quota).await
+    }
+
+    /// [`check`](Self::check) without holding a thread while a shared store answers (on a Tokio runtime).
+    pub async fn check_async(&self, identifier: &str) -> RateDecision {
+        self.store.check_async(identifier, &self.quota).await
+    }
+}

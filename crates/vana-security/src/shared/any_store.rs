@@ -22,9 +22,20 @@ impl std::fmt::Debug for SharedStore {
 }
 
 impl SharedStore {
-    /// Whether checks make a network round trip (callers on an async runtime move them off the worker).
+    /// Whether checks make a network round trip (callers on an async runtime use
+    /// [`check_async`](Self::check_async)).
     pub fn is_remote(&self) -> bool {
         !matches!(self, SharedStore::Memory(_))
+    }
+
+    /// [`check`](RateLimitStore::check) without holding a thread while Redis answers (on a Tokio runtime);
+    /// in memory, the same check.
+    pub async fn check_async(&self, key: &str, quota: &Quota) -> RateDecision {
+        match self {
+            SharedStore::Memory(store) => store.check(key, quota),
+            #[cfg(feature = "redis")]
+            SharedStore::Redis(store) => store.check_async(key, quota).await,
+        }
     }
 }
 

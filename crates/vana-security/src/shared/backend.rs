@@ -1,14 +1,21 @@
-//! `RedisBackend`: a small pool of connections with timeouts, and what happens when Redis is away: the
-//! backend is marked down for `retry_interval_ms` (no request pays a timeout meanwhile), failures and
-//! fallbacks are counted, and a warning is logged at most every ten seconds.
+//! `RedisBackend`: a small pool of blocking connections with timeouts, one multiplexed async connection for
+//! callers on a Tokio runtime (every request's commands share one socket, pipelined as they come), and what
+//! happens when Redis is away: the backend is marked down for `retry_interval_ms` (no request pays a timeout
+//! meanwhile), failures and fallbacks are counted, and a warning is logged at most every ten seconds.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 use parking_lot::Mutex;
 use vana_config::{Backend, FailureMode};
 
 use crate::error::SecurityError;
+
+/// Most events on their way to the stream at once from a Tokio runtime.
+pub(crate) const MAX_EVENTS_IN_FLIGHT: usize = 1024;
 
 /// Least time between two warnings about Redis.
 const WARNING_INTERVAL: Duration = Duration::from_secs(10);
@@ -28,6 +35,8 @@ pub struct BackendStatus {
 pub struct RedisBackend {
     client: redis::Client,
     pool: Mutex<Vec<redis::Connection>>,
+    /// The async connection, made on its first use (inside the runtime that drives it).
+    multiplexed: OnceLock<ConnectionManager>,
     pool_size: usize,
     connect_timeout: Duration,
     command_timeout: Duration,
@@ -45,6 +54,8 @@ pub struct RedisBackend {
     failures: AtomicU64,
     fallbacks: AtomicU64,
     last_warning: AtomicU64,
+    /// Events on their way to the stream.
+    events_in_flight: AtomicUsize,
 }
 
 impl std::fmt::Debug for RedisBackend {
@@ -63,6 +74,7 @@ impl RedisBackend {
         Ok(Self {
             client,
             pool: Mutex::new(Vec::new()),
+            multiplexed: OnceLock::new(),
             pool_size: usize::try_from(config.pool_size).unwrap_or(8).max(1),
             connect_timeout: Duration::from_millis(config.connect_timeout_ms.max(1)),
             command_timeout: Duration::from_millis(config.command_timeout_ms.max(1)),
@@ -78,6 +90,7 @@ impl RedisBackend {
             failures: AtomicU64::new(0),
             fallbacks: AtomicU64::new(0),
             last_warning: AtomicU64::new(0),
+            events_in_flight: AtomicUsize::new(0),
         })
     }
 
@@ -168,6 +181,12 @@ impl RedisBackend {
             },
             None => self.fresh_connection().and_then(|connection| self.attempt(connection, &mut command)),
         };
+        self.outcome(result)
+    }
+
+    /// The answer of a command, or `None` with the failure recorded: the backend is marked down for the
+    /// retry interval, the blocking pool emptied, a warning logged (at most every ten seconds).
+    fn outcome<T>(&self, result: redis::RedisResult<T>) -> Option<T> {
         match result {
             Ok(value) => {
                 self.healthy.store(true, Ordering::Relaxed);
@@ -186,6 +205,54 @@ impl RedisBackend {
                 None
             }
         }
+    }
+
+    /// The multiplexed connection; it reconnects by itself after Redis restarts. Made inside the runtime.
+    fn multiplexed(&self) -> redis::RedisResult<ConnectionManager> {
+        if let Some(connection) = self.multiplexed.get() {
+            return Ok(connection.clone());
+        }
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(self.connect_timeout))
+            .set_response_timeout(Some(self.command_timeout))
+            // The failure window, not the manager, decides when Redis is tried again.
+            .set_number_of_retries(0);
+        let made = ConnectionManager::new_lazy_with_config(self.client.clone(), config)?;
+        Ok(self.multiplexed.get_or_init(|| made).clone())
+    }
+
+    /// Runs `pipeline` on the multiplexed connection without holding a thread: `None` when Redis is down,
+    /// failed or was too slow, as [`run`](Self::run) says. Scripts go by their hash; a Redis that lost
+    /// them (it restarted) is given `scripts` and the pipeline once more. Must run on a Tokio runtime.
+    pub(crate) async fn run_async<T: redis::FromRedisValue>(
+        &self,
+        pipeline: &redis::Pipeline,
+        scripts: &[&str],
+    ) -> Option<T> {
+        if !self.is_tried() {
+            return None;
+        }
+        let attempt = async {
+            let mut connection = self.multiplexed()?;
+            match pipeline.query_async(&mut connection).await {
+                Err(error) if error.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript) => {
+                    let mut load = redis::pipe();
+                    for script in scripts {
+                        load.cmd("SCRIPT").arg("LOAD").arg(*script).ignore();
+                    }
+                    load.query_async::<()>(&mut connection).await?;
+                    pipeline.query_async(&mut connection).await
+                }
+                other => other,
+            }
+        };
+        // The connection's own timeouts bound each step; this bounds them together.
+        let patience = self.connect_timeout + self.command_timeout * 2;
+        let result = match tokio::time::timeout(patience, attempt).await {
+            Ok(result) => result,
+            Err(_) => Err(redis::RedisError::from(std::io::Error::from(std::io::ErrorKind::TimedOut))),
+        };
+        self.outcome(result)
     }
 
     fn warn(&self, error: &redis::RedisError) {
@@ -223,22 +290,41 @@ impl RedisBackend {
     }
 
     /// Adds `event` (JSON) to the stream `<prefix>events`, trimmed to exactly `events_stream_maxlen`
-    /// entries, when configured. Best effort.
-    pub(crate) fn publish_event(&self, json: &str) {
-        if self.events_stream_maxlen == 0 {
+    /// entries, when configured. Best effort, and never waited for on a Tokio runtime: there it goes out on
+    /// the multiplexed connection in a task of its own (at most [`MAX_EVENTS_IN_FLIGHT`] at once; past it,
+    /// the event stays in the instance's table only and counts as a failure); elsewhere, on a blocking
+    /// connection.
+    pub(crate) fn publish(backend: &Arc<Self>, json: String) {
+        if backend.events_stream_maxlen == 0 {
             return;
         }
-        let stream = self.key(&["events"]);
-        let maxlen = self.events_stream_maxlen;
-        self.run(|connection| {
-            redis::cmd("XADD")
-                .arg(&stream)
-                .arg("MAXLEN")
-                .arg(maxlen)
-                .arg("*")
-                .arg("event")
-                .arg(json)
-                .query::<String>(connection)
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            backend.run(|connection| backend.event_pipeline(&json).query::<()>(connection));
+            return;
+        };
+        if backend.events_in_flight.fetch_add(1, Ordering::AcqRel) >= MAX_EVENTS_IN_FLIGHT {
+            backend.events_in_flight.fetch_sub(1, Ordering::AcqRel);
+            backend.failures.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        let backend = Arc::clone(backend);
+        runtime.spawn(async move {
+            backend.run_async::<()>(&backend.event_pipeline(&json), &[]).await;
+            backend.events_in_flight.fetch_sub(1, Ordering::AcqRel);
         });
+    }
+
+    fn event_pipeline(&self, json: &str) -> redis::Pipeline {
+        let mut pipeline = redis::pipe();
+        pipeline
+            .cmd("XADD")
+            .arg(self.key(&["events"]))
+            .arg("MAXLEN")
+            .arg(self.events_stream_maxlen)
+            .arg("*")
+            .arg("event")
+            .arg(json)
+            .ignore();
+        pipeline
     }
 }

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use parking_lot::{Condvar, Mutex};
 
 use super::backend::RedisBackend;
-use super::store::{GCRA_SCRIPT, Reply};
+use super::store::{GCRA_SCRIPT, Reply, push_check};
 
 /// Most checks in one pipeline.
 const MAX_BATCH: usize = 256;
@@ -93,14 +93,7 @@ impl Batcher {
         // Idempotent, and it makes the batch work after a Redis restart emptied the script cache.
         pipeline.cmd("SCRIPT").arg("LOAD").arg(GCRA_SCRIPT).ignore();
         for pending in &batch {
-            pipeline
-                .cmd("EVALSHA")
-                .arg(&self.script_hash)
-                .arg(1)
-                .arg(&pending.key)
-                .arg(pending.emission)
-                .arg(pending.tolerance)
-                .arg("");
+            push_check(&mut pipeline, &self.script_hash, &pending.key, pending.emission, pending.tolerance);
         }
         let replies: Option<Vec<Reply>> = self.backend.run(|connection| pipeline.query(connection));
         let mut replies = replies.filter(|replies| replies.len() == batch.len()).map(Vec::into_iter);

@@ -60,16 +60,32 @@ impl SharedBlocks {
         self.write_back(&[(address, duration, reason.to_owned())])
     }
 
+    /// [`block`](Self::block) on the multiplexed connection.
+    pub(crate) async fn block_async(&self, address: IpAddr, reason: &str, duration: Duration) -> bool {
+        self.remember(address, true, self.backend.block_cache.min(duration));
+        self.write_back_async(&[(address, duration, reason.to_owned())]).await
+    }
+
     /// Writes `blocks` (address, time left, reason) to Redis and marks Redis as holding the fleet's blocks;
     /// false when Redis did not answer.
     pub(crate) fn write_back(&self, blocks: &[(IpAddr, Duration, String)]) -> bool {
+        let pipeline = self.write_back_pipeline(blocks);
+        self.backend.run(|connection| pipeline.query::<()>(connection)).is_some()
+    }
+
+    /// [`write_back`](Self::write_back) on the multiplexed connection.
+    pub(crate) async fn write_back_async(&self, blocks: &[(IpAddr, Duration, String)]) -> bool {
+        self.backend.run_async::<()>(&self.write_back_pipeline(blocks), &[]).await.is_some()
+    }
+
+    fn write_back_pipeline(&self, blocks: &[(IpAddr, Duration, String)]) -> redis::Pipeline {
         let mut pipeline = redis::pipe();
         for (address, remaining, reason) in blocks {
             let millis = u64::try_from(remaining.as_millis()).unwrap_or(u64::MAX).max(1);
             pipeline.cmd("SET").arg(self.key(*address)).arg(reason).arg("PX").arg(millis).ignore();
         }
         pipeline.cmd("SET").arg(self.marker()).arg(1).ignore();
-        self.backend.run(|connection| pipeline.query::<()>(connection)).is_some()
+        pipeline
     }
 
     /// Lifts a block in Redis.
@@ -85,17 +101,46 @@ impl SharedBlocks {
     /// decides). Redis is the truth when it answers, so a block lifted on any instance is lifted here once
     /// the cached answer (`block_cache_ms`) is stale.
     pub(crate) fn is_blocked(&self, address: IpAddr) -> Option<SharedAnswer> {
-        if let Some(&(blocked, until)) = self.cache.lock().get(&address) {
-            if until > Instant::now() {
-                return Some(SharedAnswer::Cached(blocked));
-            }
+        if let Some(blocked) = self.cached_answer(address) {
+            return Some(SharedAnswer::Cached(blocked));
         }
+        let pipeline = self.lookup(address);
+        let reply = self.backend.run(|connection| pipeline.query(connection));
+        self.answer(address, reply)
+    }
+
+    /// [`is_blocked`](Self::is_blocked) on the multiplexed connection.
+    pub(crate) async fn is_blocked_async(&self, address: IpAddr) -> Option<SharedAnswer> {
+        if let Some(blocked) = self.cached_answer(address) {
+            return Some(SharedAnswer::Cached(blocked));
+        }
+        let reply = self.backend.run_async(&self.lookup(address), &[]).await;
+        self.answer(address, reply)
+    }
+
+    /// The cached answer about `address`, while it is fresh.
+    fn cached_answer(&self, address: IpAddr) -> Option<bool> {
+        let cache = self.cache.lock();
+        let &(blocked, until) = cache.get(&address)?;
+        (until > Instant::now()).then_some(blocked)
+    }
+
+    /// The round trip that asks about `address`: its block's time left, its reason, the fleet's marker.
+    fn lookup(&self, address: IpAddr) -> redis::Pipeline {
         let key = self.key(address);
-        let marker = self.marker();
-        let answer: Option<(i64, Option<String>, Option<String>)> = self.backend.run(|connection| {
-            redis::pipe().cmd("PTTL").arg(&key).cmd("GET").arg(&key).cmd("GET").arg(&marker).query(connection)
-        });
-        let Some((ttl, reason, held)) = answer else {
+        let mut pipeline = redis::pipe();
+        pipeline.cmd("PTTL").arg(&key).cmd("GET").arg(&key).cmd("GET").arg(self.marker());
+        pipeline
+    }
+
+    /// What the lookup's `reply` says, remembered for `block_cache_ms`; `None` (counted) when Redis did not
+    /// answer.
+    fn answer(
+        &self,
+        address: IpAddr,
+        reply: Option<(i64, Option<String>, Option<String>)>,
+    ) -> Option<SharedAnswer> {
+        let Some((ttl, reason, held)) = reply else {
             self.backend.count_fallback();
             return None;
         };

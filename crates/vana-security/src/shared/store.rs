@@ -45,6 +45,17 @@ pub struct RedisStore {
     batcher: super::batcher::Batcher,
 }
 
+/// Adds one GCRA check of `key` (the script by its `hash`) to `pipeline`.
+pub(crate) fn push_check(
+    pipeline: &mut redis::Pipeline,
+    hash: &str,
+    key: &str,
+    emission: u64,
+    tolerance: u64,
+) {
+    pipeline.cmd("EVALSHA").arg(hash).arg(1).arg(key).arg(emission).arg(tolerance).arg("");
+}
+
 /// What the script answers: allowed (1 or 0), remaining, reset and retry times in microseconds.
 pub(crate) type Reply = (i64, i64, String, String);
 
@@ -82,14 +93,13 @@ impl RedisStore {
         // Loading is idempotent and costs a hash lookup: it makes the batch work after a Redis restart.
         pipeline.cmd("SCRIPT").arg("LOAD").arg(GCRA_SCRIPT).ignore();
         for key in keys {
-            pipeline
-                .cmd("EVALSHA")
-                .arg(self.script.get_hash())
-                .arg(1)
-                .arg(self.redis_key(key, quota))
-                .arg(emission)
-                .arg(tolerance)
-                .arg("");
+            push_check(
+                &mut pipeline,
+                self.script.get_hash(),
+                &self.redis_key(key, quota),
+                emission,
+                tolerance,
+            );
         }
         let replies: Option<Vec<Reply>> = self.backend.run(|connection| pipeline.query(connection));
         match replies {
@@ -128,6 +138,21 @@ impl RedisStore {
                 retry_after: None,
             },
             _ => self.local.check(key, quota),
+        }
+    }
+
+    /// Counts one request of `key` on the multiplexed connection, without holding a thread: concurrent
+    /// checks share one socket and are pipelined as they come. While Redis is away, as [`check`] does.
+    /// Must run on a Tokio runtime.
+    ///
+    /// [`check`]: RateLimitStore::check
+    pub async fn check_async(&self, key: &str, quota: &Quota) -> RateDecision {
+        let (emission, tolerance) = Self::micros(quota);
+        let mut pipeline = redis::pipe();
+        push_check(&mut pipeline, self.script.get_hash(), &self.redis_key(key, quota), emission, tolerance);
+        match self.backend.run_async::<(Reply,)>(&pipeline, &[GCRA_SCRIPT]).await {
+            Some((reply,)) => Self::decision(reply, quota),
+            None => self.fallback(key, quota),
         }
     }
 

@@ -33,15 +33,37 @@ impl SharedStrikes {
     /// Counts one refusal of `address` within `window`; whether the fleet's count reached `limit`. `None`
     /// while Redis does not answer (this instance counts on its own meanwhile).
     pub(crate) fn strike(&self, address: IpAddr, window: Duration, limit: u32) -> Option<bool> {
-        let key = self.backend.key(&["strikes", &address.to_string()]);
-        let millis = u64::try_from(window.as_millis()).unwrap_or(u64::MAX).max(1);
+        let key = self.key(address);
+        let millis = window_millis(window);
         let mut invocation = self.script.key(key);
         invocation.arg(millis).arg(limit);
         let reached: Option<i64> = self.backend.run(|connection| invocation.invoke(connection));
-        if reached.is_none() {
+        self.reached(reached)
+    }
+
+    /// [`strike`](Self::strike) on the multiplexed connection.
+    pub(crate) async fn strike_async(&self, address: IpAddr, window: Duration, limit: u32) -> Option<bool> {
+        let mut pipeline = redis::pipe();
+        pipeline
+            .cmd("EVALSHA")
+            .arg(self.script.get_hash())
+            .arg(1)
+            .arg(self.key(address))
+            .arg(window_millis(window))
+            .arg(limit);
+        let reached = self.backend.run_async::<(i64,)>(&pipeline, &[STRIKE_SCRIPT]).await;
+        self.reached(reached.map(|(reached,)| reached))
+    }
+
+    fn key(&self, address: IpAddr) -> String {
+        self.backend.key(&["strikes", &address.to_string()])
+    }
+
+    fn reached(&self, reply: Option<i64>) -> Option<bool> {
+        if reply.is_none() {
             self.backend.count_fallback();
         }
-        reached.map(|reached| reached == 1)
+        reply.map(|reached| reached == 1)
     }
 }
 
@@ -49,4 +71,8 @@ impl std::fmt::Debug for SharedStrikes {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SharedStrikes").finish_non_exhaustive()
     }
+}
+
+fn window_millis(window: Duration) -> u64 {
+    u64::try_from(window.as_millis()).unwrap_or(u64::MAX).max(1)
 }

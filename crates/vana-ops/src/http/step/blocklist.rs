@@ -20,6 +20,14 @@ impl Blocklist {
         }
         Ok(())
     }
+
+    /// [`check`](Self::check), asking a shared backend without holding a thread.
+    pub(crate) async fn check_async(&self, client: &Client) -> Result<(), Refusal> {
+        if self.ops.security().blocklist().is_blocked_async(client.address).await {
+            return Err(Refusal::Blocked);
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -67,6 +67,15 @@ impl RateLimit {
         }
     }
 
+    /// [`check`](Self::check), asking a shared store without holding a thread.
+    pub(crate) async fn check_async(&self, client: &Client) -> RateDecision {
+        let limiter = self.ops.security().rate_limiter();
+        match &self.endpoints {
+            None => limiter.check_async(client.key.as_str()).await,
+            Some(quota) => limiter.check_quota_async(&format!("ops:{}", client.key.as_str()), quota).await,
+        }
+    }
+
     /// The refusal of a request whose budget is spent.
     pub(crate) fn admits(decision: &RateDecision) -> Result<(), Refusal> {
         if decision.allowed {

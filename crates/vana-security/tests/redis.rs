@@ -203,7 +203,7 @@ fn idle_keys_expire_in_redis() {
 }
 
 #[test]
-fn a_pipelined_batch_decides_like_single_checks() {
+fn one_call_for_many_keys_decides_like_single_checks() {
     let redis = RedisServer::start();
     let store = RedisStore::new(redis.backend(&unique("batch"), FailureMode::FailOpen), MemoryStore::new(10));
     let quota = quota(2, Duration::from_secs(3600), 2);

@@ -1,7 +1,7 @@
-//! Coalescing concurrent checks into one pipeline: while one round trip is in flight, the checks that
-//! arrive wait together and go in the next one. At low load a check goes alone at once, on its caller's
-//! thread; under load a round trip carries many, so throughput is bounded by Redis's work per check, not by
-//! the round trip.
+//! Coalescing blocking callers' concurrent checks: while one round trip is in flight, the checks that
+//! arrive wait together and go in the next one, one call of the script for all of them. At low load a check
+//! goes alone at once, on its caller's thread; under load a round trip carries many, so throughput is
+//! bounded by Redis's work per check, not by the round trip.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -9,16 +9,14 @@ use std::time::{Duration, Instant};
 use parking_lot::{Condvar, Mutex};
 
 use super::backend::RedisBackend;
-use super::store::{GCRA_SCRIPT, Reply, push_check};
+use super::store::{Check, GCRA_SCRIPT, Reply, push_script_call};
 
-/// Most checks in one pipeline.
+/// Most checks in one call of the script (Redis runs it atomically: other clients wait meanwhile).
 const MAX_BATCH: usize = 256;
 
 /// One waiting check: its key and arguments, and where its answer goes.
 struct Pending {
-    key: String,
-    emission: u64,
-    tolerance: u64,
+    check: Check,
     answer: Arc<Answer>,
 }
 
@@ -52,11 +50,11 @@ impl Batcher {
     }
 
     /// Sends one check in the next pipeline and returns its reply; `None` when Redis did not answer.
-    pub(crate) fn check(&self, key: String, emission: u64, tolerance: u64) -> Option<Reply> {
+    pub(crate) fn check(&self, check: Check) -> Option<Reply> {
         let answer = Arc::new(Answer::default());
         let lead = {
             let mut queue = self.queue.lock();
-            queue.pending.push(Pending { key, emission, tolerance, answer: Arc::clone(&answer) });
+            queue.pending.push(Pending { check, answer: Arc::clone(&answer) });
             !std::mem::replace(&mut queue.leader, true)
         };
         if lead {
@@ -89,18 +87,21 @@ impl Batcher {
     }
 
     fn send(&self, batch: Vec<Pending>) {
+        let (checks, answers): (Vec<Check>, Vec<Arc<Answer>>) =
+            batch.into_iter().map(|pending| (pending.check, pending.answer)).unzip();
         let mut pipeline = redis::pipe();
         // Idempotent, and it makes the batch work after a Redis restart emptied the script cache.
         pipeline.cmd("SCRIPT").arg("LOAD").arg(GCRA_SCRIPT).ignore();
-        for pending in &batch {
-            push_check(&mut pipeline, &self.script_hash, &pending.key, pending.emission, pending.tolerance);
-        }
-        let replies: Option<Vec<Reply>> = self.backend.run(|connection| pipeline.query(connection));
-        let mut replies = replies.filter(|replies| replies.len() == batch.len()).map(Vec::into_iter);
-        for pending in batch {
+        push_script_call(&mut pipeline, &self.script_hash, &checks, None);
+        let replies: Option<(Vec<Reply>,)> = self.backend.run(|connection| pipeline.query(connection));
+        let mut replies = replies
+            .map(|(replies,)| replies)
+            .filter(|replies| replies.len() == checks.len())
+            .map(Vec::into_iter);
+        for answer in answers {
             let reply = replies.as_mut().and_then(Iterator::next);
-            *pending.answer.reply.lock() = Some(reply);
-            pending.answer.ready.notify_one();
+            *answer.reply.lock() = Some(reply);
+            answer.ready.notify_one();
         }
     }
 }

@@ -24,6 +24,7 @@ mod batcher;
 mod blocks;
 #[cfg(feature = "redis")]
 mod budget;
+
 #[cfg(feature = "redis")]
 mod store;
 #[cfg(feature = "redis")]

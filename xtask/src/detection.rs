@@ -1,7 +1,7 @@
 //! `cargo xtask detection-report`: how much of each attack file input validation flags, and how much of
 //! each benign file (false positives), for every source of the corpus: each directory whose name starts
 //! with `attacks` is a source of attacks (`attacks/`, the one the rules were written against;
-//! `attacks-fuzzdb/`, kept for validation), `benign/` holds ordinary input. The project's own corpus
+//! `attacks-fuzzdb/`, kept for validation), each whose name starts with `benign` holds ordinary input. The project's own corpus
 //! (`crates/vana-security/corpus`: the attack families the shared corpus lacks) is read after it. The table
 //! goes into docs/security.md.
 
@@ -88,7 +88,7 @@ fn corpus_files(corpus: &Path) -> Result<Vec<CorpusFile>> {
     for dir in sources {
         let source = dir.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
         let attacks = source.starts_with("attacks");
-        if !attacks && source != "benign" {
+        if !attacks && !source.starts_with("benign") {
             continue;
         }
         let mut entries: Vec<PathBuf> = std::fs::read_dir(&dir)
@@ -103,7 +103,7 @@ fn corpus_files(corpus: &Path) -> Result<Vec<CorpusFile>> {
         }));
     }
     if files.is_empty() {
-        bail!("no .txt files under {}/attacks*/ or {}/benign/", corpus.display(), corpus.display());
+        bail!("no .txt files under {}/attacks*/ or {}/benign*/", corpus.display(), corpus.display());
     }
     Ok(files)
 }

@@ -73,7 +73,47 @@ pub(crate) fn run(corpus: &Path, show: bool, misses: Option<&Path>) -> Result<Ex
     if let Some(mut out) = misses_out {
         out.flush()?;
     }
+    println!();
+    levels_table(&files)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The frontier: each source refused at each `input_validation.level` (the tables above are the default
+/// level's), the held-out sources marked.
+fn levels_table(files: &[CorpusFile]) -> Result<()> {
+    let mut validators = Vec::new();
+    for level in 1..=vana_config::limits::MAX_VALIDATION_LEVEL {
+        let mut config = vana_config::Config::default().security.input_validation;
+        config.level = u8::try_from(level)?;
+        validators.push(InputValidator::new(&config)?);
+    }
+    let mut rows: Vec<(String, bool, u64, Vec<u64>)> = Vec::new();
+    for file in files {
+        let mut flagged = Vec::new();
+        let mut lines = 0;
+        for validator in &validators {
+            let opened = std::fs::File::open(&file.path)?;
+            let summary = scan(validator, BufReader::new(opened), None)?;
+            lines = summary.lines;
+            flagged.push(summary.flagged);
+        }
+        match rows.iter_mut().find(|(source, _, _, _)| *source == file.source) {
+            Some((_, _, total, counts)) => {
+                *total += lines;
+                counts.iter_mut().zip(&flagged).for_each(|(count, more)| *count += more);
+            }
+            None => rows.push((file.source.clone(), file.attacks, lines, flagged)),
+        }
+    }
+    println!("| source | lines | refused at level 1 | level 2 | level 3 |");
+    println!("|---|---:|---:|---:|---:|");
+    for (source, attacks, lines, counts) in rows {
+        let what = if attacks { "attacks" } else { "benign" };
+        let percent = |count: u64| if lines == 0 { 0.0 } else { 100.0 * count as f64 / lines as f64 };
+        let cells: Vec<String> = counts.iter().map(|&count| format!("{:.1} %", percent(count))).collect();
+        println!("| {source} ({what}) | {lines} | {} |", cells.join(" | "));
+    }
+    Ok(())
 }
 
 /// Every `.txt` file of every source directory of `corpus`, sorted.

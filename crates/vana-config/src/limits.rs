@@ -53,6 +53,9 @@ pub const MAX_BODY_BYTES: u64 = 64 * 1024 * 1024;
 /// Most entries of each list of the `http` section (headers, paths, route templates).
 pub const MAX_HTTP_LIST: usize = 1000;
 
+/// Highest `input_validation.level` (the paranoia levels are 1 to 3).
+pub const MAX_VALIDATION_LEVEL: u64 = 3;
+
 /// Highest `input_validation.anomaly_threshold`: past it no combination of built-in rules could refuse.
 pub(crate) const MAX_ANOMALY_THRESHOLD: u64 = 100;
 

@@ -47,21 +47,16 @@ pub struct InputValidation {
     /// The score at which an input is refused: the confidences of the rules that fire in it add up (most
     /// built-in rules are 5, weak signals 2 or 3), in the spirit of the OWASP CRS inbound anomaly score.
     pub anomaly_threshold: u16,
+    /// How much counts toward a refusal, like CRS's paranoia levels (1 to 3): at 1, the structures of an
+    /// attack breaking out of its context; at 2, also code quoted whole in text (a SQL statement, a
+    /// command line, markup, a template tag); at 3, also each weak signal on its own. What does not count
+    /// is still a finding (`detect`), never silent.
+    pub level: u8,
 }
 
 impl Default for InputValidation {
     fn default() -> Self {
-        Self {
-            max_input_length: 10_000,
-            forbidden_patterns: vec![
-                r"<script[^>]*>.*?</script>".into(),
-                r"(?-u:\b)union\s+select(?-u:\b)".into(),
-                r"\.\.\/".into(),
-                r"(?-u:\b)eval\s*\(".into(),
-                r"(?-u:\b)exec\s*\(".into(),
-            ],
-            anomaly_threshold: 5,
-        }
+        Self { max_input_length: 10_000, forbidden_patterns: Vec::new(), anomaly_threshold: 5, level: 1 }
     }
 }
 
@@ -370,6 +365,7 @@ impl InputValidation {
             limits::MAX_ANOMALY_THRESHOLD,
             "points",
         );
+        check.positive_at_most(at.key("level"), u64::from(self.level), limits::MAX_VALIDATION_LEVEL, "");
         check.each(
             &at.key("forbidden_patterns"),
             &self.forbidden_patterns,

@@ -37,7 +37,8 @@ pub use shared::{
     BUDGET_SCRIPT, BackendStatus, GCRA_SCRIPT, RedisBackend, RedisLedger, RedisStore, STRIKE_SCRIPT,
 };
 pub use validate::{
-    BUILT_IN_RULES, Category, GRAMMAR_RULES, InputValidator, Rejection, Rule, Severity, Verdict,
+    BUILT_IN_RULES, Category, GRAMMAR_RULES, InputValidator, QUOTED_CODE_RULES, Rejection, Rule, Severity,
+    Verdict, rule_level,
 };
 
 /// `text` cut to at most `max_bytes` on a character boundary.

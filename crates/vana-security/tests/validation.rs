@@ -332,3 +332,45 @@ proptest! {
         prop_assert_eq!(validator.validate(&input), verdict);
     }
 }
+
+#[test]
+fn levels_count_quoted_code_from_level_two_and_weak_signals_alone_at_level_three() {
+    let at = |level| {
+        let mut config = InputValidation::default();
+        config.level = level;
+        InputValidator::new(&config).expect("default rules compile")
+    };
+    let (one, two, three) = (at(1), at(2), at(3));
+    // Code quoted in text: a finding at level 1 (recorded, `detect`), refused from level 2.
+    for quoted in [
+        "How do I write SELECT name, email FROM users WHERE id = 7?",
+        "bash",
+        "The file is ../config/settings.json in the repo",
+        "Does MySQL's SLEEP(5) block the whole pool?",
+    ] {
+        assert!(matches!(one.validate(quoted), Verdict::Suspicious(_)), "{quoted}: a finding at level 1");
+        assert!(!two.validate(quoted).is_passed(), "{quoted}: refused at level 2");
+    }
+    // Breaking out of the value's context: refused at every level.
+    for attack in [
+        "1' OR '1'='1",
+        "x; cat /etc/passwd",
+        "<img src=x onerror=alert(1)>",
+        "../../../etc/passwd",
+        "SLEEP(5)#",
+        "1 AND SLEEP(7)",
+        "alert`1`",
+        "[1].find(alert)",
+        ".htaccess",
+        "{\"$ne\": null}",
+        "user[$ne]=1",
+    ] {
+        for (level, validator) in [(1, &one), (2, &two), (3, &three)] {
+            assert!(!validator.validate(attack).is_passed(), "{attack}: refused at level {level}");
+        }
+    }
+    // A weak signal alone: a finding at levels 1 and 2, refused at 3.
+    let weak = "the report says where 2 > 1 holds for every row";
+    assert!(one.validate(weak).is_passed() && two.validate(weak).is_passed());
+    assert!(!three.validate(weak).is_passed());
+}

@@ -9,6 +9,6 @@ mod validator;
 mod verdict;
 mod word_table;
 
-pub use rules::{BUILT_IN_RULES, GRAMMAR_RULES, Rule};
+pub use rules::{BUILT_IN_RULES, GRAMMAR_RULES, QUOTED_CODE_RULES, Rule, rule_level};
 pub use validator::InputValidator;
 pub use verdict::{Category, Rejection, Severity, Verdict};

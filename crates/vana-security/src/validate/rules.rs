@@ -67,6 +67,36 @@ pub const GRAMMAR_RULES: &[Rule] = &[
     ShellShape::TooManyPositions.rule(),
 ];
 
+/// The rules that recognise code quoted whole in text rather than text breaking out of its context: a SQL
+/// statement, probing functions and catalogue names, a command line or a program's name, markup a message
+/// does not carry, calls of script functions, template tags, query operators, a system file's or a Windows
+/// path. Questions about code show each of them; an attack needs the break-out around them, which the other
+/// rules see. They count toward a refusal from paranoia level 2 (`input_validation.level`); at level 1 they
+/// are findings only.
+pub const QUOTED_CODE_RULES: &[u16] = &[
+    106, // time-based and out-of-band functions named (`SLEEP(5)`)
+    108, // catalogue and system objects named (`pg_catalog`)
+    111, // a SELECT statement
+    118, // aggregate and procedure calls (`COUNT(*)`)
+    138, // a whole SQL statement (grammar)
+    205, // script functions called (`alert('hi')`, `eval(x)`)
+    211, // document and embedding markup (`<meta>`, `<!DOCTYPE>`)
+    302, // a system file named by path (`/etc/hosts`)
+    301, // a climb in a path (`../config`), which relative paths in text show; 312 is the attack's
+    305, // a Windows drive, UNC or environment path
+    404, // a command with options on its own
+    413, // a whole command line or a program's name (grammar)
+    502, // template and PHP tags (`{% for %}`)
+    503, // interpreter internals named (`process.env`)
+    631, // a query operator (`$gt`) in text; 633 is the attack's
+];
+
+/// The paranoia level from which a rule's confidence counts toward a refusal: 2 for [`QUOTED_CODE_RULES`],
+/// else 1. (At level 3 weak signals also count as much as the threshold.)
+pub fn rule_level(id: u16) -> u8 {
+    if QUOTED_CODE_RULES.contains(&id) { 2 } else { 1 }
+}
+
 macro_rules! rules {
     ($( $id:literal $category:ident $severity:ident $confidence:literal $description:literal $pattern:expr; )+) => {
         /// The built-in rules.
@@ -116,6 +146,8 @@ rules! {
         r#"(?:'(?:[^'\s]*)'\s*=\s*'|"(?:[^"\s]*)"\s*=\s*"|\d+\s*=\s*\d+\s*(?:--|#|/\*))|['"]\s*=\s*\d+\s*(?:--|#)|^\s*(?:or|and)\s+(?:true|false|\d+)\s*$|^\s*(?:or|and)\s+\w+\s*=\s*\w+\s*(?:--|#|/\*|$)|^\s*['"`]+\s*[-=&^|]{1,2}\s*['"`]+\s*$"#;
     121 Sql High 5 "a value that opens with a numeric tautology, or chains two of them"
         r#"^\s*(?:\d+\s*)?['"`]?\s*\)*\s*(?:or|and|xor|having|where)\s+\(*\s*['"]?\d[\w.]*['"]?\s*\)*\s*(?:=|<=>|!=|<>|<|>|<=|>=)\s*\(*\s*['"]?\d|\d\s*(?:=|<>|!=)\s*\d+\s+(?:and|or|xor)\s+\(*\s*['"]?\d+\s*(?:=|<>|!=)\s*\d"#;
+    122 Sql Critical 5 "a time-based or probing function in an injection's place: opened by an operator, a quote or a parenthesis, or closed by a comment, a comparison or the value's end"
+        r"(?:^|['\x22)+|&=,]\s*|(?-u:\b)(?:and|or|xor|if|then|else|select|where|having)\s*\(?\s*)(?:sleep|pg_sleep|benchmark|randomblob|dbms_lock\.sleep|dbms_pipe\.receive_message|utl_inaddr\.get_host_\w+|utl_http\.request|load_file|extractvalue|updatexml|row_count)\s*\([^()]*(?:\([^()]*\)[^()]*)*\)|(?-u:\b)(?:sleep|pg_sleep|benchmark|randomblob|dbms_lock\.sleep|load_file|extractvalue|updatexml)\s*\([^()]*(?:\([^()]*\)[^()]*)*\)\s*\)*\s*(?:--|#|/\*|;|=|<|>|$)";
     120 Sql Medium 3 "a numeric comparison after WHERE / OR / AND (`OR 1=1`), which prose about SQL also shows"
         r#"(?-u:\b)(?:or|and|xor|where|having|when)\s+\(*\s*\d[\w.]*\s*\)*\s*(?:=|<=>|!=|<>|<|>|<=|>=)\s*\(*\s*(?:'|‘|’|′|"|\d)"#;
 
@@ -125,11 +157,13 @@ rules! {
     202 Xss Critical 5 "an event-handler attribute"
         r#"(?-u:\b)on(?:moz|webkit|ms)?(?:auxclick|canplay\w*|close|cue\w+|formdata|fullscreen\w+|unhandledrejection|abort|activate|after\w+|animation\w+|before\w+|begin|blur|bounce|cell\w+|change|click|context\w+|control\w+|copy|cut|data\w+|dbl\w+|deactivate|drag\w*|drop|durationchange|emptied|end|ended|error\w*|filterchange|finish|focus\w*|formchange|forminput|hashchange|help|input|invalid|key\w+|layoutcomplete|load\w*|lose\w+|media\w+|message|mouse\w+|move\w*|offline|online|outofsync|page\w+|paste|pause|play\w*|pointer\w+|popstate|progress|property\w+|ratechange|readystatechange|redo|repeat|reset|resize\w*|resume|reverse|row\w+|scroll\w*|search|seek\w*|select\w*|show|stalled|start|stop|storage|submit|suspend|sync\w+|time\w+|toggle|touch\w+|track\w+|transition\w+|undo|unload|url\w+|volumechange|waiting|wheel)\s*="#;
     203 Xss Critical 5 "a script-capable URL scheme"
-        r"(?-u:\b)(?:java|vb|live|ecma)\s*s\s*c\s*r\s*i\s*p\s*t\s*:|(?-u:\b)mocha\s*:|(?-u:\b)data\s*:\s*(?:text/html|image/svg\+xml|application/(?:x-)?(?:javascript|ecmascript|xhtml))|(?-u:\b)(?:javascript|vbscript)\s*(?:&colon;|%3a|\\x3a)";
+        r"(?-u:\b)(?:j\s*a\s*v\s*a|v\s*b|l\s*i\s*v\s*e|e\s*c\s*m\s*a)\s*s\s*c\s*r\s*i\s*p\s*t\s*:|(?-u:\b)mocha\s*:|(?-u:\b)data\s*:\s*(?:text/html|image/svg\+xml|application/(?:x-)?(?:javascript|ecmascript|xhtml))|(?-u:\b)(?:javascript|vbscript)\s*(?:&colon;|%3a|\\x3a)";
     204 Xss High 5 "a tag with a URL, style or handler attribute"
         r#"<\s*[a-z][a-z0-9:-]*(?:[\s/+]|\x00)[^>]*?(?:src|href|dynsrc|lowsrc|background|action|formaction|poster|data|style|xlink:href|srcdoc|code|codebase|values|from|to|by|attributename)\s*=\s*['"`]?\s*(?:[^\s'"`>]*(?:javascript|vbscript|data|expression|alert|\(|&#|\\u|\\x)|[^'"`>]*(?:javascript|expression))"#;
     205 Xss High 5 "calls to dialog, eval and string-to-code functions"
         r#"(?-u:\b)(?:alert|prompt|confirm|eval|settimeout|setinterval|execscript|msgbox)\s*(?:\(|\\*`|&#|\))|(?-u:\b)(?:alert|prompt|confirm|eval)\s*\]|\[\s*['"]?(?:al|ale|pro|con)\S*['"]?\s*\+|string\.fromcharcode|\.constructor\s*\(|function\s*\(\s*\)\s*\{|function\s+\w+\s*\([^)]*\)\s*\{|\$\(\s*['"][^'"]*['"]\s*\)\s*\.\s*\w+\s*\(|(?-u:\b)location\s*=\s*['"]|document\s*\.\s*(?:cookie|domain|write|location|body)|window\s*\.\s*(?:location|open|name)|location\s*\.\s*(?:hash|href|search|replace)|(?:top|self|parent|window|this)\s*\[\s*['"/\d]"#;
+    213 Xss High 5 "a dialog or code function called the way filter evasions call it: a tagged template, encoded parentheses, a parenthesised or bracketed callee, or passed as a callback"
+        r#"(?-u:\b)(?:alert|prompt|confirm|eval|print)\s*(?:`|&(?:lpar|#x?0*(?:28|40));|\\x28|\\u0028)|\(\s*(?:alert|prompt|confirm|eval)\s*\)\s*\(|\.\s*(?:find|map|call|apply|some|every|filter|foreach|then)\s*\(\s*(?:alert|prompt|confirm|eval)\s*\)|(?:top|window|self|parent|frames|globalthis)\s*\[\s*['"`]?\s*(?:alert|prompt|confirm|eval)|=\s*(?:alert|prompt|confirm|eval)\s*,\s*\w+\s*\("#;
     206 Xss High 5 "CSS expressions and script-bearing CSS"
         r"(?-u:\b)expression\s*\(|(?-u:\b)url\s*\(\s*['\x22]?\s*(?:javascript|vbscript|data):|-moz-binding|behavior\s*:|@import|@font-face";
     207 Xss High 5 "markup that breaks out of an attribute or element"
@@ -146,6 +180,8 @@ rules! {
         r"<\s*/?\s*(?:html|head|body|meta|title|form|input|button|textarea|select|option|label|fieldset|legend|frameset|xmp|plaintext|listing|marquee|keygen|isindex|details|summary|dialog|image|fe[a-z]+|[a-z]+:[a-z]+|svg|math|video|audio|source|track|canvas|table|tr|td|th|xml|doc|root|stylesheet|template|div|hr)(?:\s[^<>]*)?/?\s*>|<\?\s*(?:xml|import)|<!--|<!\[|<%";
 
     // --- Path traversal and file inclusion -------------------------------------------------------------
+    312 Path Critical 5 "a climb that reaches out: at the value's start, three levels or more, onto a system directory or a secret file, or cut short by a NUL or a parameter"
+        r"^\s*(?:\.{0,2}[/\\]+)*\.\.+[/\\]|(?:\.\.+[/\\]+){3}|\.\.+[/\\]+(?:\.\.+[/\\]+)*(?:etc|proc|sys|boot|root|home|var|usr|windows|winnt|inetpub|system32|\.(?:ssh|env|git|htaccess|htpasswd))(?:[/\\]|$)|\.{2,}(?:;|%00|\x00)";
     301 Path Critical 5 "a path that climbs out of its directory"
         r"\.\.+[/\\]|[/\\]\.{2,}[/\\;]|[/\\]\.\.$|\.{2,}(?:;|%00|\x00)";
     302 Path Critical 5 "files that hold secrets or system state, by path"
@@ -154,6 +190,8 @@ rules! {
         r"/etc/[\w.+-]|(?:^|[\s'\x22=;(])/(?:var|usr|sys|dev|bin|sbin|lib|lib64|opt)/[\w.+-]|(?-u:\b)[a-z]:[/\\](?:[\w .-]+[/\\])+|/?(?:program files(?: \(x86\))?|apache\d?|php\d?|windows)[/\\]|(?-u:\b)[a-z]:[\\/](?:users|documents|program)";
     310 Path High 5 "a value that is nothing but a path into a system directory, as file parameters are probed"
         r"^\s*[/\\]?(?:(?:etc|var|usr|sys|dev|bin|sbin|lib|lib64|opt|root|boot|proc|windows|winnt|program files(?: \(x86\))?|inetpub|xampp|apache\d?|php\d?)[/\\]|[a-z]:[/\\])[^\s<>|;&]*(?:\s[^\s<>|;&]+[/\\][^\s<>|;&]*)*[/\\]?\s*$";
+    311 Path High 5 "a value that is nothing but the path of a file that holds secrets or system state, as file parameters are probed"
+        r"^\s*(?:\.{0,2}[/\\])*(?:etc[/\\](?:passwd|shadow|gshadow|group|hosts|issue|fstab|crontab|sudoers)|proc[/\\](?:self|version|cmdline|\d+)[/\\]?\S*|\.(?:htaccess|htpasswd|env|git|svn|ssh|bash_history|netrc|npmrc)(?:[/\\]\S*)?|(?:boot|win|system)\.ini|web\.config|wp-config\.php)\s*$";
     309 Path Medium 2 "text that starts with an ellipsis, as traversal probes do"
         r"^\.{3,}";
     303 Path Critical 5 "stream wrappers and URLs of local files and resources (`file://`, `res://`)"
@@ -163,7 +201,7 @@ rules! {
     305 Path High 5 "Windows drive, UNC and environment paths"
         r"(?-u:\b)[a-z]:[\\/](?:windows|winnt|boot\.ini|inetpub|system32)|^\\\\[\w.$-]+\\|%systemroot%|%windir%";
     306 Path High 5 "dot-segments written with encodings the decoder does not know"
-        r"(?:\.|%2e|0x2e|%c0%ae|%uff0e|\\u002e){2}(?:/|\\|%2f|%5c|0x2f|0x5c|%c0%af|%c1%9c|%uff0f|\\u002f|2f|5c)|\.\.(?:%|0x|\\x|\\u)|(?-u:\b)(?:li4v|li4u|l2v0yy|zxrjl3bhc3n3za)";
+        r"(?:%2e|0x2e|%c0%ae|%uff0e|\\u002e)(?:\.|%2e|0x2e|%c0%ae|%uff0e|\\u002e)(?:/|\\|%2f|%5c|0x2f|0x5c|%c0%af|%c1%9c|%uff0f|\\u002f|2f|5c)|\.(?:%2e|0x2e|%c0%ae|%uff0e|\\u002e)(?:/|\\|%2f|%5c|0x2f|0x5c|%c0%af|%c1%9c|%uff0f|\\u002f|2f|5c)|\.\.(?:%2f|%5c|0x2f|0x5c|%c0%af|%c1%9c|%uff0f|\\u002f|2f|5c)|\.\.(?:%|0x|\\x|\\u)|(?-u:\b)(?:li4v|li4u|l2v0yy|zxrjl3bhc3n3za)";
 
     // --- OS command injection --------------------------------------------------------------------------
     401 Cmd Critical 5 "a shell separator followed by a command"
@@ -215,6 +253,8 @@ rules! {
         r#"\{\{[^}]{0,200}(?:__\w+__|\.mro(?-u:\b)|subclasses|\|\s*attr\s*\(|\|\s*filter\s*\(|\|\s*map\s*\(|request\s*\.\s*(?:application|args|environ)|config\s*\.\s*items|_self\s*\.\s*env|\.\s*getclass\s*\(|lipsum\s*\.|cycler\s*\.|joiner\s*\.|namespace\s*\.|dump\s*\(\s*app|app\s*\.\s*request|\[\s*['"][^'"]*['"]\s*\]\s*\|)|\{%[^%]{0,200}(?:__\w+__|popen|import\s+os)|<#assign|\?\s*new\s*\(\s*\)|freemarker\.template\.utility|\{\s*\$smarty\s*\.|\{php\}|#set\s*\(\s*\$\w+\s*=|\$class\s*\.\s*inspect|\{\{\s*(?:self|config|request|settings)\s*\}\}"#;
 
     // --- NoSQL ------------------------------------------------------------------------------------------------------
+    633 Nosql Critical 5 "a query operator object where a value belongs: the whole value an object (or holding one) keyed by an operator, a bracketed operator parameter (`[$ne]=`), or a bare operator"
+        r#"^\s*\{\s*['"]?\$(?:ne|eq|gt|gte|lt|lte|in|nin|regex|where|exists|or|and|nor|not|expr|elemmatch|size|type|mod|all|function|accumulator|lookup|jsonschema)['"]?\s*:|^\s*\{[^{}]*:\s*\{\s*['"]?\$(?:ne|eq|gt|gte|lt|lte|in|nin|regex|where|exists|or|and|nor|not|expr|elemmatch|size|type|mod|all|function|accumulator|lookup|jsonschema)['"]?\s*:|\[\s*['"]?\$(?:ne|eq|gt|gte|lt|lte|in|nin|regex|where|exists|or|and|nor|not|expr|elemmatch|size|type|mod|all|function|accumulator|lookup|jsonschema)['"]?\s*\]|^\s*['"]?\$(?:ne|gt|gte|lt|lte|in|nin|regex|where|exists|or|nor|expr|function)['"]?\s*(?::|$)"#;
     631 Nosql Critical 5 "a MongoDB query operator where a value belongs (`{\"$ne\": 1}`, `[$gt]=`)"
         r#"[\[{,]\s*['"]?\$(?:ne|eq|gt|gte|lt|lte|in|nin|regex|where|exists|or|and|nor|not|expr|elemmatch|size|type|mod|all|function|accumulator|lookup|jsonschema)['"]?\s*[\]:]|^\s*['"]?\$(?:ne|gt|gte|lt|lte|in|nin|regex|where|exists|or|nor|expr|function)['"]?\s*(?::|$)"#;
     632 Nosql High 5 "server-side JavaScript of a MongoDB $where: document fields, the db object, busy waits"

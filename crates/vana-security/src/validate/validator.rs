@@ -54,6 +54,9 @@ pub struct InputValidator {
     first_pattern_rule: usize,
     max_length: usize,
     threshold: u16,
+    /// Each rule's confidence toward a refusal at the configured level (in the order of `rules`): its own,
+    /// 0 for a rule of a higher level, the threshold for a weak signal at level 3.
+    counted: Vec<u8>,
     /// Tells this validator's entries in the per-thread pass cache from another's (clones share it: same
     /// rules, same verdicts).
     id: u64,
@@ -106,7 +109,8 @@ impl InputValidator {
         let set = build!(RegexSetBuilder::new(&patterns));
         let max_length = usize::try_from(config.max_input_length).unwrap_or(usize::MAX);
         let id = NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        Ok(Self { any, set, rules, first_pattern_rule, max_length, threshold, id })
+        let counted = rules.iter().map(|rule| counted_confidence(rule, config.level, threshold)).collect();
+        Ok(Self { any, set, rules, first_pattern_rule, max_length, threshold, counted, id })
     }
 
     /// Validates `input` with the configured length limit (bytes of UTF-8).
@@ -220,9 +224,8 @@ impl InputValidator {
             let rule = &self.rules[index];
             (std::cmp::Reverse(rule.severity), rule.id)
         });
-        let score = fired
-            .iter()
-            .fold(0u16, |score, &index| score.saturating_add(u16::from(self.rules[index].confidence)));
+        let score =
+            fired.iter().fold(0u16, |score, &index| score.saturating_add(u16::from(self.counted[index])));
         let top = &self.rules[fired[0]];
         let finding = Rejection {
             category: top.category,
@@ -251,6 +254,19 @@ fn fire(index: usize, fired: &mut Vec<usize>) {
     if !fired.contains(&index) {
         fired.push(index);
     }
+}
+
+/// What `rule` adds to a score toward a refusal at paranoia `level`: nothing below its level (it is then a
+/// finding only), its confidence from it, and at level 3 a weak signal as much as the threshold. Configured
+/// patterns count at every level.
+fn counted_confidence(rule: &Rule, level: u8, threshold: u16) -> u8 {
+    if rule.category == Category::ForbiddenPattern {
+        return rule.confidence;
+    }
+    if super::rules::rule_level(rule.id) > level {
+        return 0;
+    }
+    if level >= 3 { rule.confidence.max(u8::try_from(threshold).unwrap_or(u8::MAX)) } else { rule.confidence }
 }
 
 fn too_long(length: usize, max_length: usize, threshold: u16) -> Verdict {

@@ -374,3 +374,32 @@ fn levels_count_quoted_code_from_level_two_and_weak_signals_alone_at_level_three
     assert!(one.validate(weak).is_passed() && two.validate(weak).is_passed());
     assert!(!three.validate(weak).is_passed());
 }
+
+#[test]
+fn decoding_goes_on_until_the_value_settles_and_a_value_that_never_does_is_refused() {
+    // Five rounds of URL encoding (a decoder that stops at four leaves `%27`): decoded to the quote.
+    let mut five = String::from("1' OR '1'='1");
+    for _ in 0..5 {
+        five = five.bytes().map(|byte| format!("%{byte:02X}")).collect();
+    }
+    assert!(!validator().validate(&five).is_passed(), "five rounds of encoding");
+    // Encoded more times than the decoder's bound: still changing at the end, refused as such (rule 307).
+    let mut deep = String::from("%41");
+    for _ in 0..14 {
+        deep = deep.replace('%', "%25");
+    }
+    let verdict = validator().validate(&deep);
+    let rejection = verdict.rejection().expect("refused");
+    assert!(rejection.rules.contains(&307), "{:?}", rejection.rules);
+    // Text that settles after a round or two is judged on what it says.
+    assert!(validator().validate("50%25 off, today only").is_passed());
+    assert!(validator().validate("caf%C3%A9 au lait").is_passed());
+}
+
+#[test]
+fn overlong_utf8_of_any_ascii_and_two_digit_octal_escapes_are_undone() {
+    for input in ["%c0%bcscript%c0%bealert(1)%c0%bc/script%c0%be", "\\74script\\76alert(1)\\74/script\\76"] {
+        assert!(!validator().validate(input).is_passed(), "{input}");
+    }
+    assert!(validator().validate("D:\\20\\reports and C:\\10\\old").is_passed(), "a path's digits stay");
+}

@@ -1,7 +1,7 @@
 //! Undoing the encodings attackers use to slip past pattern matching, as the OWASP Core Rule Set's
-//! transformations do: URL decoding (repeated, for double encoding; `%uXXXX`; overlong UTF-8 dots and
-//! slashes), HTML entities, JavaScript and hex escapes, fullwidth ASCII, NULs and control characters, and
-//! SQL/C comments. Rules match both the raw input and this normalized form, case-insensitively.
+//! transformations do: URL decoding (repeated until the text settles, for double encoding; `%uXXXX`;
+//! overlong UTF-8 of any ASCII), HTML entities, JavaScript and hex escapes, fullwidth ASCII, NULs and
+//! control characters, and SQL/C comments. Rules match both the raw input and this normalized form, case-insensitively.
 //!
 //! Every step first checks cheaply whether it has anything to do, and allocates only when it changes
 //! the text, so ordinary prose costs one scan. Decoding only shrinks the text and the loop is bounded, so
@@ -9,14 +9,27 @@
 
 use std::borrow::Cow;
 
-/// Rounds of decoding: enough for triple encoding (`%25252e`), bounded against crafted inputs.
-const MAX_ROUNDS: usize = 4;
+/// Rounds of decoding: until the text stops changing, at most this many. No client encodes a value more
+/// than twice by accident; a value still changing after this many rounds was built to outlast a decoder
+/// that stops at a fixed depth, and is refused as such (rule 307, [`DecodingBound`]).
+pub(crate) const MAX_ROUNDS: usize = 12;
+
+/// Whether decoding reached [`MAX_ROUNDS`] with the text still changing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct DecodingBound(pub(crate) bool);
 
 /// The normalized form of `input`: borrowed when nothing changed.
+#[cfg(test)]
 pub(crate) fn normalize(input: &str) -> Cow<'_, str> {
+    normalize_bounded(input).0
+}
+
+/// The normalized form of `input` (borrowed when nothing changed), and whether it was still changing when
+/// decoding stopped at [`MAX_ROUNDS`].
+pub(crate) fn normalize_bounded(input: &str) -> (Cow<'_, str>, DecodingBound) {
     let work = work_in(input.as_bytes());
     if work == 0 {
-        return Cow::Borrowed(input);
+        return (Cow::Borrowed(input), DecodingBound(false));
     }
     type Step = fn(&str) -> Cow<'_, str>;
     // Low control bytes need a full scan to find; when the first pass saw none, a fast byte search for
@@ -32,8 +45,9 @@ pub(crate) fn normalize(input: &str) -> Cow<'_, str> {
         (COMMENT, strip_comments),
     ];
     let mut text = Cow::Borrowed(input);
+    let mut changed = false;
     for round in 0..MAX_ROUNDS {
-        let mut changed = false;
+        changed = false;
         for (flag, step) in first_round {
             // The first round skips steps whose trigger bytes are absent; later rounds see decoded text.
             let step = if round == 0 {
@@ -55,7 +69,7 @@ pub(crate) fn normalize(input: &str) -> Cow<'_, str> {
             break;
         }
     }
-    text
+    (text, DecodingBound(changed))
 }
 
 const URL: u8 = 1;
@@ -119,8 +133,9 @@ fn push_code_point(out: &mut Vec<u8>, code: u32) {
     out.extend_from_slice(c.encode_utf8(&mut buffer).as_bytes());
 }
 
-/// `%XX`, `%uXXXX`, `+` as space; overlong UTF-8 encodings of `.`, `/` and `\` as those characters
-/// (servers that decode them leniently have been walked out of their roots with them).
+/// `%XX`, `%uXXXX`, `+` as space; overlong UTF-8 encodings of ASCII as those characters (servers that
+/// decode them leniently have been walked out of their roots with `%c0%ae%c0%ae%c0%af`, and filters
+/// passed with `%c0%bcscript`).
 fn url_decode(text: &str) -> Cow<'_, str> {
     let bytes = text.as_bytes();
     let decodable = memchr::memchr2_iter(b'%', b'+', bytes).any(|at| {
@@ -170,22 +185,33 @@ fn url_decode(text: &str) -> Cow<'_, str> {
     if changed { Cow::Owned(String::from_utf8_lossy(&out).into_owned()) } else { Cow::Borrowed(text) }
 }
 
-/// Overlong UTF-8 sequences for `.`, `/`, `\` written as `%c0%ae` and friends: (length, byte).
+/// Overlong UTF-8 encodings of ASCII, as lenient decoders read them: two bytes `%c0%XX`/`%c1%XX` and three
+/// `%e0%80%XX` (`%c0%bc` is `<`, `%c0%ae` `.`), and the malformed forms old servers took for `.`, `/`, `\`
+/// (`%c0%2e`, `%c0%2f`, `%c1%1c`): (length, byte).
 fn overlong_at(bytes: &[u8], at: usize) -> Option<(usize, u8)> {
-    const OVERLONG: [(&[u8], u8); 8] = [
-        (b"%c0%ae", b'.'),
-        (b"%c0%2e", b'.'),
-        (b"%e0%80%ae", b'.'),
-        (b"%c0%af", b'/'),
-        (b"%c0%2f", b'/'),
-        (b"%e0%80%af", b'/'),
-        (b"%c1%9c", b'\\'),
-        (b"%c1%1c", b'\\'),
-    ];
-    OVERLONG.iter().find_map(|(pattern, byte)| {
+    const MALFORMED: [(&[u8], u8); 3] = [(b"%c0%2e", b'.'), (b"%c0%2f", b'/'), (b"%c1%1c", b'\\')];
+    if let Some(found) = MALFORMED.iter().find_map(|(pattern, byte)| {
         let candidate = bytes.get(at..at + pattern.len())?;
         candidate.eq_ignore_ascii_case(pattern).then_some((pattern.len(), *byte))
-    })
+    }) {
+        return Some(found);
+    }
+    let escaped = |from: usize| match bytes.get(from..from + 3)? {
+        [b'%', high, low] => hex_number(&[*high, *low]).and_then(|code| u8::try_from(code).ok()),
+        _ => None,
+    };
+    let continuation = |byte: u8| (0x80..=0xbf).contains(&byte).then_some(byte & 0x3f);
+    match escaped(at)? {
+        lead @ (0xc0 | 0xc1) => {
+            let low = continuation(escaped(at + 3)?)?;
+            Some((6, ((lead & 1) << 6) | low))
+        }
+        0xe0 => {
+            (escaped(at + 3)? == 0x80).then_some(())?;
+            Some((9, continuation(escaped(at + 6)?)?))
+        }
+        _ => None,
+    }
 }
 
 /// HTML character references: `&#60;`, `&#x3c;` (the `;` optional, as browsers accept), and the named
@@ -292,7 +318,7 @@ fn numeric_reference(bytes: &[u8]) -> Option<(usize, u32)> {
     Some((length, code))
 }
 
-/// JavaScript and C escapes: `\xHH`, `\uHHHH`, `\u{H..}`, octal `\NNN`; and `0xHH` runs of dots and
+/// JavaScript and C escapes: `\xHH`, `\uHHHH`, `\u{H..}`, octal `\NNN` and `\NN`; and `0xHH` runs of dots and
 /// slashes (`0x2e0x2e0x2f`).
 fn escape_decode(text: &str) -> Cow<'_, str> {
     let has_backslash = memchr::memchr(b'\\', text.as_bytes()).is_some();
@@ -312,6 +338,11 @@ fn escape_decode(text: &str) -> Cow<'_, str> {
         [b'\\', b'u' | b'U', a, b, c, d, ..] => hex_number(&[*a, *b, *c, *d]).map(|code| (6, code)),
         [b'\\', a @ b'0'..=b'3', b @ b'0'..=b'7', c @ b'0'..=b'7', ..] => {
             Some((4, u32::from(a - b'0') * 64 + u32::from(b - b'0') * 8 + u32::from(c - b'0')))
+        }
+        // Two octal digits, as JavaScript strings take them (`\74script\76`): printable ASCII only, so a
+        // Windows path's `\20` stays as written.
+        [b'\\', a @ b'4'..=b'7', b @ b'0'..=b'7', ..] => {
+            Some((3, u32::from(a - b'0') * 8 + u32::from(b - b'0')))
         }
         [b'\\', c @ (b'.' | b'/'), ..] => Some((2, u32::from(*c))),
         [b'0', b'x' | b'X', b'2', b'e' | b'E' | b'f' | b'F', ..]

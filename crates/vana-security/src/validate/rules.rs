@@ -65,7 +65,18 @@ pub const GRAMMAR_RULES: &[Rule] = &[
     ShellShape::StoredCommand.rule(),
     ShellShape::ProseCommand.rule(),
     ShellShape::TooManyPositions.rule(),
+    STILL_ENCODED,
 ];
+
+/// A value still changing after the decoder's last round (`normalize::MAX_ROUNDS`, 12): encoded more times
+/// than any client does by accident, built to outlast a decoder that stops at a fixed depth.
+pub(crate) const STILL_ENCODED: Rule = grammar(
+    307,
+    Path,
+    High,
+    5,
+    "a value still encoded after twelve rounds of decoding, built to outlast a decoder of fixed depth",
+);
 
 /// The rules that recognise code quoted whole in text rather than text breaking out of its context: a SQL
 /// statement, probing functions and catalogue names, a command line or a program's name, markup a message

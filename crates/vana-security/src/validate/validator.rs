@@ -6,9 +6,9 @@ use std::borrow::Cow;
 use regex::bytes::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 use vana_config::InputValidation;
 
-use super::normalize::normalize;
+use super::normalize::normalize_bounded;
 use super::pass_cache;
-use super::rules::{BUILT_IN_RULES, GRAMMAR_RULES, Rule};
+use super::rules::{BUILT_IN_RULES, GRAMMAR_RULES, Rule, STILL_ENCODED};
 use super::verdict::{Category, Rejection, Severity, Verdict};
 use super::{shell, sql};
 use crate::error::SecurityError;
@@ -162,8 +162,12 @@ impl InputValidator {
     fn fired_in(&self, input: &str) -> Vec<usize> {
         let mut fired = Vec::new();
         self.collect(input, &mut fired);
-        if let Cow::Owned(normalized) = normalize(input) {
+        let (normalized, bound) = normalize_bounded(input);
+        if let Cow::Owned(normalized) = normalized {
             self.collect(&normalized, &mut fired);
+        }
+        if bound.0 {
+            self.fire_grammar_rule(STILL_ENCODED.id, &mut fired);
         }
         fired
     }
@@ -292,6 +296,7 @@ mod tests {
             .iter()
             .map(|shape| shape.rule_id())
             .chain(shell::Shape::ALL.iter().map(|shape| shape.rule_id()))
+            .chain([STILL_ENCODED.id])
             .collect();
         assert_eq!(ids, shapes);
     }

@@ -403,3 +403,22 @@ fn overlong_utf8_of_any_ascii_and_two_digit_octal_escapes_are_undone() {
     }
     assert!(validator().validate("D:\\20\\reports and C:\\10\\old").is_passed(), "a path's digits stay");
 }
+
+#[test]
+fn the_listed_evasions_and_missed_shapes_are_refused_at_the_default_level() {
+    for input in [
+        "7 OR false",                                     // a boolean literal instead of a comparison
+        "3 AND '{\"k\":2}'::jsonb @> '{\"k\":2}'::jsonb", // Postgres JSON operators after a cast
+        "q;who$()ami",                                    // an empty substitution splitting a program name
+        "who``ami",
+        "9)) AS t WHERE 4=4 AND ELT(2,3)-- ", // a clause after parentheses and an alias
+        "';return(true);var k='z",            // JavaScript breaking out of a $where string
+        "4;return true",
+        "*)(|&", // an LDAP filter breaker
+    ] {
+        assert!(!validator().validate(input).is_passed(), "{input}");
+    }
+    for prose in ["Is 1 or true the answer?", "We met (in 2019) and where we go next is open", "a) or b)"] {
+        assert!(validator().validate(prose).is_passed(), "{prose}");
+    }
+}

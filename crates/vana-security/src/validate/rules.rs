@@ -159,6 +159,10 @@ rules! {
         r#"^\s*(?:\d+\s*)?['"`]?\s*\)*\s*(?:or|and|xor|having|where)\s+\(*\s*['"]?\d[\w.]*['"]?\s*\)*\s*(?:=|<=>|!=|<>|<|>|<=|>=)\s*\(*\s*['"]?\d|\d\s*(?:=|<>|!=)\s*\d+\s+(?:and|or|xor)\s+\(*\s*['"]?\d+\s*(?:=|<>|!=)\s*\d"#;
     122 Sql Critical 5 "a time-based or probing function in an injection's place: opened by an operator, a quote or a parenthesis, or closed by a comment, a comparison or the value's end"
         r"(?:^|['\x22)+|&=,]\s*|(?-u:\b)(?:and|or|xor|if|then|else|select|where|having)\s*\(?\s*)(?:sleep|pg_sleep|benchmark|randomblob|dbms_lock\.sleep|dbms_pipe\.receive_message|utl_inaddr\.get_host_\w+|utl_http\.request|load_file|extractvalue|updatexml|row_count)\s*\([^()]*(?:\([^()]*\)[^()]*)*\)|(?-u:\b)(?:sleep|pg_sleep|benchmark|randomblob|dbms_lock\.sleep|load_file|extractvalue|updatexml)\s*\([^()]*(?:\([^()]*\)[^()]*)*\)\s*\)*\s*(?:--|#|/\*|;|=|<|>|$)";
+    123 Sql High 5 "a bare number closed and followed by a boolean operator and a SQL literal: `true`/`false` or a cast quoted literal (`1 OR true`, `1 OR '{}'::jsonb @> ...`)"
+        r#"^\s*['"]?\s*-?\d+\s*['"]?\s*\)*\s*(?:or|and|xor|\|\||&&)\s+\(*\s*(?:true|false|not\s+false|'[^']*'\s*::\s*\w+)(?-u:\b)"#;
+    124 Sql High 5 "a value closed by parentheses, then an alias or a clause (`1)) AS x WHERE`, `1) ORDER BY 3`)"
+        r#"^\s*(?:-?\d+|['"][^'"]*['"]?|\w+['"])\s*\)+\s*(?:as\s+\w+\s+)?(?:where|and|or|xor|order\s+by|group\s+by|having|union|limit|procedure)(?-u:\b)"#;
     120 Sql Medium 3 "a numeric comparison after WHERE / OR / AND (`OR 1=1`), which prose about SQL also shows"
         r#"(?-u:\b)(?:or|and|xor|where|having|when)\s+\(*\s*\d[\w.]*\s*\)*\s*(?:=|<=>|!=|<>|<|>|<=|>=)\s*\(*\s*(?:'|‘|’|′|"|\d)"#;
 
@@ -266,12 +270,16 @@ rules! {
     // --- NoSQL ------------------------------------------------------------------------------------------------------
     633 Nosql Critical 5 "a query operator object where a value belongs: the whole value an object (or holding one) keyed by an operator, a bracketed operator parameter (`[$ne]=`), or a bare operator"
         r#"^\s*\{\s*['"]?\$(?:ne|eq|gt|gte|lt|lte|in|nin|regex|where|exists|or|and|nor|not|expr|elemmatch|size|type|mod|all|function|accumulator|lookup|jsonschema)['"]?\s*:|^\s*\{[^{}]*:\s*\{\s*['"]?\$(?:ne|eq|gt|gte|lt|lte|in|nin|regex|where|exists|or|and|nor|not|expr|elemmatch|size|type|mod|all|function|accumulator|lookup|jsonschema)['"]?\s*:|\[\s*['"]?\$(?:ne|eq|gt|gte|lt|lte|in|nin|regex|where|exists|or|and|nor|not|expr|elemmatch|size|type|mod|all|function|accumulator|lookup|jsonschema)['"]?\s*\]|^\s*['"]?\$(?:ne|gt|gte|lt|lte|in|nin|regex|where|exists|or|nor|expr|function)['"]?\s*(?::|$)"#;
+    634 Nosql Critical 5 "a value closed, then a JavaScript statement, as a MongoDB `$where` runs it (`';return(true);var x='`, `0;return true`)"
+        r#"^\s*(?:-?\d+|['"]|\w*['"])\s*\)*\s*;\s*(?:return\b|var\s|let\s|const\s|while\s*\(|for\s*\(|sleep\s*\(|this\.)"#;
     631 Nosql Critical 5 "a MongoDB query operator where a value belongs (`{\"$ne\": 1}`, `[$gt]=`)"
         r#"[\[{,]\s*['"]?\$(?:ne|eq|gt|gte|lt|lte|in|nin|regex|where|exists|or|and|nor|not|expr|elemmatch|size|type|mod|all|function|accumulator|lookup|jsonschema)['"]?\s*[\]:]|^\s*['"]?\$(?:ne|gt|gte|lt|lte|in|nin|regex|where|exists|or|nor|expr|function)['"]?\s*(?::|$)"#;
     632 Nosql High 5 "server-side JavaScript of a MongoDB $where: document fields, the db object, busy waits"
         r"this\s*\.\s*\w+\s*\.\s*match\s*\(|(?-u:\b)db\s*\.\s*\w+\s*\.\s*(?:find|insert|update|remove|drop|mapreduce|aggregate|count)\w*\s*\(|['\x22]\s*;\s*sleep\s*\(\s*\d{3,}\s*\)|while\s*\(\s*\w+\s*-\s*\w+\s*<\s*\d{3,}\s*\)|(?-u:\b)(?:true|1)\s*,\s*\$where\s*:";
 
     // --- LDAP ---------------------------------------------------------------------------------------------------------
+    642 Ldap High 5 "a value made of LDAP filter metacharacters (`*()|&`), as filter breakers probe"
+        r#"^\s*\*?\s*(?:[()|&!]\s*){3,}['"]?\s*$"#;
     641 Ldap High 5 "an LDAP filter closed and reopened, or a wildcard filter on an attribute"
         r"\)\s*\(\s*[|&!]|\*\s*\)\s*\(\s*[|&!(\w]|\(\s*[|&]\s*\(\s*[\w.-]+\s*[~<>]?=|\(\s*[\w.-]+\s*=\s*\*\s*\)\s*\)|^\s*\*\s*\(\s*[|&]|\)\s*\(\s*[\w.-]+\s*=\s*\*?\s*\)\s*\)|[*)]\s*\)\s*(?:%00|\x00)";
 

@@ -204,6 +204,9 @@ fn judge(text: &[u8], at: usize, position: Position) -> Option<Shape> {
         return Some(shape);
     }
     let kind = command(word.program()?)?;
+    if word.spliced {
+        return Some(Shape::Substitution);
+    }
     let unambiguous = kind == Kind::Program;
     // A quoted word with spaces in it (`'ping -c 3 host'`) is a whole command line to an `eval`.
     let arguments = match word.inner_arguments() {
@@ -351,19 +354,34 @@ struct Word {
     glob: bool,
     /// Where `=` of an assignment `NAME=value` is in `bytes`.
     assignment: Option<usize>,
+    /// An empty expansion was dropped inside it (`who$()ami`, ``who``ami``, `who$@ami`): a name split so
+    /// that filters do not see it, which no text writes.
+    spliced: bool,
 }
 
 impl Word {
     /// The word at `at`; `None` when there is none or it is longer than a program name.
     fn read(text: &[u8], at: usize) -> Option<Word> {
-        let mut word =
-            Word { bytes: [0; MAX_WORD], length: 0, start: at, end: at, glob: false, assignment: None };
+        let mut word = Word {
+            bytes: [0; MAX_WORD],
+            length: 0,
+            start: at,
+            end: at,
+            glob: false,
+            assignment: None,
+            spliced: false,
+        };
         let mut i = at;
         // In a Windows path (`C:\Windows\...`, `%windir%\...`) a backslash separates; elsewhere it escapes.
         let windows_path = matches!(&text[at.min(text.len())..], [drive, b':', b'\\', ..] if drive.is_ascii_alphabetic())
             || text.get(at) == Some(&b'%');
         while let Some(&byte) = text.get(i) {
             match byte {
+                // An empty command substitution inside a word adds nothing to it.
+                b'`' if word.length > 0 && text.get(i + 1) == Some(&b'`') => {
+                    word.spliced = true;
+                    i += 2;
+                }
                 b' ' | b'\t' | b'\r' | b'\n' | b';' | b'&' | b'|' | b'<' | b'>' | b'(' | b')' | b'`'
                 | b',' | b'}' => break,
                 b'\'' | b'"' => {
@@ -394,6 +412,7 @@ impl Word {
                 b'$' => match expansion(text, i) {
                     Expansion::Break => break,
                     Expansion::Text(skip, value) => {
+                        word.spliced |= skip > 1 && value.as_slice().is_empty() && word.length > 0;
                         word.push_all(value.as_slice())?;
                         i += skip;
                     }
@@ -510,6 +529,8 @@ fn expansion(text: &[u8], at: usize) -> Expansion {
             Expansion::Text(close + 2, Expanded::of(if slash { b"/" } else { b"" }))
         }
         Some(b'@' | b'*' | b'#' | b'0'..=b'9') => Expansion::Text(2, Expanded::of(b"")),
+        // `$()`: an empty command substitution.
+        Some(b'(') if rest.get(1) == Some(&b')') => Expansion::Text(3, Expanded::of(b"")),
         // `$"..."` is a translated string: the string itself.
         Some(b'"') | Some(b'\\') => Expansion::Text(1, Expanded::of(b"")),
         _ if rest.starts_with(b"IFS") => Expansion::Break,

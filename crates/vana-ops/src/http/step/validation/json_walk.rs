@@ -14,24 +14,33 @@ pub(crate) enum JsonStep {
     Index(usize),
 }
 
+/// What a visited string is in its document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum JsonText {
+    /// An object's key: a name.
+    Key,
+    /// A string value.
+    Value,
+}
+
 /// Calls `visit` on every string and key of a JSON document. `None` when the body is not JSON (or nests
 /// deeper than the parser's limit of 128): it is then inspected as text.
 pub(crate) fn each_json_string<T>(
     body: &[u8],
-    mut visit: impl FnMut(&str) -> ControlFlow<T>,
+    mut visit: impl FnMut(JsonText, &str) -> ControlFlow<T>,
 ) -> Option<ControlFlow<T>> {
-    walk(body, None, &mut |_: &[JsonStep], text: &str| visit(text))
+    walk(body, None, &mut |_: &[JsonStep], kind, text: &str| visit(kind, text))
 }
 
 /// The same with the steps that lead to each string (a key's steps end with the key itself).
 pub(crate) fn each_json_string_at<T>(
     body: &[u8],
-    mut visit: impl FnMut(&[JsonStep], &str) -> ControlFlow<T>,
+    mut visit: impl FnMut(&[JsonStep], JsonText, &str) -> ControlFlow<T>,
 ) -> Option<ControlFlow<T>> {
     walk(body, Some(Vec::new()), &mut visit)
 }
 
-type Visit<'v, T> = dyn FnMut(&[JsonStep], &str) -> ControlFlow<T> + 'v;
+type Visit<'v, T> = dyn FnMut(&[JsonStep], JsonText, &str) -> ControlFlow<T> + 'v;
 
 fn walk<T>(body: &[u8], path: Option<Vec<JsonStep>>, visit: &mut Visit<'_, T>) -> Option<ControlFlow<T>> {
     let mut state = Walk { visit, path, stopped: None };
@@ -53,9 +62,9 @@ struct Walk<'v, T> {
 }
 
 impl<T> Walk<'_, T> {
-    fn see<E: de::Error>(&mut self, text: &str) -> Result<(), E> {
+    fn see<E: de::Error>(&mut self, kind: JsonText, text: &str) -> Result<(), E> {
         let path = self.path.as_deref().unwrap_or(&[]);
-        match (self.visit)(path, text) {
+        match (self.visit)(path, kind, text) {
             ControlFlow::Continue(()) => Ok(()),
             ControlFlow::Break(found) => {
                 self.stopped = Some(found);
@@ -93,7 +102,7 @@ impl<'de, T> Visitor<'de> for &mut Walk<'_, T> {
     }
 
     fn visit_str<E: de::Error>(self, text: &str) -> Result<(), E> {
-        self.see(text)
+        self.see(JsonText::Value, text)
     }
 
     fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
@@ -132,7 +141,7 @@ impl<'de, T> Visitor<'de> for &mut Walk<'_, T> {
     fn visit_map<A: MapAccess<'de>>(self, mut members: A) -> Result<(), A::Error> {
         while let Some(key) = members.next_key::<std::borrow::Cow<'de, str>>()? {
             self.enter(|| JsonStep::Key(key.to_string()));
-            let seen = self.see(&key).and_then(|()| members.next_value_seed(&mut *self));
+            let seen = self.see(JsonText::Key, &key).and_then(|()| members.next_value_seed(&mut *self));
             self.leave();
             seen?;
         }
@@ -157,7 +166,7 @@ mod tests {
     fn strings_and_keys_come_with_their_steps() {
         let body = br#"{"newMessage": {"parts": [{"text": "hi"}, {"text": "there", "n": 1.5}]}, "appName": "a", "ok": true, "z": null}"#;
         let mut seen = Vec::new();
-        let flow = each_json_string_at::<()>(body, |path, text| {
+        let flow = each_json_string_at::<()>(body, |path, _, text| {
             seen.push(format!("{}={text}", pointer(path)));
             ControlFlow::Continue(())
         });
@@ -184,7 +193,7 @@ mod tests {
     fn every_value_of_a_repeated_key_is_visited() {
         let body = br#"{"bio": "<script>alert(1)</script>", "bio": "harmless"}"#;
         let mut values = Vec::new();
-        each_json_string::<()>(body, |text| {
+        each_json_string::<()>(body, |_, text| {
             values.push(text.to_owned());
             ControlFlow::Continue(())
         });
@@ -195,7 +204,7 @@ mod tests {
     fn escaped_strings_are_visited_decoded_and_a_break_stops_the_walk() {
         let body = br#"["a\u003cb", "\"q\"", "never"]"#;
         let mut values = Vec::new();
-        let flow = each_json_string(body, |text| {
+        let flow = each_json_string(body, |_, text| {
             values.push(text.to_owned());
             if text == "\"q\"" { ControlFlow::Break(values.len()) } else { ControlFlow::Continue(()) }
         });
@@ -205,16 +214,16 @@ mod tests {
 
     #[test]
     fn what_is_not_json_is_none() {
-        assert_eq!(each_json_string::<()>(b"not json", |_| ControlFlow::Continue(())), None);
-        assert_eq!(each_json_string::<()>(br#"{"a": 1} trailing"#, |_| ControlFlow::Continue(())), None);
+        assert_eq!(each_json_string::<()>(b"not json", |_, _| ControlFlow::Continue(())), None);
+        assert_eq!(each_json_string::<()>(br#"{"a": 1} trailing"#, |_, _| ControlFlow::Continue(())), None);
         let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
         assert_eq!(
-            each_json_string::<()>(deep.as_bytes(), |_| ControlFlow::Continue(())),
+            each_json_string::<()>(deep.as_bytes(), |_, _| ControlFlow::Continue(())),
             None,
             "past the nesting limit"
         );
         assert_eq!(
-            each_json_string::<()>(b"\"just a string\"", |_| ControlFlow::Continue(())),
+            each_json_string::<()>(b"\"just a string\"", |_, _| ControlFlow::Continue(())),
             Some(ControlFlow::Continue(()))
         );
     }

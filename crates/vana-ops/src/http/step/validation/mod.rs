@@ -18,7 +18,7 @@ use crate::http::body::{BodyKind, each_form_part};
 use crate::http::path::{PathPrefixes, normalized};
 use crate::http::reject::{Finding, FindingAction, Refusal};
 use crate::ops::Ops;
-use json_walk::{JsonStep, each_json_string, each_json_string_at};
+use json_walk::{JsonStep, JsonText, each_json_string, each_json_string_at};
 use multipart::each_text_part;
 pub(crate) use policy::RouteActions;
 use policy::{Named, Policies};
@@ -166,32 +166,39 @@ impl Validation {
             // A binary body in a textual type: the validator's byte entry point decides.
             return judge.check(actions.body, "body", |v| v.validate_bytes(bytes));
         };
-        let mut check = |action, location, part: &str| {
-            into_flow(judge.check(action, location, |v| v.validate_with_limit(part, max_value)))
+        // An object's keys are names: judged for structure only (a key named `ls` is no command).
+        let mut check = |action, location, part: &str, text: JsonText| {
+            into_flow(judge.check(action, location, |v| match text {
+                JsonText::Key => v.validate_name(part, max_value),
+                JsonText::Value => v.validate_with_limit(part, max_value),
+            }))
         };
+        let value = JsonText::Value;
         into_result(match kind {
             BodyKind::Form => {
-                each_named_pair(text, &actions.form, |action, part| check(action, "form", part))
+                each_named_pair(text, &actions.form, |action, part| check(action, "form", part, value))
             }
             BodyKind::Json if actions.json.has_pointers() => {
                 let json = &actions.json;
-                each_json_string_at(bytes, |path: &[JsonStep], part| check(json.action(path), "json", part))
-                    .unwrap_or_else(|| check(json.default, "body", text))
+                each_json_string_at(bytes, |path: &[JsonStep], kind, part| {
+                    check(json.action(path), "json", part, kind)
+                })
+                .unwrap_or_else(|| check(json.default, "body", text, value))
             }
             BodyKind::Json => {
                 let action = actions.json.default;
-                each_json_string(bytes, |part| check(action, "json", part))
-                    .unwrap_or_else(|| check(action, "body", text))
+                each_json_string(bytes, |kind, part| check(action, "json", part, kind))
+                    .unwrap_or_else(|| check(action, "body", text, value))
             }
-            BodyKind::Text => check(actions.body, "body", text),
+            BodyKind::Text => check(actions.body, "body", text, value),
             // A body that is not the multipart it says is read as the text it is.
             BodyKind::Multipart => boundary
                 .and_then(|boundary| {
                     each_text_part(bytes, boundary, |name, part| {
-                        check(actions.form.action(name), "form", part)
+                        check(actions.form.action(name), "form", part, value)
                     })
                 })
-                .unwrap_or_else(|| check(actions.body, "body", text)),
+                .unwrap_or_else(|| check(actions.body, "body", text, value)),
             BodyKind::Opaque => ControlFlow::Continue(()),
         })
     }

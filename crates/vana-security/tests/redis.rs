@@ -70,7 +70,7 @@ proptest! {
 /// One Redis for the property test's cases (each uses its own key prefix).
 fn shared_redis() -> &'static RedisServer {
     static REDIS: std::sync::OnceLock<RedisServer> = std::sync::OnceLock::new();
-    REDIS.get_or_init(RedisServer::start)
+    REDIS.get_or_init(RedisServer::start_shared)
 }
 
 fn client(n: u8) -> IpAddr {

@@ -127,12 +127,27 @@ impl Drop for Process {
 pub struct RedisServer {
     process: Option<Process>,
     port: u16,
+    /// Seconds after which it is killed whatever happens (coreutils' `timeout`), for a server kept in a
+    /// `static`, which is never dropped.
+    lifetime: Option<u64>,
 }
+
+/// The longest a [`RedisServer::start_shared`] server lives: longer than any test binary runs.
+const SHARED_LIFETIME_SECONDS: u64 = 900;
 
 impl RedisServer {
     /// Starts it and waits until it answers `PING`.
     pub fn start() -> RedisServer {
-        let mut server = RedisServer { process: None, port: free_port() };
+        let mut server = RedisServer { process: None, port: free_port(), lifetime: None };
+        server.restart();
+        server
+    }
+
+    /// Starts one to keep in a `static`, shared by a test binary's tests: statics are never dropped, so it
+    /// ends on its own after fifteen minutes instead of outliving the binary. Not for `freeze`/`stop`.
+    pub fn start_shared() -> RedisServer {
+        let mut server =
+            RedisServer { process: None, port: free_port(), lifetime: Some(SHARED_LIFETIME_SECONDS) };
         server.restart();
         server
     }
@@ -142,7 +157,14 @@ impl RedisServer {
         let port = self.port.to_string();
         let dir = std::env::temp_dir();
         let dbfilename = format!("vana-none-{port}.rdb");
-        let mut command = Command::new("redis-server");
+        let mut command = match self.lifetime {
+            Some(seconds) => {
+                let mut bounded = Command::new("timeout");
+                bounded.args(["--signal=KILL", &seconds.to_string(), "redis-server"]);
+                bounded
+            }
+            None => Command::new("redis-server"),
+        };
         command
             .args(["--port", &port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
             // An empty working directory: nothing to load at start, nothing written.

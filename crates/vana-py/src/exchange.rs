@@ -378,15 +378,24 @@ impl Exchange {
         }
     }
 
-    /// The application raised before its response's head: the layer logs and times the failure.
+    /// The application raised (or returned without a response): before its head, the layer logs and
+    /// times the failure as a 500; after it, the response ends as a failed stream does.
     fn app_failed(&self) {
         let mut state = self.state.lock();
+        let state = &mut *state;
         state.handoff.lock().head = Some(Err(AppFailed));
-        if let (Some(handling), Ok(runtime)) = (state.handling.as_mut(), runtime()) {
-            let _runtime = runtime.enter();
+        let Ok(runtime) = runtime() else { return };
+        let _runtime = runtime.enter();
+        if let Some(handling) = state.handling.as_mut() {
             let _ = handling.as_mut().poll(&mut Context::from_waker(Waker::noop()));
         }
         state.handling = None;
+        state.response.gone();
+        if let Some(body) = state.answer.as_mut() {
+            // The body fails where it stands: the watch records the end.
+            while let Poll::Ready(Some(Ok(_))) = poll_body(body, Waker::noop()) {}
+        }
+        state.answer = None;
     }
 
     /// One body message of the application (ignored for the layer's own answer, whose body is whole), and

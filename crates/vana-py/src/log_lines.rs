@@ -136,3 +136,26 @@ pub(crate) fn drain_log_lines() -> Vec<(String, u8, String)> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_queue_keeps_at_most_its_cap_and_counts_the_rest_until_drained() {
+        let queue = LineQueue::default();
+        let text: String = (0..MAX_QUEUED_LINES + 5).map(|n| format!("line {n}\n")).collect();
+        queue.push(&text);
+        let (lines, dropped) = queue.drain();
+        assert_eq!((lines.len(), dropped), (MAX_QUEUED_LINES, 5));
+        assert_eq!(lines[0], "line 0");
+        assert_eq!(queue.drain(), (Vec::new(), 0), "a drain empties the queue and resets the count");
+    }
+
+    #[test]
+    fn a_line_names_its_logger_and_level() {
+        assert_eq!(level_number("WARN"), 30);
+        assert_eq!(level_number("CRITICAL"), 50);
+        assert_eq!(level_number("anything else"), 20);
+    }
+}

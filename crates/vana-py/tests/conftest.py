@@ -8,6 +8,13 @@ import time
 import uvicorn
 
 
+def free_port() -> int:
+    """A loopback port free now (for a server started next to take)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 @contextlib.contextmanager
 def served(app, *, lifespan: str = "off", within: float = 20):
     """``app`` under uvicorn in a thread; yields its base URL, stops it on exit."""

@@ -39,6 +39,14 @@ def build_app():
 
         return StreamingResponse(events(), media_type="text/event-stream")
 
+    @app.get("/broken")
+    async def broken():
+        async def events():
+            yield "data: 0\n\n"
+            raise RuntimeError("the model went away")
+
+        return StreamingResponse(events(), media_type="text/event-stream")
+
     @app.post("/run_sse")
     async def run_sse(body: dict):
         async def events():
@@ -173,3 +181,19 @@ def test_the_middleware_builds_from_the_configuration_alone():
     assert middleware.security.validate_input("1' OR 1=1--")[0] is False
     with pytest.raises(ValueError, match="not both"):
         OpsMiddleware(FastAPI(), ops=middleware.ops, input_policies={})
+
+
+def test_a_stream_the_application_breaks_counts_as_failed_not_as_the_client_s_going(server):
+    base, monitor, _ = server
+    try:
+        with httpx.stream("GET", f"{base}/broken", headers={"X-Forwarded-For": "198.51.100.53"}) as response:
+            assert response.status_code == 200
+            for _ in response.iter_bytes():
+                pass
+    except httpx.HTTPError:
+        pass  # the server cut the response: what the client sees of a broken stream
+    deadline = time.time() + 5
+    failed = 'http_route="/broken",outcome="upstream_error"'
+    while failed not in monitor.prometheus() and time.time() < deadline:
+        time.sleep(0.05)
+    assert failed in monitor.prometheus(), [line for line in monitor.prometheus().splitlines() if "streams" in line]

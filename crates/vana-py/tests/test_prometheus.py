@@ -17,7 +17,7 @@ from fastapi import FastAPI
 from fastapi.responses import StreamingResponse
 from starlette.routing import Mount
 
-from conftest import served
+from conftest import free_port, served
 from vana_ops.asgi import OpsMiddleware, ops_app
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -100,8 +100,8 @@ class Prometheus:
             f"  - {{job_name: vana-ops, metrics_path: /_ops/metrics, static_configs: [{{targets: ['{target}']}}]}}\n"
         )
         (workdir / "rules.yml").write_text(rules)
-        with socket_port() as port:
-            self.base = f"http://127.0.0.1:{port}"
+        port = free_port()
+        self.base = f"http://127.0.0.1:{port}"
         self.process = subprocess.Popen(
             [tool("prometheus", "prometheus"), f"--config.file={workdir / 'prometheus.yml'}",
              f"--storage.tsdb.path={workdir / 'data'}", f"--web.listen-address=127.0.0.1:{port}"],
@@ -127,19 +127,6 @@ class Prometheus:
     def stop(self) -> None:
         self.process.terminate()
         self.process.wait(timeout=10)
-
-
-class socket_port:
-    """A free loopback port (released on exit, for the server to take)."""
-
-    def __enter__(self) -> int:
-        import socket
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        return int(self.sock.getsockname()[1])
-
-    def __exit__(self, *_) -> None:
-        self.sock.close()
 
 
 def eventually(within: float, done) -> bool:

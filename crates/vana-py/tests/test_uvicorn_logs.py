@@ -3,12 +3,13 @@ middleware's access and security lines reach standard error as the gateway's JSO
 id."""
 
 import json
-import socket
 import subprocess
 import sys
 import time
 
 import httpx
+
+from conftest import free_port
 
 APP = '''
 import vana_ops
@@ -24,12 +25,6 @@ async def echo(msg: str = ""):
 
 service = OpsMiddleware(app)
 '''
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def test_access_and_security_lines_reach_stderr_under_plain_uvicorn(tmp_path):

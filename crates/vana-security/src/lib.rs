@@ -34,7 +34,8 @@ pub use scan::{ScanSummary, scan};
 pub use shared::SharedStore;
 #[cfg(feature = "redis")]
 pub use shared::{
-    BUDGET_SCRIPT, BackendStatus, GCRA_SCRIPT, RedisBackend, RedisLedger, RedisStore, STRIKE_SCRIPT,
+    BUDGET_SCRIPT, BackendStatus, GCRA_SCRIPT, MAX_EVENTS_IN_FLIGHT, RedisBackend, RedisLedger, RedisStore,
+    STRIKE_SCRIPT,
 };
 pub use validate::{
     BUILT_IN_RULES, Category, GRAMMAR_RULES, InputValidator, QUOTED_CODE_RULES, Rejection, Rule, Severity,

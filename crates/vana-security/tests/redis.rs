@@ -19,6 +19,12 @@ use vana_testkit::RedisServer;
 /// The harness's server, with the backend settings these tests use.
 trait Backends {
     fn backend(&self, prefix: &str, on_failure: FailureMode) -> Arc<RedisBackend>;
+
+    /// A fleet member: a manager with `policies`, sharing keys under `prefix`, local fallback while Redis
+    /// is away.
+    fn member(&self, prefix: &str, policies: &SecurityPolicies) -> SecurityManager {
+        SecurityManager::with_redis(policies, self.backend(prefix, FailureMode::LocalFallback)).unwrap()
+    }
 }
 
 impl Backends for RedisServer {
@@ -89,10 +95,8 @@ fn policies(burst: u32) -> SecurityPolicies {
 fn two_instances_share_one_limit_and_one_blocklist_and_the_event_stream() {
     let redis = RedisServer::start();
     let prefix = unique("fleet");
-    let a = SecurityManager::with_redis(&policies(5), redis.backend(&prefix, FailureMode::LocalFallback))
-        .unwrap();
-    let b = SecurityManager::with_redis(&policies(5), redis.backend(&prefix, FailureMode::LocalFallback))
-        .unwrap();
+    let a = redis.member(&prefix, &policies(5));
+    let b = redis.member(&prefix, &policies(5));
     // Ten requests of one client, alternating between the instances: five pass, as one limit promises.
     let allowed = (0..10)
         .filter(|n| if n % 2 == 0 { &a } else { &b }.rate_limiter().check("198.51.100.1").allowed)
@@ -140,10 +144,7 @@ fn within_bound<T: Send + 'static>(check: impl FnOnce() -> T + Send + 'static) -
 fn while_redis_is_down_local_fallback_limits_locally_and_recovery_is_automatic() {
     let mut redis = RedisServer::start();
     let prefix = unique("down");
-    let manager = Arc::new(
-        SecurityManager::with_redis(&policies(3), redis.backend(&prefix, FailureMode::LocalFallback))
-            .unwrap(),
-    );
+    let manager = Arc::new(redis.member(&prefix, &policies(3)));
     assert!(manager.rate_limiter().check("before").allowed);
     redis.stop();
     let checker = Arc::clone(&manager);
@@ -298,9 +299,7 @@ fn token_budgets_are_one_for_two_instances_and_fall_back_to_memory_while_redis_i
 fn blocks_survive_a_redis_restart_and_an_outage_and_a_lifted_block_stays_lifted() {
     let mut redis = RedisServer::start();
     let prefix = unique("survive");
-    let instance = |redis: &RedisServer| {
-        SecurityManager::with_redis(&policies(5), redis.backend(&prefix, FailureMode::LocalFallback)).unwrap()
-    };
+    let instance = |redis: &RedisServer| redis.member(&prefix, &policies(5));
     let (a, b) = (instance(&redis), instance(&redis));
     let stale = || std::thread::sleep(Duration::from_millis(150)); // cached answers expire
     let (made, learnt, lifted, during_outage) = (client(81), client(82), client(83), client(84));
@@ -340,8 +339,7 @@ fn refused_attacks_count_across_the_fleet_and_locally_while_redis_is_away() {
     let prefix = unique("strikes");
     let mut config = policies(100);
     config.ip_blocking.auto_block_after = 3;
-    let instance =
-        || SecurityManager::with_redis(&config, redis.backend(&prefix, FailureMode::LocalFallback)).unwrap();
+    let instance = || redis.member(&prefix, &config);
     let (a, b) = (instance(), instance());
     let attacker = client(91);
     // Three refusals seen by two instances: the third blocks, wherever it lands.
@@ -366,11 +364,7 @@ async fn async_checks_share_exact_limits_blocks_and_strikes_and_survive_faults()
     let prefix = unique("async");
     let mut config = policies(50);
     config.ip_blocking.auto_block_after = 3;
-    let instance = || {
-        Arc::new(
-            SecurityManager::with_redis(&config, redis.backend(&prefix, FailureMode::LocalFallback)).unwrap(),
-        )
-    };
+    let instance = || Arc::new(redis.member(&prefix, &config));
     let (a, b) = (instance(), instance());
     // 200 concurrent checks of one client on two instances: exactly the burst of 50 pass.
     let tasks: Vec<_> = (0..200)
@@ -436,10 +430,7 @@ async fn async_checks_share_exact_limits_blocks_and_strikes_and_survive_faults()
 fn a_new_marker_set_by_another_instance_does_not_hide_the_loss() {
     let mut redis = RedisServer::start();
     let prefix = unique("epoch");
-    let instance = |redis: &RedisServer| {
-        SecurityManager::with_redis(&policies(5), redis.backend(&prefix, FailureMode::LocalFallback)).unwrap()
-    };
-    let (holder, empty) = (instance(&redis), instance(&redis));
+    let (holder, empty) = (redis.member(&prefix, &policies(5)), redis.member(&prefix, &policies(5)));
     let blocked = client(111);
     holder.block_ip(blocked, "refused attacks");
     assert!(!empty.blocklist().is_blocked(client(113)), "the other instance has talked to Redis");
@@ -452,4 +443,24 @@ fn a_new_marker_set_by_another_instance_does_not_hide_the_loss() {
     assert!(holder.blocklist().is_blocked(blocked), "the holder keeps and writes back its block");
     std::thread::sleep(Duration::from_millis(150));
     assert!(empty.blocklist().is_blocked(blocked), "the written-back block holds on the other instance");
+}
+
+/// On a runtime, events go to the stream in tasks of their own, at most `MAX_EVENTS_IN_FLIGHT` at once:
+/// while Redis is frozen, the events past the cap are not queued (they stay in the instance's table) and
+/// count as failures; the request that logged them never waits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_on_their_way_to_the_stream_are_capped() {
+    let redis = RedisServer::start();
+    let manager = redis.member(&unique("inflight"), &policies(5));
+    redis.freeze();
+    let extra = 76;
+    let started = std::time::Instant::now();
+    for _ in 0..vana_security::MAX_EVENTS_IN_FLIGHT + extra {
+        manager.log_security_event(SecurityEvent::new("input_rejected", Severity::Low, Some(client(9))));
+    }
+    let logging = started.elapsed();
+    let failures = manager.backend().unwrap().status().failures;
+    redis.thaw();
+    assert!(logging < Duration::from_millis(400), "logging never waited on Redis: {logging:?}");
+    assert_eq!(failures, extra as u64, "the events past the cap, counted at once");
 }

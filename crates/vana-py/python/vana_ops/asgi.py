@@ -82,31 +82,26 @@ class _Wake:
         self._event.clear()
 
 
-async def _decide(exchange: Exchange, receive: Receive) -> Tuple[Any, ...]:
-    """The layer's verdict, bringing it the client's body messages as it asks for them."""
+async def _settle(poll: Callable[[Optional[_Wake]], Tuple[Any, ...]], exchange: Exchange, receive: Receive) -> Tuple[Any, ...]:
+    """``poll`` (``exchange.decide`` or ``exchange.read_body``) until it answers: a ``body`` step brings the layer
+    the client's next message, a ``wait`` step waits for the waker (made at the first one and polled again
+    with at once, so what finished meanwhile is seen)."""
     wake: Optional[_Wake] = None
     while True:
-        verdict = exchange.decide(wake)
-        if verdict[0] == "body":
-            await _feed(exchange, receive)
-        elif verdict[0] == "wait":
+        step = poll(wake)
+        if step[0] == "body":
+            message = await receive()
+            if message["type"] == "http.request":
+                exchange.feed_request(message.get("body", b""), bool(message.get("more_body", False)))
+            else:
+                exchange.client_gone()
+        elif step[0] == "wait":
             if wake is None:
-                # Polled again with a real waker: what finished meanwhile is seen now.
                 wake = _Wake()
                 continue
             await wake.wait()
         else:
-            return verdict
-
-
-async def _feed(exchange: Exchange, receive: Receive) -> Optional[Message]:
-    """One message of the client into the layer; the message when it is the client's going."""
-    message = await receive()
-    if message["type"] == "http.request":
-        exchange.feed_request(message.get("body", b""), bool(message.get("more_body", False)))
-        return None
-    exchange.client_gone()
-    return message
+            return step
 
 
 class OpsMiddleware:
@@ -162,9 +157,10 @@ class OpsMiddleware:
             scope.get("http_version", "1.1"),
         )
         try:
-            verdict = await _decide(exchange, receive)
+            verdict = await _settle(exchange.decide, exchange, receive)
             if verdict[0] == "respond":
-                await send({"type": "http.response.start", "status": verdict[1], "headers": verdict[2]})
+                start = {"type": "http.response.start", "status": verdict[1], "headers": verdict[2]}
+                await _to_client(exchange, send, start)
                 await _send_body(exchange, send, b"", False)
             else:
                 await self._run_app(exchange, {**scope, "headers": verdict[1]}, receive, send)
@@ -177,33 +173,20 @@ class OpsMiddleware:
     async def _run_app(self, exchange: Exchange, scope: Scope, receive: Receive, send: Send) -> None:
         """The application, reading the body as the layer passed it on and answering through the layer."""
         body_done = False
-        wake: Optional[_Wake] = None
         started = False
 
         async def app_receive() -> Message:
-            nonlocal body_done, wake
-            while not body_done:
-                step = exchange.read_body(wake)
+            nonlocal body_done
+            if not body_done:
+                step = await _settle(exchange.read_body, exchange, receive)
                 if step[0] == "data":
                     body_done = bool(step[2])
                     return {"type": "http.request", "body": step[1], "more_body": not step[2]}
+                body_done = True
                 if step[0] == "end":
-                    body_done = True
                     return {"type": "http.request", "body": b"", "more_body": False}
-                if step[0] == "body":
-                    gone = await _feed(exchange, receive)
-                    if gone is not None:
-                        body_done = True
-                        return gone
-                elif step[0] == "wait":
-                    if wake is None:
-                        wake = _Wake()
-                        continue
-                    await wake.wait()
-                else:
-                    # The client went away, or the body passed the route's cap.
-                    body_done = True
-                    return {"type": "http.disconnect"}
+                # The client went away, or the body passed the route's cap.
+                return {"type": "http.disconnect"}
             # After the body, the client's own messages: `http.disconnect` only when it really goes. A body
             # message now is the server's empty one for a request without a body, which the layer took as
             # ended already.
@@ -218,7 +201,7 @@ class OpsMiddleware:
             if kind == "http.response.start":
                 status, headers = exchange.start_response(int(message["status"]), message.get("headers") or [])
                 started = True
-                await send({**message, "status": status, "headers": headers})
+                await _to_client(exchange, send, {**message, "status": status, "headers": headers})
             elif kind == "http.response.body":
                 await _send_body(exchange, send, message.get("body", b""), bool(message.get("more_body", False)))
             else:
@@ -237,9 +220,20 @@ async def _send_body(exchange: Exchange, send: Send, chunk: bytes, more_body: bo
     """One body message through the layer's watch, and what comes out to the client, as it went in."""
     chunks, ended = exchange.send_body(chunk, more_body)
     for index, data in enumerate(chunks):
-        await send({"type": "http.response.body", "body": data, "more_body": not (ended and index == len(chunks) - 1)})
+        last = ended and index == len(chunks) - 1
+        await _to_client(exchange, send, {"type": "http.response.body", "body": data, "more_body": not last})
     if ended and not chunks:
-        await send({"type": "http.response.body", "body": b"", "more_body": False})
+        await _to_client(exchange, send, {"type": "http.response.body", "body": b"", "more_body": False})
+
+
+async def _to_client(exchange: Exchange, send: Send, message: Message) -> None:
+    """``message`` to the client; a send that fails is the client's going, recorded as such before the
+    error goes on (so the application's failing on it is not counted as the stream's)."""
+    try:
+        await send(message)
+    except BaseException:
+        exchange.client_gone()
+        raise
 
 
 def ops_app(source: Union[Ops, PerformanceMonitor]) -> ASGIApp:

@@ -14,8 +14,9 @@ use vana_config::{Backend, FailureMode};
 
 use crate::error::SecurityError;
 
-/// Most events on their way to the stream at once from a Tokio runtime.
-pub(crate) const MAX_EVENTS_IN_FLIGHT: usize = 1024;
+/// Most security events on their way to the Redis stream at once from a Tokio runtime; past it, an event
+/// stays in the instance's table only and counts as a backend failure.
+pub const MAX_EVENTS_IN_FLIGHT: usize = 1024;
 
 /// Least time between two warnings about Redis.
 const WARNING_INTERVAL: Duration = Duration::from_secs(10);

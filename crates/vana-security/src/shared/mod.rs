@@ -34,7 +34,7 @@ mod any_store;
 
 pub use any_store::SharedStore;
 #[cfg(feature = "redis")]
-pub use backend::{BackendStatus, RedisBackend};
+pub use backend::{BackendStatus, MAX_EVENTS_IN_FLIGHT, RedisBackend};
 #[cfg(feature = "redis")]
 pub(crate) use blocks::{SharedAnswer, SharedBlocks};
 #[cfg(feature = "redis")]

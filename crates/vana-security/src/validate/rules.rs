@@ -168,8 +168,8 @@ rules! {
         r#"(?-u:\b)(?:or|and|xor|where|having|when)\s+\(*\s*\d[\w.]*\s*\)*\s*(?:=|<=>|!=|<>|<|>|<=|>=)\s*\(*\s*(?:'|‘|’|′|"|\d)"#;
 
     // --- Cross-site scripting ------------------------------------------------------------------------
-    201 Xss Critical 5 "a script or style element, or an active-content element given an attribute (an `<iframe>` named in text is inert; `<iframe src=...>` is not)"
-        r"<\s*/?\s*(?:script|style|xml|xss|import|noscript)(?:[\s/>+]|$)|<\s*(?:iframe|frame|frameset|object|embed|applet|meta|base|link|svg|math|layer|ilayer|bgsound|isindex|template|portal|vmlframe|set|animate|handler|listener)[\s/+][^<>]*=";
+    201 Xss Critical 5 "a script, style or active-content element"
+        r"<\s*/?\s*(?:script|iframe|frame|frameset|object|embed|applet|meta|base|link|style|svg|math|xml|xss|import|layer|ilayer|bgsound|isindex|template|noscript|portal|vmlframe|set|animate|handler|listener)(?:[\s/>+]|$)";
     202 Xss Critical 5 "an event-handler attribute"
         r#"(?-u:\b)on(?:moz|webkit|ms)?(?:auxclick|canplay\w*|close|cue\w+|formdata|fullscreen\w+|unhandledrejection|abort|activate|after\w+|animation\w+|before\w+|begin|blur|bounce|cell\w+|change|click|context\w+|control\w+|copy|cut|data\w+|dbl\w+|deactivate|drag\w*|drop|durationchange|emptied|end|ended|error\w*|filterchange|finish|focus\w*|formchange|forminput|hashchange|help|input|invalid|key\w+|layoutcomplete|load\w*|lose\w+|media\w+|message|mouse\w+|move\w*|offline|online|outofsync|page\w+|paste|pause|play\w*|pointer\w+|popstate|progress|property\w+|ratechange|readystatechange|redo|repeat|reset|resize\w*|resume|reverse|row\w+|scroll\w*|search|seek\w*|select\w*|show|stalled|start|stop|storage|submit|suspend|sync\w+|time\w+|toggle|touch\w+|track\w+|transition\w+|undo|unload|url\w+|volumechange|waiting|wheel)\s*="#;
     203 Xss Critical 5 "a script-capable URL scheme"

@@ -24,6 +24,26 @@ pub(crate) fn cargo(args: &[&str], env: &[(&str, &str)]) -> Result<()> {
 }
 
 pub(crate) fn run() -> Result<ExitCode> {
+    report_free_space();
+    let outcome = run_checks();
+    if outcome.is_err() {
+        // A check that builds at test time (trybuild) fails without its own words when the disk is full.
+        report_free_space();
+    }
+    outcome
+}
+
+/// Prints the free space where the build writes: the first thing to rule out when a build step fails in CI.
+fn report_free_space() {
+    let target = crate::workspace_root().join("target");
+    let place = if target.exists() { target } else { crate::workspace_root() };
+    match Command::new("df").arg("-h").arg(&place).output() {
+        Ok(output) => print!("\n$ df -h {}\n{}", place.display(), String::from_utf8_lossy(&output.stdout)),
+        Err(error) => println!("\ncannot run df: {error}"),
+    }
+}
+
+fn run_checks() -> Result<ExitCode> {
     ensure(SYSTEM_TOOLS)?;
     cargo(&["fmt", "--all", "--check"], &[])?;
     cargo(

@@ -422,3 +422,34 @@ fn the_listed_evasions_and_missed_shapes_are_refused_at_the_default_level() {
         assert!(validator().validate(prose).is_passed(), "{prose}");
     }
 }
+
+#[test]
+fn a_value_then_a_line_with_a_command_is_a_separated_command() {
+    // A field's value does not go on with a line of its own: to the shell the newline ends a command.
+    for input in ["q\nid", "10.0.0.7\r\nuname -a", "abc\n\n  ls -la /", "tok\nhostname"] {
+        let verdict = validator().validate(input);
+        assert!(!verdict.is_passed(), "{input:?}");
+        assert!(verdict.rejection().unwrap().rules.contains(&411), "{input:?}");
+    }
+    // A first line of prose, a label or a fence opens a block of code, which only stricter levels refuse;
+    // a program with prose after it on the second line is the message's next sentence.
+    for text in [
+        "How do I list files with sizes?\nls -la",
+        "Example:\nls -la",
+        "```bash\nls -la\n```",
+        "  ```sh\ncat notes.txt\n  ```",
+        "Hi\nls shows nothing",
+        "first\nHello there",
+    ] {
+        assert!(validator().validate(text).is_passed(), "{text:?}");
+    }
+}
+
+#[test]
+fn a_code_fence_is_markup_but_backquotes_around_a_program_still_substitute() {
+    assert!(validator().validate("```python\nprint(1)\n```").is_clean());
+    // Not at a line's start, or with a command where the language goes: the shell's substitution.
+    for input in ["x```id```", "```id```", "a `id` b``whoami``"] {
+        assert!(!validator().validate(input).is_passed(), "{input:?}");
+    }
+}

@@ -105,6 +105,9 @@ enum Position {
     Substitution,
     /// After a backquote with a space or nothing before it: markdown writes code this way.
     Backquote,
+    /// The second line of a value whose first line is one token (`127.0.0.1\nid`): to the shell the newline
+    /// ends a command as `;` does, and a field's value does not go on with a line of its own.
+    LineAfterValue,
 }
 
 /// The strongest shell shape in `text`, if any.
@@ -130,6 +133,7 @@ pub(crate) fn detect(text: &[u8]) -> Option<Shape> {
     }
     for at in memchr::memchr2_iter(b'`', b'(', text) {
         let position = match text[at] {
+            b'`' if in_code_fence(text, at) => None,
             b'`' if at == 0 || !text[at - 1].is_ascii_whitespace() => Some(Position::Substitution),
             b'`' => Some(Position::Backquote),
             _ if at > 0 && matches!(text[at - 1], b'$' | b'<' | b'>') => Some(Position::Substitution),
@@ -140,8 +144,13 @@ pub(crate) fn detect(text: &[u8]) -> Option<Shape> {
         }
     }
     // Lines are the densest positions in prose: most are turned away by their first two letters.
+    let first_line_end = memchr::memchr(b'\n', text);
     for at in memchr::memchr_iter(b'\n', text) {
-        let position = line_may_start_a_command(&text[at + 1..]).then_some(Position::Start);
+        let position = if Some(at) == first_line_end && is_lone_value(&text[..at]) {
+            Some(Position::LineAfterValue)
+        } else {
+            line_may_start_a_command(&text[at + 1..]).then_some(Position::Start)
+        };
         if consider(at, position) {
             return best;
         }
@@ -181,6 +190,38 @@ fn follows_a_command(text: &[u8], at: usize) -> bool {
         word_start += 1;
     }
     false
+}
+
+/// Whether the backquote at `at` is part of a markdown code fence: a run of three or more at a line's
+/// start, then at most a language name (`` ```bash ``), then the line's end. The code inside is read line
+/// by line as any text is; the run is markup, not an empty substitution followed by another.
+fn in_code_fence(text: &[u8], at: usize) -> bool {
+    let run_start = text[..at].iter().rposition(|&byte| byte != b'`').map_or(0, |before| before + 1);
+    let run_end = text[at..].iter().position(|&byte| byte != b'`').map_or(text.len(), |after| at + after);
+    let line_start =
+        text[..run_start].iter().rposition(|&byte| byte == b'\n').map_or(0, |newline| newline + 1);
+    let info = &text[run_end..];
+    let info_length = info
+        .iter()
+        .take_while(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'_' | b'+' | b'#' | b'.' | b'-'))
+        .count();
+    let after_info = &info[info_length..];
+    let blanks = after_info.iter().take_while(|&&byte| matches!(byte, b' ' | b'\t')).count();
+    run_end - run_start >= 3
+        && text[line_start..run_start].iter().all(|&byte| matches!(byte, b' ' | b'\t'))
+        && matches!(after_info[blanks..], [] | [b'\n' | b'\r', ..])
+}
+
+/// Whether `line`, a value's first line, is one token: no blank inside, not ended as a sentence or a label
+/// ends (`Example:`), not a code fence (`` ```bash ``). A message's first line of prose or a label opens a
+/// block of code; a token is a field's value, which a line of its own does not continue.
+fn is_lone_value(line: &[u8]) -> bool {
+    let line = line.trim_ascii();
+    !line.is_empty()
+        && line.len() <= MAX_SEGMENT
+        && !line.starts_with(b"```")
+        && !line.iter().any(u8::is_ascii_whitespace)
+        && !matches!(line.last(), Some(b':' | b'?' | b'!' | b'.' | b','))
 }
 
 /// Whether a line can start with a command: its first word begins like a program of the vocabulary, or
@@ -271,9 +312,12 @@ fn judge(text: &[u8], from: usize, position: Position) -> Option<Shape> {
             Some(Shape::WholeCommand)
         }
         Position::Separator => Some(Shape::ProseCommand),
+        // A program and prose on the value's second line is a message's next sentence (`Hi\nls shows
+        // nothing`), not a command.
+        Position::LineAfterValue if shell_shaped => Some(Shape::Separated),
         // Markdown's code spans: a finding only with shell-shaped arguments (`` `ls -la` ``).
         Position::Backquote if shell_shaped => Some(Shape::ProseCommand),
-        Position::Start | Position::Backquote => None,
+        Position::Start | Position::Backquote | Position::LineAfterValue => None,
     }
 }
 

@@ -78,8 +78,8 @@ pub(crate) fn run(corpus: &Path, show: bool, misses: Option<&Path>) -> Result<Ex
     Ok(ExitCode::SUCCESS)
 }
 
-/// The frontier: each source refused at each `input_validation.level` (the tables above are the default
-/// level's), the held-out sources marked.
+/// The frontier: each file (a family) and each source refused at each `input_validation.level` (the tables
+/// above are the default level's), the held-out sources marked by their names.
 fn levels_table(files: &[CorpusFile]) -> Result<()> {
     let mut validators = Vec::new();
     for level in 1..=vana_config::limits::MAX_VALIDATION_LEVEL {
@@ -87,33 +87,56 @@ fn levels_table(files: &[CorpusFile]) -> Result<()> {
         config.level = u8::try_from(level)?;
         validators.push(InputValidator::new(&config)?);
     }
-    let mut rows: Vec<(String, bool, u64, Vec<u64>)> = Vec::new();
+    let header = |first: &str| {
+        println!("| {first} | lines | refused at level 1 | level 2 | level 3 |");
+        println!("|---|---:|---:|---:|---:|");
+    };
+    header("file");
+    let mut sources: Vec<LevelRow> = Vec::new();
     for file in files {
-        let mut flagged = Vec::new();
-        let mut lines = 0;
+        let mut row =
+            LevelRow { name: file.source.clone(), attacks: file.attacks, lines: 0, refused: Vec::new() };
         for validator in &validators {
             let opened = std::fs::File::open(&file.path)?;
             let summary = scan(validator, BufReader::new(opened), None)?;
-            lines = summary.lines;
-            flagged.push(summary.flagged);
+            row.lines = summary.lines;
+            row.refused.push(summary.flagged);
         }
-        match rows.iter_mut().find(|(source, _, _, _)| *source == file.source) {
-            Some((_, _, total, counts)) => {
-                *total += lines;
-                counts.iter_mut().zip(&flagged).for_each(|(count, more)| *count += more);
-            }
-            None => rows.push((file.source.clone(), file.attacks, lines, flagged)),
+        LevelRow { name: file.shown.clone(), ..row.clone() }.print();
+        match sources.iter_mut().find(|source| source.name == file.source) {
+            Some(source) => source.add(&row),
+            None => sources.push(row),
         }
     }
-    println!("| source | lines | refused at level 1 | level 2 | level 3 |");
-    println!("|---|---:|---:|---:|---:|");
-    for (source, attacks, lines, counts) in rows {
-        let what = if attacks { "attacks" } else { "benign" };
-        let percent = |count: u64| if lines == 0 { 0.0 } else { 100.0 * count as f64 / lines as f64 };
-        let cells: Vec<String> = counts.iter().map(|&count| format!("{:.1} %", percent(count))).collect();
-        println!("| {source} ({what}) | {lines} | {} |", cells.join(" | "));
-    }
+    println!();
+    header("source");
+    sources.iter().for_each(LevelRow::print);
     Ok(())
+}
+
+/// One line of the level tables: how many lines of a file or a source each level refuses.
+#[derive(Clone)]
+struct LevelRow {
+    name: String,
+    attacks: bool,
+    lines: u64,
+    refused: Vec<u64>,
+}
+
+impl LevelRow {
+    fn add(&mut self, other: &LevelRow) {
+        self.lines += other.lines;
+        self.refused.iter_mut().zip(&other.refused).for_each(|(count, more)| *count += more);
+    }
+
+    fn print(&self) {
+        let what = if self.attacks { "attacks" } else { "benign" };
+        let percent =
+            |count: u64| if self.lines == 0 { 0.0 } else { 100.0 * count as f64 / self.lines as f64 };
+        let cells: Vec<String> =
+            self.refused.iter().map(|&count| format!("{:.1} %", percent(count))).collect();
+        println!("| {} ({what}) | {} | {} |", self.name, self.lines, cells.join(" | "));
+    }
 }
 
 /// Every `.txt` file of every source directory of `corpus`, sorted.

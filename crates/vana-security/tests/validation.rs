@@ -347,6 +347,7 @@ fn levels_count_quoted_code_from_level_two_and_weak_signals_alone_at_level_three
         "bash",
         "The file is ../config/settings.json in the repo",
         "Does MySQL's SLEEP(5) block the whole pool?",
+        "In MongoDB: db.orders.find({ total: { $lt: 10 } }) returns nothing",
     ] {
         assert!(matches!(one.validate(quoted), Verdict::Suspicious(_)), "{quoted}: a finding at level 1");
         assert!(!two.validate(quoted).is_passed(), "{quoted}: refused at level 2");

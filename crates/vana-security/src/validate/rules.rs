@@ -100,6 +100,7 @@ pub const QUOTED_CODE_RULES: &[u16] = &[
     502, // template and PHP tags (`{% for %}`)
     503, // interpreter internals named (`process.env`)
     631, // a query operator (`$gt`) in text; 633 is the attack's
+    635, // a MongoDB shell call written whole
     643, // an LDAP filter written whole; 641 and 642 are the attack's
 ];
 
@@ -269,14 +270,16 @@ rules! {
         r#"\{\{[^}]{0,200}(?:__\w+__|\.mro(?-u:\b)|subclasses|\|\s*attr\s*\(|\|\s*filter\s*\(|\|\s*map\s*\(|request\s*\.\s*(?:application|args|environ)|config\s*\.\s*items|_self\s*\.\s*env|\.\s*getclass\s*\(|lipsum\s*\.|cycler\s*\.|joiner\s*\.|namespace\s*\.|dump\s*\(\s*app|app\s*\.\s*request|\[\s*['"][^'"]*['"]\s*\]\s*\|)|\{%[^%]{0,200}(?:__\w+__|popen|import\s+os)|<#assign|\?\s*new\s*\(\s*\)|freemarker\.template\.utility|\{\s*\$smarty\s*\.|\{php\}|#set\s*\(\s*\$\w+\s*=|\$class\s*\.\s*inspect|\{\{\s*(?:self|config|request|settings)\s*\}\}"#;
 
     // --- NoSQL ------------------------------------------------------------------------------------------------------
+    635 Nosql Medium 5 "a MongoDB shell call written whole (`db.users.find({...})`): a query quoted, as a SQL statement is"
+        r"(?-u:\b)db\s*\.\s*\w+\s*\.\s*(?:find|insert|update|remove|drop|mapreduce|aggregate|count)\w*\s*\(";
     633 Nosql Critical 5 "a query operator object where a value belongs: the whole value an object (or holding one) keyed by an operator, a bracketed operator parameter (`[$ne]=`), or a bare operator"
         r#"^\s*\{\s*['"]?\$(?:ne|eq|gt|gte|lt|lte|in|nin|regex|where|exists|or|and|nor|not|expr|elemmatch|size|type|mod|all|function|accumulator|lookup|jsonschema)['"]?\s*:|^\s*\{[^{}]*:\s*\{\s*['"]?\$(?:ne|eq|gt|gte|lt|lte|in|nin|regex|where|exists|or|and|nor|not|expr|elemmatch|size|type|mod|all|function|accumulator|lookup|jsonschema)['"]?\s*:|\[\s*['"]?\$(?:ne|eq|gt|gte|lt|lte|in|nin|regex|where|exists|or|and|nor|not|expr|elemmatch|size|type|mod|all|function|accumulator|lookup|jsonschema)['"]?\s*\]|^\s*['"]?\$(?:ne|gt|gte|lt|lte|in|nin|regex|where|exists|or|nor|expr|function)['"]?\s*(?::|$)"#;
     634 Nosql Critical 5 "a value closed, then a JavaScript statement, as a MongoDB `$where` runs it (`';return(true);var x='`, `0;return true`)"
         r#"^\s*(?:-?\d+|['"]|\w*['"])\s*\)*\s*;\s*(?:return\b|var\s|let\s|const\s|while\s*\(|for\s*\(|sleep\s*\(|this\.)"#;
     631 Nosql Critical 5 "a MongoDB query operator where a value belongs (`{\"$ne\": 1}`, `[$gt]=`)"
         r#"[\[{,]\s*['"]?\$(?:ne|eq|gt|gte|lt|lte|in|nin|regex|where|exists|or|and|nor|not|expr|elemmatch|size|type|mod|all|function|accumulator|lookup|jsonschema)['"]?\s*[\]:]|^\s*['"]?\$(?:ne|gt|gte|lt|lte|in|nin|regex|where|exists|or|nor|expr|function)['"]?\s*(?::|$)"#;
-    632 Nosql High 5 "server-side JavaScript of a MongoDB $where: document fields, the db object, busy waits"
-        r"this\s*\.\s*\w+\s*\.\s*match\s*\(|(?-u:\b)db\s*\.\s*\w+\s*\.\s*(?:find|insert|update|remove|drop|mapreduce|aggregate|count)\w*\s*\(|['\x22]\s*;\s*sleep\s*\(\s*\d{3,}\s*\)|while\s*\(\s*\w+\s*-\s*\w+\s*<\s*\d{3,}\s*\)|(?-u:\b)(?:true|1)\s*,\s*\$where\s*:";
+    632 Nosql High 5 "server-side JavaScript of a MongoDB $where: document fields, busy waits"
+        r"this\s*\.\s*\w+\s*\.\s*match\s*\(|['\x22]\s*;\s*sleep\s*\(\s*\d{3,}\s*\)|while\s*\(\s*\w+\s*-\s*\w+\s*<\s*\d{3,}\s*\)|(?-u:\b)(?:true|1)\s*,\s*\$where\s*:";
 
     // --- LDAP ---------------------------------------------------------------------------------------------------------
     642 Ldap High 5 "a value made of LDAP filter metacharacters (`*()|&`), as filter breakers probe"

@@ -425,6 +425,25 @@ fn the_listed_evasions_and_missed_shapes_are_refused_at_the_default_level() {
 }
 
 #[test]
+fn the_prose_the_issue_saw_refused_passes_at_the_default_level() {
+    for prose in [
+        "rm is dangerous, never run it as root",
+        "echo $HOME prints my home directory, right?",
+        "The file is ../config/settings.json in the repo",
+        "Tell me about the 'Drop Table' dance move",
+        "C:\\Users\\me\\Desktop",
+        "bash",
+    ] {
+        assert!(validator().validate(prose).is_passed(), "{prose}");
+    }
+    // What those rules are for: a statement on a named object after a quote, a system directory or a file
+    // at a drive's root as the whole value.
+    for attack in ["x'; DROP TABLE users--", "C:\\boot.ini", "/C:/inetpub/ftproot/", "d:\\AppServ\\MySQL"] {
+        assert!(!validator().validate(attack).is_passed(), "{attack}");
+    }
+}
+
+#[test]
 fn a_value_then_a_line_with_a_command_is_a_separated_command() {
     // A field's value does not go on with a line of its own: to the shell the newline ends a command.
     for input in ["q\nid", "10.0.0.7\r\nuname -a", "abc\n\n  ls -la /", "tok\nhostname"] {

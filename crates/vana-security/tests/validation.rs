@@ -129,6 +129,9 @@ fn the_length_limit_comes_first_in_bytes() {
         Some(Category::TooLong)
     );
     assert!(validator.validate_with_limit("日本語", 9).is_passed());
+    // A JSON key's limit is the same kind of bound.
+    assert!(validator.validate_name("日本語", 9).is_passed());
+    assert_eq!(validator.validate_name("日本語", 8).rejection().map(|r| r.category), Some(Category::TooLong));
 }
 
 #[test]

@@ -450,6 +450,9 @@ mod tests {
             ("%%32%65%%32%65%%35%63", "..\\"),
             ("%u003cscript%u003e", "<script>"),
             ("%c0%ae%c0%ae%c0%af", "../"),
+            // Overlong forms: two bytes with either lead, three bytes, and the malformed ones.
+            ("%c1%9c%e0%80%bcx%E0%80%BE", "\\<x>"),
+            ("%c0%2e%C0%2F%c1%1c", "./\\"),
             ("a+b", "a b"),
             ("100%", "100%"),
             ("%zz%", "%zz%"),

@@ -740,6 +740,33 @@ mod tests {
     }
 
     #[test]
+    fn an_empty_substitution_inside_a_name_splices_it_and_before_a_name_adds_nothing() {
+        assert_eq!(shape("who$()ami"), Some(Shape::Substitution));
+        assert_eq!(shape("who${}ami -a"), Some(Shape::Substitution));
+        assert_eq!(shape("$()whoami"), Some(Shape::WholeCommand));
+    }
+
+    #[test]
+    fn a_quoted_part_fills_the_word_up_to_its_bound_and_no_further() {
+        let fits = format!("ab'{}'", "c".repeat(MAX_WORD - 2));
+        assert_eq!(Word::read(fits.as_bytes(), 0).map(|word| word.length), Some(MAX_WORD));
+        let over = format!("ab'{}'", "c".repeat(MAX_WORD - 1));
+        assert!(Word::read(over.as_bytes(), 0).is_none());
+        // `$(` opens a substitution only of what follows; it splices nothing into the word before it.
+        assert_eq!(shape("who$(x)ami"), None);
+    }
+
+    #[test]
+    fn a_code_fence_is_three_backquotes_or_more_at_a_line_start() {
+        // The fence's backquotes are markup; the block's lines are read as lines.
+        assert_eq!(shape("Run this:\n```sh\nls -la /srv\n```"), Some(Shape::WholeCommand));
+        // Two backquotes are an empty substitution, then one more: the shell runs what follows.
+        assert_eq!(shape(" ``sh\nx"), Some(Shape::Substitution));
+        // Not at a line's start: text before the backquotes on the same line.
+        assert_eq!(shape("see ```sh\nx"), Some(Shape::Substitution));
+    }
+
+    #[test]
     fn a_separator_after_a_value_is_an_injection_after_a_written_command_a_quotation() {
         assert_eq!(shape("127.0.0.1 | id"), Some(Shape::Separated));
         assert_eq!(shape("report.pdf; cat /etc/passwd"), Some(Shape::Separated));
@@ -749,6 +776,10 @@ mod tests {
         // A program alone, then a blank and the separator: a pipeline written out; glued, a value ended.
         assert_eq!(shape("I ran `history | grep -n rm` to see it"), Some(Shape::ProseCommand));
         assert_eq!(shape("history|grep -n rm"), Some(Shape::Separated));
+        // A program's name inside another word is no program; a program followed by a word of text is no
+        // command written out.
+        assert_eq!(shape("xls -la /srv | id"), Some(Shape::Separated));
+        assert_eq!(shape("ping example | id"), Some(Shape::Separated));
         for quoted in ["try du -sh ./cache && echo done", "chain grep -r foo . | sort", "so ls -la | wc -l"] {
             assert!(matches!(shape(quoted), None | Some(Shape::ProseCommand)), "{quoted}");
         }

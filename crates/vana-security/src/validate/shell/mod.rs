@@ -744,6 +744,8 @@ mod tests {
         assert_eq!(shape("who$()ami"), Some(Shape::Substitution));
         assert_eq!(shape("who${}ami -a"), Some(Shape::Substitution));
         assert_eq!(shape("$()whoami"), Some(Shape::WholeCommand));
+        // `$"..."` is the string itself: a name written in parts, not spliced by a substitution.
+        assert_eq!(shape("who$\"ami\""), Some(Shape::WholeCommand));
     }
 
     #[test]

@@ -136,6 +136,9 @@ fn validation(c: &mut Criterion) {
         ("sql_conditions", mebibyte("1 OR ")),
         ("comments", mebibyte("/*")),
         ("globs", mebibyte(";/???/??")),
+        ("backquotes", mebibyte("`")),
+        ("code_fences", mebibyte("``` ")),
+        ("value_then_lines", format!("x\n{}", mebibyte("id\n"))),
     ];
     let mut group = c.benchmark_group("validate_hostile_mebibyte");
     group.sample_size(10);

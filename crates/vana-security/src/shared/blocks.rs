@@ -61,7 +61,7 @@ impl SharedBlocks {
     /// written back when Redis answers again).
     pub(crate) fn block(&self, address: IpAddr, reason: &str, duration: Duration) -> bool {
         self.remember(address, true, self.backend.block_cache.min(duration));
-        let pipeline = self.write_pipeline(&[(address, duration, reason.to_owned())], true);
+        let pipeline = self.write_pipeline(&[(address, duration, reason.to_owned())]);
         let marker = self.backend.run(|connection| pipeline.query::<(Option<String>,)>(connection));
         self.first_epoch(marker)
     }
@@ -69,7 +69,7 @@ impl SharedBlocks {
     /// [`block`](Self::block) on the multiplexed connection.
     pub(crate) async fn block_async(&self, address: IpAddr, reason: &str, duration: Duration) -> bool {
         self.remember(address, true, self.backend.block_cache.min(duration));
-        let pipeline = self.write_pipeline(&[(address, duration, reason.to_owned())], true);
+        let pipeline = self.write_pipeline(&[(address, duration, reason.to_owned())]);
         let marker = self.backend.run_async(&pipeline, &[]).await;
         self.first_epoch(marker)
     }
@@ -77,14 +77,14 @@ impl SharedBlocks {
     /// Writes `blocks` (address, time left, reason) to Redis and marks Redis as holding the fleet's blocks;
     /// false when Redis did not answer.
     pub(crate) fn write_back(&self, blocks: &[(IpAddr, Duration, String)]) -> bool {
-        let pipeline = self.write_pipeline(blocks, true);
+        let pipeline = self.write_pipeline(blocks);
         let marker = self.backend.run(|connection| pipeline.query::<(Option<String>,)>(connection));
         self.adopt(marker)
     }
 
     /// [`write_back`](Self::write_back) on the multiplexed connection.
     pub(crate) async fn write_back_async(&self, blocks: &[(IpAddr, Duration, String)]) -> bool {
-        let marker = self.backend.run_async(&self.write_pipeline(blocks, true), &[]).await;
+        let marker = self.backend.run_async(&self.write_pipeline(blocks), &[]).await;
         self.adopt(marker)
     }
 
@@ -107,9 +107,9 @@ impl SharedBlocks {
         true
     }
 
-    /// `blocks` written, and the marker set to a new epoch unless Redis has one; with `read_marker`, the
-    /// marker's value read after them (whichever instance set it).
-    fn write_pipeline(&self, blocks: &[(IpAddr, Duration, String)], read_marker: bool) -> redis::Pipeline {
+    /// `blocks` written, the marker set to a new epoch unless Redis has one, and the marker's value read
+    /// after them (whichever instance set it).
+    fn write_pipeline(&self, blocks: &[(IpAddr, Duration, String)]) -> redis::Pipeline {
         let mut pipeline = redis::pipe();
         for (address, remaining, reason) in blocks {
             let millis = u64::try_from(remaining.as_millis()).unwrap_or(u64::MAX).max(1);
@@ -117,9 +117,7 @@ impl SharedBlocks {
         }
         let epoch = format!("{:016x}", rand::random::<u64>());
         pipeline.cmd("SET").arg(self.marker()).arg(epoch).arg("NX").ignore();
-        if read_marker {
-            pipeline.cmd("GET").arg(self.marker());
-        }
+        pipeline.cmd("GET").arg(self.marker());
         pipeline
     }
 

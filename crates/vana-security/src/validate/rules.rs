@@ -80,8 +80,8 @@ pub(crate) const STILL_ENCODED: Rule = grammar(
 
 /// The rules that recognise code quoted whole in text rather than text breaking out of its context: a SQL
 /// statement, probing functions and catalogue names, a command line or a program's name, markup a message
-/// does not carry, calls of script functions, template tags, query operators, a system file's or a Windows
-/// path. Questions about code show each of them; an attack needs the break-out around them, which the other
+/// does not carry, calls of script functions, template tags, query operators and MongoDB shell calls, LDAP
+/// filters, a system file's or a Windows path. Questions about code show each of them; an attack needs the break-out around them, which the other
 /// rules see. They count toward a refusal from paranoia level 2 (`input_validation.level`); at level 1 they
 /// are findings only.
 pub const QUOTED_CODE_RULES: &[u16] = &[

@@ -192,24 +192,35 @@ fn follows_a_command(text: &[u8], at: usize) -> bool {
     false
 }
 
-/// Whether the backquote at `at` is part of a markdown code fence: a run of three or more at a line's
-/// start, then at most a language name (`` ```bash ``), then the line's end. The code inside is read line
-/// by line as any text is; the run is markup, not an empty substitution followed by another.
+/// The longest backquote run, and the longest language name after it, read as a code fence: fences are
+/// three or four backquotes and a short name; a longer run is no markup anyone writes, and the bound keeps
+/// a value of backquotes from being read back and forth at each of them.
+const MAX_FENCE: usize = 32;
+
+/// Whether the backquote at `at` is part of a markdown code fence: a run of three to [`MAX_FENCE`] at a
+/// line's start (after blanks), then at most a language name (`` ```bash ``), then the line's end. The code
+/// inside is read line by line as any text is; the run is markup, not an empty substitution followed by
+/// another.
 fn in_code_fence(text: &[u8], at: usize) -> bool {
-    let run_start = text[..at].iter().rposition(|&byte| byte != b'`').map_or(0, |before| before + 1);
-    let run_end = text[at..].iter().position(|&byte| byte != b'`').map_or(text.len(), |after| at + after);
-    let line_start =
-        text[..run_start].iter().rposition(|&byte| byte == b'\n').map_or(0, |newline| newline + 1);
+    let is_backquote = |byte: &&u8| **byte == b'`';
+    let before = text[..at].iter().rev().take(MAX_FENCE).take_while(is_backquote).count();
+    let from_here = text[at..].iter().take(MAX_FENCE + 1).take_while(is_backquote).count();
+    if !(3..=MAX_FENCE).contains(&(before + from_here)) {
+        return false;
+    }
+    let (run_start, run_end) = (at - before, at + from_here);
+    let is_blank = |byte: &&u8| matches!(byte, b' ' | b'\t');
+    let indent = text[..run_start].iter().rev().take_while(is_blank).count();
+    let at_line_start = run_start == indent || text[run_start - indent - 1] == b'\n';
     let info = &text[run_end..];
     let info_length = info
         .iter()
+        .take(MAX_FENCE + 1)
         .take_while(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'_' | b'+' | b'#' | b'.' | b'-'))
         .count();
     let after_info = &info[info_length..];
-    let blanks = after_info.iter().take_while(|&&byte| matches!(byte, b' ' | b'\t')).count();
-    run_end - run_start >= 3
-        && text[line_start..run_start].iter().all(|&byte| matches!(byte, b' ' | b'\t'))
-        && matches!(after_info[blanks..], [] | [b'\n' | b'\r', ..])
+    let blanks = after_info.iter().take_while(is_blank).count();
+    at_line_start && info_length <= MAX_FENCE && matches!(after_info[blanks..], [] | [b'\n' | b'\r', ..])
 }
 
 /// Whether `line`, a value's first line, is one token: no blank inside, not ended as a sentence or a label
@@ -766,6 +777,12 @@ mod tests {
         assert_eq!(shape(" ``sh\nx"), Some(Shape::Substitution));
         // Not at a line's start: text before the backquotes on the same line.
         assert_eq!(shape("see ```sh\nx"), Some(Shape::Substitution));
+        // Fences are short: a run past the bound, or a language name past it, is read as the shell reads it.
+        let fence = |run: usize, name: &str| format!("  {}{name}\nx", "`".repeat(run));
+        assert!(in_code_fence(fence(MAX_FENCE, "sh").as_bytes(), 2));
+        assert!(!in_code_fence(fence(MAX_FENCE + 1, "sh").as_bytes(), 2 + MAX_FENCE));
+        assert!(in_code_fence(fence(3, &"a".repeat(MAX_FENCE)).as_bytes(), 3));
+        assert!(!in_code_fence(fence(3, &"a".repeat(MAX_FENCE + 1)).as_bytes(), 3));
     }
 
     #[test]
